@@ -1,0 +1,36 @@
+# The documented commands. Every target creates .venv and installs what it needs on first use.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+.PHONY: setup demo test check lint typecheck bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+setup: $(STAMP)  ## create .venv and install tuner with its test and dev extras
+
+demo: $(STAMP)  ## the whole flow on the shipped examples
+	$(PY) examples/demo.py
+
+test: $(STAMP)  ## the test suite (what CI runs)
+	$(PY) -m pytest -q
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check tuner tests benchmarks examples
+	$(VENV)/bin/ruff format --check tuner tests benchmarks examples
+
+typecheck: $(STAMP)
+	$(VENV)/bin/mypy
+
+check: lint typecheck test  ## ruff, mypy and the tests
+
+bench: $(STAMP)  ## speed and memory figures (see README, "Benchmarks")
+	$(PY) benchmarks/validate.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build *.egg-info

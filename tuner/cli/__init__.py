@@ -1,0 +1,1 @@
+"""Command-line entry points (typer). Thin: parse, call the core, render."""

@@ -1,0 +1,34 @@
+"""The ``tuner`` command."""
+
+from __future__ import annotations
+
+import typer
+
+from tuner import __version__
+
+app = typer.Typer(
+    name="tuner",
+    help="Validate training data, launch and follow Mistral fine-tuning jobs, evaluate tuned models.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"tuner {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Show the version and exit."
+    ),
+) -> None:
+    """tuner: the Mistral fine-tuning toolkit."""
+
+
+def main() -> None:
+    app()

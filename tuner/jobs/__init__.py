@@ -1,0 +1,1 @@
+"""tuner.jobs (see README)."""
