@@ -30,5 +30,14 @@ def root(
     """tuner: the Mistral fine-tuning toolkit."""
 
 
+def _register() -> None:
+    from tuner.cli import data
+
+    app.add_typer(data.app, name="data")
+
+
+_register()
+
+
 def main() -> None:
     app()
