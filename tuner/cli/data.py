@@ -256,3 +256,279 @@ def render_estimate(est: dict[str, Any]) -> None:
             f"{value:,}" if isinstance(value, int) else str(value)
         )
         console.print(f"  {key.replace('_', ' '):<28} {shown}")
+
+
+# --------------------------------------------------------------------------- fix, dedupe, split
+
+
+def _as_json(result: Any) -> dict[str, Any]:
+    """A result dataclass as plain JSON data (findings, changes and removals included)."""
+    import dataclasses
+
+    return dataclasses.asdict(result)
+
+
+def _print_findings_brief(title: str, findings: list[Any]) -> None:
+    if not findings:
+        return
+    console.print(f"\n[bold red]{title}[/] ({len(findings)} finding(s))")
+    render_findings([f.to_dict() for f in findings])
+
+
+@app.command()
+def fix(
+    src: Path = typer.Argument(..., help="The JSONL file to fix."),
+    out: Path | None = typer.Option(None, "--out", "-o", help="Where to write the fixed file."),
+    in_place: bool = typer.Option(False, "--in-place", help="Replace SRC (atomically)."),
+    drop_trailing: bool = typer.Option(
+        False,
+        "--drop-trailing-non-assistant",
+        help="Remove trailing user/tool messages so conversations end on an assistant turn.",
+    ),
+    rejects: Path | None = typer.Option(
+        None,
+        "--rejects",
+        help="Where unfixable lines are copied unchanged [default: <out>.rejects.jsonl when any].",
+    ),
+    as_json: bool = JsonOpt,
+    quiet: bool = QuietOpt,
+) -> None:
+    """Apply only safe, explained fixes; list every change by line.
+
+    Fixes: BOM, blank lines, CRLF, invalid tool-call ids (rewritten consistently in calls and
+    tool messages), `arguments` objects to JSON strings, `text` -> `content`, role case. Lines
+    that still have errors are left out of OUT, listed, and copied to the rejects file, so
+    nothing is lost. The input is never half-written.
+    """
+    from tuner.datasets.errors import DataInputError
+    from tuner.datasets.fix import fix_file
+
+    if in_place == (out is not None):
+        fail("give either --out OUT or --in-place", hint="tuner data fix IN --out OUT")
+    target = src if in_place else out
+    assert target is not None
+    rejects_path = rejects or target.with_name(f"{target.stem}.rejects.jsonl")
+    with progress_for(quiet or as_json) as progress:
+        try:
+            result = fix_file(
+                src,
+                target,
+                drop_trailing_non_assistant=drop_trailing,
+                rejects=rejects_path,
+                progress=progress,
+            )
+        except DataInputError as exc:
+            fail(str(exc), hint="Pass an existing JSONL file.")
+    if result.unfixable_lines == 0 and rejects is None:
+        rejects_path.unlink(missing_ok=True)  # nothing rejected: no empty file left behind
+    data = _as_json(result)
+    data["rejects"] = str(rejects_path) if result.unfixable_lines else None
+    if as_json:
+        emit_json(data)
+        return
+    console.print(
+        f"[bold]{src}[/] → [bold]{target}[/]: {result.lines_read:,} lines read, "
+        f"{result.lines_written:,} written, {result.lines_changed:,} changed, "
+        f"{result.blank_dropped:,} blank removed, {result.unfixable_lines:,} unfixable"
+    )
+    by_code: dict[str, list[int]] = defaultdict(list)
+    for change in result.changes:
+        by_code[change.code].append(change.line)
+    for change in result.changes[:MAX_LINES_SHOWN * 3]:
+        console.print(f"  line {change.line}: [cyan]{change.code}[/] {change.description}")
+    if len(result.changes) > MAX_LINES_SHOWN * 3:
+        summary = ", ".join(f"{code} × {len(lines)}" for code, lines in sorted(by_code.items()))
+        console.print(f"  … {len(result.changes):,} changes in all: {summary}")
+    _print_findings_brief("Not fixable (left out of the output)", result.unfixable)
+    if result.unfixable_lines:
+        console.print(f"Unfixable lines were copied unchanged to [bold]{rejects_path}[/].")
+
+
+@app.command()
+def dedupe(
+    src: Path = typer.Argument(..., help="The JSONL file to deduplicate."),
+    out: Path = typer.Option(..., "--out", "-o", help="Where to write the deduplicated file."),
+    near: float | None = typer.Option(
+        None,
+        "--near",
+        min=0.0,
+        max=1.0,
+        help="Also drop near-duplicates at this Jaccard similarity (MinHash), e.g. 0.9.",
+    ),
+    as_json: bool = JsonOpt,
+    quiet: bool = QuietOpt,
+) -> None:
+    """Drop repeated conversations (exact after normalising whitespace; --near for near ones).
+
+    The first occurrence is kept; every removed line is listed with the line it repeats. Lines
+    with errors pass through unchanged.
+    """
+    from tuner.datasets.dedupe import dedupe_file
+    from tuner.datasets.errors import DataInputError
+
+    with progress_for(quiet or as_json) as progress:
+        try:
+            result = dedupe_file(src, out, near=near, progress=progress)
+        except DataInputError as exc:
+            fail(str(exc), hint="Pass an existing JSONL file.")
+        except ValueError as exc:
+            fail(str(exc))
+    if as_json:
+        emit_json(_as_json(result))
+        return
+    console.print(
+        f"[bold]{src}[/] → [bold]{out}[/]: {result.lines_read:,} lines read, "
+        f"{result.lines_written:,} written, {result.exact_removed:,} exact and "
+        f"{result.near_removed:,} near duplicates removed, {result.invalid_lines:,} invalid kept"
+    )
+    for removal in result.removed[: MAX_LINES_SHOWN * 2]:
+        similarity = f" (similarity ≈ {removal.similarity:.2f})" if removal.kind == "near" else ""
+        console.print(
+            f"  line {removal.line}: {removal.kind} duplicate of line {removal.duplicate_of}{similarity}"
+        )
+    if len(result.removed) > MAX_LINES_SHOWN * 2:
+        console.print(f"  … and {len(result.removed) - MAX_LINES_SHOWN * 2:,} more (see --json)")
+
+
+@app.command()
+def split(
+    src: Path = typer.Argument(..., help="The JSONL file to split."),
+    eval_fraction: float = typer.Option(
+        ..., "--eval-fraction", help="Share of conversations held out for evaluation, e.g. 0.1."
+    ),
+    seed: int = typer.Option(42, "--seed", help="Same input and seed, same split."),
+    out_dir: Path | None = typer.Option(
+        None, "--out-dir", help="Where <stem>.train.jsonl and <stem>.eval.jsonl go [default: beside SRC]."
+    ),
+    near: float | None = typer.Option(
+        None, "--near", min=0.0, max=1.0, help="Also drop near-duplicates before splitting."
+    ),
+    as_json: bool = JsonOpt,
+    quiet: bool = QuietOpt,
+) -> None:
+    """Deduplicate, then split deterministically into train and eval with no overlap."""
+    from tuner.datasets.errors import DataInputError
+    from tuner.datasets.split import split_file
+
+    with progress_for(quiet or as_json) as progress:
+        try:
+            result = split_file(
+                src,
+                eval_fraction=eval_fraction,
+                out_dir=out_dir or src.parent,
+                seed=seed,
+                near=near,
+                progress=progress,
+            )
+        except DataInputError as exc:
+            fail(str(exc), hint="Pass an existing JSONL file.")
+        except ValueError as exc:
+            fail(str(exc), hint="--eval-fraction takes a number between 0 and 1, e.g. 0.1")
+    if as_json:
+        emit_json(_as_json(result))
+        return
+    console.print(
+        f"[bold]{src}[/]: {result.lines_read:,} lines → train [bold]{result.train_path}[/] "
+        f"({result.train_lines:,} lines, {result.train_bytes:,} bytes), eval "
+        f"[bold]{result.eval_path}[/] ({result.eval_lines:,} lines, {result.eval_bytes:,} bytes); "
+        f"seed {result.seed}"
+    )
+    console.print(
+        f"  {len(result.removed):,} duplicate(s) removed first, {result.invalid_lines:,} invalid line(s) left out"
+    )
+    for warning in result.warnings:
+        console.print(f"  [yellow]warning[/] {warning.message}", markup=True)
+    _print_findings_brief("Invalid lines (in neither output)", result.invalid)
+
+
+# --------------------------------------------------------------------------- convert
+
+FORMATS = ("auto", "mistral", "openai", "sharegpt", "alpaca", "prompt-completion")
+
+
+@app.command()
+def convert(
+    sources: list[Path] = typer.Argument(
+        ..., help="JSONL/JSON, CSV, Parquet, Arrow files or saved Hugging Face datasets (shards in order)."
+    ),
+    out: Path = typer.Option(..., "--out", "-o", help="The Mistral JSONL file to write."),
+    source_format: str = typer.Option(
+        "auto", "--from", help="Record shape: " + ", ".join(FORMATS) + "."
+    ),
+    mapping_path: Path | None = typer.Option(
+        None, "--map", help="A TOML mapping of columns, turn keys and role names (see README)."
+    ),
+    model: str | None = ModelOpt,
+    as_json: bool = JsonOpt,
+    quiet: bool = QuietOpt,
+) -> None:
+    """Convert conversations from the shapes people have them to Mistral JSONL, then validate it.
+
+    Every record that cannot be converted is reported with its source, row and reason; none is
+    dropped silently. Exit 1 when the converted file does not validate or nothing converted.
+    """
+    from tuner.datasets.convert import ConvertInputError
+    from tuner.datasets.convert import convert as run_convert
+    from tuner.datasets.mapping import MappingError, load_mapping
+    from tuner.datasets.validate import ValidateOptions, validate_paths
+
+    if source_format not in FORMATS:
+        fail(f"--from must be one of {', '.join(FORMATS)}, not {source_format!r}")
+    try:
+        mapping = load_mapping(mapping_path) if mapping_path is not None else None
+    except MappingError as exc:
+        fail(str(exc), hint="See README, 'Mapping files'.")
+    name, model = _resolve(model, None)
+    with progress_for(quiet or as_json) as progress:
+        try:
+            result = run_convert(
+                sources, out, source_format=source_format, mapping=mapping, progress=progress
+            )
+        except ConvertInputError as exc:
+            fail(str(exc), hint="Sources can be .jsonl, .json, .csv, .parquet, .arrow or a saved dataset dir.")
+        report = (
+            validate_paths(
+                [out],
+                options=ValidateOptions(seq_len=_default_seq_len(model, None)),
+                counter_factory=_counter_factory(name),
+                progress=progress,
+            )
+            if result.converted
+            else None
+        )
+    ok = report is not None and report.ok
+    if as_json:
+        emit_json(
+            {
+                "ok": ok,
+                "out": str(result.out),
+                "read": result.read,
+                "converted": result.converted,
+                "skipped": result.skipped_count,
+                "skip_reasons": result.skip_reasons,
+                "sources": [_as_json(s) for s in result.sources],
+                "skipped_records": [f.to_dict() for f in result.skipped],
+                "validation": report.to_dict() if report is not None else None,
+            }
+        )
+    else:
+        _render_convert(result, report)
+    raise typer.Exit(int(Exit.OK if ok else Exit.FAILED))
+
+
+def _render_convert(result: Any, report: Any) -> None:
+    for source in result.sources:
+        console.print(
+            f"[bold]{source.path}[/]: {source.read:,} records read, {source.converted:,} converted, "
+            f"{source.skipped:,} skipped"
+        )
+    if result.skip_reasons:
+        reasons = ", ".join(f"{code} × {n}" for code, n in sorted(result.skip_reasons.items()))
+        console.print(f"  skipped: {reasons}")
+        render_findings([f.to_dict() for f in result.skipped])
+    console.print(f"Wrote [bold]{result.out}[/] ({result.converted:,} conversations).")
+    if report is None:
+        console.print("[bold red]FAILED[/]: nothing was converted.")
+        return
+    console.print("\nValidation of the output:")
+    render_validation(report.to_dict())
