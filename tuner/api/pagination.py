@@ -1,0 +1,73 @@
+"""Auto-paging: ``async for item in client.jobs.list(...)`` walks every page."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Page(Generic[T]):
+    items: list[T]
+    total: int | None
+
+
+class AsyncPager(Generic[T]):
+    """Fetches page after page (``page`` is 0-based) until a short or empty page, the reported
+    ``total``, or a page with nothing new (a server that ignores ``page`` must not loop us)."""
+
+    def __init__(
+        self,
+        fetch: Callable[[int, int], Awaitable[Page[T]]],
+        *,
+        first_page: int,
+        page_size: int,
+        identity: Callable[[T], str],
+    ) -> None:
+        if first_page < 0:
+            raise ValueError("page must not be negative")
+        if page_size < 1:
+            raise ValueError("page_size must be at least 1")
+        self._fetch = fetch
+        self._first_page = first_page
+        self._page_size = page_size
+        self._identity = identity
+
+    def __aiter__(self) -> AsyncIterator[T]:
+        return self._iterate()
+
+    async def _iterate(self) -> AsyncGenerator[T, None]:
+        page = self._first_page
+        seen: set[str] = set()
+        while True:
+            result = await self._fetch(page, self._page_size)
+            fresh = [item for item in result.items if self._identity(item) not in seen]
+            for item in fresh:
+                seen.add(self._identity(item))
+                yield item
+            if self._is_last(page, result, fresh):
+                return
+            page += 1
+
+    def _is_last(self, page: int, result: Page[T], fresh: list[T]) -> bool:
+        if not fresh or len(result.items) < self._page_size:
+            return True
+        return result.total is not None and (page + 1) * self._page_size >= result.total
+
+    async def to_list(self, limit: int | None = None) -> list[T]:
+        """Collect the items (at most ``limit``); stops fetching once the limit is reached."""
+        items: list[T] = []
+        if limit is not None and limit <= 0:
+            return items
+        iterator = self._iterate()
+        try:
+            async for item in iterator:
+                items.append(item)
+                if limit is not None and len(items) >= limit:
+                    break
+        finally:
+            await iterator.aclose()
+        return items

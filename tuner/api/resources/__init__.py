@@ -1,0 +1,1 @@
+"""The client's resource groups: files, jobs, models, chat, embeddings."""
