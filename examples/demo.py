@@ -33,8 +33,15 @@ def steps() -> list[Step]:
     return [
         Step(
             "1. Convert ShareGPT-style conversations to Mistral JSONL (with a mapping file)",
-            ["data", "convert", str(data / "support.sharegpt.jsonl"),
-             "--map", str(mappings / "sharegpt.toml"), "--out", str(converted)],
+            [
+                "data",
+                "convert",
+                str(data / "support.sharegpt.jsonl"),
+                "--map",
+                str(mappings / "sharegpt.toml"),
+                "--out",
+                str(converted),
+            ],
         ),
         Step(
             "2a. Validate the converted file with exact open-mistral-7b token counts",
@@ -51,18 +58,41 @@ def steps() -> list[Step]:
         ),
         Step(
             "3a. Split into train and eval (deduplicated, seeded, no overlap)",
-            ["data", "split", str(converted), "--eval-fraction", "0.1", "--seed", "7",
-             "--out-dir", str(OUT)],
+            [
+                "data",
+                "split",
+                str(converted),
+                "--eval-fraction",
+                "0.1",
+                "--seed",
+                "7",
+                "--out-dir",
+                str(OUT),
+            ],
         ),
         Step(
             "3b. Statistics and the cost estimate for 100 training steps",
-            ["data", "stats", str(OUT / "support.train.jsonl"), "--model", "open-mistral-7b",
-             "--steps", "100"],
+            [
+                "data",
+                "stats",
+                str(OUT / "support.train.jsonl"),
+                "--model",
+                "open-mistral-7b",
+                "--steps",
+                "100",
+            ],
         ),
         Step(
             "3c. Validate train against eval (overlap check) as the job would use them",
-            ["data", "validate", str(OUT / "support.train.jsonl"), "--eval",
-             str(OUT / "support.eval.jsonl"), "--model", "open-mistral-7b"],
+            [
+                "data",
+                "validate",
+                str(OUT / "support.train.jsonl"),
+                "--eval",
+                str(OUT / "support.eval.jsonl"),
+                "--model",
+                "open-mistral-7b",
+            ],
         ),
     ]
 
