@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from rich.table import Table
 
 from tuner.cli.output import Exit, console, emit_json, fail, progress_for
 
@@ -21,7 +20,10 @@ DEFAULT_MODEL = "open-mistral-7b"
 MAX_LINES_SHOWN = 12
 
 ModelOpt = typer.Option(
-    None, "--model", "-m", help=f"Base model whose tokenizer counts tokens [default: {DEFAULT_MODEL}]."
+    None,
+    "--model",
+    "-m",
+    help=f"Base model whose tokenizer counts tokens [default: {DEFAULT_MODEL}].",
 )
 TokenizerOpt = typer.Option(
     None,
@@ -67,7 +69,9 @@ def validate(
     model: str | None = ModelOpt,
     tokenizer: str | None = TokenizerOpt,
     seq_len: int | None = typer.Option(
-        None, "--seq-len", help="Warn about conversations longer than this [default: the model's context]."
+        None,
+        "--seq-len",
+        help="Warn about conversations longer than this [default: the model's context].",
     ),
     fmt: str | None = typer.Option(
         None, "--format", help="instruct or pretrain [default: decided by the first valid line]."
@@ -116,27 +120,30 @@ def validate(
 
 
 def render_validation(data: dict[str, Any]) -> None:
-    table = Table(title="Validation", title_justify="left")
-    for column in ("file", "format", "lines", "conversations", "errors", "warnings", "tokens"):
-        table.add_column(column, justify="left" if column in ("file", "format") else "right")
+    """One summary line per file (never truncated, also when piped), then the findings."""
     for f in data["files"]:
         tokens = f["tokens"]
-        table.add_row(
-            f["path"],
-            f["format"] or "-",
-            f"{f['lines']:,}",
-            f"{f['conversations']:,}",
-            f"[red]{f['errors']:,}[/]" if f["errors"] else "0",
-            f"[yellow]{f['warnings']:,}[/]" if f["warnings"] else "0",
-            f"{tokens['total']:,} ({tokens['tokenizer']})" if tokens else "-",
+        errors = f"[red]{f['errors']:,} errors[/]" if f["errors"] else "0 errors"
+        warnings = f"[yellow]{f['warnings']:,} warnings[/]" if f["warnings"] else "0 warnings"
+        console.print(
+            f"[bold]{f['path']}[/]  {f['format'] or '-'}  {f['lines']:,} lines  "
+            f"{f['conversations']:,} conversations  {errors}  {warnings}"
         )
-    console.print(table)
+        if tokens:
+            console.print(
+                f"  tokens ({tokens['tokenizer']}): total {tokens['total']:,}  trained "
+                f"{tokens['trained']:,}  min {tokens['min']:,}  p50 {tokens['p50']:,}  "
+                f"p95 {tokens['p95']:,}  max {tokens['max']:,}"
+            )
     render_findings(data["findings"])
     if data["ok"]:
-        console.print("[bold green]OK[/]: no errors; the data is fit for upload.")
+        console.print("\n[bold green]OK[/]: no errors; the data is fit for upload.")
     else:
-        errors = sum(f["errors"] for f in data["files"])
-        console.print(f"[bold red]FAILED[/]: {errors:,} error(s); fix them before uploading.")
+        errors_total = sum(f["errors"] for f in data["files"])
+        console.print(
+            f"\n[bold red]FAILED[/]: {errors_total:,} error(s); fix them before uploading "
+            "(`tuner data fix` repairs the safe ones)."
+        )
 
 
 def render_findings(findings: list[dict[str, Any]]) -> None:
@@ -156,10 +163,12 @@ def render_findings(findings: list[dict[str, Any]]) -> None:
             console.print(f"  {where}: {item['message']}", markup=False)
         if len(items) > MAX_LINES_SHOWN:
             lines = ", ".join(str(i["line"]) for i in items[MAX_LINES_SHOWN:][:40])
-            console.print(f"  … and {len(items) - MAX_LINES_SHOWN} more (lines {lines})", markup=False)
-        hint = items[0].get("hint")
-        if hint:
-            console.print(f"  [dim]hint: {hint}[/]")
+            console.print(
+                f"  … and {len(items) - MAX_LINES_SHOWN} more (lines {lines})", markup=False
+            )
+        hints = list(dict.fromkeys(i["hint"] for i in items if i.get("hint")))
+        for hint in hints[:3]:
+            console.print(f"  hint: {hint}", style="dim", markup=False)
 
 
 # --------------------------------------------------------------------------- stats
@@ -171,8 +180,12 @@ def stats(
     model: str | None = ModelOpt,
     tokenizer: str | None = TokenizerOpt,
     steps: int | None = typer.Option(None, "--steps", min=1, help="Planned training steps."),
-    epochs: float | None = typer.Option(None, "--epochs", min=0.0, help="Planned epochs (instead of steps)."),
-    seq_len: int | None = typer.Option(None, "--seq-len", help="Count conversations longer than this."),
+    epochs: float | None = typer.Option(
+        None, "--epochs", min=0.0, help="Planned epochs (instead of steps)."
+    ),
+    seq_len: int | None = typer.Option(
+        None, "--seq-len", help="Count conversations longer than this."
+    ),
     as_json: bool = JsonOpt,
     quiet: bool = QuietOpt,
 ) -> None:
@@ -214,13 +227,18 @@ def _bar(count: int, largest: int, width: int = 40) -> str:
 def render_stats(data: dict[str, Any]) -> None:
     n = data["conversations"]
     tokens = data["tokens"]
-    console.print(f"[bold]{data['path']}[/] ({data['format'] or 'empty'}, tokenizer {data['tokenizer']})")
+    console.print(
+        f"[bold]{data['path']}[/] ({data['format'] or 'empty'}, tokenizer {data['tokenizer']})"
+    )
     console.print(
         f"  {data['lines']:,} lines, {n:,} valid conversations, {data['invalid_lines']:,} invalid lines"
     )
     if data["format"] == "instruct":
-        for label, key in (("messages", "messages"), ("user turns", "user_turns"),
-                           ("assistant turns", "assistant_turns")):
+        for label, key in (
+            ("messages", "messages"),
+            ("user turns", "user_turns"),
+            ("assistant turns", "assistant_turns"),
+        ):
             s = data[key]
             console.print(
                 f"  {label:<16} min {s['min']}  mean {s['mean']:.1f}  p50 {s['p50']}  max {s['max']}"
@@ -252,8 +270,10 @@ def render_estimate(est: dict[str, Any]) -> None:
     for key, value in est.items():
         if value is None or key in ("is_estimate",):
             continue
-        shown = f"{value:,.4g}" if isinstance(value, float) else (
-            f"{value:,}" if isinstance(value, int) else str(value)
+        shown = (
+            f"{value:,.4g}"
+            if isinstance(value, float)
+            else (f"{value:,}" if isinstance(value, int) else str(value))
         )
         console.print(f"  {key.replace('_', ' '):<28} {shown}")
 
@@ -334,7 +354,7 @@ def fix(
     by_code: dict[str, list[int]] = defaultdict(list)
     for change in result.changes:
         by_code[change.code].append(change.line)
-    for change in result.changes[:MAX_LINES_SHOWN * 3]:
+    for change in result.changes[: MAX_LINES_SHOWN * 3]:
         console.print(f"  line {change.line}: [cyan]{change.code}[/] {change.description}")
     if len(result.changes) > MAX_LINES_SHOWN * 3:
         summary = ", ".join(f"{code} × {len(lines)}" for code, lines in sorted(by_code.items()))
@@ -398,7 +418,9 @@ def split(
     ),
     seed: int = typer.Option(42, "--seed", help="Same input and seed, same split."),
     out_dir: Path | None = typer.Option(
-        None, "--out-dir", help="Where <stem>.train.jsonl and <stem>.eval.jsonl go [default: beside SRC]."
+        None,
+        "--out-dir",
+        help="Where <stem>.train.jsonl and <stem>.eval.jsonl go [default: beside SRC].",
     ),
     near: float | None = typer.Option(
         None, "--near", min=0.0, max=1.0, help="Also drop near-duplicates before splitting."
@@ -449,7 +471,8 @@ FORMATS = ("auto", "mistral", "openai", "sharegpt", "alpaca", "prompt-completion
 @app.command()
 def convert(
     sources: list[Path] = typer.Argument(
-        ..., help="JSONL/JSON, CSV, Parquet, Arrow files or saved Hugging Face datasets (shards in order)."
+        ...,
+        help="JSONL/JSON, CSV, Parquet, Arrow files or saved Hugging Face datasets (shards in order).",
     ),
     out: Path = typer.Option(..., "--out", "-o", help="The Mistral JSONL file to write."),
     source_format: str = typer.Option(
@@ -485,7 +508,10 @@ def convert(
                 sources, out, source_format=source_format, mapping=mapping, progress=progress
             )
         except ConvertInputError as exc:
-            fail(str(exc), hint="Sources can be .jsonl, .json, .csv, .parquet, .arrow or a saved dataset dir.")
+            fail(
+                str(exc),
+                hint="Sources can be .jsonl, .json, .csv, .parquet, .arrow or a saved dataset dir.",
+            )
         report = (
             validate_paths(
                 [out],
