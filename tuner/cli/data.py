@@ -231,7 +231,8 @@ def render_stats(data: dict[str, Any]) -> None:
         f"[bold]{data['path']}[/] ({data['format'] or 'empty'}, tokenizer {data['tokenizer']})"
     )
     console.print(
-        f"  {data['lines']:,} lines, {n:,} valid conversations, {data['invalid_lines']:,} invalid lines"
+        f"  {data['lines']:,} lines, {n:,} valid conversations, "
+        f"{data['invalid_lines']:,} invalid lines"
     )
     if data["format"] == "instruct":
         for label, key in (
@@ -241,7 +242,8 @@ def render_stats(data: dict[str, Any]) -> None:
         ):
             s = data[key]
             console.print(
-                f"  {label:<16} min {s['min']}  mean {s['mean']:.1f}  p50 {s['p50']}  max {s['max']}"
+                f"  {label:<16} min {s['min']}  mean {s['mean']:.1f}  "
+                f"p50 {s['p50']}  max {s['max']}"
             )
         console.print(
             f"  with tools {data['share_with_tools']:.0%}, with a system prompt "
@@ -250,7 +252,8 @@ def render_stats(data: dict[str, Any]) -> None:
         )
     console.print(
         f"  tokens: total {tokens['total']:,}  trained {data['trained_tokens']:,}  "
-        f"min {tokens['min']:,}  p50 {tokens['p50']:,}  p95 {tokens['p95']:,}  max {tokens['max']:,}"
+        f"min {tokens['min']:,}  p50 {tokens['p50']:,}  p95 {tokens['p95']:,}  "
+        f"max {tokens['max']:,}"
     )
     if data["seq_len"]:
         console.print(f"  longer than seq_len {data['seq_len']:,}: {data['over_seq_len']:,}")
@@ -404,7 +407,8 @@ def dedupe(
     for removal in result.removed[: MAX_LINES_SHOWN * 2]:
         similarity = f" (similarity ≈ {removal.similarity:.2f})" if removal.kind == "near" else ""
         console.print(
-            f"  line {removal.line}: {removal.kind} duplicate of line {removal.duplicate_of}{similarity}"
+            f"  line {removal.line}: {removal.kind} duplicate of line "
+            f"{removal.duplicate_of}{similarity}"
         )
     if len(result.removed) > MAX_LINES_SHOWN * 2:
         console.print(f"  … and {len(result.removed) - MAX_LINES_SHOWN * 2:,} more (see --json)")
@@ -456,7 +460,8 @@ def split(
         f"seed {result.seed}"
     )
     console.print(
-        f"  {len(result.removed):,} duplicate(s) removed first, {result.invalid_lines:,} invalid line(s) left out"
+        f"  {len(result.removed):,} duplicate(s) removed first, "
+        f"{result.invalid_lines:,} invalid line(s) left out"
     )
     for warning in result.warnings:
         console.print(f"  [yellow]warning[/] {warning.message}", markup=True)
@@ -472,7 +477,7 @@ FORMATS = ("auto", "mistral", "openai", "sharegpt", "alpaca", "prompt-completion
 def convert(
     sources: list[Path] = typer.Argument(
         ...,
-        help="JSONL/JSON, CSV, Parquet, Arrow files or saved Hugging Face datasets (shards in order).",
+        help="JSONL/JSON, CSV, Parquet, Arrow files or saved Hugging Face datasets (in order).",
     ),
     out: Path = typer.Option(..., "--out", "-o", help="The Mistral JSONL file to write."),
     source_format: str = typer.Option(
@@ -545,7 +550,8 @@ def convert(
 def _render_convert(result: Any, report: Any) -> None:
     for source in result.sources:
         console.print(
-            f"[bold]{source.path}[/]: {source.read:,} records read, {source.converted:,} converted, "
+            f"[bold]{source.path}[/]: {source.read:,} records read, "
+            f"{source.converted:,} converted, "
             f"{source.skipped:,} skipped"
         )
     if result.skip_reasons:

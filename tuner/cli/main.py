@@ -8,7 +8,7 @@ from tuner import __version__
 
 app = typer.Typer(
     name="tuner",
-    help="Validate training data, launch and follow Mistral fine-tuning jobs, evaluate tuned models.",
+    help="Validate training data, launch and follow Mistral fine-tuning jobs, evaluate models.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
