@@ -1,0 +1,33 @@
+"""The ASGI application: FastAPI routes wrapped in the sandbox middleware."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from starlette.types import ASGIApp
+
+from tuner.sandbox.errors import install_handlers
+from tuner.sandbox.faults import FaultInjector, FaultPlan
+from tuner.sandbox.middleware import SandboxMiddleware
+from tuner.sandbox.routes import router
+from tuner.sandbox.service import Sandbox
+
+# The platform's per-file upload limit.
+MAX_UPLOAD_BYTES = 512 * 1024 * 1024
+
+
+def create_app(
+    sandbox: Sandbox,
+    *,
+    faults: FaultPlan | None = None,
+    seed: int = 0,
+    api_key: str | None = None,
+    max_upload_bytes: int = MAX_UPLOAD_BYTES,
+) -> ASGIApp:
+    # No /docs or /openapi.json: the platform has none, and they would need the API key anyway.
+    app = FastAPI(title="tuner sandbox", docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.sandbox = sandbox
+    app.state.max_upload_bytes = max_upload_bytes
+    install_handlers(app)
+    app.include_router(router)
+    injector = FaultInjector(faults or FaultPlan(), seed)
+    return SandboxMiddleware(app, injector=injector, api_key=api_key)

@@ -1,0 +1,116 @@
+"""Seeded fault injection: rate limits, server errors, dropped connections and slow answers.
+
+A spec such as ``"429=0.1,500=0.05,drop=0.02,latency=0.3@0.2"`` means: answer 10 % of requests
+with 429, 5 % with 500, close the connection without answering 2 %, and delay 20 % by 0.3 s.
+Any 4xx/5xx code can be listed (``503=0.1``). One random generator seeded with ``seed`` decides,
+drawing the same number of values for every request, so the same sequence of requests meets the
+same faults on every run (concurrent requests are decided in arrival order).
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+from dataclasses import dataclass, field
+
+
+class FaultSpecError(ValueError):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class FaultPlan:
+    # (status code, probability), in the order given.
+    statuses: tuple[tuple[int, float], ...] = ()
+    drop: float = 0.0
+    latency_seconds: float = 0.0
+    latency_probability: float = 0.0
+
+    @property
+    def empty(self) -> bool:
+        return not self.statuses and not self.drop and not self.latency_probability
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    delay: float = 0.0
+    # An HTTP status to answer with instead of the real answer, or None.
+    status: int | None = None
+    drop: bool = False
+
+
+def parse_faults(spec: str | None) -> FaultPlan:
+    """Parse ``"429=0.1,500=0.05,drop=0.02,latency=0.3@0.2"``; raise FaultSpecError if malformed."""
+    if spec is None or not spec.strip():
+        return FaultPlan()
+    statuses: list[tuple[int, float]] = []
+    drop = 0.0
+    latency = (0.0, 0.0)
+    for item in spec.split(","):
+        key, sep, value = item.strip().partition("=")
+        if not sep:
+            raise FaultSpecError(f"fault {item.strip()!r} is not KEY=VALUE")
+        if key == "drop":
+            drop = _probability(key, value)
+        elif key == "latency":
+            seconds, at, chance = value.partition("@")
+            if not at:
+                raise FaultSpecError(f"latency takes SECONDS@PROBABILITY, got {value!r}")
+            latency = (_seconds(seconds), _probability(key, chance))
+        elif key.isdigit() and 400 <= int(key) <= 599:
+            statuses.append((int(key), _probability(key, value)))
+        else:
+            raise FaultSpecError(
+                f"unknown fault {key!r}: use a 4xx/5xx status, 'drop' or 'latency'"
+            )
+    total = sum(p for _, p in statuses) + drop
+    if total > 1:
+        raise FaultSpecError(f"fault probabilities add up to {total:g}, more than 1")
+    return FaultPlan(tuple(statuses), drop, latency[0], latency[1])
+
+
+def _probability(key: str, value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        raise FaultSpecError(f"{key}: {value!r} is not a number") from None
+    if not 0 <= number <= 1:
+        raise FaultSpecError(f"{key}: probability {number:g} is not between 0 and 1")
+    return number
+
+
+def _seconds(value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        raise FaultSpecError(f"latency: {value!r} is not a number of seconds") from None
+    if number < 0:
+        raise FaultSpecError(f"latency: {number:g} seconds is negative")
+    return number
+
+
+@dataclass
+class FaultInjector:
+    plan: FaultPlan
+    seed: int = 0
+    _rng: random.Random = field(init=False)
+    _lock: threading.Lock = field(init=False, default_factory=threading.Lock)
+
+    def __post_init__(self) -> None:
+        self._rng = random.Random(self.seed)
+
+    def decide(self) -> Decision:
+        if self.plan.empty:
+            return Decision()
+        with self._lock:
+            # Always two draws, so one request's outcome never shifts the next one's.
+            slow, pick = self._rng.random(), self._rng.random()
+        delay = self.plan.latency_seconds if slow < self.plan.latency_probability else 0.0
+        edge = 0.0
+        for status, probability in self.plan.statuses:
+            edge += probability
+            if pick < edge:
+                return Decision(delay, status=status)
+        if pick < edge + self.plan.drop:
+            return Decision(delay, drop=True)
+        return Decision(delay)
