@@ -31,9 +31,10 @@ def root(
 
 
 def _register() -> None:
-    from tuner.cli import data
+    from tuner.cli import data, sandbox
 
     app.add_typer(data.app, name="data")
+    app.add_typer(sandbox.app, name="sandbox")
 
 
 _register()

@@ -1,0 +1,72 @@
+"""``tuner sandbox``: run the local stand-in for the fine-tuning API (training is simulated)."""
+
+from __future__ import annotations
+
+import ipaddress
+from pathlib import Path
+
+import typer
+
+from tuner.cli.output import err_console, fail
+
+app = typer.Typer(
+    help="A local server that speaks the fine-tuning API, for offline use, demos and tests. "
+    "It SIMULATES training; it is not the Mistral API.",
+    no_args_is_help=True,
+)
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+@app.command()
+def serve(
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to bind (loopback by default)."),
+    port: int = typer.Option(8000, "--port", help="Port to bind; 0 picks a free one."),
+    data_dir: Path | None = typer.Option(
+        None, "--data-dir", help="Where files, jobs and models persist [default: XDG data dir]."
+    ),
+    speed: float = typer.Option(
+        1.0, "--speed", help="Simulated-clock speed: 100 makes a 100-step job finish in seconds."
+    ),
+    manual_clock: bool = typer.Option(
+        False, "--manual-clock", help="Freeze the clock; move it with POST /sandbox/clock/advance."
+    ),
+    faults: str | None = typer.Option(
+        None,
+        "--faults",
+        help='Seeded fault injection, e.g. "429=0.1,500=0.05,drop=0.02,latency=0.3@0.2".',
+    ),
+    seed: int = typer.Option(0, "--seed", help="Seed for faults and simulated losses."),
+    api_key: str | None = typer.Option(
+        None, "--api-key", help="Accept only this bearer key [default: any non-empty key]."
+    ),
+) -> None:
+    """Serve the sandbox API until Ctrl-C."""
+    from tuner.sandbox.server import serve as run
+
+    if not _is_loopback(host):
+        err_console.print(
+            f"[yellow]warning:[/] binding {host}: the sandbox is reachable from other machines."
+        )
+    try:
+        run(
+            host=host,
+            port=port,
+            data_dir=data_dir,
+            speed=speed,
+            faults=faults,
+            seed=seed,
+            api_key=api_key,
+            manual_clock=manual_clock,
+        )
+    except ValueError as exc:
+        fail(str(exc), hint="See `tuner sandbox serve --help`.")
+    except OSError as exc:
+        fail(f"cannot bind {host}:{port}: {exc.strerror or exc}", hint="Try another --port.")
