@@ -1,0 +1,39 @@
+"""The local ledger: every dataset, upload, job, status change, checkpoint, event, notification,
+queued submission and evaluation, in SQLite (default) or PostgreSQL.
+
+This package is the only place in tuner that imports SQLAlchemy. Use ``open_ledger()``; records
+come back as ``tuner.jobs.records`` models.
+"""
+
+from __future__ import annotations
+
+from .common import Instant, to_seconds
+from .core import Ledger, open_ledger
+from .engine import LEDGER_ENV, default_ledger_path, default_ledger_url
+from .errors import (
+    InvalidStateError,
+    LedgerError,
+    NotFoundError,
+    SchemaTooNewError,
+    UnsupportedDatabaseError,
+)
+from .migrations import SCHEMA_VERSION
+from .redact import is_secret_name, strip_secrets
+
+__all__ = [
+    "LEDGER_ENV",
+    "SCHEMA_VERSION",
+    "Instant",
+    "InvalidStateError",
+    "Ledger",
+    "LedgerError",
+    "NotFoundError",
+    "SchemaTooNewError",
+    "UnsupportedDatabaseError",
+    "default_ledger_path",
+    "default_ledger_url",
+    "is_secret_name",
+    "open_ledger",
+    "strip_secrets",
+    "to_seconds",
+]

@@ -1,0 +1,161 @@
+"""Evaluation runs (an eval set × models) and their items (one response of one model each).
+
+Items are upserted by (run, item index, model), so an interrupted run resumes by asking
+``missing_items`` what is left and recording only that.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from typing import Any
+
+from sqlalchemy import Connection, RowMapping, select, update
+
+from ..records import EvalItemRecord, EvalRunRecord, EvalRunStatus
+from . import schema
+from .common import insert_ignore, upsert
+from .errors import LedgerError, NotFoundError
+
+_R = schema.eval_runs.c
+_M = schema.eval_run_models.c
+_I = schema.eval_items.c
+
+
+def create_eval_run(
+    conn: Connection,
+    *,
+    run_id: str,
+    data_path: str,
+    data_hash: str,
+    models: Sequence[str],
+    judge: str | None,
+    params: dict[str, Any] | None,
+    status: EvalRunStatus,
+    now: int,
+) -> EvalRunRecord:
+    if not models:
+        raise ValueError("an evaluation run needs at least one model")
+    row = {
+        "run_id": run_id,
+        "data_path": data_path,
+        "data_hash": data_hash,
+        "judge": judge,
+        "params": params,
+        "status": status,
+        "created_at": now,
+        "updated_at": now,
+    }
+    if not insert_ignore(conn, schema.eval_runs, [row], ["run_id"]):
+        raise LedgerError(f"evaluation run {run_id} already exists")
+    conn.execute(
+        schema.eval_run_models.insert(),
+        [{"run_id": run_id, "position": i, "model": m} for i, m in enumerate(models)],
+    )
+    return _require_run(conn, run_id)
+
+
+def set_eval_run_status(
+    conn: Connection, run_id: str, *, status: EvalRunStatus, now: int
+) -> EvalRunRecord:
+    result = conn.execute(
+        update(schema.eval_runs).where(_R.run_id == run_id).values(status=status, updated_at=now)
+    )
+    if result.rowcount == 0:
+        raise NotFoundError(f"no evaluation run {run_id} in the ledger")
+    return _require_run(conn, run_id)
+
+
+def _require_run(conn: Connection, run_id: str) -> EvalRunRecord:
+    found = get_eval_run(conn, run_id)
+    if found is None:
+        raise NotFoundError(f"no evaluation run {run_id} in the ledger")
+    return found
+
+
+def _models_of(conn: Connection, run_ids: Collection[str]) -> dict[str, list[str]]:
+    if not run_ids:
+        return {}
+    query = (
+        select(_M.run_id, _M.model)
+        .where(_M.run_id.in_(list(run_ids)))
+        .order_by(_M.run_id, _M.position)
+    )
+    found: dict[str, list[str]] = {run_id: [] for run_id in run_ids}
+    for run_id, model in conn.execute(query):
+        found[run_id].append(model)
+    return found
+
+
+def _run_records(conn: Connection, rows: Sequence[RowMapping]) -> list[EvalRunRecord]:
+    models = _models_of(conn, [row["run_id"] for row in rows])
+    return [
+        EvalRunRecord.model_validate({**dict(row), "models": models[row["run_id"]]}) for row in rows
+    ]
+
+
+def get_eval_run(conn: Connection, run_id: str) -> EvalRunRecord | None:
+    rows = conn.execute(select(schema.eval_runs).where(_R.run_id == run_id)).mappings().all()
+    records = _run_records(conn, rows)
+    return records[0] if records else None
+
+
+def list_eval_runs(
+    conn: Connection,
+    *,
+    model: str | None = None,
+    data_hash: str | None = None,
+    limit: int | None = None,
+) -> list[EvalRunRecord]:
+    """Runs newest first; ``model`` keeps runs that evaluated that model."""
+    query = select(schema.eval_runs).order_by(_R.created_at.desc(), _R.run_id.desc())
+    if model is not None:
+        query = query.where(_R.run_id.in_(select(_M.run_id).where(_M.model == model)))
+    if data_hash is not None:
+        query = query.where(_R.data_hash == data_hash)
+    if limit is not None:
+        query = query.limit(limit)
+    return _run_records(conn, conn.execute(query).mappings().all())
+
+
+def record_eval_item(conn: Connection, row: dict[str, Any]) -> EvalItemRecord:
+    if get_eval_run(conn, row["run_id"]) is None:
+        raise NotFoundError(f"no evaluation run {row['run_id']} in the ledger")
+    keys = ["run_id", "item_index", "model"]
+    upsert(conn, schema.eval_items, row, keys, [name for name in row if name not in keys])
+    query = select(schema.eval_items).where(
+        _I.run_id == row["run_id"], _I.item_index == row["item_index"], _I.model == row["model"]
+    )
+    return EvalItemRecord.model_validate(dict(conn.execute(query).mappings().one()))
+
+
+def eval_items(conn: Connection, run_id: str, *, model: str | None = None) -> list[EvalItemRecord]:
+    query = select(schema.eval_items).where(_I.run_id == run_id).order_by(_I.item_index, _I.model)
+    if model is not None:
+        query = query.where(_I.model == model)
+    return [EvalItemRecord.model_validate(dict(row)) for row in conn.execute(query).mappings()]
+
+
+def missing_items(
+    conn: Connection,
+    run_id: str,
+    *,
+    indices: Collection[int],
+    models: Collection[str],
+    retry_errors: bool,
+) -> list[tuple[int, str]]:
+    """(index, model) pairs with no usable item yet, in index then model order.
+
+    With ``retry_errors`` an item that ended in an error counts as missing, so a resumed run
+    tries it again.
+    """
+    query = select(_I.item_index, _I.model).where(_I.run_id == run_id)
+    if retry_errors:
+        query = query.where(_I.error.is_(None))
+    done = {(int(index), str(model)) for index, model in conn.execute(query)}
+    wanted_models = list(dict.fromkeys(models))
+    return [
+        (index, model)
+        for index in sorted(set(indices))
+        for model in wanted_models
+        if (index, model) not in done
+    ]

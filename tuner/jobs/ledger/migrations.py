@@ -1,0 +1,59 @@
+"""Forward-only schema migrations, applied in order when a ledger is opened.
+
+``MIGRATIONS[i]`` takes the schema from version ``i`` to ``i + 1``. A database without a
+``schema_version`` table is version 0 (empty, or written before versioning). All pending
+migrations run in one transaction that holds the database's write lock (SQLite: BEGIN
+IMMEDIATE; PostgreSQL: an advisory lock), so two processes opening a new ledger at once cannot
+both migrate it, and a failed migration leaves the previous version intact (DDL is
+transactional on both).
+
+When a later version changes a table, freeze the v1 definitions used by ``_v1_create_tables``
+(copy them here) so that migrating a v0 database still produces exactly v1 before v2 runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from sqlalchemy import Connection, Engine, func, inspect, select, text
+
+from . import schema
+from .engine import transaction
+from .errors import SchemaTooNewError
+
+Migration = Callable[[Connection], None]
+
+# Any fixed number: the key of the PostgreSQL advisory lock that serialises migrations.
+_PG_MIGRATION_LOCK = 0x7475_6E65
+
+
+def _v1_create_tables(conn: Connection) -> None:
+    schema.metadata.create_all(conn, tables=list(schema.V1_TABLES), checkfirst=True)
+
+
+MIGRATIONS: tuple[Migration, ...] = (_v1_create_tables,)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def current_version(conn: Connection) -> int:
+    if not inspect(conn).has_table(schema.schema_version.name):
+        return 0
+    version = conn.execute(select(func.max(schema.schema_version.c.version))).scalar()
+    return int(version or 0)
+
+
+def migrate(engine: Engine, migrations: Sequence[Migration] = MIGRATIONS) -> int:
+    """Bring the database up to ``len(migrations)``; returns the version it was at before."""
+    with transaction(engine, write=True, what="migrating the schema") as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_MIGRATION_LOCK})
+        before = current_version(conn)
+        if before > len(migrations):
+            raise SchemaTooNewError(
+                f"the ledger's schema is version {before}, newer than this tuner knows "
+                f"({len(migrations)}); upgrade tuner"
+            )
+        for version in range(before, len(migrations)):
+            migrations[version](conn)
+            conn.execute(schema.schema_version.insert(), {"version": version + 1})
+        return before
