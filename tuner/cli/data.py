@@ -81,7 +81,7 @@ def validate(
     ),
     strict: bool = typer.Option(False, "--strict", help="Treat warnings as errors."),
     workers: int | None = typer.Option(
-        None, "--workers", help="Worker processes for parsing and tokenizing [default: cores]."
+        None, "--workers", min=1, help="Worker processes for parsing and tokenizing [default: cores]."
     ),
     as_json: bool = JsonOpt,
     quiet: bool = QuietOpt,
