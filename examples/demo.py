@@ -27,9 +27,11 @@ class Step:
 
 
 def steps() -> list[Step]:
-    data = ROOT / "examples" / "data"
-    mappings = ROOT / "examples" / "mappings"
-    converted = OUT / "support.jsonl"
+    # Relative paths (the steps run in the project root): shorter, as a user would type them.
+    data = Path("examples") / "data"
+    mappings = Path("examples") / "mappings"
+    out = OUT.relative_to(ROOT)
+    converted = out / "support.jsonl"
     return [
         Step(
             "1. Convert ShareGPT-style conversations to Mistral JSONL (with a mapping file)",
@@ -53,8 +55,9 @@ def steps() -> list[Step]:
             expect=1,
         ),
         Step(
-            "2c. Fix what is safe to fix; list what cannot be fixed",
-            ["data", "fix", str(data / "broken.jsonl"), "--out", str(OUT / "broken.fixed.jsonl")],
+            "2c. Fix what is safe to fix; list what cannot be fixed (exit 1: some lines remain)",
+            ["data", "fix", str(data / "broken.jsonl"), "--out", str(out / "broken.fixed.jsonl")],
+            expect=1,
         ),
         Step(
             "3a. Split into train and eval (deduplicated, seeded, no overlap)",
@@ -63,11 +66,11 @@ def steps() -> list[Step]:
                 "split",
                 str(converted),
                 "--eval-fraction",
-                "0.1",
+                "0.04",
                 "--seed",
                 "7",
                 "--out-dir",
-                str(OUT),
+                str(out),
             ],
         ),
         Step(
@@ -75,7 +78,7 @@ def steps() -> list[Step]:
             [
                 "data",
                 "stats",
-                str(OUT / "support.train.jsonl"),
+                str(out / "support.train.jsonl"),
                 "--model",
                 "open-mistral-7b",
                 "--steps",
@@ -87,9 +90,9 @@ def steps() -> list[Step]:
             [
                 "data",
                 "validate",
-                str(OUT / "support.train.jsonl"),
+                str(out / "support.train.jsonl"),
                 "--eval",
-                str(OUT / "support.eval.jsonl"),
+                str(out / "support.eval.jsonl"),
                 "--model",
                 "open-mistral-7b",
             ],

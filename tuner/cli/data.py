@@ -81,7 +81,10 @@ def validate(
     ),
     strict: bool = typer.Option(False, "--strict", help="Treat warnings as errors."),
     workers: int | None = typer.Option(
-        None, "--workers", min=1, help="Worker processes for parsing and tokenizing [default: cores]."
+        None,
+        "--workers",
+        min=1,
+        help="Worker processes for parsing and tokenizing [default: cores].",
     ),
     as_json: bool = JsonOpt,
     quiet: bool = QuietOpt,
@@ -318,6 +321,8 @@ def fix(
 ) -> None:
     """Apply only safe, explained fixes; list every change by line.
 
+    Exit 0 when every line made it into OUT, 1 when some could not be fixed.
+
     Fixes: BOM, blank lines, CRLF, invalid tool-call ids (rewritten consistently in calls and
     tool messages), `arguments` objects to JSON strings, `text` -> `content`, role case. Lines
     that still have errors are left out of OUT, listed, and copied to the rejects file, so
@@ -348,7 +353,7 @@ def fix(
     data["rejects"] = str(rejects_path) if result.unfixable_lines else None
     if as_json:
         emit_json(data)
-        return
+        raise typer.Exit(int(Exit.OK if result.unfixable_lines == 0 else Exit.FAILED))
     console.print(
         f"[bold]{src}[/] → [bold]{target}[/]: {result.lines_read:,} lines read, "
         f"{result.lines_written:,} written, {result.lines_changed:,} changed, "
@@ -365,6 +370,8 @@ def fix(
     _print_findings_brief("Not fixable (left out of the output)", result.unfixable)
     if result.unfixable_lines:
         console.print(f"Unfixable lines were copied unchanged to [bold]{rejects_path}[/].")
+        # Exit 1: OUT holds only part of the input; scripts must not take it as complete.
+        raise typer.Exit(int(Exit.FAILED))
 
 
 @app.command()
