@@ -473,6 +473,7 @@ def test_every_line_warning_code_is_exercised() -> None:
     exercised = {code for _, _, code in WARNING_CASES}
     cross_line = {
         "too_few_conversations",
+        "too_few_to_split",  # tuner data split's (tests/test_split.py)
         "eval_file_too_large",
         "duplicate",
         "over_seq_len",

@@ -120,6 +120,7 @@ CODES: dict[str, tuple[Category, Severity, str]] = {
     "line_too_long": (C.SIZE, E, "A line longer than 16 MB."),
     "too_few_conversations": (C.SIZE, W, "Fewer than 10 valid conversations in a training file."),
     "eval_file_too_large": (C.SIZE, W, "An evaluation file over 1 MB or 5% of the training data."),
+    "too_few_to_split": (C.SIZE, W, "Fewer than two valid conversations: nothing can be held out."),
     # cross-line warnings
     "duplicate": (C.DUPLICATE, W, "The same conversation (whitespace normalised) seen earlier."),
     "over_seq_len": (C.LENGTH, W, "A conversation with more tokens than seq_len."),

@@ -30,7 +30,7 @@ from tuner.datasets.dedupe import (
     checked_lines,
     validate_near,
 )
-from tuner.datasets.findings import Category, Finding, Severity
+from tuner.datasets.findings import Finding
 from tuner.datasets.reader import iter_lines
 from tuner.datasets.rules import make_finding
 
@@ -98,11 +98,9 @@ def _size_warnings(result: SplitResult, kept: int) -> list[Finding]:
     warnings: list[Finding] = []
     if kept < 2:
         warnings.append(
-            Finding(
+            make_finding(
                 result.path,
                 None,
-                Severity.WARNING,
-                Category.SIZE,
                 "too_few_to_split",
                 f"only {kept} valid conversation(s) after deduplication: the eval file is empty",
                 "Add conversations, or train without a validation file.",
