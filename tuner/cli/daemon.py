@@ -1,0 +1,240 @@
+"""``tuner daemon``: follow every active job, record each change in the ledger, notify.
+
+Runs until SIGTERM or Ctrl-C (stops within 5 s), or one cycle with ``--once`` for cron or a
+systemd timer (see ``examples/systemd/``). Logs go to stderr (the journal under systemd).
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import TYPE_CHECKING, Any
+
+import typer
+
+from tuner.cli.context import (
+    CommandContext,
+    Session,
+    describe_api_error,
+    fail_api,
+    hooks,
+    load_context,
+    run_async,
+    session,
+    wandb_key,
+)
+from tuner.cli.output import Exit, emit_json, err_console, fail
+
+if TYPE_CHECKING:
+    from tuner.jobs.daemon import CycleReport, Daemon, DaemonConfig, DrainQueue
+    from tuner.jobs.notifiers import Notifier
+
+# The core is imported inside the command, so `tuner --help` stays fast.
+
+DAEMON_HELP = (
+    "Poll the API on a schedule, record every job change in the ledger, and notify "
+    "(log always; --webhook, --command). One daemon per ledger (a lease); --once for cron."
+)
+
+# Library loggers that are too chatty at INFO; httpx's would also print every request URL,
+# and a webhook URL is a secret.
+_QUIET_LOGGERS = ("httpx", "httpcore", "apscheduler")
+
+
+def daemon(
+    interval: float = typer.Option(
+        30.0,
+        "--interval",
+        envvar="TUNER_DAEMON_INTERVAL",
+        min=0.05,
+        help="Seconds between cycles while jobs are active.",
+    ),
+    idle_interval: float = typer.Option(
+        300.0,
+        "--idle-interval",
+        envvar="TUNER_DAEMON_IDLE_INTERVAL",
+        min=0.05,
+        help="Seconds between cycles when no job is active.",
+    ),
+    max_interval: float = typer.Option(
+        1800.0,
+        "--max-interval",
+        min=0.05,
+        help="The longest wait after rate limits (429) or failures.",
+    ),
+    once: bool = typer.Option(
+        False,
+        "--once",
+        help="Run one cycle and exit (cron, systemd timer); exit 3 if the API cannot be reached.",
+    ),
+    webhook: str | None = typer.Option(
+        None,
+        "--webhook",
+        envvar="TUNER_WEBHOOK_URL",
+        help="POST each transition as JSON here (Slack-compatible `text`); https, or http on "
+        "loopback. Prefer the variable: the URL is a secret.",
+        show_envvar=True,
+    ),
+    webhook_timeout: float = typer.Option(
+        10.0, "--webhook-timeout", min=0.1, help="Seconds a webhook POST may take."
+    ),
+    command: str | None = typer.Option(
+        None,
+        "--command",
+        envvar="TUNER_NOTIFY_COMMAND",
+        help="Run this shell command per transition (TUNER_JOB_ID, TUNER_JOB_STATUS, "
+        "TUNER_JOB_PREVIOUS_STATUS, TUNER_TRANSITION_ID, TUNER_FINE_TUNED_MODEL, …; the JSON "
+        "payload on stdin).",
+    ),
+    command_timeout: float = typer.Option(
+        60.0, "--command-timeout", min=0.1, help="Seconds the command may run."
+    ),
+    lease_ttl: int = typer.Option(
+        120,
+        "--lease-ttl",
+        min=3,
+        help="Seconds the daemon lease outlives its last renewal (how soon another host may "
+        "take over after a crash).",
+    ),
+    max_active: int = typer.Option(
+        3,
+        "--max-active",
+        envvar="TUNER_MAX_ACTIVE",
+        min=1,
+        help="Queued specs are submitted while fewer jobs than this are active.",
+    ),
+    as_json: bool = typer.Option(
+        False, "--json", help="With --once: print the cycle's figures as one JSON object."
+    ),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Debug logging."),
+) -> None:
+    """Follow active jobs into the ledger and notify on every status change."""
+    from tuner.jobs.daemon import DaemonConfig
+
+    _configure_logging(verbose)
+    try:
+        config = DaemonConfig(
+            interval=interval,
+            idle_interval=idle_interval,
+            max_interval=max_interval,
+            lease_ttl=lease_ttl,
+        )
+        notifiers = _notifiers(webhook, webhook_timeout, command, command_timeout)
+    except ValueError as exc:
+        fail(str(exc), hint="See `tuner daemon --help`.")
+    ctx = load_context()
+    serving = _serve(ctx, config, notifiers, once=once, max_active=max_active)
+    outcome = run_async(serving, api_url=ctx.backend)
+    _finish(outcome, once=once, as_json=as_json, api_url=ctx.backend)
+
+
+def _configure_logging(verbose: bool) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    for name in _QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
+def _notifiers(
+    webhook: str | None, webhook_timeout: float, command: str | None, command_timeout: float
+) -> list[Notifier]:
+    from tuner.jobs.notifiers import CommandNotifier, LogNotifier, WebhookNotifier
+
+    found: list[Notifier] = [LogNotifier()]
+    if webhook:
+        found.append(WebhookNotifier(webhook, timeout=webhook_timeout))
+    if command:
+        found.append(CommandNotifier(command, timeout=command_timeout))
+    return found
+
+
+async def _serve(
+    ctx: CommandContext,
+    config: DaemonConfig,
+    notifiers: list[Notifier],
+    *,
+    once: bool,
+    max_active: int,
+) -> tuple[Daemon, CycleReport | None]:
+    from tuner.jobs.daemon import Daemon, run_until_stopped
+
+    async with session(ctx, notifiers=[n.name for n in notifiers]) as s:
+        daemon = Daemon(
+            s.client,
+            s.ledger,
+            notifiers,
+            config,
+            clock=hooks.now,
+            drain_queue=_drain_queue(s, max_active),
+        )
+        report = await run_until_stopped(daemon, once=once)
+        return daemon, report
+
+
+def _drain_queue(s: Session, max_active: int) -> DrainQueue:
+    """The submission queue's drain, bound to this session (W&B key from WANDB_API_KEY)."""
+    from tuner.jobs.daemon import queue_drainer
+
+    return queue_drainer(
+        s.client,
+        s.ledger,
+        backend=s.backend,
+        clock=hooks.now,
+        max_active=max_active,
+        wandb_key=wandb_key(),
+    )
+
+
+def _finish(
+    outcome: tuple[Daemon, CycleReport | None], *, once: bool, as_json: bool, api_url: str
+) -> None:
+    daemon, report = outcome
+    if daemon.fatal is not None:
+        fail_api(daemon.fatal, api_url)
+    if not once or report is None:
+        return
+    if as_json:
+        emit_json(_report_json(report))
+    if not report.ran:
+        err_console.print(
+            f"[yellow]skipped:[/] another daemon holds the lease ({report.holder}); "
+            "it is doing this work."
+        )
+        return
+    if report.error is not None:
+        failure = describe_api_error(report.error, api_url)
+        fail(failure.message, hint=failure.hint, code=Exit.API)
+    if report.interrupted:
+        raise typer.Exit(int(Exit.OK))
+
+
+def _report_json(report: CycleReport) -> dict[str, Any]:
+    poll = report.poll
+    body: dict[str, Any] = {
+        "ran": report.ran,
+        "lease_holder": report.holder,
+        "error": None if report.error is None else str(report.error),
+        "submitted": report.submitted,
+        "queued": report.queued,
+        "notifications_sent": report.delivery.sent,
+        "notifications_failed": report.delivery.failed,
+        "interrupted": report.interrupted,
+    }
+    if poll is not None:
+        body.update(
+            active=poll.active,
+            listed=dict(poll.listed),
+            requests=poll.requests,
+            list_requests=poll.list_requests,
+            detail_requests=poll.detail_requests,
+            request_bound=poll.request_bound,
+            changed=list(poll.changed),
+            left=list(poll.left),
+            transitions=poll.transitions,
+            checkpoints=poll.checkpoints,
+            seconds=round(poll.elapsed, 3),
+        )
+    return body

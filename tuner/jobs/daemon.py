@@ -1,0 +1,593 @@
+"""The polling daemon: cycles driven by APScheduler, one active daemon per ledger, clean stops.
+
+A cycle (``Daemon.run_cycle``):
+
+1. takes or renews the ledger lease ``"daemon"`` (owner ``host:pid:uuid``); while another live
+   daemon holds it, the cycle does nothing and says so in the log;
+2. polls the API into the ledger (``tuner.jobs.poller.poll_once``);
+3. drains the submission queue (the ``drain_queue`` hook, when given);
+4. delivers due notifications (``tuner.jobs.notifiers.deliver_pending``).
+
+The next cycle comes after ``interval`` seconds while jobs are active or queued and after
+``idle_interval`` when nothing is; after a 429 or a failed poll the wait doubles with each
+failed cycle in a row (up to ``max_interval``, and at least the server's ``Retry-After``).
+
+The lease expires ``lease_ttl`` seconds after its last renewal; a separate scheduler job renews
+it every third of that, so a long idle interval does not let it lapse. A daemon killed with
+SIGKILL leaves its lease behind: another host waits for it to expire, but a daemon restarted on
+the same host sees that the owner's process is gone and takes the lease over at once.
+
+Stopping: the signal handler only sets an event (``run_until_stopped``); the main flow then
+pauses the scheduler, gives the cycle in hand ``stop_grace`` seconds to finish the step it is
+in (a cycle checks the event between steps and between notifications), cancels it if needed,
+shuts the scheduler down and releases the lease. Shutting a scheduler down inside a signal
+handler or inside one of its own jobs is a known failure, hence this order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import socket
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from pydantic import SecretStr
+
+from tuner.api import APIError, AuthenticationError, RateLimitError, TunerClient
+from tuner.jobs.ledger import Ledger, LedgerError
+from tuner.jobs.notifiers import (
+    NOTHING_DELIVERED,
+    Backoff,
+    DeliveryResult,
+    Notifier,
+    deliver_pending,
+)
+from tuner.jobs.poller import (
+    DETAIL_CONCURRENCY,
+    LIST_PAGE_SIZE,
+    CycleResult,
+    poll_once,
+    retry_after_seconds,
+)
+from tuner.jobs.submit import DEFAULT_MAX_ACTIVE, drain_queue
+
+logger = logging.getLogger("tuner.jobs.daemon")
+
+LEASE_NAME = "daemon"
+CYCLE_JOB_ID = "tuner-daemon-cycle"
+LEASE_JOB_ID = "tuner-daemon-lease"
+
+DrainQueue = Callable[[], Awaitable[int]]
+"""Submits queued job specs; returns how many it submitted (see ``queue_drainer``)."""
+
+
+def queue_drainer(
+    client: TunerClient,
+    ledger: Ledger,
+    *,
+    backend: str,
+    clock: Callable[[], int],
+    max_active: int = DEFAULT_MAX_ACTIVE,
+    wandb_key: SecretStr | None = None,
+) -> DrainQueue:
+    """``tuner.jobs.submit.drain_queue`` bound to this daemon's client and ledger.
+
+    ``refresh=False``: the cycle has just polled the active jobs, so the submitter need not
+    fetch them again before counting them against ``max_active``.
+    """
+
+    async def drain() -> int:
+        return await drain_queue(
+            client,
+            ledger,
+            backend=backend,
+            clock=clock,
+            max_active=max_active,
+            wandb_key=wandb_key,
+            refresh=False,
+        )
+
+    return drain
+
+
+@dataclass(frozen=True, slots=True)
+class DaemonConfig:
+    """Seconds unless said otherwise."""
+
+    interval: float = 30.0
+    """Between cycles while jobs are active (or submissions queued)."""
+    idle_interval: float = 300.0
+    """Between cycles when no job is active."""
+    max_interval: float = 1800.0
+    """The longest wait after repeated 429s or failures."""
+    lease_ttl: int = 120
+    """How long the lease outlives its last renewal (a crashed daemon's lease frees then)."""
+    stop_grace: float = 2.0
+    """How long a stop waits for the cycle in hand before cancelling it (stops take < 5 s)."""
+    misfire_grace_time: int = 300
+    """APScheduler: a cycle up to this late still runs (its default of 1 s drops runs after
+    any pause, e.g. a laptop waking up)."""
+    page_size: int = LIST_PAGE_SIZE
+    detail_concurrency: int = DETAIL_CONCURRENCY
+    notification_limit: int = 200
+    """Outbox rows looked at per notifier and cycle."""
+    backoff: Backoff = field(default_factory=Backoff)
+
+    def __post_init__(self) -> None:
+        for name in ("interval", "idle_interval", "max_interval", "stop_grace"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"{name} must be positive")
+        if self.lease_ttl < 3:
+            raise ValueError("lease_ttl must be at least 3 seconds")
+
+    @property
+    def lease_renewal(self) -> float:
+        return self.lease_ttl / 3
+
+    def job_defaults(self) -> dict[str, Any]:
+        """Explicit, so no library default decides: one cycle at a time, missed runs merged."""
+        return {
+            "coalesce": True,
+            "max_instances": 1,
+            "misfire_grace_time": self.misfire_grace_time,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class CycleReport:
+    ran: bool
+    """False when another daemon held the lease and this cycle did nothing."""
+    holder: str | None = None
+    """Who held the lease when ``ran`` is False."""
+    holder_expires_at: int | None = None
+    poll: CycleResult | None = None
+    error: APIError | None = None
+    """Why the poll (or the queue drain) failed, after the client's retries."""
+    submitted: int = 0
+    queued: int = 0
+    """Submissions still waiting in the queue after the drain."""
+    delivery: DeliveryResult = NOTHING_DELIVERED
+    interrupted: bool = False
+    """A stop cancelled the cycle before it finished (``run_once``)."""
+
+    @property
+    def busy(self) -> bool:
+        """Whether something is in motion, so the next cycle should come soon."""
+        active = self.poll is not None and (self.poll.active > 0 or bool(self.poll.left))
+        return active or self.submitted > 0 or self.queued > 0
+
+    @property
+    def rate_limited(self) -> bool:
+        met_429 = self.poll is not None and self.poll.rate_limited > 0
+        return met_429 or isinstance(self.error, RateLimitError)
+
+
+def make_owner(pid: int | None = None) -> str:
+    """``host:pid:uuid``: unique per run, and says where to look whether its process lives.
+
+    The uuid part starts with this process's PID-namespace id where there is one (Linux), so
+    two containers that share a host name but not their process ids never judge each other's
+    pids.
+    """
+    namespace = _pid_namespace()
+    tag = uuid.uuid4().hex[:12]
+    unique = f"{namespace}-{tag}" if namespace else tag
+    return f"{socket.gethostname()}:{os.getpid() if pid is None else pid}:{unique}"
+
+
+def _pid_namespace() -> str:
+    try:
+        return format(Path("/proc/self/ns/pid").stat().st_ino, "x")
+    except OSError:
+        return ""
+
+
+def owner_is_gone(owner: str, *, host: str | None = None) -> bool:
+    """Whether ``owner`` names a process of this host (and PID namespace) that no longer runs.
+
+    Only such an owner can be checked; any doubt (another host or namespace, a pid that some
+    process has reused, another user's process) says "alive", and the lease is then left to
+    expire.
+    """
+    parts = owner.rsplit(":", 2)
+    if len(parts) != 3 or parts[0] != (host or socket.gethostname()):
+        return False
+    namespace = _pid_namespace()
+    if namespace and not parts[2].startswith(f"{namespace}-"):
+        return False
+    try:
+        pid = int(parts[1])
+    except ValueError:
+        return False
+    if pid <= 0 or pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+def next_delay(
+    config: DaemonConfig, report: CycleReport | None, *, failures: int, busy: bool
+) -> float:
+    """Seconds until the next cycle.
+
+    ``busy``: whether jobs were active at the last successful look (a failed cycle cannot
+    tell). ``failures``: failed cycles in a row, this one included (a cycle that raised leaves
+    ``report`` None). A failure stretches the wait it would have had, never shortens it.
+    """
+    if report is not None and not report.ran:
+        # Another daemon has the lease: ask again after a normal interval.
+        return config.interval
+    base = config.interval if busy else config.idle_interval
+    if failures == 0:
+        return base
+    stretched = base * 2.0**failures
+    return min(config.max_interval, max(stretched, _advised_wait(report)))
+
+
+def _advised_wait(report: CycleReport | None) -> float:
+    """The longest ``Retry-After`` (in seconds) the server gave during the cycle, or 0."""
+    if report is None:
+        return 0.0
+    waits = [0.0]
+    if report.poll is not None and report.poll.retry_after is not None:
+        waits.append(report.poll.retry_after)
+    if isinstance(report.error, RateLimitError):
+        advised = retry_after_seconds(report.error)
+        if advised is not None:
+            waits.append(advised)
+    return max(waits)
+
+
+def _failed(report: CycleReport | None) -> bool:
+    return report is None or report.error is not None or report.rate_limited
+
+
+class Daemon:
+    """One daemon: the cycle, the lease, and (``run``) the scheduler that repeats the cycle."""
+
+    def __init__(
+        self,
+        client: TunerClient,
+        ledger: Ledger,
+        notifiers: Sequence[Notifier],
+        config: DaemonConfig | None = None,
+        *,
+        drain_queue: DrainQueue | None = None,
+        clock: Callable[[], float] = time.time,
+        owner: str | None = None,
+    ) -> None:
+        """``clock`` gives UNIX seconds for the ledger (tests pass a fake one)."""
+        self._client = client
+        self._ledger = ledger
+        self._notifiers = tuple(notifiers)
+        self._config = config or DaemonConfig()
+        self._drain_queue = drain_queue
+        self._clock = clock
+        self.owner = owner or make_owner()
+        self._holding = False
+        self._waiting_logged_for: str | None = None
+        self._stop = asyncio.Event()
+        self._scheduler: AsyncIOScheduler | None = None
+        self._cycle_task: asyncio.Task[Any] | None = None
+        self._failures = 0
+        self._busy = True  # until a poll says otherwise: a fresh start looks soon
+        self.current_interval: float | None = None
+        """Seconds until the next cycle, as last scheduled (for logs and tests)."""
+        self.fatal: APIError | None = None
+        """An error no retry can fix (every API key rejected); ``run`` stops on it."""
+        self.cycles = 0
+        self.last_report: CycleReport | None = None
+
+    @property
+    def config(self) -> DaemonConfig:
+        return self._config
+
+    @property
+    def backend(self) -> str:
+        return self._client.base_url
+
+    @property
+    def holds_lease(self) -> bool:
+        return self._holding
+
+    def stop(self) -> None:
+        """Ask ``run`` to stop (safe from a signal handler: it only sets an event)."""
+        self._stop.set()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop.is_set()
+
+    def _now(self) -> int:
+        return int(self._clock())
+
+    # -- the lease ----------------------------------------------------------------------------
+
+    def take_lease(self) -> bool:
+        """Take or renew the lease; False (logged once per holder) while someone else has it."""
+        now = self._now()
+        taken = self._acquire(now)
+        holder = None if taken else self._ledger.lease_holder(LEASE_NAME, now)
+        if holder is not None and owner_is_gone(holder.owner):
+            logger.warning(
+                "the daemon lease is held by %s, a process on this host that is gone; "
+                "taking it over",
+                holder.owner,
+            )
+            # Deletes only that owner's row: a third daemon that got in first keeps the lease.
+            self._ledger.release_lease(LEASE_NAME, holder.owner)
+            taken = self._acquire(now)
+            holder = None if taken else self._ledger.lease_holder(LEASE_NAME, now)
+        if taken:
+            if not self._holding:
+                logger.info("took the daemon lease as %s", self.owner)
+            self._holding = True
+            self._waiting_logged_for = None
+            return True
+        self._holding = False
+        if holder is not None and self._waiting_logged_for != holder.owner:
+            logger.info(
+                "another daemon holds the lease (%s, until %s); waiting",
+                holder.owner,
+                datetime.fromtimestamp(holder.expires_at, UTC).isoformat(),
+            )
+            self._waiting_logged_for = holder.owner
+        return False
+
+    def _acquire(self, now: int) -> bool:
+        return self._ledger.acquire_lease(LEASE_NAME, self.owner, self._config.lease_ttl, now)
+
+    def release_lease(self) -> None:
+        if self._holding:
+            self._holding = False
+            with contextlib.suppress(LedgerError):
+                self._ledger.release_lease(LEASE_NAME, self.owner)
+            logger.info("released the daemon lease")
+
+    async def _renew_lease(self) -> None:
+        """The scheduler's lease job: renew between cycles so a long interval never lets the
+        lease lapse. A daemon that does not hold it leaves taking it to the next cycle."""
+        if not self._holding or self.stopping:
+            return
+        try:
+            renewed = self._acquire(self._now())
+        except LedgerError as exc:
+            logger.warning("could not renew the daemon lease: %s", exc)
+            return
+        if not renewed:
+            logger.warning("lost the daemon lease (it lapsed and another daemon took it)")
+            self._holding = False
+
+    # -- one cycle ----------------------------------------------------------------------------
+
+    async def run_cycle(self) -> CycleReport:
+        """Lease, poll, drain the queue, deliver notifications (see the module doc)."""
+        if not self.take_lease():
+            holder = self._ledger.lease_holder(LEASE_NAME, self._now())
+            return CycleReport(
+                ran=False,
+                holder=None if holder is None else holder.owner,
+                holder_expires_at=None if holder is None else holder.expires_at,
+            )
+        poll, error = await self._poll()
+        submitted = 0
+        if error is None and not self.stopping:
+            submitted, error = await self._drain()
+        delivery = NOTHING_DELIVERED
+        if not self.stopping and self.take_lease():
+            delivery = await deliver_pending(
+                self._ledger,
+                self._notifiers,
+                now=self._now,
+                backoff=self._config.backoff,
+                limit=self._config.notification_limit,
+                should_stop=lambda: self.stopping,
+            )
+        report = CycleReport(
+            ran=True,
+            poll=poll,
+            error=error,
+            submitted=submitted,
+            queued=len(self._ledger.entries_in_state("pending")),
+            delivery=delivery,
+        )
+        self.cycles += 1
+        self.last_report = report
+        return report
+
+    async def _poll(self) -> tuple[CycleResult | None, APIError | None]:
+        try:
+            result = await poll_once(
+                self._client,
+                self._ledger,
+                backend=self.backend,
+                now=self._now(),
+                page_size=self._config.page_size,
+                concurrency=self._config.detail_concurrency,
+            )
+        except APIError as error:
+            logger.warning("polling the API failed: %s", error)
+            self._note_fatal(error)
+            return None, error
+        return result, None
+
+    async def _drain(self) -> tuple[int, APIError | None]:
+        if self._drain_queue is None:
+            return 0, None
+        try:
+            return await self._drain_queue(), None
+        except APIError as error:
+            logger.warning("submitting queued jobs failed: %s", error)
+            self._note_fatal(error)
+            return 0, error
+        except LedgerError:
+            raise
+        except Exception:
+            # A queued spec the submitter chokes on must not stop polling and notifying.
+            logger.exception("submitting queued jobs failed unexpectedly")
+            return 0, None
+
+    def _note_fatal(self, error: APIError) -> None:
+        if isinstance(error, AuthenticationError):
+            # Every key was rejected: no later cycle can succeed until the configuration changes.
+            self.fatal = error
+            self.stop()
+
+    # -- the scheduler ------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Run cycles until ``stop()``; the first one at once. Releases the lease on the way
+        out. Raises nothing for API failures (they are logged and retried later)."""
+        scheduler = AsyncIOScheduler(job_defaults=self._config.job_defaults(), timezone=UTC)
+        self._scheduler = scheduler
+        scheduler.add_job(
+            self._scheduled_cycle,
+            "interval",
+            seconds=self._config.interval,
+            id=CYCLE_JOB_ID,
+            name="tuner daemon cycle",
+            next_run_time=datetime.now(UTC),
+            replace_existing=True,
+        )
+        scheduler.add_job(
+            self._renew_lease,
+            "interval",
+            seconds=self._config.lease_renewal,
+            id=LEASE_JOB_ID,
+            name="tuner daemon lease",
+            replace_existing=True,
+        )
+        scheduler.start()
+        logger.info(
+            "daemon started (%s): every %g s while jobs are active, %g s when idle",
+            self.backend,
+            self._config.interval,
+            self._config.idle_interval,
+        )
+        try:
+            await self._stop.wait()
+        finally:
+            await self._shut_down(scheduler)
+
+    async def _scheduled_cycle(self) -> None:
+        self._cycle_task = asyncio.current_task()
+        # The cycle job waits while a cycle runs and is rescheduled when it ends, so cycles
+        # never overlap and a slow one never makes the scheduler skip (and warn about) a run.
+        self._hold_next_cycle()
+        report: CycleReport | None = None
+        try:
+            report = await self.run_cycle()
+        except asyncio.CancelledError:
+            # Only a stop cancels a cycle; the task ends here either way.
+            logger.info("the cycle in hand was cancelled by the stop")
+            return
+        except LedgerError as exc:
+            logger.error("the cycle failed on the ledger: %s", exc)
+        except Exception:
+            # A bug in one cycle must not end the daemon: log it, back off, try again.
+            logger.exception("the cycle failed")
+        finally:
+            self._cycle_task = None
+        self._failures = self._failures + 1 if _failed(report) else 0
+        if report is not None and report.ran and report.poll is not None:
+            self._busy = report.busy
+        delay = next_delay(self._config, report, failures=self._failures, busy=self._busy)
+        self._reschedule(delay)
+
+    def _hold_next_cycle(self) -> None:
+        scheduler = self._scheduler
+        if scheduler is not None and scheduler.running:
+            scheduler.modify_job(CYCLE_JOB_ID, next_run_time=None)
+
+    def _reschedule(self, delay: float) -> None:
+        scheduler = self._scheduler
+        if scheduler is None or self.stopping or not scheduler.running:
+            return
+        scheduler.reschedule_job(CYCLE_JOB_ID, trigger="interval", seconds=delay)
+        self.current_interval = delay
+        logger.debug("next cycle in %.1f s", delay)
+
+    async def _shut_down(self, scheduler: AsyncIOScheduler) -> None:
+        if scheduler.running:
+            scheduler.pause()
+        await self._finish_cycle()
+        if scheduler.running:
+            scheduler.shutdown(wait=False)
+            await asyncio.sleep(0)  # the asyncio scheduler shuts down on the next loop turn
+        self._scheduler = None
+        self.release_lease()
+        logger.info("daemon stopped after %d cycle(s)", self.cycles)
+
+    async def _finish_cycle(self) -> None:
+        task = self._cycle_task
+        if task is None or task.done():
+            return
+        done, _ = await asyncio.wait({task}, timeout=self._config.stop_grace)
+        if not done:
+            logger.warning(
+                "the cycle did not finish within %g s of the stop; cancelling it",
+                self._config.stop_grace,
+            )
+            task.cancel()
+            await asyncio.wait({task})
+
+    async def run_once(self) -> CycleReport:
+        """One cycle (for cron or a systemd timer), then the lease is released. A stop during
+        the cycle gets the same grace as in ``run``; a cycle cut short says ``interrupted``."""
+        task = asyncio.ensure_future(self.run_cycle())
+        stopper = asyncio.ensure_future(self._stop.wait())
+        try:
+            await asyncio.wait({task, stopper}, return_when=asyncio.FIRST_COMPLETED)
+            if not task.done():
+                done, _ = await asyncio.wait({task}, timeout=self._config.stop_grace)
+                if not done:
+                    task.cancel()
+                    await asyncio.wait({task})
+            if task.cancelled():
+                return CycleReport(ran=True, interrupted=True)
+            return task.result()
+        finally:
+            stopper.cancel()
+            self.release_lease()
+
+
+@contextlib.contextmanager
+def stop_on_signals(
+    daemon: Daemon, signals: Sequence[signal.Signals] = (signal.SIGTERM, signal.SIGINT)
+) -> Iterator[None]:
+    """While inside, SIGTERM and SIGINT only set the daemon's stop event (asyncio handlers;
+    call from a coroutine running in the main thread)."""
+    loop = asyncio.get_running_loop()
+    installed: list[signal.Signals] = []
+    try:
+        for sig in signals:
+            loop.add_signal_handler(sig, daemon.stop)
+            installed.append(sig)
+        yield
+    finally:
+        for sig in installed:
+            loop.remove_signal_handler(sig)
+
+
+async def run_until_stopped(daemon: Daemon, *, once: bool = False) -> CycleReport | None:
+    """``daemon.run()`` (or ``run_once()``) with SIGTERM/SIGINT wired to a clean stop."""
+    with stop_on_signals(daemon):
+        if once:
+            return await daemon.run_once()
+        await daemon.run()
+        return daemon.last_report
