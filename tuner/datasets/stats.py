@@ -93,7 +93,7 @@ def _valid_samples(path: Path, tally: _Tally, progress: Progress) -> Iterator[Sa
         if raw.data is None:
             tally.invalid_lines += 1
             continue
-        check = check_record(raw.data, path=str(path), line=raw.number, expect=None)  # type: ignore[arg-type]
+        check = check_record(raw.data, path=str(path), line=raw.number, expect=None)
         if check.sample is None:
             tally.invalid_lines += 1
             continue
