@@ -213,6 +213,8 @@ def stats(
             )
         except DataInputError as exc:
             fail(str(exc), hint="Pass an existing JSONL file.")
+        except ValueError as exc:  # e.g. a model the price table does not know
+            fail(str(exc), hint="Give a --model from `tuner models list`, or leave it out.")
     data = result.to_dict()
     if as_json:
         emit_json(data)
@@ -271,17 +273,46 @@ def render_stats(data: dict[str, Any]) -> None:
         render_estimate(data["estimate"])
 
 
+def _duration(seconds: float) -> str:
+    minutes, secs = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min" if hours else f"{minutes} min {secs:02d} s"
+
+
+BASIS = {
+    "steps": "from --steps",
+    "epochs": "derived from --epochs",
+    "default": "one epoch: give --steps or --epochs for your plan",
+}
+
+
 def render_estimate(est: dict[str, Any]) -> None:
-    console.print("\n[bold]Cost and duration (estimate)[/]")
-    for key, value in est.items():
-        if value is None or key in ("is_estimate",):
-            continue
-        shown = (
-            f"{value:,.4g}"
-            if isinstance(value, float)
-            else (f"{value:,}" if isinstance(value, int) else str(value))
-        )
-        console.print(f"  {key.replace('_', ' '):<28} {shown}")
+    """The estimate as a short, labelled block; always called an estimate."""
+    source = {"observed": "price observed on real jobs", "guess": "price UNCONFIRMED"}.get(
+        est["price_source"], f"price from {est['price_source']}"
+    )
+    usd = est["currency"]
+    console.print(f"\n[bold]Cost and duration: ESTIMATE[/] ({est['model']}, {source})")
+    rows = [
+        ("training steps", f"{est['training_steps']:,} ({BASIS.get(est['basis'], est['basis'])})"),
+        (
+            "train tokens",
+            f"{est['train_tokens']:,} ({est['train_tokens_per_step']:,} per step)",
+        ),
+        ("epochs", f"{est['epochs']:,.2f} over {est['data_tokens']:,} data tokens"),
+        (
+            "token cost",
+            f"{est['token_cost']:,.2f} {usd} ({est['usd_per_million_tokens']:g} {usd} per million "
+            "training tokens)",
+        ),
+        ("billed", f"{est['billed_cost']:,.2f} {usd} (minimum {est['minimum_fee']:g} per job)"),
+        ("storage", f"{est['storage_per_month']:g} {usd} per month while the model is kept"),
+        ("duration", f"about {_duration(est['expected_duration_seconds'])}"),
+    ]
+    for label, value in rows:
+        console.print(f"  {label:<16} {value}", markup=False)
+    if est.get("note"):
+        console.print(f"  note: {est['note']}", style="dim", markup=False)
 
 
 # --------------------------------------------------------------------------- fix, dedupe, split
