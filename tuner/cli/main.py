@@ -31,10 +31,15 @@ def root(
 
 
 def _register() -> None:
-    from tuner.cli import data, sandbox
+    from tuner.cli import daemon, data, sandbox
 
     app.add_typer(data.app, name="data")
+    app.command("daemon", help=daemon.DAEMON_HELP)(daemon.daemon)
     app.add_typer(sandbox.app, name="sandbox")
+    from tuner.cli import files, jobs, models
+
+    for group, name in ((files, "files"), (jobs, "jobs"), (models, "models")):
+        app.add_typer(group.app, name=name)
 
 
 _register()

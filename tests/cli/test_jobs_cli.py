@@ -1,0 +1,347 @@
+"""``tuner jobs|files|models`` end to end against a sandbox on 127.0.0.1 with a manual clock.
+
+Every wait is redirected through ``tuner.cli.context.hooks``: the commands' poll sleep moves the
+sandbox's clock, the client's retry sleep moves a fake monotonic clock, so no test waits.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+from typer.testing import CliRunner
+
+from tuner.cli import context
+from tuner.cli.main import app
+from tuner.sandbox import ManualClock, SandboxHandle, start_in_thread
+
+API_KEY = "cli-test-key-SECRET-0123456789abcdef"
+SUPPORT = Path(__file__).resolve().parents[2] / "examples" / "data" / "support.jsonl"
+QUESTIONS = [
+    ("How do I reset my password?", "Open Settings, choose Security, press Reset."),
+    ("Where is my invoice?", "Under Billing, in the Documents tab."),
+    ("Can I change the address?", "Yes, until it ships."),
+    ("How do I cancel?", "Go to Billing and press Cancel subscription."),
+    ("Which payments work?", "Cards, transfers and PayPal."),
+    ("How long is shipping?", "Three to five working days."),
+    ("Do you ship to Canada?", "Yes."),
+    ("Phone support?", "On working days."),
+    ("Is my data encrypted?", "Yes, at rest and in transit."),
+    ("Refund for damage?", "Yes, within a week."),
+    ("Does the lamp dim?", "Yes, from 5 to 100 percent."),
+]
+
+
+class FakeMonotonic:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture
+def sandbox(tmp_path: Path) -> Iterator[SandboxHandle]:
+    # The manual clock starts at the wall clock, so the sandbox's timestamps look current.
+    handle = start_in_thread(tmp_path / "sandbox", clock=ManualClock())
+    yield handle
+    threading.Thread(target=handle.stop, daemon=True).start()
+
+
+@pytest.fixture
+def env(sandbox: SandboxHandle, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> SandboxHandle:
+    """The CLI pointed at the sandbox, with its own ledger and no config file."""
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    monkeypatch.setenv("TUNER_DB", str(tmp_path / "ledger.db"))
+    monkeypatch.setenv("TUNER_API_URL", sandbox.url)
+    monkeypatch.setenv("MISTRAL_API_KEY", API_KEY)
+    monkeypatch.setenv("TUNER_RETRY_AFTER_CAP", "0.01")
+    monkeypatch.setenv("TUNER_RETRY_BACKOFF_MAX", "0.01")
+    for name in ("TUNER_API_KEYS", "WANDB_API_KEY", "TUNER_MAX_ACTIVE_JOBS"):
+        monkeypatch.delenv(name, raising=False)
+    mono = FakeMonotonic()
+
+    async def advance(seconds: float) -> None:
+        sandbox.advance(seconds)
+
+    hooks = context.hooks
+    monkeypatch.setattr(hooks, "sleep", advance)
+    monkeypatch.setattr(hooks, "now", lambda: int(sandbox.clock.now()))
+    monkeypatch.setattr(
+        hooks,
+        "client_options",
+        {"sleep": mono.sleep, "clock": mono, "wall_clock": sandbox.clock.now},
+    )
+    return sandbox
+
+
+def run(*args: str, input: str | None = None) -> Any:
+    result = CliRunner().invoke(app, list(args), input=input)
+    assert API_KEY not in result.output, "an API key leaked into the output"
+    return result
+
+
+def data(result: Any) -> Any:
+    return orjson.loads(result.stdout)
+
+
+def write_small(path: Path) -> Path:
+    lines = [
+        {"messages": [{"role": "user", "content": q}, {"role": "assistant", "content": a}]}
+        for q, a in QUESTIONS
+    ]
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
+    return path
+
+
+def support_spec(folder: Path, *, extra: str = "") -> Path:
+    lines = SUPPORT.read_text(encoding="utf-8").splitlines(keepends=True)
+    (folder / "train.jsonl").write_text("".join(lines[:-8]), encoding="utf-8")
+    (folder / "eval.jsonl").write_text("".join(lines[-8:]), encoding="utf-8")
+    spec = folder / "job.toml"
+    spec.write_text(
+        f"""
+model = "open-mistral-7b"
+suffix = "cli-v1"
+training_files = [{{ path = "train.jsonl" }}]
+validation_files = ["eval.jsonl"]
+{extra}
+[hyperparameters]
+training_steps = 10
+""",
+        encoding="utf-8",
+    )
+    return spec
+
+
+def test_create_watch_show_list(env: SandboxHandle, tmp_path: Path) -> None:
+    created = run("jobs", "create", str(support_spec(tmp_path)), "--yes", "--json", "-q")
+
+    assert created.exit_code == 0, created.output
+    [job] = data(created)
+    assert job["status"] == "QUEUED" and job["suffix"] == "cli-v1"
+    assert "local estimate" in created.stderr  # the cost was shown (on stderr: stdout is JSON)
+
+    watched = run("jobs", "watch", job["id"], "--interval", "10")
+    assert watched.exit_code == 0, watched.output
+    assert "SUCCESS" in watched.stdout and "RUNNING" in watched.stdout
+
+    shown = run("jobs", "show", job["id"], "--json")
+    assert shown.exit_code == 0, shown.output
+    view = data(shown)
+    assert view["status"] == "SUCCESS" and view["fine_tuned_model"].startswith("ft:")
+    first = view["transitions"][0]
+    assert (first["from"], first["to"]) == (None, "QUEUED")
+    assert view["transitions"][-1]["to"] == "SUCCESS"
+    assert all(isinstance(t["at"], int) for t in view["transitions"])
+    assert view["checkpoints"] and view["events"]
+    assert {f["role"] for f in view["files"]} == {"training", "validation"}
+
+    listed = run("jobs", "list", "--json")
+    assert listed.exit_code == 0, listed.output
+    [row] = data(listed)
+    assert {k: row[k] for k in ("id", "status", "model", "suffix")} == {
+        "id": job["id"],
+        "status": "SUCCESS",
+        "model": "open-mistral-7b",
+        "suffix": "cli-v1",
+    }
+    assert row["fine_tuned_model"] == view["fine_tuned_model"]
+    for command in ("events", "checkpoints"):
+        listing = run("jobs", command, job["id"], "--json")
+        assert listing.exit_code == 0 and data(listing) == view[command]
+    assert run("jobs", "show", job["id"]).exit_code == 0
+
+
+def test_create_asks_and_a_no_leaves_the_job_validated(env: SandboxHandle, tmp_path: Path) -> None:
+    declined = run("jobs", "create", str(support_spec(tmp_path)), "-q", input="n\n")
+
+    assert declined.exit_code == 1
+    assert "Start this job for about $4.00?" in declined.output
+    assert "tuner jobs start" in declined.output
+    job_id = json.loads(run("jobs", "list", "--json").stdout)[0]["id"]
+
+    started = run("jobs", "start", job_id, input="y\n")
+    assert started.exit_code == 0, started.output
+    assert "QUEUED" in started.stdout
+
+
+def test_auto_start_false_and_budget(env: SandboxHandle, tmp_path: Path) -> None:
+    parked = run(
+        "jobs", "create", str(support_spec(tmp_path, extra="auto_start = false")), "--json", "-q"
+    )
+    assert parked.exit_code == 0, parked.output
+    [job] = data(parked)
+    assert job["status"] == "VALIDATED"
+
+    refused = run("jobs", "start", job["id"], "--yes", "--max-cost", "1")
+    assert refused.exit_code == 1 and "max-cost" in refused.output
+
+
+def test_dry_run_uploads_nothing(env: SandboxHandle, tmp_path: Path) -> None:
+    result = run("jobs", "create", str(support_spec(tmp_path)), "--dry-run", "--json")
+
+    assert result.exit_code == 0, result.output
+    report = data(result)
+    assert report["ok"] and report["plan"]["jobs"][0]["estimate"]["training_steps"] == 10
+    files = run("files", "list", "--json")
+    assert files.exit_code == 0 and data(files) == []
+
+
+def test_bad_data_exits_1_with_the_report(env: SandboxHandle, tmp_path: Path) -> None:
+    broken = SUPPORT.with_name("broken.jsonl")
+    spec = tmp_path / "job.toml"
+    spec.write_text(f'model = "open-mistral-7b"\ntraining_files = ["{broken}"]\n')
+
+    result = run("jobs", "create", str(spec), "--yes", "--json")
+
+    assert result.exit_code == 1
+    report = data(result)
+    assert report["ok"] is False and report["jobs"] == [] and report["validation"]["findings"]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('model = "open-mistral-7b"\n', "training_files"),
+        ('model = "mistral-embed"\ntraining_files = ["t.jsonl"]\n', "cannot be fine-tuned"),
+    ],
+)
+def test_spec_problems_exit_2(env: SandboxHandle, tmp_path: Path, text: str, message: str) -> None:
+    write_small(tmp_path / "t.jsonl")
+    spec = tmp_path / "job.toml"
+    spec.write_text(text)
+
+    result = run("jobs", "create", str(spec), "--yes")
+
+    assert result.exit_code == 2 and message in result.output
+
+
+def test_a_sweep_is_confirmed_once_and_queued(env: SandboxHandle, tmp_path: Path) -> None:
+    write_small(tmp_path / "train.jsonl")
+    spec = tmp_path / "sweep.toml"
+    spec.write_text(
+        'model = "open-mistral-7b"\nsuffix = "cli-sweep"\ntraining_files = ["train.jsonl"]\n'
+        "[sweep]\ntraining_steps = [10, 20, 30]\n"
+    )
+
+    result = run("jobs", "create", str(spec), "--max-active", "2", "-q", input="y\n")
+
+    assert result.exit_code == 0, result.output
+    assert result.output.count("Start these 3 jobs") == 1
+    assert "cli-sweep-1" in result.stdout and "cli-sweep-2" in result.stdout
+    assert "1 job(s) wait in the submission queue" in result.stdout
+    jobs = data(run("jobs", "list", "--json"))
+    assert sorted(j["suffix"] for j in jobs) == ["cli-sweep-1", "cli-sweep-2"]
+
+
+def test_cancel_asks_and_watch_exits_1(env: SandboxHandle, tmp_path: Path) -> None:
+    parked = run(
+        "jobs", "create", str(support_spec(tmp_path, extra="auto_start = false")), "--json", "-q"
+    )
+    [job] = data(parked)
+
+    kept = run("jobs", "cancel", job["id"], input="n\n")
+    assert kept.exit_code == 1 and "not cancelled" in kept.output
+    cancelled = run("jobs", "cancel", job["id"], "--yes")
+    assert cancelled.exit_code == 0, cancelled.output
+
+    watched = run("jobs", "watch", job["id"], "--interval", "5")
+    assert watched.exit_code == 1 and "CANCELLED" in watched.output
+
+
+def test_unknown_job_exits_1(env: SandboxHandle) -> None:
+    result = run("jobs", "show", "00000000-0000-4000-8000-000000000000")
+    assert result.exit_code == 1 and "not found" in result.output
+
+
+def test_unreachable_api_exits_3(env: SandboxHandle, monkeypatch: pytest.MonkeyPatch) -> None:
+    with socket.socket() as sock:  # a loopback port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    monkeypatch.setenv("TUNER_API_URL", f"http://127.0.0.1:{port}")
+    monkeypatch.setenv("TUNER_RETRY_MAX_ATTEMPTS", "2")
+
+    result = run("jobs", "watch", "00000000-0000-4000-8000-000000000000")
+
+    assert result.exit_code == 3 and "cannot reach" in result.output
+
+
+def test_a_rejected_key_exits_2_with_a_hint(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, env: SandboxHandle
+) -> None:
+    strict = start_in_thread(tmp_path / "strict", clock=ManualClock(), api_key="another-key-xyz")
+    try:
+        monkeypatch.setenv("TUNER_API_URL", strict.url)
+        result = run("jobs", "list")
+    finally:
+        threading.Thread(target=strict.stop, daemon=True).start()
+    assert result.exit_code == 2
+    assert "MISTRAL_API_KEY" in result.output and "…cdef" in result.output
+
+
+def test_files_upload_once_list_show_download_delete(env: SandboxHandle, tmp_path: Path) -> None:
+    path = write_small(tmp_path / "train.jsonl")
+
+    first = run("files", "upload", str(path), "--json", "-q")
+    again = run("files", "upload", str(path), "--json", "-q")
+
+    assert first.exit_code == 0 and again.exit_code == 0, first.output + again.output
+    [uploaded], [reused] = data(first), data(again)
+    assert not uploaded["reused"] and reused["reused"] and reused["id"] == uploaded["id"]
+    [listed] = data(run("files", "list", "--json"))
+    assert listed["id"] == uploaded["id"] and listed["filename"] == "train.jsonl"
+    assert data(run("files", "show", uploaded["id"], "--json"))["num_lines"] == len(QUESTIONS)
+
+    target = tmp_path / "copy.jsonl"
+    fetched = run("files", "download", uploaded["id"], "--out", str(target), "-q")
+    assert fetched.exit_code == 0, fetched.output
+    assert target.read_bytes() == path.read_bytes()
+    assert run("files", "download", uploaded["id"], "--out", str(target)).exit_code == 2
+
+    assert run("files", "delete", uploaded["id"], input="n\n").exit_code == 1
+    assert run("files", "delete", uploaded["id"], "--yes").exit_code == 0
+    assert data(run("files", "list", "--json")) == []
+    # The ledger knows it is gone: the next upload sends the file again.
+    assert not data(run("files", "upload", str(path), "--json", "-q"))[0]["reused"]
+
+
+def test_models_commands(env: SandboxHandle, tmp_path: Path) -> None:
+    listed = run("models", "list", "--tunable", "--json")
+    assert listed.exit_code == 0, listed.output
+    assert "open-mistral-7b" in {card["id"] for card in data(listed)}
+
+    [job] = data(run("jobs", "create", str(support_spec(tmp_path)), "--yes", "--json", "-q"))
+    assert run("jobs", "watch", job["id"], "--interval", "20").exit_code == 0
+    model = data(run("jobs", "show", job["id"], "--json"))["fine_tuned_model"]
+
+    renamed = run("models", "rename", model, "--name", "support bot", "--json")
+    assert renamed.exit_code == 0 and data(renamed)["name"] == "support bot"
+    assert data(run("models", "archive", model, "--json"))["archived"] is True
+    assert data(run("models", "unarchive", model, "--json"))["archived"] is False
+    assert data(run("models", "show", model, "--json"))["id"] == model
+    assert [c["id"] for c in data(run("models", "list", "--fine-tuned", "--json"))] == [model]
+    assert run("models", "delete", model, input="n\n").exit_code == 1
+    assert run("models", "delete", model, "--yes").exit_code == 0
+    assert run("models", "show", model).exit_code == 1
+
+
+@pytest.mark.parametrize(
+    ("status", "code"),
+    [(400, 1), (401, 2), (403, 1), (404, 1), (409, 1), (413, 1), (422, 1), (429, 3), (503, 3)],
+)
+def test_api_errors_map_to_exit_codes(status: int, code: int) -> None:
+    from tuner.api.errors import make_status_error
+
+    error = make_status_error(status, {}, b'{"detail": "nope"}')
+    report = context.describe_api_error(error, "https://api.example")
+    assert int(report.code) == code and "nope" in report.message

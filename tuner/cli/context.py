@@ -1,0 +1,221 @@
+"""What every command that talks to the API needs: settings, a client, the ledger, and exits.
+
+A command builds a :class:`CommandContext` (settings loaded once, config errors become exit 2),
+opens a :func:`session` inside its coroutine (a ``TunerClient`` and the ledger, both closed
+afterwards) and runs that coroutine with :func:`run_async`, which turns API failures into one
+line and the architecture's exit codes::
+
+    ctx = load_context()
+
+    async def body() -> None:
+        async with session(ctx) as s:
+            job = await s.client.jobs.get(job_id)
+            s.ledger.apply_snapshot(job, backend=s.backend, now=hooks.now())
+
+    run_async(body())
+
+:data:`hooks` holds the seams tests set (how commands wait, read the time, and extra client
+options such as a sandbox's clock); production code never changes it. Read its fields at call
+time (``hooks.sleep``), and in tests set the fields of the one object
+(``monkeypatch.setattr(hooks, "sleep", ...)``), so modules that imported it see the change.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any, NoReturn, TypeVar
+
+import typer
+from pydantic import SecretStr
+
+from tuner.api import (
+    APIConnectionError,
+    APIError,
+    APIResponseValidationError,
+    APIStatusError,
+    AuthenticationError,
+    ConflictError,
+    NotFoundError,
+    PayloadTooLargeError,
+    TunerClient,
+)
+from tuner.cli.output import Exit, err_console, fail
+from tuner.config import ConfigError, Settings, load_settings
+from tuner.jobs.ledger import Ledger, LedgerError, open_ledger
+
+T = TypeVar("T")
+
+INTERRUPTED = 130
+"""The shell's code for a command stopped by Ctrl-C (128 + SIGINT)."""
+
+WANDB_KEY_ENV = "WANDB_API_KEY"
+KEYS_HINT = (
+    "Set MISTRAL_API_KEY (or TUNER_API_KEYS, comma-separated) to a key that is valid for "
+    "{url}; keys are managed at https://console.mistral.ai/api-keys."
+)
+CONFIG_HINT = "Check the TUNER_* environment variables and ~/.config/tuner/config.toml."
+LEDGER_HINT = "Check TUNER_DB (a file path, sqlite:///PATH or postgresql://…)."
+
+
+def _wall_seconds() -> int:
+    return int(time.time())
+
+
+@dataclass
+class Hooks:
+    """Seams for tests: how commands wait and read the time, and extra ``TunerClient`` options.
+
+    A test against a sandbox with a manual clock sets ``sleep`` to advance that clock, ``now`` to
+    read it, and ``client_options={"wall_clock": handle.clock.now, ...}``, so no test waits.
+    """
+
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+    now: Callable[[], int] = _wall_seconds
+    client_options: dict[str, Any] = field(default_factory=dict)
+
+
+hooks = Hooks()
+
+
+@dataclass(frozen=True)
+class CommandContext:
+    """Settings for one command run; builds the client and opens the ledger on demand."""
+
+    settings: Settings
+
+    @property
+    def backend(self) -> str:
+        """The API URL, as the ledger keys files and jobs by it."""
+        return self.settings.api_url
+
+    def client(self, **options: Any) -> TunerClient:
+        merged = {**hooks.client_options, **options}
+        try:
+            return TunerClient.from_settings(self.settings, **merged)
+        except ConfigError as exc:
+            fail(str(exc), hint=CONFIG_HINT, code=Exit.USAGE)
+
+    def ledger(self, notifiers: Sequence[str] = ()) -> Ledger:
+        try:
+            return open_ledger(notifiers=notifiers)
+        except LedgerError as exc:
+            fail(str(exc), hint=LEDGER_HINT, code=Exit.USAGE)
+
+
+@dataclass(frozen=True)
+class Session:
+    settings: Settings
+    client: TunerClient
+    ledger: Ledger
+
+    @property
+    def backend(self) -> str:
+        return self.settings.api_url
+
+
+def load_context(**overrides: Any) -> CommandContext:
+    """Load settings (``overrides`` win, e.g. ``api_url=``); a config error exits 2.
+
+    Warnings (an exposed key file, unknown settings) go to stderr, never stdout, so ``--json``
+    output stays one JSON document.
+    """
+    try:
+        loaded = load_settings(**overrides)
+    except ConfigError as exc:
+        fail(str(exc), hint=CONFIG_HINT, code=Exit.USAGE)
+    for warning in loaded.warnings:
+        err_console.print(f"[yellow]warning:[/] {warning}", markup=True, highlight=False)
+    return CommandContext(loaded.settings)
+
+
+@asynccontextmanager
+async def session(ctx: CommandContext, *, notifiers: Sequence[str] = ()) -> AsyncIterator[Session]:
+    """A client and the ledger for one command, both closed when the block ends."""
+    ledger = ctx.ledger(notifiers)
+    try:
+        client = ctx.client()
+        try:
+            yield Session(ctx.settings, client, ledger)
+        finally:
+            await client.aclose()
+    finally:
+        ledger.close()
+
+
+def wandb_key(environ: dict[str, str] | None = None) -> SecretStr | None:
+    """The W&B key for job integrations, from ``WANDB_API_KEY`` (never from a spec file)."""
+    value = (os.environ if environ is None else environ).get(WANDB_KEY_ENV, "").strip()
+    return SecretStr(value) if value else None
+
+
+@dataclass(frozen=True)
+class Failure:
+    """How a failed API call is reported: one line, an optional hint, an exit code."""
+
+    message: str
+    hint: str | None
+    code: Exit
+
+
+def describe_api_error(error: APIError, api_url: str | None = None) -> Failure:
+    """The report for an API error that survived the client's retries.
+
+    401 is a configuration problem (exit 2); a refused or unknown resource means the job or the
+    data failed (exit 1); a network failure, timeout, 429, 5xx or an unreadable answer means the
+    API failed after retries (exit 3). Messages come from the client, already scrubbed of keys.
+    """
+    where = api_url or "the API"
+    if isinstance(error, AuthenticationError):
+        return Failure(str(error), KEYS_HINT.format(url=where), Exit.USAGE)
+    if isinstance(error, APIConnectionError):
+        return Failure(
+            f"cannot reach {where}: {error.message}",
+            "Check the network and TUNER_API_URL; the request was retried before giving up.",
+            Exit.API,
+        )
+    if isinstance(error, APIResponseValidationError):
+        return Failure(f"unexpected answer from {where}: {error.message}", None, Exit.API)
+    if isinstance(error, NotFoundError):
+        return Failure(f"not found: {error.message}", _NOT_FOUND_HINT, Exit.FAILED)
+    if isinstance(error, ConflictError):
+        return Failure(str(error), _CONFLICT_HINT, Exit.FAILED)
+    if isinstance(error, PayloadTooLargeError):
+        return Failure(str(error), "Split the file (`tuner data split`).", Exit.FAILED)
+    if isinstance(error, APIStatusError) and 400 <= error.status_code < 500:
+        if error.status_code in (408, 429):
+            return Failure(str(error), _RETRY_LATER_HINT, Exit.API)
+        return Failure(str(error), None, Exit.FAILED)
+    return Failure(f"{where} failed: {error}", _RETRY_LATER_HINT, Exit.API)
+
+
+_NOT_FOUND_HINT = "Check the id (`tuner jobs list`, `tuner files list`, `tuner models list`)."
+_CONFLICT_HINT = (
+    "A job with the same parameters is already queued, validated or running; see `tuner jobs list`."
+)
+_RETRY_LATER_HINT = "The API kept failing after retries; try again later."
+
+
+def fail_api(error: APIError, api_url: str | None = None) -> NoReturn:
+    report = describe_api_error(error, api_url)
+    fail(report.message, hint=report.hint, code=report.code)
+
+
+def run_async(coro: Coroutine[Any, Any, T], *, api_url: str | None = None) -> T:
+    """Run a command's coroutine; API, config and ledger errors exit with one line and a code."""
+    try:
+        return asyncio.run(coro)
+    except APIError as error:
+        fail_api(error, api_url)
+    except ConfigError as exc:
+        fail(str(exc), hint=CONFIG_HINT, code=Exit.USAGE)
+    except LedgerError as exc:
+        fail(f"ledger: {exc}", hint=LEDGER_HINT, code=Exit.USAGE)
+    except KeyboardInterrupt:
+        # Ctrl-C: one line, not a traceback; what was recorded in the ledger stays recorded.
+        err_console.print("interrupted")
+        raise typer.Exit(INTERRUPTED) from None

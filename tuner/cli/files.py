@@ -1,0 +1,185 @@
+"""``tuner files``: upload (each content once), list, show, delete and download files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import typer
+from rich.table import Table
+
+from tuner.cli.context import hooks, load_context, run_async, session
+from tuner.cli.output import Exit, console, emit_json, err_console, fail, progress_for
+
+if TYPE_CHECKING:
+    from tuner.api import File
+    from tuner.jobs.orchestrator import UploadResult
+
+app = typer.Typer(help="Upload, list, show, delete and download files.", no_args_is_help=True)
+
+JsonOpt = typer.Option(False, "--json", help="Print JSON instead of text.")
+IdArg = typer.Argument(..., help="The file id.")
+
+
+def _file_json(file: File) -> dict[str, Any]:
+    return file.model_dump(mode="json", by_alias=True)
+
+
+def _size(size: int | None) -> str:
+    if size is None:
+        return "-"
+    if size < 1024 * 1024:
+        return f"{size:,} B"
+    return f"{size / 2**20:,.1f} MB"
+
+
+@app.command()
+def upload(
+    paths: list[Path] = typer.Argument(..., help="JSONL file(s) to upload."),
+    force: bool = typer.Option(
+        False, "--force", help="Upload even when the same content is already on the server."
+    ),
+    as_json: bool = JsonOpt,
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
+) -> None:
+    """Upload files for fine-tuning; content already uploaded (per the ledger) is reused.
+
+    Check the data first with `tuner data validate`: the server refuses invalid files.
+    """
+    from tuner.jobs.orchestrator import Orchestrator
+
+    missing = [str(path) for path in paths if not path.is_file()]
+    if missing:
+        fail(f"no such file: {', '.join(missing)}")
+    ctx = load_context()
+
+    async def body() -> list[UploadResult]:
+        async with session(ctx) as s:
+            with progress_for(quiet or as_json) as progress:
+                orch = Orchestrator(
+                    s.client, s.ledger, clock=hooks.now, progress=progress, backend=s.backend
+                )
+                return [await orch.upload(path, force=force) for path in paths]
+
+    results = run_async(body(), api_url=ctx.backend)
+    if as_json:
+        emit_json([_upload_json(result) for result in results])
+        return
+    for result in results:
+        how = "already uploaded" if result.reused else "uploaded"
+        console.print(f"[bold]{result.file_id}[/]  {result.path}  ({how})")
+
+
+def _upload_json(result: UploadResult) -> dict[str, Any]:
+    return {
+        "id": result.file_id,
+        "path": str(result.path),
+        "sha256": result.content_hash,
+        "reused": result.reused,
+        "file": None if result.file is None else _file_json(result.file),
+    }
+
+
+@app.command("list")
+def list_files(
+    purpose: str | None = typer.Option(None, "--purpose", help="fine-tune, batch or ocr."),
+    as_json: bool = JsonOpt,
+) -> None:
+    """Every file on the server (all pages)."""
+    ctx = load_context()
+    filters: dict[str, Any] = {} if purpose is None else {"purpose": purpose}
+
+    async def body() -> list[File]:
+        async with session(ctx) as s:
+            return await s.client.files.list(**filters).to_list()
+
+    files = run_async(body(), api_url=ctx.backend)
+    if as_json:
+        emit_json([_file_json(f) for f in files])
+        return
+    if not files:
+        console.print("No files.")
+        return
+    table = Table()
+    for column in ("id", "filename", "size", "lines", "type", "purpose"):
+        table.add_column(column, overflow="fold")
+    for f in files:
+        table.add_row(
+            f.id,
+            f.filename or "-",
+            _size(f.size_bytes),
+            "-" if f.num_lines is None else f"{f.num_lines:,}",
+            f.sample_type or "-",
+            f.purpose or "-",
+        )
+    console.print(table)
+
+
+@app.command()
+def show(file_id: str = IdArg, as_json: bool = JsonOpt) -> None:
+    """One file's details."""
+    ctx = load_context()
+
+    async def body() -> File:
+        async with session(ctx) as s:
+            return await s.client.files.get(file_id)
+
+    file = run_async(body(), api_url=ctx.backend)
+    if as_json:
+        emit_json(_file_json(file))
+        return
+    console.print(f"[bold]{file.id}[/]")
+    for key, value in _file_json(file).items():
+        if key != "id" and value is not None:
+            console.print(f"  {key:<12} {value}", markup=False)
+
+
+@app.command()
+def delete(
+    file_id: str = IdArg,
+    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
+) -> None:
+    """Delete a file from the server (asks unless --yes)."""
+    if not yes and not typer.confirm(f"Delete file {file_id}?", default=False, err=True):
+        fail("not deleted", code=Exit.FAILED)
+    ctx = load_context()
+
+    async def body() -> None:
+        async with session(ctx) as s:
+            await s.client.files.delete(file_id)
+            s.ledger.mark_file_deleted(file_id, now=hooks.now())
+
+    run_async(body(), api_url=ctx.backend)
+    console.print(f"deleted {file_id}")
+
+
+@app.command()
+def download(
+    file_id: str = IdArg,
+    out: Path | None = typer.Option(
+        None, "--out", "-o", help="Where to write it [default: its filename, here]."
+    ),
+    force: bool = typer.Option(False, "--force", help="Overwrite an existing file."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+) -> None:
+    """Download a file's content (written whole or not at all)."""
+    ctx = load_context()
+
+    async def body() -> Path:
+        async with session(ctx) as s:
+            target = out or Path(Path((await s.client.files.get(file_id)).filename or file_id).name)
+            if target.exists() and not force:
+                fail(f"{target} exists", hint="Pass --force to overwrite it, or --out PATH.")
+            with progress_for(quiet) as progress:
+                progress.start(f"downloading {target.name}", unit="B")
+                seen = 0
+
+                def advance(written: int, _total: int | None) -> None:
+                    nonlocal seen
+                    progress.advance(written - seen)
+                    seen = written
+
+                return await s.client.files.download(file_id, target, progress=advance)
+
+    target = run_async(body(), api_url=ctx.backend)
+    err_console.print(f"wrote {target}")

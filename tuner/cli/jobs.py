@@ -1,0 +1,600 @@
+"""``tuner jobs``: create jobs from specs, and list, show, start, cancel and follow them.
+
+Thin: parse, call ``tuner.jobs`` (the orchestrator and the ledger), render. Every listing takes
+``--json`` (one JSON document on stdout; prompts and progress go to stderr).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+import click
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
+from rich.progress import Progress as RichProgressBar
+from rich.table import Table
+
+from tuner.cli.context import (
+    CommandContext,
+    Session,
+    hooks,
+    load_context,
+    run_async,
+    session,
+    wandb_key,
+)
+from tuner.cli.output import Exit, console, emit_json, err_console, fail, progress_for
+from tuner.progress import NULL_PROGRESS, Progress
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Coroutine
+
+    from tuner.api import Job
+    from tuner.jobs.orchestrator import Confirm, CreateResult, Orchestrator, Plan
+
+app = typer.Typer(
+    help="Create fine-tuning jobs from specs; list, show, start, cancel and follow them.",
+    no_args_is_help=True,
+)
+
+JsonOpt = typer.Option(False, "--json", help="Print JSON instead of text.")
+YesOpt = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation.")
+QuietOpt = typer.Option(False, "--quiet", "-q", help="No progress bars.")
+MaxCostOpt = typer.Option(
+    None,
+    "--max-cost",
+    min=0.0,
+    help="Refuse when a job's billed cost (with the $4 minimum fee) is above this; "
+    "for a sweep, also the total.",
+)
+MaxActiveOpt = typer.Option(
+    3,
+    "--max-active",
+    min=1,
+    envvar="TUNER_MAX_ACTIVE_JOBS",
+    help="Jobs the submission queue lets run at once.",
+)
+IntervalOpt = typer.Option(10.0, "--interval", min=0.0, help="Seconds between polls.")
+IdArg = typer.Argument(..., help="The job id.")
+
+
+def _orchestrator(
+    s: Session,
+    *,
+    progress: Progress,
+    confirm: Confirm | None = None,
+    max_active: int = 3,
+    poll_interval: float = 10.0,
+) -> Orchestrator:
+    from tuner.jobs.orchestrator import Orchestrator, refuse_all
+
+    return Orchestrator(
+        s.client,
+        s.ledger,
+        clock=hooks.now,
+        sleep=hooks.sleep,
+        confirm=confirm or refuse_all,
+        progress=progress,
+        backend=s.backend,
+        wandb_key=wandb_key(),
+        max_active=max_active,
+        poll_interval=poll_interval,
+    )
+
+
+def _ask(question: str) -> bool:
+    """A yes/no question on stderr (stdout may carry JSON); no answer means no."""
+    try:
+        return typer.confirm(question, default=False, err=True)
+    except click.exceptions.Abort:
+        return False
+
+
+def _job_json(job: Job) -> dict[str, Any]:
+    return job.model_dump(mode="json", by_alias=True)
+
+
+# --------------------------------------------------------------------------- create
+
+
+@app.command()
+def create(
+    spec: Path = typer.Argument(..., help="The job spec (TOML); paths in it are relative to it."),
+    yes: bool = YesOpt,
+    max_cost: float | None = MaxCostOpt,
+    dry_run: bool = typer.Option(
+        False, "--dry-run", help="Validate the data and estimate the cost; create nothing."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print the created jobs as a JSON list."),
+    max_active: int = MaxActiveOpt,
+    quiet: bool = QuietOpt,
+) -> None:
+    """Validate, upload, create, show the cost, confirm, start.
+
+    The model must be fine-tunable and the data valid before anything is uploaded; each file is
+    uploaded once (an unchanged file already on the server is reused). A single job is created
+    with auto_start=false, and once VALIDATED its cost (local estimate beside the server's) is
+    shown for confirmation. A sweep's estimate is confirmed once; its members go through the
+    submission queue and are started within the budget, by this command or later the daemon.
+    """
+    from tuner.jobs.spec import SpecError, load_spec
+
+    try:
+        spec_file = load_spec(spec)
+    except SpecError as exc:
+        fail(str(exc), hint="See examples/jobs/*.toml for the spec format.")
+    ctx = load_context()
+    out = err_console if as_json else console
+
+    def confirm(plan: Plan) -> bool:
+        render_plan(plan, out)
+        return yes or _ask(_question(plan))
+
+    async def body() -> CreateResult:
+        async with session(ctx) as s:
+            with progress_for(quiet or as_json) as progress:
+                orch = _orchestrator(s, progress=progress, confirm=confirm, max_active=max_active)
+                return await orch.create(spec_file, max_cost=max_cost, dry_run=dry_run)
+
+    result = _run_create(body, ctx)
+    _report_create(result, out, as_json)
+
+
+def _run_create(
+    body: Callable[[], Coroutine[Any, Any, CreateResult]], ctx: CommandContext
+) -> CreateResult:
+    from tuner.jobs.orchestrator import OrchestratorError
+    from tuner.jobs.spec import SpecError
+
+    try:
+        result = run_async(body(), api_url=ctx.backend)
+    except SpecError as exc:
+        fail(str(exc), hint="Fix the job spec and run the command again.")
+    except OrchestratorError as exc:
+        fail(str(exc), code=Exit.FAILED)
+    return result
+
+
+def _question(plan: Plan) -> str:
+    total = plan.total_cost
+    cost = f" for about ${total:,.2f}" if total is not None else ""
+    count = len(plan.jobs)
+    what = "this job" if count == 1 else f"these {count} jobs"
+    return f"Start {what}{cost}?"
+
+
+def _report_create(result: CreateResult, out: Console, as_json: bool) -> None:
+    from tuner.cli.data import render_validation
+
+    if result.outcome == "invalid":
+        assert result.report is not None
+        if as_json:
+            emit_json({"ok": False, "validation": result.report.to_dict(), "jobs": []})
+        else:
+            render_validation(result.report.to_dict())
+        fail(result.message or "the data has errors", code=Exit.FAILED)
+    if result.outcome == "dry_run":
+        if as_json:
+            emit_json(_dry_run_json(result))
+        else:
+            render_plan(result.plan, out)
+            out.print("[bold green]OK[/]: the data is valid; nothing was uploaded (--dry-run).")
+        return
+    if as_json:
+        emit_json([_job_json(job) for job in result.jobs])
+    _summarise(result, out)
+    if not result.ok:
+        fail(result.message or _OUTCOME_TEXT[result.outcome], code=Exit.FAILED)
+
+
+def _dry_run_json(result: CreateResult) -> dict[str, Any]:
+    return {
+        "ok": True,
+        "validation": None if result.report is None else result.report.to_dict(),
+        "plan": result.plan.to_dict(),
+    }
+
+
+_OUTCOME_TEXT = {
+    "over_budget": "refused: over the --max-cost budget",
+    "declined": "not started: the cost was not confirmed",
+    "failed": "the job failed",
+    "started": "started",
+    "validated": "left VALIDATED",
+    "queued": "queued",
+    "submitted": "submitted",
+}
+
+
+def _summarise(result: CreateResult, out: Console) -> None:
+    if result.outcome in ("validated", "over_budget"):
+        render_plan(result.plan, out)  # nobody was asked, so the cost was not shown yet
+    for job in result.jobs:
+        out.print(f"[bold]{job.id}[/]  {job.status}  {job.model}  {job.suffix or '-'}")
+    outcome = result.outcome
+    if outcome == "validated":
+        ids = " ".join(job.id for job in result.jobs if job.status == "VALIDATED")
+        out.print(f"Left VALIDATED; start it with: tuner jobs start {ids}")
+    elif outcome in ("declined", "over_budget") and result.jobs:
+        job_id = result.jobs[0].id
+        out.print(
+            f"The job waits VALIDATED: `tuner jobs start {job_id}` or `tuner jobs cancel {job_id}`."
+        )
+    elif outcome in ("queued", "submitted") and result.queued:
+        out.print(
+            f"{result.queued} job(s) wait in the submission queue; `tuner daemon` submits them "
+            "as running jobs finish."
+        )
+    if result.message and result.ok:
+        out.print(f"[yellow]note:[/] {result.message}")
+
+
+def render_plan(plan: Plan, out: Console) -> None:
+    """The estimate (and, once validated, the server's figures) for confirmation."""
+    if len(plan.jobs) == 1:
+        _render_one(plan, out)
+    else:
+        _render_sweep(plan, out)
+    if plan.max_cost is not None:
+        out.print(f"budget (--max-cost): {plan.max_cost:,.2f}")
+
+
+def _render_one(plan: Plan, out: Console) -> None:
+    job = plan.jobs[0]
+    title = f"{plan.model} {job.spec.suffix or ''}".strip()
+    table = Table(title=f"Cost of {title} (local figures are ESTIMATES)", title_justify="left")
+    table.add_column("field")
+    table.add_column("local estimate", justify="right")
+    table.add_column("server", justify="right")
+    if job.estimate is None and job.metadata is None:
+        out.print(f"{title}: no cost estimate (no price known for {plan.model}).")
+        return
+    rows: list[tuple[str, Any, Any]] = [tuple(row) for row in job.comparison]
+    if not rows:  # no local estimate: the server's figures alone
+        meta = job.metadata or {}
+        rows = [(key, "-", value) for key, value in meta.items() if value is not None]
+    for name, local, server in rows:
+        table.add_row(name, _shown(local), _shown(server) if server is not None else "-")
+    out.print(table)
+    if job.cost is not None:
+        out.print(f"billed (at least the $4 minimum per job): about ${job.cost:,.2f}")
+
+
+def _render_sweep(plan: Plan, out: Console) -> None:
+    table = Table(
+        title=f"Sweep of {len(plan.jobs)} {plan.model} jobs (costs are ESTIMATES)",
+        title_justify="left",
+    )
+    table.add_column("suffix")
+    table.add_column("values")
+    table.add_column("steps", justify="right")
+    table.add_column("billed", justify="right")
+    for job in plan.jobs:
+        values = ", ".join(f"{k}={v}" for k, v in job.spec.sweep_values.items())
+        steps = job.estimate.training_steps if job.estimate is not None else None
+        table.add_row(
+            job.spec.suffix or "-",
+            values,
+            _shown(steps) if steps is not None else "-",
+            f"${job.cost:,.2f}" if job.cost is not None else "?",
+        )
+    out.print(table)
+    total = plan.total_cost
+    out.print(f"total: {'$' + format(total, ',.2f') if total is not None else 'unknown'}")
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:,.6g}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
+
+
+# --------------------------------------------------------------------------- list and show
+
+
+@app.command("list")
+def list_jobs(
+    status: str | None = typer.Option(None, "--status", help="Only jobs in this status."),
+    model: str | None = typer.Option(None, "--model", help="Only jobs of this base model."),
+    suffix: str | None = typer.Option(None, "--suffix", help="Only jobs with this suffix."),
+    as_json: bool = JsonOpt,
+) -> None:
+    """Every job the API lists (all pages); each is recorded in the ledger."""
+    filters = {
+        key: value
+        for key, value in {"status": status, "model": model, "suffix": suffix}.items()
+        if value is not None
+    }
+    ctx = load_context()
+
+    async def body() -> list[Job]:
+        async with session(ctx) as s:
+            return await _orchestrator(s, progress=NULL_PROGRESS).sync_jobs(**filters)
+
+    jobs = run_async(body(), api_url=ctx.backend)
+    if as_json:
+        emit_json([_job_json(job) for job in jobs])
+        return
+    if not jobs:
+        console.print("No jobs.")
+        return
+    table = Table()
+    for column in ("id", "status", "model", "suffix", "fine-tuned model", "created"):
+        table.add_column(column, overflow="fold")
+    for job in jobs:
+        table.add_row(
+            job.id,
+            job.status,
+            job.model,
+            job.suffix or "-",
+            job.fine_tuned_model or "-",
+            _when(job.created_at),
+        )
+    console.print(table)
+
+
+def _when(seconds: int | None) -> str:
+    if seconds is None:
+        return "-"
+    from datetime import UTC, datetime
+
+    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%d %H:%M")
+
+
+def _refreshed(job_id: str, ctx: CommandContext) -> dict[str, Any]:
+    """The job from the API, recorded, then read back from the ledger with its history."""
+
+    async def body() -> dict[str, Any]:
+        async with session(ctx) as s:
+            await _orchestrator(s, progress=NULL_PROGRESS).refresh(job_id)
+            return ledger_view(s, job_id)
+
+    return run_async(body(), api_url=ctx.backend)
+
+
+def ledger_view(s: Session, job_id: str) -> dict[str, Any]:
+    """One job as the ledger holds it: row, transitions, checkpoints, events, files."""
+    record = s.ledger.get_job(job_id)
+    if record is None:
+        fail(f"job {job_id} is not in the ledger", code=Exit.FAILED)
+    return {
+        "id": record.id,
+        "status": record.status,
+        "model": record.model,
+        "suffix": record.suffix,
+        "fine_tuned_model": record.fine_tuned_model,
+        "job_type": record.job_type,
+        "auto_start": record.auto_start,
+        "created_at": record.created_at,
+        "modified_at": record.modified_at,
+        "trained_tokens": record.trained_tokens,
+        "hyperparameters": record.hyperparameters,
+        "metadata": record.metadata,
+        "sweep_id": record.sweep_id,
+        "spec": record.spec,
+        "backend": record.backend,
+        "files": [link.model_dump() for link in s.ledger.job_files(job_id)],
+        "transitions": [
+            {"from": t.from_status, "to": t.to_status, "at": t.at}
+            for t in s.ledger.transitions(job_id)
+        ],
+        "checkpoints": [c.model_dump() for c in s.ledger.checkpoints(job_id)],
+        "events": [e.model_dump() for e in s.ledger.events(job_id)],
+    }
+
+
+@app.command()
+def show(job_id: str = IdArg, as_json: bool = JsonOpt) -> None:
+    """One job, refreshed from the API, with its transitions, checkpoints and events."""
+    ctx = load_context()
+    view = _refreshed(job_id, ctx)
+    if as_json:
+        emit_json(view)
+        return
+    console.print(f"[bold]{view['id']}[/]  {view['status']}")
+    for key in ("model", "suffix", "fine_tuned_model", "trained_tokens", "sweep_id"):
+        if view[key] is not None:
+            console.print(f"  {key.replace('_', ' '):<18} {view[key]}")
+    console.print(f"  {'created':<18} {_when(view['created_at'])}")
+    if view["hyperparameters"]:
+        shown = ", ".join(f"{k}={v}" for k, v in view["hyperparameters"].items() if v is not None)
+        console.print(f"  {'hyperparameters':<18} {shown}")
+    if view["metadata"] and view["metadata"].get("cost") is not None:
+        meta = view["metadata"]
+        console.print(f"  {'cost':<18} {meta['cost']} {meta.get('cost_currency') or ''}")
+    console.print("\n[bold]transitions[/]")
+    for t in view["transitions"]:
+        console.print(f"  {_when(t['at'])}  {t['from'] or '-'} → {t['to']}")
+    _render_checkpoints(view["checkpoints"])
+    console.print(f"\n{len(view['events'])} event(s): `tuner jobs events {job_id}`")
+
+
+def _render_checkpoints(checkpoints: list[dict[str, Any]]) -> None:
+    if not checkpoints:
+        return
+    table = Table(title="checkpoints", title_justify="left")
+    for column in ("step", "train loss", "valid loss", "valid accuracy"):
+        table.add_column(column, justify="right")
+    for c in sorted(checkpoints, key=lambda item: item["step"]):
+        metrics = c["metrics"] or {}
+        table.add_row(
+            str(c["step"]),
+            *(
+                _shown(metrics.get(k)) if metrics.get(k) is not None else "-"
+                for k in ("train_loss", "valid_loss", "valid_mean_token_accuracy")
+            ),
+        )
+    console.print(table)
+
+
+@app.command()
+def events(job_id: str = IdArg, as_json: bool = JsonOpt) -> None:
+    """A job's events (status changes and others), oldest first."""
+    view = _refreshed(job_id, load_context())
+    if as_json:
+        emit_json(view["events"])
+        return
+    for event in sorted(view["events"], key=lambda e: e["created_at"] or 0):
+        data = event["data"]
+        detail = ", ".join(f"{k}={v}" for k, v in data.items()) if isinstance(data, dict) else ""
+        console.print(f"{_when(event['created_at'])}  {event['name']}  {detail}", markup=False)
+
+
+@app.command()
+def checkpoints(job_id: str = IdArg, as_json: bool = JsonOpt) -> None:
+    """A job's checkpoints with their metrics."""
+    view = _refreshed(job_id, load_context())
+    if as_json:
+        emit_json(view["checkpoints"])
+        return
+    if not view["checkpoints"]:
+        console.print("No checkpoints yet.")
+    _render_checkpoints(view["checkpoints"])
+
+
+# --------------------------------------------------------------------------- start and cancel
+
+
+@app.command()
+def start(job_id: str = IdArg, yes: bool = YesOpt, max_cost: float | None = MaxCostOpt) -> None:
+    """Start a VALIDATED job, after showing its cost (asks unless --yes)."""
+    from tuner.jobs.submit import billed_cost
+
+    ctx = load_context()
+
+    async def body() -> Job | None:
+        async with session(ctx) as s:
+            orch = _orchestrator(s, progress=NULL_PROGRESS)
+            job = await orch.refresh(job_id)
+            if job.status != "VALIDATED":
+                fail(f"job {job_id} is {job.status}; only a VALIDATED job can be started")
+            cost = billed_cost(job.metadata.cost if job.metadata else None)
+            if cost is not None:
+                console.print(f"{job_id}: billed about ${cost:,.2f} (the server's metadata)")
+            if max_cost is not None and (cost is None or cost > max_cost):
+                fail(f"refused: the cost is over --max-cost {max_cost:,.2f}", code=Exit.FAILED)
+            if not yes and not _ask(f"Start job {job_id}?"):
+                return None
+            return await orch.start(job_id)
+
+    job = run_async(body(), api_url=ctx.backend)
+    if job is None:
+        fail("not started", code=Exit.FAILED)
+    console.print(f"[bold]{job.id}[/]  {job.status}")
+
+
+@app.command()
+def cancel(job_id: str = IdArg, yes: bool = YesOpt) -> None:
+    """Cancel a job (asks unless --yes); steps already trained are still billed."""
+    ctx = load_context()
+    if not yes and not _ask(f"Cancel job {job_id}? Steps already trained are billed."):
+        fail("not cancelled", code=Exit.FAILED)
+
+    async def body() -> Job:
+        async with session(ctx) as s:
+            return await _orchestrator(s, progress=NULL_PROGRESS).cancel(job_id)
+
+    job = run_async(body(), api_url=ctx.backend)
+    console.print(f"[bold]{job.id}[/]  {job.status}")
+
+
+# --------------------------------------------------------------------------- watch
+
+
+@app.command()
+def watch(job_id: str = IdArg, interval: float = IntervalOpt) -> None:
+    """Follow one job until it ends: status, a progress bar over steps, the latest losses.
+
+    Exit 0 on SUCCESS, 1 when it ends otherwise, 3 when the API cannot be reached.
+    """
+    ctx = load_context()
+
+    async def body() -> Job:
+        async with session(ctx) as s:
+            orch = _orchestrator(s, progress=NULL_PROGRESS, poll_interval=interval)
+            with JobView(console) as view:
+                last: Job | None = None
+                async for job in orch.watch(job_id, interval=interval):
+                    view.update(job)
+                    last = job
+            assert last is not None  # watch yields at least once
+            return last
+
+    job = run_async(body(), api_url=ctx.backend)
+    if job.status != "SUCCESS":
+        fail(f"job {job.id} ended {job.status}", code=Exit.FAILED)
+    console.print(f"[bold green]SUCCESS[/]: {job.fine_tuned_model or job.id}")
+
+
+class JobView:
+    """One job in the terminal: a bar over training steps with the status and latest losses.
+
+    Piped (not a terminal), it prints a line whenever what it would show changes instead.
+    """
+
+    def __init__(self, out: Console) -> None:
+        self._out = out
+        self._bar: RichProgressBar | None = None
+        self._task: Any = None
+        self._last_line: str | None = None
+
+    def __enter__(self) -> JobView:
+        if self._out.is_terminal:
+            self._bar = RichProgressBar(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("steps  {task.fields[losses]}"),
+                TimeElapsedColumn(),
+                console=self._out,
+            )
+            self._bar.start()
+            self._task = self._bar.add_task("", total=None, losses="")
+        return self
+
+    def update(self, job: Job) -> None:
+        total = job.hyperparameters.training_steps
+        steps = [c.step_number for c in job.checkpoints if c.step_number is not None]
+        done = max(steps, default=0)
+        losses = _latest_losses(job)
+        if self._bar is not None:
+            self._bar.update(
+                self._task,
+                description=f"{job.id[:8]} {job.status}",
+                total=total,
+                completed=done,
+                losses=losses,
+            )
+            return
+        line = f"{job.id}  {job.status}  step {done}/{total or '?'}  {losses}".rstrip()
+        if line != self._last_line:
+            self._out.print(line, markup=False)
+            self._last_line = line
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+
+
+def _latest_losses(job: Job) -> str:
+    """The newest checkpoint's losses (checkpoint order differs between API versions)."""
+    numbered = [c for c in job.checkpoints if c.step_number is not None]
+    if not numbered:
+        return ""
+    metrics = max(numbered, key=lambda c: c.step_number or 0).metrics
+    parts = [
+        f"{label} {value:.4f}"
+        for label, value in (("train loss", metrics.train_loss), ("valid loss", metrics.valid_loss))
+        if value is not None
+    ]
+    return "  ".join(parts)

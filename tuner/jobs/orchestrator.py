@@ -1,0 +1,610 @@
+"""The orchestrator: from a job spec to started jobs, recording every step in the ledger.
+
+``create(spec)`` runs the whole way, stopping at the first problem and before anything is
+uploaded when the spec or the data is wrong::
+
+    check the model can be fine-tuned (GET /v1/models)
+    validate the local files (tuner.datasets, the validation-file size limit included)
+    estimate the cost locally (tuner.datasets.pricing)
+    upload each file once (the ledger knows content hashes already on the server)
+    queue the job(s) and drain the queue (tuner.jobs.submit: exactly once, concurrency limit)
+    one job: wait for VALIDATED, show the local estimate beside the server's metadata, confirm,
+             start (or leave it VALIDATED when the spec says ``auto_start = false``)
+    a sweep: the whole grid's estimate is confirmed once, before anything is uploaded; members
+             created now are started once VALIDATED, the rest by the daemon later, each within
+             the agreed budget
+
+It is headless: the client, the ledger, the clock (``now()``), the sleep between polls, the
+``confirm(plan)`` callback and the progress reporter are injected; it never prints. Tests pass a
+sleep that moves a sandbox's manual clock, so waiting for a job costs no wall-clock time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import hashlib
+import os
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import SecretStr
+
+from tuner.api import File, Job, NotFoundError, TunerClient
+from tuner.datasets.errors import DataInputError
+from tuner.datasets.findings import Finding
+from tuner.datasets.pricing import ComparisonRow, Estimate, compare, estimate
+from tuner.datasets.report import Report
+from tuner.datasets.tokenizers import UnknownModelError, context_length, resolve_tokenizer
+from tuner.datasets.tokens import counter_for
+from tuner.datasets.validate import ValidateOptions, validate_paths
+from tuner.jobs.ledger import Ledger
+from tuner.jobs.records import FileRecord
+from tuner.jobs.spec import JobSpec, SpecError, SpecFile
+from tuner.jobs.submit import (
+    DEFAULT_MAX_ACTIVE,
+    CycleReport,
+    StartPolicy,
+    SubmissionMeta,
+    Submitter,
+    billed_cost,
+    submission_spec,
+)
+from tuner.progress import NULL_PROGRESS, Progress
+
+Sleep = Callable[[float], Awaitable[None]]
+Clock = Callable[[], int]
+Confirm = Callable[["Plan"], bool]
+
+DEFAULT_POLL_INTERVAL = 10.0
+DEFAULT_VALIDATION_WAIT = 3600.0
+"""Seconds of polling for VALIDATED before giving up (the job itself is left alone)."""
+BLOCKING_WARNINGS = frozenset({"eval_file_too_large"})
+"""Validator warnings that stop ``create``: the platform refuses such a job, so uploading would
+only waste the upload (the validator calls it a warning because the file itself is fine)."""
+_HASH_CHUNK = 1 << 20
+_BEFORE_VALIDATED = frozenset({"QUEUED", "VALIDATING", "STARTED"})
+
+
+class OrchestratorError(Exception):
+    """A step that could not be completed; the message says which and what to do."""
+
+
+def refuse_all(plan: Plan) -> bool:
+    """The default ``confirm``: nothing costs money unless a caller says yes."""
+    return False
+
+
+# -- plans ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class JobPlan:
+    """One job to be (or being) created: the local estimate and, once validated, the job."""
+
+    spec: JobSpec
+    estimate: Estimate | None
+    job: Job | None = None
+
+    @property
+    def metadata(self) -> dict[str, Any] | None:
+        if self.job is None or self.job.metadata is None:
+            return None
+        return self.job.metadata.model_dump(mode="json")
+
+    @property
+    def comparison(self) -> list[ComparisonRow]:
+        """The local estimate beside the server's metadata, field by field."""
+        if self.estimate is None:
+            return []
+        return compare(self.estimate, self.metadata)
+
+    @property
+    def cost(self) -> float | None:
+        """The billed cost: the server's when known, else the local estimate's."""
+        server = (self.metadata or {}).get("cost")
+        if isinstance(server, int | float):
+            return billed_cost(server)
+        return None if self.estimate is None else self.estimate.billed_cost
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "suffix": self.spec.suffix,
+            "hyperparameters": self.spec.hyperparameters,
+            "sweep_values": self.spec.sweep_values,
+            "estimate": None if self.estimate is None else self.estimate.to_dict(),
+            "server_metadata": self.metadata,
+            "cost": self.cost,
+            "job_id": None if self.job is None else self.job.id,
+        }
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What ``confirm`` is asked about: the jobs, their costs and the budget."""
+
+    source: str
+    model: str
+    jobs: list[JobPlan]
+    max_cost: float | None = None
+    stage: Literal["estimate", "validated"] = "estimate"
+    """estimate: local figures only (before upload); validated: the server's metadata too."""
+
+    @property
+    def is_sweep(self) -> bool:
+        return len(self.jobs) > 1 or any(j.spec.member_index is not None for j in self.jobs)
+
+    @property
+    def total_cost(self) -> float | None:
+        costs = [job.cost for job in self.jobs]
+        if any(cost is None for cost in costs):
+            return None
+        return sum(cost for cost in costs if cost is not None)
+
+    def over_budget(self) -> str | None:
+        """Why ``max_cost`` refuses this plan (each job, and the total), or None."""
+        if self.max_cost is None:
+            return None
+        for job in self.jobs:
+            name = job.spec.suffix or self.model
+            if job.cost is None:
+                return f"the cost of {name} is unknown, and --max-cost was given"
+            if job.cost > self.max_cost + 1e-9:
+                return f"{name} costs {job.cost:.2f}, over the budget of {self.max_cost:.2f}"
+        total = self.total_cost
+        if total is not None and total > self.max_cost + 1e-9:
+            return f"the {len(self.jobs)} jobs cost {total:.2f}, over {self.max_cost:.2f}"
+        return None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "source": self.source,
+            "model": self.model,
+            "stage": self.stage,
+            "max_cost": self.max_cost,
+            "total_cost": self.total_cost,
+            "jobs": [job.to_dict() for job in self.jobs],
+        }
+
+
+Outcome = Literal[
+    "dry_run",  # validated and estimated only
+    "invalid",  # the data has errors: nothing uploaded
+    "over_budget",  # --max-cost refused it
+    "declined",  # confirm() said no
+    "started",  # the job was started
+    "validated",  # left VALIDATED (auto_start = false)
+    "queued",  # waiting in the queue for room
+    "submitted",  # a sweep: created members started or waiting, the rest queued
+    "failed",  # the job could not be created, or failed validation on the server
+]
+
+
+@dataclass
+class CreateResult:
+    outcome: Outcome
+    plan: Plan
+    report: Report | None = None
+    jobs: list[Job] = field(default_factory=list)
+    """The jobs created by this call, as last seen."""
+    queued: int = 0
+    """This spec's entries still waiting in the queue."""
+    sweep_id: str | None = None
+    message: str | None = None
+    cycle: CycleReport | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome in ("dry_run", "started", "validated", "queued", "submitted")
+
+
+@dataclass(frozen=True)
+class UploadResult:
+    path: Path
+    file_id: str
+    content_hash: str
+    reused: bool
+    """The same content was already on the server (per the ledger), so nothing was sent."""
+    file: File | None
+    record: FileRecord
+
+
+# -- the orchestrator -----------------------------------------------------------------------
+
+
+class Orchestrator:
+    def __init__(
+        self,
+        client: TunerClient,
+        ledger: Ledger,
+        *,
+        clock: Clock,
+        sleep: Sleep = asyncio.sleep,
+        confirm: Confirm = refuse_all,
+        progress: Progress = NULL_PROGRESS,
+        backend: str | None = None,
+        wandb_key: SecretStr | None = None,
+        max_active: int = DEFAULT_MAX_ACTIVE,
+        poll_interval: float = DEFAULT_POLL_INTERVAL,
+        validation_wait: float = DEFAULT_VALIDATION_WAIT,
+        validate_workers: int | None = None,
+    ) -> None:
+        self.client = client
+        self.ledger = ledger
+        self.clock = clock
+        self.sleep = sleep
+        self.confirm = confirm
+        self.progress = progress
+        self.backend = backend or client.base_url
+        self.wandb_key = wandb_key
+        self.poll_interval = poll_interval
+        self.validation_wait = validation_wait
+        self.validate_workers = validate_workers
+        self.submitter = Submitter(
+            client,
+            ledger,
+            backend=self.backend,
+            clock=clock,
+            max_active=max_active,
+            wandb_key=wandb_key,
+        )
+
+    # -- checks before anything is uploaded -------------------------------------------------
+
+    async def check_model(self, model: str) -> None:
+        """``SpecError`` unless the API lists ``model`` as one that can be fine-tuned."""
+        listing = await self.client.models.list()
+        card = next((c for c in listing.data if c.id == model or model in c.aliases), None)
+        if card is None:
+            tunable = [c.id for c in listing.data if c.capabilities.fine_tuning]
+            raise SpecError(
+                f"model {model!r} is not offered by {self.backend}; "
+                f"fine-tunable: {', '.join(tunable) or 'none'}"
+            )
+        if not card.capabilities.fine_tuning:
+            raise SpecError(f"model {model!r} cannot be fine-tuned (capabilities.fine_tuning)")
+
+    def validate(self, spec: JobSpec) -> Report:
+        """Validate the spec's local files with the model's tokenizer (blocking; CPU-bound).
+
+        Each validation file is checked as evaluation data against the training files, which
+        includes the platform's size limit for it. Files given by id are on the server already
+        and are not checked here.
+        """
+        train = spec.training_paths()
+        evals = spec.validation_paths()
+        if not train:
+            return Report([])
+        options = ValidateOptions(seq_len=context_length(spec.model))
+        counter = _counter_factory(spec.model)
+        try:
+            first = validate_paths(
+                train,
+                options=options,
+                counter_factory=counter,
+                eval_path=evals[0] if evals else None,
+                progress=self.progress,
+                workers=self.validate_workers,
+            )
+            files = list(first.files)
+            for extra in evals[1:]:
+                more = validate_paths(
+                    train,
+                    options=options,
+                    counter_factory=counter,
+                    eval_path=extra,
+                    workers=self.validate_workers,
+                )
+                files.append(more.files[-1])
+        except DataInputError as exc:
+            raise SpecError(str(exc)) from None
+        return Report(files)
+
+    def estimate(self, spec: JobSpec, report: Report) -> Estimate | None:
+        """The local cost estimate, or None (an unpriced model, or no tokens counted)."""
+        tokens = sum(f.tokens_total for f in report.files if not f.is_eval and f.tokenizer)
+        if tokens < 1:
+            return None
+        try:
+            return estimate(
+                tokens, spec.model, training_steps=spec.training_steps, epochs=spec.epochs
+            )
+        except ValueError:  # UnknownModelError included: no price for this model
+            return None
+
+    # -- files ------------------------------------------------------------------------------
+
+    async def upload(self, path: str | os.PathLike[str], *, force: bool = False) -> UploadResult:
+        """Upload ``path`` unless the same content is already on this server (per the ledger
+        and a check that the file still exists there); record dataset and file either way."""
+        source = Path(path)
+        digest, size, lines = await asyncio.to_thread(hash_file, source)
+        self.ledger.record_dataset(
+            digest, path=source.absolute(), size_bytes=size, line_count=lines, now=self.clock()
+        )
+        known = None if force else await self._still_uploaded(digest)
+        if known is not None:
+            return UploadResult(source, known.file_id, digest, True, None, known)
+        uploaded = await self._send(source, size)
+        record = self.ledger.record_file(
+            uploaded.id,
+            backend=self.backend,
+            uploaded_at=self.clock(),
+            content_hash=digest,
+            filename=uploaded.filename or source.name,
+            size_bytes=uploaded.size_bytes,
+            purpose=uploaded.purpose,
+            sample_type=uploaded.sample_type,
+            num_lines=uploaded.num_lines,
+            key_last4=self.client.keys.owner_of(uploaded.id),
+        )
+        return UploadResult(source, uploaded.id, digest, False, uploaded, record)
+
+    async def _still_uploaded(self, digest: str) -> FileRecord | None:
+        known = self.ledger.find_uploaded_file(digest, self.backend)
+        if known is None:
+            return None
+        try:
+            remote = await self.client.files.get(known.file_id)
+        except NotFoundError:
+            remote = None
+        if remote is None or remote.deleted:
+            self.ledger.mark_file_deleted(known.file_id, now=self.clock())
+            return None
+        return known
+
+    async def _send(self, source: Path, size: int) -> File:
+        progress = self.progress
+        progress.start(f"uploading {source.name}", total=size, unit="B")
+        reported = 0
+
+        def advance(sent: int, _total: int) -> None:
+            nonlocal reported
+            if sent < reported:  # a retry sends the file again from the start
+                progress.start(f"uploading {source.name} (retry)", total=size, unit="B")
+                reported = 0
+            progress.advance(sent - reported)
+            reported = sent
+
+        try:
+            return await self.client.files.upload(source, progress=advance)
+        finally:
+            progress.finish()
+
+    # -- creating ---------------------------------------------------------------------------
+
+    async def create(
+        self, spec_file: SpecFile, *, max_cost: float | None = None, dry_run: bool = False
+    ) -> CreateResult:
+        """Validate, estimate, upload, queue, create, and start (see the module doc)."""
+        members = spec_file.members()
+        first = spec_file.job
+        if first.integrations.wandb is not None and self.wandb_key is None:
+            raise SpecError("integrations.wandb needs a W&B key: set WANDB_API_KEY")
+        if not dry_run:
+            await self.check_model(first.model)
+        # A sweep varies hyperparameters only: its members share the files, checked once.
+        report = await asyncio.to_thread(self.validate, first)
+        plan = Plan(
+            source=spec_file.source,
+            model=first.model,
+            jobs=[JobPlan(member, self.estimate(member, report)) for member in members],
+            max_cost=max_cost,
+        )
+        blocking = blocking_findings(report)
+        if blocking:
+            return CreateResult("invalid", plan, report, message=blocking[0].message)
+        if dry_run:
+            return CreateResult("dry_run", plan, report)
+        await self.submitter.refresh_active(CycleReport())
+        waiting = len(self.ledger.entries_in_state("pending"))
+        interactive = not spec_file.is_sweep and self.submitter.room() > waiting
+        if not interactive:
+            # Queued jobs are started unattended later: the local estimate is agreed to now.
+            refusal = plan.over_budget()
+            if refusal is not None:
+                return CreateResult("over_budget", plan, report, message=refusal)
+            if not self.confirm(plan):
+                return CreateResult("declined", plan, report)
+        file_ids = await self._upload_all(first)
+        sweep_id = uuid.uuid4().hex if spec_file.is_sweep else None
+        specs = [
+            submission_spec(
+                job.spec.to_job_create(file_ids, wandb_key=self.wandb_key),
+                self._meta(job, plan, interactive=interactive),
+            )
+            for job in plan.jobs
+        ]
+        entries = self.ledger.enqueue(specs, sweep_id, now=self.clock())
+        cycle = await self.submitter.cycle(refresh=False)
+        ours = {entry.id for entry in entries}
+        mine = [s for s in cycle.submissions if s.entry_id in ours]
+        created = [s.job for s in mine if s.job is not None]
+        failed = [s.error or "failed" for s in mine if s.kind == "failed"]
+        queued = len(ours) - len(mine) + sum(s.kind in ("requeued", "uncertain") for s in mine)
+        result = CreateResult(
+            "queued", plan, report, created, queued, sweep_id=sweep_id, cycle=cycle
+        )
+        if interactive:
+            return await self._finish_one(result, failed)
+        return await self._finish_queued(result, failed)
+
+    async def _upload_all(self, spec: JobSpec) -> dict[Path, str]:
+        file_ids: dict[Path, str] = {}
+        for path in spec.local_paths():
+            file_ids[path] = (await self.upload(path)).file_id
+        return file_ids
+
+    def _meta(self, job: JobPlan, plan: Plan, *, interactive: bool) -> SubmissionMeta:
+        start: StartPolicy = "confirm" if interactive else "approved"
+        if not job.spec.auto_start:
+            start = "manual"
+        return SubmissionMeta(
+            start=start,
+            max_cost=plan.max_cost,
+            max_total=plan.max_cost if plan.is_sweep else None,
+            estimated_cost=job.cost,
+            source=plan.source,
+            member_index=job.spec.member_index,
+            sweep_values=job.spec.sweep_values,
+        )
+
+    async def _finish_one(self, result: CreateResult, failed: list[str]) -> CreateResult:
+        """One job: wait for VALIDATED, show the server's figures, confirm, start."""
+        if failed:
+            return replace(result, outcome="failed", message=failed[0])
+        if not result.jobs:
+            return replace(
+                result,
+                message="the job waits in the submission queue (the API failed, or another "
+                "process is submitting); once created it waits VALIDATED for `tuner jobs start`",
+            )
+        job = await self.wait_validated(result.jobs[0].id)
+        plan = replace(result.plan, jobs=[replace(result.plan.jobs[0], job=job)], stage="validated")
+        result = replace(result, plan=plan, jobs=[job])
+        if job.status != "VALIDATED":
+            return replace(result, outcome="failed", message=failure_reason(job))
+        if not plan.jobs[0].spec.auto_start:
+            return replace(result, outcome="validated")
+        refusal = plan.over_budget()
+        if refusal is not None:
+            return replace(result, outcome="over_budget", message=refusal)
+        if not self.confirm(plan):
+            return replace(result, outcome="declined")
+        started = await self.start(job.id)
+        return replace(result, outcome="started", jobs=[started])
+
+    async def _finish_queued(self, result: CreateResult, failed: list[str]) -> CreateResult:
+        """A sweep (or a job queued behind others): start what was created once VALIDATED."""
+        if failed and not result.jobs and not result.queued:
+            return replace(result, outcome="failed", message=failed[0])
+        if not result.jobs:
+            return replace(result, outcome="submitted" if result.plan.is_sweep else "queued")
+        validated = [await self.wait_validated(job.id) for job in result.jobs]
+        report = CycleReport()
+        await self.submitter.start_approved(report)
+        started = {job.id: job for job in report.started}
+        latest = [started.get(job.id, job) for job in validated]
+        problems = [
+            *failed,
+            *(failure_reason(job) for job in latest if job.status == "FAILED_VALIDATION"),
+            *(f"job {job_id} was not started: {why}" for job_id, why in report.refused),
+            *report.errors,
+        ]
+        message = "; ".join(problems) or None
+        if result.plan.is_sweep:
+            return replace(result, outcome="submitted", jobs=latest, message=message)
+        return replace(
+            result, outcome=_single_outcome(latest[0], report), jobs=latest, message=message
+        )
+
+    # -- following and acting on jobs ---------------------------------------------------------
+
+    async def refresh(self, job_id: str) -> Job:
+        """The job as the API has it now, recorded in the ledger."""
+        job = await self.client.jobs.get(job_id)
+        self.submitter.record(job)
+        return job
+
+    async def wait_validated(self, job_id: str) -> Job:
+        """Poll until the job has left validation (VALIDATED, FAILED_VALIDATION, …)."""
+        waited = 0.0
+        while True:
+            job = await self.refresh(job_id)
+            if job.status not in _BEFORE_VALIDATED:
+                return job
+            if waited >= self.validation_wait:
+                raise OrchestratorError(
+                    f"job {job_id} is still {job.status} after {waited:.0f} s; "
+                    f"follow it with `tuner jobs watch {job_id}`"
+                )
+            await self.sleep(self.poll_interval)
+            waited += self.poll_interval
+
+    async def start(self, job_id: str) -> Job:
+        return await self.submitter.start(job_id)
+
+    async def cancel(self, job_id: str) -> Job:
+        job = await self.client.jobs.cancel(job_id)
+        self.submitter.record(job)
+        return job
+
+    async def watch(self, job_id: str, *, interval: float | None = None) -> AsyncIterator[Job]:
+        """Each poll's snapshot (recorded in the ledger) until the job reaches a terminal status."""
+        pause = self.poll_interval if interval is None else interval
+        while True:
+            job = await self.refresh(job_id)
+            yield job
+            if job.is_terminal:
+                return
+            await self.sleep(pause)
+
+    async def sync_jobs(self, **filters: Any) -> list[Job]:
+        """Every job the API lists (all pages), each recorded in the ledger."""
+        jobs = []
+        async for job in self.client.jobs.list(**filters):
+            self.submitter.record(job)
+            jobs.append(job)
+        return jobs
+
+    async def cycle(self) -> CycleReport:
+        """One submission-queue cycle (what the daemon runs on its schedule)."""
+        return await self.submitter.cycle()
+
+
+# -- helpers --------------------------------------------------------------------------------
+
+
+def hash_file(path: Path) -> tuple[str, int, int]:
+    """(SHA-256 hex, size in bytes, line count) of a file, read in chunks."""
+    digest = hashlib.sha256()
+    size = 0
+    lines = 0
+    last = b"\n"
+    with path.open("rb") as handle:
+        while chunk := handle.read(_HASH_CHUNK):
+            digest.update(chunk)
+            size += len(chunk)
+            lines += chunk.count(b"\n")
+            last = chunk[-1:]
+    if size and last != b"\n":
+        lines += 1  # a last line without a newline is still a line
+    return digest.hexdigest(), size, lines
+
+
+def blocking_findings(report: Report) -> list[Finding]:
+    """The findings that stop a job: errors, and the warnings in ``BLOCKING_WARNINGS``."""
+    return [f for f in report.iter_findings() if f.is_error or f.code in BLOCKING_WARNINGS]
+
+
+def _single_outcome(job: Job, report: CycleReport) -> Outcome:
+    if any(job_id == job.id for job_id, _ in report.refused):
+        return "over_budget"
+    if job.status == "VALIDATED":
+        return "validated"
+    if job.status == "FAILED_VALIDATION":
+        return "failed"
+    return "started"
+
+
+def failure_reason(job: Job) -> str:
+    """Why a job ended badly, from its newest event that carries an error."""
+    # Event order differs between API versions (newest or oldest first): sort by time.
+    for event in sorted(job.events, key=lambda e: e.created_at or 0, reverse=True):
+        data: Mapping[str, Any] = event.data or {}
+        error = data.get("error") or data.get("message")
+        if error:
+            return f"job {job.id} is {job.status}: {error}"
+    return f"job {job.id} is {job.status}"
+
+
+def _counter_factory(model: str) -> Callable[[], Any] | None:
+    """The model's token counter (picklable for worker processes); None for unknown models."""
+    try:
+        name = resolve_tokenizer(model, None)
+    except UnknownModelError:
+        return None
+    return functools.partial(counter_for, name)
