@@ -40,7 +40,7 @@ from tuner.jobs.poller import CycleResult
 from tuner.jobs.submit import SubmissionMeta, submission_spec
 from tuner.sandbox import ManualClock, SandboxHandle, start_in_thread
 
-from .test_notifiers import WebhookReceiver
+from .test_notifiers import FakeNotifier, WebhookReceiver
 from .test_poller import API_KEY, START, training_data
 
 pytestmark = pytest.mark.anyio
@@ -217,6 +217,32 @@ async def test_one_daemon_per_ledger(client: TunerClient, open_at: Callable[...,
 
     first.release_lease()
     assert (await second.run_cycle()).ran
+
+
+async def test_a_transition_recorded_by_another_writer_is_announced(
+    client: TunerClient, open_at: Callable[..., Ledger], http: httpx.Client
+) -> None:
+    # The CLI and TUI open the ledger without notifiers. What they record first must still get
+    # outbox rows for the daemon's notifiers, which the daemon registered when it took the lease.
+    cli = open_at(notifiers=())
+    cli.register_notifiers(["log", "removed"], now=NOW)  # what an earlier daemon registered
+    announced = FakeNotifier("webhook")
+    daemon = daemon_for(client, open_at(notifiers=()), notifiers=[LogNotifier(), announced])
+    standby = daemon_for(client, open_at(notifiers=()), notifiers=[FakeNotifier("other")])
+
+    assert (await daemon.run_cycle()).ran
+    assert cli.registered_notifiers() == ("log", "webhook")
+    assert not (await standby.run_cycle()).ran
+    assert cli.registered_notifiers() == ("log", "webhook")  # a waiting daemon changes nothing
+
+    job_id = create_job(http)
+    snapshot = http.get(f"/v1/fine_tuning/jobs/{job_id}").json()
+    changes = cli.apply_snapshot(snapshot, backend=client.base_url, now=NOW)
+    assert sorted(n.notifier for n in changes.notifications) == ["log", "webhook"]
+
+    report = await daemon.run_cycle()
+    assert report.delivery.sent == 2
+    assert announced.sent == [f"{job_id}:1:QUEUED"]
 
 
 async def test_a_lease_left_by_a_dead_process_on_this_host_is_taken_over(

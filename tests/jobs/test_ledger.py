@@ -34,6 +34,7 @@ from tuner.jobs.ledger import (
     default_ledger_url,
     is_secret_name,
     open_ledger,
+    schema,
     strip_secrets,
 )
 from tuner.jobs.ledger.engine import create_ledger_engine, resolve_url
@@ -637,6 +638,87 @@ def test_pending_sent_and_failed_notifications(ledger: Ledger) -> None:
         ledger.mark_sent(999_999, now=1)
 
 
+# -- the notifier registry --------------------------------------------------------------------
+
+
+def test_a_writer_without_notifiers_notifies_the_registered_ones(open_at: OpenLedger) -> None:
+    # The daemon registers its notifiers; `tuner jobs watch` (no notifiers of its own) is the
+    # first to see the job finish: the daemon must still get the outbox rows to announce it.
+    daemon_side = open_at(notifiers=())
+    assert daemon_side.registered_notifiers() == ()
+    assert daemon_side.register_notifiers(["webhook", "log"], now=10) == ()
+    cli = open_at(notifiers=())
+    assert cli.registered_notifiers() == ("log", "webhook")
+
+    job_id = new_id()
+    changes = cli.apply_snapshot(job_snapshot(job_id, "SUCCESS", 1), backend=BACKEND, now=20)
+    assert sorted(n.notifier for n in changes.notifications) == ["log", "webhook"]
+    created = cli.upsert_job(job_snapshot(new_id(), "QUEUED", 1), backend=BACKEND, now=21)
+    pending = daemon_side.pending_notifications(now=30)
+    assert sorted((p.payload["job_id"], p.notifier) for p in pending) == sorted(
+        (j, n) for j in (job_id, created.id) for n in ("log", "webhook")
+    )
+    # notify=False still means no rows at all.
+    quiet = cli.apply_snapshot(
+        job_snapshot(new_id(), "QUEUED", 1), backend=BACKEND, now=22, notify=False
+    )
+    assert quiet.transitions and quiet.notifications == []
+
+
+def test_own_and_registered_notifiers_are_united(open_at: OpenLedger) -> None:
+    open_at(notifiers=()).register_notifiers(["log", "webhook"], now=1)
+    own = open_at(notifiers=("command", "log"))
+    job_id = new_id()
+    changes = own.apply_snapshot(job_snapshot(job_id, "QUEUED", 1), backend=BACKEND, now=2)
+    assert [n.notifier for n in changes.notifications] == ["command", "log", "webhook"]
+
+
+def test_notifiers_left_out_of_a_registration_become_inactive(
+    open_at: OpenLedger, ledger_url: str
+) -> None:
+    daemon_side = open_at(notifiers=())
+    cli = open_at(notifiers=())
+    daemon_side.register_notifiers(["log", "webhook"], now=10)
+    first = new_id()
+    cli.apply_snapshot(job_snapshot(first, "QUEUED", 1), backend=BACKEND, now=11)
+
+    # The daemon restarts without its webhook: the webhook gets no new rows.
+    assert daemon_side.register_notifiers(["log"], now=20) == ("webhook",)
+    assert cli.registered_notifiers() == ("log",)
+    assert query(ledger_url, "SELECT name, registered_at FROM notifiers ORDER BY name") == [
+        ("log", 20),
+        ("webhook", 10),
+    ]
+    second = new_id()
+    changes = cli.apply_snapshot(job_snapshot(second, "QUEUED", 1), backend=BACKEND, now=21)
+    assert [n.notifier for n in changes.notifications] == ["log"]
+    changes = cli.apply_snapshot(job_snapshot(first, "RUNNING", 2), backend=BACKEND, now=22)
+    assert [n.notifier for n in changes.notifications] == ["log"]
+    # Rows created while it was active are kept, still pending for a daemon that has it.
+    assert [n.status for n in cli.notifications_for_job(first) if n.notifier == "webhook"] == [
+        "pending"
+    ]
+
+    # Registered again, it is active again; an empty registration switches all off.
+    assert daemon_side.register_notifiers(["webhook", "log"], now=30) == ()
+    assert cli.registered_notifiers() == ("log", "webhook")
+    assert daemon_side.register_notifiers([], now=40) == ("log", "webhook")
+    assert cli.registered_notifiers() == ()
+    changes = cli.apply_snapshot(job_snapshot(second, "RUNNING", 2), backend=BACKEND, now=41)
+    assert changes.transitions and changes.notifications == []
+
+
+def test_registered_notifier_names_are_checked(ledger: Ledger) -> None:
+    with pytest.raises(ValueError, match="empty"):
+        ledger.register_notifiers(["log", " "], now=1)
+    with pytest.raises(ValueError, match="unique"):
+        ledger.register_notifiers(["log", "log"], now=1)
+    with pytest.raises(TypeError, match="sequence"):
+        ledger.register_notifiers("log", now=1)
+    assert ledger.register_notifiers([" log "], now=1) == ()
+    assert ledger.registered_notifiers() == ("log",)
+
+
 # -- the submission queue ---------------------------------------------------------------------
 
 
@@ -884,6 +966,7 @@ EXPECTED_TABLES = {
     "eval_runs",
     "eval_run_models",
     "eval_items",
+    "notifiers",  # since version 2
 }
 
 
@@ -933,23 +1016,92 @@ def test_a_later_migration_runs_once_and_keeps_the_data(ledger_url: str) -> None
         ledger.apply_snapshot(job_snapshot(job_id, "RUNNING", 1), backend=BACKEND, now=1)
     calls: list[int] = []
 
-    def v2_add_priority(conn: sa.Connection) -> None:
+    def next_add_priority(conn: sa.Connection) -> None:
         calls.append(1)
         conn.execute(sa.text("ALTER TABLE jobs ADD COLUMN priority INTEGER DEFAULT 0"))
 
     engine = create_ledger_engine(resolve_url(ledger_url))
     try:
-        assert migrate(engine, [*MIGRATIONS, v2_add_priority]) == 1
-        assert migrate(engine, [*MIGRATIONS, v2_add_priority]) == 2
+        assert migrate(engine, [*MIGRATIONS, next_add_priority]) == SCHEMA_VERSION
+        assert migrate(engine, [*MIGRATIONS, next_add_priority]) == SCHEMA_VERSION + 1
         with engine.connect() as conn:
             rows = conn.execute(sa.text("SELECT id, status, priority FROM jobs")).all()
     finally:
         engine.dispose()
     assert calls == [1]
     assert [tuple(r) for r in rows] == [(job_id, "RUNNING", 0)]
-    # This tuner only knows version 1: it refuses the newer database rather than damage it.
-    with pytest.raises(SchemaTooNewError, match="version 2"):
+    # This tuner does not know that version: it refuses the newer database rather than damage it.
+    with pytest.raises(SchemaTooNewError, match=f"version {SCHEMA_VERSION + 1}"):
         open_ledger(ledger_url)
+
+
+def test_version_1_is_migrated_to_2_keeping_its_data(ledger_url: str) -> None:
+    # A ledger as a tuner with schema version 1 left it: a job, its transition, an outbox row
+    # for its configured notifier, a queued spec. Version 1's tables are those of today.
+    job_id = new_id()
+    transition_id = f"{job_id}:1:RUNNING"
+    engine = create_ledger_engine(resolve_url(ledger_url))
+    try:
+        assert migrate(engine, MIGRATIONS[:1]) == 0
+        with engine.begin() as conn:
+            conn.execute(
+                sa.insert(schema.jobs),
+                {
+                    "id": job_id,
+                    "backend": BACKEND,
+                    "model": "open-mistral-7b",
+                    "status": "RUNNING",
+                    "modified_at": 1,
+                    "first_seen_at": 1,
+                    "updated_at": 1,
+                    "last_snapshot": job_snapshot(job_id, "RUNNING", 1),
+                },
+            )
+            conn.execute(
+                sa.insert(schema.transitions),
+                {"id": transition_id, "job_id": job_id, "seq": 1, "to_status": "RUNNING", "at": 1},
+            )
+            conn.execute(
+                sa.insert(schema.notifications),
+                {
+                    "transition_id": transition_id,
+                    "notifier": "log",
+                    "payload": {"transition_id": transition_id, "job_id": job_id},
+                    "status": "pending",
+                    "attempts": 0,
+                    "created_at": 1,
+                },
+            )
+            conn.execute(
+                sa.insert(schema.submissions),
+                {
+                    "spec": {"model": "queued"},
+                    "state": "pending",
+                    "attempts": 0,
+                    "created_at": 1,
+                    "updated_at": 1,
+                },
+            )
+    finally:
+        engine.dispose()
+    assert table_names(ledger_url) == EXPECTED_TABLES - {"notifiers"}
+
+    with open_ledger(ledger_url) as ledger:
+        assert ledger.schema_version() == SCHEMA_VERSION == 2
+        job = ledger.get_job(job_id)
+        assert job is not None and job.status == "RUNNING"
+        assert [t.id for t in ledger.transitions(job_id)] == [transition_id]
+        assert [(n.notifier, n.status) for n in ledger.notifications_for_job(job_id)] == [
+            ("log", "pending")
+        ]
+        assert [e.spec for e in ledger.entries_in_state("pending")] == [{"model": "queued"}]
+        assert ledger.registered_notifiers() == ()
+        # The new table works at once: a registration reaches a writer without notifiers.
+        ledger.register_notifiers(["log", "webhook"], now=2)
+        changes = ledger.apply_snapshot(job_snapshot(job_id, "SUCCESS", 2), backend=BACKEND, now=3)
+        assert [n.notifier for n in changes.notifications] == ["log", "webhook"]
+    assert table_names(ledger_url) == EXPECTED_TABLES
+    assert query(ledger_url, "SELECT version FROM schema_version ORDER BY version") == [(1,), (2,)]
 
 
 def test_a_failed_migration_changes_nothing(ledger_url: str) -> None:
@@ -968,7 +1120,7 @@ def test_a_failed_migration_changes_nothing(ledger_url: str) -> None:
         engine.dispose()
     assert "half_done" not in table_names(ledger_url)
     with open_ledger(ledger_url) as ledger:
-        assert ledger.schema_version() == 1
+        assert ledger.schema_version() == SCHEMA_VERSION
 
 
 def test_opening_a_new_ledger_from_many_threads_migrates_once(ledger_url: str) -> None:

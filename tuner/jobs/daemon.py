@@ -3,7 +3,10 @@
 A cycle (``Daemon.run_cycle``):
 
 1. takes or renews the ledger lease ``"daemon"`` (owner ``host:pid:uuid``); while another live
-   daemon holds it, the cycle does nothing and says so in the log;
+   daemon holds it, the cycle does nothing and says so in the log. Having taken it, the daemon
+   registers its notifiers in the ledger (``Ledger.register_notifiers``), so every writer — the
+   CLI and TUI too — creates outbox rows for them; a daemon waiting for the lease registers
+   nothing, so it cannot switch off the notifiers of the one that runs;
 2. polls the API into the ledger (``tuner.jobs.poller.poll_once``);
 3. drains the submission queue (the ``drain_queue`` hook, when given);
 4. delivers due notifications (``tuner.jobs.notifiers.deliver_pending``).
@@ -280,6 +283,8 @@ class Daemon:
         self._clock = clock
         self.owner = owner or make_owner()
         self._holding = False
+        self._registered = False
+        """Whether this daemon's notifiers were registered since it last took the lease."""
         self._waiting_logged_for: str | None = None
         self._stop = asyncio.Event()
         self._scheduler: AsyncIOScheduler | None = None
@@ -339,7 +344,7 @@ class Daemon:
             self._holding = True
             self._waiting_logged_for = None
             return True
-        self._holding = False
+        self._lost_lease()
         if holder is not None and self._waiting_logged_for != holder.owner:
             logger.info(
                 "another daemon holds the lease (%s, until %s); waiting",
@@ -349,12 +354,30 @@ class Daemon:
             self._waiting_logged_for = holder.owner
         return False
 
+    def _lost_lease(self) -> None:
+        self._holding = False
+        # Whoever holds the lease meanwhile may register other notifiers: register again.
+        self._registered = False
+
+    def register_notifiers(self) -> None:
+        """Register this daemon's notifiers in the ledger (others become inactive) unless done
+        since the lease was taken. Called by the cycle once it holds the lease, before polling.
+        """
+        if self._registered:
+            return
+        names = [notifier.name for notifier in self._notifiers]
+        retired = self._ledger.register_notifiers(names, now=self._now())
+        self._registered = True
+        logger.info("notifiers registered in the ledger: %s", ", ".join(names) or "none")
+        if retired:
+            logger.info("no longer configured, so no new notifications for: %s", ", ".join(retired))
+
     def _acquire(self, now: int) -> bool:
         return self._ledger.acquire_lease(LEASE_NAME, self.owner, self._config.lease_ttl, now)
 
     def release_lease(self) -> None:
         if self._holding:
-            self._holding = False
+            self._lost_lease()
             with contextlib.suppress(LedgerError):
                 self._ledger.release_lease(LEASE_NAME, self.owner)
             logger.info("released the daemon lease")
@@ -371,7 +394,7 @@ class Daemon:
             return
         if not renewed:
             logger.warning("lost the daemon lease (it lapsed and another daemon took it)")
-            self._holding = False
+            self._lost_lease()
 
     # -- one cycle ----------------------------------------------------------------------------
 
@@ -384,6 +407,7 @@ class Daemon:
                 holder=None if holder is None else holder.owner,
                 holder_expires_at=None if holder is None else holder.expires_at,
             )
+        self.register_notifiers()
         poll, error = await self._poll()
         submitted = 0
         if error is None and not self.stopping:

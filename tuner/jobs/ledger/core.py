@@ -60,7 +60,9 @@ def open_ledger(url: str | None = None, *, notifiers: Sequence[str] = ()) -> Led
 
     ``url`` defaults to ``TUNER_DB``, else ``$XDG_DATA_HOME/tuner/ledger.db``. It may be a file
     path, ``sqlite:///PATH`` or ``postgresql+psycopg://…`` (``postgresql://`` works too).
-    ``notifiers`` names the notifiers that get an outbox row for every new status transition.
+    ``notifiers`` names notifiers that get an outbox row for every new status transition this
+    ``Ledger`` records, on top of those registered in the ledger (``register_notifiers``, done
+    by the daemon), which every writer creates rows for.
     """
     return Ledger(default_ledger_url() if url is None else url, notifiers=notifiers)
 
@@ -102,6 +104,7 @@ class Ledger(AbstractContextManager["Ledger"]):
 
     @property
     def notifiers(self) -> tuple[str, ...]:
+        """The notifiers this ``Ledger`` was opened with (see ``registered_notifiers`` too)."""
         return self._notifiers
 
     def __repr__(self) -> str:
@@ -246,6 +249,9 @@ class Ledger(AbstractContextManager["Ledger"]):
         configured notifier for each new transition (unless ``notify`` is False). Applying the
         same snapshot again records nothing. A snapshot older than the stored one (by
         ``modified_at``, or non-terminal after terminal) does not change the job row.
+
+        The notifiers are this ``Ledger``'s own and the active registered ones (read in the
+        same transaction), so any writer's transition reaches the daemon's notifiers.
         """
         return self._apply(
             job_snapshot,
@@ -283,8 +289,11 @@ class Ledger(AbstractContextManager["Ledger"]):
             job = jobs.get_job(conn, snap.id)
             if job is None:
                 raise LedgerError(f"job {snap.id} vanished while being recorded")
+            notifiers: tuple[str, ...] = ()
+            if notify and applied.transitions:
+                notifiers = notifications.outbox_notifiers(conn, self._notifiers)
             created = notifications.create_notifications(
-                conn, applied.transitions, job, self._notifiers if notify else (), now=at
+                conn, applied.transitions, job, notifiers, now=at
             )
         return SnapshotChanges(
             job=job,
@@ -344,6 +353,21 @@ class Ledger(AbstractContextManager["Ledger"]):
             )
 
     # -- notifications --------------------------------------------------------------------
+
+    def register_notifiers(self, names: Sequence[str], *, now: Instant) -> tuple[str, ...]:
+        """Make ``names`` the ledger's registered notifiers: from now on every writer, whatever
+        it was opened with, creates their outbox rows. Registered names not in ``names`` become
+        inactive (no new rows; their pending rows stay). The daemon calls this with its full set
+        when it takes the lease. Returns the names that were active and are not any more.
+        """
+        cleaned = _check_notifiers(names)
+        with self._write("registering notifiers") as conn:
+            return notifications.register_notifiers(conn, cleaned, now=to_seconds(now))
+
+    def registered_notifiers(self) -> tuple[str, ...]:
+        """The active registered notifiers, sorted by name."""
+        with self._read("reading the registered notifiers") as conn:
+            return notifications.active_notifiers(conn)
 
     def pending_notifications(
         self, now: Instant, limit: int = 100, *, notifier: str | None = None
@@ -559,6 +583,8 @@ class Ledger(AbstractContextManager["Ledger"]):
 
 
 def _check_notifiers(names: Sequence[str]) -> tuple[str, ...]:
+    if isinstance(names, str):
+        raise TypeError("pass a sequence of notifier names, not one string")
     cleaned = tuple(name.strip() for name in names)
     if any(not name for name in cleaned):
         raise ValueError("notifier names must not be empty")

@@ -7,8 +7,10 @@ IMMEDIATE; PostgreSQL: an advisory lock), so two processes opening a new ledger 
 both migrate it, and a failed migration leaves the previous version intact (DDL is
 transactional on both).
 
-When a later version changes a table, freeze the v1 definitions used by ``_v1_create_tables``
-(copy them here) so that migrating a v0 database still produces exactly v1 before v2 runs.
+A migration uses the table definitions of ``schema`` as they are now. When a later version
+changes a table, first freeze the definitions an earlier migration uses (copy them here) so that
+migrating an old database still produces exactly each version before the next one runs: the v1
+tables for ``_v1_create_tables``, the ``notifiers`` table for ``_v2_add_notifiers``.
 """
 
 from __future__ import annotations
@@ -31,7 +33,13 @@ def _v1_create_tables(conn: Connection) -> None:
     schema.metadata.create_all(conn, tables=list(schema.V1_TABLES), checkfirst=True)
 
 
-MIGRATIONS: tuple[Migration, ...] = (_v1_create_tables,)
+def _v2_add_notifiers(conn: Connection) -> None:
+    # Only adds a table: the v1 tables are unchanged. No checkfirst: a table of that name that
+    # is not ours must fail the migration, not be taken for the registry.
+    schema.metadata.create_all(conn, tables=list(schema.V2_TABLES), checkfirst=False)
+
+
+MIGRATIONS: tuple[Migration, ...] = (_v1_create_tables, _v2_add_notifiers)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

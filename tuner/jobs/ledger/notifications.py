@@ -2,6 +2,10 @@
 
 Because the row is written in the same transaction as the transition it announces, a crash can
 delay a notification but never lose one; the notifier side marks each row sent or failed.
+
+Which notifiers get a row: those the writing ``Ledger`` was opened with, plus the active ones of
+the registry (the ``notifiers`` table) that the daemon fills at start. So a transition first
+recorded by a writer without notifiers of its own (the CLI, the TUI) is announced all the same.
 """
 
 from __future__ import annotations
@@ -13,10 +17,11 @@ from sqlalchemy import Connection, RowMapping, or_, select, update
 
 from ..records import JobRecord, NotificationRecord, TransitionRecord
 from . import schema
-from .common import insert_ignore
+from .common import insert_ignore, upsert
 from .errors import NotFoundError
 
 _N = schema.notifications.c
+_R = schema.notifiers.c
 MAX_ERROR_CHARS = 2000
 
 
@@ -34,6 +39,34 @@ def notification_payload(transition: TransitionRecord, job: JobRecord) -> dict[s
         "fine_tuned_model": job.fine_tuned_model,
         "sweep_id": job.sweep_id,
     }
+
+
+def register_notifiers(conn: Connection, names: Sequence[str], *, now: int) -> tuple[str, ...]:
+    """Make ``names`` the active notifiers (registered at ``now``); every other registered one
+    becomes inactive. Returns the names that were active and are not any more."""
+    for name in names:
+        row = {"name": name, "registered_at": now, "active": True}
+        upsert(conn, schema.notifiers, row, ["name"], ["registered_at", "active"])
+    retired = conn.execute(
+        update(schema.notifiers)
+        .where(_R.active.is_(True), _R.name.not_in(list(names)))
+        .values(active=False)
+        .returning(_R.name)
+    ).scalars()
+    return tuple(sorted(retired))
+
+
+def active_notifiers(conn: Connection) -> tuple[str, ...]:
+    """The registered notifiers that get outbox rows, by name."""
+    query = select(_R.name).where(_R.active.is_(True)).order_by(_R.name)
+    return tuple(conn.execute(query).scalars())
+
+
+def outbox_notifiers(conn: Connection, configured: Sequence[str]) -> tuple[str, ...]:
+    """``configured`` (the writer's own notifiers) and then the active registered ones."""
+    names = dict.fromkeys(configured)
+    names.update(dict.fromkeys(active_notifiers(conn)))
+    return tuple(names)
 
 
 def create_notifications(

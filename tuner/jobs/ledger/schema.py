@@ -263,6 +263,17 @@ eval_items = Table(
     _time("updated_at"),
 )
 
+# Since version 2: the notifiers a daemon delivers to, registered by it at start. Every writer
+# (the daemon, the CLI, the TUI) creates outbox rows for the active ones, so a transition first
+# seen by ``tuner jobs watch`` is still announced. Inactive: no longer configured, no new rows.
+notifiers = Table(
+    "notifiers",
+    metadata,
+    Column("name", Text, primary_key=True),
+    _time("registered_at"),
+    Column("active", Boolean, nullable=False),
+)
+
 V1_TABLES = (
     schema_version,
     datasets,
@@ -279,3 +290,5 @@ V1_TABLES = (
     eval_run_models,
     eval_items,
 )
+
+V2_TABLES = (notifiers,)
