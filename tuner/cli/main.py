@@ -36,6 +36,9 @@ def _register() -> None:
     app.add_typer(data.app, name="data")
     app.command("daemon", help=daemon.DAEMON_HELP)(daemon.daemon)
     app.add_typer(sandbox.app, name="sandbox")
+    from tuner.cli import eval as eval_cli
+
+    app.add_typer(eval_cli.app, name="eval")
     from tuner.cli import files, jobs, models
 
     for group, name in ((files, "files"), (jobs, "jobs"), (models, "models")):

@@ -68,6 +68,9 @@ def answer(sandbox: Sandbox, body: ChatIn) -> Answer:
     # The base model is looked up only to refuse models that cannot chat.
     _, tuned = sandbox.chat_model(body.model)
     prompt = _prompt(body.messages)
+    verdict = standin.judge_verdict(prompt) if _wants_json(body) else None
+    if verdict is not None:
+        return _answered(sandbox, body, Reply(orjson.dumps(verdict).decode()), "stop")
     reply: Reply | None = None
     if tuned is not None:
         reply = sandbox.reply_index(tuned).best(prompt)
@@ -80,7 +83,10 @@ def answer(sandbox: Sandbox, body: ChatIn) -> Answer:
         finish = "length" if cut else finish
     if not reply.tool_calls and _wants_json(body):
         content = orjson.dumps({"answer": content}).decode()
-    reply = Reply(content, reply.tool_calls)
+    return _answered(sandbox, body, Reply(content, reply.tool_calls), finish)
+
+
+def _answered(sandbox: Sandbox, body: ChatIn, reply: Reply, finish: str) -> Answer:
     completion = sum(
         standin.approx_tokens(c.name) + standin.approx_tokens(c.arguments) for c in reply.tool_calls
     ) + standin.approx_tokens(reply.content)

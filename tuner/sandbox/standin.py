@@ -7,6 +7,9 @@
 - Embeddings are hashed word (and word-pair) features, L2-normalised: texts that share words get
   similar vectors, and the same text always gets the same vector.
 - Token counts are a word-and-punctuation approximation: plausible, not exact.
+- A pairwise-judge request (JSON mode, the ``<reference>``/``<answer_a>``/``<answer_b>`` prompt of
+  ``tuner.evals.judge``) gets a well-formed verdict picked by word overlap with the reference:
+  a sandbox convenience so the judge path works offline, not a judgement (:func:`judge_verdict`).
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import hashlib
 import itertools
 import math
 import re
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -216,6 +220,54 @@ def _tool_call(call: dict[str, Any], position: int) -> ToolCall | None:
     if not isinstance(call_id, str) or not _TOOL_CALL_ID.match(call_id):
         call_id = stable_id(f"{function['name']}:{arguments}:{position}")
     return ToolCall(call_id, function["name"], arguments)
+
+
+# The sections of the judge prompt (``tuner.evals.judge.TAGS``); the sandbox cannot import
+# tuner.evals (it would pull in tuner.api), so the convention is repeated here and a test of the
+# evals package checks that both sides agree.
+_JUDGE_SECTION = re.compile(r"<(reference|answer_a|answer_b)>\n?(.*?)\n?</\1>", re.DOTALL)
+_JUDGE_PARTS = frozenset({"reference", "answer_a", "answer_b"})
+
+
+def word_f1(text: str, reference: str) -> float:
+    """F1 of the bags of words of two texts (1.0 when both have none)."""
+    said, expected = Counter(words(text)), Counter(words(reference))
+    if not said or not expected:
+        return 1.0 if said == expected else 0.0
+    common = sum((said & expected).values())
+    if not common:
+        return 0.0
+    precision, recall = common / sum(said.values()), common / sum(expected.values())
+    return 2 * precision * recall / (precision + recall)
+
+
+def judge_verdict(prompt: str) -> dict[str, str] | None:
+    """A verdict for a pairwise-judge prompt, or None when ``prompt`` is not one.
+
+    SANDBOX CONVENIENCE, NOT A JUDGEMENT: no model reads anything here. The answer whose words
+    overlap the reference's more (word F1) "wins", equal overlap is a tie. It exists so that
+    ``tuner eval run --judge`` can be exercised end to end offline and in tests; its verdicts
+    say nothing about which answer a person or a real judge model would prefer.
+    """
+    sections: dict[str, str] = {}
+    for match in _JUDGE_SECTION.finditer(prompt):
+        sections.setdefault(match.group(1), match.group(2))
+    if not sections.keys() >= _JUDGE_PARTS:
+        return None
+    reference = sections["reference"]
+    overlap_a = word_f1(sections["answer_a"], reference)
+    overlap_b = word_f1(sections["answer_b"], reference)
+    if math.isclose(overlap_a, overlap_b, abs_tol=1e-9):
+        winner = "tie"
+    else:
+        winner = "A" if overlap_a > overlap_b else "B"
+    return {
+        "winner": winner,
+        "reason": (
+            f"sandbox stand-in: word overlap with the reference is {overlap_a:.2f} for A "
+            f"and {overlap_b:.2f} for B"
+        ),
+    }
 
 
 EMBEDDING_DIMENSION = 1024

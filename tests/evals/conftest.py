@@ -1,0 +1,78 @@
+"""Fixtures for the evaluation tests: the example data split, a sandbox with a tuned model.
+
+One sandbox (127.0.0.1, port 0, manual clock) serves the whole session: fine-tuning the model
+once keeps the tests fast, and every test gets its own ledger file, so runs never mix. Tests
+that need failures wrap the client's transport (see ``support.py``) instead of touching it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tuner.jobs.ledger import Ledger, open_ledger
+from tuner.sandbox import ManualClock, SandboxHandle, start_in_thread
+
+from .support import API_KEY, BASE_MODEL, START, write_split
+
+
+@dataclass(frozen=True)
+class Tuned:
+    sandbox: SandboxHandle
+    model: str
+    train: Path
+    eval: Path
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture(scope="session")
+def tuned(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Tuned]:
+    """A sandbox whose fine-tuned model learnt the training split of the example data."""
+    root = tmp_path_factory.mktemp("evals")
+    train, held_out = write_split(root)
+    handle = start_in_thread(root / "sandbox", port=0, clock=ManualClock(START))
+    try:
+        yield Tuned(handle, _fine_tune(handle, train), train, held_out)
+    finally:
+        handle.stop()
+
+
+def _fine_tune(handle: SandboxHandle, train: Path) -> str:
+    headers = {"Authorization": f"Bearer {API_KEY}"}
+    with httpx.Client(base_url=handle.url, headers=headers, timeout=30) as http:
+        uploaded = http.post(
+            "/v1/files",
+            files={"file": (train.name, train.read_bytes())},
+            data={"purpose": "fine-tune"},
+        )
+        assert uploaded.status_code == 200, uploaded.text
+        body = {
+            "model": BASE_MODEL,
+            "hyperparameters": {"training_steps": 10},
+            "training_files": [{"file_id": uploaded.json()["id"], "weight": 1}],
+            "auto_start": True,
+        }
+        created = http.post("/v1/fine_tuning/jobs", json=body)
+        assert created.status_code == 200, created.text
+        handle.advance(1000)  # validation, queue, set-up and 10 steps, all past
+        job = http.get(f"/v1/fine_tuning/jobs/{created.json()['id']}").json()
+    assert job["status"] == "SUCCESS", job
+    return str(job["fine_tuned_model"])
+
+
+@pytest.fixture
+def ledger(tmp_path: Path) -> Iterator[Ledger]:
+    # A file, not :memory:: an in-memory SQLite database belongs to one connection.
+    opened = open_ledger(str(tmp_path / "ledger.db"))
+    try:
+        yield opened
+    finally:
+        opened.close()

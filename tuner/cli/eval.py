@@ -1,0 +1,482 @@
+"""``tuner eval``: evaluate a tuned model against its base on held-out conversations.
+
+Thin: parse options, call ``tuner.evals`` (the headless core), render. Runs are stored item by
+item in the ledger, so ``tuner eval run`` with the same options resumes an interrupted run.
+"""
+
+from __future__ import annotations
+
+import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import typer
+from rich.markup import escape
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+
+from tuner.cli.context import hooks, load_context, run_async, session
+from tuner.cli.output import Exit, console, emit_json, err_console, fail
+
+if TYPE_CHECKING:
+    from tuner.cli.context import CommandContext
+    from tuner.evals import EvalOptions, EvalSet, RunComparison, RunEvent, RunReport
+    from tuner.jobs.ledger import Ledger
+
+app = typer.Typer(
+    help="Evaluate models on held-out conversations: scores, a pairwise judge, reports.",
+    no_args_is_help=True,
+)
+
+# Exit status after Ctrl-C, as shells report a process stopped by SIGINT.
+INTERRUPTED = 130
+TOP_ITEMS = 5
+EXCERPT_CHARS = 160
+MARK = " ✓"
+
+JsonOpt = typer.Option(False, "--json", help="Print one JSON object instead of the report.")
+
+
+# --------------------------------------------------------------------------- progress
+
+
+class EvalProgress:
+    """The core's Progress protocol as a bar with failures and the estimated time left."""
+
+    def __init__(self, enabled: bool) -> None:
+        self._enabled = enabled and err_console.is_terminal
+        self._bar: Progress | None = None
+        self._task: TaskID | None = None
+        self.failed = 0
+
+    def start(self, task: str, total: int | None = None, unit: str = "") -> None:
+        self.finish()
+        self.failed = 0  # per task: answers, then verdicts
+        if not self._enabled or not total:
+            return
+        self._bar = Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn(unit),
+            TextColumn("[red]{task.fields[failed]}[/] failed"),
+            TimeElapsedColumn(),
+            TextColumn("eta"),
+            TimeRemainingColumn(),
+            console=err_console,
+            transient=True,
+        )
+        self._bar.start()
+        self._task = self._bar.add_task(task, total=total, failed=0)
+
+    def advance(self, amount: int = 1) -> None:
+        if self._bar is not None and self._task is not None:
+            self._bar.update(self._task, advance=amount, failed=self.failed)
+
+    def finish(self) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+        self._bar = None
+        self._task = None
+
+    def on_event(self, event: RunEvent) -> None:
+        from tuner.evals import AnswerRecorded
+
+        failed = (
+            event.error is not None if isinstance(event, AnswerRecorded) else event.status != "ok"
+        )
+        self.failed += failed
+
+
+# --------------------------------------------------------------------------- run
+
+
+@app.command()
+def run(
+    data: Path = typer.Option(
+        ...,
+        "--data",
+        exists=True,
+        dir_okay=False,
+        help="Eval conversations (JSONL, training format).",
+    ),
+    model: str = typer.Option(
+        ..., "--model", "-m", help="The model to evaluate (e.g. the tuned one)."
+    ),
+    baseline: str | None = typer.Option(
+        None, "--baseline", "-b", help="The model to compare with (e.g. its base model)."
+    ),
+    judge: str | None = typer.Option(
+        None,
+        "--judge",
+        help="A model that picks the better answer of each pair (needs --baseline).",
+    ),
+    embed_model: str | None = typer.Option(
+        None,
+        "--embed-model",
+        help="Also score cosine similarity to the reference (e.g. mistral-embed).",
+    ),
+    concurrency: int = typer.Option(4, "--concurrency", "-c", min=1, help="Requests at a time."),
+    limit: int | None = typer.Option(
+        None, "--limit", min=1, help="Only the first N conversations (a later run can extend it)."
+    ),
+    temperature: float | None = typer.Option(
+        None, "--temperature", min=0.0, max=1.5, help="Sampling temperature [default: the model's]."
+    ),
+    max_tokens: int | None = typer.Option(
+        None, "--max-tokens", min=1, help="Cap on answer length."
+    ),
+    prices: list[str] | None = typer.Option(
+        None,
+        "--price",
+        help="MODEL=IN,OUT: USD per million input and output tokens, to show cost (repeatable).",
+    ),
+    new: bool = typer.Option(
+        False, "--new", help="Start a new run instead of resuming the same one."
+    ),
+    run_id: str | None = typer.Option(
+        None, "--run-id", help="Resume this run (see `tuner eval list`)."
+    ),
+    keep_failed: bool = typer.Option(
+        False, "--keep-failed", help="On resume, do not ask again items that failed before."
+    ),
+    top: int = typer.Option(
+        TOP_ITEMS, "--top", min=0, help="How many most-different items to show."
+    ),
+    as_json: bool = JsonOpt,
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+) -> None:
+    """Ask every model every conversation, score the answers, and report (resumable)."""
+    from tuner.evals import EvalConfigError, EvalDataError, EvalOptions, load_eval_set
+    from tuner.evals.metrics import parse_prices
+
+    try:
+        options = EvalOptions(
+            models=(model,) if baseline is None else (model, baseline),
+            judge=judge,
+            embed_model=embed_model,
+            temperature=temperature,
+            max_tokens=max_tokens,
+            concurrency=concurrency,
+            prices=parse_prices(prices or []),
+            run_id=run_id,
+            new_run=new,
+            retry_failed=not keep_failed,
+        )
+        options.check()
+    except (EvalConfigError, ValueError) as exc:
+        fail(str(exc), hint="See `tuner eval run --help`.")
+    try:
+        eval_set = load_eval_set(data).limited(limit)
+    except EvalDataError as exc:
+        fail(str(exc), hint="Check it with `tuner data validate`.", code=Exit.FAILED)
+    for skipped in eval_set.skipped[:5]:
+        err_console.print(f"[yellow]skipped[/] {data}:{skipped.line}: {escape(skipped.reason)}")
+    if len(eval_set.skipped) > 5:
+        err_console.print(f"[yellow]skipped[/] {len(eval_set.skipped) - 5} more line(s)")
+    ctx = load_context()
+    progress = EvalProgress(enabled=not quiet)
+    try:
+        report = run_async(_run(ctx, eval_set, options, progress, quiet), api_url=ctx.backend)
+    except KeyboardInterrupt:
+        progress.finish()
+        err_console.print(
+            "[yellow]stopped.[/] Answers received so far are recorded; run the same command "
+            "again to resume."
+        )
+        raise typer.Exit(INTERRUPTED) from None
+    if as_json:
+        emit_json(report.as_json())
+    else:
+        _print_report(report, top)
+
+
+async def _run(
+    ctx: CommandContext,
+    eval_set: EvalSet,
+    options: EvalOptions,
+    progress: EvalProgress,
+    quiet: bool,
+) -> RunReport:
+    from tuner.evals import EvalConfigError, EvalRunner, build_report
+
+    async with session(ctx) as s:
+        runner = EvalRunner(
+            s.client, s.ledger, now=hooks.now, progress=progress, listener=progress.on_event
+        )
+        try:
+            plan = runner.plan(eval_set, options)
+        except EvalConfigError as exc:
+            fail(str(exc), hint="Add --new to start a separate run.")
+        if not quiet:
+            done = plan.answers_total - plan.answers_missing
+            verb = f"resuming run {plan.run_id}" if plan.resumed else f"run {plan.run_id}"
+            err_console.print(
+                f"{verb}: {len(eval_set.items)} conversations × {len(options.models)} model(s), "
+                f"{done} answer(s) already recorded, {plan.answers_missing} to ask"
+            )
+        outcome = await runner.run(eval_set, options, run_id=plan.run_id)
+        if outcome.failed and not quiet:
+            err_console.print(
+                f"[yellow]{outcome.failed} answer(s) failed after retries[/] (recorded with the "
+                "reason; a rerun asks them again)"
+            )
+        record = s.ledger.get_eval_run(outcome.run_id)
+        assert record is not None
+        return build_report(record, s.ledger.eval_items(outcome.run_id), eval_set)
+
+
+# --------------------------------------------------------------------------- rendering
+
+
+def _number(value: float | None, key: str) -> str:
+    if value is None:
+        return "–"
+    if key in ("answered", "failed", "prompt_tokens", "completion_tokens"):
+        return f"{int(value):,}"
+    if key == "cost_usd":
+        return f"{value:.4f}"
+    if key.endswith("_s") or key == "mean_length_words":
+        return f"{value:.2f}"
+    return f"{value:.3f}"
+
+
+def _excerpt(text: str | None, limit: int = EXCERPT_CHARS) -> str:
+    flat = " ".join((text or "").split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def _summary_table(report: RunReport) -> Table:
+    from tuner.evals.report import SUMMARY_METRICS
+
+    models = list(report.models)
+    roles = ["candidate", "baseline", *[f"model {i + 3}" for i in range(len(models) - 2)]]
+    table = Table(show_edge=False)
+    table.add_column("metric")
+    for role in roles[: len(models)]:
+        table.add_column(role, justify="right")
+    for key, label, _ in SUMMARY_METRICS:
+        values = [report.models[m].value(key) for m in models]
+        if all(v is None for v in values):
+            continue
+        best = report.better(key)
+        cells = [
+            _number(v, key) + (MARK if m == best else "")
+            for m, v in zip(models, values, strict=True)
+        ]
+        table.add_row(label, *cells)
+    return table
+
+
+def _print_report(report: RunReport, top: int) -> None:
+    run = report.run
+    console.print(
+        f"[bold]run {run.run_id}[/] · {escape(run.data_path)} · {len(report.rows)} items · "
+        f"{run.status}"
+    )
+    for role, model in (("candidate", report.candidate), ("baseline", report.baseline)):
+        if model is not None:
+            console.print(f"  {role}: {escape(model)}")
+    if report.note:
+        console.print(f"[dim]{escape(report.note)}[/]")
+    console.print(_summary_table(report))
+    console.print(
+        f"[dim]{MARK.strip()} the better model on that metric; "
+        "failed items are counted, not scored.[/]"
+    )
+    _print_judge(report)
+    if top:
+        _print_differences(report, top)
+
+
+def _print_judge(report: RunReport) -> None:
+    judge = report.judge
+    if judge is None:
+        return
+    line = (
+        f"judge {escape(report.run.judge or '')}: candidate wins {judge.wins}, ties {judge.ties}, "
+        f"loses {judge.losses}"
+    )
+    if judge.win_rate is not None and judge.ci95 is not None:
+        line += f"; win rate {judge.win_rate:.1%} (95% CI {judge.ci95[0]:.1%}–{judge.ci95[1]:.1%})"
+    if judge.unparsed or judge.failed:
+        line += f"; {judge.unparsed} unparsed, {judge.failed} failed"
+    console.print(line)
+
+
+def _print_differences(report: RunReport, top: int) -> None:
+    pairs = report.differences("token_f1", limit=top)
+    if not pairs:
+        return
+    console.print("\n[bold]where the models differ most[/] (token F1, candidate − baseline)")
+    for row, difference in pairs:
+        where = f" (line {row.item.line})" if row.item is not None else ""
+        console.print(f"[bold]#{row.index}[/]{where} Δ {difference:+.2f}")
+        if row.item is not None:
+            console.print(f"  prompt:    {escape(_excerpt(row.item.last_user_text))}")
+            console.print(f"  reference: {escape(_excerpt(row.item.reference.rendered()))}")
+        for role, model in (("candidate", report.candidate), ("baseline", report.baseline)):
+            if model is None:
+                continue
+            record = row.answers.get(model)
+            text = record.response_text if record is not None else None
+            score = row.metric(model, "token_f1")
+            shown = f"{score:.2f}" if score is not None else "–"
+            console.print(f"  {role}: {escape(_excerpt(text))} [dim](F1 {shown})[/]")
+
+
+# --------------------------------------------------------------------------- stored runs
+
+
+def _ledger() -> Ledger:
+    return load_context().ledger()
+
+
+def _report(ledger: Ledger, run_id: str) -> RunReport:
+    from tuner.evals import RunNotFoundError, load_report
+
+    try:
+        return load_report(ledger, run_id)
+    except RunNotFoundError as exc:
+        fail(str(exc), hint="See `tuner eval list`.")
+
+
+@app.command("list")
+def list_runs(
+    limit: int = typer.Option(50, "--limit", min=1, help="How many runs, newest first."),
+    model: str | None = typer.Option(
+        None, "--model", "-m", help="Only runs that evaluated this model."
+    ),
+    as_json: bool = JsonOpt,
+) -> None:
+    """Evaluation runs in the ledger, newest first."""
+    ledger = _ledger()
+    try:
+        runs = ledger.list_eval_runs(model=model, limit=limit)
+        answered = {run.run_id: _answered(ledger, run.run_id) for run in runs}
+    finally:
+        ledger.close()
+    if as_json:
+        emit_json([{**run.model_dump(), "answered": answered[run.run_id]} for run in runs])
+        return
+    if not runs:
+        console.print("no evaluation runs yet; start one with `tuner eval run`")
+        return
+    for run in runs:
+        created = datetime.datetime.fromtimestamp(run.created_at, datetime.UTC)
+        judge = f" judge {run.judge}" if run.judge else ""
+        console.print(
+            f"{run.run_id}  {created:%Y-%m-%d %H:%M}  {run.status:<9}  "
+            f"{answered[run.run_id]:>5} answers  {escape(' vs '.join(run.models))}{escape(judge)}  "
+            f"{escape(run.data_path)}"
+        )
+
+
+def _answered(ledger: Ledger, run_id: str) -> int:
+    return sum(1 for item in ledger.eval_items(run_id) if item.error is None)
+
+
+@app.command()
+def show(
+    run_id: str = typer.Argument(..., help="The run id (or a unique prefix of it)."),
+    top: int = typer.Option(
+        TOP_ITEMS, "--top", min=0, help="How many most-different items to show."
+    ),
+    as_json: bool = JsonOpt,
+) -> None:
+    """The report of a stored run."""
+    ledger = _ledger()
+    try:
+        report = _report(ledger, run_id)
+    finally:
+        ledger.close()
+    if as_json:
+        emit_json(report.as_json())
+    else:
+        _print_report(report, top)
+
+
+@app.command()
+def report(
+    run_id: str = typer.Argument(..., help="The run id (or a unique prefix of it)."),
+    html: Path = typer.Option(
+        ..., "--html", dir_okay=False, help="Where to write the HTML report."
+    ),
+) -> None:
+    """Write one self-contained HTML report (summary, distributions, answers side by side)."""
+    from tuner.evals import render_html
+    from tuner.fsutil import atomic_writer
+
+    ledger = _ledger()
+    try:
+        found = _report(ledger, run_id)
+    finally:
+        ledger.close()
+    try:
+        with atomic_writer(html) as handle:
+            handle.write(render_html(found).encode("utf-8"))
+    except OSError as exc:
+        fail(f"cannot write {html}: {exc.strerror or exc}", code=Exit.FAILED)
+    err_console.print(f"wrote {html} ({len(found.rows)} items)")
+
+
+@app.command()
+def compare(
+    run_a: str = typer.Argument(..., help="The first run (e.g. the older model)."),
+    run_b: str = typer.Argument(..., help="The second run, on the same eval data."),
+    as_json: bool = JsonOpt,
+) -> None:
+    """Two runs on the same data: aggregates side by side, and B's candidate against A's."""
+    from tuner.evals import DifferentDataError, compare_runs
+
+    ledger = _ledger()
+    try:
+        first, second = _report(ledger, run_a), _report(ledger, run_b)
+    finally:
+        ledger.close()
+    try:
+        comparison = compare_runs(first, second)
+    except DifferentDataError as exc:
+        fail(str(exc))
+    if as_json:
+        emit_json(comparison.as_json())
+    else:
+        _print_comparison(comparison)
+
+
+def _print_comparison(comparison: RunComparison) -> None:
+    from tuner.evals.report import SUMMARY_METRICS
+
+    a, b = comparison.a, comparison.b
+    columns = [("A", a, m) for m in a.models] + [("B", b, m) for m in b.models]
+    names = [f"{label}·{list(r.models).index(m) + 1}" for label, r, m in columns]
+    for name, (_, found, model) in zip(names, columns, strict=True):
+        console.print(f"  {name} = {escape(model)} (run {found.run.run_id})")
+    table = Table(show_edge=False)
+    table.add_column("metric")
+    for name in names:
+        table.add_column(name, justify="right")
+    for key, label, _ in SUMMARY_METRICS:
+        values = [r.models[m].value(key) for _, r, m in columns]
+        if all(v is None for v in values):
+            continue
+        table.add_row(label, *[_number(v, key) for v in values])
+    console.print(table)
+    for paired in comparison.paired:
+        if paired.mean_difference is None or paired.ci95 is None:
+            continue
+        console.print(
+            f"{paired.metric}: B's candidate − A's candidate = {paired.mean_difference:+.3f} "
+            f"(95% CI {paired.ci95[0]:+.3f} to {paired.ci95[1]:+.3f}) over {paired.items} items; "
+            f"better on {paired.better}, worse on {paired.worse}, same on {paired.same}"
+        )

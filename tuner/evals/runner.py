@@ -1,0 +1,618 @@
+"""``EvalRunner``: ask every model every eval item, score the answers, judge pairs, record it all.
+
+Headless and async: HTTP goes through ``tuner.api`` (its key pool and retries), results go into
+the ledger item by item, progress goes to a ``tuner.progress.Progress``. Nothing is printed.
+
+Resuming. A run's id is a digest of what decides its answers (the eval file's hash, the models,
+the judge, the sampling parameters), so running the same evaluation again finds the same run and
+asks only what is missing from the ledger: an interrupted run picks up where it stopped. Items
+that failed are asked again on a rerun unless ``retry_failed`` is off. ``new_run`` starts afresh
+under a random id instead.
+
+Failures. An item whose request still fails after the client's retries is recorded as failed,
+with the reason, and counted in the report. Errors that concern every item (a rejected key, an
+unknown model) stop the run instead: recording each item as failed would only hide them.
+
+Stopping. When the run is cancelled (Ctrl-C in the CLI), nothing new is sent, but requests
+already in flight are allowed to finish (for up to ``grace_s``) and are recorded: their answers
+are being generated, and paid for, anyway, and recording them means the resumed run does not
+ask for them a second time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import time
+import uuid
+from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import orjson
+
+from tuner.api import (
+    NOT_GIVEN,
+    APIError,
+    APIStatusError,
+    AuthenticationError,
+    ChatCompletion,
+    NotFoundError,
+    PermissionDeniedError,
+    TunerClient,
+)
+from tuner.evals.dataset import Answer, EvalItem, EvalSet, ToolCallAnswer, content_text
+from tuner.evals.judge import (
+    candidate_first,
+    judge_messages,
+    outcome_for_candidate,
+    parse_verdict,
+)
+from tuner.evals.metrics import cosine, cost_usd, score_answer
+from tuner.jobs.ledger import Ledger
+from tuner.jobs.records import EvalItemRecord, EvalRunRecord
+from tuner.progress import NULL_PROGRESS, Progress
+
+JsonDict = dict[str, Any]
+Job = Callable[[], Coroutine[Any, Any, None]]
+DEFAULT_CONCURRENCY = 4
+DEFAULT_GRACE_S = 30.0
+# The judge gets one more chance when its answer is not the JSON asked for.
+JUDGE_ATTEMPTS = 2
+_MAX_RAW_CHARS = 500
+
+
+class EvalConfigError(ValueError):
+    """The options do not make a valid evaluation, or do not match the run being resumed."""
+
+
+@dataclass(frozen=True, slots=True)
+class EvalOptions:
+    models: tuple[str, ...]
+    """The candidate (usually the tuned model) first, then the baseline, if any."""
+    judge: str | None = None
+    embed_model: str | None = None
+    temperature: float | None = None
+    max_tokens: int | None = None
+    concurrency: int = DEFAULT_CONCURRENCY
+    prices: Mapping[str, tuple[float, float]] = field(default_factory=dict)
+    """USD per million (input, output) tokens, per model; cost is left out where unknown."""
+    run_id: str | None = None
+    """Resume (or create) this run instead of the one the options name."""
+    new_run: bool = False
+    retry_failed: bool = True
+
+    def check(self) -> None:
+        if not self.models:
+            raise EvalConfigError("name at least one model to evaluate")
+        if len(set(self.models)) != len(self.models):
+            raise EvalConfigError("the candidate and the baseline are the same model")
+        if self.judge is not None and len(self.models) != 2:
+            raise EvalConfigError(
+                "a pairwise judge needs exactly two models: --model and --baseline"
+            )
+        if self.concurrency < 1:
+            raise EvalConfigError("concurrency must be at least 1")
+        if self.temperature is not None and not 0 <= self.temperature <= 1.5:
+            raise EvalConfigError("temperature must be between 0 and 1.5")
+        if self.max_tokens is not None and self.max_tokens < 1:
+            raise EvalConfigError("max tokens must be at least 1")
+        if self.run_id is not None and self.new_run:
+            raise EvalConfigError("give either a run id to resume or ask for a new run, not both")
+
+    def params(self) -> JsonDict:
+        """What, besides the data, models and judge, decides the answers: part of the run id."""
+        return {
+            "temperature": self.temperature,
+            "max_tokens": self.max_tokens,
+            "embed_model": self.embed_model,
+        }
+
+
+def stable_run_id(
+    data_hash: str, models: Sequence[str], judge: str | None, params: Mapping[str, Any]
+) -> str:
+    """The run id of an evaluation: the same inputs give the same id, so a rerun resumes."""
+    payload = orjson.dumps(
+        {"data": data_hash, "models": list(models), "judge": judge, "params": dict(params)},
+        option=orjson.OPT_SORT_KEYS,
+    )
+    return "ev" + hashlib.sha256(payload).hexdigest()[:14]
+
+
+# --------------------------------------------------------------------------- events
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerRecorded:
+    item_index: int
+    model: str
+    error: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class VerdictRecorded:
+    item_index: int
+    status: Literal["ok", "unparsed", "error"]
+
+
+RunEvent = AnswerRecorded | VerdictRecorded
+Listener = Callable[[RunEvent], None]
+
+
+@dataclass(frozen=True, slots=True)
+class RunPlan:
+    run_id: str
+    resumed: bool
+    answers_missing: int
+    answers_total: int
+
+
+@dataclass(frozen=True, slots=True)
+class RunOutcome:
+    run_id: str
+    resumed: bool
+    asked: int
+    """Answers requested in this session (the resumed part only)."""
+    failed: int
+    """Of those, how many failed after the client's retries."""
+    judged: int
+
+
+# --------------------------------------------------------------------------- answers
+
+
+def answer_of(completion: ChatCompletion) -> Answer:
+    """The first choice's text and tool calls; raises ValueError when there is no choice."""
+    if not completion.choices:
+        raise ValueError("the response had no choices")
+    message = completion.choices[0].message
+    calls = tuple(
+        ToolCallAnswer(
+            call.function.name or "",
+            call.function.arguments
+            if isinstance(call.function.arguments, str)
+            else orjson.dumps(call.function.arguments).decode(),
+        )
+        for call in message.tool_calls or ()
+    )
+    return Answer(content_text(message.content), calls)
+
+
+def is_fatal(error: APIError) -> bool:
+    """Whether an error is about the whole run rather than one item, so the run stops instead of
+    recording every item as failed: rejected keys, no access, an unknown model (404, or the
+    inference routes' 400 ``invalid_model`` / code 1500)."""
+    if isinstance(error, AuthenticationError | PermissionDeniedError | NotFoundError):
+        return True
+    body = error.body if isinstance(error, APIStatusError) else None
+    if isinstance(body, Mapping):
+        return body.get("type") == "invalid_model" or str(body.get("code")) == "1500"
+    return False
+
+
+def one_line(text: str, limit: int = _MAX_RAW_CHARS) -> str:
+    collapsed = " ".join(text.split())
+    return collapsed if len(collapsed) <= limit else collapsed[: limit - 1] + "…"
+
+
+def _vector(values: object) -> list[float]:
+    if not isinstance(values, list):
+        raise ValueError("the embedding came back encoded; expected a list of floats")
+    return [float(v) for v in values]
+
+
+def _given(value: float | int | None) -> Any:
+    return NOT_GIVEN if value is None else value
+
+
+class EvalRunner:
+    def __init__(
+        self,
+        client: TunerClient,
+        ledger: Ledger,
+        *,
+        now: Callable[[], float] = time.time,
+        progress: Progress = NULL_PROGRESS,
+        listener: Listener | None = None,
+        timer: Callable[[], float] = time.monotonic,
+        grace_s: float = DEFAULT_GRACE_S,
+    ) -> None:
+        """``now`` stamps ledger rows (UNIX seconds); ``timer`` measures latency."""
+        self._client = client
+        self._ledger = ledger
+        self._now = now
+        self._progress = progress
+        self._listener = listener
+        self._timer = timer
+        self._grace_s = grace_s
+
+    # -- planning ----------------------------------------------------------------------
+
+    def run_id_for(self, eval_set: EvalSet, options: EvalOptions) -> str:
+        if options.run_id is not None:
+            return options.run_id
+        if options.new_run:
+            return "ev" + uuid.uuid4().hex[:14]
+        return stable_run_id(eval_set.data_hash, options.models, options.judge, options.params())
+
+    def plan(self, eval_set: EvalSet, options: EvalOptions, run_id: str | None = None) -> RunPlan:
+        """What ``run`` would do: the run id, whether it resumes, how many answers are left."""
+        options.check()
+        run_id = run_id or self.run_id_for(eval_set, options)
+        existing = self._ledger.get_eval_run(run_id)
+        if existing is not None:
+            _check_resumable(existing, eval_set, options)
+        records = self._ledger.eval_items(run_id) if existing is not None else []
+        missing = _missing_answers(eval_set.items, options, records)
+        total = len(eval_set.items) * len(options.models)
+        return RunPlan(run_id, existing is not None, len(missing), total)
+
+    # -- running -----------------------------------------------------------------------
+
+    async def run(
+        self, eval_set: EvalSet, options: EvalOptions, *, run_id: str | None = None
+    ) -> RunOutcome:
+        """Ask what is missing, score it, judge it, and record it; see the module docstring.
+
+        ``run_id`` is the id a ``plan()`` call returned, so that a new run (whose id is drawn at
+        random) is the one that was announced.
+        """
+        plan = self.plan(eval_set, options, run_id or self.run_id_for(eval_set, options))
+        self._open(plan, eval_set, options)
+        counts = _Counts()
+        try:
+            await self._answer_missing(plan.run_id, eval_set, options, counts)
+            if options.judge is not None:
+                await self._judge_missing(plan.run_id, eval_set, options, counts)
+        except asyncio.CancelledError:
+            self._set_status(plan.run_id, "cancelled")
+            raise
+        except BaseException:
+            self._set_status(plan.run_id, "failed")
+            raise
+        self._set_status(plan.run_id, "completed")
+        return RunOutcome(plan.run_id, plan.resumed, counts.asked, counts.failed, counts.judged)
+
+    def _open(self, plan: RunPlan, eval_set: EvalSet, options: EvalOptions) -> None:
+        if plan.resumed:
+            self._set_status(plan.run_id, "running")
+            return
+        self._ledger.create_eval_run(
+            run_id=plan.run_id,
+            data_path=eval_set.path,
+            data_hash=eval_set.data_hash,
+            models=options.models,
+            judge=options.judge,
+            params=options.params(),
+            now=self._stamp(),
+        )
+
+    def _set_status(
+        self, run_id: str, status: Literal["running", "completed", "failed", "cancelled"]
+    ) -> None:
+        self._ledger.set_eval_run_status(run_id, status, now=self._stamp())
+
+    def _stamp(self) -> int:
+        return int(self._now())
+
+    def _emit(self, event: RunEvent) -> None:
+        if self._listener is not None:
+            self._listener(event)
+
+    async def _answer_missing(
+        self, run_id: str, eval_set: EvalSet, options: EvalOptions, counts: _Counts
+    ) -> None:
+        records = self._ledger.eval_items(run_id)
+        missing = _missing_answers(eval_set.items, options, records)
+        by_index = {item.index: item for item in eval_set.items}
+        self._progress.start("asking the models", total=len(missing), unit="answers")
+        try:
+            jobs = (
+                self._answer_job(run_id, by_index[i], model, options, counts)
+                for i, model in missing
+            )
+            await self._drain(jobs, options.concurrency)
+        finally:
+            self._progress.finish()
+
+    def _answer_job(
+        self, run_id: str, item: EvalItem, model: str, options: EvalOptions, counts: _Counts
+    ) -> Job:
+        async def job() -> None:
+            counts.asked += 1
+            error = await self._answer(run_id, item, model, options)
+            counts.failed += error is not None
+            # The event first, so a progress bar that counts failures shows this one too.
+            self._emit(AnswerRecorded(item.index, model, error))
+            self._progress.advance()
+
+        return job
+
+    async def _answer(
+        self, run_id: str, item: EvalItem, model: str, options: EvalOptions
+    ) -> str | None:
+        """Ask one model one item and record the result; the error text when it failed."""
+        started = self._timer()
+        try:
+            completion = await self._client.chat.complete(
+                model=model,
+                messages=item.messages,
+                tools=list(item.tools) if item.tools else NOT_GIVEN,
+                temperature=_given(options.temperature),
+                max_tokens=_given(options.max_tokens),
+            )
+            answer = answer_of(completion)
+        except (APIError, ValueError) as exc:
+            if isinstance(exc, APIError) and is_fatal(exc):
+                raise
+            message = one_line(str(exc)) or type(exc).__name__
+            self._record(run_id, item, model, error=message)
+            return message
+        latency = self._timer() - started
+        usage = completion.usage
+        prompt_tokens = usage.prompt_tokens if usage else None
+        completion_tokens = usage.completion_tokens if usage else None
+        metrics: dict[str, float] = score_answer(answer, item.reference)
+        cost = cost_usd(prompt_tokens, completion_tokens, options.prices.get(model))
+        if cost is not None:
+            metrics["cost_usd"] = cost
+        scores: JsonDict = {
+            "metrics": metrics,
+            "tool_calls": [call.as_json() for call in answer.tool_calls],
+            "finish_reason": completion.choices[0].finish_reason,
+        }
+        if options.embed_model is not None:
+            similarity, problem = await self._similarity(options.embed_model, answer, item)
+            if similarity is not None:
+                metrics["embedding_cosine"] = similarity
+            if problem is not None:
+                scores["embedding_error"] = problem
+        self._record(
+            run_id,
+            item,
+            model,
+            response_text=answer.rendered(),
+            latency_s=latency,
+            prompt_tokens=prompt_tokens,
+            completion_tokens=completion_tokens,
+            scores=scores,
+        )
+        return None
+
+    async def _similarity(
+        self, embed_model: str, answer: Answer, item: EvalItem
+    ) -> tuple[float | None, str | None]:
+        """Cosine similarity of answer and reference embeddings; a failure is noted, and does
+        not fail the answer, which is fine without it."""
+        said, expected = answer.rendered(), item.reference.rendered()
+        if not said.strip() or not expected.strip():
+            # The API refuses empty inputs; two empty texts agree, one empty one does not.
+            return (1.0 if said.strip() == expected.strip() else 0.0), None
+        try:
+            response = await self._client.embeddings.create(
+                model=embed_model, input=[said, expected]
+            )
+            vectors = sorted(response.data, key=lambda e: e.index)
+            if len(vectors) != 2:
+                raise ValueError(f"expected 2 embeddings, got {len(vectors)}")
+            return cosine(_vector(vectors[0].embedding), _vector(vectors[1].embedding)), None
+        except (APIError, ValueError) as exc:
+            if isinstance(exc, APIError) and is_fatal(exc):
+                raise
+            return None, one_line(str(exc)) or type(exc).__name__
+
+    def _record(self, run_id: str, item: EvalItem, model: str, **fields: Any) -> EvalItemRecord:
+        # Synchronous on purpose: no await between getting an answer and recording it, so a
+        # cancellation cannot separate the two.
+        return self._ledger.record_eval_item(
+            run_id, item.index, model, prompt_hash=item.prompt_hash, now=self._stamp(), **fields
+        )
+
+    # -- judging -----------------------------------------------------------------------
+
+    async def _judge_missing(
+        self, run_id: str, eval_set: EvalSet, options: EvalOptions, counts: _Counts
+    ) -> None:
+        judge = options.judge
+        assert judge is not None
+        pairs = _unjudged_pairs(eval_set.items, options.models, self._ledger.eval_items(run_id))
+        self._progress.start("judging", total=len(pairs), unit="pairs")
+        try:
+            jobs = (self._judge_job(run_id, judge, item, a, b, counts) for item, a, b in pairs)
+            await self._drain(jobs, options.concurrency)
+        finally:
+            self._progress.finish()
+
+    def _judge_job(
+        self,
+        run_id: str,
+        judge: str,
+        item: EvalItem,
+        candidate: EvalItemRecord,
+        baseline: EvalItemRecord,
+        counts: _Counts,
+    ) -> Job:
+        async def job() -> None:
+            verdict = await self._verdict(run_id, judge, item, candidate, baseline)
+            self._ledger.record_eval_item(
+                run_id,
+                item.index,
+                candidate.model,
+                prompt_hash=candidate.prompt_hash,
+                now=self._stamp(),
+                response_text=candidate.response_text,
+                latency_s=candidate.latency_s,
+                prompt_tokens=candidate.prompt_tokens,
+                completion_tokens=candidate.completion_tokens,
+                scores=candidate.scores,
+                error=candidate.error,
+                judge_verdict=verdict,
+            )
+            counts.judged += 1
+            self._emit(VerdictRecorded(item.index, verdict["status"]))
+            self._progress.advance()
+
+        return job
+
+    async def _verdict(
+        self,
+        run_id: str,
+        judge: str,
+        item: EvalItem,
+        candidate: EvalItemRecord,
+        baseline: EvalItemRecord,
+    ) -> JsonDict:
+        """Ask the judge (once more if its answer does not parse) and describe the verdict."""
+        candidate_is_a = candidate_first(run_id, item.index)
+        first, second = (candidate, baseline) if candidate_is_a else (baseline, candidate)
+        messages = judge_messages(item, first.response_text or "", second.response_text or "")
+        verdict: JsonDict = {"judge": judge, "order": [first.model, second.model]}
+        raw = ""
+        for attempt in range(1, JUDGE_ATTEMPTS + 1):
+            verdict["attempts"] = attempt
+            try:
+                completion = await self._client.chat.complete(
+                    model=judge,
+                    messages=messages,
+                    temperature=0.0,
+                    response_format={"type": "json_object"},
+                )
+                raw = answer_of(completion).text
+            except (APIError, ValueError) as exc:
+                if isinstance(exc, APIError) and is_fatal(exc):
+                    raise
+                return {**verdict, "status": "error", "error": one_line(str(exc))}
+            parsed = parse_verdict(raw)
+            if parsed is not None:
+                outcome = outcome_for_candidate(parsed.winner, candidate_is_a=candidate_is_a)
+                winner_model = {"A": first.model, "B": second.model}.get(parsed.winner, "tie")
+                return {
+                    **verdict,
+                    "status": "ok",
+                    "winner": parsed.winner,
+                    "winner_model": winner_model,
+                    "outcome": outcome,
+                    "reason": parsed.reason,
+                }
+        return {**verdict, "status": "unparsed", "raw": one_line(raw)}
+
+    # -- concurrency -------------------------------------------------------------------
+
+    async def _drain(self, jobs: Iterable[Job], concurrency: int) -> None:
+        """Run ``jobs`` at most ``concurrency`` at a time, stopping at the first unexpected error.
+
+        Cancelled: start nothing new, let running jobs finish (see the module docstring), then
+        re-raise. A second cancellation while waiting abandons them.
+        """
+        slots = asyncio.Semaphore(concurrency)
+        running: set[asyncio.Task[None]] = set()
+        crashed: list[BaseException] = []
+
+        def done(task: asyncio.Task[None]) -> None:
+            running.discard(task)
+            slots.release()
+            error = None if task.cancelled() else task.exception()
+            if error is not None:
+                crashed.append(error)
+
+        try:
+            for job in jobs:
+                await slots.acquire()
+                if crashed:
+                    slots.release()
+                    break
+                task = asyncio.create_task(job())
+                running.add(task)
+                task.add_done_callback(done)
+            if running:
+                await asyncio.wait(set(running))
+        except asyncio.CancelledError:
+            await self._let_finish(running)
+            raise
+        if crashed:
+            raise crashed[0]
+
+    async def _let_finish(self, running: set[asyncio.Task[None]]) -> None:
+        if not running:
+            return
+        try:
+            await asyncio.wait(set(running), timeout=self._grace_s)
+        finally:
+            leftover = [task for task in running if not task.done()]
+            for task in leftover:
+                task.cancel()
+            if leftover:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await asyncio.wait(leftover)
+
+
+@dataclass
+class _Counts:
+    asked: int = 0
+    failed: int = 0
+    judged: int = 0
+
+
+def _check_resumable(run: EvalRunRecord, eval_set: EvalSet, options: EvalOptions) -> None:
+    """A resumed run must be the same evaluation: same data, models, judge and parameters."""
+    problems = []
+    if run.data_hash != eval_set.data_hash:
+        problems.append("the eval file's content changed")
+    if list(run.models) != list(options.models):
+        problems.append(f"it evaluated {', '.join(run.models)}")
+    if run.judge != options.judge:
+        problems.append(f"its judge was {run.judge or 'none'}")
+    stored = run.params or {}
+    if {k: stored.get(k) for k in options.params()} != options.params():
+        problems.append("its sampling parameters differ")
+    if problems:
+        raise EvalConfigError(
+            f"run {run.run_id} cannot be resumed with these options: {'; '.join(problems)}"
+        )
+
+
+def _usable(record: EvalItemRecord, item: EvalItem, retry_failed: bool) -> bool:
+    if record.prompt_hash != item.prompt_hash:
+        return False  # recorded for a different prompt (the cleaning changed): ask again
+    return record.error is None or not retry_failed
+
+
+def _missing_answers(
+    items: Sequence[EvalItem], options: EvalOptions, records: Sequence[EvalItemRecord]
+) -> list[tuple[int, str]]:
+    """(item index, model) pairs without a usable answer, in item then model order."""
+    by_index = {item.index: item for item in items}
+    done = {
+        (r.item_index, r.model)
+        for r in records
+        if r.item_index in by_index and _usable(r, by_index[r.item_index], options.retry_failed)
+    }
+    return [
+        (item.index, model)
+        for item in items
+        for model in options.models
+        if (item.index, model) not in done
+    ]
+
+
+def _unjudged_pairs(
+    items: Sequence[EvalItem], models: Sequence[str], records: Sequence[EvalItemRecord]
+) -> list[tuple[EvalItem, EvalItemRecord, EvalItemRecord]]:
+    """Items where both models answered and the judge has not decided yet.
+
+    A verdict that failed (the judge's API call) is asked again; an unparsed one is final, as
+    it was already retried.
+    """
+    candidate, baseline = models
+    found = {(r.item_index, r.model): r for r in records}
+    pairs = []
+    for item in items:
+        mine, theirs = found.get((item.index, candidate)), found.get((item.index, baseline))
+        if mine is None or theirs is None or mine.error is not None or theirs.error is not None:
+            continue
+        verdict = mine.judge_verdict
+        if verdict is None or verdict.get("status") == "error":
+            pairs.append((item, mine, theirs))
+    return pairs
