@@ -1,22 +1,52 @@
-"""`make demo`: the whole flow on the shipped examples, as a user would run it.
+"""`make demo`: the whole flow on the shipped examples, against a local sandbox.
 
-Each step runs the real `tuner` command in a subprocess and shows its output under a heading.
-The demo stops with a non-zero exit as soon as a step does not end as expected.
+Each step runs the real `tuner` command in a subprocess and shows its output under a heading:
+data preparation (convert, validate, fix, split, stats), then a fine-tuning job on the sandbox
+(created from examples/jobs/support.toml, cost shown, started, followed to SUCCESS), then an
+evaluation of the tuned model against its base with a judge, and an HTML report.
+
+The sandbox is started in the background on a free loopback port with its own data directory
+under demo-out/, and stopped at the end, on failure and on Ctrl-C. Its training is SIMULATED.
+The demo exits non-zero as soon as a step does not end as expected.
 """
 
 from __future__ import annotations
 
+import json
+import os
+import re
 import shlex
 import shutil
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "demo-out"
 TUNER = [sys.executable, "-m", "tuner"]
+# Simulated-clock speed: a 10-step job takes a few seconds of wall time.
+SANDBOX_SPEED = "60"
+SANDBOX_KEY = "demo-sandbox-key-0000"
+BASE_MODEL = "open-mistral-7b"
+JUDGE_MODEL = "mistral-large-latest"
+
+# Relative paths (the steps run in the project root): shorter, as a user would type them.
+DATA = Path("examples") / "data"
+MAPPINGS = Path("examples") / "mappings"
+OUT_REL = Path("demo-out")
+OUT_DATA = OUT_REL / "data"  # mirrors examples/: the job spec's paths resolve the same way
+CONVERTED = OUT_DATA / "support.jsonl"
+TRAIN = OUT_DATA / "support.train.jsonl"
+EVAL = OUT_DATA / "support.eval.jsonl"
+SPEC = OUT_REL / "jobs" / "support.toml"
+
+
+class DemoError(Exception):
+    """A step did not end as expected."""
 
 
 @dataclass(frozen=True)
@@ -24,80 +54,7 @@ class Step:
     title: str
     args: list[str]
     expect: int = 0  # the exit code this step should end with
-
-
-def steps() -> list[Step]:
-    # Relative paths (the steps run in the project root): shorter, as a user would type them.
-    data = Path("examples") / "data"
-    mappings = Path("examples") / "mappings"
-    out = OUT.relative_to(ROOT)
-    converted = out / "support.jsonl"
-    return [
-        Step(
-            "1. Convert ShareGPT-style conversations to Mistral JSONL (with a mapping file)",
-            [
-                "data",
-                "convert",
-                str(data / "support.sharegpt.jsonl"),
-                "--map",
-                str(mappings / "sharegpt.toml"),
-                "--out",
-                str(converted),
-            ],
-        ),
-        Step(
-            "2a. Validate the converted file with exact open-mistral-7b token counts",
-            ["data", "validate", str(converted), "--model", "open-mistral-7b"],
-        ),
-        Step(
-            "2b. Validate a deliberately broken file: every finding, with its line",
-            ["data", "validate", str(data / "broken.jsonl")],
-            expect=1,
-        ),
-        Step(
-            "2c. Fix what is safe to fix; list what cannot be fixed (exit 1: some lines remain)",
-            ["data", "fix", str(data / "broken.jsonl"), "--out", str(out / "broken.fixed.jsonl")],
-            expect=1,
-        ),
-        Step(
-            "3a. Split into train and eval (deduplicated, seeded, no overlap)",
-            [
-                "data",
-                "split",
-                str(converted),
-                "--eval-fraction",
-                "0.04",
-                "--seed",
-                "7",
-                "--out-dir",
-                str(out),
-            ],
-        ),
-        Step(
-            "3b. Statistics and the cost estimate for 100 training steps",
-            [
-                "data",
-                "stats",
-                str(out / "support.train.jsonl"),
-                "--model",
-                "open-mistral-7b",
-                "--steps",
-                "100",
-            ],
-        ),
-        Step(
-            "3c. Validate train against eval (overlap check) as the job would use them",
-            [
-                "data",
-                "validate",
-                str(out / "support.train.jsonl"),
-                "--eval",
-                str(out / "support.eval.jsonl"),
-                "--model",
-                "open-mistral-7b",
-            ],
-        ),
-    ]
+    env: dict[str, str] = field(default_factory=dict)
 
 
 def heading(text: str) -> None:
@@ -105,27 +62,260 @@ def heading(text: str) -> None:
     print(f"\n{bar}\n{text}\n{bar}", flush=True)
 
 
-def run(step: Step) -> bool:
+def run(step: Step) -> None:
+    """Run a step with its output on the terminal."""
     heading(step.title)
     print("$ tuner " + " ".join(shlex.quote(a) for a in step.args), flush=True)
     started = time.monotonic()
-    code = subprocess.call([*TUNER, *step.args], cwd=ROOT)
+    code = subprocess.call([*TUNER, *step.args], cwd=ROOT, env={**os.environ, **step.env})
     took = time.monotonic() - started
-    ok = code == step.expect
-    verdict = "ok" if ok else f"UNEXPECTED exit {code} (expected {step.expect})"
+    verdict = "ok" if code == step.expect else f"UNEXPECTED (expected exit {step.expect})"
     print(f"-- exit {code} in {took:.1f}s: {verdict}", flush=True)
-    return ok
+    if code != step.expect:
+        raise DemoError(step.title)
+
+
+def capture_json(args: list[str], env: dict[str, str]) -> object:
+    """Run a `--json` command quietly and return what it printed."""
+    result = subprocess.run(
+        [*TUNER, *args], cwd=ROOT, env={**os.environ, **env}, capture_output=True, text=True
+    )
+    if result.returncode != 0:
+        sys.stderr.write(result.stdout + result.stderr)
+        raise DemoError("tuner " + " ".join(args))
+    return json.loads(result.stdout)
+
+
+def data_steps() -> list[Step]:
+    return [
+        Step(
+            "1. Convert ShareGPT-style conversations to Mistral JSONL (with a mapping file)",
+            [
+                "data",
+                "convert",
+                str(DATA / "support.sharegpt.jsonl"),
+                "--map",
+                str(MAPPINGS / "sharegpt.toml"),
+                "--out",
+                str(CONVERTED),
+            ],
+        ),
+        Step(
+            "2a. Validate the converted file with exact open-mistral-7b token counts",
+            ["data", "validate", str(CONVERTED), "--model", BASE_MODEL],
+        ),
+        Step(
+            "2b. Validate a deliberately broken file: every finding, with its line",
+            ["data", "validate", str(DATA / "broken.jsonl")],
+            expect=1,
+        ),
+        Step(
+            "2c. Fix what is safe to fix; list what cannot be fixed (exit 1: some lines remain)",
+            [
+                "data",
+                "fix",
+                str(DATA / "broken.jsonl"),
+                "--out",
+                str(OUT_REL / "broken.fixed.jsonl"),
+            ],
+            expect=1,
+        ),
+        Step(
+            "3a. Split into train and eval (deduplicated, seeded, no overlap)",
+            [
+                "data",
+                "split",
+                str(CONVERTED),
+                "--eval-fraction",
+                "0.04",
+                "--seed",
+                "7",
+                "--out-dir",
+                str(OUT_DATA),
+            ],
+        ),
+        Step(
+            "3b. Statistics and the cost estimate for the job's 10 training steps",
+            ["data", "stats", str(TRAIN), "--model", BASE_MODEL, "--steps", "10"],
+        ),
+        Step(
+            "3c. Validate train against eval (overlap, validation-file limit) as the job uses them",
+            ["data", "validate", str(TRAIN), "--eval", str(EVAL), "--model", BASE_MODEL],
+        ),
+    ]
+
+
+@contextmanager
+def sandbox() -> Iterator[dict[str, str]]:
+    """Start `tuner sandbox serve` on a free loopback port; yield the environment to reach it."""
+    log_path = OUT / "sandbox.log"
+    env = {
+        # Everything the demo writes stays in demo-out/: the ledger, config and data dirs.
+        "TUNER_DB": str(OUT / "ledger.db"),
+        "XDG_CONFIG_HOME": str(OUT / "config"),
+        "XDG_DATA_HOME": str(OUT / "data-home"),
+        "MISTRAL_API_KEY": SANDBOX_KEY,
+        "TUNER_API_KEYS": "",
+    }
+    heading("4. Start the sandbox: the same HTTP API, offline; training is SIMULATED")
+    with log_path.open("w") as log:
+        process = subprocess.Popen(
+            [
+                *TUNER,
+                "sandbox",
+                "serve",
+                "--port",
+                "0",
+                "--data-dir",
+                str(OUT / "sandbox"),
+                "--speed",
+                SANDBOX_SPEED,
+                "--api-key",
+                SANDBOX_KEY,
+            ],
+            cwd=ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, **env},
+        )
+    try:
+        url = _wait_for_url(log_path, process)
+        print(f"sandbox at {url} (log: {log_path.relative_to(ROOT)}); clock {SANDBOX_SPEED}x")
+        yield {**env, "TUNER_API_URL": url}
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        print("sandbox stopped", flush=True)
+
+
+def _wait_for_url(log_path: Path, process: subprocess.Popen[bytes]) -> str:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        match = re.search(r"http://127\.0\.0\.1:\d+", log_path.read_text())
+        if match:
+            return match.group(0)
+        if process.poll() is not None:
+            raise DemoError(f"the sandbox exited: {log_path.read_text()}")
+        time.sleep(0.1)
+    raise DemoError("the sandbox did not start within 60 s")
+
+
+def job_steps(env: dict[str, str]) -> tuple[str, str]:
+    """Create, follow and inspect the job; return (job id, fine-tuned model)."""
+    SPEC.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy(ROOT / "examples" / "jobs" / "support.toml", ROOT / SPEC)
+    run(
+        Step(
+            "5a. Create the job from examples/jobs/support.toml: validate, upload, VALIDATED, "
+            "cost side by side, start",
+            ["jobs", "create", str(SPEC), "--yes"],
+            env=env,
+        )
+    )
+    jobs = capture_json(["jobs", "list", "--json"], env)
+    assert isinstance(jobs, list) and jobs, "no job was created"
+    job_id = str(jobs[0]["id"])
+    run(
+        Step(
+            "5b. Follow the job until it ends: progress over steps and losses",
+            ["jobs", "watch", job_id],
+            env=env,
+        )
+    )
+    run(
+        Step(
+            "5c. One daemon cycle: poll active jobs, record every change, notify",
+            ["daemon", "--once"],
+            env=env,
+        )
+    )
+    run(
+        Step(
+            "5d. The job as the ledger holds it: transitions, checkpoints, cost",
+            ["jobs", "show", job_id],
+            env=env,
+        )
+    )
+    job = capture_json(["jobs", "show", job_id, "--json"], env)
+    assert isinstance(job, dict)
+    model = job.get("fine_tuned_model")
+    if not model:
+        raise DemoError(f"job {job_id} ended without a fine-tuned model")
+    return job_id, str(model)
+
+
+def eval_steps(env: dict[str, str], model: str) -> Path:
+    run(
+        Step(
+            "6a. Evaluate the tuned model against its base on the held-out split, with a judge",
+            [
+                "eval",
+                "run",
+                "--data",
+                str(EVAL),
+                "--model",
+                model,
+                "--baseline",
+                BASE_MODEL,
+                "--judge",
+                JUDGE_MODEL,
+                "--concurrency",
+                "4",
+            ],
+            env=env,
+        )
+    )
+    runs = capture_json(["eval", "list", "--json"], env)
+    assert isinstance(runs, list) and runs, "no evaluation run was stored"
+    run_id = str(runs[0]["run_id"])
+    report = OUT_REL / "eval-report.html"
+    run(
+        Step(
+            "6b. Write the HTML report (self-contained: open it in any browser)",
+            ["eval", "report", run_id, "--html", str(report)],
+            env=env,
+        )
+    )
+    return report
+
+
+def closing(env: dict[str, str], report: Path) -> None:
+    heading("7. Next: the dashboard on the same data")
+    shown = {k: v for k, v in env.items() if k in ("TUNER_DB", "XDG_CONFIG_HOME")}
+    prefix = " ".join(f"{k}={shlex.quote(v)}" for k, v in shown.items())
+    print(
+        "Start the sandbox again on its data, then open the dashboard:\n"
+        f"  tuner sandbox serve --data-dir demo-out/sandbox --speed {SANDBOX_SPEED} "
+        f"--api-key {SANDBOX_KEY} &\n"
+        f"  {prefix} TUNER_API_URL=http://127.0.0.1:8000 MISTRAL_API_KEY={SANDBOX_KEY} "
+        "tuner tui\n"
+        f"(inside the project: .venv/bin/tuner). The evaluation report is {report}."
+    )
 
 
 def main() -> int:
     if OUT.exists():
         shutil.rmtree(OUT)
-    OUT.mkdir(parents=True)
-    for step in steps():
-        if not run(step):
-            return 1
-    heading("Done")
-    print(f"Outputs are in {OUT.relative_to(ROOT)}/")
+    (ROOT / OUT_DATA).mkdir(parents=True)
+    started = time.monotonic()
+    try:
+        for step in data_steps():
+            run(step)
+        with sandbox() as env:
+            _, model = job_steps(env)
+            report = eval_steps(env, model)
+        closing(env, report)
+    except DemoError as exc:
+        print(f"\ndemo FAILED at: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("\ndemo interrupted", file=sys.stderr)
+        return 130
+    heading(f"Done in {time.monotonic() - started:.0f}s")
+    print(f"Outputs are in {OUT_REL}/")
     return 0
 
 
