@@ -26,7 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-OUT = ROOT / "demo-out"
+# TUNER_DEMO_OUT lets the test suite run the demo into a temporary directory.
+OUT = Path(os.environ.get("TUNER_DEMO_OUT") or ROOT / "demo-out").resolve()
 TUNER = [sys.executable, "-m", "tuner"]
 # Simulated-clock speed: a 10-step job takes a few seconds of wall time.
 SANDBOX_SPEED = "60"
@@ -37,7 +38,7 @@ JUDGE_MODEL = "mistral-large-latest"
 # Relative paths (the steps run in the project root): shorter, as a user would type them.
 DATA = Path("examples") / "data"
 MAPPINGS = Path("examples") / "mappings"
-OUT_REL = Path("demo-out")
+OUT_REL = Path(os.path.relpath(OUT, ROOT))
 OUT_DATA = OUT_REL / "data"  # mirrors examples/: the job spec's paths resolve the same way
 CONVERTED = OUT_DATA / "support.jsonl"
 TRAIN = OUT_DATA / "support.train.jsonl"
@@ -180,7 +181,7 @@ def sandbox() -> Iterator[dict[str, str]]:
         )
     try:
         url = _wait_for_url(log_path, process)
-        print(f"sandbox at {url} (log: {log_path.relative_to(ROOT)}); clock {SANDBOX_SPEED}x")
+        print(f"sandbox at {url} (log: {OUT_REL / 'sandbox.log'}); clock {SANDBOX_SPEED}x")
         yield {**env, "TUNER_API_URL": url}
     finally:
         process.terminate()
@@ -288,7 +289,7 @@ def closing(env: dict[str, str], report: Path) -> None:
     prefix = " ".join(f"{k}={shlex.quote(v)}" for k, v in shown.items())
     print(
         "Start the sandbox again on its data, then open the dashboard:\n"
-        f"  tuner sandbox serve --data-dir demo-out/sandbox --speed {SANDBOX_SPEED} "
+        f"  tuner sandbox serve --data-dir {OUT_REL / 'sandbox'} --speed {SANDBOX_SPEED} "
         f"--api-key {SANDBOX_KEY} &\n"
         f"  {prefix} TUNER_API_URL=http://127.0.0.1:8000 MISTRAL_API_KEY={SANDBOX_KEY} "
         "tuner tui\n"
@@ -315,7 +316,7 @@ def main() -> int:
         print("\ndemo interrupted", file=sys.stderr)
         return 130
     heading(f"Done in {time.monotonic() - started:.0f}s")
-    print(f"Outputs are in {OUT_REL}/")
+    print(f"Outputs are in {OUT_REL}")
     return 0
 
 
