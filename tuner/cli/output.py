@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from enum import IntEnum
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeVar
 
 import orjson
 import typer
+from pydantic import BaseModel
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -20,9 +22,19 @@ from rich.progress import (
     TextColumn,
     TimeElapsedColumn,
 )
+from rich.table import Table
 
 console = Console(highlight=False, soft_wrap=True)
 err_console = Console(stderr=True, highlight=False)
+
+# Piped or captured output has no terminal width; rich would assume 80 columns and fold tables
+# of ids and model names into unreadable cells. Give such output room (COLUMNS still wins).
+PIPED_WIDTH = 160
+for _console in (console, err_console):
+    if not _console.is_terminal and "COLUMNS" not in os.environ:
+        _console.width = PIPED_WIDTH
+
+M = TypeVar("M", bound=BaseModel)
 
 
 class Exit(IntEnum):
@@ -46,6 +58,35 @@ def emit_json(data: Any) -> None:
     """Exactly one JSON document on stdout."""
     sys.stdout.write(orjson.dumps(data, option=orjson.OPT_INDENT_2).decode() + "\n")
     sys.stdout.flush()
+
+
+def wire_json(model: BaseModel) -> dict[str, Any]:
+    """An API object as JSON, under the API's own field names."""
+    return model.model_dump(mode="json", by_alias=True)
+
+
+def emit_listing(
+    items: Sequence[M],
+    *,
+    as_json: bool,
+    columns: Sequence[str],
+    row: Callable[[M], Sequence[str]],
+    empty: str | None = None,
+) -> None:
+    """A listing command's output: the API objects as one JSON list, or a table of ``columns``
+    with one ``row`` per item (``empty`` instead, when given and there are no items)."""
+    if as_json:
+        emit_json([wire_json(item) for item in items])
+        return
+    if not items and empty is not None:
+        console.print(empty)
+        return
+    table = Table()
+    for column in columns:
+        table.add_column(column, overflow="fold")
+    for item in items:
+        table.add_row(*row(item))
+    console.print(table)
 
 
 class RichProgress:
