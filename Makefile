@@ -29,8 +29,11 @@ typecheck: $(STAMP)
 
 check: lint typecheck test  ## ruff, mypy and the tests
 
-bench: $(STAMP)  ## speed and memory figures (see README, "Benchmarks")
+bench: $(STAMP)  ## speed and memory figures (see README, "Benchmarks"); several minutes
 	$(PY) benchmarks/validate.py
+	$(PY) benchmarks/daemon.py
+	$(PY) benchmarks/upload.py
+	test ! -f benchmarks/tui.py || $(PY) benchmarks/tui.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build *.egg-info
