@@ -21,8 +21,8 @@ test: $(STAMP)  ## the test suite (what CI runs)
 	$(PY) -m pytest -q
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check tuner tests benchmarks examples
-	$(VENV)/bin/ruff format --check tuner tests benchmarks examples
+	$(VENV)/bin/ruff check tuner tests benchmarks examples scripts
+	$(VENV)/bin/ruff format --check tuner tests benchmarks examples scripts
 
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy
