@@ -8,9 +8,13 @@ names as the fields below, e.g.::
     api_url = "https://api.mistral.ai"
     api_keys = ["...", "..."]
     read_timeout = 120
+    max_active_jobs = 3
+    daemon_interval = 30
+    webhook_url = "https://hooks.slack.com/services/..."
 
 Keys: ``TUNER_API_KEYS`` (comma-separated) replaces the file's ``api_keys``; ``MISTRAL_API_KEY``
-is added to the pool. Keys are ``SecretStr``: never in a repr, str, log or error of this module.
+is added to the pool. Keys and the webhook URL are ``SecretStr``: never in a repr, str, log or
+error of this module, and a config file holding either that others can read gets a warning.
 
 This module must not import httpx (only ``tuner.api`` speaks HTTP).
 """
@@ -40,7 +44,8 @@ from pydantic_settings import (
 
 DEFAULT_API_URL = "https://api.mistral.ai"
 ENV_PREFIX = "TUNER_"
-_KEY_FIELDS = ("api_keys",)
+_SECRET_FIELDS = ("api_keys", "mistral_api_key", "MISTRAL_API_KEY", "webhook_url")
+"""Settings whose presence makes a config file readable by others worth a warning."""
 
 
 class ConfigError(Exception):
@@ -132,6 +137,20 @@ class Settings(BaseSettings):
     retry_backoff_initial: float = Field(default=0.5, ge=0)
     retry_backoff_max: float = Field(default=30.0, ge=0)
 
+    max_active_jobs: int = Field(default=3, ge=1)
+    """``TUNER_MAX_ACTIVE_JOBS``: jobs the submission queue lets run at once (``tuner jobs
+    create --max-active`` and ``tuner daemon --max-active`` override it)."""
+
+    daemon_interval: float = Field(default=30.0, ge=0.05)
+    """``TUNER_DAEMON_INTERVAL``: seconds between daemon cycles while jobs are active."""
+    daemon_idle_interval: float = Field(default=300.0, ge=0.05)
+    """``TUNER_DAEMON_IDLE_INTERVAL``: seconds between daemon cycles when no job is active."""
+    webhook_url: SecretStr | None = None
+    """``TUNER_WEBHOOK_URL``: the daemon POSTs each transition here. A secret (a Slack
+    incoming-webhook URL is its own credential), so never shown."""
+    notify_command: str | None = None
+    """``TUNER_NOTIFY_COMMAND``: a shell command the daemon runs per transition."""
+
     @field_validator("api_url")
     @classmethod
     def _api_url(cls, value: str) -> str:
@@ -150,9 +169,9 @@ class Settings(BaseSettings):
             )
         return value
 
-    @field_validator("mistral_api_key", mode="before")
+    @field_validator("mistral_api_key", "webhook_url", "notify_command", mode="before")
     @classmethod
-    def _blank_key_is_none(cls, value: object) -> object:
+    def _blank_is_none(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
 
     @classmethod
@@ -199,9 +218,10 @@ def load_settings(
     known = set(Settings.model_fields) | {"MISTRAL_API_KEY"}
     values = {k: v for k, v in raw.items() if k in known}
     warnings = [f"{path}: unknown setting {name!r} ignored" for name in sorted(set(raw) - known)]
-    if _holds_keys(values) and _readable_by_others(path):
+    if _holds_secrets(values) and _readable_by_others(path):
         warnings.append(
-            f"{path} holds API keys and is readable by other users; run: chmod 600 {path}"
+            f"{path} holds API keys or a webhook URL and is readable by other users; "
+            f"run: chmod 600 {path}"
         )
     with _file_values(values):
         try:
@@ -234,10 +254,8 @@ def _read_config_file(path: Path) -> dict[str, Any]:
         raise ConfigError(f"the config file {path} is not valid TOML: {exc}") from None
 
 
-def _holds_keys(values: Mapping[str, Any]) -> bool:
-    return any(
-        bool(values.get(name)) for name in (*_KEY_FIELDS, "mistral_api_key", "MISTRAL_API_KEY")
-    )
+def _holds_secrets(values: Mapping[str, Any]) -> bool:
+    return any(bool(values.get(name)) for name in _SECRET_FIELDS)
 
 
 def _readable_by_others(path: Path) -> bool:

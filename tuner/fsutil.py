@@ -20,18 +20,19 @@ def atomic_writer(path: str | os.PathLike[str]) -> Iterator[BinaryIO]:
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    tmp = Path(tmp_name)
     try:
         # mkstemp makes owner-only files; give the output the mode a plain open() would (or
         # keep the target's own mode, so --in-place never changes who can read a file).
-        os.chmod(tmp_name, _mode_for(target))
+        tmp.chmod(_mode_for(target))
         with os.fdopen(fd, "wb") as handle:
             yield handle
             handle.flush()
             os.fsync(handle.fileno())
-        os.replace(tmp_name, target)
+        tmp.replace(target)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp_name)
+            tmp.unlink()
         raise
 
 

@@ -20,7 +20,18 @@ from tuner.config import (
 
 from .support import KEY_A, KEY_B, KEY_C
 
-ENV_NAMES = ("MISTRAL_API_KEY", "TUNER_API_KEYS", "TUNER_API_URL", "TUNER_READ_TIMEOUT")
+ENV_NAMES = (
+    "MISTRAL_API_KEY",
+    "TUNER_API_KEYS",
+    "TUNER_API_URL",
+    "TUNER_READ_TIMEOUT",
+    "TUNER_MAX_ACTIVE_JOBS",
+    "TUNER_DAEMON_INTERVAL",
+    "TUNER_DAEMON_IDLE_INTERVAL",
+    "TUNER_WEBHOOK_URL",
+    "TUNER_NOTIFY_COMMAND",
+)
+WEBHOOK = "https://hooks.example.com/services/T000/B000/sEcReTtOkEn42"
 
 
 @pytest.fixture(autouse=True)
@@ -160,6 +171,57 @@ def test_broken_files_and_values_are_config_errors(tmp_path: Path) -> None:
         load_settings()
     assert "soon" not in str(bad_value.value)
     assert bad_value.value.__cause__ is None and bad_value.value.__suppress_context__
+
+
+def test_queue_and_daemon_settings_from_the_file_and_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    defaults = load_settings().settings
+    assert defaults.max_active_jobs == 3
+    assert (defaults.daemon_interval, defaults.daemon_idle_interval) == (30.0, 300.0)
+    assert defaults.webhook_url is None and defaults.notify_command is None
+    _write_config(
+        tmp_path,
+        f"max_active_jobs = 5\ndaemon_interval = 12.5\ndaemon_idle_interval = 600\n"
+        f'webhook_url = "{WEBHOOK}"\nnotify_command = "notify-me --quiet"\n',
+    )
+    loaded = load_settings()
+    settings = loaded.settings
+    assert loaded.warnings == []
+    assert (settings.max_active_jobs, settings.daemon_interval) == (5, 12.5)
+    assert settings.daemon_idle_interval == 600.0
+    assert settings.webhook_url is not None and settings.webhook_url.get_secret_value() == WEBHOOK
+    assert settings.notify_command == "notify-me --quiet"
+    monkeypatch.setenv("TUNER_MAX_ACTIVE_JOBS", "7")
+    monkeypatch.setenv("TUNER_DAEMON_INTERVAL", "2")
+    monkeypatch.setenv("TUNER_WEBHOOK_URL", " ")  # blank: no webhook, whatever the file says
+    monkeypatch.setenv("TUNER_NOTIFY_COMMAND", "other")
+    overridden = load_settings().settings
+    assert (overridden.max_active_jobs, overridden.daemon_interval) == (7, 2.0)
+    assert overridden.webhook_url is None and overridden.notify_command == "other"
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("max_active_jobs", "0"), ("daemon_interval", "0"), ("daemon_idle_interval", "-1")],
+)
+def test_out_of_range_queue_and_daemon_settings_are_config_errors(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str
+) -> None:
+    monkeypatch.setenv(f"TUNER_{name.upper()}", value)
+    with pytest.raises(ConfigError, match=f"{name} \\(TUNER_{name.upper()} or config.toml\\)"):
+        load_settings()
+
+
+def test_the_webhook_url_is_a_secret(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TUNER_WEBHOOK_URL", WEBHOOK)
+    settings = load_settings().settings
+    for text in (repr(settings), str(settings), str(settings.model_dump())):
+        assert "sEcReT" not in text
+    monkeypatch.delenv("TUNER_WEBHOOK_URL")
+    path = _write_config(tmp_path, f'webhook_url = "{WEBHOOK}"\n', mode=0o644)
+    [warning] = load_settings().warnings
+    assert str(path) in warning and "chmod 600" in warning and "sEcReT" not in warning
 
 
 def test_secrets_never_in_repr_or_str(monkeypatch: pytest.MonkeyPatch) -> None:

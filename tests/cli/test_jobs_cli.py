@@ -1,114 +1,32 @@
-"""``tuner jobs|files|models`` end to end against a sandbox on 127.0.0.1 with a manual clock.
-
-Every wait is redirected through ``tuner.cli.context.hooks``: the commands' poll sleep moves the
-sandbox's clock, the client's retry sleep moves a fake monotonic clock, so no test waits.
-"""
+"""``tuner jobs|files|models`` end to end against a sandbox on 127.0.0.1 with a manual clock
+(the ``env`` fixture: see ``conftest.py``); no test waits."""
 
 from __future__ import annotations
 
 import json
 import socket
-import threading
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
-import orjson
 import pytest
-from typer.testing import CliRunner
 
+from tests.jobs.flow_support import (
+    QUESTIONS,
+    SUPPORT,
+    small_training,
+    support_split,
+    write_spec,
+)
 from tuner.cli import context
-from tuner.cli.main import app
-from tuner.sandbox import ManualClock, SandboxHandle, start_in_thread
+from tuner.sandbox import SandboxHandle
 
-API_KEY = "cli-test-key-SECRET-0123456789abcdef"
-SUPPORT = Path(__file__).resolve().parents[2] / "examples" / "data" / "support.jsonl"
-QUESTIONS = [
-    ("How do I reset my password?", "Open Settings, choose Security, press Reset."),
-    ("Where is my invoice?", "Under Billing, in the Documents tab."),
-    ("Can I change the address?", "Yes, until it ships."),
-    ("How do I cancel?", "Go to Billing and press Cancel subscription."),
-    ("Which payments work?", "Cards, transfers and PayPal."),
-    ("How long is shipping?", "Three to five working days."),
-    ("Do you ship to Canada?", "Yes."),
-    ("Phone support?", "On working days."),
-    ("Is my data encrypted?", "Yes, at rest and in transit."),
-    ("Refund for damage?", "Yes, within a week."),
-    ("Does the lamp dim?", "Yes, from 5 to 100 percent."),
-]
-
-
-class FakeMonotonic:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.now += seconds
-
-
-@pytest.fixture
-def sandbox(tmp_path: Path) -> Iterator[SandboxHandle]:
-    # The manual clock starts at the wall clock, so the sandbox's timestamps look current.
-    handle = start_in_thread(tmp_path / "sandbox", clock=ManualClock())
-    yield handle
-    threading.Thread(target=handle.stop, daemon=True).start()
-
-
-@pytest.fixture
-def env(sandbox: SandboxHandle, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> SandboxHandle:
-    """The CLI pointed at the sandbox, with its own ledger and no config file."""
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
-    monkeypatch.setenv("TUNER_DB", str(tmp_path / "ledger.db"))
-    monkeypatch.setenv("TUNER_API_URL", sandbox.url)
-    monkeypatch.setenv("MISTRAL_API_KEY", API_KEY)
-    monkeypatch.setenv("TUNER_RETRY_AFTER_CAP", "0.01")
-    monkeypatch.setenv("TUNER_RETRY_BACKOFF_MAX", "0.01")
-    for name in ("TUNER_API_KEYS", "WANDB_API_KEY", "TUNER_MAX_ACTIVE_JOBS"):
-        monkeypatch.delenv(name, raising=False)
-    mono = FakeMonotonic()
-
-    async def advance(seconds: float) -> None:
-        sandbox.advance(seconds)
-
-    hooks = context.hooks
-    monkeypatch.setattr(hooks, "sleep", advance)
-    monkeypatch.setattr(hooks, "now", lambda: int(sandbox.clock.now()))
-    monkeypatch.setattr(
-        hooks,
-        "client_options",
-        {"sleep": mono.sleep, "clock": mono, "wall_clock": sandbox.clock.now},
-    )
-    return sandbox
-
-
-def run(*args: str, input: str | None = None) -> Any:
-    result = CliRunner().invoke(app, list(args), input=input)
-    assert API_KEY not in result.output, "an API key leaked into the output"
-    return result
-
-
-def data(result: Any) -> Any:
-    return orjson.loads(result.stdout)
-
-
-def write_small(path: Path) -> Path:
-    lines = [
-        {"messages": [{"role": "user", "content": q}, {"role": "assistant", "content": a}]}
-        for q, a in QUESTIONS
-    ]
-    path.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
-    return path
+from .conftest import data, run
 
 
 def support_spec(folder: Path, *, extra: str = "") -> Path:
-    lines = SUPPORT.read_text(encoding="utf-8").splitlines(keepends=True)
-    (folder / "train.jsonl").write_text("".join(lines[:-8]), encoding="utf-8")
-    (folder / "eval.jsonl").write_text("".join(lines[-8:]), encoding="utf-8")
-    spec = folder / "job.toml"
-    spec.write_text(
+    support_split(folder)
+    return write_spec(
+        folder / "job.toml",
         f"""
 model = "open-mistral-7b"
 suffix = "cli-v1"
@@ -118,9 +36,7 @@ validation_files = ["eval.jsonl"]
 [hyperparameters]
 training_steps = 10
 """,
-        encoding="utf-8",
     )
-    return spec
 
 
 def test_create_watch_show_list(env: SandboxHandle, tmp_path: Path) -> None:
@@ -217,7 +133,7 @@ def test_bad_data_exits_1_with_the_report(env: SandboxHandle, tmp_path: Path) ->
     ],
 )
 def test_spec_problems_exit_2(env: SandboxHandle, tmp_path: Path, text: str, message: str) -> None:
-    write_small(tmp_path / "t.jsonl")
+    small_training(tmp_path / "t.jsonl")
     spec = tmp_path / "job.toml"
     spec.write_text(text)
 
@@ -227,7 +143,7 @@ def test_spec_problems_exit_2(env: SandboxHandle, tmp_path: Path, text: str, mes
 
 
 def test_a_sweep_is_confirmed_once_and_queued(env: SandboxHandle, tmp_path: Path) -> None:
-    write_small(tmp_path / "train.jsonl")
+    small_training(tmp_path / "train.jsonl")
     spec = tmp_path / "sweep.toml"
     spec.write_text(
         'model = "open-mistral-7b"\nsuffix = "cli-sweep"\ntraining_files = ["train.jsonl"]\n'
@@ -242,6 +158,24 @@ def test_a_sweep_is_confirmed_once_and_queued(env: SandboxHandle, tmp_path: Path
     assert "1 job(s) wait in the submission queue" in result.stdout
     jobs = data(run("jobs", "list", "--json"))
     assert sorted(j["suffix"] for j in jobs) == ["cli-sweep-1", "cli-sweep-2"]
+
+
+def test_the_queue_limit_comes_from_the_settings(
+    env: SandboxHandle, tmp_path: Path, config_file: Path
+) -> None:
+    small_training(tmp_path / "train.jsonl")
+    spec = tmp_path / "sweep.toml"
+    spec.write_text(
+        'model = "open-mistral-7b"\nsuffix = "limited"\ntraining_files = ["train.jsonl"]\n'
+        "[sweep]\ntraining_steps = [10, 20, 30]\n"
+    )
+    config_file.write_text("max_active_jobs = 1\n")
+
+    result = run("jobs", "create", str(spec), "-q", "--yes")
+
+    assert result.exit_code == 0, result.output
+    assert "2 job(s) wait in the submission queue" in result.stdout
+    assert [j["suffix"] for j in data(run("jobs", "list", "--json"))] == ["limited-1"]
 
 
 def test_cancel_asks_and_watch_exits_1(env: SandboxHandle, tmp_path: Path) -> None:
@@ -277,20 +211,17 @@ def test_unreachable_api_exits_3(env: SandboxHandle, monkeypatch: pytest.MonkeyP
 
 
 def test_a_rejected_key_exits_2_with_a_hint(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, env: SandboxHandle
+    start_sandbox: Callable[..., SandboxHandle], monkeypatch: pytest.MonkeyPatch, env: SandboxHandle
 ) -> None:
-    strict = start_in_thread(tmp_path / "strict", clock=ManualClock(), api_key="another-key-xyz")
-    try:
-        monkeypatch.setenv("TUNER_API_URL", strict.url)
-        result = run("jobs", "list")
-    finally:
-        threading.Thread(target=strict.stop, daemon=True).start()
+    strict = start_sandbox(api_key="another-key-xyz")
+    monkeypatch.setenv("TUNER_API_URL", strict.url)
+    result = run("jobs", "list")
     assert result.exit_code == 2
     assert "MISTRAL_API_KEY" in result.output and "…cdef" in result.output
 
 
 def test_files_upload_once_list_show_download_delete(env: SandboxHandle, tmp_path: Path) -> None:
-    path = write_small(tmp_path / "train.jsonl")
+    path = small_training(tmp_path / "train.jsonl")
 
     first = run("files", "upload", str(path), "--json", "-q")
     again = run("files", "upload", str(path), "--json", "-q")
@@ -313,6 +244,32 @@ def test_files_upload_once_list_show_download_delete(env: SandboxHandle, tmp_pat
     assert data(run("files", "list", "--json")) == []
     # The ledger knows it is gone: the next upload sends the file again.
     assert not data(run("files", "upload", str(path), "--json", "-q"))[0]["reused"]
+
+
+def test_files_upload_refuses_invalid_data_unless_told_not_to_check(
+    env: SandboxHandle, tmp_path: Path
+) -> None:
+    broken = SUPPORT.with_name("broken.jsonl")
+    valid = small_training(tmp_path / "train.jsonl")
+
+    refused = run("files", "upload", str(valid), str(broken), "-q")
+
+    assert refused.exit_code == 1
+    assert "FAILED" in refused.stdout and "broken.jsonl" in refused.stdout  # the report
+    assert "nothing was uploaded" in refused.stderr and "--no-validate" in refused.stderr
+    as_json = run("files", "upload", str(broken), "--json")
+    assert as_json.exit_code == 1
+    body = data(as_json)
+    assert body["ok"] is False and body["files"] == []
+    [report] = body["validation"]["files"]
+    assert report["path"].endswith("broken.jsonl") and report["errors"] > 0
+    assert data(run("files", "list", "--json")) == []
+
+    # Unchecked, the file goes to the server, which refuses it with its own report.
+    skipped = run("files", "upload", str(broken), "--no-validate", "-q")
+    assert skipped.exit_code == 1
+    assert "422" in skipped.stderr and "nothing was uploaded" not in skipped.stderr
+    assert run("files", "upload", str(valid), "--no-validate", "-q").exit_code == 0
 
 
 def test_models_commands(env: SandboxHandle, tmp_path: Path) -> None:

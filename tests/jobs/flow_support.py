@@ -1,4 +1,5 @@
-"""Helpers for flow tests against a real sandbox: data, specs, clients and time that never waits.
+"""The one helper module of the jobs and CLI tests: sandboxes, clients, data, specs, notifier
+stand-ins, and time that never waits (the fixtures built on it are in ``conftest.py``).
 
 The sandbox runs on 127.0.0.1, port 0, with a manual clock. Everything that would wait is
 redirected: the client's retry sleeps move a fake monotonic clock (so a 429's Retry-After costs
@@ -10,15 +11,24 @@ from __future__ import annotations
 
 import json
 import random
-from collections.abc import Awaitable, Callable
+import threading
+from collections.abc import Awaitable, Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 from tuner.api import RetryPolicy, TunerClient
-from tuner.sandbox import SandboxHandle
+from tuner.jobs.ledger import Ledger
+from tuner.jobs.notifiers import DeliveryError, Payload
+from tuner.sandbox import ManualClock, SandboxHandle, start_in_thread
 
 API_KEY = "flow-test-key-0123456789abcdef"
 START = 1_760_000_000
+"""The sandbox's manual clock starts here."""
+NOW = 1_800_000_000
+"""A ledger clock independent of the sandbox's, on purpose."""
+SECRET_PATH = "/services/T0000/B0000/sEcReTtOkEn42"
+"""The path of a test webhook URL: the secret part, which must never be shown."""
 REPO = Path(__file__).resolve().parents[2]
 SUPPORT = REPO / "examples" / "data" / "support.jsonl"
 
@@ -53,7 +63,7 @@ class FakeMonotonic:
         self.now += seconds
 
 
-def small_training(path: Path, *, tag: str = "") -> Path:
+def training_bytes(*, tag: str = "") -> bytes:
     """A valid instruct file of 12 short conversations (the platform wants at least 10)."""
     lines = [
         {
@@ -64,7 +74,12 @@ def small_training(path: Path, *, tag: str = "") -> Path:
         }
         for question, answer in QUESTIONS
     ]
-    path.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
+    return "".join(json.dumps(line) + "\n" for line in lines).encode()
+
+
+def small_training(path: Path, *, tag: str = "") -> Path:
+    """``training_bytes`` written to ``path``."""
+    path.write_bytes(training_bytes(tag=tag))
     return path
 
 
@@ -82,6 +97,40 @@ def support_split(folder: Path, *, eval_lines: int = 8) -> tuple[Path, Path]:
 def write_spec(path: Path, text: str) -> Path:
     path.write_text(text, encoding="utf-8")
     return path
+
+
+class Sandboxes:
+    """Starts sandboxes, each with its own data folder under ``root`` and a manual clock that
+    starts at ``start`` (None: the wall clock's time); ``stop_all`` stops them."""
+
+    def __init__(self, root: Path, *, start: float | None = START) -> None:
+        self.root = root
+        self.start_at = start
+        self.started: list[SandboxHandle] = []
+
+    def start(self, **options: Any) -> SandboxHandle:
+        folder = self.root / f"sandbox-{len(self.started)}"
+        options.setdefault("clock", ManualClock(self.start_at))
+        handle = start_in_thread(folder, **options)
+        self.started.append(handle)
+        return handle
+
+    def stop_all(self) -> None:
+        for handle in self.started:
+            # Stopping takes a fixed ~0.2 s: do it off the test's path.
+            threading.Thread(target=handle.stop, name="stop-sandbox", daemon=True).start()
+
+
+def sandbox_starter(
+    root: Path, *, start: float | None = START
+) -> Iterator[Callable[..., SandboxHandle]]:
+    """The body of a ``start_sandbox`` fixture: ``Sandboxes(root, start=start).start``, with
+    every sandbox it started stopped afterwards."""
+    sandboxes = Sandboxes(root, start=start)
+    try:
+        yield sandboxes.start
+    finally:
+        sandboxes.stop_all()
 
 
 def make_client(
@@ -134,3 +183,91 @@ def server_files(handle: SandboxHandle) -> list[Any]:
     from tuner.sandbox.store import FILES
 
     return [f for f in handle.sandbox.store.all(FILES) if not f.deleted]
+
+
+def statuses(ledger: Ledger, job_id: str) -> list[str]:
+    """The statuses the ledger recorded for a job, in order."""
+    return [t.to_status for t in ledger.transitions(job_id)]
+
+
+class WebhookReceiver:
+    """A webhook endpoint on 127.0.0.1 (port 0) that records each JSON body it gets.
+
+    ``statuses`` are answered in turn (then 200). With ``hang_on=N`` the N-th delivery is
+    recorded, ``arrived`` is set, and the answer waits for ``release`` (so a test can kill the
+    sender while it waits).
+    """
+
+    def __init__(self, statuses: list[int] | None = None, hang_on: int | None = None) -> None:
+        self.bodies: list[dict[str, Any]] = []
+        self.statuses = list(statuses or [])
+        self.hang_on = hang_on
+        self.arrived = threading.Event()
+        self.release = threading.Event()
+        self._lock = threading.Lock()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length", "0"))
+                body = json.loads(self.rfile.read(length))
+                with receiver._lock:
+                    receiver.bodies.append(body)
+                    count = len(receiver.bodies)
+                    status = receiver.statuses.pop(0) if receiver.statuses else 200
+                if count == receiver.hang_on:
+                    receiver.arrived.set()
+                    receiver.release.wait(timeout=60)
+                self.send_response(status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, format: str, *args: Any) -> None:
+                return None  # quiet: the tests read the bodies instead
+
+        class Server(ThreadingHTTPServer):
+            daemon_threads = True
+
+            def handle_error(self, request: Any, client_address: Any) -> None:
+                return None  # a sender killed mid-request breaks the pipe; expected
+
+        self._server = Server(("127.0.0.1", 0), Handler)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        )
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}{SECRET_PATH}"
+
+    def transition_ids(self) -> list[str]:
+        with self._lock:
+            return [str(body["transition_id"]) for body in self.bodies]
+
+    def __enter__(self) -> WebhookReceiver:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release.set()
+        self._server.shutdown()
+        self._server.server_close()
+
+
+class FakeNotifier:
+    """Records payloads; fails the payloads whose transition id is listed in ``failing``."""
+
+    def __init__(self, name: str = "webhook") -> None:
+        self._name = name
+        self.sent: list[str] = []
+        self.failing: set[str] = set()
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    async def send(self, payload: Payload) -> None:
+        transition_id = str(payload["transition_id"])
+        if transition_id in self.failing:
+            raise DeliveryError("receiver answered HTTP 503")
+        self.sent.append(transition_id)

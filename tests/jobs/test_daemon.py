@@ -14,16 +14,16 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from pydantic import SecretStr
 
-from tuner.api import JobCreate, RateLimitError, RetryPolicy, TunerClient
+from tuner.api import JobCreate, RateLimitError, TunerClient
 from tuner.jobs.daemon import (
     LEASE_NAME,
     CycleReport,
@@ -34,81 +34,28 @@ from tuner.jobs.daemon import (
     owner_is_gone,
     queue_drainer,
 )
-from tuner.jobs.ledger import Ledger, open_ledger
+from tuner.jobs.ledger import Ledger
 from tuner.jobs.notifiers import LogNotifier, WebhookNotifier
 from tuner.jobs.poller import CycleResult
 from tuner.jobs.submit import SubmissionMeta, submission_spec
-from tuner.sandbox import ManualClock, SandboxHandle, start_in_thread
+from tuner.sandbox import SandboxHandle
 
-from .test_notifiers import FakeNotifier, WebhookReceiver
-from .test_poller import API_KEY, START, training_data
+from .conftest import CreateJob
+from .flow_support import (
+    API_KEY,
+    NOW,
+    FakeNotifier,
+    WebhookReceiver,
+    make_client,
+    statuses,
+    training_bytes,
+)
 
 pytestmark = pytest.mark.anyio
 
 ROOT = Path(__file__).resolve().parents[2]
-NOW = 1_800_000_000
 FAST = DaemonConfig(interval=0.05, idle_interval=0.05, stop_grace=1.0, lease_ttl=30)
 LIFECYCLE = ["QUEUED", "VALIDATING", "VALIDATED", "QUEUED", "RUNNING", "SUCCESS"]
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
-def sandbox(tmp_path: Path) -> Iterator[SandboxHandle]:
-    handle = start_in_thread(tmp_path / "sandbox", clock=ManualClock(START))
-    yield handle
-    threading.Thread(target=handle.stop, name="stop-sandbox").start()
-
-
-@pytest.fixture
-def http(sandbox: SandboxHandle) -> Iterator[httpx.Client]:
-    headers = {"Authorization": f"Bearer {API_KEY}"}
-    with httpx.Client(base_url=sandbox.url, headers=headers, timeout=30) as client:
-        yield client
-
-
-@pytest.fixture
-async def client(sandbox: SandboxHandle) -> AsyncIterator[TunerClient]:
-    retry = RetryPolicy(max_attempts=1, max_elapsed=0)
-    async with TunerClient([API_KEY], base_url=sandbox.url, retry=retry) as api:
-        yield api
-
-
-@pytest.fixture
-def ledger_path(tmp_path: Path) -> Path:
-    return tmp_path / "ledger.db"
-
-
-@pytest.fixture
-def ledger(ledger_path: Path) -> Iterator[Ledger]:
-    with open_ledger(str(ledger_path), notifiers=["log", "webhook"]) as opened:
-        yield opened
-
-
-def create_job(http: httpx.Client, *, steps: int = 10, suffix: str = "support") -> str:
-    response = http.post(
-        "/v1/files",
-        files={"file": (f"{suffix}.jsonl", training_data())},
-        data={"purpose": "fine-tune"},
-    )
-    assert response.status_code == 200, response.text
-    body = {
-        "model": "open-mistral-7b",
-        "hyperparameters": {"training_steps": steps},
-        "training_files": [{"file_id": response.json()["id"], "weight": 1}],
-        "auto_start": False,
-        "suffix": suffix,
-    }
-    response = http.post("/v1/fine_tuning/jobs", json=body)
-    assert response.status_code == 200, response.text
-    return str(response.json()["id"])
-
-
-def statuses(ledger: Ledger, job_id: str) -> list[str]:
-    return [t.to_status for t in ledger.transitions(job_id)]
 
 
 def fixed_clock() -> int:
@@ -135,9 +82,13 @@ async def wait_for(condition: Callable[[], bool], timeout: float = 20.0) -> None
 
 
 async def test_cycles_take_a_job_from_queued_to_success(
-    client: TunerClient, ledger: Ledger, sandbox: SandboxHandle, http: httpx.Client
+    client: TunerClient,
+    ledger: Ledger,
+    sandbox: SandboxHandle,
+    http: httpx.Client,
+    create_job: CreateJob,
 ) -> None:
-    job_id = create_job(http, steps=30)
+    job_id = create_job(hyperparameters={"training_steps": 30})
     daemon = daemon_for(client, ledger)
 
     async def cycle() -> CycleReport:
@@ -182,7 +133,7 @@ async def test_queued_specs_are_submitted_by_the_cycle(
 ) -> None:
     upload = http.post(
         "/v1/files",
-        files={"file": ("queued.jsonl", training_data())},
+        files={"file": ("queued.jsonl", training_bytes())},
         data={"purpose": "fine-tune"},
     )
     request = JobCreate(
@@ -204,6 +155,47 @@ async def test_queued_specs_are_submitted_by_the_cycle(
     assert statuses(ledger, submitted.job_id) == ["QUEUED"]
 
 
+async def test_the_daemon_drains_sweep_members_with_the_wandb_key_and_its_limit(
+    client: TunerClient, ledger: Ledger, http: httpx.Client, ledger_path: Path
+) -> None:
+    key = "wandb-secret-for-the-daemon-0123456789abcd"
+    upload = http.post(
+        "/v1/files",
+        files={"file": ("sweep.jsonl", training_bytes())},
+        data={"purpose": "fine-tune"},
+    )
+    requests = [
+        JobCreate(
+            model="open-mistral-7b",
+            training_files=[upload.json()["id"]],
+            suffix=f"sweep-{index}",
+            hyperparameters={"training_steps": 10 * index},
+            integrations=[{"project": "support-bot", "api_key": key}],
+        )
+        for index in (1, 2)
+    ]
+    specs = [submission_spec(r, SubmissionMeta(start="approved")) for r in requests]
+    ledger.enqueue(specs, sweep_id="sweep-1", now=NOW)
+    drain = queue_drainer(
+        client,
+        ledger,
+        backend=client.base_url,
+        clock=fixed_clock,
+        max_active=1,
+        wandb_key=SecretStr(key),
+    )
+
+    report = await daemon_for(client, ledger, drain_queue=drain).run_cycle()
+
+    assert (report.submitted, report.queued) == (1, 1)  # max_active=1
+    [entry] = ledger.entries_in_state("submitted", sweep_id="sweep-1")
+    assert entry.job_id is not None and entry.updated_at == NOW  # the daemon's clock
+    job = http.get(f"/v1/fine_tuning/jobs/{entry.job_id}").json()
+    assert [i["project"] for i in job["integrations"]] == ["support-bot"]
+    stored = b"".join(path.read_bytes() for path in ledger_path.parent.glob("ledger.db*"))
+    assert key.encode() not in stored and b"support-bot" in stored
+
+
 async def test_one_daemon_per_ledger(client: TunerClient, open_at: Callable[..., Ledger]) -> None:
     # Two Ledger objects on one database, as two processes (or hosts) would have; on SQLite
     # and, in CI, on PostgreSQL.
@@ -220,7 +212,10 @@ async def test_one_daemon_per_ledger(client: TunerClient, open_at: Callable[...,
 
 
 async def test_a_transition_recorded_by_another_writer_is_announced(
-    client: TunerClient, open_at: Callable[..., Ledger], http: httpx.Client
+    client: TunerClient,
+    open_at: Callable[..., Ledger],
+    http: httpx.Client,
+    create_job: CreateJob,
 ) -> None:
     # The CLI and TUI open the ledger without notifiers. What they record first must still get
     # outbox rows for the daemon's notifiers, which the daemon registered when it took the lease.
@@ -235,7 +230,7 @@ async def test_a_transition_recorded_by_another_writer_is_announced(
     assert not (await standby.run_cycle()).ran
     assert cli.registered_notifiers() == ("log", "webhook")  # a waiting daemon changes nothing
 
-    job_id = create_job(http)
+    job_id = create_job()
     snapshot = http.get(f"/v1/fine_tuning/jobs/{job_id}").json()
     changes = cli.apply_snapshot(snapshot, backend=client.base_url, now=NOW)
     assert sorted(n.notifier for n in changes.notifications) == ["log", "webhook"]
@@ -282,16 +277,15 @@ def test_owner_is_gone_only_for_a_dead_process_on_this_host() -> None:
         assert not owner_is_gone(f"{host}:{dead.pid}:0-0123456789ab")
 
 
-async def test_every_key_rejected_stops_the_daemon(tmp_path: Path, ledger: Ledger) -> None:
-    handle = start_in_thread(tmp_path / "locked", clock=ManualClock(START), api_key="right-key")
-    try:
-        async with TunerClient(["wrong-key"], base_url=handle.url) as api:
-            daemon = daemon_for(api, ledger)
-            await asyncio.wait_for(daemon.run(), timeout=5)
-    finally:
-        handle.stop()
+async def test_every_key_rejected_stops_the_daemon(
+    start_sandbox: Callable[..., SandboxHandle], ledger: Ledger
+) -> None:
+    locked = start_sandbox(api_key="right-key")
+    async with make_client(locked) as api:  # its key is not the right one
+        daemon = daemon_for(api, ledger)
+        await asyncio.wait_for(daemon.run(), timeout=5)
     assert daemon.fatal is not None and daemon.fatal.status_code == 401
-    assert "wrong-key" not in str(daemon.fatal)
+    assert API_KEY not in str(daemon.fatal)
     assert ledger.lease_holder(LEASE_NAME, NOW) is None
 
 
@@ -339,7 +333,7 @@ def test_a_daemon_without_the_lease_asks_again_after_the_normal_interval() -> No
 
 
 async def test_the_scheduler_adapts_the_interval(
-    client: TunerClient, ledger: Ledger, http: httpx.Client
+    client: TunerClient, ledger: Ledger, create_job: CreateJob
 ) -> None:
     config = DaemonConfig(interval=0.05, idle_interval=600, stop_grace=1.0)
     daemon = daemon_for(client, ledger, config=config)
@@ -353,7 +347,7 @@ async def test_the_scheduler_adapts_the_interval(
         await asyncio.wait_for(runner, timeout=5)
     assert ledger.lease_holder(LEASE_NAME, NOW) is None
 
-    create_job(http)
+    create_job()
     busy = daemon_for(client, ledger, config=config)
     runner = asyncio.ensure_future(busy.run())
     try:
@@ -364,31 +358,29 @@ async def test_the_scheduler_adapts_the_interval(
         await asyncio.wait_for(runner, timeout=5)
 
 
-async def test_the_scheduler_backs_off_on_429(tmp_path: Path, ledger: Ledger) -> None:
-    handle = start_in_thread(tmp_path / "limited", clock=ManualClock(START), faults="429=1")
+async def test_the_scheduler_backs_off_on_429(
+    start_sandbox: Callable[..., SandboxHandle], ledger: Ledger
+) -> None:
+    limited = start_sandbox(faults="429=1")
     config = DaemonConfig(interval=0.05, idle_interval=0.05, max_interval=60, stop_grace=1.0)
-    try:
-        retry = RetryPolicy(max_attempts=1, max_elapsed=0)
-        async with TunerClient([API_KEY], base_url=handle.url, retry=retry) as api:
-            daemon = daemon_for(api, ledger, config=config)
-            runner = asyncio.ensure_future(daemon.run())
-            try:
-                await wait_for(lambda: daemon.current_interval is not None)
-                # The sandbox's 429 says Retry-After: the wait is at least that.
-                assert daemon.current_interval is not None and daemon.current_interval >= 1
-                assert daemon.last_report is not None
-                assert isinstance(daemon.last_report.error, RateLimitError)
-            finally:
-                daemon.stop()
-                await asyncio.wait_for(runner, timeout=5)
-    finally:
-        handle.stop()
+    async with make_client(limited, max_attempts=1) as api:
+        daemon = daemon_for(api, ledger, config=config)
+        runner = asyncio.ensure_future(daemon.run())
+        try:
+            await wait_for(lambda: daemon.current_interval is not None)
+            # The sandbox's 429 says Retry-After: the wait is at least that.
+            assert daemon.current_interval is not None and daemon.current_interval >= 1
+            assert daemon.last_report is not None
+            assert isinstance(daemon.last_report.error, RateLimitError)
+        finally:
+            daemon.stop()
+            await asyncio.wait_for(runner, timeout=5)
 
 
 async def test_a_stop_during_a_hanging_delivery_ends_within_the_grace(
-    client: TunerClient, ledger: Ledger, http: httpx.Client
+    client: TunerClient, ledger: Ledger, create_job: CreateJob
 ) -> None:
-    job_id = create_job(http)
+    job_id = create_job()
     with WebhookReceiver(hang_on=1) as receiver:
         notifiers = [LogNotifier(), WebhookNotifier(receiver.url, timeout=60)]
         daemon = daemon_for(client, ledger, notifiers=notifiers)
@@ -486,8 +478,9 @@ def test_sigkill_mid_delivery_loses_nothing_and_repeats_only_the_one_in_flight(
     ledger: Ledger,
     sandbox: SandboxHandle,
     http: httpx.Client,
+    create_job: CreateJob,
 ) -> None:
-    job_id = create_job(http)
+    job_id = create_job()
     with WebhookReceiver(hang_on=3) as receiver:
         args = (*FAST_ARGS, "--webhook", receiver.url, "--webhook-timeout", "60")
         first = start_daemon(*args)
@@ -539,9 +532,9 @@ def test_sigkill_mid_delivery_loses_nothing_and_repeats_only_the_one_in_flight(
 
 
 def test_sigterm_stops_the_daemon_within_five_seconds_even_mid_delivery(
-    start_daemon: Callable[..., DaemonProcess], ledger: Ledger, http: httpx.Client
+    start_daemon: Callable[..., DaemonProcess], ledger: Ledger, create_job: CreateJob
 ) -> None:
-    create_job(http)
+    create_job()
     with WebhookReceiver(hang_on=1) as receiver:
         daemon = start_daemon(*FAST_ARGS, "--webhook", receiver.url, "--webhook-timeout", "60")
         wait_until(receiver.arrived.is_set, daemon)
@@ -564,9 +557,9 @@ def test_sigint_stops_an_idle_daemon(
 
 
 def test_once_runs_one_cycle_and_releases_the_lease(
-    start_daemon: Callable[..., DaemonProcess], ledger: Ledger, http: httpx.Client
+    start_daemon: Callable[..., DaemonProcess], ledger: Ledger, create_job: CreateJob
 ) -> None:
-    job_id = create_job(http)
+    job_id = create_job()
     daemon = start_daemon("--once", "--json")
     assert daemon.wait(30) == 0
     report = json.loads(daemon.output())

@@ -49,6 +49,13 @@ GITHUB_TOKEN = "ghp_SECRETsecretSECRETsecret0123"
 MISTRAL_KEY = "mistral-SECRET-key-9f8e7d6c5b4a"
 
 
+@pytest.fixture
+def ledger(open_at: OpenLedger) -> Ledger:
+    """A new ledger with the notifiers ``log`` and ``webhook`` configured, on a SQLite file and
+    (in CI) PostgreSQL: every ledger test runs on both."""
+    return open_at()
+
+
 def sha(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
@@ -1220,12 +1227,6 @@ def test_any_sequence_of_polls_leaves_a_consistent_history(
         job_snapshot(job_id, status, modified_at), backend=BACKEND, now=999
     )
     assert not again.changed
-
-
-@pytest.fixture
-def sqlite_ledger(sqlite_url: str) -> Iterator[Ledger]:
-    with open_ledger(sqlite_url, notifiers=NOTIFIERS) as ledger:
-        yield ledger
 
 
 def test_records_are_strict_and_hold_no_database_objects(ledger: Ledger) -> None:

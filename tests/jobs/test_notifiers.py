@@ -6,17 +6,14 @@ from __future__ import annotations
 import json
 import logging
 import sys
-import threading
 import time
 import traceback
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tuner.jobs.ledger import Ledger, open_ledger
+from tuner.jobs.ledger import Ledger
 from tuner.jobs.notifiers import (
     Backoff,
     CommandNotifier,
@@ -30,99 +27,12 @@ from tuner.jobs.notifiers import (
     with_text,
 )
 
+from .flow_support import FakeNotifier, WebhookReceiver
+
 pytestmark = pytest.mark.anyio
 
 BACKEND = "http://127.0.0.1:9"
 T0 = 1_800_000_000
-SECRET_PATH = "/services/T0000/B0000/sEcReTtOkEn42"
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-class WebhookReceiver:
-    """A webhook endpoint on 127.0.0.1 (port 0) that records each JSON body it gets.
-
-    ``statuses`` are answered in turn (then 200). With ``hang_on=N`` the N-th delivery is
-    recorded, ``arrived`` is set, and the answer waits for ``release`` (so a test can kill the
-    sender while it waits).
-    """
-
-    def __init__(self, statuses: list[int] | None = None, hang_on: int | None = None) -> None:
-        self.bodies: list[dict[str, Any]] = []
-        self.statuses = list(statuses or [])
-        self.hang_on = hang_on
-        self.arrived = threading.Event()
-        self.release = threading.Event()
-        self._lock = threading.Lock()
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                length = int(self.headers.get("Content-Length", "0"))
-                body = json.loads(self.rfile.read(length))
-                with receiver._lock:
-                    receiver.bodies.append(body)
-                    count = len(receiver.bodies)
-                    status = receiver.statuses.pop(0) if receiver.statuses else 200
-                if count == receiver.hang_on:
-                    receiver.arrived.set()
-                    receiver.release.wait(timeout=60)
-                self.send_response(status)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, format: str, *args: Any) -> None:
-                return None  # quiet: the tests read the bodies instead
-
-        class Server(ThreadingHTTPServer):
-            daemon_threads = True
-
-            def handle_error(self, request: Any, client_address: Any) -> None:
-                return None  # a sender killed mid-request breaks the pipe; expected
-
-        self._server = Server(("127.0.0.1", 0), Handler)
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
-        )
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}{SECRET_PATH}"
-
-    def transition_ids(self) -> list[str]:
-        with self._lock:
-            return [str(body["transition_id"]) for body in self.bodies]
-
-    def __enter__(self) -> WebhookReceiver:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.release.set()
-        self._server.shutdown()
-        self._server.server_close()
-
-
-class FakeNotifier:
-    """Records payloads; fails the payloads whose transition id is listed in ``failing``."""
-
-    def __init__(self, name: str = "webhook") -> None:
-        self._name = name
-        self.sent: list[str] = []
-        self.failing: set[str] = set()
-
-    @property
-    def name(self) -> str:
-        return self._name
-
-    async def send(self, payload: Payload) -> None:
-        transition_id = str(payload["transition_id"])
-        if transition_id in self.failing:
-            raise DeliveryError("receiver answered HTTP 503")
-        self.sent.append(transition_id)
 
 
 class Clock:
@@ -131,12 +41,6 @@ class Clock:
 
     def __call__(self) -> int:
         return self.now
-
-
-@pytest.fixture
-def ledger(tmp_path: Path) -> Iterator[Ledger]:
-    with open_ledger(str(tmp_path / "ledger.db"), notifiers=["log", "webhook"]) as opened:
-        yield opened
 
 
 def record(ledger: Ledger, job_id: str, *statuses: str, at: int = T0) -> list[str]:

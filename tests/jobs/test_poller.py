@@ -3,116 +3,31 @@ how many requests it takes."""
 
 from __future__ import annotations
 
-import json
-import threading
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import httpx
 import pytest
 
-from tuner.api import RateLimitError, RetryPolicy, TunerClient
-from tuner.jobs.ledger import Ledger, open_ledger
+from tuner.api import RateLimitError, TunerClient
+from tuner.jobs.ledger import Ledger
 from tuner.jobs.poller import ACTIVE_STATUSES, CycleResult, poll_once
-from tuner.sandbox import ManualClock, SandboxHandle, start_in_thread
+from tuner.sandbox import SandboxHandle
+
+from .conftest import CreateJob
+from .flow_support import NOW, make_client, statuses
 
 pytestmark = pytest.mark.anyio
 
-NOW = 1_800_000_000  # the ledger's clock: independent of the sandbox's on purpose
-START = 1_760_000_000  # the sandbox's manual clock starts here
-API_KEY = "test-key"  # the sandbox accepts any non-empty key
-QUESTIONS = [
-    ("How do I reset my password?", "Open Settings, choose Security and press Reset password."),
-    ("Where can I download my invoice?", "Invoices are under Billing, in the Documents tab."),
-    ("How do I cancel my subscription?", "Go to Billing and press Cancel subscription."),
-    ("What payment methods do you accept?", "Cards, bank transfers and PayPal."),
-    ("How long does shipping take?", "Three to five working days within the EU."),
-]
-
-
-def training_data() -> bytes:
-    lines = [
-        json.dumps(
-            {"messages": [{"role": "user", "content": q}, {"role": "assistant", "content": a}]}
-        )
-        for q, a in QUESTIONS
-    ]
-    return ("\n".join(lines) + "\n").encode()
-
 
 @pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
-def sandbox(tmp_path: Path) -> Iterator[SandboxHandle]:
-    handle = start_in_thread(tmp_path / "sandbox", clock=ManualClock(START))
-    yield handle
-    # Stopping uvicorn waits ~0.2 s; do it beside the next test.
-    threading.Thread(target=handle.stop, name="stop-sandbox").start()
-
-
-@pytest.fixture
-def http(sandbox: SandboxHandle) -> Iterator[httpx.Client]:
-    headers = {"Authorization": f"Bearer {API_KEY}"}
-    with httpx.Client(base_url=sandbox.url, headers=headers, timeout=30) as client:
-        yield client
-
-
-@pytest.fixture
-async def client(sandbox: SandboxHandle) -> AsyncIterator[TunerClient]:
-    retry = RetryPolicy(max_attempts=1, max_elapsed=0)
-    async with TunerClient([API_KEY], base_url=sandbox.url, retry=retry) as api:
-        yield api
-
-
-@pytest.fixture
-def ledger(tmp_path: Path) -> Iterator[Ledger]:
-    with open_ledger(str(tmp_path / "ledger.db"), notifiers=["log"]) as opened:
-        yield opened
-
-
-CreateJob = Callable[..., str]
-
-
-@pytest.fixture
-def create_job(http: httpx.Client) -> CreateJob:
-    """Upload data once; create jobs (distinct suffixes, so none is a 409 duplicate)."""
-    uploaded: list[str] = []
-
-    def create(suffix: str = "support", **fields: Any) -> str:
-        if not uploaded:
-            response = http.post(
-                "/v1/files",
-                files={"file": ("train.jsonl", training_data())},
-                data={"purpose": "fine-tune"},
-            )
-            assert response.status_code == 200, response.text
-            uploaded.append(response.json()["id"])
-        body: dict[str, Any] = {
-            "model": "open-mistral-7b",
-            "hyperparameters": {"training_steps": 10},
-            "training_files": [{"file_id": uploaded[0], "weight": 1}],
-            "auto_start": False,
-            "suffix": suffix,
-            **fields,
-        }
-        response = http.post("/v1/fine_tuning/jobs", json=body)
-        assert response.status_code == 200, response.text
-        return str(response.json()["id"])
-
-    return create
+def ledger_notifiers() -> Sequence[str]:
+    return ("log",)  # one outbox row per transition
 
 
 async def poll(client: TunerClient, ledger: Ledger, **options: Any) -> CycleResult:
     return await poll_once(client, ledger, backend=client.base_url, now=NOW, **options)
-
-
-def statuses(ledger: Ledger, job_id: str) -> list[str]:
-    return [t.to_status for t in ledger.transitions(job_id)]
 
 
 async def test_follows_a_job_from_queued_to_success(
@@ -267,14 +182,10 @@ async def test_polling_twice_records_each_change_once(
 
 
 async def test_a_rate_limited_listing_raises_for_the_daemon_to_back_off(
-    tmp_path: Path, ledger: Ledger
+    start_sandbox: Callable[..., SandboxHandle], ledger: Ledger
 ) -> None:
-    handle = start_in_thread(tmp_path / "limited", clock=ManualClock(START), faults="429=1")
-    try:
-        retry = RetryPolicy(max_attempts=1, max_elapsed=0)
-        async with TunerClient([API_KEY], base_url=handle.url, retry=retry) as api:
-            with pytest.raises(RateLimitError) as caught:
-                await poll(api, ledger)
-    finally:
-        handle.stop()
+    limited = start_sandbox(faults="429=1")
+    async with make_client(limited, max_attempts=1) as api:
+        with pytest.raises(RateLimitError) as caught:
+            await poll(api, ledger)
     assert caught.value.headers.get("retry-after") is not None

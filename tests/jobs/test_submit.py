@@ -3,8 +3,7 @@ under injected faults), the concurrency limit, the agreed budget, secrets kept o
 
 from __future__ import annotations
 
-import threading
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +11,7 @@ import pytest
 from pydantic import SecretStr
 
 from tuner.api import AuthenticationError, JobCreate, TunerClient
-from tuner.jobs.ledger import Ledger, open_ledger
+from tuner.jobs.ledger import Ledger
 from tuner.jobs.orchestrator import Orchestrator
 from tuner.jobs.spec import load_spec
 from tuner.jobs.submit import (
@@ -26,7 +25,7 @@ from tuner.jobs.submit import (
     request_from,
     submission_spec,
 )
-from tuner.sandbox import ManualClock, SandboxHandle, start_in_thread
+from tuner.sandbox import SandboxHandle
 
 from .flow_support import (
     START,
@@ -41,45 +40,6 @@ from .flow_support import (
 
 WANDB_KEY = "wandb-secret-key-0123456789abcdef01234567"
 MakeSubmitter = Callable[..., Submitter]
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
-def start_sandbox(tmp_path: Path) -> Iterator[Callable[..., SandboxHandle]]:
-    """Start sandboxes (manual clock at START, own data dirs); all stopped afterwards."""
-    started: list[SandboxHandle] = []
-
-    def start(**options: Any) -> SandboxHandle:
-        folder = tmp_path / f"sandbox-{len(started)}"
-        handle = start_in_thread(folder, clock=ManualClock(START), **options)
-        started.append(handle)
-        return handle
-
-    yield start
-    for handle in started:
-        # Stopping takes a fixed ~0.2 s: do it off the test's path.
-        threading.Thread(target=handle.stop, daemon=True).start()
-
-
-@pytest.fixture
-def sandbox(start_sandbox: Callable[..., SandboxHandle]) -> SandboxHandle:
-    return start_sandbox()
-
-
-@pytest.fixture
-def ledger(tmp_path: Path) -> Iterator[Ledger]:
-    with open_ledger(str(tmp_path / "ledger.db")) as opened:
-        yield opened
-
-
-@pytest.fixture
-async def client(sandbox: SandboxHandle) -> AsyncIterator[TunerClient]:
-    async with make_client(sandbox) as opened:
-        yield opened
 
 
 @pytest.fixture

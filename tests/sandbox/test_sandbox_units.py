@@ -11,9 +11,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tuner.datasets import pricing
 from tuner.sandbox import ManualClock, ScaledClock, parse_faults
 from tuner.sandbox import clock as clock_module
-from tuner.sandbox.catalog import base_model, run_seconds, token_cost
+from tuner.sandbox.catalog import BASE_MODELS, base_model, run_seconds, token_cost
 from tuner.sandbox.faults import FaultInjector, FaultPlan, FaultSpecError
 from tuner.sandbox.lifecycle import (
     Status,
@@ -131,6 +132,21 @@ def test_plan_of_an_auto_started_job() -> None:
     assert status_at(job, SEVEN_B, finish) is Status.SUCCESS
     cancelled = job.model_copy(update={"cancel_requested_at": running + 1})
     assert status_at(cancelled, SEVEN_B, finish) is Status.CANCELLED
+
+
+def test_the_catalog_takes_its_figures_from_the_price_table() -> None:
+    tuned = [model for model in BASE_MODELS if model.fine_tunable]
+    assert len(tuned) == 7
+    for model in tuned:
+        assert model.training is pricing.price_for(model.id)
+        estimate = pricing.estimate(1_000_000, model.id, training_steps=25)
+        assert model.train_tokens_per_step == estimate.train_tokens_per_step
+        assert token_cost(model, estimate.train_tokens) == estimate.token_cost
+        assert run_seconds(model, 25) == estimate.expected_duration_seconds
+    embedder = base_model("mistral-embed")
+    assert embedder is not None and embedder.training is None
+    with pytest.raises(LookupError, match="not fine-tunable"):
+        _ = embedder.seconds_per_step
 
 
 def test_costs_and_durations_match_the_observed_job() -> None:

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import logging
 import sys
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import typer
 
@@ -26,8 +27,11 @@ from tuner.cli.context import (
 from tuner.cli.output import Exit, emit_json, err_console, fail
 
 if TYPE_CHECKING:
+    from tuner.config import Settings
     from tuner.jobs.daemon import CycleReport, Daemon, DaemonConfig, DrainQueue
     from tuner.jobs.notifiers import Notifier
+
+T = TypeVar("T")
 
 # The core is imported inside the command, so `tuner --help` stays fast.
 
@@ -42,19 +46,21 @@ _QUIET_LOGGERS = ("httpx", "httpcore", "apscheduler")
 
 
 def daemon(
-    interval: float = typer.Option(
-        30.0,
+    interval: float | None = typer.Option(
+        None,
         "--interval",
-        envvar="TUNER_DAEMON_INTERVAL",
         min=0.05,
-        help="Seconds between cycles while jobs are active.",
+        show_default=False,
+        help="Seconds between cycles while jobs are active (default: the daemon_interval "
+        "setting (TUNER_DAEMON_INTERVAL or the config file), else 30).",
     ),
-    idle_interval: float = typer.Option(
-        300.0,
+    idle_interval: float | None = typer.Option(
+        None,
         "--idle-interval",
-        envvar="TUNER_DAEMON_IDLE_INTERVAL",
         min=0.05,
-        help="Seconds between cycles when no job is active.",
+        show_default=False,
+        help="Seconds between cycles when no job is active (default: the daemon_idle_interval "
+        "setting (TUNER_DAEMON_IDLE_INTERVAL or the config file), else 300).",
     ),
     max_interval: float = typer.Option(
         1800.0,
@@ -70,10 +76,10 @@ def daemon(
     webhook: str | None = typer.Option(
         None,
         "--webhook",
-        envvar="TUNER_WEBHOOK_URL",
+        show_default=False,
         help="POST each transition as JSON here (Slack-compatible `text`); https, or http on "
-        "loopback. Prefer the variable: the URL is a secret.",
-        show_envvar=True,
+        "loopback; an empty value turns the setting off. Prefer the webhook_url setting "
+        "(TUNER_WEBHOOK_URL or the config file): the URL is a secret.",
     ),
     webhook_timeout: float = typer.Option(
         10.0, "--webhook-timeout", min=0.1, help="Seconds a webhook POST may take."
@@ -81,10 +87,11 @@ def daemon(
     command: str | None = typer.Option(
         None,
         "--command",
-        envvar="TUNER_NOTIFY_COMMAND",
+        show_default=False,
         help="Run this shell command per transition (TUNER_JOB_ID, TUNER_JOB_STATUS, "
         "TUNER_JOB_PREVIOUS_STATUS, TUNER_TRANSITION_ID, TUNER_FINE_TUNED_MODEL, …; the JSON "
-        "payload on stdin).",
+        "payload on stdin). Default: the notify_command setting (TUNER_NOTIFY_COMMAND or the "
+        "config file); an empty value turns the setting off.",
     ),
     command_timeout: float = typer.Option(
         60.0, "--command-timeout", min=0.1, help="Seconds the command may run."
@@ -96,12 +103,13 @@ def daemon(
         help="Seconds the daemon lease outlives its last renewal (how soon another host may "
         "take over after a crash).",
     ),
-    max_active: int = typer.Option(
-        3,
+    max_active: int | None = typer.Option(
+        None,
         "--max-active",
-        envvar="TUNER_MAX_ACTIVE",
         min=1,
-        help="Queued specs are submitted while fewer jobs than this are active.",
+        show_default=False,
+        help="Queued specs are submitted while fewer jobs than this are active (default: the "
+        "max_active_jobs setting (TUNER_MAX_ACTIVE_JOBS or the config file), else 3).",
     ),
     as_json: bool = typer.Option(
         False, "--json", help="With --once: print the cycle's figures as one JSON object."
@@ -109,23 +117,78 @@ def daemon(
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Debug logging."),
 ) -> None:
     """Follow active jobs into the ledger and notify on every status change."""
-    from tuner.jobs.daemon import DaemonConfig
-
     _configure_logging(verbose)
+    ctx = load_context()
     try:
-        config = DaemonConfig(
-            interval=interval,
-            idle_interval=idle_interval,
-            max_interval=max_interval,
-            lease_ttl=lease_ttl,
+        plan = plan_daemon(
+            ctx.settings,
+            DaemonOptions(
+                interval=interval,
+                idle_interval=idle_interval,
+                max_interval=max_interval,
+                lease_ttl=lease_ttl,
+                webhook=webhook,
+                webhook_timeout=webhook_timeout,
+                command=command,
+                command_timeout=command_timeout,
+                max_active=max_active,
+            ),
         )
-        notifiers = _notifiers(webhook, webhook_timeout, command, command_timeout)
     except ValueError as exc:
         fail(str(exc), hint="See `tuner daemon --help`.")
-    ctx = load_context()
-    serving = _serve(ctx, config, notifiers, once=once, max_active=max_active)
-    outcome = run_async(serving, api_url=ctx.backend)
+    outcome = run_async(_serve(ctx, plan, once=once), api_url=ctx.backend)
     _finish(outcome, once=once, as_json=as_json, api_url=ctx.backend)
+
+
+@dataclass(frozen=True)
+class DaemonOptions:
+    """The command's options; None means "take the setting"."""
+
+    interval: float | None = None
+    idle_interval: float | None = None
+    max_interval: float = 1800.0
+    lease_ttl: int = 120
+    webhook: str | None = None
+    webhook_timeout: float = 10.0
+    command: str | None = None
+    command_timeout: float = 60.0
+    max_active: int | None = None
+
+
+@dataclass(frozen=True)
+class DaemonPlan:
+    """What the daemon runs with: its schedule, its notifiers and the queue's limit."""
+
+    config: DaemonConfig
+    notifiers: list[Notifier]
+    max_active: int
+
+
+def plan_daemon(settings: Settings, options: DaemonOptions) -> DaemonPlan:
+    """Options over settings (environment, then config file, then defaults).
+
+    Raises ``ValueError`` (never showing a webhook URL) for an unusable value.
+    """
+    from tuner.jobs.daemon import DaemonConfig
+
+    def chosen(option: T | None, setting: T) -> T:
+        return setting if option is None else option
+
+    config = DaemonConfig(
+        interval=chosen(options.interval, settings.daemon_interval),
+        idle_interval=chosen(options.idle_interval, settings.daemon_idle_interval),
+        max_interval=options.max_interval,
+        lease_ttl=options.lease_ttl,
+    )
+    stored_url = settings.webhook_url
+    webhook = chosen(options.webhook, None if stored_url is None else stored_url.get_secret_value())
+    notifiers = _notifiers(
+        webhook,
+        options.webhook_timeout,
+        chosen(options.command, settings.notify_command),
+        options.command_timeout,
+    )
+    return DaemonPlan(config, notifiers, chosen(options.max_active, settings.max_active_jobs))
 
 
 def _configure_logging(verbose: bool) -> None:
@@ -152,30 +215,26 @@ def _notifiers(
 
 
 async def _serve(
-    ctx: CommandContext,
-    config: DaemonConfig,
-    notifiers: list[Notifier],
-    *,
-    once: bool,
-    max_active: int,
+    ctx: CommandContext, plan: DaemonPlan, *, once: bool
 ) -> tuple[Daemon, CycleReport | None]:
     from tuner.jobs.daemon import Daemon, run_until_stopped
 
-    async with session(ctx, notifiers=[n.name for n in notifiers]) as s:
+    async with session(ctx, notifiers=[n.name for n in plan.notifiers]) as s:
         daemon = Daemon(
             s.client,
             s.ledger,
-            notifiers,
-            config,
+            plan.notifiers,
+            plan.config,
             clock=hooks.now,
-            drain_queue=_drain_queue(s, max_active),
+            drain_queue=_drain_queue(s, plan.max_active),
         )
         report = await run_until_stopped(daemon, once=once)
         return daemon, report
 
 
 def _drain_queue(s: Session, max_active: int) -> DrainQueue:
-    """The submission queue's drain, bound to this session (W&B key from WANDB_API_KEY)."""
+    """The submission queue's drain, bound to this session and the daemon's clock; the W&B key
+    for queued specs with an integration comes from WANDB_API_KEY (never from the ledger)."""
     from tuner.jobs.daemon import queue_drainer
 
     return queue_drainer(

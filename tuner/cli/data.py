@@ -122,6 +122,15 @@ def validate(
     raise typer.Exit(int(Exit.OK if data["ok"] else Exit.FAILED))
 
 
+def render_refusal(validation: dict[str, Any], *, as_json: bool, listing: str) -> None:
+    """The validation report that stopped a command before anything was sent: as JSON
+    ``{"ok": false, "validation": …, <listing>: []}``, or as text (the caller then fails)."""
+    if as_json:
+        emit_json({"ok": False, "validation": validation, listing: []})
+    else:
+        render_validation(validation)
+
+
 def render_validation(data: dict[str, Any]) -> None:
     """One summary line per file (never truncated, also when piped), then the findings."""
     for f in data["files"]:

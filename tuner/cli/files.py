@@ -6,10 +6,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import typer
-from rich.table import Table
 
 from tuner.cli.context import hooks, load_context, run_async, session
-from tuner.cli.output import Exit, console, emit_json, err_console, fail, progress_for
+from tuner.cli.output import (
+    Exit,
+    console,
+    emit_json,
+    emit_listing,
+    err_console,
+    fail,
+    progress_for,
+    wire_json,
+)
 
 if TYPE_CHECKING:
     from tuner.api import File
@@ -19,10 +27,6 @@ app = typer.Typer(help="Upload, list, show, delete and download files.", no_args
 
 JsonOpt = typer.Option(False, "--json", help="Print JSON instead of text.")
 IdArg = typer.Argument(..., help="The file id.")
-
-
-def _file_json(file: File) -> dict[str, Any]:
-    return file.model_dump(mode="json", by_alias=True)
 
 
 def _size(size: int | None) -> str:
@@ -39,18 +43,27 @@ def upload(
     force: bool = typer.Option(
         False, "--force", help="Upload even when the same content is already on the server."
     ),
+    no_validate: bool = typer.Option(
+        False,
+        "--no-validate",
+        help="Upload without checking the files first (the server refuses invalid files).",
+    ),
     as_json: bool = JsonOpt,
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
 ) -> None:
     """Upload files for fine-tuning; content already uploaded (per the ledger) is reused.
 
-    Check the data first with `tuner data validate`: the server refuses invalid files.
+    Each file is checked first against the platform's rules for fine-tuning data, as
+    `tuner data validate` does (without token counts: no model is known here). With any error
+    nothing is uploaded: the report is shown and the command exits 1. `--no-validate` skips it.
     """
     from tuner.jobs.orchestrator import Orchestrator
 
     missing = [str(path) for path in paths if not path.is_file()]
     if missing:
         fail(f"no such file: {', '.join(missing)}")
+    if not no_validate:
+        _refuse_invalid(paths, as_json=as_json, quiet=quiet)
     ctx = load_context()
 
     async def body() -> list[UploadResult]:
@@ -70,13 +83,34 @@ def upload(
         console.print(f"[bold]{result.file_id}[/]  {result.path}  ({how})")
 
 
+def _refuse_invalid(paths: list[Path], *, as_json: bool, quiet: bool) -> None:
+    """Validate ``paths`` as fine-tuning data; on errors show the report and exit 1."""
+    from tuner.cli.data import render_refusal
+    from tuner.datasets.errors import DataInputError
+    from tuner.datasets.validate import validate_paths
+
+    with progress_for(quiet or as_json) as progress:
+        try:
+            report = validate_paths(paths, progress=progress)
+        except DataInputError as exc:
+            fail(str(exc), hint="Pass an existing, readable JSONL file.")
+    if report.ok:
+        return
+    render_refusal(report.to_dict(), as_json=as_json, listing="files")
+    fail(
+        "the data has errors; nothing was uploaded",
+        hint="Fix them (see `tuner data fix`), or pass --no-validate to upload anyway.",
+        code=Exit.FAILED,
+    )
+
+
 def _upload_json(result: UploadResult) -> dict[str, Any]:
     return {
         "id": result.file_id,
         "path": str(result.path),
         "sha256": result.content_hash,
         "reused": result.reused,
-        "file": None if result.file is None else _file_json(result.file),
+        "file": None if result.file is None else wire_json(result.file),
     }
 
 
@@ -93,26 +127,20 @@ def list_files(
         async with session(ctx) as s:
             return await s.client.files.list(**filters).to_list()
 
-    files = run_async(body(), api_url=ctx.backend)
-    if as_json:
-        emit_json([_file_json(f) for f in files])
-        return
-    if not files:
-        console.print("No files.")
-        return
-    table = Table()
-    for column in ("id", "filename", "size", "lines", "type", "purpose"):
-        table.add_column(column, overflow="fold")
-    for f in files:
-        table.add_row(
+    emit_listing(
+        run_async(body(), api_url=ctx.backend),
+        as_json=as_json,
+        columns=("id", "filename", "size", "lines", "type", "purpose"),
+        row=lambda f: (
             f.id,
             f.filename or "-",
             _size(f.size_bytes),
             "-" if f.num_lines is None else f"{f.num_lines:,}",
             f.sample_type or "-",
             f.purpose or "-",
-        )
-    console.print(table)
+        ),
+        empty="No files.",
+    )
 
 
 @app.command()
@@ -126,10 +154,10 @@ def show(file_id: str = IdArg, as_json: bool = JsonOpt) -> None:
 
     file = run_async(body(), api_url=ctx.backend)
     if as_json:
-        emit_json(_file_json(file))
+        emit_json(wire_json(file))
         return
     console.print(f"[bold]{file.id}[/]")
-    for key, value in _file_json(file).items():
+    for key, value in wire_json(file).items():
         if key != "id" and value is not None:
             console.print(f"  {key:<12} {value}", markup=False)
 

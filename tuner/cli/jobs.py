@@ -26,7 +26,16 @@ from tuner.cli.context import (
     session,
     wandb_key,
 )
-from tuner.cli.output import Exit, console, emit_json, err_console, fail, progress_for
+from tuner.cli.output import (
+    Exit,
+    console,
+    emit_json,
+    emit_listing,
+    err_console,
+    fail,
+    progress_for,
+    wire_json,
+)
 from tuner.progress import NULL_PROGRESS, Progress
 
 if TYPE_CHECKING:
@@ -51,11 +60,12 @@ MaxCostOpt = typer.Option(
     "for a sweep, also the total.",
 )
 MaxActiveOpt = typer.Option(
-    3,
+    None,
     "--max-active",
     min=1,
-    envvar="TUNER_MAX_ACTIVE_JOBS",
-    help="Jobs the submission queue lets run at once.",
+    help="Jobs the submission queue lets run at once (default: the max_active_jobs setting "
+    "(TUNER_MAX_ACTIVE_JOBS or the config file), else 3).",
+    show_default=False,
 )
 IntervalOpt = typer.Option(10.0, "--interval", min=0.0, help="Seconds between polls.")
 IdArg = typer.Argument(..., help="The job id.")
@@ -66,9 +76,10 @@ def _orchestrator(
     *,
     progress: Progress,
     confirm: Confirm | None = None,
-    max_active: int = 3,
+    max_active: int | None = None,
     poll_interval: float = 10.0,
 ) -> Orchestrator:
+    """The orchestrator for one command; ``max_active`` None means the setting."""
     from tuner.jobs.orchestrator import Orchestrator, refuse_all
 
     return Orchestrator(
@@ -80,7 +91,7 @@ def _orchestrator(
         progress=progress,
         backend=s.backend,
         wandb_key=wandb_key(),
-        max_active=max_active,
+        max_active=s.settings.max_active_jobs if max_active is None else max_active,
         poll_interval=poll_interval,
     )
 
@@ -91,10 +102,6 @@ def _ask(question: str) -> bool:
         return typer.confirm(question, default=False, err=True)
     except click.exceptions.Abort:
         return False
-
-
-def _job_json(job: Job) -> dict[str, Any]:
-    return job.model_dump(mode="json", by_alias=True)
 
 
 # --------------------------------------------------------------------------- create
@@ -109,7 +116,7 @@ def create(
         False, "--dry-run", help="Validate the data and estimate the cost; create nothing."
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the created jobs as a JSON list."),
-    max_active: int = MaxActiveOpt,
+    max_active: int | None = MaxActiveOpt,
     quiet: bool = QuietOpt,
 ) -> None:
     """Validate, upload, create, show the cost, confirm, start.
@@ -167,14 +174,11 @@ def _question(plan: Plan) -> str:
 
 
 def _report_create(result: CreateResult, out: Console, as_json: bool) -> None:
-    from tuner.cli.data import render_validation
+    from tuner.cli.data import render_refusal
 
     if result.outcome == "invalid":
         assert result.report is not None
-        if as_json:
-            emit_json({"ok": False, "validation": result.report.to_dict(), "jobs": []})
-        else:
-            render_validation(result.report.to_dict())
+        render_refusal(result.report.to_dict(), as_json=as_json, listing="jobs")
         fail(result.message or "the data has errors", code=Exit.FAILED)
     if result.outcome == "dry_run":
         if as_json:
@@ -184,7 +188,7 @@ def _report_create(result: CreateResult, out: Console, as_json: bool) -> None:
             out.print("[bold green]OK[/]: the data is valid; nothing was uploaded (--dry-run).")
         return
     if as_json:
-        emit_json([_job_json(job) for job in result.jobs])
+        emit_json([wire_json(job) for job in result.jobs])
     _summarise(result, out)
     if not result.ok:
         fail(result.message or _OUTCOME_TEXT[result.outcome], code=Exit.FAILED)
@@ -316,26 +320,20 @@ def list_jobs(
         async with session(ctx) as s:
             return await _orchestrator(s, progress=NULL_PROGRESS).sync_jobs(**filters)
 
-    jobs = run_async(body(), api_url=ctx.backend)
-    if as_json:
-        emit_json([_job_json(job) for job in jobs])
-        return
-    if not jobs:
-        console.print("No jobs.")
-        return
-    table = Table()
-    for column in ("id", "status", "model", "suffix", "fine-tuned model", "created"):
-        table.add_column(column, overflow="fold")
-    for job in jobs:
-        table.add_row(
+    emit_listing(
+        run_async(body(), api_url=ctx.backend),
+        as_json=as_json,
+        columns=("id", "status", "model", "suffix", "fine-tuned model", "created"),
+        row=lambda job: (
             job.id,
             job.status,
             job.model,
             job.suffix or "-",
             job.fine_tuned_model or "-",
             _when(job.created_at),
-        )
-    console.print(table)
+        ),
+        empty="No jobs.",
+    )
 
 
 def _when(seconds: int | None) -> str:

@@ -5,14 +5,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import typer
-from rich.table import Table
 
 from tuner.cli.context import load_context, run_async, session
-from tuner.cli.output import Exit, console, emit_json, fail
+from tuner.cli.output import Exit, console, emit_json, emit_listing, fail, wire_json
 
 if TYPE_CHECKING:
-    from pydantic import BaseModel
-
     from tuner.api import ModelCard
 
 app = typer.Typer(
@@ -22,10 +19,6 @@ app = typer.Typer(
 
 JsonOpt = typer.Option(False, "--json", help="Print JSON instead of text.")
 IdArg = typer.Argument(..., help="The model id, e.g. ft:open-mistral-7b:…")
-
-
-def _json(model: BaseModel) -> dict[str, Any]:
-    return model.model_dump(mode="json", by_alias=True)
 
 
 def _kind(card: ModelCard) -> str:
@@ -50,21 +43,18 @@ def list_models(
         cards = [c for c in cards if _kind(c) == "fine-tuned"]
     if tunable:
         cards = [c for c in cards if c.capabilities.fine_tuning]
-    if as_json:
-        emit_json([_json(card) for card in cards])
-        return
-    table = Table()
-    for column in ("id", "type", "fine-tunable", "archived", "context"):
-        table.add_column(column, overflow="fold")
-    for card in cards:
-        table.add_row(
+    emit_listing(
+        cards,
+        as_json=as_json,
+        columns=("id", "type", "fine-tunable", "archived", "context"),
+        row=lambda card: (
             card.id,
             _kind(card),
             "yes" if card.capabilities.fine_tuning else "no",
             "yes" if getattr(card, "archived", False) else "-",
             "-" if card.max_context_length is None else f"{card.max_context_length:,}",
-        )
-    console.print(table)
+        ),
+    )
 
 
 @app.command()
@@ -77,7 +67,7 @@ def show(model_id: str = IdArg, as_json: bool = JsonOpt) -> None:
             return await s.client.models.get(model_id)
 
     card = run_async(body(), api_url=ctx.backend)
-    data = _json(card)
+    data = wire_json(card)
     if as_json:
         emit_json(data)
         return
@@ -110,7 +100,7 @@ def rename(
 
     model = run_async(body(), api_url=ctx.backend)
     if as_json:
-        emit_json(_json(model))
+        emit_json(wire_json(model))
         return
     console.print(f"[bold]{model.id}[/]  name: {model.name or '-'}")
 
@@ -125,7 +115,7 @@ def _set_archived(model_id: str, archived: bool, as_json: bool) -> None:
 
     result = run_async(body(), api_url=ctx.backend)
     if as_json:
-        emit_json(_json(result))
+        emit_json(wire_json(result))
         return
     console.print(f"{result.id}: {'archived' if result.archived else 'not archived'}")
 

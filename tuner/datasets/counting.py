@@ -24,7 +24,8 @@ class TokenCount:
 
 
 class TokenCounter(Protocol):
-    # The tokenizer's name as shown to users, e.g. "v3-sentencepiece", "v3-tekken", "v7-sentencepiece".
+    # The tokenizer's name as shown to users, e.g. "v3-sentencepiece", "v3-tekken",
+    # "v7-sentencepiece".
     name: str
 
     def count(self, samples: Sequence[Sample]) -> list[TokenCount]:

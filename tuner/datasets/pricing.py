@@ -13,8 +13,9 @@ mistral-api.md``, job ``metadata`` of real jobs):
   what is billed once the minimum applies.
 
 Every other price, every other tokens-per-step figure and all durations are guesses (marked
-``price_source="guess"``), the same figures as the local sandbox (``tuner/sandbox/catalog.py``)
-so that its simulated jobs and this estimate agree. Override any of them in config (see
+``price_source="guess"``). The local sandbox (``tuner/sandbox/catalog.py``) takes its figures
+from this table and its formulas (:func:`token_cost`, :func:`duration_seconds`), so its
+simulated jobs and this estimate agree. Override any of them in config (see
 :data:`OVERRIDE_KEYS`).
 
 Duration: ``setup_seconds + training_steps × seconds_per_step``. Only one job was observed (10
@@ -123,6 +124,19 @@ def _is_whole(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+def token_cost(train_tokens: int, usd_per_million_tokens: float) -> float:
+    """The token cost of a job as the platform reports it in ``metadata.cost``: 4 decimals, no
+    minimum fee."""
+    return round(train_tokens / 1_000_000 * usd_per_million_tokens, _COST_DECIMALS)
+
+
+def duration_seconds(
+    training_steps: int, seconds_per_step: float, *, setup_seconds: float = SETUP_SECONDS
+) -> int:
+    """How long a job of ``training_steps`` steps runs: the set-up, then the steps."""
+    return round(setup_seconds + training_steps * seconds_per_step)
+
+
 def price_for(model: str) -> ModelPrice | None:
     """The table's figures for a model name, alias, dated name or fine-tuned id; None if unknown."""
     info = model_info(model)
@@ -217,7 +231,7 @@ def estimate(
     base, price = _price(model, settings)
     steps, basis = _steps(data_tokens, price.train_tokens_per_step, training_steps, epochs)
     train_tokens = steps * price.train_tokens_per_step
-    token_cost = round(train_tokens / 1_000_000 * price.usd_per_million_tokens, _COST_DECIMALS)
+    cost = token_cost(train_tokens, price.usd_per_million_tokens)
     minimum = float(settings.get("minimum_fee_usd", MINIMUM_FEE_USD))
     setup = float(settings.get("setup_seconds", SETUP_SECONDS))
     return Estimate(
@@ -230,11 +244,13 @@ def estimate(
         epochs=train_tokens / data_tokens,
         basis=basis,
         usd_per_million_tokens=float(price.usd_per_million_tokens),
-        token_cost=token_cost,
+        token_cost=cost,
         minimum_fee=minimum,
-        billed_cost=max(token_cost, minimum),
+        billed_cost=max(cost, minimum),
         storage_per_month=float(settings.get("storage_usd_per_month", STORAGE_USD_PER_MONTH)),
-        expected_duration_seconds=round(setup + steps * price.seconds_per_step),
+        expected_duration_seconds=duration_seconds(
+            steps, price.seconds_per_step, setup_seconds=setup
+        ),
         price_source=price.source,
         note=price.note,
     )

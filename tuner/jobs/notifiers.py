@@ -1,10 +1,16 @@
 """Notifiers and their delivery from the ledger's outbox: the log, a webhook, a shell command.
 
-Every status transition the ledger records gets one outbox row per configured notifier, written
-in the same transaction as the transition, so a crash can delay a notification but never lose
-it. ``deliver_pending`` sends the due rows and records each success right after it: a row is
-sent twice only if the process dies between a send and that record (the receiver then sees the
-same ``transition_id`` again and can drop it). Failures are retried with exponential backoff.
+Every status transition the ledger records gets one outbox row per notifier in the ledger's
+stored registry (``Ledger.register_notifiers``: the daemon registers its notifiers when it takes
+its lease), plus any the writing ``Ledger`` was opened with. Whoever records the transition — the
+daemon, ``tuner jobs watch`` or ``list``, the TUI — writes those rows in the same transaction as
+the transition, so a crash can delay a notification but never lose it, and the daemon announces
+changes another writer saw first. A notifier dropped from the registry gets no new rows; its
+pending ones stay.
+
+``deliver_pending`` sends the due rows and records each success right after it: a row is sent
+twice only if the process dies between a send and that record (the receiver then sees the same
+``transition_id`` again and can drop it). Failures are retried with exponential backoff.
 
 Within one notifier a job's notifications go out in order: while an earlier one waits for its
 retry, the later ones of the same job wait behind it; other jobs are not held up.

@@ -1,21 +1,23 @@
 """The base models the sandbox serves, with the figures its simulated training uses.
 
 The list is the reference's fine-tunable text models (``mistral-api.md`` §6) plus
-``mistral-embed`` (embeddings, not fine-tunable). ``train_tokens_per_step`` is the observed
-131,072 for ``open-mistral-7b`` (65,536 observed for ``ministral-3b``); per-token prices for
-models other than ``open-mistral-7b`` are ESTIMATES (the platform never published them), the
-same caveat ``tuner.datasets.pricing`` carries. Step durations are invented but plausible: the
-observed 10-step ``open-mistral-7b`` job had ``expected_duration_seconds=120``.
+``mistral-embed`` (embeddings, not fine-tunable). Every figure comes from the project's tables,
+so the sandbox, the validator and the cost estimate never disagree:
 
-Context lengths and dated aliases come from the project's one model table,
-:mod:`tuner.datasets.tokenizers`, so the sandbox and the validator never disagree about them.
+- context lengths and dated aliases from :mod:`tuner.datasets.tokenizers`;
+- prices, training tokens per step, seconds per step and the run's set-up time from
+  :mod:`tuner.datasets.pricing` (``PRICES``, ``SETUP_SECONDS``), with its cost and duration
+  formulas. Its caveats hold here too: only ``open-mistral-7b`` (131,072 tokens per step, a
+  10-step job of 120 s costing 2.6214) and ``ministral-3b``'s 65,536 tokens per step were
+  observed; the rest are ESTIMATES.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from tuner.datasets import tokenizers
+from tuner.datasets import pricing, tokenizers
+from tuner.datasets.pricing import ModelPrice
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,62 +30,54 @@ class ModelSpec:
     embeddings: bool = False
     function_calling: bool = True
     fim: bool = False
-    train_tokens_per_step: int = 131_072
-    # USD per million training tokens (an estimate except for open-mistral-7b).
-    price_per_million: float = 2.0
+    training: ModelPrice | None = None
+    """The model's row of ``tuner.datasets.pricing.PRICES``; None when it is not fine-tunable."""
     currency: str = "USD"
-    # Simulated seconds per training step (the run also has a fixed set-up time, below).
-    seconds_per_step: float = 11.0
     default_seq_len: int = 16_384
     aliases: tuple[str, ...] = field(default=())
 
+    def _training(self) -> ModelPrice:
+        if self.training is None:  # a programming error: only fine-tunable models are trained
+            raise LookupError(f"{self.id} is not fine-tunable: it has no training figures")
+        return self.training
 
-# Fixed start-up cost of a simulated run, so that 10 steps of open-mistral-7b take the observed
-# 120 s: 20 + 10 x 10.
-RUN_SETUP_SECONDS = 20.0
+    @property
+    def train_tokens_per_step(self) -> int:
+        return self._training().train_tokens_per_step
+
+    @property
+    def price_per_million(self) -> float:
+        """USD per million training tokens (an estimate except for open-mistral-7b)."""
+        return self._training().usd_per_million_tokens
+
+    @property
+    def seconds_per_step(self) -> float:
+        """Simulated seconds per training step (a run also has the set-up time)."""
+        return self._training().seconds_per_step
 
 
-def _tuned(
-    name: str,
-    description: str,
-    *,
-    seconds_per_step: float,
-    price: float,
-    fim: bool = False,
-    train_tokens_per_step: int = 131_072,
-) -> ModelSpec:
-    """A fine-tunable model: context length and aliases from the project's model table."""
+def _tuned(name: str, description: str, *, fim: bool = False) -> ModelSpec:
+    """A fine-tunable model: context length and aliases from the model table, training figures
+    from the price table."""
     info = tokenizers.model_info(name)
-    if info is None:  # a programming error: the two tables list the same models
+    if info is None:  # a programming error: the tables list the same models
         raise LookupError(f"{name} is missing from tuner.datasets.tokenizers.MODELS")
+    price = pricing.price_for(name)
+    if price is None:
+        raise LookupError(f"{name} is missing from tuner.datasets.pricing.PRICES")
     return ModelSpec(
-        name,
-        description,
-        info.context_length,
-        seconds_per_step=seconds_per_step,
-        price_per_million=price,
-        aliases=info.aliases,
-        fim=fim,
-        train_tokens_per_step=train_tokens_per_step,
+        name, description, info.context_length, training=price, aliases=info.aliases, fim=fim
     )
 
 
 BASE_MODELS: tuple[ModelSpec, ...] = (
-    _tuned(
-        "open-mistral-7b", "Mistral 7B, the first open-weight model.", seconds_per_step=10, price=2
-    ),
-    _tuned("mistral-small-latest", "Mistral Small.", seconds_per_step=16, price=6),
-    _tuned("codestral-latest", "Codestral, for code.", seconds_per_step=14, price=3, fim=True),
-    _tuned("open-mistral-nemo", "Mistral NeMo 12B.", seconds_per_step=12, price=3),
-    _tuned("mistral-large-latest", "Mistral Large.", seconds_per_step=30, price=9),
-    _tuned("ministral-8b-latest", "Ministral 8B.", seconds_per_step=8, price=1),
-    _tuned(
-        "ministral-3b-latest",
-        "Ministral 3B.",
-        seconds_per_step=5,
-        price=0.5,
-        train_tokens_per_step=65_536,
-    ),
+    _tuned("open-mistral-7b", "Mistral 7B, the first open-weight model."),
+    _tuned("mistral-small-latest", "Mistral Small."),
+    _tuned("codestral-latest", "Codestral, for code.", fim=True),
+    _tuned("open-mistral-nemo", "Mistral NeMo 12B."),
+    _tuned("mistral-large-latest", "Mistral Large."),
+    _tuned("ministral-8b-latest", "Ministral 8B."),
+    _tuned("ministral-3b-latest", "Ministral 3B."),
     ModelSpec(
         "mistral-embed",
         "Mistral Embed, text embeddings.",
@@ -106,10 +100,10 @@ def base_model(name: str) -> ModelSpec | None:
 
 
 def run_seconds(model: ModelSpec, steps: int) -> int:
-    """Simulated duration of the RUNNING phase of a job of ``steps`` steps."""
-    return round(RUN_SETUP_SECONDS + steps * model.seconds_per_step)
+    """Simulated duration of the RUNNING phase of a job of ``steps`` steps (set-up included)."""
+    return pricing.duration_seconds(steps, model.seconds_per_step)
 
 
 def token_cost(model: ModelSpec, train_tokens: int) -> float:
     """The token cost of a job, as the platform reports it in ``metadata.cost`` (no $4 minimum)."""
-    return round(train_tokens / 1_000_000 * model.price_per_million, 4)
+    return pricing.token_cost(train_tokens, model.price_per_million)

@@ -1,0 +1,1 @@
+"""The test suite; a package, so the CLI tests can share ``tests.jobs.flow_support``."""

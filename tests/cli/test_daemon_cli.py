@@ -1,0 +1,190 @@
+"""``tuner daemon``: its defaults come from the settings (environment, then config file), the
+options override them, and the queue it drains gets the W&B key from WANDB_API_KEY, never from
+the ledger. Runs ``tuner daemon --once`` in this process against the sandbox (see ``env``)."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from pydantic import SecretStr
+
+from tests.jobs.flow_support import small_training, write_spec
+from tuner.cli import context
+from tuner.cli.daemon import _QUIET_LOGGERS, DaemonOptions, plan_daemon
+from tuner.config import Settings
+from tuner.jobs.ledger import open_ledger
+from tuner.sandbox import SandboxHandle
+
+from .conftest import data, run
+
+WANDB_KEY = "wandb-daemon-secret-0123456789abcdef012345"
+WEBHOOK = "https://hooks.example.com/services/T000/B000/sEcReTtOkEn42"
+
+
+@pytest.fixture(autouse=True)
+def logger_levels() -> Iterator[None]:
+    """The daemon quiets library loggers for good; put them back for the tests that follow."""
+    saved = {name: logging.getLogger(name).level for name in _QUIET_LOGGERS}
+    yield
+    for name, level in saved.items():
+        logging.getLogger(name).setLevel(level)
+
+
+class JobCreations(httpx.AsyncBaseTransport):
+    """The client's transport in these tests: records the body of each job creation, passes
+    every request on (a new connection pool per client, as each command opens its own)."""
+
+    def __init__(self) -> None:
+        self.bodies: list[dict[str, Any]] = []
+        self._inner: httpx.AsyncHTTPTransport | None = None
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if request.method == "POST" and request.url.path == "/v1/fine_tuning/jobs":
+            self.bodies.append(json.loads(await request.aread()))
+        if self._inner is None:
+            self._inner = httpx.AsyncHTTPTransport()
+        return await self._inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        if self._inner is not None:
+            await self._inner.aclose()
+            self._inner = None
+
+
+@pytest.fixture
+def creations(env: SandboxHandle, monkeypatch: pytest.MonkeyPatch) -> JobCreations:
+    recorder = JobCreations()
+    options = {**context.hooks.client_options, "transport": recorder}
+    monkeypatch.setattr(context.hooks, "client_options", options)
+    return recorder
+
+
+# -- settings and options -----------------------------------------------------------------------
+
+
+def names(settings: Settings, **options: Any) -> list[str]:
+    return [n.name for n in plan_daemon(settings, DaemonOptions(**options)).notifiers]
+
+
+def test_the_daemon_takes_its_defaults_from_the_settings(clean_env: None) -> None:
+    settings = Settings(
+        daemon_interval=12.5,
+        daemon_idle_interval=600,
+        webhook_url=SecretStr(WEBHOOK),
+        notify_command="true",
+        max_active_jobs=5,
+    )
+
+    plan = plan_daemon(settings, DaemonOptions())
+
+    assert (plan.config.interval, plan.config.idle_interval, plan.max_active) == (12.5, 600, 5)
+    assert [n.name for n in plan.notifiers] == ["log", "webhook", "command"]
+    assert "sEcReT" not in repr(plan.notifiers)
+    default = plan_daemon(Settings(), DaemonOptions())
+    assert (default.config.interval, default.config.idle_interval) == (30.0, 300.0)
+    assert default.max_active == 3 and [n.name for n in default.notifiers] == ["log"]
+
+
+def test_options_override_the_settings_and_empty_ones_turn_a_notifier_off(clean_env: None) -> None:
+    settings = Settings(webhook_url=SecretStr(WEBHOOK), notify_command="true", max_active_jobs=5)
+
+    plan = plan_daemon(settings, DaemonOptions(interval=1, idle_interval=2, max_active=2))
+
+    assert (plan.config.interval, plan.config.idle_interval, plan.max_active) == (1, 2, 2)
+    assert names(settings, webhook="", command="") == ["log"]
+    assert names(Settings(), webhook="https://other.example.com/x") == ["log", "webhook"]
+
+
+def test_a_bad_webhook_setting_is_refused_without_showing_the_url(clean_env: None) -> None:
+    remote_http = WEBHOOK.replace("https://", "http://")
+    with pytest.raises(ValueError, match=r"https:// for hooks\.example\.com") as caught:
+        plan_daemon(Settings(webhook_url=SecretStr(remote_http)), DaemonOptions())
+    assert "sEcReT" not in str(caught.value)
+
+
+def test_a_bad_setting_exits_2(env: SandboxHandle, config_file: Path) -> None:
+    config_file.write_text(f'webhook_url = "{WEBHOOK.replace("https://", "http://")}"\n')
+
+    result = run("daemon", "--once")
+
+    assert result.exit_code == 2 and "webhook URL must use https://" in result.output
+    assert "sEcReT" not in result.output
+
+
+# -- the queue, drained by the daemon -------------------------------------------------------------
+
+
+def test_queued_sweep_members_get_the_wandb_key_from_the_daemon_and_the_setting_limits_them(
+    env: SandboxHandle,
+    creations: JobCreations,
+    config_file: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("WANDB_API_KEY", WANDB_KEY)
+    small_training(tmp_path / "train.jsonl")
+    spec = write_spec(
+        tmp_path / "sweep.toml",
+        """
+model = "open-mistral-7b"
+suffix = "wb"
+training_files = ["train.jsonl"]
+[integrations.wandb]
+project = "support-bot"
+[sweep]
+training_steps = [10, 20, 30]
+""",
+    )
+    created = run("jobs", "create", str(spec), "--max-active", "1", "-q", input="y\n")
+    assert created.exit_code == 0, created.output
+    assert "2 job(s) wait in the submission queue" in created.stdout
+    assert [body["suffix"] for body in creations.bodies] == ["wb-1"]
+
+    # The limit comes from the config file: one job is active, so one more may start.
+    config_file.write_text("max_active_jobs = 2\n")
+    first = run("daemon", "--once", "--json")
+    assert first.exit_code == 0, first.output
+    assert (data(first)["submitted"], data(first)["queued"]) == (1, 1)
+    # The option overrides the setting.
+    second = run("daemon", "--once", "--json", "--max-active", "5")
+    assert second.exit_code == 0, second.output
+    assert (data(second)["submitted"], data(second)["queued"]) == (1, 0)
+
+    assert [body["suffix"] for body in creations.bodies] == ["wb-1", "wb-2", "wb-3"]
+    for body in creations.bodies:
+        [integration] = body["integrations"]
+        assert integration["project"] == "support-bot" and integration["api_key"] == WANDB_KEY
+    with open_ledger(str(tmp_path / "ledger.db")) as ledger:
+        jobs = ledger.list_jobs(backend=env.url)
+        assert sorted(job.suffix or "" for job in jobs) == ["wb-1", "wb-2", "wb-3"]
+    stored = b"".join(path.read_bytes() for path in tmp_path.glob("ledger.db*"))
+    assert WANDB_KEY.encode() not in stored and b"support-bot" in stored
+    assert WANDB_KEY not in first.output + second.output
+
+
+def test_without_the_wandb_key_the_daemon_fails_the_member_and_says_why(
+    env: SandboxHandle, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("WANDB_API_KEY", WANDB_KEY)
+    small_training(tmp_path / "train.jsonl")
+    spec = write_spec(
+        tmp_path / "sweep.toml",
+        'model = "open-mistral-7b"\nsuffix = "nokey"\ntraining_files = ["train.jsonl"]\n'
+        '[integrations.wandb]\nproject = "p"\n[sweep]\ntraining_steps = [10, 20]\n',
+    )
+    assert run("jobs", "create", str(spec), "--max-active", "1", "-q", "--yes").exit_code == 0
+    monkeypatch.delenv("WANDB_API_KEY")
+
+    result = run("daemon", "--once", "--json", "--max-active", "3")
+
+    assert result.exit_code == 0, result.output
+    assert data(result)["submitted"] == 0
+    with open_ledger(str(tmp_path / "ledger.db")) as ledger:
+        [entry] = ledger.entries_in_state("failed")
+    assert "WANDB_API_KEY" in (entry.error or "")
