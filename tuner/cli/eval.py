@@ -239,25 +239,13 @@ async def _run(
 # --------------------------------------------------------------------------- rendering
 
 
-def _number(value: float | None, key: str) -> str:
-    if value is None:
-        return "–"
-    if key in ("answered", "failed", "prompt_tokens", "completion_tokens"):
-        return f"{int(value):,}"
-    if key == "cost_usd":
-        return f"{value:.4f}"
-    if key.endswith("_s") or key == "mean_length_words":
-        return f"{value:.2f}"
-    return f"{value:.3f}"
-
-
 def _excerpt(text: str | None, limit: int = EXCERPT_CHARS) -> str:
     flat = " ".join((text or "").split())
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
 def _summary_table(report: RunReport) -> Table:
-    from tuner.evals.report import SUMMARY_METRICS
+    from tuner.evals.report import SUMMARY_METRICS, format_metric
 
     models = list(report.models)
     roles = ["candidate", "baseline", *[f"model {i + 3}" for i in range(len(models) - 2)]]
@@ -271,7 +259,7 @@ def _summary_table(report: RunReport) -> Table:
             continue
         best = report.better(key)
         cells = [
-            _number(v, key) + (MARK if m == best else "")
+            format_metric(v, key) + (MARK if m == best else "")
             for m, v in zip(models, values, strict=True)
         ]
         table.add_row(label, *cells)
@@ -455,7 +443,7 @@ def compare(
 
 
 def _print_comparison(comparison: RunComparison) -> None:
-    from tuner.evals.report import SUMMARY_METRICS
+    from tuner.evals.report import SUMMARY_METRICS, format_metric
 
     a, b = comparison.a, comparison.b
     columns = [("A", a, m) for m in a.models] + [("B", b, m) for m in b.models]
@@ -470,7 +458,7 @@ def _print_comparison(comparison: RunComparison) -> None:
         values = [r.models[m].value(key) for _, r, m in columns]
         if all(v is None for v in values):
             continue
-        table.add_row(label, *[_number(v, key) for v in values])
+        table.add_row(label, *[format_metric(v, key) for v in values])
     console.print(table)
     for paired in comparison.paired:
         if paired.mean_difference is None or paired.ci95 is None:

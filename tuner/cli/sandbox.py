@@ -2,27 +2,18 @@
 
 from __future__ import annotations
 
-import ipaddress
 from pathlib import Path
 
 import typer
 
 from tuner.cli.output import err_console, fail
+from tuner.config import is_loopback_host
 
 app = typer.Typer(
     help="A local server that speaks the fine-tuning API, for offline use, demos and tests. "
     "It SIMULATES training; it is not the Mistral API.",
     no_args_is_help=True,
 )
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 @app.command()
@@ -51,7 +42,7 @@ def serve(
     """Serve the sandbox API until Ctrl-C."""
     from tuner.sandbox.server import serve as run
 
-    if not _is_loopback(host):
+    if not is_loopback_host(host):
         err_console.print(
             f"[yellow]warning:[/] binding {host}: the sandbox is reachable from other machines."
         )

@@ -18,6 +18,7 @@ from tuner.evals.report import (
     ItemRow,
     ModelSummary,
     RunReport,
+    format_metric,
 )
 
 BINS = 10
@@ -39,18 +40,6 @@ details summary{cursor:pointer;color:#555}
 """
 
 
-def _fmt(value: float | None, key: str) -> str:
-    if value is None:
-        return "–"
-    if key in ("answered", "failed", "prompt_tokens", "completion_tokens"):
-        return f"{int(value):,}"
-    if key == "cost_usd":
-        return f"{value:.4f}"
-    if key.endswith("_s") or key == "mean_length_words":
-        return f"{value:.2f}"
-    return f"{value:.3f}"
-
-
 def _summary_table(report: RunReport) -> str:
     models = list(report.models)
     head = "".join(f"<th>{escape(m)}</th>" for m in models)
@@ -61,7 +50,7 @@ def _summary_table(report: RunReport) -> str:
             continue
         best = report.better(key)
         cells = "".join(
-            f'<td class="num{" best" if m == best else ""}">{_fmt(values[m], key)}</td>'
+            f'<td class="num{" best" if m == best else ""}">{format_metric(values[m], key)}</td>'
             for m in models
         )
         rows.append(f"<tr><th>{escape(label)}</th>{cells}</tr>")

@@ -378,3 +378,16 @@ def _paired(a: RunReport, b: RunReport, metric: str) -> PairedDifference:
         worse=sum(d < 0 for d in differences),
         same=sum(d == 0 for d in differences),
     )
+
+
+def format_metric(value: float | None, key: str) -> str:
+    """A metric value as the reports show it (counts whole, seconds to 0.01, scores to 0.001)."""
+    if value is None:
+        return "–"
+    if key in ("answered", "failed", "prompt_tokens", "completion_tokens"):
+        return f"{int(value):,}"
+    if key == "cost_usd":
+        return f"{value:.4f}"
+    if key.endswith("_s") or key == "mean_length_words":
+        return f"{value:.2f}"
+    return f"{value:.3f}"

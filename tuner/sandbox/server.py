@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import ipaddress
 import logging
 import os
 import socket
@@ -18,6 +17,7 @@ from typing import Any
 import uvicorn
 from uvicorn.config import LOGGING_CONFIG
 
+from tuner.config import is_loopback_host
 from tuner.sandbox.app import MAX_UPLOAD_BYTES, create_app
 from tuner.sandbox.clock import Clock, ManualClock, ScaledClock
 from tuner.sandbox.faults import parse_faults
@@ -55,15 +55,6 @@ def _url(host: str, sock: socket.socket) -> str:
     port = sock.getsockname()[1]
     shown = f"[{host}]" if ":" in host else host
     return f"http://{shown}:{port}"
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def _announce(url: str, data_dir: Path, clock: Clock) -> None:
@@ -221,7 +212,7 @@ def serve(
     config = uvicorn.Config(app, log_config=_log_config(), lifespan="off")
     server = uvicorn.Server(config)
     _announce(_url(host, sock), root, clock)
-    if not _is_loopback(host):
+    if not is_loopback_host(host):
         log.warning("listening on %s: the sandbox is reachable from other machines", host)
     try:
         server.run(sockets=[sock])
