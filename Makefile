@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup demo test check lint typecheck bench clean
+.PHONY: setup demo test check lint typecheck bench snapshots clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -33,7 +33,12 @@ bench: $(STAMP)  ## speed and memory figures (see README, "Benchmarks"); several
 	$(PY) benchmarks/validate.py
 	$(PY) benchmarks/daemon.py
 	$(PY) benchmarks/upload.py
-	test ! -f benchmarks/tui.py || $(PY) benchmarks/tui.py
+	$(PY) benchmarks/tui.py
+
+snapshots: $(STAMP)  ## regenerate the dashboard snapshots and the README's screenshots
+	$(PY) -m pytest -q tests/tui/test_snapshots.py --snapshot-update
+	cp tests/tui/__snapshots__/test_snapshots/test_jobs_screen.svg docs/images/tui-jobs.svg
+	cp tests/tui/__snapshots__/test_snapshots/test_job_detail_loss_chart.svg docs/images/tui-job-loss.svg
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build *.egg-info

@@ -39,10 +39,11 @@ def _register() -> None:
     from tuner.cli import eval as eval_cli
 
     app.add_typer(eval_cli.app, name="eval")
-    from tuner.cli import files, jobs, models
+    from tuner.cli import files, jobs, models, tui
 
     for group, name in ((files, "files"), (jobs, "jobs"), (models, "models")):
         app.add_typer(group.app, name=name)
+    app.command("tui", help=tui.TUI_HELP)(tui.tui)
 
 
 _register()

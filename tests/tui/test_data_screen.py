@@ -1,0 +1,134 @@
+"""The Data screen: validation summary, findings, a finding's conversation, fix and split."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from textual.widgets import DataTable, Static
+
+from tuner.tui.screens.data import ConversationScreen, DataScreen
+from tuner.tui.screens.dialogs import PromptScreen
+from tuner.tui.widgets.charts import Histogram
+from tuner.tui.widgets.conversation import ConversationView
+
+from .conftest import AppFactory
+from .support import BROKEN, SUPPORT, plain, settle
+
+pytestmark = pytest.mark.anyio
+
+
+def finding_row(screen: DataScreen, code: str, line: int) -> int:
+    for index, finding in enumerate(screen.findings):
+        if finding.code == code and finding.line == line:
+            return index
+    raise AssertionError(f"no {code} finding on line {line}")
+
+
+async def open_file(app: object, pilot: object, path: Path, wait: bool = True) -> DataScreen:
+    screen = app.screen  # type: ignore[attr-defined]
+    assert isinstance(screen, DataScreen)
+    await pilot.press("o")  # type: ignore[attr-defined]
+    # Typing a long path key by key costs ~0.1 s a key: set it, then press enter.
+    screen.query_one("#data-path").value = str(path)  # type: ignore[attr-defined]
+    await pilot.press("enter")  # type: ignore[attr-defined]
+    if wait:
+        await settle(pilot, lambda: screen.loaded >= 1)
+    return screen
+
+
+async def test_findings_open_their_conversation(make_tui: AppFactory, tmp_path: Path) -> None:
+    broken = tmp_path / "broken.jsonl"
+    shutil.copy(BROKEN, broken)
+    app = make_tui(mode="data", probe=False, self_poll=False)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        screen = await open_file(app, pilot, broken)
+        report = screen.report
+        assert report is not None and not report.ok
+        table = screen.query_one("#data-findings", DataTable)
+        assert table.row_count == len(screen.findings) == report.errors + report.warnings
+        summary = plain(screen.query_one("#data-summary", Static).content)
+        assert "broken.jsonl" in summary and f"{report.errors} errors" in summary
+
+        # unknown_role on line 5 names message 2 (role "bot"): it is highlighted.
+        table.move_cursor(row=finding_row(screen, "unknown_role", 5))
+        await pilot.press("enter")
+        await settle(pilot, lambda: isinstance(app.screen, ConversationScreen))
+        view = app.screen.query_one(ConversationView)
+        panels = list(view.query(".message"))
+        assert [p.border_title for p in panels] == ["1 user", "2 bot", "3 user", "4 assistant"]
+        offending = list(view.query(".offending"))
+        assert offending == [panels[1]]
+        assert "◀ finding" in str(panels[1].border_subtitle)
+        assert panels[0].has_class("role-user") and panels[3].has_class("role-assistant")
+        assert panels[3].border_subtitle == "trained"
+        await pilot.press("escape")
+        await settle(pilot)
+        assert isinstance(app.screen, DataScreen)
+
+        # A tool call is shown readable, with its arguments indented.
+        table.move_cursor(row=finding_row(screen, "arguments_not_string", 14))
+        await pilot.press("enter")
+        await settle(pilot, lambda: isinstance(app.screen, ConversationScreen))
+        view = app.screen.query_one(ConversationView)
+        text = "\n".join(plain(p.content) for p in view.query(".message"))
+        assert "→ call 1" in text and '"order_id": "BF-318274"' in text
+        await pilot.press("escape")
+        await settle(pilot)
+
+        # A line that is not JSON: the raw line, with the column the finding names marked.
+        table.move_cursor(row=finding_row(screen, "trailing_comma", 2))
+        await pilot.press("enter")
+        await settle(pilot, lambda: isinstance(app.screen, ConversationScreen))
+        raw = app.screen.query_one(".raw", Static)
+        assert raw.has_class("offending")
+        assert "(not JSON)" in str(raw.border_title)
+
+
+async def test_fix_then_split_from_the_screen(make_tui: AppFactory, tmp_path: Path) -> None:
+    broken = tmp_path / "broken.jsonl"
+    shutil.copy(BROKEN, broken)
+    app = make_tui(mode="data", probe=False, self_poll=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        screen = await open_file(app, pilot, broken)
+        errors_before = screen.report.errors  # type: ignore[union-attr]
+        await pilot.press("f")
+        fixed = tmp_path / "broken.fixed.jsonl"
+        await settle(pilot, lambda: screen.loaded >= 2)
+        assert fixed.exists() and (tmp_path / "broken.fixed.rejects.jsonl").exists()
+        assert screen.path == str(fixed)
+        assert screen.report is not None and screen.report.errors < errors_before
+        assert any("fixed" in n.message for n in app._notifications)
+
+        # Split the (valid) example data.
+        support = tmp_path / "support.jsonl"
+        shutil.copy(SUPPORT, support)
+        await open_file(app, pilot, support, wait=False)
+        await settle(pilot, lambda: screen.loaded >= 3)
+        assert screen.report is not None and screen.report.ok
+        assert screen.query_one("#data-findings", DataTable).row_count == 0
+        counts = list(screen.report.files[0].token_counts)
+        assert len(counts) == 300
+        await pilot.press("escape", "t")
+        assert screen.query_one("#data-tabs").active == "lengths"  # type: ignore[attr-defined]
+        assert screen.query_one(Histogram) is not None
+        await pilot.press("p")
+        await settle(pilot)
+        assert isinstance(app.screen, PromptScreen)
+        await pilot.press("enter")  # the default fraction
+        await settle(pilot, lambda: (tmp_path / "support.eval.jsonl").exists())
+        train_lines = (tmp_path / "support.train.jsonl").read_text().count("\n")
+        eval_lines = (tmp_path / "support.eval.jsonl").read_text().count("\n")
+        assert train_lines + eval_lines == 300 and eval_lines == 15
+
+
+async def test_a_missing_file_is_reported(make_tui: AppFactory, tmp_path: Path) -> None:
+    app = make_tui(mode="data", probe=False, self_poll=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await open_file(app, pilot, tmp_path / "nope.jsonl", wait=False)
+        await settle(pilot, lambda: any(n.severity == "error" for n in app._notifications))
+        assert isinstance(app.screen, DataScreen)

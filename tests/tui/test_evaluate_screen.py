@@ -1,0 +1,101 @@
+"""Evaluate against the sandbox: prefilled from a job, run with progress, both models' scores,
+and an item side by side with the judge's reason."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from textual.widgets import DataTable, Static
+
+from tuner.sandbox import SandboxHandle
+from tuner.tui.screens.evaluate import EvalItemScreen, EvaluateScreen
+from tuner.tui.screens.jobs import JobsScreen
+
+from .conftest import AppFactory
+from .support import BASE_MODEL, SUPPORT, SandboxJobs, plain, settle
+
+pytestmark = pytest.mark.anyio
+EVAL_ITEMS = 3
+
+
+def tune(jobs: SandboxJobs, sandbox: SandboxHandle, tmp_path: Path) -> tuple[str, str, Path]:
+    """A model tuned on the example data; an eval file of held-out conversations."""
+    lines = SUPPORT.read_bytes().splitlines(keepends=True)
+    held_out = tmp_path / "eval.jsonl"
+    held_out.write_bytes(b"".join(lines[:EVAL_ITEMS]))
+    job = jobs.create_job(jobs.upload(b"".join(lines[EVAL_ITEMS:120])), suffix="eval")
+    sandbox.advance(1000)
+    done = jobs.job(job["id"])
+    assert done["status"] == "SUCCESS"
+    return job["id"], str(done["fine_tuned_model"]), held_out
+
+
+async def test_evaluate_a_job_from_the_jobs_screen(
+    make_tui: AppFactory, jobs: SandboxJobs, sandbox: SandboxHandle, tmp_path: Path
+) -> None:
+    job_id, model, held_out = tune(jobs, sandbox, tmp_path)
+    app = make_tui()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot, lambda: app.cycles >= 1)
+        assert isinstance(app.screen, JobsScreen)
+        app.screen.query_one("#jobs-table").select(job_id)  # type: ignore[attr-defined]
+        await pilot.press("e")
+        await settle(pilot, lambda: isinstance(app.screen, EvaluateScreen))
+        screen = app.screen
+        assert isinstance(screen, EvaluateScreen)
+        # Prefilled from the job: its tuned model, and its base model as the baseline.
+        assert screen.query_one("#eval-model").value == model  # type: ignore[attr-defined]
+        assert screen.query_one("#eval-baseline").value == BASE_MODEL  # type: ignore[attr-defined]
+
+        screen.query_one("#eval-path").value = str(held_out)  # type: ignore[attr-defined]
+        await pilot.press("ctrl+r")
+        await settle(pilot, lambda: screen.completed == 1)
+        report = screen.report
+        assert report is not None
+        assert report.run.status == "completed"
+        assert list(report.models) == [model, BASE_MODEL]
+        assert all(summary.answered == EVAL_ITEMS for summary in report.models.values())
+        assert report.judge is not None and report.judge.judged == EVAL_ITEMS
+
+        # The summary at the top names both models with their scores.
+        summary = plain(screen.query_one("#eval-summary", Static).content, width=160)
+        assert f"tuned: {model}" in summary and f"baseline: {BASE_MODEL}" in summary
+        assert "token F1" in summary and "judge" in summary
+        items = screen.query_one("#eval-items", DataTable)
+        assert items.row_count == EVAL_ITEMS
+        assert "done" in str(screen.query_one("#eval-stage").render())
+
+        # An item, side by side: prompt, reference, both answers, scores, the judge's reason.
+        items.focus()
+        await pilot.press("enter")
+        await settle(pilot, lambda: isinstance(app.screen, EvalItemScreen))
+        answers = list(app.screen.query(".answer"))
+        assert [a.border_title for a in answers] == [f"tuned: {model}", f"baseline: {BASE_MODEL}"]
+        assert all("F1" in str(a.border_subtitle) for a in answers)
+        assert app.screen.query_one("#eval-item-verdict") is not None
+        titles = [p.border_title for p in app.screen.query(".message")]
+        assert {"prompt", "reference"} <= set(titles)
+        await pilot.press("escape")
+        await settle(pilot)
+        assert isinstance(app.screen, EvaluateScreen)
+
+        # Running the same evaluation again resumes the stored run: nothing is asked again.
+        await pilot.press("ctrl+r")
+        await settle(pilot, lambda: screen.completed == 2)
+        assert "0 asked" in str(screen.query_one("#eval-stage").render())
+
+
+async def test_evaluate_needs_a_file_and_a_model(make_tui: AppFactory) -> None:
+    app = make_tui(mode="evaluate", probe=False, self_poll=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("ctrl+r")
+        await settle(pilot)
+        assert any("eval file" in n.message for n in app._notifications)
+        screen = app.screen
+        screen.query_one("#eval-path").value = "/nonexistent/eval.jsonl"  # type: ignore[attr-defined]
+        screen.query_one("#eval-model").value = "ft:x"  # type: ignore[attr-defined]
+        await pilot.press("ctrl+r")
+        await settle(pilot, lambda: any(n.severity == "error" for n in app._notifications))
+        assert isinstance(app.screen, EvaluateScreen)

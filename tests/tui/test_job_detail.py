@@ -1,0 +1,173 @@
+"""Job detail against the sandbox: metadata, checkpoints with the best valid_loss marked, the
+loss chart's data, events, and the lineage dataset → file → job → model → evaluation runs."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+from textual.widgets import DataTable, TabbedContent, Tree
+
+from tuner.jobs.ledger import Ledger
+from tuner.sandbox import SandboxHandle
+from tuner.tui.screens.dialogs import ConfirmScreen
+from tuner.tui.screens.job_detail import JobDetailScreen, hyper_table, meta_table
+from tuner.tui.widgets.charts import LossChart
+
+from .conftest import AppFactory
+from .support import SandboxJobs, plain, settle, training_bytes
+
+pytestmark = pytest.mark.anyio
+
+
+def finished_job(jobs: SandboxJobs, ledger: Ledger, sandbox: SandboxHandle) -> tuple[str, str]:
+    """A 100-step job with validation data, run to SUCCESS; its files known to the ledger."""
+    content = training_bytes()
+    train = jobs.upload(content)
+    valid = jobs.upload(training_bytes("Quick question: "), "valid.jsonl")
+    digest = hashlib.sha256(content).hexdigest()
+    now = int(sandbox.clock.now())
+    ledger.record_dataset(
+        digest, path="/data/support.jsonl", size_bytes=len(content), line_count=12, now=now
+    )
+    ledger.record_file(
+        train, backend=sandbox.url, uploaded_at=now, content_hash=digest, filename="train.jsonl"
+    )
+    job = jobs.create_job(
+        train, suffix="support", validation_files=[valid], hyperparameters={"training_steps": 100}
+    )
+    sandbox.advance(5000)
+    done = jobs.job(job["id"])
+    assert done["status"] == "SUCCESS"
+    return job["id"], done["fine_tuned_model"]
+
+
+async def test_detail_shows_checkpoints_chart_events_and_lineage(
+    make_tui: AppFactory, jobs: SandboxJobs, ledger: Ledger, sandbox: SandboxHandle
+) -> None:
+    job_id, model = finished_job(jobs, ledger, sandbox)
+    ledger.create_eval_run(
+        data_path="/data/eval.jsonl",
+        data_hash="a" * 64,
+        models=[model, "open-mistral-7b"],
+        now=int(sandbox.clock.now()),
+        run_id="ev-lineage-test",
+        status="completed",
+    )
+    app = make_tui()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot, lambda: app.cycles >= 1)
+        app.screen.open_job(job_id)  # type: ignore[attr-defined]
+        await settle(pilot, lambda: isinstance(app.screen, JobDetailScreen) and app.screen.loaded)
+        screen = app.screen
+        assert isinstance(screen, JobDetailScreen)
+        detail = screen.detail
+        assert detail is not None
+
+        # Checkpoints: every tenth step, the lowest valid_loss marked.
+        checkpoints = screen.query_one("#job-checkpoints", DataTable)
+        assert checkpoints.row_count == 10
+        losses = {c.step: c.metrics["valid_loss"] for c in detail.checkpoints}
+        best = min(losses, key=lambda step: losses[step])
+        assert "best" in checkpoints.get_cell(str(best), checkpoints.ordered_columns[-1].key).plain
+        others = [s for s in losses if s != best]
+        assert all(
+            checkpoints.get_cell(str(s), checkpoints.ordered_columns[-1].key).plain == ""
+            for s in others
+        )
+
+        # The chart plots both losses over the steps.
+        steps, train = detail.series("train_loss")
+        assert steps == list(range(10, 101, 10)) and len(train) == 10
+        assert len(detail.series("valid_loss")[1]) == 10
+        assert screen.query_one(LossChart) is not None
+
+        # Events, oldest first, ending in SUCCESS.
+        events = screen.query_one("#job-events", DataTable)
+        assert events.row_count == len(detail.events) >= 6
+        last = events.get_row_at(events.row_count - 1)
+        assert "SUCCESS" in last[2].plain
+
+        # Lineage: dataset → file → job → model → evaluation run.
+        tree = screen.query_one("#job-lineage", Tree)
+        labels = [node.label.plain for node in _walk(tree.root)]
+        assert any(label.startswith("dataset /data/support.jsonl") for label in labels)
+        assert any(label.startswith("file train.jsonl") for label in labels)
+        assert any(label.startswith(f"job {job_id}") for label in labels)
+        assert any(label.startswith(f"model {model}") for label in labels)
+        assert any(label.startswith("eval ev-lineage-test") for label in labels)
+
+        # Metadata: the server's cost and duration.
+        meta = plain(meta_table(detail, app.now()))
+        assert "$26.21" in meta and "17 min" in meta and "13.11M" in meta
+        hyper = plain(hyper_table(detail))
+        assert "training_steps" in hyper and "100" in hyper
+
+        # t cycles through the tabs.
+        tabs = screen.query_one(TabbedContent)
+        assert tabs.active == "overview"
+        await pilot.press("t")
+        assert tabs.active == "loss"
+
+
+def _walk(node):  # type: ignore[no-untyped-def]
+    yield node
+    for child in node.children:
+        yield from _walk(child)
+
+
+async def test_detail_of_a_running_job_follows_it_to_success(
+    make_tui: AppFactory, jobs: SandboxJobs, sandbox: SandboxHandle
+) -> None:
+    job = jobs.create_job(jobs.upload(training_bytes()), hyperparameters={"training_steps": 50})
+    sandbox.advance(200)
+    app = make_tui()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot, lambda: app.cycles >= 1)
+        app.screen.open_job(job["id"])  # type: ignore[attr-defined]
+        await settle(pilot, lambda: isinstance(app.screen, JobDetailScreen) and app.screen.loaded)
+        screen = app.screen
+        assert isinstance(screen, JobDetailScreen)
+        assert screen.detail is not None and screen.detail.job.status == "RUNNING"
+        seen = len(screen.detail.checkpoints)
+
+        sandbox.advance(3000)
+        await pilot.press("r")
+        await settle(pilot, lambda: screen.detail is not None and screen.detail.job.is_terminal)
+        assert screen.detail is not None
+        assert screen.detail.job.status == "SUCCESS"
+        assert len(screen.detail.checkpoints) > seen
+        assert screen.detail.job.fine_tuned_model
+        title = str(screen.query_one("#job-title").render())
+        assert "SUCCESS" in title and screen.detail.job.fine_tuned_model in title
+
+
+async def test_start_then_cancel_from_the_detail(
+    make_tui: AppFactory, jobs: SandboxJobs, sandbox: SandboxHandle
+) -> None:
+    job = jobs.create_job(jobs.upload(training_bytes()), auto_start=False)
+    sandbox.advance(60)
+    app = make_tui()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot, lambda: app.cycles >= 1)
+        app.screen.open_job(job["id"])  # type: ignore[attr-defined]
+        await settle(pilot, lambda: isinstance(app.screen, JobDetailScreen) and app.screen.loaded)
+        screen = app.screen
+        assert isinstance(screen, JobDetailScreen)
+        assert screen.detail is not None and screen.detail.job.status == "VALIDATED"
+
+        await pilot.press("s")
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmScreen) and "$2.62" in app.screen.detail
+        await pilot.press("y")
+        await settle(
+            pilot, lambda: screen.detail is not None and screen.detail.job.status != "VALIDATED"
+        )
+        assert jobs.job(job["id"])["status"] in ("QUEUED", "RUNNING")
+
+        await pilot.press("c")
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("y")
+        await settle(pilot, lambda: screen.detail.job.status == "CANCELLATION_REQUESTED")  # type: ignore[union-attr]
+        assert jobs.job(job["id"])["status"] == "CANCELLATION_REQUESTED"

@@ -1,0 +1,63 @@
+"""``tuner tui``: the dashboard over the configured API and the ledger.
+
+Thin: settings, client and ledger come from ``tuner.cli.context``; the app (``tuner.tui``) is
+imported inside the command, so ``tuner --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from tuner.cli.context import hooks, load_context
+
+TUI_HELP = (
+    "The dashboard: jobs live (status, loss curves, checkpoints, lineage), datasets and their "
+    "findings, files and models, evaluations side by side, and a chat playground."
+)
+SCREENS = ("jobs", "data", "files", "evaluate", "playground")
+
+
+def tui(
+    interval: float = typer.Option(
+        10.0,
+        "--interval",
+        min=1.0,
+        help="Seconds between refreshes (a refresh starts only after the previous one ended).",
+    ),
+    screen: str = typer.Option(
+        "jobs", "--screen", help=f"The screen to start on: {', '.join(SCREENS)}."
+    ),
+    data: Path | None = typer.Option(
+        None, "--data", show_default=False, help="A JSONL file to open in the Data screen."
+    ),
+    read_only: bool = typer.Option(
+        False,
+        "--no-poll",
+        help="Never poll the API for job changes; only read the ledger (a daemon fills it).",
+    ),
+) -> None:
+    if screen not in SCREENS:
+        raise typer.BadParameter(f"choose one of {', '.join(SCREENS)}", param_hint="--screen")
+    ctx = load_context()
+    client = ctx.client()
+    ledger = ctx.ledger()
+    from tuner.tui import make_app
+
+    app = make_app(
+        client=client,
+        ledger=ledger,
+        clock=hooks.now,
+        backend=ctx.backend,
+        poll_interval=interval,
+        sleep=hooks.sleep,
+        self_poll=not read_only,
+        close_client=True,
+        mode=screen,  # type: ignore[arg-type]
+        data_path=data,
+    )
+    try:
+        app.run()
+    finally:
+        ledger.close()

@@ -1,0 +1,373 @@
+"""The dashboard app: sections as modes, one refresh loop, errors as notifications.
+
+``make_app(client=..., ledger=..., clock=...)`` builds it; nothing here creates a client or
+opens a ledger. All I/O runs in workers: async workers for the async client, ``to_thread`` for
+the (blocking) ledger. The refresh loop is dolphie's: the next refresh is armed only once the
+previous one has finished, so refreshes never overlap, and it pauses while a dialog is open.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import time
+from collections.abc import Awaitable, Callable, Iterable
+from pathlib import Path
+from typing import Any, ClassVar
+
+from textual import work
+from textual.app import App, SystemCommand
+from textual.binding import Binding, BindingType
+from textual.screen import ModalScreen, Screen
+from textual.signal import Signal
+from textual.timer import Timer
+from textual.worker import Worker, WorkerState
+
+from tuner.api import APIError, TunerClient
+from tuner.jobs.ledger import Ledger, LedgerError
+from tuner.tui.commands import ActionsProvider
+from tuner.tui.config import DEFAULT_POLL_INTERVAL, Mode, TuiConfig
+from tuner.tui.screens.jobs import JobsScreen
+from tuner.tui.views import JobsSnapshot, StatusInfo, key_health, load_jobs
+from tuner.tui.widgets.status import SECTIONS
+
+SECTIONS_GROUP = Binding.Group("screens", compact=True)
+
+RUNNING_REFRESH_CONCURRENCY = 4
+
+
+def _lazy(module: str, name: str) -> Callable[[], Screen[Any]]:
+    """A mode's screen, imported when first shown: start-up pays only for the jobs screen."""
+
+    def make() -> Screen[Any]:
+        screen_class: type[Screen[Any]] = getattr(importlib.import_module(module), name)
+        return screen_class()
+
+    return make
+
+
+def describe(error: BaseException) -> str:
+    """One line for a notification; API errors are already scrubbed of secrets."""
+    if isinstance(error, APIError | LedgerError):
+        return str(error)
+    text = str(error)
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__
+
+
+class TunerApp(App[None]):
+    CSS_PATH = "app.tcss"
+    TITLE = "tuner"
+    SUB_TITLE = "fine-tuning dashboard"
+    # textual declares this `ClassVar[...] | None`, which mypy reads as an instance variable.
+    HORIZONTAL_BREAKPOINTS = [  # noqa: RUF012
+        (0, "-narrow"),
+        (90, "-normal"),
+        (130, "-wide"),
+    ]
+    MODES: ClassVar[dict[str, str | Callable[[], Screen[Any]]]] = {
+        "jobs": JobsScreen,
+        "data": _lazy("tuner.tui.screens.data", "DataScreen"),
+        "files": _lazy("tuner.tui.screens.files", "FilesScreen"),
+        "evaluate": _lazy("tuner.tui.screens.evaluate", "EvaluateScreen"),
+        "playground": _lazy("tuner.tui.screens.playground", "PlaygroundScreen"),
+    }
+    COMMANDS = App.COMMANDS | {ActionsProvider}
+    BINDINGS: ClassVar[list[BindingType]] = [
+        *(
+            Binding(
+                key,
+                f"switch_mode('{mode}')",
+                title,
+                id=f"nav.{mode}",
+                tooltip=f"Go to {title}",
+                group=SECTIONS_GROUP,
+            )
+            for key, mode, title in SECTIONS
+        ),
+        Binding("ctrl+q", "quit", "Quit", show=False, id="app.quit", tooltip="Leave the dashboard"),
+    ]
+
+    def __init__(self, config: TuiConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.cursor_blink_enabled = config.cursor_blink
+        self.jobs_signal: Signal[JobsSnapshot] = Signal(self, "jobs")
+        self.status_signal: Signal[StatusInfo] = Signal(self, "status")
+        self.snapshot: JobsSnapshot | None = None
+        self.models: list[str] = []
+        self.fine_tuned_models: list[str] = []
+        self.last_poll: int | None = None
+        self.reachable: bool | None = None
+        self.pending_eval: tuple[str | None, str | None] | None = None
+        self.cycles = 0
+        """Refresh cycles completed (tests wait on it)."""
+        self._cycle_running = False
+        self._cycle_again = False
+        self._timer: Timer | None = None
+        self._last_error: str | None = None
+        self.status = self._status()
+
+    # -- shorthands ---------------------------------------------------------------------------
+
+    @property
+    def client(self) -> TunerClient:
+        return self.config.client
+
+    @property
+    def ledger(self) -> Ledger:
+        return self.config.ledger
+
+    @property
+    def backend(self) -> str:
+        return self.config.backend
+
+    def now(self) -> int:
+        return self.config.now()
+
+    # -- start and stop -----------------------------------------------------------------------
+
+    def on_mount(self) -> None:
+        self.switch_mode(self.config.mode)
+        if self.config.probe:
+            self.probe()
+        self.request_refresh()
+
+    async def on_unmount(self) -> None:
+        if self._timer is not None:
+            self._timer.stop()
+        if self.config.close_client:
+            await self.client.aclose()
+
+    # -- the refresh loop ---------------------------------------------------------------------
+
+    def request_refresh(self) -> None:
+        """Refresh now, or right after the refresh in progress (never two at once)."""
+        if self._cycle_running:
+            self._cycle_again = True
+            return
+        if self._timer is not None:
+            self._timer.stop()
+            self._timer = None
+        self._cycle_running = True
+        self._refresh_cycle()
+
+    def _on_timer(self) -> None:
+        self._timer = None
+        if isinstance(self.screen, ModalScreen):
+            self._arm_timer()  # paused while a dialog is open
+            return
+        self.request_refresh()
+
+    def _arm_timer(self) -> None:
+        interval = self.config.poll_interval
+        if interval is not None and self.is_running:
+            self._timer = self.set_timer(interval, self._on_timer, name="refresh")
+
+    @work(group="refresh", exit_on_error=False, description="refreshing jobs")
+    async def _refresh_cycle(self) -> None:
+        try:
+            await self._cycle()
+        finally:
+            self._cycle_running = False
+            self.cycles += 1
+            if self._cycle_again:
+                self._cycle_again = False
+                self.request_refresh()
+            else:
+                self._arm_timer()
+
+    async def _cycle(self) -> None:
+        snapshot = await self._read_ledger()
+        if snapshot.daemon is None and self.config.self_poll:
+            if self.last_poll is None and not snapshot.rows:
+                await self._guard(self._sync_all(), "listing jobs")
+            polled = await self._guard(self._poll(), "polling the API")
+            if polled:
+                self.last_poll = self.now()
+            snapshot = await self._read_ledger()
+        if self.config.watch_running:
+            running = [row.id for row in snapshot.rows if row.status == "RUNNING"]
+            if running:
+                await self._guard(self._refresh_running(running), "refreshing running jobs")
+                await self._read_ledger()
+
+    async def _read_ledger(self) -> JobsSnapshot:
+        snapshot = await asyncio.to_thread(load_jobs, self.ledger, self.backend, self.now())
+        self.snapshot = snapshot
+        self.jobs_signal.publish(snapshot)
+        self.publish_status()
+        return snapshot
+
+    async def _guard(self, step: Awaitable[object], what: str) -> bool:
+        """Run one step of a refresh; an API failure is a notification (once), not a crash."""
+        try:
+            await step
+        except APIError as error:
+            self.reachable = False
+            message = f"{what}: {describe(error)}"
+            if message != self._last_error:
+                self._last_error = message
+                self.notify(message, title="API", severity="error", markup=False)
+            return False
+        self.reachable = True
+        self._last_error = None
+        return True
+
+    async def _poll(self) -> None:
+        from tuner.jobs.poller import poll_once
+
+        await poll_once(self.client, self.ledger, backend=self.backend, now=self.now())
+
+    async def _sync_all(self) -> None:
+        """First start on this backend: record every job the API lists."""
+        async for job in self.client.jobs.list():
+            await asyncio.to_thread(
+                self.ledger.apply_snapshot, job, backend=self.backend, now=self.now()
+            )
+
+    async def _refresh_running(self, job_ids: Iterable[str]) -> None:
+        """GET running jobs, so their checkpoints show before their status next changes."""
+        gate = asyncio.Semaphore(RUNNING_REFRESH_CONCURRENCY)
+
+        async def one(job_id: str) -> None:
+            async with gate:
+                job = await self.client.jobs.get(job_id)
+            await asyncio.to_thread(
+                self.ledger.apply_snapshot, job, backend=self.backend, now=self.now()
+            )
+
+        await asyncio.gather(*(one(job_id) for job_id in job_ids))
+
+    def orchestrator(self, confirm: Callable[[Any], bool] | None = None) -> Any:
+        """The core's orchestrator over this app's client, ledger and clock (start, cancel,
+        create); ``confirm`` is asked about costs (default: refuse)."""
+        from tuner.jobs.orchestrator import Orchestrator, refuse_all
+
+        return Orchestrator(
+            self.client,
+            self.ledger,
+            clock=self.now,
+            sleep=self.config.sleep,
+            confirm=confirm or refuse_all,
+            backend=self.backend,
+        )
+
+    async def record_job(self, job: Any) -> None:
+        """Record a job the user just acted on (start, cancel) and refresh the table."""
+        await asyncio.to_thread(
+            self.ledger.apply_snapshot, job, backend=self.backend, now=self.now()
+        )
+        await self._read_ledger()
+
+    # -- the status bar -----------------------------------------------------------------------
+
+    def _status(self) -> StatusInfo:
+        snapshot = self.snapshot
+        return StatusInfo(
+            backend=self.backend,
+            sandbox=self.client.is_sandbox,
+            keys=key_health([status.state for status in self.client.keys.snapshot()]),
+            daemon=snapshot.daemon if snapshot else None,
+            last_update=snapshot.last_update if snapshot else None,
+            last_poll=self.last_poll,
+            poll_interval=self.config.poll_interval,
+            reachable=self.reachable,
+            now=self.now(),
+        )
+
+    def publish_status(self) -> None:
+        self.status = self._status()
+        self.status_signal.publish(self.status)
+
+    @work(group="probe", exclusive=True, exit_on_error=False, description="asking for models")
+    async def probe(self) -> None:
+        """Ask for the models once: says whether the backend is the sandbox, and fills the
+        model pickers of the Evaluate and Playground screens."""
+        ok = await self._guard(self._load_models(), "listing models")
+        if ok:
+            self.publish_status()
+
+    async def _load_models(self) -> None:
+        listing = await self.client.models.list()
+        self.models = sorted(card.id for card in listing.data)
+        self.fine_tuned_models = sorted(
+            card.id for card in listing.data if getattr(card, "type", None) == "fine-tuned"
+        )
+
+    # -- errors -------------------------------------------------------------------------------
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        self.report_worker(event)
+
+    def report_worker(self, event: Worker.StateChanged) -> None:
+        """Any worker that fails ends as a notification, never as a crash."""
+        if event.state is WorkerState.ERROR and event.worker.error is not None:
+            what = event.worker.description or event.worker.name or "background work"
+            self.notify(
+                f"{what}: {describe(event.worker.error)}",
+                title="Error",
+                severity="error",
+                markup=False,
+            )
+
+    def notify_error(self, what: str, error: BaseException) -> None:
+        self.notify(f"{what}: {describe(error)}", title="Error", severity="error", markup=False)
+
+    # -- between screens ----------------------------------------------------------------------
+
+    def open_evaluate(self, model: str | None, baseline: str | None) -> None:
+        """The Evaluate screen, prefilled with a job's tuned model and its base model."""
+        self.pending_eval = (model, baseline)
+        self.switch_mode("evaluate")
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        yield SystemCommand(
+            "Refresh jobs now", "Poll the API (or read the ledger) now", self.request_refresh
+        )
+        yield SystemCommand(
+            "Sync every job from the API",
+            "List all jobs of this backend (all pages) into the ledger",
+            self.sync_all,
+        )
+
+    @work(group="sync", exclusive=True, exit_on_error=False, description="syncing jobs")
+    async def sync_all(self) -> None:
+        if await self._guard(self._sync_all(), "listing jobs"):
+            await self._read_ledger()
+            self.notify("every job of this backend is in the ledger")
+
+
+def make_app(
+    *,
+    client: TunerClient,
+    ledger: Ledger,
+    clock: Callable[[], float] = time.time,
+    backend: str | None = None,
+    poll_interval: float | None = DEFAULT_POLL_INTERVAL,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    self_poll: bool = True,
+    watch_running: bool = True,
+    cursor_blink: bool = True,
+    close_client: bool = False,
+    mode: Mode = "jobs",
+    data_path: str | Path | None = None,
+    probe: bool = True,
+) -> TunerApp:
+    """The dashboard over ``client`` and ``ledger``; see ``TuiConfig`` for the options."""
+    config = TuiConfig(
+        client=client,
+        ledger=ledger,
+        clock=clock,
+        backend=backend or "",
+        poll_interval=poll_interval,
+        sleep=sleep,
+        self_poll=self_poll,
+        watch_running=watch_running,
+        cursor_blink=cursor_blink,
+        close_client=close_client,
+        mode=mode,
+        data_path=Path(data_path) if data_path is not None else None,
+        probe=probe,
+    )
+    return TunerApp(config)

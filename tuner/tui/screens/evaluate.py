@@ -1,0 +1,422 @@
+"""Evaluate: pick an eval file, a tuned model and a baseline, run, then read the summary and
+the items side by side (prompt, reference, both answers, scores, the judge's reason)."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import Screen
+from textual.suggester import Suggester
+from textual.widgets import Button, DataTable, Footer, Label, ProgressBar, Static
+
+from tuner.tui import format as fmt
+from tuner.tui.messages import EvalProgress
+from tuner.tui.screens.base import TunerScreen
+from tuner.tui.widgets.inputs import TunerInput
+
+if TYPE_CHECKING:
+    from tuner.evals.report import ItemRow, RunReport
+
+
+class ModelSuggester(Suggester):
+    """Completes model ids from the models the API listed (read when asked, so the list can
+    arrive after the screen opened)."""
+
+    def __init__(self, models: Any) -> None:
+        super().__init__(use_cache=False, case_sensitive=True)
+        self._models = models
+
+    async def get_suggestion(self, value: str) -> str | None:
+        for model in self._models():
+            if model.startswith(value):
+                return str(model)
+        return None
+
+
+class ScreenProgress:
+    """The core's progress protocol as messages to the screen (which coalesce)."""
+
+    def __init__(self, screen: EvaluateScreen) -> None:
+        self.screen = screen
+        self.stage = ""
+        self.total: int | None = None
+        self.done = 0
+
+    def start(self, task: str, total: int | None = None, unit: str = "") -> None:
+        self.stage, self.total, self.done = task, total, 0
+        self.screen.post_message(EvalProgress(task, 0, total))
+
+    def advance(self, amount: int = 1) -> None:
+        self.done += amount
+        self.screen.post_message(EvalProgress(self.stage, self.done, self.total))
+
+    def finish(self) -> None:
+        return None
+
+
+def summary_table(report: RunReport) -> Table:
+    from tuner.evals.report import SUMMARY_METRICS
+
+    models = list(report.models)
+    table = Table(box=None, padding=(0, 1), expand=False)
+    table.add_column("metric", style="dim", no_wrap=True, min_width=19)
+    for index in range(len(models)):
+        table.add_column("tuned" if index == 0 else "baseline", justify="right", no_wrap=True)
+    for key, label, _ in SUMMARY_METRICS:
+        values = [report.models[m].value(key) for m in models]
+        if all(v is None for v in values):
+            continue
+        if key in ("mean_latency_s", "p95_latency_s", "prompt_tokens", "completion_tokens"):
+            continue  # shown in the item detail; they vary from run to run
+        better = report.better(key)
+        cells = [
+            Text(metric_value(key, value), style="bold green" if model == better else "")
+            for model, value in zip(models, values, strict=True)
+        ]
+        table.add_row(Text(label), *cells)
+    return table
+
+
+def judge_text(report: RunReport) -> Text:
+    judge = report.judge
+    if judge is None:
+        return Text("")
+    rate = fmt.score(judge.win_rate) if judge.win_rate is not None else "-"
+    text = Text(f"\njudge {report.run.judge}: ", style="dim")
+    text.append(f"{judge.wins} wins, {judge.ties} ties, {judge.losses} losses", style="bold")
+    text.append(f" for the tuned model (win rate {rate})")
+    return text
+
+
+def metric_value(key: str, value: float | None) -> str:
+    if value is None:
+        return "-"
+    if key in ("answered", "failed", "prompt_tokens", "completion_tokens"):
+        return str(int(value))
+    if key == "mean_length_words":
+        return f"{value:.1f}"
+    if key == "cost_usd":
+        return fmt.cost(value)
+    return fmt.score(value)
+
+
+def verdict_text(row: ItemRow, candidate: str) -> Text:
+    verdict = row.verdict
+    if verdict is None:
+        return Text("-", style="dim")
+    if verdict.get("status") != "ok":
+        return Text(str(verdict.get("status")), style="yellow")
+    outcome = verdict.get("outcome")
+    style = {"win": "bold green", "loss": "bold red", "tie": "yellow"}.get(str(outcome), "")
+    return Text(str(outcome), style=style)
+
+
+class EvaluateScreen(TunerScreen):
+    SECTION = "evaluate"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+r", "run", "Run", id="eval.run", tooltip="Run the evaluation"),
+        Binding("ctrl+l", "latest", "Latest run", id="eval.latest",
+                tooltip="Show the newest run in the ledger"),
+    ]  # fmt: skip
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.report: RunReport | None = None
+        self.completed = 0
+        """Runs finished in this screen (tests wait on it)."""
+        self.shown = 0
+
+    def compose_body(self) -> ComposeResult:
+        models = self.tuner_models
+        with Vertical(id="eval-form"):
+            with Horizontal(classes="form-row"):
+                yield Label("eval file", classes="form-label")
+                yield TunerInput(
+                    placeholder="held-out conversations (.jsonl)", id="eval-path", compact=True
+                )
+                yield Button("Run", id="eval-run", variant="primary", compact=True)
+            with Horizontal(classes="form-row"):
+                yield Label("tuned", classes="form-label")
+                yield TunerInput(
+                    placeholder="ft:…",
+                    id="eval-model",
+                    compact=True,
+                    suggester=ModelSuggester(models),
+                )
+                yield Label("baseline", classes="form-label")
+                yield TunerInput(
+                    placeholder="open-mistral-7b",
+                    id="eval-baseline",
+                    compact=True,
+                    suggester=ModelSuggester(models),
+                )
+            with Horizontal(classes="form-row"):
+                yield Label("judge", classes="form-label")
+                yield TunerInput(
+                    value=self.tuner.config.judge,
+                    id="eval-judge",
+                    compact=True,
+                    placeholder="none",
+                    suggester=ModelSuggester(models),
+                )
+                yield Label("limit", classes="form-label")
+                yield TunerInput(placeholder="all items", id="eval-limit", compact=True)
+            with Horizontal(classes="form-row", id="eval-progress-row"):
+                yield ProgressBar(id="eval-progress", show_eta=False)
+                yield Label("", id="eval-stage")
+        yield Static("", id="eval-summary")
+        yield DataTable(id="eval-items", cursor_type="row", zebra_stripes=True)
+
+    @property
+    def tuner_models(self) -> Any:
+        return lambda: self.tuner.models
+
+    def on_mount(self) -> None:
+        table = self.query_one("#eval-items", DataTable)
+        table.add_columns("#", "Prompt", "F1 tuned", "F1 base", "Judge")
+        self.query_one("#eval-progress-row").display = False
+        table.focus()
+        self.latest()
+
+    def on_screen_resume(self) -> None:
+        pending = self.tuner.pending_eval
+        if pending is None:
+            return
+        self.tuner.pending_eval = None
+        model, baseline = pending
+        if model:
+            self.query_one("#eval-model", TunerInput).value = model
+        if baseline:
+            self.query_one("#eval-baseline", TunerInput).value = baseline
+        self.query_one("#eval-path", TunerInput).focus()
+
+    # -- running ----------------------------------------------------------------------------
+
+    def action_run(self) -> None:
+        self.start_run()
+
+    @on(Button.Pressed, "#eval-run")
+    def _run_pressed(self, _event: Button.Pressed) -> None:
+        self.start_run()
+
+    def _value(self, name: str) -> str:
+        return self.query_one(f"#{name}", TunerInput).value.strip()
+
+    def start_run(self) -> None:
+        path, model = self._value("eval-path"), self._value("eval-model")
+        baseline, judge = self._value("eval-baseline"), self._value("eval-judge")
+        limit_text = self._value("eval-limit")
+        if not path or not model:
+            self.notify("give an eval file and a tuned model", severity="warning")
+            return
+        try:
+            limit = int(limit_text) if limit_text else None
+        except ValueError:
+            self.notify(f"limit must be a number, not {limit_text!r}", severity="error")
+            return
+        self.run_eval(path, model, baseline or None, judge or None, limit)
+
+    @work(group="eval", exclusive=True, exit_on_error=False, description="evaluating")
+    async def run_eval(
+        self, path: str, model: str, baseline: str | None, judge: str | None, limit: int | None
+    ) -> None:
+        from tuner.evals import (
+            EvalConfigError,
+            EvalDataError,
+            EvalOptions,
+            EvalRunner,
+            load_eval_set,
+            load_report,
+        )
+
+        app = self.tuner
+        models = (model, baseline) if baseline else (model,)
+        options = EvalOptions(models=models, judge=judge if baseline else None)
+        try:
+            eval_set = (await asyncio.to_thread(load_eval_set, path)).limited(limit)
+            options.check()
+        except (EvalDataError, EvalConfigError) as error:
+            self.notify(str(error), title="Evaluate", severity="error", markup=False)
+            return
+        self.query_one("#eval-progress-row").display = True
+        bar = self.query_one("#eval-progress", ProgressBar)
+        bar.update(total=None, progress=0)
+        runner = EvalRunner(
+            app.client, app.ledger, now=app.config.clock, progress=ScreenProgress(self)
+        )
+        try:
+            outcome = await runner.run(eval_set, options)
+        except EvalConfigError as error:
+            self.notify(str(error), title="Evaluate", severity="error", markup=False)
+            return
+        report = await asyncio.to_thread(load_report, app.ledger, outcome.run_id)
+        self.query_one("#eval-stage", Label).update(
+            Text(f"done: {outcome.asked} asked, {outcome.failed} failed, {outcome.judged} judged")
+        )
+        self.show_report(report)
+        self.completed += 1
+
+    def on_eval_progress(self, message: EvalProgress) -> None:
+        self.query_one("#eval-progress-row").display = True
+        bar = self.query_one("#eval-progress", ProgressBar)
+        bar.update(total=message.total, progress=message.done)
+        total = "?" if message.total is None else str(message.total)
+        stage = Text(f"{message.stage}: {message.done}/{total}")
+        self.query_one("#eval-stage", Label).update(stage)
+
+    # -- showing ----------------------------------------------------------------------------
+
+    def action_latest(self) -> None:
+        self.latest()
+
+    @work(group="eval-show", exclusive=True, exit_on_error=False, description="reading runs")
+    async def latest(self) -> None:
+        from tuner.evals import load_report
+
+        ledger = self.tuner.ledger
+        runs = await asyncio.to_thread(ledger.list_eval_runs, limit=1)
+        if not runs:
+            self.query_one("#eval-summary", Static).update(
+                Text("No evaluation yet: fill in the form and press Run (ctrl+r).", style="dim")
+            )
+            return
+        report = await asyncio.to_thread(load_report, ledger, runs[0].run_id)
+        self.show_report(report)
+
+    def show_report(self, report: RunReport) -> None:
+        self.report = report
+        run = report.run
+        head = Text()
+        head.append(f"run {run.run_id}", style="bold")
+        head.append(f"  {run.status}  {Path(run.data_path).name}  ")
+        head.append(f"{len(report.rows)} items", style="dim")
+        head.append("\ntuned: ", style="dim")
+        head.append(report.candidate, style="bold green")
+        if report.baseline is not None:
+            head.append("  baseline: ", style="dim")
+            head.append(report.baseline, style="bold")
+        head.append_text(judge_text(report))
+        self.query_one("#eval-summary", Static).update(Group(head, summary_table(report)))
+        table = self.query_one("#eval-items", DataTable)
+        table.clear()
+        candidate, baseline = report.candidate, report.baseline
+        room = max(20, self.size.width - 36)
+        for row in report.rows:
+            prompt = row.item.last_user_text if row.item is not None else "(eval file changed)"
+            table.add_row(
+                Text(str(row.index), justify="right"),
+                Text(fmt.truncate(prompt, room)),
+                Text(fmt.score(row.metric(candidate, "token_f1")), justify="right"),
+                Text(
+                    fmt.score(row.metric(baseline, "token_f1")) if baseline else "-",
+                    justify="right",
+                ),
+                verdict_text(row, candidate),
+                key=str(row.index),
+            )
+        self.shown += 1
+
+    @on(DataTable.RowSelected, "#eval-items")
+    def _item_selected(self, event: DataTable.RowSelected) -> None:
+        report = self.report
+        if report is None or event.row_key.value is None:
+            return
+        index = int(event.row_key.value)
+        row = next((r for r in report.rows if r.index == index), None)
+        if row is not None:
+            self.app.push_screen(EvalItemScreen(report, row))
+
+
+class EvalItemScreen(Screen[None]):
+    """One item: the prompt and reference, then both answers side by side with their scores."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,q", "app.pop_screen", "Back", id="eval_item.back",
+                tooltip="Back to the items"),
+    ]  # fmt: skip
+
+    def __init__(self, report: RunReport, row: ItemRow) -> None:
+        super().__init__()
+        self.report = report
+        self.row = row
+
+    def compose(self) -> ComposeResult:
+        row, report = self.row, self.report
+        item = row.item
+        with VerticalScroll(id="eval-item"):
+            title = Text(f"item {row.index}", style="bold")
+            if item is not None:
+                title.append(f"  {fmt.truncate(item.last_user_text, 80)}", style="")
+            yield Static(title, id="eval-item-title")
+            with Horizontal(id="eval-answers"):
+                for index, model in enumerate(report.run.models):
+                    record = row.answers.get(model)
+                    role = "tuned" if index == 0 else "baseline"
+                    answer = Static(_answer(record), classes="message role-assistant answer")
+                    answer.border_title = f"{role}: {model}"
+                    answer.border_subtitle = _scores(record)
+                    yield answer
+            verdict = row.verdict
+            if verdict is not None:
+                reason = verdict.get("reason") or verdict.get("raw") or verdict.get("error") or ""
+                text = Text(f"judge ({verdict.get('judge', report.run.judge)}): ", style="bold")
+                text.append(
+                    str(verdict.get("outcome") or verdict.get("status")),
+                    style="bold green" if verdict.get("outcome") == "win" else "bold",
+                )
+                text.append(f"  {reason}")
+                yield Static(text, id="eval-item-verdict")
+            if item is not None:
+                reference = Static(Text(item.reference.rendered()), classes="message role-tool")
+                reference.border_title = "reference"
+                yield reference
+                panel = Static(prompt_text(item.messages), classes="message role-user")
+                panel.border_title = "prompt"
+                yield panel
+        yield Footer()
+
+
+def prompt_text(messages: Any) -> Text:
+    """The prompt's messages, one after the other, tool calls written out."""
+    text = Text()
+    for message in messages:
+        role = str(message.get("role"))
+        text.append(f"{role}: ", style=f"bold {fmt.ROLE_STYLES.get(role, '')}")
+        content = message.get("content")
+        if content:
+            text.append(content if isinstance(content, str) else str(content))
+        for call in message.get("tool_calls") or ():
+            function = call.get("function") or {}
+            text.append(f"→ {function.get('name')}({function.get('arguments')})", style="yellow")
+        text.append("\n")
+    text.rstrip()
+    return text
+
+
+def _answer(record: Any) -> Text:
+    if record is None:
+        return Text("(not asked)", style="dim")
+    if record.error is not None:
+        return Text(f"failed: {record.error}", style="bold red")
+    return Text(record.response_text or "")
+
+
+def _scores(record: Any) -> str:
+    if record is None or record.error is not None:
+        return ""
+    metrics = (record.scores or {}).get("metrics") or {}
+    shown = []
+    for key, label in (("token_f1", "F1"), ("rouge_l", "ROUGE-L"), ("exact_match", "EM")):
+        value = metrics.get(key)
+        if isinstance(value, int | float):
+            shown.append(f"{label} {value:.2f}")
+    return " · ".join(shown)
