@@ -76,6 +76,12 @@ def test_create_watch_show_list(env: SandboxHandle, tmp_path: Path) -> None:
         listing = run("jobs", command, job["id"], "--json")
         assert listing.exit_code == 0 and data(listing) == view[command]
     assert run("jobs", "show", job["id"]).exit_code == 0
+    # The short id the tables show is enough when it is unique in the ledger.
+    short = run("jobs", "show", job["id"][:8], "--json")
+    assert short.exit_code == 0, short.output
+    assert data(short)["id"] == job["id"]
+    unknown = run("jobs", "show", "ffffffff")
+    assert unknown.exit_code == 2 and "tuner jobs list" in unknown.output
 
 
 def test_create_asks_and_a_no_leaves_the_job_validated(env: SandboxHandle, tmp_path: Path) -> None:

@@ -6,6 +6,7 @@ Thin: parse, call ``tuner.jobs`` (the orchestrator and the ledger), render. Ever
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -36,6 +37,7 @@ from tuner.cli.output import (
     progress_for,
     wire_json,
 )
+from tuner.jobs.ledger import LedgerError, open_ledger
 from tuner.progress import NULL_PROGRESS, Progress
 
 if TYPE_CHECKING:
@@ -68,7 +70,29 @@ MaxActiveOpt = typer.Option(
     show_default=False,
 )
 IntervalOpt = typer.Option(10.0, "--interval", min=0.0, help="Seconds between polls.")
-IdArg = typer.Argument(..., help="The job id.")
+_FULL_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
+
+
+def full_job_id(value: str) -> str:
+    """A job id, or a unique prefix of one the ledger knows (the short ids tables show)."""
+    if _FULL_ID.match(value):
+        return value
+    try:
+        with open_ledger() as ledger:
+            prefix = value.lower()
+            matches = [job.id for job in ledger.list_jobs() if job.id.startswith(prefix)]
+    except LedgerError:
+        matches = []
+    if len(matches) == 1:
+        return matches[0]
+    if not matches:
+        raise typer.BadParameter(
+            f"no job in the ledger starts with {value!r}: give the full id (see `tuner jobs list`)"
+        )
+    raise typer.BadParameter(f"{value!r} is the start of {len(matches)} jobs: give more of it")
+
+
+IdArg = typer.Argument(..., help="The job id, or a unique start of it.", callback=full_job_id)
 
 
 def _orchestrator(
