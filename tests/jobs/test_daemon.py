@@ -196,6 +196,25 @@ async def test_the_daemon_drains_sweep_members_with_the_wandb_key_and_its_limit(
     assert key.encode() not in stored and b"support-bot" in stored
 
 
+async def test_a_completed_cycle_records_when_the_daemon_polled(
+    client: TunerClient, open_at: Callable[..., Ledger]
+) -> None:
+    clock = [NOW + 40]
+    ledger = open_at()
+    daemon = daemon_for(client, ledger, clock=lambda: clock[0])
+    assert ledger.last_heartbeat("daemon") is None
+    assert (await daemon.run_cycle()).ran
+    assert ledger.last_heartbeat("daemon") == NOW + 40  # the injected clock, at the cycle's end
+    clock[0] = NOW + 70
+    assert (await daemon.run_cycle()).ran
+    assert ledger.last_heartbeat("daemon") == NOW + 70
+
+    # A daemon that waits for the lease records nothing: the header keeps the holder's time.
+    standby = daemon_for(client, open_at(), clock=lambda: NOW + 80)
+    assert not (await standby.run_cycle()).ran
+    assert ledger.last_heartbeat("daemon") == NOW + 70
+
+
 async def test_one_daemon_per_ledger(client: TunerClient, open_at: Callable[..., Ledger]) -> None:
     # Two Ledger objects on one database, as two processes (or hosts) would have; on SQLite
     # and, in CI, on PostgreSQL.

@@ -974,6 +974,7 @@ EXPECTED_TABLES = {
     "eval_run_models",
     "eval_items",
     "notifiers",  # since version 2
+    "heartbeats",  # since version 3
 }
 
 
@@ -1091,10 +1092,10 @@ def test_version_1_is_migrated_to_2_keeping_its_data(ledger_url: str) -> None:
             )
     finally:
         engine.dispose()
-    assert table_names(ledger_url) == EXPECTED_TABLES - {"notifiers"}
+    assert table_names(ledger_url) == EXPECTED_TABLES - {"notifiers", "heartbeats"}
 
     with open_ledger(ledger_url) as ledger:
-        assert ledger.schema_version() == SCHEMA_VERSION == 2
+        assert ledger.schema_version() == SCHEMA_VERSION == 3
         job = ledger.get_job(job_id)
         assert job is not None and job.status == "RUNNING"
         assert [t.id for t in ledger.transitions(job_id)] == [transition_id]
@@ -1108,7 +1109,77 @@ def test_version_1_is_migrated_to_2_keeping_its_data(ledger_url: str) -> None:
         changes = ledger.apply_snapshot(job_snapshot(job_id, "SUCCESS", 2), backend=BACKEND, now=3)
         assert [n.notifier for n in changes.notifications] == ["log", "webhook"]
     assert table_names(ledger_url) == EXPECTED_TABLES
-    assert query(ledger_url, "SELECT version FROM schema_version ORDER BY version") == [(1,), (2,)]
+    assert query(ledger_url, "SELECT version FROM schema_version ORDER BY version") == [
+        (1,),
+        (2,),
+        (3,),
+    ]
+
+
+def test_version_2_is_migrated_to_3_keeping_its_data(ledger_url: str) -> None:
+    # A ledger as a tuner with schema version 2 left it: a job, a held lease, a notifier.
+    job_id = new_id()
+    engine = create_ledger_engine(resolve_url(ledger_url))
+    try:
+        assert migrate(engine, MIGRATIONS[:2]) == 0
+        with engine.begin() as conn:
+            conn.execute(
+                sa.insert(schema.jobs),
+                {
+                    "id": job_id,
+                    "backend": BACKEND,
+                    "model": "open-mistral-7b",
+                    "status": "RUNNING",
+                    "modified_at": 1,
+                    "first_seen_at": 1,
+                    "updated_at": 1,
+                    "last_snapshot": job_snapshot(job_id, "RUNNING", 1),
+                },
+            )
+            conn.execute(
+                sa.insert(schema.leases), {"name": "daemon", "owner": "h:1:u", "expires_at": 100}
+            )
+            conn.execute(
+                sa.insert(schema.notifiers), {"name": "log", "registered_at": 1, "active": True}
+            )
+    finally:
+        engine.dispose()
+    assert table_names(ledger_url) == EXPECTED_TABLES - {"heartbeats"}
+
+    with open_ledger(ledger_url) as ledger:
+        assert ledger.schema_version() == SCHEMA_VERSION == 3
+        job = ledger.get_job(job_id)
+        assert job is not None and job.status == "RUNNING"
+        holder = ledger.lease_holder("daemon", 50)
+        assert holder is not None and holder.owner == "h:1:u"
+        assert ledger.registered_notifiers() == ("log",)
+        # The new table works at once.
+        assert ledger.last_heartbeat("daemon") is None
+        ledger.record_heartbeat("daemon", 60)
+        assert ledger.last_heartbeat("daemon") == 60
+    assert table_names(ledger_url) == EXPECTED_TABLES
+    assert query(ledger_url, "SELECT version FROM schema_version ORDER BY version") == [
+        (1,),
+        (2,),
+        (3,),
+    ]
+
+
+def test_heartbeats_are_recorded_and_read_per_name(ledger_url: str) -> None:
+    with open_ledger(ledger_url) as ledger:
+        assert ledger.last_heartbeat("daemon") is None
+        ledger.record_heartbeat("daemon", 100)
+        ledger.record_heartbeat("other", 7)
+        assert ledger.last_heartbeat("daemon") == 100
+        ledger.record_heartbeat("daemon", 160)  # one row per name, the latest wins
+        assert ledger.last_heartbeat("daemon") == 160
+        assert ledger.last_heartbeat("other") == 7
+        with pytest.raises(ValueError, match="timezone-aware"):
+            ledger.record_heartbeat("daemon", datetime(2025, 1, 1))
+    assert query(ledger_url, "SELECT name, at FROM heartbeats ORDER BY name") == [
+        ("daemon", 160),
+        ("other", 7),
+    ]
 
 
 def test_a_failed_migration_changes_nothing(ledger_url: str) -> None:

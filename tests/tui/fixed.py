@@ -276,6 +276,7 @@ def seed_ledger(ledger: Ledger, folder: Path) -> None:
         VALID_FILE, backend=URL, uploaded_at=NOW - 7300, filename="support.eval.jsonl"
     )
     assert ledger.acquire_lease("daemon", "build-01:4242:7f3e", 120, NOW - 20)
+    ledger.record_heartbeat("daemon", NOW - 15)  # the daemon's last completed cycle
     shutil.copy(BROKEN, folder / "broken.jsonl")
     _seed_eval(ledger, folder)
 

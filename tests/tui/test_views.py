@@ -229,8 +229,11 @@ def test_status_texts() -> None:
     mine = daemon_text(status()).plain
     assert "no daemon" in mine and "every 10s" in mine and "5s ago" in mine
     lease = LeaseRecord(name="daemon", owner="box:42:uuid", expires_at=NOW + 100)
-    theirs = daemon_text(status(daemon=lease, last_update=NOW - 120)).plain
+    theirs = daemon_text(status(daemon=lease, last_update=NOW - 5, daemon_cycle=NOW - 120)).plain
     assert "daemon" in theirs and "box:42" in theirs and "uuid" not in theirs and "2m ago" in theirs
+    assert "last poll 2m ago" in theirs  # the daemon's last cycle, not the ledger's last update
+    starting = daemon_text(status(daemon=lease, last_update=NOW - 5)).plain
+    assert "box:42" in starting and "no poll yet" in starting and "ago" not in starting
 
 
 def test_messages_coalesce_but_never_drop_the_end() -> None:

@@ -15,7 +15,8 @@ from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_val
 
 
 class WireModel(BaseModel):
-    model_config = ConfigDict(extra="allow", populate_by_name=True)
+    # defer_build: a model's validator is built on first use, not at import (start-up time).
+    model_config = ConfigDict(extra="allow", populate_by_name=True, defer_build=True)
 
 
 # -- files -------------------------------------------------------------------------------------

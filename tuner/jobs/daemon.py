@@ -430,6 +430,8 @@ class Daemon:
             queued=len(self._ledger.entries_in_state("pending")),
             delivery=delivery,
         )
+        # The end of a completed cycle: dashboards show it as "the daemon last polled".
+        self._ledger.record_heartbeat(LEASE_NAME, self._now())
         self.cycles += 1
         self.last_report = report
         return report

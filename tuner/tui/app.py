@@ -273,6 +273,7 @@ class TunerApp(App[None]):
             poll_interval=self.config.poll_interval,
             reachable=self.reachable,
             now=self.now(),
+            daemon_cycle=snapshot.daemon_cycle if snapshot else None,
         )
 
     def publish_status(self) -> None:

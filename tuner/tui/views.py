@@ -123,11 +123,15 @@ class JobsSnapshot:
     """Who holds the daemon lease now (None: no daemon is running)."""
     last_update: int | None
     """The newest ``updated_at`` of the backend's jobs: when the ledger last learnt something."""
+    daemon_cycle: int | None = None
+    """When the daemon last completed a cycle (polled); None when it never did."""
 
 
 def load_jobs(ledger: Ledger, backend: str, now: int) -> JobsSnapshot:
     rows, last = load_job_rows(ledger, backend)
-    return JobsSnapshot(rows, ledger.lease_holder(DAEMON_LEASE, now), last)
+    daemon = ledger.lease_holder(DAEMON_LEASE, now)
+    cycle = None if daemon is None else ledger.last_heartbeat(DAEMON_LEASE)
+    return JobsSnapshot(rows, daemon, last, cycle)
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,6 +149,8 @@ class StatusInfo:
     poll_interval: float | None
     reachable: bool | None
     now: int
+    daemon_cycle: int | None = None
+    """When the daemon last completed a cycle (polled); None when it never did."""
 
 
 def key_health(states: Sequence[str]) -> KeyHealth:

@@ -463,6 +463,18 @@ class Ledger(AbstractContextManager["Ledger"]):
         with self._read("reading a lease") as conn:
             return leases.lease_holder(conn, name=name, now=to_seconds(now))
 
+    # -- heartbeats -----------------------------------------------------------------------
+
+    def record_heartbeat(self, name: str, at: Instant) -> None:
+        """Note that ``name`` (e.g. the daemon) completed a cycle at ``at``."""
+        with self._write("recording a heartbeat") as conn:
+            leases.record_heartbeat(conn, name=name, at=to_seconds(at))
+
+    def last_heartbeat(self, name: str) -> int | None:
+        """When ``name`` last completed a cycle (UNIX seconds); None when it never did."""
+        with self._read("reading a heartbeat") as conn:
+            return leases.heartbeat(conn, name=name)
+
     # -- lineage --------------------------------------------------------------------------
 
     def lineage_of_model(self, fine_tuned_model: str) -> Lineage:

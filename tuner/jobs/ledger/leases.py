@@ -12,7 +12,7 @@ from sqlalchemy import Connection, delete, or_, select, update
 
 from ..records import LeaseRecord
 from . import schema
-from .common import insert_ignore
+from .common import insert_ignore, upsert
 
 _L = schema.leases.c
 
@@ -44,3 +44,15 @@ def lease_holder(conn: Connection, *, name: str, now: int) -> LeaseRecord | None
     query = select(schema.leases).where(_L.name == name, _L.expires_at > now)
     row = conn.execute(query).mappings().first()
     return None if row is None else LeaseRecord.model_validate(dict(row))
+
+
+def record_heartbeat(conn: Connection, *, name: str, at: int) -> None:
+    """Note that ``name`` completed a cycle at ``at`` (the row is created on first use)."""
+    upsert(conn, schema.heartbeats, {"name": name, "at": at}, ["name"], ["at"])
+
+
+def heartbeat(conn: Connection, *, name: str) -> int | None:
+    """When ``name`` last completed a cycle; None when it never did."""
+    at = conn.execute(select(schema.heartbeats.c.at).where(schema.heartbeats.c.name == name))
+    value = at.scalar()
+    return None if value is None else int(value)

@@ -10,7 +10,8 @@ transactional on both).
 A migration uses the table definitions of ``schema`` as they are now. When a later version
 changes a table, first freeze the definitions an earlier migration uses (copy them here) so that
 migrating an old database still produces exactly each version before the next one runs: the v1
-tables for ``_v1_create_tables``, the ``notifiers`` table for ``_v2_add_notifiers``.
+tables for ``_v1_create_tables``, the ``notifiers`` table for ``_v2_add_notifiers``, the
+``heartbeats`` table for ``_v3_add_heartbeats``.
 """
 
 from __future__ import annotations
@@ -39,7 +40,12 @@ def _v2_add_notifiers(conn: Connection) -> None:
     schema.metadata.create_all(conn, tables=list(schema.V2_TABLES), checkfirst=False)
 
 
-MIGRATIONS: tuple[Migration, ...] = (_v1_create_tables, _v2_add_notifiers)
+def _v3_add_heartbeats(conn: Connection) -> None:
+    # Only adds a table, like version 2: the earlier tables are unchanged.
+    schema.metadata.create_all(conn, tables=list(schema.V3_TABLES), checkfirst=False)
+
+
+MIGRATIONS: tuple[Migration, ...] = (_v1_create_tables, _v2_add_notifiers, _v3_add_heartbeats)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -114,8 +114,10 @@ def daemon_text(info: StatusInfo) -> Text:
         text.append("daemon ", style="green")
         text.append("● ", style="bold green")
         text.append(owner, style="dim")
-        since = None if info.last_update is None else info.now - info.last_update
-        text.append(f" · ledger updated {fmt.age(since)} ago ")
+        if info.daemon_cycle is None:
+            text.append(" · no poll yet ")
+        else:
+            text.append(f" · last poll {fmt.age(info.now - info.daemon_cycle)} ago ")
         return text
     text.append("no daemon", style="yellow")
     every = "on demand" if info.poll_interval is None else f"every {info.poll_interval:g}s"
