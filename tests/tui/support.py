@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -24,21 +23,6 @@ SUPPORT = REPO / "examples" / "data" / "support.jsonl"
 BROKEN = REPO / "examples" / "data" / "broken.jsonl"
 BASE_MODEL = "open-mistral-7b"
 
-QUESTIONS = [
-    ("How do I reset my password?", "Open Settings, choose Security and press Reset password."),
-    ("Where can I download my invoice?", "Invoices are under Billing, in the Documents tab."),
-    ("Can I change the delivery address?", "Yes, until it ships: open the order."),
-    ("How do I cancel my subscription?", "Go to Billing and press Cancel subscription."),
-    ("What payment methods do you accept?", "Cards, bank transfers and PayPal."),
-    ("How long does shipping take?", "Three to five working days within the EU."),
-    ("Do you ship to Canada?", "Yes, international shipping covers Canada."),
-    ("How can I contact support by phone?", "Call us on working days."),
-    ("Is my data encrypted?", "Yes, at rest and in transit."),
-    ("Can I get a refund for a damaged item?", "Yes: send a photo and we refund within a week."),
-    ("Does the lamp dim?", "Yes, from 5 to 100 percent in the app."),
-    ("Which colours exist?", "Graphite, sand and sage."),
-]
-
 
 async def _no_sleep(_seconds: float) -> None:
     return None
@@ -53,19 +37,6 @@ def make_client(sandbox: SandboxHandle) -> TunerClient:
         sleep=_no_sleep,
         wall_clock=sandbox.clock.now,
     )
-
-
-def training_bytes(tag: str = "") -> bytes:
-    lines = [
-        {
-            "messages": [
-                {"role": "user", "content": f"{tag}{q}"},
-                {"role": "assistant", "content": a},
-            ]
-        }
-        for q, a in QUESTIONS
-    ]
-    return "".join(json.dumps(line) + "\n" for line in lines).encode()
 
 
 class SandboxJobs:

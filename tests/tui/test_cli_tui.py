@@ -8,12 +8,13 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+from tests.jobs.flow_support import training_bytes
 from tuner.cli.main import app as cli
 from tuner.jobs.ledger import open_ledger
 from tuner.sandbox import SandboxHandle
 from tuner.tui.app import TunerApp
 
-from .support import API_KEY, SandboxJobs, settle, training_bytes
+from .support import API_KEY, SandboxJobs, settle
 
 
 @pytest.fixture

@@ -5,12 +5,13 @@ from __future__ import annotations
 import pytest
 from textual.widgets import DataTable
 
+from tests.jobs.flow_support import training_bytes
 from tuner.sandbox import SandboxHandle
 from tuner.tui.screens.dialogs import ConfirmScreen, PromptScreen
 from tuner.tui.screens.files import FilesScreen
 
 from .conftest import AppFactory
-from .support import SandboxJobs, settle, training_bytes
+from .support import SandboxJobs, settle
 
 pytestmark = pytest.mark.anyio
 
@@ -28,7 +29,7 @@ async def test_files_and_models_with_their_actions(
     make_tui: AppFactory, jobs: SandboxJobs, sandbox: SandboxHandle
 ) -> None:
     file_id, model = tuned_model(jobs, sandbox)
-    spare = jobs.upload(training_bytes("Spare: "), "spare.jsonl")
+    spare = jobs.upload(training_bytes(tag="Spare: "), "spare.jsonl")
     app = make_tui(mode="files")
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot, lambda: isinstance(app.screen, FilesScreen) and app.screen.loaded)

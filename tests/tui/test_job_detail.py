@@ -8,6 +8,7 @@ import hashlib
 import pytest
 from textual.widgets import DataTable, TabbedContent, Tree
 
+from tests.jobs.flow_support import training_bytes
 from tuner.jobs.ledger import Ledger
 from tuner.sandbox import SandboxHandle
 from tuner.tui.screens.dialogs import ConfirmScreen
@@ -15,7 +16,7 @@ from tuner.tui.screens.job_detail import JobDetailScreen, hyper_table, meta_tabl
 from tuner.tui.widgets.charts import LossChart
 
 from .conftest import AppFactory
-from .support import SandboxJobs, plain, settle, training_bytes
+from .support import SandboxJobs, plain, settle
 
 pytestmark = pytest.mark.anyio
 
@@ -24,7 +25,7 @@ def finished_job(jobs: SandboxJobs, ledger: Ledger, sandbox: SandboxHandle) -> t
     """A 100-step job with validation data, run to SUCCESS; its files known to the ledger."""
     content = training_bytes()
     train = jobs.upload(content)
-    valid = jobs.upload(training_bytes("Quick question: "), "valid.jsonl")
+    valid = jobs.upload(training_bytes(tag="Quick question: "), "valid.jsonl")
     digest = hashlib.sha256(content).hexdigest()
     now = int(sandbox.clock.now())
     ledger.record_dataset(

@@ -11,6 +11,7 @@ import pytest
 from textual.binding import Binding
 from textual.command import CommandPalette
 
+from tests.jobs.flow_support import training_bytes
 from tuner.jobs.ledger import Ledger
 from tuner.sandbox import SandboxHandle
 from tuner.tui import app as app_module
@@ -23,7 +24,7 @@ from tuner.tui.widgets.jobs_table import JobsTable
 from tuner.tui.widgets.status import StatusBar
 
 from .conftest import AppFactory
-from .support import BASE_MODEL, SandboxJobs, settle, training_bytes
+from .support import BASE_MODEL, SandboxJobs, settle
 
 pytestmark = pytest.mark.anyio
 
@@ -61,7 +62,7 @@ def two_jobs(jobs: SandboxJobs) -> tuple[str, str]:
     )
     jobs.sandbox.advance(1)
     parked = jobs.create_job(
-        jobs.upload(training_bytes("B "), "b.jsonl"), suffix="beta", auto_start=False
+        jobs.upload(training_bytes(tag="B "), "b.jsonl"), suffix="beta", auto_start=False
     )
     jobs.sandbox.advance(300)
     return running["id"], parked["id"]
@@ -206,7 +207,7 @@ async def test_a_new_job_from_a_spec_is_validated_confirmed_and_started(
     make_tui: AppFactory, jobs: SandboxJobs, tmp_path: Path
 ) -> None:
     data = tmp_path / "train.jsonl"
-    data.write_bytes(training_bytes("Spec: "))
+    data.write_bytes(training_bytes(tag="Spec: "))
     spec = tmp_path / "job.toml"
     spec.write_text(
         f'model = "{BASE_MODEL}"\nsuffix = "from-tui"\n'
