@@ -71,24 +71,30 @@ def fill_ledger(path: Path, jobs: int) -> None:
             )
 
 
-def build_app(ledger_path: Path) -> Any:
+def make_client() -> Any:
     import httpx
 
     from tuner.api import TunerClient
-    from tuner.jobs.ledger import open_ledger
-    from tuner.tui import make_app
 
     def handler(request: httpx.Request) -> httpx.Response:
         return httpx.Response(200, json={"object": "list", "data": []})
 
+    return TunerClient(
+        ["bench-key-000000000000"], base_url=BACKEND, transport=httpx.MockTransport(handler)
+    )
+
+
+def build_app(ledger_path: Path) -> Any:
+    from tuner.jobs.ledger import open_ledger
+    from tuner.tui import make_app
+
     ledger = open_ledger(str(ledger_path))
     # A live daemon: the dashboard only reads the ledger (no API traffic is measured).
     ledger.acquire_lease("daemon", "bench:1:x", 3600, NOW)
-    client = TunerClient(
-        ["bench-key-000000000000"], base_url=BACKEND, transport=httpx.MockTransport(handler)
-    )
+    # As ``tuner tui`` does: the app builds the client after its first frame.
     app = make_app(
-        client=client,
+        client_factory=make_client,
+        backend=BACKEND,
         ledger=ledger,
         clock=lambda: float(NOW),
         poll_interval=None,

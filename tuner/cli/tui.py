@@ -41,12 +41,12 @@ def tui(
     if screen not in SCREENS:
         raise typer.BadParameter(f"choose one of {', '.join(SCREENS)}", param_hint="--screen")
     ctx = load_context()
-    client = ctx.client()
     ledger = ctx.ledger()
     from tuner.tui import make_app
 
+    # The app builds the client after its first frame (the jobs come from the ledger alone).
     app = make_app(
-        client=client,
+        client_factory=ctx.client,
         ledger=ledger,
         clock=hooks.now,
         backend=ctx.backend,

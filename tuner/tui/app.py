@@ -1,19 +1,23 @@
 """The dashboard app: sections as modes, one refresh loop, errors as notifications.
 
 ``make_app(client=..., ledger=..., clock=...)`` builds it; nothing here creates a client or
-opens a ledger. All I/O runs in workers: async workers for the async client, ``to_thread`` for
-the (blocking) ledger. The refresh loop is dolphie's: the next refresh is armed only once the
-previous one has finished, so refreshes never overlap, and it pauses while a dialog is open.
+opens a ledger. Given a ``client_factory`` instead (the CLI), the app builds the client in a worker
+after the first frame, so start-up pays neither for ``tuner.api`` nor httpx before the jobs show
+(the first frame reads only the ledger). All I/O runs in workers: async workers for the async
+client, ``to_thread`` for the (blocking) ledger. The refresh loop is dolphie's: the next refresh
+is armed only once the previous one has finished, so refreshes never overlap, and it pauses while
+a dialog is open.
 """
 
 from __future__ import annotations
 
 import asyncio
 import importlib
+import threading
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import work
 from textual.app import App, SystemCommand
@@ -23,13 +27,15 @@ from textual.signal import Signal
 from textual.timer import Timer
 from textual.worker import Worker, WorkerState
 
-from tuner.api import APIError, TunerClient
 from tuner.jobs.ledger import Ledger, LedgerError
 from tuner.tui.commands import ActionsProvider
 from tuner.tui.config import DEFAULT_POLL_INTERVAL, Mode, TuiConfig
 from tuner.tui.screens.jobs import JobsScreen
 from tuner.tui.views import JobsSnapshot, StatusInfo, key_health, load_jobs
 from tuner.tui.widgets.status import SECTIONS
+
+if TYPE_CHECKING:
+    from tuner.api import TunerClient
 
 SECTIONS_GROUP = Binding.Group("screens", compact=True)
 
@@ -46,9 +52,16 @@ def _lazy(module: str, name: str) -> Callable[[], Screen[Any]]:
     return make
 
 
+def _is_api_error(error: BaseException) -> bool:
+    # Imported here: ``tuner.api`` (httpx) loads after the first frame, with the client.
+    from tuner.api import APIError
+
+    return isinstance(error, APIError)
+
+
 def describe(error: BaseException) -> str:
     """One line for a notification; API errors are already scrubbed of secrets."""
-    if isinstance(error, APIError | LedgerError):
+    if isinstance(error, LedgerError) or _is_api_error(error):
         return str(error)
     text = str(error)
     return f"{type(error).__name__}: {text}" if text else type(error).__name__
@@ -105,13 +118,39 @@ class TunerApp(App[None]):
         self._cycle_again = False
         self._timer: Timer | None = None
         self._last_error: str | None = None
+        self._client: TunerClient | None = config.client
+        self._client_lock = threading.Lock()
+        self._first_frame = asyncio.Event()
+        """Set once the first ledger read has been drawn (or the first refresh ended)."""
         self.status = self._status()
 
     # -- shorthands ---------------------------------------------------------------------------
 
     @property
     def client(self) -> TunerClient:
-        return self.config.client
+        """The client; built here, blocking, if needed before the start-up worker built it
+        (start-up code awaits ``ready_client`` instead)."""
+        client = self._client
+        return client if client is not None else self._build_client()
+
+    @property
+    def client_ready(self) -> bool:
+        return self._client is not None
+
+    async def ready_client(self) -> TunerClient:
+        """The client, built in a thread after the first frame when the app got a factory."""
+        if self._client is not None:
+            return self._client
+        await self._first_frame.wait()
+        return await asyncio.to_thread(self._build_client)
+
+    def _build_client(self) -> TunerClient:
+        with self._client_lock:  # once, whether a thread or the event loop gets here first
+            if self._client is None:
+                factory = self.config.client_factory
+                assert factory is not None, "TuiConfig checks that there is a client or a factory"
+                self._client = factory()
+            return self._client
 
     @property
     def ledger(self) -> Ledger:
@@ -128,15 +167,27 @@ class TunerApp(App[None]):
 
     def on_mount(self) -> None:
         self.switch_mode(self.config.mode)
+        if self._client is None:
+            self._connect()
         if self.config.probe:
             self.probe()
         self.request_refresh()
 
+    @work(group="client", exit_on_error=False, description="creating the API client")
+    async def _connect(self) -> None:
+        """Build the client after the first frame (its imports are most of the rest of
+        start-up), then show the key pool in the status bar."""
+        await self.ready_client()
+        self.publish_status()
+
+    def _drawn(self) -> None:
+        self._first_frame.set()
+
     async def on_unmount(self) -> None:
         if self._timer is not None:
             self._timer.stop()
-        if self.config.close_client:
-            await self.client.aclose()
+        if self.config.close_client and self._client is not None:
+            await self._client.aclose()
 
     # -- the refresh loop ---------------------------------------------------------------------
 
@@ -168,6 +219,7 @@ class TunerApp(App[None]):
         try:
             await self._cycle()
         finally:
+            self._first_frame.set()  # never wait for a frame after a refresh that failed
             self._cycle_running = False
             self.cycles += 1
             if self._cycle_again:
@@ -196,13 +248,17 @@ class TunerApp(App[None]):
         self.snapshot = snapshot
         self.jobs_signal.publish(snapshot)
         self.publish_status()
+        if not self._first_frame.is_set():
+            self.call_after_refresh(self._drawn)
         return snapshot
 
     async def _guard(self, step: Awaitable[object], what: str) -> bool:
         """Run one step of a refresh; an API failure is a notification (once), not a crash."""
         try:
             await step
-        except APIError as error:
+        except Exception as error:
+            if not _is_api_error(error):
+                raise
             self.reachable = False
             message = f"{what}: {describe(error)}"
             if message != self._last_error:
@@ -216,22 +272,26 @@ class TunerApp(App[None]):
     async def _poll(self) -> None:
         from tuner.jobs.poller import poll_once
 
-        await poll_once(self.client, self.ledger, backend=self.backend, now=self.now())
+        await poll_once(
+            await self.ready_client(), self.ledger, backend=self.backend, now=self.now()
+        )
 
     async def _sync_all(self) -> None:
         """First start on this backend: record every job the API lists."""
-        async for job in self.client.jobs.list():
+        client = await self.ready_client()
+        async for job in client.jobs.list():
             await asyncio.to_thread(
                 self.ledger.apply_snapshot, job, backend=self.backend, now=self.now()
             )
 
     async def _refresh_running(self, job_ids: Iterable[str]) -> None:
         """GET running jobs, so their checkpoints show before their status next changes."""
+        client = await self.ready_client()
         gate = asyncio.Semaphore(RUNNING_REFRESH_CONCURRENCY)
 
         async def one(job_id: str) -> None:
             async with gate:
-                job = await self.client.jobs.get(job_id)
+                job = await client.jobs.get(job_id)
             await asyncio.to_thread(
                 self.ledger.apply_snapshot, job, backend=self.backend, now=self.now()
             )
@@ -263,10 +323,13 @@ class TunerApp(App[None]):
 
     def _status(self) -> StatusInfo:
         snapshot = self.snapshot
+        client = self._client  # None until built: the backend and the keys show as unknown
         return StatusInfo(
             backend=self.backend,
-            sandbox=self.client.is_sandbox,
-            keys=key_health([status.state for status in self.client.keys.snapshot()]),
+            sandbox=client.is_sandbox if client is not None else None,
+            keys=key_health([status.state for status in client.keys.snapshot()])
+            if client is not None
+            else None,
             daemon=snapshot.daemon if snapshot else None,
             last_update=snapshot.last_update if snapshot else None,
             last_poll=self.last_poll,
@@ -289,7 +352,7 @@ class TunerApp(App[None]):
             self.publish_status()
 
     async def _load_models(self) -> None:
-        listing = await self.client.models.list()
+        listing = await (await self.ready_client()).models.list()
         self.models = sorted(card.id for card in listing.data)
         self.fine_tuned_models = sorted(
             card.id for card in listing.data if getattr(card, "type", None) == "fine-tuned"
@@ -341,7 +404,8 @@ class TunerApp(App[None]):
 
 def make_app(
     *,
-    client: TunerClient,
+    client: TunerClient | None = None,
+    client_factory: Callable[[], TunerClient] | None = None,
     ledger: Ledger,
     clock: Callable[[], float] = time.time,
     backend: str | None = None,
@@ -355,9 +419,11 @@ def make_app(
     data_path: str | Path | None = None,
     probe: bool = True,
 ) -> TunerApp:
-    """The dashboard over ``client`` and ``ledger``; see ``TuiConfig`` for the options."""
+    """The dashboard over ``client`` (or the one ``client_factory`` builds after the first
+    frame; ``backend`` is then required) and ``ledger``; see ``TuiConfig`` for the options."""
     config = TuiConfig(
         client=client,
+        client_factory=client_factory,
         ledger=ledger,
         clock=clock,
         backend=backend or "",

@@ -1,7 +1,8 @@
 """What the dashboard is given: the client, the ledger, the clock, and a few options.
 
 Everything the app touches from outside is in here, injected by ``make_app``: tests pass a client
-for a sandbox on loopback, a temporary ledger file and the sandbox's manual clock.
+for a sandbox on loopback, a temporary ledger file and the sandbox's manual clock. The CLI passes
+a client *factory* instead, so the client (``tuner.api``, httpx) is built after the first frame.
 """
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ DEFAULT_JUDGE = "mistral-small-latest"
 
 @dataclass
 class TuiConfig:
-    client: TunerClient
+    client: TunerClient | None
+    """The client; None when ``client_factory`` builds it (in a worker, after the first frame)."""
     ledger: Ledger
     clock: Callable[[], float] = time.time
     """UNIX seconds; stamps ledger rows and ages (the sandbox's manual clock in tests)."""
@@ -51,9 +53,15 @@ class TuiConfig:
     judge: str = DEFAULT_JUDGE
     probe: bool = True
     """Ask the API for its models at start (to learn whether it is the sandbox)."""
+    client_factory: Callable[[], TunerClient] | None = None
+    """Builds the client when ``client`` is None (zero arguments; may run in a thread)."""
 
     def __post_init__(self) -> None:
+        if (self.client is None) == (self.client_factory is None):
+            raise ValueError("give either a client or a client factory")
         if not self.backend:
+            if self.client is None:
+                raise ValueError("a client factory needs the backend (the API URL)")
             self.backend = self.client.base_url
         if self.poll_interval is not None and self.poll_interval <= 0:
             raise ValueError("poll_interval must be positive (or None)")

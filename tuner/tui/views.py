@@ -141,7 +141,8 @@ class StatusInfo:
     backend: str
     sandbox: bool | None
     """None until the backend has answered once."""
-    keys: KeyHealth
+    keys: KeyHealth | None
+    """None until the client is built (the dashboard builds it after its first frame)."""
     daemon: LeaseRecord | None
     last_update: int | None
     last_poll: int | None

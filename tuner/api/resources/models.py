@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import cache
+
 from pydantic import TypeAdapter
 
 from tuner.api.params import ModelUpdate
@@ -10,7 +12,11 @@ from tuner.api.sentinel import NOT_GIVEN, NotGiven
 from tuner.api.transport import RequestSpec
 from tuner.api.wire import ArchiveResult, DeletedModel, FineTunedModel, ModelCard, ModelList
 
-_CARD: TypeAdapter[ModelCard] = TypeAdapter(ModelCard)
+
+@cache
+def _card() -> TypeAdapter[ModelCard]:
+    """The adapter for one model card, built on first use (not at import: it is slow)."""
+    return TypeAdapter(ModelCard)
 
 
 class Models(Resource):
@@ -26,7 +32,7 @@ class Models(Resource):
         sent = await self._transport.request(
             self._spec("GET", f"/v1/models/{segment(model_id)}", model_id)
         )
-        return _CARD.validate_json(sent.response.content)
+        return _card().validate_json(sent.response.content)
 
     async def delete(self, model_id: str) -> DeletedModel:
         """Delete a fine-tuned model (a base model answers 403)."""

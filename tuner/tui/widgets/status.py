@@ -92,6 +92,8 @@ def backend_text(info: StatusInfo) -> Text:
 
 def keys_text(info: StatusInfo) -> Text:
     keys = info.keys
+    if keys is None:
+        return Text("keys …", style="dim")
     if keys.total == 0:
         return Text("no API key", style="bold red")
     style = "green"
