@@ -28,25 +28,19 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import typer
 from pydantic import SecretStr
 
-from tuner.api import (
-    APIConnectionError,
-    APIError,
-    APIResponseValidationError,
-    APIStatusError,
-    AuthenticationError,
-    ConflictError,
-    NotFoundError,
-    PayloadTooLargeError,
-    TunerClient,
-)
 from tuner.cli.output import Exit, err_console, fail
 from tuner.config import ConfigError, Settings, load_settings
 from tuner.jobs.ledger import Ledger, LedgerError, open_ledger
+
+if TYPE_CHECKING:
+    # tuner.api (httpx, pydantic wire models) is imported where a command uses it, not when the
+    # CLI starts: `tuner tui` and `tuner data` must not pay for it before they show anything.
+    from tuner.api import APIError, TunerClient
 
 T = TypeVar("T")
 
@@ -94,6 +88,8 @@ class CommandContext:
         return self.settings.api_url
 
     def client(self, **options: Any) -> TunerClient:
+        from tuner.api import TunerClient
+
         merged = {**hooks.client_options, **options}
         try:
             return TunerClient.from_settings(self.settings, **merged)
@@ -169,6 +165,16 @@ def describe_api_error(error: APIError, api_url: str | None = None) -> Failure:
     data failed (exit 1); a network failure, timeout, 429, 5xx or an unreadable answer means the
     API failed after retries (exit 3). Messages come from the client, already scrubbed of keys.
     """
+    from tuner.api import (
+        APIConnectionError,
+        APIResponseValidationError,
+        APIStatusError,
+        AuthenticationError,
+        ConflictError,
+        NotFoundError,
+        PayloadTooLargeError,
+    )
+
     where = api_url or "the API"
     if isinstance(error, AuthenticationError):
         return Failure(str(error), KEYS_HINT.format(url=where), Exit.USAGE)
@@ -207,6 +213,8 @@ def fail_api(error: APIError, api_url: str | None = None) -> NoReturn:
 
 def run_async(coro: Coroutine[Any, Any, T], *, api_url: str | None = None) -> T:
     """Run a command's coroutine; API, config and ledger errors exit with one line and a code."""
+    from tuner.api import APIError
+
     try:
         return asyncio.run(coro)
     except APIError as error:
