@@ -11,7 +11,6 @@ order they were added.
 
 from __future__ import annotations
 
-import math
 import zlib
 from array import array
 from collections.abc import Iterable, Iterator
@@ -22,6 +21,7 @@ import orjson
 
 from tuner.datasets.findings import Category, Finding, Severity
 from tuner.datasets.rules import CODES
+from tuner.datasets.summary import percentile
 
 _CODE_NAMES: list[str] = list(CODES)
 _CODE_INDEX: dict[str, int] = {code: index for index, code in enumerate(_CODE_NAMES)}
@@ -119,12 +119,6 @@ class FindingLog:
             )
 
 
-def nearest_rank(sorted_values: array[int] | list[int], percent: float) -> int:
-    """The nearest-rank percentile of sorted values: always an observed value."""
-    rank = max(1, math.ceil(percent / 100 * len(sorted_values)))
-    return sorted_values[rank - 1]
-
-
 @dataclass(frozen=True, slots=True)
 class TokenStats:
     tokenizer: str
@@ -206,8 +200,8 @@ class FileReport:
             self.tokens_total,
             self.tokens_trained,
             counts[0],
-            nearest_rank(counts, 50),
-            nearest_rank(counts, 95),
+            percentile(counts, 50),
+            percentile(counts, 95),
             counts[-1],
         )
 

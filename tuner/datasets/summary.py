@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,10 +25,15 @@ class Summary:
 EMPTY = Summary(count=0, total=0, min=0, mean=0.0, p50=0, p95=0, max=0)
 
 
-def percentile(sorted_values: Sequence[int], q: float) -> int:
-    """The nearest-rank percentile (0 < q <= 100) of already sorted values: an observed value."""
-    if not sorted_values:
-        return 0
+Number = TypeVar("Number", int, float)
+
+
+def percentile(sorted_values: Sequence[Number], q: float) -> Number:
+    """The nearest-rank percentile (0 < q <= 100) of sorted, non-empty values: an observed value.
+
+    The one implementation for the validator's token statistics, ``data stats`` and eval
+    latencies.
+    """
     rank = max(1, math.ceil(q / 100 * len(sorted_values)))
     return sorted_values[rank - 1]
 

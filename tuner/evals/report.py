@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from tuner.datasets.summary import percentile
 from tuner.evals.dataset import EvalDataError, EvalItem, EvalSet, load_eval_set
 from tuner.evals.judge import JudgeSummary, Outcome, bootstrap_ci, summarise
 from tuner.evals.metrics import mean, metric_values
@@ -129,12 +130,8 @@ def metrics_of(record: EvalItemRecord) -> dict[str, Any]:
 
 
 def _percentile(values: Sequence[float], fraction: float) -> float | None:
-    """Nearest-rank percentile."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    rank = max(1, math.ceil(fraction * len(ordered)))
-    return ordered[rank - 1]
+    """Nearest-rank percentile; None without values."""
+    return percentile(sorted(values), fraction * 100) if values else None
 
 
 def summarise_model(model: str, records: Sequence[EvalItemRecord]) -> ModelSummary:
