@@ -174,3 +174,24 @@ def test_fix_needs_out_or_in_place() -> None:
     code, out = run("data", "fix", str(EXAMPLES / "broken.jsonl"))
     assert code == 2
     assert "--in-place" in out
+
+
+def test_stats_missing_or_empty_file_is_a_usage_error(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.jsonl"
+    empty.write_bytes(b"")
+    for path in (tmp_path / "nope.jsonl", empty):
+        code, out = run("data", "stats", str(path))
+        assert code == 2, out
+        assert path.name in out and "Traceback" not in out
+
+
+def test_stats_counts_lines_of_the_other_format_as_invalid(tmp_path: Path) -> None:
+    mixed = tmp_path / "mixed.jsonl"
+    conversation = {
+        "messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hey"}]
+    }
+    mixed.write_text(json.dumps(conversation) + "\n" + json.dumps({"text": "doc"}) + "\n")
+    code, out = run("data", "stats", str(mixed), "--json")
+    assert code == 0, out
+    data = json.loads(out)
+    assert (data["format"], data["conversations"], data["invalid_lines"]) == ("instruct", 1, 1)

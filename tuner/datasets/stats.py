@@ -12,9 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from tuner.datasets.counting import TokenCounter
+from tuner.datasets.dedupe import check_input, checked_lines
 from tuner.datasets.pricing import Estimate, estimate
-from tuner.datasets.reader import iter_lines
-from tuner.datasets.rules import check_record
 from tuner.datasets.samples import InstructSample, Sample
 from tuner.datasets.summary import Bin, Summary, histogram, summarize
 from tuner.progress import NULL_PROGRESS, Progress
@@ -87,18 +86,16 @@ class DatasetStats:
 
 
 def _valid_samples(path: Path, tally: _Tally, progress: Progress) -> Iterator[Sample]:
-    for raw in iter_lines(path):
+    """The samples of the lines without errors, read as the validator reads them (the first
+    valid line decides the format; a line of the other format counts as invalid)."""
+    for line in checked_lines(path):
         tally.lines += 1
         progress.advance()
-        if raw.data is None:
+        if line.sample is None:
             tally.invalid_lines += 1
             continue
-        check = check_record(raw.data, path=str(path), line=raw.number, expect=None)
-        if check.sample is None:
-            tally.invalid_lines += 1
-            continue
-        tally.kind = tally.kind or check.kind
-        yield check.sample
+        tally.kind = tally.kind or line.sample.kind
+        yield line.sample
 
 
 def _record_shape(sample: Sample, tally: _Tally) -> None:
@@ -132,7 +129,7 @@ def compute_stats(
     progress: Progress = NULL_PROGRESS,
 ) -> DatasetStats:
     """Measure ``path``; with a ``model``, add the cost and duration estimate."""
-    source = Path(path)
+    source = check_input(path)
     tally = _Tally()
     progress.start(f"Reading {source.name}", unit="lines")
     batch: list[Sample] = []
