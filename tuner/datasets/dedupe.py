@@ -20,16 +20,13 @@ from __future__ import annotations
 import os
 import re
 import zlib
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
-from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO, Literal
+from typing import TYPE_CHECKING, Literal
 
-from tuner.datasets.errors import check_readable, input_error
 from tuner.datasets.findings import Finding
-from tuner.datasets.reader import RawLine, iter_lines
-from tuner.datasets.rules import check_record, oversized_finding
+from tuner.datasets.lines import Format, check_input, checked_lines, copy_line
 from tuner.datasets.samples import InstructSample, Sample, sample_key
 from tuner.fsutil import atomic_writer
 from tuner.progress import NULL_PROGRESS, Progress
@@ -38,7 +35,6 @@ if TYPE_CHECKING:
     # datasketch pulls in scipy (about 0.6 s): imported only when near-duplicates are wanted.
     from datasketch import LeanMinHash, MinHash, MinHashLSH
 
-Format = Literal["instruct", "pretrain"]
 
 NUM_PERM = 128
 MINHASH_SEED = 1
@@ -198,72 +194,6 @@ class Deduper:
 def _better(similarity: float, line: int, best: tuple[float, int] | None) -> bool:
     """Highest similarity wins; among equals the earliest line (query order is not defined)."""
     return best is None or (similarity, -line) > (best[0], -best[1])
-
-
-# --- reading and checking a file (shared with split) ------------------------------------------
-
-
-def check_input(path: str | os.PathLike[str]) -> Path:
-    """The input as a Path; a one-line DataInputError when it is missing, a directory or empty."""
-    if check_readable(path) == 0:
-        raise input_error(path, "the file is empty")
-    return Path(path)
-
-
-@dataclass(frozen=True, slots=True)
-class CheckedLine:
-    raw: RawLine
-    # Where the line starts in the file: an over-long line is copied from there, never held.
-    offset: int
-    findings: list[Finding]
-    sample: Sample | None
-
-    @property
-    def number(self) -> int:
-        return self.raw.number
-
-
-def checked_lines(path: Path, *, expect: Format | None = None) -> Iterator[CheckedLine]:
-    """Every line of ``path`` with the validator's findings and, when it has no error, its sample.
-
-    Without ``expect`` the file's format is the format of its first valid line, as the validator
-    decides it.
-    """
-    name = str(path)
-    offset = 0
-    for raw in iter_lines(path):
-        if raw.data is None:
-            findings = [oversized_finding(name, raw)]
-            sample: Sample | None = None
-        else:
-            check = check_record(raw.data, path=name, line=raw.number, expect=expect)
-            findings, sample = check.findings, check.sample
-            if expect is None and sample is not None:
-                expect = sample.kind
-        yield CheckedLine(raw, offset, findings, sample)
-        offset += raw.size + raw.crlf + 1
-
-
-def copy_line(source: Path, line: CheckedLine, out: BinaryIO) -> None:
-    """Write the line and a newline to ``out``; an over-long line is streamed from ``source``."""
-    if line.raw.data is not None:
-        out.write(line.raw.data + b"\n")
-    else:
-        copy_span(source, line.offset, line.raw.size, out)
-        out.write(b"\n")
-
-
-def copy_span(source: Path, offset: int, size: int, out: BinaryIO) -> None:
-    """Copy ``size`` bytes of ``source`` from ``offset`` to ``out`` in bounded chunks."""
-    with source.open("rb") as handle:
-        handle.seek(offset)
-        remaining = size
-        while remaining:
-            chunk = handle.read(min(remaining, 1 << 20))
-            if not chunk:
-                break
-            out.write(chunk)
-            remaining -= len(chunk)
 
 
 # --- the file ---------------------------------------------------------------------------------

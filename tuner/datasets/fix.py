@@ -52,8 +52,8 @@ from typing import Any, BinaryIO, Literal
 
 import orjson
 
-from tuner.datasets.dedupe import check_input, copy_span
 from tuner.datasets.findings import Finding
+from tuner.datasets.lines import check_input, copy_span
 from tuner.datasets.reader import RawLine, iter_lines
 from tuner.datasets.rules import ROLES, check_record, oversized_finding
 from tuner.fsutil import atomic_writer

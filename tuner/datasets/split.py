@@ -22,15 +22,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tuner.datasets.dedupe import (
-    Deduper,
-    Format,
-    Removal,
-    check_input,
-    checked_lines,
-    validate_near,
-)
+from tuner.datasets.dedupe import Deduper, Removal, validate_near
 from tuner.datasets.findings import Finding
+from tuner.datasets.lines import Format, check_input, checked_lines
 from tuner.datasets.reader import iter_lines
 from tuner.datasets.rules import make_finding
 

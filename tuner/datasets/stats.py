@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from tuner.datasets.counting import TokenCounter
-from tuner.datasets.dedupe import check_input, checked_lines
+from tuner.datasets.lines import check_input, checked_lines
 from tuner.datasets.pricing import Estimate, estimate
 from tuner.datasets.samples import InstructSample, Sample
 from tuner.datasets.summary import Bin, Summary, histogram, summarize
