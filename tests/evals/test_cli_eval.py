@@ -91,6 +91,7 @@ def test_terminal_report_and_stored_runs(cli: CliRunner, tuned: Tuned, tmp_path:
     )
     assert result.exit_code == 0, result.output
     out = result.stdout
+    assert out.lstrip().startswith("SIMULATED")  # the sandbox answered: said first
     assert "token F1" in out
     assert "✓" in out
     assert f"candidate: {tuned.model}" in out
@@ -102,12 +103,17 @@ def test_terminal_report_and_stored_runs(cli: CliRunner, tuned: Tuned, tmp_path:
     assert run["models"] == [tuned.model, BASE_MODEL]
     assert run["status"] == "completed"
     assert run["answered"] == 12
+    assert run["simulated"] is True
+    assert run["backend"] == {"url": tuned.sandbox.url, "sandbox": True}
     run_id = run["run_id"]
     assert run_id in invoke(cli, "eval", "list").stdout
+    assert "SIMULATED" in invoke(cli, "eval", "list").stdout
 
     shown = invoke(cli, "eval", "show", run_id[:8], "--json")
     assert json.loads(shown.stdout)["run_id"] == run_id
-    assert "token F1" in invoke(cli, "eval", "show", run_id).stdout
+    assert json.loads(shown.stdout)["backend"]["sandbox"] is True
+    shown_text = invoke(cli, "eval", "show", run_id).stdout
+    assert "token F1" in shown_text and "SIMULATED" in shown_text
 
     page = tmp_path / "out" / "report.html"
     written = invoke(cli, "eval", "report", run_id, "--html", str(page))
@@ -115,6 +121,7 @@ def test_terminal_report_and_stored_runs(cli: CliRunner, tuned: Tuned, tmp_path:
     text = page.read_text(encoding="utf-8")
     assert text.startswith("<!DOCTYPE html>")
     assert "<svg" in text and "<script" not in text
+    assert 'class="simulated"' in text
 
     # A second run on the same data, of the base model alone, to compare with.
     other = invoke(

@@ -39,6 +39,7 @@ from tuner.jobs.ledger import (
 )
 from tuner.jobs.ledger.engine import create_ledger_engine, resolve_url
 from tuner.jobs.ledger.migrations import MIGRATIONS, migrate
+from tuner.jobs.records import Backend
 
 from .conftest import NOTIFIERS, OpenLedger
 
@@ -1095,7 +1096,7 @@ def test_version_1_is_migrated_to_2_keeping_its_data(ledger_url: str) -> None:
     assert table_names(ledger_url) == EXPECTED_TABLES - {"notifiers", "heartbeats"}
 
     with open_ledger(ledger_url) as ledger:
-        assert ledger.schema_version() == SCHEMA_VERSION == 3
+        assert ledger.schema_version() == SCHEMA_VERSION == 4
         job = ledger.get_job(job_id)
         assert job is not None and job.status == "RUNNING"
         assert [t.id for t in ledger.transitions(job_id)] == [transition_id]
@@ -1113,6 +1114,7 @@ def test_version_1_is_migrated_to_2_keeping_its_data(ledger_url: str) -> None:
         (1,),
         (2,),
         (3,),
+        (4,),
     ]
 
 
@@ -1147,7 +1149,7 @@ def test_version_2_is_migrated_to_3_keeping_its_data(ledger_url: str) -> None:
     assert table_names(ledger_url) == EXPECTED_TABLES - {"heartbeats"}
 
     with open_ledger(ledger_url) as ledger:
-        assert ledger.schema_version() == SCHEMA_VERSION == 3
+        assert ledger.schema_version() == SCHEMA_VERSION == 4
         job = ledger.get_job(job_id)
         assert job is not None and job.status == "RUNNING"
         holder = ledger.lease_holder("daemon", 50)
@@ -1162,7 +1164,97 @@ def test_version_2_is_migrated_to_3_keeping_its_data(ledger_url: str) -> None:
         (1,),
         (2,),
         (3,),
+        (4,),
     ]
+
+
+def test_version_3_is_migrated_to_4_keeping_its_data(ledger_url: str) -> None:
+    # A ledger as a tuner with schema version 3 left it: no origin columns yet (dropped here
+    # from today's tables, which have them), a job, a file and an evaluation run.
+    job_id = new_id()
+    engine = create_ledger_engine(resolve_url(ledger_url))
+    try:
+        assert migrate(engine, MIGRATIONS[:3]) == 0
+        with engine.begin() as conn:
+            for table, column in schema.V4_COLUMNS:
+                conn.execute(sa.text(f'ALTER TABLE {table.name} DROP COLUMN "{column}"'))
+            conn.execute(
+                sa.text(
+                    "INSERT INTO jobs (id, backend, model, status, first_seen_at, updated_at, "
+                    "last_snapshot) VALUES (:id, :backend, 'open-mistral-7b', 'RUNNING', 1, 1, "
+                    "'{}')"
+                ),
+                {"id": job_id, "backend": BACKEND},
+            )
+            conn.execute(
+                sa.text(
+                    "INSERT INTO eval_runs (run_id, data_path, data_hash, status, created_at, "
+                    "updated_at) VALUES ('old-run', 'e.jsonl', :digest, 'completed', 1, 1)"
+                ),
+                {"digest": "a" * 64},
+            )
+            conn.execute(
+                sa.text(
+                    "INSERT INTO eval_run_models (run_id, position, model) "
+                    "VALUES ('old-run', 0, 'm')"
+                )
+            )
+    finally:
+        engine.dispose()
+
+    with open_ledger(ledger_url) as ledger:
+        assert ledger.schema_version() == SCHEMA_VERSION == 4
+        job = ledger.get_job(job_id)
+        assert job is not None and job.sandbox is None and not job.simulated
+        run = ledger.get_eval_run("old-run")
+        assert run is not None and run.backends == [Backend(url=None, sandbox=None)]
+        # The new columns work at once.
+        ledger.apply_snapshot(
+            job_snapshot(job_id, "SUCCESS", 2), backend=BACKEND, now=3, sandbox=True
+        )
+        job = ledger.get_job(job_id)
+        assert job is not None and job.sandbox is True and job.simulated
+    assert query(ledger_url, "SELECT version FROM schema_version ORDER BY version") == [
+        (1,),
+        (2,),
+        (3,),
+        (4,),
+    ]
+
+
+def test_the_origin_of_jobs_files_and_eval_runs_is_stored(ledger_url: str) -> None:
+    with open_ledger(ledger_url) as ledger:
+        job_id = new_id()
+        ledger.apply_snapshot(job_snapshot(job_id, "RUNNING", 1), backend=BACKEND, now=1)
+        assert (job := ledger.get_job(job_id)) is not None and job.sandbox is None
+        ledger.apply_snapshot(
+            job_snapshot(job_id, "RUNNING", 2), backend=BACKEND, now=2, sandbox=False
+        )
+        assert (job := ledger.get_job(job_id)) is not None and job.sandbox is False
+        # A snapshot that does not say leaves what is known.
+        ledger.apply_snapshot(job_snapshot(job_id, "SUCCESS", 3), backend=BACKEND, now=3)
+        assert (job := ledger.get_job(job_id)) is not None and job.sandbox is False
+        ledger.record_file("file-1", backend=BACKEND, uploaded_at=1, sandbox=True)
+        assert (found := ledger.get_file("file-1")) is not None and found.simulated
+        run = ledger.create_eval_run(
+            data_path="e.jsonl",
+            data_hash="b" * 64,
+            models=["tuned", "base"],
+            backends=[
+                Backend(url="http://127.0.0.1:1", sandbox=True),
+                Backend(url="https://api.mistral.ai", sandbox=False),
+            ],
+            now=1,
+        )
+        assert run.simulated
+        assert run.backends_json() == {
+            "tuned": {"url": "http://127.0.0.1:1", "sandbox": True},
+            "base": {"url": "https://api.mistral.ai", "sandbox": False},
+        }
+        with pytest.raises(ValueError, match="one backend per model"):
+            ledger.create_eval_run(
+                data_path="e.jsonl", data_hash="b" * 64, models=["m"], backends=[], now=1
+            )
 
 
 def test_heartbeats_are_recorded_and_read_per_name(ledger_url: str) -> None:

@@ -8,30 +8,23 @@ from __future__ import annotations
 
 import logging
 import sys
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from tuner.cli.context import (
     CommandContext,
-    Session,
     describe_api_error,
     fail_api,
-    hooks,
     load_context,
     run_async,
     session,
-    wandb_key,
 )
 from tuner.cli.output import Exit, emit_json, err_console, fail
+from tuner.services import DaemonOptions, DaemonPlan, plan_daemon
 
 if TYPE_CHECKING:
-    from tuner.config import Settings
-    from tuner.jobs.daemon import CycleReport, Daemon, DaemonConfig, DrainQueue
-    from tuner.jobs.notifiers import Notifier
-
-T = TypeVar("T")
+    from tuner.jobs.daemon import CycleReport, Daemon
 
 # The core is imported inside the command, so `tuner --help` stays fast.
 
@@ -140,57 +133,6 @@ def daemon(
     _finish(outcome, once=once, as_json=as_json, api_url=ctx.backend)
 
 
-@dataclass(frozen=True)
-class DaemonOptions:
-    """The command's options; None means "take the setting"."""
-
-    interval: float | None = None
-    idle_interval: float | None = None
-    max_interval: float = 1800.0
-    lease_ttl: int = 120
-    webhook: str | None = None
-    webhook_timeout: float = 10.0
-    command: str | None = None
-    command_timeout: float = 60.0
-    max_active: int | None = None
-
-
-@dataclass(frozen=True)
-class DaemonPlan:
-    """What the daemon runs with: its schedule, its notifiers and the queue's limit."""
-
-    config: DaemonConfig
-    notifiers: list[Notifier]
-    max_active: int
-
-
-def plan_daemon(settings: Settings, options: DaemonOptions) -> DaemonPlan:
-    """Options over settings (environment, then config file, then defaults).
-
-    Raises ``ValueError`` (never showing a webhook URL) for an unusable value.
-    """
-    from tuner.jobs.daemon import DaemonConfig
-
-    def chosen(option: T | None, setting: T) -> T:
-        return setting if option is None else option
-
-    config = DaemonConfig(
-        interval=chosen(options.interval, settings.daemon_interval),
-        idle_interval=chosen(options.idle_interval, settings.daemon_idle_interval),
-        max_interval=options.max_interval,
-        lease_ttl=options.lease_ttl,
-    )
-    stored_url = settings.webhook_url
-    webhook = chosen(options.webhook, None if stored_url is None else stored_url.get_secret_value())
-    notifiers = _notifiers(
-        webhook,
-        options.webhook_timeout,
-        chosen(options.command, settings.notify_command),
-        options.command_timeout,
-    )
-    return DaemonPlan(config, notifiers, chosen(options.max_active, settings.max_active_jobs))
-
-
 def _configure_logging(verbose: bool) -> None:
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.INFO,
@@ -201,50 +143,15 @@ def _configure_logging(verbose: bool) -> None:
         logging.getLogger(name).setLevel(logging.WARNING)
 
 
-def _notifiers(
-    webhook: str | None, webhook_timeout: float, command: str | None, command_timeout: float
-) -> list[Notifier]:
-    from tuner.jobs.notifiers import CommandNotifier, LogNotifier, WebhookNotifier
-
-    found: list[Notifier] = [LogNotifier()]
-    if webhook:
-        found.append(WebhookNotifier(webhook, timeout=webhook_timeout))
-    if command:
-        found.append(CommandNotifier(command, timeout=command_timeout))
-    return found
-
-
 async def _serve(
     ctx: CommandContext, plan: DaemonPlan, *, once: bool
 ) -> tuple[Daemon, CycleReport | None]:
-    from tuner.jobs.daemon import Daemon, run_until_stopped
+    from tuner.jobs.daemon import run_until_stopped
 
     async with session(ctx, notifiers=[n.name for n in plan.notifiers]) as s:
-        daemon = Daemon(
-            s.client,
-            s.ledger,
-            plan.notifiers,
-            plan.config,
-            clock=hooks.now,
-            drain_queue=_drain_queue(s, plan.max_active),
-        )
+        daemon = s.daemon(plan)
         report = await run_until_stopped(daemon, once=once)
         return daemon, report
-
-
-def _drain_queue(s: Session, max_active: int) -> DrainQueue:
-    """The submission queue's drain, bound to this session and the daemon's clock; the W&B key
-    for queued specs with an integration comes from WANDB_API_KEY (never from the ledger)."""
-    from tuner.jobs.daemon import queue_drainer
-
-    return queue_drainer(
-        s.client,
-        s.ledger,
-        backend=s.backend,
-        clock=hooks.now,
-        max_active=max_active,
-        wandb_key=wandb_key(),
-    )
 
 
 def _finish(

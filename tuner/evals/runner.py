@@ -51,7 +51,7 @@ from tuner.evals.judge import (
 )
 from tuner.evals.metrics import cosine, cost_usd, score_answer
 from tuner.jobs.ledger import Ledger
-from tuner.jobs.records import EvalItemRecord, EvalRunRecord
+from tuner.jobs.records import Backend, EvalItemRecord, EvalRunRecord
 from tuner.progress import NULL_PROGRESS, Progress
 
 JsonDict = dict[str, Any]
@@ -111,11 +111,26 @@ class EvalOptions:
 
 
 def stable_run_id(
-    data_hash: str, models: Sequence[str], judge: str | None, params: Mapping[str, Any]
+    data_hash: str,
+    models: Sequence[str],
+    judge: str | None,
+    params: Mapping[str, Any],
+    backends: Sequence[Backend] = (),
 ) -> str:
-    """The run id of an evaluation: the same inputs give the same id, so a rerun resumes."""
+    """The run id of an evaluation: the same inputs give the same id, so a rerun resumes.
+
+    The backends (URL, sandbox or not) of the models are inputs too: a run made against a
+    sandbox, or another server, is never resumed against this one (its answers would pass for
+    this server's).
+    """
     payload = orjson.dumps(
-        {"data": data_hash, "models": list(models), "judge": judge, "params": dict(params)},
+        {
+            "data": data_hash,
+            "models": list(models),
+            "judge": judge,
+            "params": dict(params),
+            "backends": [backend.to_json() for backend in backends],
+        },
         option=orjson.OPT_SORT_KEYS,
     )
     return "ev" + hashlib.sha256(payload).hexdigest()[:14]
@@ -235,15 +250,34 @@ class EvalRunner:
             return options.run_id
         if options.new_run:
             return "ev" + uuid.uuid4().hex[:14]
-        return stable_run_id(eval_set.data_hash, options.models, options.judge, options.params())
+        return stable_run_id(
+            eval_set.data_hash,
+            options.models,
+            options.judge,
+            options.params(),
+            self.backends(options),
+        )
+
+    def backends(self, options: EvalOptions) -> list[Backend]:
+        """Which backend answers each model (one client serves them all today)."""
+        origin = Backend(url=self._client.base_url, sandbox=self._client.is_sandbox)
+        return [origin] * len(options.models)
+
+    async def learn_backend(self) -> None:
+        """Make sure the client knows whether its server is a sandbox (one GET of the model
+        list when nothing was asked yet): the run id and the SIMULATED mark depend on it."""
+        if self._client.is_sandbox is None:
+            await self._client.models.list()
 
     def plan(self, eval_set: EvalSet, options: EvalOptions, run_id: str | None = None) -> RunPlan:
-        """What ``run`` would do: the run id, whether it resumes, how many answers are left."""
+        """What ``run`` would do: the run id, whether it resumes, how many answers are left.
+
+        Await ``learn_backend`` first: the backends are part of the run's identity."""
         options.check()
         run_id = run_id or self.run_id_for(eval_set, options)
         existing = self._ledger.get_eval_run(run_id)
         if existing is not None:
-            _check_resumable(existing, eval_set, options)
+            _check_resumable(existing, eval_set, options, self.backends(options))
         records = self._ledger.eval_items(run_id) if existing is not None else []
         missing = _missing_answers(eval_set.items, options, records)
         total = len(eval_set.items) * len(options.models)
@@ -259,6 +293,7 @@ class EvalRunner:
         ``run_id`` is the id a ``plan()`` call returned, so that a new run (whose id is drawn at
         random) is the one that was announced.
         """
+        await self.learn_backend()
         plan = self.plan(eval_set, options, run_id or self.run_id_for(eval_set, options))
         self._open(plan, eval_set, options)
         counts = _Counts()
@@ -284,6 +319,7 @@ class EvalRunner:
             data_path=eval_set.path,
             data_hash=eval_set.data_hash,
             models=options.models,
+            backends=self.backends(options),
             judge=options.judge,
             params=options.params(),
             now=self._stamp(),
@@ -555,9 +591,20 @@ class _Counts:
     judged: int = 0
 
 
-def _check_resumable(run: EvalRunRecord, eval_set: EvalSet, options: EvalOptions) -> None:
-    """A resumed run must be the same evaluation: same data, models, judge and parameters."""
+def _check_resumable(
+    run: EvalRunRecord,
+    eval_set: EvalSet,
+    options: EvalOptions,
+    backends: Sequence[Backend],
+) -> None:
+    """A resumed run must be the same evaluation: same data, models, judge and parameters,
+    each model answered by the same backend (never a sandbox's answers reused as real)."""
     problems = []
+    for model, now, then in zip(run.models, backends, run.backends, strict=False):
+        if (now.url, now.sandbox) != (then.url, then.sandbox):
+            problems.append(
+                f"{model} was answered by {_origin_text(then)}, not {_origin_text(now)}"
+            )
     if run.data_hash != eval_set.data_hash:
         problems.append("the eval file's content changed")
     if list(run.models) != list(options.models):
@@ -571,6 +618,11 @@ def _check_resumable(run: EvalRunRecord, eval_set: EvalSet, options: EvalOptions
         raise EvalConfigError(
             f"run {run.run_id} cannot be resumed with these options: {'; '.join(problems)}"
         )
+
+
+def _origin_text(backend: Backend) -> str:
+    kind = {True: "the sandbox", False: "the API", None: "a backend"}[backend.sandbox]
+    return f"{kind} at {backend.url or 'an unknown URL'}"
 
 
 def _usable(record: EvalItemRecord, item: EvalItem, retry_failed: bool) -> bool:

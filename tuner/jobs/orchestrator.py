@@ -340,6 +340,7 @@ class Orchestrator:
             sample_type=uploaded.sample_type,
             num_lines=uploaded.num_lines,
             key_last4=self.client.keys.owner_of(uploaded.id),
+            sandbox=self.client.is_sandbox,
         )
         return UploadResult(source, uploaded.id, digest, False, uploaded, record)
 

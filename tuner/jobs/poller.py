@@ -234,7 +234,9 @@ async def _fetch_and_record(
             job = await _get_detail(client, job_id, details)
         if job is not None:
             # Recorded as each detail arrives, so a crash later in the poll keeps this one.
-            details.tally.add(ledger.apply_snapshot(job, backend=backend, now=now))
+            details.tally.add(
+                ledger.apply_snapshot(job, backend=backend, now=now, sandbox=client.is_sandbox)
+            )
 
     await asyncio.gather(*(fetch(job_id) for job_id in job_ids))
     return details

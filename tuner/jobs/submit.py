@@ -443,6 +443,7 @@ class Submitter:
             spec=spec,
             sweep_id=sweep_id,
             key_last4=hint,
+            sandbox=self.client.is_sandbox,
         )
 
 

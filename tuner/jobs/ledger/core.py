@@ -20,6 +20,7 @@ from sqlalchemy import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..records import (
+    Backend,
     CheckpointRecord,
     DatasetRecord,
     EvalItemRecord,
@@ -173,9 +174,11 @@ class Ledger(AbstractContextManager["Ledger"]):
         sample_type: str | None = None,
         num_lines: int | None = None,
         key_last4: str | None = None,
+        sandbox: bool | None = None,
     ) -> FileRecord:
         """Record an uploaded file (idempotent by file id). ``content_hash`` must be recorded
-        with ``record_dataset`` first; ``key_last4`` is the uploading key's last four characters.
+        with ``record_dataset`` first; ``key_last4`` is the uploading key's last four characters;
+        ``sandbox`` whether the server that took it is a sandbox (None: not known).
         """
         row = {
             "file_id": file_id,
@@ -188,6 +191,7 @@ class Ledger(AbstractContextManager["Ledger"]):
             "num_lines": num_lines,
             "key_last4": check_last4(key_last4),
             "uploaded_at": to_seconds(uploaded_at),
+            "sandbox": sandbox,
         }
         with self._write("recording an uploaded file") as conn:
             return files.record_file(conn, row)
@@ -224,13 +228,16 @@ class Ledger(AbstractContextManager["Ledger"]):
         key_last4: str | None = None,
         sweep_id: str | None = None,
         notify: bool = True,
+        sandbox: bool | None = None,
     ) -> JobRecord:
         """Record a job the caller created (or learned of) with what only the caller knows:
         the spec (secrets stripped), the key's last four characters, the sweep. Otherwise the
         same as ``apply_snapshot``; ``None`` arguments leave stored values alone.
         """
         stripped = json_object(spec)
-        extras = jobs.JobExtras(spec=stripped, key_last4=check_last4(key_last4), sweep_id=sweep_id)
+        extras = jobs.JobExtras(
+            spec=stripped, key_last4=check_last4(key_last4), sweep_id=sweep_id, sandbox=sandbox
+        )
         changes = self._apply(
             snapshot,
             backend=backend,
@@ -242,7 +249,13 @@ class Ledger(AbstractContextManager["Ledger"]):
         return changes.job
 
     def apply_snapshot(
-        self, job_snapshot: JsonInput, *, backend: str, now: Instant, notify: bool = True
+        self,
+        job_snapshot: JsonInput,
+        *,
+        backend: str,
+        now: Instant,
+        notify: bool = True,
+        sandbox: bool | None = None,
     ) -> SnapshotChanges:
         """Record what a fresh job object says, in one transaction: the job row, a transition
         if the status changed, new checkpoints and events, and a pending notification per
@@ -252,12 +265,13 @@ class Ledger(AbstractContextManager["Ledger"]):
 
         The notifiers are this ``Ledger``'s own and the active registered ones (read in the
         same transaction), so any writer's transition reaches the daemon's notifiers.
+        ``sandbox`` says whether the server that sent it is a sandbox (None: not known).
         """
         return self._apply(
             job_snapshot,
             backend=backend,
             now=now,
-            extras=jobs.JobExtras(),
+            extras=jobs.JobExtras(sandbox=sandbox),
             spec_files=(),
             notify=notify,
         )
@@ -503,8 +517,10 @@ class Ledger(AbstractContextManager["Ledger"]):
         params: Mapping[str, Any] | None = None,
         run_id: str | None = None,
         status: EvalRunStatus = "running",
+        backends: Sequence[Backend] | None = None,
     ) -> EvalRunRecord:
-        """A new run of the eval set at ``data_path`` (SHA-256 ``data_hash``) over ``models``."""
+        """A new run of the eval set at ``data_path`` (SHA-256 ``data_hash``) over ``models``;
+        ``backends`` says, per model, which backend answers it (URL, sandbox or not)."""
         with self._write("creating an evaluation run") as conn:
             return evals.create_eval_run(
                 conn,
@@ -512,6 +528,7 @@ class Ledger(AbstractContextManager["Ledger"]):
                 data_path=os.fspath(data_path),
                 data_hash=check_hash(data_hash),
                 models=list(models),
+                backends=None if backends is None else list(backends),
                 judge=judge,
                 params=json_object(params),
                 status=status,

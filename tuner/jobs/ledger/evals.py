@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import Connection, RowMapping, select, update
 
-from ..records import EvalItemRecord, EvalRunRecord, EvalRunStatus
+from ..records import Backend, EvalItemRecord, EvalRunRecord, EvalRunStatus
 from . import schema
 from .common import insert_ignore, upsert
 from .errors import LedgerError, NotFoundError
@@ -28,6 +28,7 @@ def create_eval_run(
     data_path: str,
     data_hash: str,
     models: Sequence[str],
+    backends: Sequence[Backend] | None = None,
     judge: str | None,
     params: dict[str, Any] | None,
     status: EvalRunStatus,
@@ -35,6 +36,11 @@ def create_eval_run(
 ) -> EvalRunRecord:
     if not models:
         raise ValueError("an evaluation run needs at least one model")
+    if backends is not None and len(backends) != len(models):
+        raise ValueError("give one backend per model")
+    origins = (
+        list(backends) if backends is not None else [Backend(url=None, sandbox=None)] * len(models)
+    )
     row = {
         "run_id": run_id,
         "data_path": data_path,
@@ -49,7 +55,16 @@ def create_eval_run(
         raise LedgerError(f"evaluation run {run_id} already exists")
     conn.execute(
         schema.eval_run_models.insert(),
-        [{"run_id": run_id, "position": i, "model": m} for i, m in enumerate(models)],
+        [
+            {
+                "run_id": run_id,
+                "position": i,
+                "model": m,
+                "backend": origin.url,
+                "sandbox": origin.sandbox,
+            }
+            for i, (m, origin) in enumerate(zip(models, origins, strict=True))
+        ],
     )
     return _require_run(conn, run_id)
 
@@ -72,24 +87,31 @@ def _require_run(conn: Connection, run_id: str) -> EvalRunRecord:
     return found
 
 
-def _models_of(conn: Connection, run_ids: Collection[str]) -> dict[str, list[str]]:
+def _models_of(conn: Connection, run_ids: Collection[str]) -> dict[str, list[tuple[str, Backend]]]:
     if not run_ids:
         return {}
     query = (
-        select(_M.run_id, _M.model)
+        select(_M.run_id, _M.model, _M.backend, _M.sandbox)
         .where(_M.run_id.in_(list(run_ids)))
         .order_by(_M.run_id, _M.position)
     )
-    found: dict[str, list[str]] = {run_id: [] for run_id in run_ids}
-    for run_id, model in conn.execute(query):
-        found[run_id].append(model)
+    found: dict[str, list[tuple[str, Backend]]] = {run_id: [] for run_id in run_ids}
+    for run_id, model, backend, sandbox in conn.execute(query):
+        found[run_id].append((model, Backend(url=backend, sandbox=sandbox)))
     return found
 
 
 def _run_records(conn: Connection, rows: Sequence[RowMapping]) -> list[EvalRunRecord]:
     models = _models_of(conn, [row["run_id"] for row in rows])
     return [
-        EvalRunRecord.model_validate({**dict(row), "models": models[row["run_id"]]}) for row in rows
+        EvalRunRecord.model_validate(
+            {
+                **dict(row),
+                "models": [model for model, _ in models[row["run_id"]]],
+                "backends": [origin for _, origin in models[row["run_id"]]],
+            }
+        )
+        for row in rows
     ]
 
 

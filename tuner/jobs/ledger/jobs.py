@@ -52,9 +52,16 @@ class JobExtras:
     spec: dict[str, Any] | None = None
     key_last4: str | None = None
     sweep_id: str | None = None
+    sandbox: bool | None = None
+    """Whether the server that sent the snapshot is a sandbox (None: not known)."""
 
     def values(self) -> dict[str, Any]:
-        found = {"spec": self.spec, "key_last4": self.key_last4, "sweep_id": self.sweep_id}
+        found = {
+            "spec": self.spec,
+            "key_last4": self.key_last4,
+            "sweep_id": self.sweep_id,
+            "sandbox": self.sandbox,
+        }
         return {k: v for k, v in found.items() if v is not None}
 
 
@@ -287,6 +294,7 @@ def job_record(row: RowMapping) -> JobRecord:
         last_snapshot=row["last_snapshot"],
         key_last4=row["key_last4"],
         sweep_id=row["sweep_id"],
+        sandbox=row["sandbox"],
     )
 
 
