@@ -10,6 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tuner.api import APIStatusError
 from tuner.evals import EvalConfigError, EvalOptions, EvalRunner, load_eval_set, load_report
 from tuner.evals.html import render_html
 from tuner.jobs.ledger import Ledger
@@ -107,3 +108,16 @@ async def test_a_sandbox_run_is_marked_simulated_in_json_and_html(
     html = render_html(report)
     assert 'class="simulated"' in html and "SIMULATED" in html
     assert tuned.sandbox.url in html
+
+
+async def test_a_server_that_cannot_say_what_it_is_stops_the_run_before_anything_is_stored(
+    tuned: Tuned, ledger: Ledger
+) -> None:
+    def down(body: dict[str, object]) -> httpx.Response:
+        return httpx.Response(503, json={"message": "down"})
+
+    async with make_client(tuned.sandbox.url, Recorder(down)) as client:
+        runner = EvalRunner(client, ledger, now=lambda: START)
+        with pytest.raises(APIStatusError):
+            await runner.run(load_eval_set(tuned.eval), EvalOptions(models=(BASE_MODEL,)))
+    assert ledger.list_eval_runs() == []

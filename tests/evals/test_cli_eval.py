@@ -9,10 +9,11 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+from tuner.cli import context
 from tuner.cli.main import app
 
 from .conftest import Tuned
-from .support import API_KEY, BASE_MODEL, JUDGE_MODEL
+from .support import API_KEY, BASE_MODEL, JUDGE_MODEL, Recorder, error_response
 
 
 @pytest.fixture
@@ -196,3 +197,54 @@ def test_progress_counts_failures() -> None:
         progress.advance()
     progress.finish()
     assert progress.failed == 2
+
+
+def _failing_chats(only: str | None) -> Recorder:
+    """Chat requests fail with 500 (for every model, or only ``only``); the rest go through."""
+
+    def intercept(body: dict[str, Any]) -> Any:
+        if "messages" in body and (only is None or body.get("model") == only):
+            return error_response(500, "the server is down")
+        return None
+
+    return Recorder(intercept)
+
+
+@pytest.mark.parametrize(
+    ("only", "code", "said"),
+    [
+        (None, 3, "every answer failed after retries (12 of 12)"),
+        (BASE_MODEL, 4, "6 of 12 answers failed after retries"),
+    ],
+)
+def test_failed_answers_give_an_honest_exit_code(
+    cli: CliRunner,
+    tuned: Tuned,
+    monkeypatch: pytest.MonkeyPatch,
+    only: str | None,
+    code: int,
+    said: str,
+) -> None:
+    monkeypatch.setenv("TUNER_RETRY_MAX_ATTEMPTS", "1")
+    monkeypatch.setattr(
+        context.hooks, "client_options", {"transport": _failing_chats(only)}, raising=True
+    )
+    result = invoke(
+        cli,
+        "eval",
+        "run",
+        "--data",
+        str(tuned.eval),
+        "-m",
+        tuned.model,
+        "-b",
+        BASE_MODEL,
+        "--limit",
+        "6",
+        "--quiet",
+        "--json",
+    )
+    assert result.exit_code == code, result.output
+    assert said in result.stderr
+    assert "run the same command again" in result.stderr.lower()
+    assert json.loads(result.stdout)["run_id"]  # the report of what was answered is still given

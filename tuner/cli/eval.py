@@ -200,6 +200,28 @@ def run(
         emit_json(report.as_json())
     else:
         _print_report(report, top)
+    _exit_for_failures(report)
+
+
+def _exit_for_failures(report: RunReport) -> None:
+    """Exit 3 when no answer was received (the API failed), 4 when some were not (the report
+    covers the rest); 0 when every model answered every item."""
+    expected = len(report.rows) * len(report.models)
+    failed = sum(summary.failed for summary in report.models.values())
+    if not failed:
+        return
+    if failed >= expected:
+        fail(
+            f"every answer failed after retries ({failed} of {expected}); nothing was scored",
+            hint="Check the server and the model names (`tuner models list`), then run the "
+            "same command again: it retries the failed answers.",
+            code=Exit.API,
+        )
+    fail(
+        f"{failed} of {expected} answers failed after retries; the report covers the rest",
+        hint="Run the same command again to retry them (--keep-failed keeps them as failures).",
+        code=Exit.PARTIAL,
+    )
 
 
 async def _run(

@@ -46,6 +46,7 @@ class Exit(IntEnum):
     FAILED = 1  # the data or the job failed
     USAGE = 2  # usage or configuration error
     API = 3  # the API or the network failed after retries
+    PARTIAL = 4  # done, but some requests failed after retries (the output says which)
 
 
 def fail(message: str, hint: str | None = None, code: Exit = Exit.USAGE) -> NoReturn:
