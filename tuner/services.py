@@ -22,7 +22,7 @@ import os
 import threading
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import SecretStr
@@ -88,6 +88,9 @@ class DaemonPlan:
     config: DaemonConfig
     notifiers: list[Notifier]
     max_active: int
+    sources: dict[str, str] = field(default_factory=dict)
+    """Where each notifier's target comes from ("setting webhook_url", "option --command"):
+    what the ledger's registry records instead of the target (a webhook URL is a secret)."""
 
 
 def plan_daemon(settings: Settings, options: DaemonOptions) -> DaemonPlan:
@@ -107,13 +110,19 @@ def plan_daemon(settings: Settings, options: DaemonOptions) -> DaemonPlan:
     webhook = _chosen(
         options.webhook, None if stored_url is None else stored_url.get_secret_value()
     )
-    notifiers = _notifiers(
-        webhook,
-        options.webhook_timeout,
-        _chosen(options.command, settings.notify_command),
-        options.command_timeout,
+    command = _chosen(options.command, settings.notify_command)
+    notifiers = _notifiers(webhook, options.webhook_timeout, command, options.command_timeout)
+    sources = {"log": "built in"}
+    if webhook:
+        sources["webhook"] = "option --webhook" if options.webhook else "setting webhook_url"
+    if command:
+        sources["command"] = "option --command" if options.command else "setting notify_command"
+    return DaemonPlan(
+        config,
+        notifiers,
+        _chosen(options.max_active, settings.max_active_jobs),
+        {n.name: sources[n.name] for n in notifiers if n.name in sources},
     )
-    return DaemonPlan(config, notifiers, _chosen(options.max_active, settings.max_active_jobs))
 
 
 def _chosen(option: T | None, setting: T) -> T:
@@ -317,6 +326,7 @@ class Services:
             plan.config,
             clock=self.clock,
             drain_queue=self.drain_queue(plan.max_active),
+            notifier_sources=plan.sources,
         )
 
     # -- closing ------------------------------------------------------------------------------

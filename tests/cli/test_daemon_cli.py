@@ -188,3 +188,56 @@ def test_without_the_wandb_key_the_daemon_fails_the_member_and_says_why(
     with open_ledger(str(tmp_path / "ledger.db")) as ledger:
         [entry] = ledger.entries_in_state("failed")
     assert "WANDB_API_KEY" in (entry.error or "")
+
+
+# -- notifiers stay registered until removed ----------------------------------------------------
+
+
+def test_a_run_without_the_command_does_not_lose_its_notifications(
+    env: SandboxHandle, tmp_path: Path
+) -> None:
+    # The sequence that lost RUNNING and SUCCESS: a daemon with --command, a job, a plain
+    # `daemon --once`, then the daemon with --command again.
+    seen = tmp_path / "seen.txt"
+    script = tmp_path / "notify.sh"
+    script.write_text(f'#!/bin/sh\necho "$TUNER_JOB_STATUS" >> {seen}\n', encoding="utf-8")
+    script.chmod(0o755)
+    assert run("daemon", "--once", "--command", str(script)).exit_code == 0
+
+    small_training(tmp_path / "train.jsonl")
+    spec = write_spec(
+        tmp_path / "job.toml",
+        'model = "open-mistral-7b"\nsuffix = "notify"\ntraining_files = ["train.jsonl"]\n'
+        "[hyperparameters]\ntraining_steps = 10\n",
+    )
+    created = run("jobs", "create", str(spec), "--yes", "-q")
+    assert created.exit_code == 0, created.output
+    env.advance(30)  # past the start: RUNNING
+    plain = run("daemon", "--once", "--json")
+    assert plain.exit_code == 0, plain.output
+    assert not seen.exists() or "RUNNING" not in seen.read_text()  # no command in that run
+
+    env.advance(3000)  # SUCCESS
+    again = run("daemon", "--once", "--json", "--command", str(script))
+    assert again.exit_code == 0, again.output
+    statuses = seen.read_text(encoding="utf-8").split()
+    assert "RUNNING" in statuses and "SUCCESS" in statuses
+
+    listed = run("daemon", "notifiers", "list", "--json")
+    assert listed.exit_code == 0, listed.output
+    registry = {record["name"]: record for record in data(listed)}
+    assert registry["command"]["active"] and registry["command"]["source"] == "option --command"
+    assert registry["command"]["pending"] == 0
+    assert str(script) not in listed.stdout  # the registry never holds the target itself
+
+
+def test_notifiers_are_removed_explicitly(env: SandboxHandle, tmp_path: Path) -> None:
+    assert run("daemon", "--once", "--command", "true").exit_code == 0
+    removed = run("daemon", "notifiers", "remove", "command")
+    assert removed.exit_code == 0, removed.output
+    assert "removed command" in removed.stdout
+    listed = {r["name"]: r for r in data(run("daemon", "notifiers", "list", "--json"))}
+    assert listed["command"]["active"] is False
+    again = run("daemon", "notifiers", "remove", "command")
+    assert again.exit_code == 1 and "no active notifier 'command'" in again.output
+    assert "removed" in run("daemon", "notifiers", "list").stdout

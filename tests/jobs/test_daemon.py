@@ -239,7 +239,7 @@ async def test_a_transition_recorded_by_another_writer_is_announced(
     # The CLI and TUI open the ledger without notifiers. What they record first must still get
     # outbox rows for the daemon's notifiers, which the daemon registered when it took the lease.
     cli = open_at(notifiers=())
-    cli.register_notifiers(["log", "removed"], now=NOW)  # what an earlier daemon registered
+    cli.register_notifiers(["log"], now=NOW)  # what an earlier daemon registered
     announced = FakeNotifier("webhook")
     daemon = daemon_for(client, open_at(notifiers=()), notifiers=[LogNotifier(), announced])
     standby = daemon_for(client, open_at(notifiers=()), notifiers=[FakeNotifier("other")])

@@ -654,7 +654,7 @@ def test_a_writer_without_notifiers_notifies_the_registered_ones(open_at: OpenLe
     # first to see the job finish: the daemon must still get the outbox rows to announce it.
     daemon_side = open_at(notifiers=())
     assert daemon_side.registered_notifiers() == ()
-    assert daemon_side.register_notifiers(["webhook", "log"], now=10) == ()
+    daemon_side.register_notifiers(["webhook", "log"], now=10)
     cli = open_at(notifiers=())
     assert cli.registered_notifiers() == ("log", "webhook")
 
@@ -681,39 +681,46 @@ def test_own_and_registered_notifiers_are_united(open_at: OpenLedger) -> None:
     assert [n.notifier for n in changes.notifications] == ["command", "log", "webhook"]
 
 
-def test_notifiers_left_out_of_a_registration_become_inactive(
+def test_a_notifier_stays_registered_until_it_is_removed(
     open_at: OpenLedger, ledger_url: str
 ) -> None:
     daemon_side = open_at(notifiers=())
     cli = open_at(notifiers=())
-    daemon_side.register_notifiers(["log", "webhook"], now=10)
+    daemon_side.register_notifiers(
+        ["log", "webhook"], now=10, sources={"webhook": "setting webhook_url"}
+    )
     first = new_id()
     cli.apply_snapshot(job_snapshot(first, "QUEUED", 1), backend=BACKEND, now=11)
 
-    # The daemon restarts without its webhook: the webhook gets no new rows.
-    assert daemon_side.register_notifiers(["log"], now=20) == ("webhook",)
-    assert cli.registered_notifiers() == ("log",)
-    assert query(ledger_url, "SELECT name, registered_at FROM notifiers ORDER BY name") == [
-        ("log", 20),
-        ("webhook", 10),
-    ]
-    second = new_id()
-    changes = cli.apply_snapshot(job_snapshot(second, "QUEUED", 1), backend=BACKEND, now=21)
-    assert [n.notifier for n in changes.notifications] == ["log"]
-    changes = cli.apply_snapshot(job_snapshot(first, "RUNNING", 2), backend=BACKEND, now=22)
-    assert [n.notifier for n in changes.notifications] == ["log"]
-    # Rows created while it was active are kept, still pending for a daemon that has it.
-    assert [n.status for n in cli.notifications_for_job(first) if n.notifier == "webhook"] == [
-        "pending"
+    # A daemon run without the webhook does not unregister it: its rows are still created.
+    daemon_side.register_notifiers(["log"], now=20)
+    assert cli.registered_notifiers() == ("log", "webhook")
+    changes = cli.apply_snapshot(job_snapshot(first, "RUNNING", 2), backend=BACKEND, now=21)
+    assert [n.notifier for n in changes.notifications] == ["log", "webhook"]
+    registry = {record.name: record for record in cli.notifier_registry()}
+    assert registry["webhook"].active and registry["webhook"].pending == 2
+    assert registry["webhook"].source == "setting webhook_url"
+    # The registry names where the target comes from, never the target.
+    assert query(ledger_url, "SELECT name, source FROM notifiers ORDER BY name") == [
+        ("log", None),
+        ("webhook", "setting webhook_url"),
     ]
 
-    # Registered again, it is active again; an empty registration switches all off.
-    assert daemon_side.register_notifiers(["webhook", "log"], now=30) == ()
+    # Removed explicitly: no new rows, and what waited for it is given up with the reason.
+    assert daemon_side.remove_notifier("webhook", now=30) == 2
+    assert cli.registered_notifiers() == ("log",)
+    changes = cli.apply_snapshot(job_snapshot(first, "SUCCESS", 3), backend=BACKEND, now=31)
+    assert [n.notifier for n in changes.notifications] == ["log"]
+    given_up = [n for n in cli.notifications_for_job(first) if n.notifier == "webhook"]
+    assert {(n.status, n.last_error) for n in given_up} == {("failed", "the notifier was removed")}
+    with pytest.raises(NotFoundError, match="webhook"):
+        daemon_side.remove_notifier("webhook", now=32)
+    removed = {record.name: record for record in cli.notifier_registry()}["webhook"]
+    assert not removed.active and removed.pending == 0
+
+    # Registered again, it is active again.
+    daemon_side.register_notifiers(["webhook"], now=40)
     assert cli.registered_notifiers() == ("log", "webhook")
-    assert daemon_side.register_notifiers([], now=40) == ("log", "webhook")
-    assert cli.registered_notifiers() == ()
-    changes = cli.apply_snapshot(job_snapshot(second, "RUNNING", 2), backend=BACKEND, now=41)
-    assert changes.transitions and changes.notifications == []
 
 
 def test_registered_notifier_names_are_checked(ledger: Ledger) -> None:
@@ -723,7 +730,7 @@ def test_registered_notifier_names_are_checked(ledger: Ledger) -> None:
         ledger.register_notifiers(["log", "log"], now=1)
     with pytest.raises(TypeError, match="sequence"):
         ledger.register_notifiers("log", now=1)
-    assert ledger.register_notifiers([" log "], now=1) == ()
+    ledger.register_notifiers([" log "], now=1)
     assert ledger.registered_notifiers() == ("log",)
 
 

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import logging
 import sys
+import time
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import typer
+from rich.table import Table
 
 from tuner.cli.context import (
     CommandContext,
@@ -20,7 +23,7 @@ from tuner.cli.context import (
     run_async,
     session,
 )
-from tuner.cli.output import Exit, emit_json, err_console, fail
+from tuner.cli.output import Exit, console, emit_json, err_console, fail
 from tuner.services import DaemonOptions, DaemonPlan, plan_daemon
 
 if TYPE_CHECKING:
@@ -38,7 +41,19 @@ DAEMON_HELP = (
 _QUIET_LOGGERS = ("httpx", "httpcore", "apscheduler")
 
 
+app = typer.Typer(help=DAEMON_HELP, invoke_without_command=True, no_args_is_help=False)
+notifiers_app = typer.Typer(
+    help="The notifiers registered in the ledger. A notifier a daemon ran with stays registered "
+    "(every transition gets a notification for it, delivered by a daemon that has it) until "
+    "it is removed here.",
+    no_args_is_help=True,
+)
+app.add_typer(notifiers_app, name="notifiers")
+
+
+@app.callback(invoke_without_command=True)
 def daemon(
+    context: typer.Context,
     interval: float | None = typer.Option(
         None,
         "--interval",
@@ -109,7 +124,14 @@ def daemon(
     ),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Debug logging."),
 ) -> None:
-    """Follow active jobs into the ledger and notify on every status change."""
+    """Follow active jobs into the ledger and notify on every status change.
+
+    Notifiers given here or by the settings are registered in the ledger and stay registered
+    until `tuner daemon notifiers remove NAME`: a later run without them does not drop their
+    notifications, which wait until a daemon that has them delivers them.
+    """
+    if context.invoked_subcommand is not None:
+        return
     _configure_logging(verbose)
     ctx = load_context()
     try:
@@ -204,3 +226,59 @@ def _report_json(report: CycleReport) -> dict[str, Any]:
             seconds=round(poll.elapsed, 3),
         )
     return body
+
+
+@notifiers_app.command("list")
+def list_notifiers(
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of text."),
+) -> None:
+    """Registered notifiers: active or removed, where their target comes from, and how many
+    notifications wait for them."""
+    ledger = load_context().ledger()
+    try:
+        registry = ledger.notifier_registry()
+    finally:
+        ledger.close()
+    if as_json:
+        emit_json([record.model_dump() for record in registry])
+        return
+    if not registry:
+        console.print("No notifier is registered; `tuner daemon --command …` or `--webhook …`.")
+        return
+    table = Table()
+    for column in ("name", "state", "target from", "pending", "registered"):
+        table.add_column(column)
+    for record in registry:
+        table.add_row(
+            record.name,
+            "active" if record.active else "removed",
+            record.source or "-",
+            str(record.pending),
+            _when(record.registered_at),
+        )
+    console.print(table)
+
+
+@notifiers_app.command("remove")
+def remove_notifier(
+    name: str = typer.Argument(
+        ..., help="The notifier's name (see `tuner daemon notifiers list`)."
+    ),
+) -> None:
+    """Remove a registered notifier: no more notifications are created for it, and those still
+    waiting for it are given up (marked failed)."""
+    from tuner.jobs.ledger import NotFoundError
+
+    ctx = load_context()
+    ledger = ctx.ledger()
+    try:
+        given_up = ledger.remove_notifier(name, now=int(time.time()))
+    except NotFoundError as exc:
+        fail(str(exc), hint="See `tuner daemon notifiers list`.", code=Exit.FAILED)
+    finally:
+        ledger.close()
+    console.print(f"removed {name}; {given_up} waiting notification(s) given up", markup=False)
+
+
+def _when(seconds: int) -> str:
+    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%d %H:%M")

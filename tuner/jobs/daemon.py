@@ -37,7 +37,7 @@ import signal
 import socket
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -273,11 +273,15 @@ class Daemon:
         drain_queue: DrainQueue | None = None,
         clock: Callable[[], float] = time.time,
         owner: str | None = None,
+        notifier_sources: Mapping[str, str] | None = None,
     ) -> None:
-        """``clock`` gives UNIX seconds for the ledger (tests pass a fake one)."""
+        """``clock`` gives UNIX seconds for the ledger (tests pass a fake one);
+        ``notifier_sources`` says where each notifier's target comes from (recorded in the
+        registry; never the target itself)."""
         self._client = client
         self._ledger = ledger
         self._notifiers = tuple(notifiers)
+        self._notifier_sources = dict(notifier_sources or {})
         self._config = config or DaemonConfig()
         self._drain_queue = drain_queue
         self._clock = clock
@@ -360,17 +364,24 @@ class Daemon:
         self._registered = False
 
     def register_notifiers(self) -> None:
-        """Register this daemon's notifiers in the ledger (others become inactive) unless done
-        since the lease was taken. Called by the cycle once it holds the lease, before polling.
-        """
+        """Register this daemon's notifiers in the ledger unless done since the lease was taken
+        (called by the cycle once it holds the lease, before polling). Registered notifiers this
+        run does not have stay registered: their notifications wait for a daemon that has them,
+        and the log says so once per lease."""
         if self._registered:
             return
         names = [notifier.name for notifier in self._notifiers]
-        retired = self._ledger.register_notifiers(names, now=self._now())
+        self._ledger.register_notifiers(names, now=self._now(), sources=self._notifier_sources)
         self._registered = True
         logger.info("notifiers registered in the ledger: %s", ", ".join(names) or "none")
-        if retired:
-            logger.info("no longer configured, so no new notifications for: %s", ", ".join(retired))
+        missing = [name for name in self._ledger.registered_notifiers() if name not in names]
+        if missing:
+            logger.warning(
+                "registered but not configured in this run, so their notifications wait until "
+                "a daemon runs with them: %s (remove one with `tuner daemon notifiers remove "
+                "NAME`)",
+                ", ".join(missing),
+            )
 
     def _acquire(self, now: int) -> bool:
         return self._ledger.acquire_lease(LEASE_NAME, self.owner, self._config.lease_ttl, now)

@@ -138,6 +138,19 @@ class EventRecord(Record):
     created_at: int | None
 
 
+class NotifierRecord(Record):
+    """A notifier registered in the ledger: every writer creates its outbox rows while it is
+    active, until it is removed explicitly."""
+
+    name: str
+    registered_at: int
+    active: bool
+    source: str | None
+    """Where its target comes from (a setting or an option), never the target itself."""
+    pending: int = 0
+    """Notifications waiting for it."""
+
+
 class NotificationRecord(Record):
     id: int
     transition_id: str

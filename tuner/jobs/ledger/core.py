@@ -33,6 +33,7 @@ from ..records import (
     LeaseRecord,
     Lineage,
     NotificationRecord,
+    NotifierRecord,
     QueueEntry,
     QueueState,
     SnapshotChanges,
@@ -368,15 +369,29 @@ class Ledger(AbstractContextManager["Ledger"]):
 
     # -- notifications --------------------------------------------------------------------
 
-    def register_notifiers(self, names: Sequence[str], *, now: Instant) -> tuple[str, ...]:
-        """Make ``names`` the ledger's registered notifiers: from now on every writer, whatever
-        it was opened with, creates their outbox rows. Registered names not in ``names`` become
-        inactive (no new rows; their pending rows stay). The daemon calls this with its full set
-        when it takes the lease. Returns the names that were active and are not any more.
+    def register_notifiers(
+        self, names: Sequence[str], *, now: Instant, sources: Mapping[str, str] | None = None
+    ) -> None:
+        """Register ``names``: from now on every writer, whatever it was opened with, creates
+        their outbox rows. ``sources`` says where each one's target comes from (a setting or an
+        option; never the target). Other registered notifiers stay registered: the daemon calls
+        this with the notifiers it runs with, and a run without one does not remove it.
         """
         cleaned = _check_notifiers(names)
         with self._write("registering notifiers") as conn:
-            return notifications.register_notifiers(conn, cleaned, now=to_seconds(now))
+            notifications.register_notifiers(conn, cleaned, now=to_seconds(now), sources=sources)
+
+    def remove_notifier(self, name: str, *, now: Instant) -> int:
+        """Remove a registered notifier: no new outbox rows, and its pending notifications are
+        given up (marked failed). Returns how many were given up; ``NotFoundError`` when no
+        active notifier has that name."""
+        with self._write("removing a notifier") as conn:
+            return notifications.remove_notifier(conn, name, now=to_seconds(now))
+
+    def notifier_registry(self) -> list[NotifierRecord]:
+        """Every registered notifier (removed ones too), with its pending notifications."""
+        with self._read("reading the notifier registry") as conn:
+            return notifications.notifier_registry(conn)
 
     def registered_notifiers(self) -> tuple[str, ...]:
         """The active registered notifiers, sorted by name."""

@@ -296,6 +296,9 @@ notifiers = Table(
     Column("name", Text, primary_key=True),
     _time("registered_at"),
     Column("active", Boolean, nullable=False),
+    # Since version 4: where the notifier's target comes from, e.g. "setting webhook_url" or
+    # "option --command"; never the target itself (a webhook URL is a secret).
+    Column("source", Text),
 )
 
 V1_TABLES = (
@@ -334,4 +337,5 @@ V4_COLUMNS: tuple[tuple[Table, str], ...] = (
     (jobs, "sandbox"),
     (eval_run_models, "backend"),
     (eval_run_models, "sandbox"),
+    (notifiers, "source"),
 )
