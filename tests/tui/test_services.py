@@ -14,10 +14,9 @@ from tuner.jobs.ledger import Ledger
 from tuner.sandbox import SandboxHandle
 from tuner.services import Services
 from tuner.tui import make_app
-from tuner.tui.screens.dialogs import ConfirmScreen, PromptScreen
 
 from .conftest import AppFactory
-from .support import API_KEY, BASE_MODEL, SandboxJobs, make_client, settle
+from .support import API_KEY, BASE_MODEL, SandboxJobs, create_from_spec, make_client, settle
 
 pytestmark = pytest.mark.anyio
 
@@ -58,15 +57,7 @@ async def test_a_wandb_spec_created_from_the_dashboard_gets_the_key_from_the_env
     app = make_app(services=services, poll_interval=None, cursor_blink=False, close_client=True)
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot, lambda: app.cycles >= 1)
-        await pilot.press("n")
-        await settle(pilot)
-        assert isinstance(app.screen, PromptScreen)
-        app.screen.query_one("#prompt-input").value = str(spec)  # type: ignore[attr-defined]
-        await pilot.press("enter")
-        await settle(pilot, lambda: isinstance(app.screen, ConfirmScreen))
-        await pilot.press("y")
-        await settle(pilot, lambda: isinstance(app.screen, ConfirmScreen))
-        await pilot.press("y")
+        await create_from_spec(pilot, spec)
         await settle(pilot, lambda: bool(app.snapshot and app.snapshot.rows))
     listed = jobs.http.get("/v1/fine_tuning/jobs").json()["data"]
     assert len(listed) == 1
