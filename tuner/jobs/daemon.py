@@ -304,10 +304,6 @@ class Daemon:
     def backend(self) -> str:
         return self._client.base_url
 
-    @property
-    def holds_lease(self) -> bool:
-        return self._holding
-
     def stop(self) -> None:
         """Ask ``run`` to stop (safe from a signal handler: it only sets an event)."""
         self._stop.set()
