@@ -20,9 +20,10 @@ demo: $(STAMP)  ## the whole flow on the shipped examples
 test: $(STAMP)  ## the test suite (what CI runs)
 	$(PY) -m pytest -q
 
-lint: $(STAMP)
+lint: $(STAMP)  ## ruff, and the layer contract (import-linter; the tests run it too)
 	$(VENV)/bin/ruff check tuner tests benchmarks examples scripts
 	$(VENV)/bin/ruff format --check tuner tests benchmarks examples scripts
+	$(VENV)/bin/lint-imports
 
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy

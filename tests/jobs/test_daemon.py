@@ -23,7 +23,7 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from tuner.api import JobCreate, RateLimitError, TunerClient
+from tuner.api import InternalServerError, JobCreate, RateLimitError, TunerClient
 from tuner.jobs.daemon import (
     LEASE_NAME,
     CycleReport,
@@ -343,8 +343,11 @@ def test_the_interval_stretches_on_429_and_failures_up_to_the_cap() -> None:
     assert next_delay(CONFIG, None, failures=1, busy=False) == 600  # idle stays the floor
     told = polled(3, rate_limited=1, retry_after=500)
     assert next_delay(CONFIG, told, failures=1, busy=True) == 500
-    error = RateLimitError("slow down", status_code=429, headers={"Retry-After": "90"})
+    error = RateLimitError("slow down", status_code=429, retry_after=90.0)
     assert next_delay(CONFIG, CycleReport(ran=True, error=error), failures=1, busy=True) == 90
+    # A call that gave up on a Retry-After past the client's cap: the daemon waits it out.
+    down = InternalServerError("later", status_code=503, retry_after=900.0)
+    assert next_delay(CONFIG, CycleReport(ran=True, error=down), failures=1, busy=True) == 900
 
 
 def test_a_daemon_without_the_lease_asks_again_after_the_normal_interval() -> None:

@@ -46,7 +46,7 @@ from typing import Any
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from pydantic import SecretStr
 
-from tuner.api import APIError, AuthenticationError, RateLimitError, TunerClient
+from tuner.api import APIError, APIStatusError, AuthenticationError, RateLimitError, TunerClient
 from tuner.jobs.ledger import Ledger, LedgerError
 from tuner.jobs.notifiers import (
     NOTHING_DELIVERED,
@@ -60,7 +60,6 @@ from tuner.jobs.poller import (
     LIST_PAGE_SIZE,
     CycleResult,
     poll_once,
-    retry_after_seconds,
 )
 from tuner.jobs.submit import DEFAULT_MAX_ACTIVE, drain_queue
 
@@ -249,10 +248,9 @@ def _advised_wait(report: CycleReport | None) -> float:
     waits = [0.0]
     if report.poll is not None and report.poll.retry_after is not None:
         waits.append(report.poll.retry_after)
-    if isinstance(report.error, RateLimitError):
-        advised = retry_after_seconds(report.error)
-        if advised is not None:
-            waits.append(advised)
+    if isinstance(report.error, APIStatusError) and report.error.retry_after is not None:
+        # Past the client's cap the call gave up instead of waiting: the cycle waits instead.
+        waits.append(report.error.retry_after)
     return max(waits)
 
 
@@ -309,10 +307,6 @@ class Daemon:
     @property
     def backend(self) -> str:
         return self._client.base_url
-
-    @property
-    def holds_lease(self) -> bool:
-        return self._holding
 
     def stop(self) -> None:
         """Ask ``run`` to stop (safe from a signal handler: it only sets an event)."""

@@ -7,7 +7,7 @@ and a dashboard's live refresh — are serialised and each change is recorded on
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -343,14 +343,6 @@ def transitions(conn: Connection, job_id: str) -> list[TransitionRecord]:
     table = schema.transitions
     query = select(table).where(table.c.job_id == job_id).order_by(table.c.seq)
     return [TransitionRecord.model_validate(dict(row)) for row in conn.execute(query).mappings()]
-
-
-def transitions_by_id(conn: Connection, ids: Collection[str]) -> Mapping[str, TransitionRecord]:
-    if not ids:
-        return {}
-    table = schema.transitions
-    rows = conn.execute(select(table).where(table.c.id.in_(list(ids)))).mappings()
-    return {row["id"]: TransitionRecord.model_validate(dict(row)) for row in rows}
 
 
 def checkpoints(conn: Connection, job_id: str) -> list[CheckpointRecord]:
