@@ -184,9 +184,19 @@ def describe_api_error(error: APIError, api_url: str | None = None) -> Failure:
         return Failure(str(error), "Split the file (`tuner data split`).", Exit.FAILED)
     if isinstance(error, APIStatusError) and 400 <= error.status_code < 500:
         if error.status_code in (408, 429):
-            return Failure(str(error), _RETRY_LATER_HINT, Exit.API)
+            return Failure(str(error), _retry_hint(error), Exit.API)
         return Failure(str(error), None, Exit.FAILED)
-    return Failure(f"{where} failed: {error}", _RETRY_LATER_HINT, Exit.API)
+    return Failure(f"{where} failed: {error}", _retry_hint(error), Exit.API)
+
+
+def _retry_hint(error: APIError) -> str:
+    """When the server said how long to wait, say so instead of a vague "later"."""
+    from tuner.api.errors import format_seconds
+
+    wait = getattr(error, "retry_after", None)
+    if isinstance(wait, int | float):
+        return f"The server asked to wait {format_seconds(wait)}; run the command again after that."
+    return _RETRY_LATER_HINT
 
 
 _NOT_FOUND_HINT = "Check the id (`tuner jobs list`, `tuner files list`, `tuner models list`)."
