@@ -3,32 +3,24 @@
 Shapes (``source_format``): ``mistral``/``openai`` (``messages``), ``sharegpt``
 (``conversations: [{from, value}]``, LLaMA-Factory ``function_call``/``observation`` turns),
 ``alpaca`` (``instruction``, ``input``, ``output``, ``history``), ``prompt-completion``, or
-``auto`` (decided per record from its keys). A :class:`~tuner.datasets.mapping.Mapping` says where
-things are when the names differ. Every output line is ``{"messages": [...], "tools"?: [...]}``
-with the system prompt as the first ``system`` message.
+``auto`` (decided per record from its keys). LLaMA-Factory's v1 turns (content chunks
+``{"type", "value"}``, ``loss_weight``) are read in every turn list. A
+:class:`~tuner.datasets.mapping.Mapping` says where things are when the names differ. Every output
+line is ``{"messages": [...], "tools"?: [...]}`` with the system prompt as the first ``system``
+message.
+
+Every field is accounted for (:mod:`tuner.datasets.fields`): used, dropped by an explicit
+option, or reported unused. Fields whose loss would change what gets trained stop the
+conversion unless :class:`~tuner.datasets.fields.ConvertOptions` decide: KTO labels, preference
+pairs (recognised, and readable as :class:`PreferencePair` for targets that tune on them),
+images/audio/video, and reasoning.
 
 :func:`convert_record` is pure and raises :class:`RecordError`, so engines such as Ray Data or
 Spark can map it over shards; :func:`convert` drives it over files and writes one JSONL
 atomically. A record that cannot be converted is never dropped silently: it becomes a
 :class:`~tuner.datasets.findings.Finding` in :attr:`ConvertResult.skipped`.
 
-Finding codes (stable; part of the public interface):
-
-- ``convert_bad_json``: a line, or a cell that should hold JSON, is not valid JSON.
-- ``convert_bad_encoding``: a line is not valid UTF-8, or text cannot be written as UTF-8.
-- ``convert_not_object``: a line or array element is not a JSON object.
-- ``convert_bad_csv_row``: a CSV row with more or fewer fields than the header.
-- ``convert_unknown_shape`` / ``convert_ambiguous_shape``: ``auto`` found no shape / several.
-- ``convert_missing_column``: the chosen format's column is not in the record.
-- ``convert_bad_type``: a value of the wrong type (turns not a list, content not text, ...).
-- ``convert_missing_key``: a turn without a role, or without content.
-- ``convert_unknown_role``: a role name that no default or ``[roles]`` entry maps.
-- ``convert_unsupported_content``: non-text content chunks (images are not supported yet).
-- ``convert_bad_tool_call`` / ``convert_bad_tools``: a malformed call or tools list.
-- ``convert_orphan_tool_result``: a tool result with no call to answer.
-- ``convert_unanswered_tool_call``: calls not all answered before the conversation goes on.
-- ``convert_two_system_prompts``: a system column and a different system turn.
-- ``convert_empty``: nothing to train on (no turns, empty prompt, output or completion).
+Finding codes are stable (part of the public interface): :data:`CONVERT_CODES` lists them.
 """
 
 from __future__ import annotations
@@ -67,6 +59,33 @@ from tuner.datasets.mapping import (
 from tuner.fsutil import atomic_writer
 from tuner.progress import NULL_PROGRESS, Progress
 
+# code -> what it reports. The README's table of codes is generated from this.
+CONVERT_CODES: dict[str, str] = {
+    "convert_bad_json": "A line, or a cell that should hold JSON, is not valid JSON.",
+    "convert_bad_encoding": "A line is not valid UTF-8, or text cannot be written as UTF-8.",
+    "convert_not_object": "A line or array element is not a JSON object.",
+    "convert_bad_csv_row": "A CSV row with more or fewer fields than the header.",
+    "convert_unknown_shape": "`--from auto` found no known conversation shape in the record.",
+    "convert_ambiguous_shape": "`--from auto` found several shapes in the record.",
+    "convert_missing_column": "The chosen format's column is not in the record.",
+    "convert_bad_type": "A value of the wrong type (turns not a list, an unreadable chunk, ...).",
+    "convert_missing_key": "A turn without a role, or without content.",
+    "convert_unknown_role": "A role name that no default or `[roles]` entry maps.",
+    "convert_unsupported_content": "A content chunk of a type Mistral's text format cannot hold.",
+    "convert_bad_tool_call": "A malformed tool call.",
+    "convert_bad_tools": "A malformed tools list.",
+    "convert_orphan_tool_result": "A tool result with no call to answer.",
+    "convert_unanswered_tool_call": "Tool calls not all answered before the conversation goes on.",
+    "convert_two_system_prompts": "A system column and a different system turn.",
+    "convert_empty": "Nothing to train on (no turns, empty prompt, output or completion).",
+    "convert_bad_weight": "A `loss_weight` other than 0 or 1 on an assistant turn.",
+    "convert_kto_label": "Refused: KTO labels (pass `--kto-keep-desirable`).",
+    "convert_kto_undesirable": "Skipped with `--kto-keep-desirable`: the answer is labelled false.",
+    "convert_preference_pair": "Refused: a preference pair (pass `--preference chosen`).",
+    "convert_media": "Refused: images, audio or video (pass `--drop-media`).",
+    "convert_reasoning": "Refused: a reasoning chunk (pass `--reasoning drop|untrained`).",
+    "convert_unused_field": "Warning: a source field that is in no output line.",
+}
 CALL_ID_PATTERN = re.compile(r"^[a-zA-Z0-9]{9}$")
 _ID_ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 _ID_LENGTH = 9
@@ -613,7 +632,13 @@ def _preference(record: dict[str, Any], ctx: _Ctx) -> PreferencePair | None:
         prompt, tools = _preference_prompt(record, ctx), _tools(record, ctx)
     system = _system_prompt(record, ctx)
     chosen = _ending(record, keys[0], ctx)
-    rejected = _ending(record, keys[1], ctx)
+    # The rejected ending is read (so a pair can be written out whole) but is not in the SFT
+    # output: its inner keys are not counted as used.
+    kept, ctx.fields = ctx.fields, RecordFields()
+    try:
+        rejected = _ending(record, keys[1], ctx)
+    finally:
+        ctx.fields = kept
     ctx.use(keys[0])
     ctx.drop(keys[1])
     return PreferencePair(
@@ -971,9 +996,9 @@ def _reasoning(text: str | None, what: str, where: str, ctx: _Ctx) -> str | None
     if text is None:
         raise RecordError(f"{where} holds a {what} without text")
     if policy == "drop":
-        ctx.drop("reasoning")
+        ctx.drop("reasoning chunks")
         return None
-    ctx.use("reasoning")
+    ctx.use("reasoning chunks")
     return text
 
 
