@@ -677,14 +677,14 @@ def _convert_mapping(
             info = load_dataset_info(dataset_info, dataset)
             for key in info.not_applied:
                 console.print(
-                    f"[yellow]warning[/]: {dataset_info}: {key!r} of {dataset!r} is not "
-                    "applied; every record of the file is read",
+                    f"[yellow]warning[/]: {_plain(str(dataset_info))}: {key!r} of "
+                    f"{_plain(repr(dataset))} is not applied; every record of the file is read",
                     highlight=False,
                 )
             return info.mapping, sources or info.files
         mapping = load_mapping(mapping_path) if mapping_path is not None else None
     except MappingError as exc:
-        fail(str(exc), hint="See README, 'Mapping files'.")
+        fail(_plain(str(exc)), hint="See README, 'Mapping files'.")
     if not sources:
         fail("no source given", hint="Pass one or more files, or --dataset-info with --dataset.")
     return mapping, sources
@@ -695,7 +695,9 @@ def _refuse(exc: Any, *, as_json: bool) -> None:
     if as_json:
         emit_json({"ok": False, "refused": exc.finding.to_dict()})
         raise typer.Exit(int(Exit.FAILED))
-    fail(str(exc), hint=exc.finding.hint, code=Exit.FAILED)
+    # The message quotes field names from the data: escaped, so they print as written.
+    hint = exc.finding.hint
+    fail(_plain(str(exc)), hint=_plain(hint) if hint else None, code=Exit.FAILED)
 
 
 def _render_convert(result: Any, report: Any) -> None:

@@ -795,7 +795,16 @@ def _turn(raw: object, number: int, ctx: _Ctx, where: str) -> list[_Turn]:
                 weight=weight,
             )
         ]
-    return [_Turn(role, _required_text(content, role, number, ctx), weight=weight)]
+    text = _required_text(content, role, number, ctx)
+    if role == "system" and not text and _only_tools_chunks(content):
+        return []  # a v1 system turn that only declares the tools: no system prompt
+    return [_Turn(role, text, weight=weight)]
+
+
+def _only_tools_chunks(content: object) -> bool:
+    return isinstance(content, list) and all(
+        isinstance(chunk, dict) and chunk.get("type") == "tools" for chunk in content
+    )
 
 
 def _account_turn(
