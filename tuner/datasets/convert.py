@@ -566,6 +566,9 @@ def _kto_label(key: str, label: bool, ctx: _Ctx) -> None:
 
 
 def _check_media(record: dict[str, Any], ctx: _Ctx) -> None:
+    columns = ctx.plan.columns
+    if not any(key in record for name in _MEDIA_FIELDS for key in columns[name]):
+        return
     for name in _MEDIA_FIELDS:
         for key in ctx.plan.columns[name]:
             value = record.get(key)
@@ -807,15 +810,42 @@ def _only_tools_chunks(content: object) -> bool:
     )
 
 
+# Turn layout -> (the field names it uses, its other keys with their field names). Turns of a
+# dataset share a few layouts, so names are built once per layout, not once per turn.
+_LAYOUTS: dict[tuple[Any, ...], tuple[tuple[str, ...], tuple[tuple[str, str], ...]]] = {}
+_MAX_LAYOUTS = 4096
+
+
 def _account_turn(
     raw: dict[str, Any], role: str, keys: tuple[str | None, ...], where: str, ctx: _Ctx
 ) -> None:
+    layout = (where, role, keys, *raw)
+    names = _LAYOUTS.get(layout)
+    if names is None:
+        names = _layout_names(raw, role, keys, where)
+        if len(_LAYOUTS) >= _MAX_LAYOUTS:
+            _LAYOUTS.clear()  # odd data with ever new keys: stay bounded
+        _LAYOUTS[layout] = names
+    used, other = names
+    ctx.fields.used.update(used)
+    for key, name in other:
+        if not is_empty(raw[key]):
+            ctx.fields.unused.add(name)
+
+
+def _layout_names(
+    raw: dict[str, Any], role: str, keys: tuple[str | None, ...], where: str
+) -> tuple[tuple[str, ...], tuple[tuple[str, str], ...]]:
     known = _TURN_KEYS[role]
-    for key, value in raw.items():
-        if key in keys or key in known or key in _UNWEIGHTED_KEYS:
-            ctx.use(f"{where}.{key}")
-        elif not is_empty(value):
-            ctx.fields.unused.add(f"{where}.{key}")
+    used = tuple(
+        f"{where}.{key}" for key in raw if key in keys or key in known or key in _UNWEIGHTED_KEYS
+    )
+    other = tuple(
+        (key, f"{where}.{key}")
+        for key in raw
+        if not (key in keys or key in known or key in _UNWEIGHTED_KEYS)
+    )
+    return used, other
 
 
 def _turn_weight(raw: dict[str, Any], role: str, number: int) -> Any:
