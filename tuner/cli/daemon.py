@@ -192,6 +192,14 @@ def _finish(
             "it is doing this work."
         )
         return
+    if report.queue_holder is not None and report.queued:
+        until = report.queue_holder_expires_at
+        when = "" if until is None else f" until {_when(until)} UTC"
+        err_console.print(
+            f"waiting: the submission queue is held by {report.queue_holder}{when}; "
+            f"{report.queued} queued job(s) wait for it",
+            markup=False,
+        )
     if report.error is not None:
         failure = describe_api_error(report.error, api_url)
         fail(failure.message, hint=failure.hint, code=Exit.API)
@@ -207,6 +215,7 @@ def _report_json(report: CycleReport) -> dict[str, Any]:
         "error": None if report.error is None else str(report.error),
         "submitted": report.submitted,
         "queued": report.queued,
+        "queue_holder": report.queue_holder,
         "notifications_sent": report.delivery.sent,
         "notifications_failed": report.delivery.failed,
         "interrupted": report.interrupted,

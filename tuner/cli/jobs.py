@@ -225,6 +225,11 @@ def _summarise(result: CreateResult, out: Console) -> None:
             f"{result.queued} job(s) wait in the submission queue; `tuner daemon` submits them "
             "as running jobs finish."
         )
+    if result.reused:
+        out.print(
+            f"[yellow]note:[/] {result.reused} member(s) of this spec were still queued by an "
+            "earlier run that did not finish; they were used, not queued again."
+        )
     if result.message and result.ok:
         out.print(f"[yellow]note:[/] {result.message}")
 

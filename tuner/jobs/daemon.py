@@ -32,15 +32,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import signal
-import socket
 import time
-import uuid
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -48,6 +44,7 @@ from pydantic import SecretStr
 
 from tuner.api import APIError, APIStatusError, AuthenticationError, RateLimitError, TunerClient
 from tuner.jobs.ledger import Ledger, LedgerError
+from tuner.jobs.liveness import describe_holder, make_owner, take_lease
 from tuner.jobs.notifiers import (
     NOTHING_DELIVERED,
     Backoff,
@@ -62,6 +59,7 @@ from tuner.jobs.poller import (
     poll_once,
 )
 from tuner.jobs.submit import DEFAULT_MAX_ACTIVE, drain_queue
+from tuner.jobs.submit import CycleReport as QueueReport
 
 logger = logging.getLogger("tuner.jobs.daemon")
 
@@ -69,8 +67,8 @@ LEASE_NAME = "daemon"
 CYCLE_JOB_ID = "tuner-daemon-cycle"
 LEASE_JOB_ID = "tuner-daemon-lease"
 
-DrainQueue = Callable[[], Awaitable[int]]
-"""Submits queued job specs; returns how many it submitted (see ``queue_drainer``)."""
+DrainQueue = Callable[[], Awaitable[QueueReport]]
+"""Submits queued job specs; returns the queue cycle's report (see ``queue_drainer``)."""
 
 
 def queue_drainer(
@@ -88,7 +86,7 @@ def queue_drainer(
     fetch them again before counting them against ``max_active``.
     """
 
-    async def drain() -> int:
+    async def drain() -> QueueReport:
         return await drain_queue(
             client,
             ledger,
@@ -158,6 +156,9 @@ class CycleReport:
     submitted: int = 0
     queued: int = 0
     """Submissions still waiting in the queue after the drain."""
+    queue_holder: str | None = None
+    """Who held the submission queue (``host:pid``) when this cycle could not drain it."""
+    queue_holder_expires_at: int | None = None
     delivery: DeliveryResult = NOTHING_DELIVERED
     interrupted: bool = False
     """A stop cancelled the cycle before it finished (``run_once``)."""
@@ -172,54 +173,6 @@ class CycleReport:
     def rate_limited(self) -> bool:
         met_429 = self.poll is not None and self.poll.rate_limited > 0
         return met_429 or isinstance(self.error, RateLimitError)
-
-
-def make_owner(pid: int | None = None) -> str:
-    """``host:pid:uuid``: unique per run, and says where to look whether its process lives.
-
-    The uuid part starts with this process's PID-namespace id where there is one (Linux), so
-    two containers that share a host name but not their process ids never judge each other's
-    pids.
-    """
-    namespace = _pid_namespace()
-    tag = uuid.uuid4().hex[:12]
-    unique = f"{namespace}-{tag}" if namespace else tag
-    return f"{socket.gethostname()}:{os.getpid() if pid is None else pid}:{unique}"
-
-
-def _pid_namespace() -> str:
-    try:
-        return format(Path("/proc/self/ns/pid").stat().st_ino, "x")
-    except OSError:
-        return ""
-
-
-def owner_is_gone(owner: str, *, host: str | None = None) -> bool:
-    """Whether ``owner`` names a process of this host (and PID namespace) that no longer runs.
-
-    Only such an owner can be checked; any doubt (another host or namespace, a pid that some
-    process has reused, another user's process) says "alive", and the lease is then left to
-    expire.
-    """
-    parts = owner.rsplit(":", 2)
-    if len(parts) != 3 or parts[0] != (host or socket.gethostname()):
-        return False
-    namespace = _pid_namespace()
-    if namespace and not parts[2].startswith(f"{namespace}-"):
-        return False
-    try:
-        pid = int(parts[1])
-    except ValueError:
-        return False
-    if pid <= 0 or pid == os.getpid():
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return False
 
 
 def next_delay(
@@ -324,18 +277,14 @@ class Daemon:
     def take_lease(self) -> bool:
         """Take or renew the lease; False (logged once per holder) while someone else has it."""
         now = self._now()
-        taken = self._acquire(now)
-        holder = None if taken else self._ledger.lease_holder(LEASE_NAME, now)
-        if holder is not None and owner_is_gone(holder.owner):
+        outcome = take_lease(self._ledger, LEASE_NAME, self.owner, self._config.lease_ttl, now)
+        if outcome.took_over_from is not None:
             logger.warning(
-                "the daemon lease is held by %s, a process on this host that is gone; "
-                "taking it over",
-                holder.owner,
+                "the daemon lease was held by %s, a process on this host that is gone; "
+                "took it over",
+                outcome.took_over_from,
             )
-            # Deletes only that owner's row: a third daemon that got in first keeps the lease.
-            self._ledger.release_lease(LEASE_NAME, holder.owner)
-            taken = self._acquire(now)
-            holder = None if taken else self._ledger.lease_holder(LEASE_NAME, now)
+        taken, holder = outcome.taken, outcome.holder
         if taken:
             if not self._holding:
                 logger.info("took the daemon lease as %s", self.owner)
@@ -414,9 +363,10 @@ class Daemon:
             )
         self.register_notifiers()
         poll, error = await self._poll()
-        submitted = 0
+        queue: QueueReport | None = None
         if error is None and not self.stopping:
-            submitted, error = await self._drain()
+            queue, error = await self._drain()
+        holder = None if queue is None else queue.holder
         delivery = NOTHING_DELIVERED
         if not self.stopping and self.take_lease():
             delivery = await deliver_pending(
@@ -431,8 +381,10 @@ class Daemon:
             ran=True,
             poll=poll,
             error=error,
-            submitted=submitted,
+            submitted=0 if queue is None else len(queue.created),
             queued=len(self._ledger.entries_in_state("pending")),
+            queue_holder=None if holder is None else describe_holder(holder),
+            queue_holder_expires_at=None if holder is None else holder.expires_at,
             delivery=delivery,
         )
         # The end of a completed cycle: dashboards show it as "the daemon last polled".
@@ -457,21 +409,21 @@ class Daemon:
             return None, error
         return result, None
 
-    async def _drain(self) -> tuple[int, APIError | None]:
+    async def _drain(self) -> tuple[QueueReport | None, APIError | None]:
         if self._drain_queue is None:
-            return 0, None
+            return None, None
         try:
             return await self._drain_queue(), None
         except APIError as error:
             logger.warning("submitting queued jobs failed: %s", error)
             self._note_fatal(error)
-            return 0, error
+            return None, error
         except LedgerError:
             raise
         except Exception:
             # A queued spec the submitter chokes on must not stop polling and notifying.
             logger.exception("submitting queued jobs failed unexpectedly")
-            return 0, None
+            return None, None
 
     def _note_fatal(self, error: APIError) -> None:
         if isinstance(error, AuthenticationError):
