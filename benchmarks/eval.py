@@ -242,7 +242,8 @@ def main() -> int:
                     print(
                         f"round {round_index + 1} {method:<6} {result['seconds']:6.2f} s  "
                         f"{result['answers'] / result['seconds']:6.1f} items/s  "
-                        f"CPU {result['cpu']:5.2f} s",
+                        f"CPU {result['cpu']:5.2f} s"
+                        + (f"  {result['failed']:g} FAILED" if result["failed"] else ""),
                         flush=True,
                     )
     return report(runs, args.items, args.concurrency, args.report_only)
