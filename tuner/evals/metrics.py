@@ -28,8 +28,8 @@ from tuner.evals.dataset import Answer, ToolCallAnswer
 # CJK-aware ROUGE and BLEU tokenisers do (Han, Hiragana, Katakana, their extensions).
 _CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002fa1f"
 # In ``re``, ``[^\W_]`` is exactly the Unicode letters and numbers (categories L and N), and no
-# combining mark is in ``\w``, ``\s`` or ASCII: tests/evals/test_metrics.py checks both claims
-# on every code point of the running Python's Unicode database.
+# combining mark is in ``\w``, ``\s`` or ASCII: tests/evals/test_metrics_equivalence.py checks both
+# claims on every code point of the running Python's Unicode database.
 _LETTER_OR_NUMBER = r"[^\W_]"
 _CJK_WORD = rf"(?={_LETTER_OR_NUMBER})[{_CJK}]"
 _WORD_START = rf"(?![{_CJK}]){_LETTER_OR_NUMBER}"
@@ -58,8 +58,9 @@ def normalise_tokens(text: str) -> list[str]:
     Devanagari or decomposed accents stay inside their word); everything else separates words.
     Han and kana characters are one word each.
 
-    One regular-expression pass (``re`` runs in C); the character-by-character definition it
-    reproduces is kept in tests/evals/test_metrics.py, which checks both agree on random text.
+    Two regular-expression scans (``re`` runs in C): one for the text's combining marks, one for
+    the words. The character-by-character definition they reproduce is kept in
+    tests/evals/test_metrics_equivalence.py, which checks both agree on random text.
     """
     folded = unicodedata.normalize("NFKC", text).casefold()
     return _word_pattern(_marks_in(folded)).findall(folded)
