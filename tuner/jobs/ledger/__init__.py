@@ -17,12 +17,14 @@ from .errors import (
     SchemaTooNewError,
     UnsupportedDatabaseError,
 )
+from .evals import EvalItemWrite
 from .migrations import SCHEMA_VERSION
 from .redact import is_secret_name, strip_secrets
 
 __all__ = [
     "LEDGER_ENV",
     "SCHEMA_VERSION",
+    "EvalItemWrite",
     "Instant",
     "InvalidStateError",
     "Ledger",

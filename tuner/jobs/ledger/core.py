@@ -44,6 +44,7 @@ from .common import Instant, normalise_backend, optional_seconds, to_seconds
 from .common import content_hash as check_hash
 from .engine import create_ledger_engine, default_ledger_url, masked, resolve_url, transaction
 from .errors import LedgerError, SchemaTooNewError
+from .evals import EvalItemWrite
 from .redact import json_object
 from .redact import key_last4 as check_last4
 from .snapshot import (
@@ -593,6 +594,35 @@ class Ledger(AbstractContextManager["Ledger"]):
         }
         with self._write("recording an evaluation item") as conn:
             return evals.record_eval_item(conn, row)
+
+    def record_eval_items(self, items: Sequence[EvalItemWrite], *, now: Instant) -> int:
+        """Record (or replace) many results in one transaction; how many rows were written.
+
+        All or nothing: when it raises, none of ``items`` is recorded. Of items for the same
+        (run, item, model), the last one wins.
+        """
+        stamp = to_seconds(now)
+        rows = [
+            {
+                "run_id": item.run_id,
+                "item_index": item.item_index,
+                "model": item.model,
+                "prompt_hash": item.prompt_hash,
+                "response_text": item.response_text,
+                "latency_s": item.latency_s,
+                "prompt_tokens": item.prompt_tokens,
+                "completion_tokens": item.completion_tokens,
+                "scores": json_object(item.scores),
+                "error": item.error,
+                "judge_verdict": json_object(item.judge_verdict),
+                "updated_at": stamp,
+            }
+            for item in items
+        ]
+        if not rows:
+            return 0
+        with self._write("recording evaluation items") as conn:
+            return evals.record_eval_items(conn, rows)
 
     def eval_items(self, run_id: str, *, model: str | None = None) -> list[EvalItemRecord]:
         with self._read("reading evaluation items") as conn:
