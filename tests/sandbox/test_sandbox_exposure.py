@@ -1,4 +1,4 @@
-"""A closed sandbox: no open non-loopback bind, only its own Host names, a clear --data-dir error."""
+"""A closed sandbox: no open network bind, only its own Host names, a clear --data-dir error."""
 
 from __future__ import annotations
 
@@ -26,9 +26,9 @@ def test_a_foreign_host_header_gets_400_before_auth_and_faults(
             assert response.status_code == 400, host
             assert response.headers["x-tuner-sandbox"] == "1"
         # No key at all, but a foreign Host: still 400, the Host check comes first.
-        assert httpx.get(f"{handle.url}/v1/files", headers={"Host": "evil.example"}).status_code == (
-            400
-        )
+        assert httpx.get(
+            f"{handle.url}/v1/files", headers={"Host": "evil.example"}
+        ).status_code == (400)
 
 
 def test_loopback_host_names_are_answered(start_sandbox: StartSandbox) -> None:
@@ -41,7 +41,14 @@ def test_loopback_host_names_are_answered(start_sandbox: StartSandbox) -> None:
 
 def test_served_names_on_a_non_loopback_bind() -> None:
     names = served_host_names("192.0.2.7", ["tuner.lan", "Box.Example"])
-    assert set(names) == {"127.0.0.1", "localhost", "[::1]", "192.0.2.7", "tuner.lan", "box.example"}
+    assert set(names) == {
+        "127.0.0.1",
+        "localhost",
+        "[::1]",
+        "192.0.2.7",
+        "tuner.lan",
+        "box.example",
+    }
     assert "0.0.0.0" not in served_host_names("0.0.0.0", ["tuner.lan"])
     with pytest.raises(ValueError, match="non-loopback"):
         served_host_names("127.0.0.1", ["tuner.lan"])
@@ -78,9 +85,7 @@ def test_serve_refuses_extra_host_names_on_loopback(tmp_path: Path) -> None:
 def test_a_data_dir_that_is_a_file_is_named_as_such(tmp_path: Path) -> None:
     target = tmp_path / "a-file"
     target.write_text("not a directory")
-    result = CliRunner().invoke(
-        app, ["sandbox", "serve", "--port", "0", "--data-dir", str(target)]
-    )
+    result = CliRunner().invoke(app, ["sandbox", "serve", "--port", "0", "--data-dir", str(target)])
     assert result.exit_code == 2
     assert "is a file, not a directory" in result.stderr
     assert "--port" not in result.stderr

@@ -36,6 +36,4 @@ def create_app(
     install_handlers(app)
     app.include_router(router)
     injector = FaultInjector(faults or FaultPlan(), seed)
-    return SandboxMiddleware(
-        app, injector=injector, api_key=api_key, allowed_hosts=allowed_hosts
-    )
+    return SandboxMiddleware(app, injector=injector, api_key=api_key, allowed_hosts=allowed_hosts)

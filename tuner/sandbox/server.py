@@ -79,7 +79,7 @@ def served_host_names(host: str, allowed_hosts: Sequence[str] = ()) -> tuple[str
     """
     extra = tuple(name.strip().lower() for name in allowed_hosts if name.strip())
     for name in extra:
-        if "*" in name or "/" in name or ":" in name.strip("[]") and not name.startswith("["):
+        if "*" in name or "/" in name or (":" in name.strip("[]") and not name.startswith("[")):
             raise ValueError(
                 f"--allowed-host {name!r} is not a host name (no port, scheme or wildcard; "
                 "IPv6 addresses in brackets)"
@@ -130,7 +130,7 @@ def _build(
     plan = parse_faults(faults)  # before touching the data dir: a bad spec changes nothing
     if api_key is not None and not api_key.strip():
         raise ValueError("api_key must not be empty (leave it out to accept any key)")
-    sandbox = Sandbox(_open_store(data_dir), clock, seed=seed)
+    sandbox = Sandbox(_open_store(data_dir), clock, seed=seed, job_fail=plan.job_fail)
     app = create_app(
         sandbox,
         faults=plan,
