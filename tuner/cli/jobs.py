@@ -215,7 +215,11 @@ def _report_create(result: CreateResult, out: Console, as_json: bool) -> None:
         emit_json([wire_json(job) for job in result.jobs])
     _summarise(result, out)
     if not result.ok:
-        fail(result.message or _OUTCOME_TEXT[result.outcome], code=Exit.FAILED)
+        fail(
+            result.message or _OUTCOME_TEXT[result.outcome],
+            hint=_OVER_BUDGET_HINT if result.outcome == "over_budget" and not result.jobs else None,
+            code=Exit.FAILED,
+        )
 
 
 def _dry_run_json(result: CreateResult) -> dict[str, Any]:
@@ -226,6 +230,10 @@ def _dry_run_json(result: CreateResult) -> dict[str, Any]:
     }
 
 
+_OVER_BUDGET_HINT = (
+    "Nothing was uploaded or created. Raise --max-cost, or lower training_steps or epochs in "
+    "the spec (`--dry-run` shows the estimate)."
+)
 _OUTCOME_TEXT = {
     "over_budget": "refused: over the --max-cost budget",
     "declined": "not started: the cost was not confirmed",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
@@ -13,6 +14,7 @@ import orjson
 import typer
 from pydantic import BaseModel
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -23,6 +25,9 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 from rich.table import Table
+from rich.text import Text
+
+from tuner.textsafe import inert
 
 console = Console(highlight=False, soft_wrap=True)
 err_console = Console(stderr=True, highlight=False)
@@ -46,18 +51,49 @@ class Exit(IntEnum):
     API = 3  # the API or the network failed after retries
 
 
+def shown(value: object) -> str:
+    """Untrusted text (data, ids, names, server messages) for a rich markup string: control
+    characters escaped (:func:`tuner.textsafe.inert`) and markup brackets escaped."""
+    return escape(inert(value))
+
+
+def shown_text(value: object, *, multiline: bool = False) -> Text:
+    """Untrusted text as a rich Text (never parsed as markup), control characters escaped."""
+    return Text(inert(value, multiline=multiline))
+
+
 def fail(message: str, hint: str | None = None, code: Exit = Exit.USAGE) -> NoReturn:
-    """Print one clear line (and a hint) on stderr and exit; never a traceback for user errors."""
-    err_console.print(f"[bold red]error:[/] {message}", markup=True, highlight=False)
+    """Print one clear line (and a hint) on stderr and exit; never a traceback for user errors.
+
+    Messages often quote the server or the data, so both are shown inert, never as markup.
+    """
+    err_console.print(f"[bold red]error:[/] {shown(message)}", markup=True, highlight=False)
     if hint:
-        err_console.print(f"[dim]hint:[/] {hint}")
+        err_console.print(f"[dim]hint:[/] {shown(hint)}")
     raise typer.Exit(int(code))
 
 
 def emit_json(data: Any) -> None:
     """Exactly one JSON document on stdout."""
-    sys.stdout.write(orjson.dumps(data, option=orjson.OPT_INDENT_2).decode() + "\n")
+    sys.stdout.write(json_text(data) + "\n")
     sys.stdout.flush()
+
+
+def json_text(data: Any) -> str:
+    """``data`` as indented JSON, whatever numbers the server sent.
+
+    orjson refuses integers beyond 64 bits (a job with ``training_steps`` 10**20 exists on a
+    server as soon as it was accepted); the standard library writes them exactly, and takes
+    every other value (datetimes, enums, dataclasses) through orjson's own conversion.
+    """
+    try:
+        return orjson.dumps(data, option=orjson.OPT_INDENT_2).decode()
+    except TypeError:  # orjson.JSONEncodeError is a TypeError
+        return json.dumps(data, indent=2, ensure_ascii=False, default=_via_orjson)
+
+
+def _via_orjson(value: Any) -> Any:
+    return orjson.loads(orjson.dumps(value))
 
 
 def wire_json(model: BaseModel) -> dict[str, Any]:
@@ -74,7 +110,8 @@ def emit_listing(
     empty: str | None = None,
 ) -> None:
     """A listing command's output: the API objects as one JSON list, or a table of ``columns``
-    with one ``row`` per item (``empty`` instead, when given and there are no items)."""
+    with one ``row`` per item (``empty`` instead, when given and there are no items). Cells come
+    from the server: they are shown inert, never as markup."""
     if as_json:
         emit_json([wire_json(item) for item in items])
         return
@@ -85,7 +122,7 @@ def emit_listing(
     for column in columns:
         table.add_column(column, overflow="fold")
     for item in items:
-        table.add_row(*row(item))
+        table.add_row(*(shown_text(cell) for cell in row(item)))
     console.print(table)
 
 

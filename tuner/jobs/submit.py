@@ -46,6 +46,7 @@ from tuner.api import (
     APIResponseValidationError,
     APIStatusError,
     AuthenticationError,
+    ConflictError,
     InternalServerError,
     Job,
     JobCreate,
@@ -54,6 +55,11 @@ from tuner.api import (
     WandbIntegration,
 )
 from tuner.api.resources.jobs import CLOCK_SKEW_ALLOWANCE
+
+DUPLICATE_HINT = (
+    "(the same job already exists on the server: start it with `tuner jobs start ID` or "
+    "cancel it with `tuner jobs cancel ID`, or change the spec)"
+)
 from tuner.datasets.pricing import MINIMUM_FEE_USD
 from tuner.jobs.ledger import Ledger, strip_secrets
 from tuner.jobs.records import JobRecord, QueueEntry
@@ -276,6 +282,10 @@ class Submitter:
                 entry.id, "no valid API key", now=self.clock(), retry=True
             )
             raise
+        except ConflictError as error:
+            # Typically the spec run again while its earlier job waits VALIDATED (declined,
+            # or over budget on the server's figures): say what to do, not just "409".
+            return self._failed(entry, f"{error} {DUPLICATE_HINT}")
         except APIError as error:
             if not _is_transient(error):
                 return self._failed(entry, str(error))
