@@ -55,16 +55,16 @@ from tuner.api import (
     WandbIntegration,
 )
 from tuner.api.resources.jobs import CLOCK_SKEW_ALLOWANCE
-
-DUPLICATE_HINT = (
-    "(the same job already exists on the server: start it with `tuner jobs start ID` or "
-    "cancel it with `tuner jobs cancel ID`, or change the spec)"
-)
 from tuner.datasets.pricing import MINIMUM_FEE_USD
 from tuner.jobs.ledger import Ledger, strip_secrets
 from tuner.jobs.records import JobRecord, QueueEntry
 
 logger = logging.getLogger("tuner.jobs")
+
+DUPLICATE_HINT = (
+    "(the same job already exists on the server: start it with `tuner jobs start ID` or "
+    "cancel it with `tuner jobs cancel ID`, or change the spec)"
+)
 
 DEFAULT_MAX_ACTIVE = 3
 """Jobs allowed to be active (not terminal, not parked) at once, by default."""
