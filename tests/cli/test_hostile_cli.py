@@ -111,3 +111,121 @@ training_steps = 10
     assert again.exit_code == 1
     assert "tuner jobs start ID" in again.stderr and "tuner jobs cancel ID" in again.stderr
     assert len(server_jobs(env)) == 1
+
+
+# --------------------------------------------------------------------------- escape sequences
+
+CLEAR = "\u001b[2J"
+LINK = "\u001b]8;;http://evil.example/\u001b\\here\u001b]8;;\u001b\\"
+CSI_C1 = "\u009b31m"
+# Any of these bytes reaching stdout/stderr would let the data drive the terminal.
+CONTROL_BYTES = ("\u001b", "\u009b", "\u0007", "\u0008")
+
+
+def assert_inert(text: str) -> None:
+    for char in CONTROL_BYTES:
+        assert char not in text, f"{char!r} reached the terminal: {text!r}"
+
+
+def hostile_data(path: Path) -> Path:
+    import json
+
+    records: list[Any] = [
+        {
+            "messages": [
+                {"role": "user" + CLEAR, "content": "hi"},
+                {"role": "assistant", "content": "ok"},
+            ]
+        },
+        {
+            "messages": [
+                {"role": "user", "content": "hi", "bad" + CLEAR + "key": 1},
+                {"role": "assistant", "content": "ok"},
+            ]
+        },
+        {
+            "messages": [
+                {"role": "user", "content": "weather?"},
+                {
+                    "role": "assistant",
+                    "tool_calls": [
+                        {
+                            "id": "x" + LINK,
+                            "type": "function",
+                            "function": {"name": "f" + CLEAR, "arguments": "{}"},
+                        }
+                    ],
+                },
+                {"role": "tool", "tool_call_id": "y" + CSI_C1, "content": "r"},
+                {"role": "assistant", "content": "ok"},
+            ]
+        },
+    ]
+    lines = [json.dumps(r) for r in records]
+    # A broken line whose excerpt is quoted in the finding, raw bytes included.
+    lines.append('{"messages": [' + "\u0007" + CLEAR + LINK)
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_data_validate_shows_hostile_data_inert(tmp_path: Path) -> None:
+    path = hostile_data(tmp_path / "evil.jsonl")
+    result = run("data", "validate", str(path))
+    assert result.exit_code == 1
+    assert_inert(result.output)
+    # The escapes are shown, not dropped: the reader sees what the data holds.
+    assert 'role "user\\x1b[2J"' in result.output
+    assert "bad\\x1b[2Jkey" in result.output
+    assert "x\\x1b]8;;http://evil.example/" in result.output
+    assert "y\\u009b31m" in result.output
+    assert '{"messages": [\\x07\\x1b[2J' in result.output  # the excerpt of a broken line
+
+
+def _tamper(sandbox: SandboxHandle, job_id: str, error: str) -> None:
+    """Give a job (still validating) a failed validation whose server message is ``error``."""
+    from tuner.sandbox.records import Validation
+    from tuner.sandbox.store import JOBS
+
+    store = sandbox.sandbox.store
+    record = store.get(JOBS, job_id)
+    assert record is not None
+    failed = record.model_copy(update={"validation": Validation(ok=False, error=error)})
+    store.put(JOBS, failed, created=record.created_at)
+
+
+def test_jobs_list_show_events_show_server_text_inert(env: SandboxHandle, tmp_path: Path) -> None:
+    support_split(tmp_path)
+    headers = {"Authorization": f"Bearer {API_KEY}"}
+    suffix = CLEAR + "[red]x" + CSI_C1  # also rich markup: must print as text
+    with httpx.Client(base_url=env.url, headers=headers) as client:
+        content = (tmp_path / "train.jsonl").read_bytes()
+        uploaded = client.post(
+            "/v1/files", files={"file": ("t.jsonl", content)}, data={"purpose": "fine-tune"}
+        )
+        body = {
+            "model": "open-mistral-7b",
+            "hyperparameters": {"training_steps": 10},
+            "training_files": [{"file_id": uploaded.json()["id"], "weight": 1}],
+            "suffix": suffix,
+            "auto_start": False,
+        }
+        created = client.post("/v1/fine_tuning/jobs", json=body)
+        assert created.status_code == 200, created.text
+        job_id = created.json()["id"]
+    _tamper(env, job_id, "bad data " + LINK + CLEAR + "\u0008\r")
+    env.advance(60)
+
+    for args in (("jobs", "list"), ("jobs", "show", job_id), ("jobs", "events", job_id)):
+        result = run(*args)
+        assert result.exit_code == 0, result.output
+        assert_inert(result.output)
+    listed = run("jobs", "list").output
+    assert "\\x1b[2J[red]x\\u009b31m" in listed  # escaped, and the markup shown as text
+    events = run("jobs", "events", job_id).output
+    assert "bad data \\x1b]8;;http://evil.example/" in events and "\\x08\\r" in events
+    watched = run("jobs", "watch", job_id)
+    assert watched.exit_code == 1
+    assert_inert(watched.output)
+    # --json keeps the server's text exactly (JSON escapes it).
+    [row] = data(run("jobs", "list", "--json"))
+    assert row["suffix"] == suffix

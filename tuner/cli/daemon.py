@@ -24,7 +24,8 @@ from tuner.cli.context import (
     session,
     wandb_key,
 )
-from tuner.cli.output import Exit, emit_json, err_console, fail
+from tuner.cli.output import Exit, emit_json, err_console, fail, shown
+from tuner.textsafe import inert
 
 if TYPE_CHECKING:
     from tuner.config import Settings
@@ -191,12 +192,17 @@ def plan_daemon(settings: Settings, options: DaemonOptions) -> DaemonPlan:
     return DaemonPlan(config, notifiers, chosen(options.max_active, settings.max_active_jobs))
 
 
+class InertFormatter(logging.Formatter):
+    """Log lines quote job suffixes, model names and server messages: shown inert."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return inert(super().format(record), multiline=True)
+
+
 def _configure_logging(verbose: bool) -> None:
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(InertFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, handlers=[handler])
     for name in _QUIET_LOGGERS:
         logging.getLogger(name).setLevel(logging.WARNING)
 
@@ -259,7 +265,7 @@ def _finish(
         emit_json(_report_json(report))
     if not report.ran:
         err_console.print(
-            f"[yellow]skipped:[/] another daemon holds the lease ({report.holder}); "
+            f"[yellow]skipped:[/] another daemon holds the lease ({shown(report.holder)}); "
             "it is doing this work."
         )
         return

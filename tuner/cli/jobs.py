@@ -35,10 +35,13 @@ from tuner.cli.output import (
     err_console,
     fail,
     progress_for,
+    shown,
+    shown_text,
     wire_json,
 )
 from tuner.jobs.ledger import LedgerError, open_ledger
 from tuner.progress import NULL_PROGRESS, Progress
+from tuner.textsafe import inert
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Coroutine
@@ -249,13 +252,16 @@ def _summarise(result: CreateResult, out: Console) -> None:
     if result.outcome in ("validated", "over_budget"):
         render_plan(result.plan, out)  # nobody was asked, so the cost was not shown yet
     for job in result.jobs:
-        out.print(f"[bold]{job.id}[/]  {job.status}  {job.model}  {job.suffix or '-'}")
+        out.print(
+            f"[bold]{shown(job.id)}[/]  {shown(job.status)}  {shown(job.model)}  "
+            f"{shown(job.suffix or '-')}"
+        )
     outcome = result.outcome
     if outcome == "validated":
         ids = " ".join(job.id for job in result.jobs if job.status == "VALIDATED")
-        out.print(f"Left VALIDATED; start it with: tuner jobs start {ids}")
+        out.print(f"Left VALIDATED; start it with: tuner jobs start {shown(ids)}")
     elif outcome in ("declined", "over_budget") and result.jobs:
-        job_id = result.jobs[0].id
+        job_id = shown(result.jobs[0].id)
         out.print(
             f"The job waits VALIDATED: `tuner jobs start {job_id}` or `tuner jobs cancel {job_id}`."
         )
@@ -265,7 +271,7 @@ def _summarise(result: CreateResult, out: Console) -> None:
             "as running jobs finish."
         )
     if result.message and result.ok:
-        out.print(f"[yellow]note:[/] {result.message}")
+        out.print(f"[yellow]note:[/] {shown(result.message)}")
 
 
 def render_plan(plan: Plan, out: Console) -> None:
@@ -280,7 +286,7 @@ def render_plan(plan: Plan, out: Console) -> None:
 
 def _render_one(plan: Plan, out: Console) -> None:
     job = plan.jobs[0]
-    title = f"{plan.model} {job.spec.suffix or ''}".strip()
+    title = shown(f"{plan.model} {job.spec.suffix or ''}".strip())
     table = Table(title=f"Cost of {title} (local figures are ESTIMATES)", title_justify="left")
     table.add_column("field")
     table.add_column("local estimate", justify="right")
@@ -293,7 +299,11 @@ def _render_one(plan: Plan, out: Console) -> None:
         meta = job.metadata or {}
         rows = [(key, "-", value) for key, value in meta.items() if value is not None]
     for name, local, server in rows:
-        table.add_row(name, _shown(local), _shown(server) if server is not None else "-")
+        table.add_row(
+            shown_text(name),
+            shown_text(_shown(local)),
+            shown_text(_shown(server) if server is not None else "-"),
+        )
     out.print(table)
     if job.cost is not None:
         out.print(f"billed (at least the $4 minimum per job): about ${job.cost:,.2f}")
@@ -312,8 +322,8 @@ def _render_sweep(plan: Plan, out: Console) -> None:
         values = ", ".join(f"{k}={v}" for k, v in job.spec.sweep_values.items())
         steps = job.estimate.training_steps if job.estimate is not None else None
         table.add_row(
-            job.spec.suffix or "-",
-            values,
+            shown_text(job.spec.suffix or "-"),
+            shown_text(values),
             _shown(steps) if steps is not None else "-",
             f"${job.cost:,.2f}" if job.cost is not None else "?",
         )
@@ -426,20 +436,22 @@ def show(job_id: str = IdArg, as_json: bool = JsonOpt) -> None:
     if as_json:
         emit_json(view)
         return
-    console.print(f"[bold]{view['id']}[/]  {view['status']}")
+    # Everything in the view came from the server: shown inert, never as markup.
+    console.print(f"[bold]{shown(view['id'])}[/]  {shown(view['status'])}")
     for key in ("model", "suffix", "fine_tuned_model", "trained_tokens", "sweep_id"):
         if view[key] is not None:
-            console.print(f"  {key.replace('_', ' '):<18} {view[key]}")
+            console.print(f"  {key.replace('_', ' '):<18} {shown(view[key])}")
     console.print(f"  {'created':<18} {_when(view['created_at'])}")
     if view["hyperparameters"]:
-        shown = ", ".join(f"{k}={v}" for k, v in view["hyperparameters"].items() if v is not None)
-        console.print(f"  {'hyperparameters':<18} {shown}")
+        values = ", ".join(f"{k}={v}" for k, v in view["hyperparameters"].items() if v is not None)
+        console.print(f"  {'hyperparameters':<18} {shown(values)}")
     if view["metadata"] and view["metadata"].get("cost") is not None:
         meta = view["metadata"]
-        console.print(f"  {'cost':<18} {meta['cost']} {meta.get('cost_currency') or ''}")
+        cost = f"{meta['cost']} {meta.get('cost_currency') or ''}"
+        console.print(f"  {'cost':<18} {shown(cost)}")
     console.print("\n[bold]transitions[/]")
     for t in view["transitions"]:
-        console.print(f"  {_when(t['at'])}  {t['from'] or '-'} → {t['to']}")
+        console.print(f"  {_when(t['at'])}  {shown(t['from'] or '-')} → {shown(t['to'])}")
     _render_checkpoints(view["checkpoints"])
     console.print(f"\n{len(view['events'])} event(s): `tuner jobs events {job_id}`")
 
@@ -453,9 +465,9 @@ def _render_checkpoints(checkpoints: list[dict[str, Any]]) -> None:
     for c in sorted(checkpoints, key=lambda item: item["step"]):
         metrics = c["metrics"] or {}
         table.add_row(
-            str(c["step"]),
+            shown_text(c["step"]),
             *(
-                _shown(metrics.get(k)) if metrics.get(k) is not None else "-"
+                shown_text(_shown(metrics.get(k)) if metrics.get(k) is not None else "-")
                 for k in ("train_loss", "valid_loss", "valid_mean_token_accuracy")
             ),
         )
@@ -472,7 +484,8 @@ def events(job_id: str = IdArg, as_json: bool = JsonOpt) -> None:
     for event in sorted(view["events"], key=lambda e: e["created_at"] or 0):
         data = event["data"]
         detail = ", ".join(f"{k}={v}" for k, v in data.items()) if isinstance(data, dict) else ""
-        console.print(f"{_when(event['created_at'])}  {event['name']}  {detail}", markup=False)
+        line = f"{_when(event['created_at'])}  {event['name']}  {detail}"
+        console.print(inert(line), markup=False)
 
 
 @app.command()
@@ -505,7 +518,7 @@ def start(job_id: str = IdArg, yes: bool = YesOpt, max_cost: float | None = MaxC
                 fail(f"job {job_id} is {job.status}; only a VALIDATED job can be started")
             cost = billed_cost(job.metadata.cost if job.metadata else None)
             if cost is not None:
-                console.print(f"{job_id}: billed about ${cost:,.2f} (the server's metadata)")
+                console.print(f"{shown(job_id)}: billed about ${cost:,.2f} (the server's metadata)")
             if max_cost is not None and (cost is None or cost > max_cost):
                 fail(f"refused: the cost is over --max-cost {max_cost:,.2f}", code=Exit.FAILED)
             if not yes and not _ask(f"Start job {job_id}?"):
@@ -515,7 +528,7 @@ def start(job_id: str = IdArg, yes: bool = YesOpt, max_cost: float | None = MaxC
     job = run_async(body(), api_url=ctx.backend)
     if job is None:
         fail("not started", code=Exit.FAILED)
-    console.print(f"[bold]{job.id}[/]  {job.status}")
+    console.print(f"[bold]{shown(job.id)}[/]  {shown(job.status)}")
 
 
 @app.command()
@@ -530,7 +543,7 @@ def cancel(job_id: str = IdArg, yes: bool = YesOpt) -> None:
             return await _orchestrator(s, progress=NULL_PROGRESS).cancel(job_id)
 
     job = run_async(body(), api_url=ctx.backend)
-    console.print(f"[bold]{job.id}[/]  {job.status}")
+    console.print(f"[bold]{shown(job.id)}[/]  {shown(job.status)}")
 
 
 # --------------------------------------------------------------------------- watch
@@ -558,7 +571,7 @@ def watch(job_id: str = IdArg, interval: float = IntervalOpt) -> None:
     job = run_async(body(), api_url=ctx.backend)
     if job.status != "SUCCESS":
         fail(f"job {job.id} ended {job.status}", code=Exit.FAILED)
-    console.print(f"[bold green]SUCCESS[/]: {job.fine_tuned_model or job.id}")
+    console.print(f"[bold green]SUCCESS[/]: {shown(job.fine_tuned_model or job.id)}")
 
 
 class JobView:
@@ -595,7 +608,7 @@ class JobView:
         if self._bar is not None:
             self._bar.update(
                 self._task,
-                description=f"{job.id[:8]} {job.status}",
+                description=shown(f"{job.id[:8]} {job.status}"),
                 total=total,
                 completed=done,
                 losses=losses,
@@ -603,7 +616,7 @@ class JobView:
             return
         line = f"{job.id}  {job.status}  step {done}/{total or '?'}  {losses}".rstrip()
         if line != self._last_line:
-            self._out.print(line, markup=False)
+            self._out.print(inert(line), markup=False)
             self._last_line = line
 
     def __exit__(

@@ -149,7 +149,7 @@ class RichProgress:
             transient=True,
         )
         self._bar.start()
-        self._task = self._bar.add_task(task, total=total)
+        self._task = self._bar.add_task(shown(task), total=total)  # may name files, models
 
     def advance(self, amount: int = 1) -> None:
         if self._bar is not None and self._task is not None:
