@@ -28,6 +28,8 @@ from tuner.cli.output import Exit, emit_json, err_console, fail, shown
 from tuner.textsafe import inert
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from tuner.config import Settings
     from tuner.jobs.daemon import CycleReport, Daemon, DaemonConfig, DrainQueue
     from tuner.jobs.notifiers import Notifier
@@ -188,6 +190,7 @@ def plan_daemon(settings: Settings, options: DaemonOptions) -> DaemonPlan:
         options.webhook_timeout,
         chosen(options.command, settings.notify_command),
         options.command_timeout,
+        settings.notify_env,
     )
     return DaemonPlan(config, notifiers, chosen(options.max_active, settings.max_active_jobs))
 
@@ -208,7 +211,11 @@ def _configure_logging(verbose: bool) -> None:
 
 
 def _notifiers(
-    webhook: str | None, webhook_timeout: float, command: str | None, command_timeout: float
+    webhook: str | None,
+    webhook_timeout: float,
+    command: str | None,
+    command_timeout: float,
+    command_env: Sequence[str] = (),
 ) -> list[Notifier]:
     from tuner.jobs.notifiers import CommandNotifier, LogNotifier, WebhookNotifier
 
@@ -216,7 +223,7 @@ def _notifiers(
     if webhook:
         found.append(WebhookNotifier(webhook, timeout=webhook_timeout))
     if command:
-        found.append(CommandNotifier(command, timeout=command_timeout))
+        found.append(CommandNotifier(command, timeout=command_timeout, pass_env=command_env))
     return found
 
 
