@@ -6,8 +6,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from typer.testing import CliRunner
 
 from tests.jobs.flow_support import support_split, write_spec
+from tuner.cli.main import app
 from tuner.sandbox import SandboxHandle
 
 from .conftest import API_KEY, data, run
@@ -229,3 +231,66 @@ def test_jobs_list_show_events_show_server_text_inert(env: SandboxHandle, tmp_pa
     # --json keeps the server's text exactly (JSON escapes it).
     [row] = data(run("jobs", "list", "--json"))
     assert row["suffix"] == suffix
+
+
+# --------------------------------------------------------------------------- a damaged ledger
+
+
+def damaged_ledger(path: Path) -> bytes:
+    """A real ledger (150 jobs) whose ``checkpoints`` pages are overwritten with garbage: pages
+    the daemon's cycle never reads, so only a check finds the damage before it writes."""
+    import contextlib
+    import random
+    import sqlite3
+
+    from benchmarks.tui import fill_ledger
+
+    fill_ledger(path, 150)  # closed afterwards: the WAL is checkpointed into the file
+    assert not Path(f"{path}-wal").exists() or Path(f"{path}-wal").stat().st_size == 0
+    with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
+        page_size = db.execute("PRAGMA page_size").fetchone()[0]
+        pages = [n for (n,) in db.execute("SELECT pageno FROM dbstat WHERE name = 'checkpoints'")]
+    assert pages
+    garbage = random.Random(7)
+    with path.open("r+b") as handle:
+        for number in pages:
+            handle.seek((number - 1) * page_size)
+            handle.write(garbage.randbytes(page_size))
+    # Damaged indeed, as SQLite itself sees it (read-only, so this check writes nothing).
+    with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as check:
+        try:
+            verdict = check.execute("PRAGMA quick_check").fetchall()
+        except sqlite3.DatabaseError as exc:  # so damaged the check itself cannot run
+            verdict = [(str(exc),)]
+        assert verdict != [("ok",)]
+    return path.read_bytes()
+
+
+def test_a_damaged_ledger_is_refused_and_never_written(env: SandboxHandle, tmp_path: Path) -> None:
+    import os
+
+    path = tmp_path / "damaged.db"
+    before = damaged_ledger(path)
+    os.environ["TUNER_DB"] = str(path)  # the env fixture's monkeypatch restores it
+    (tmp_path / "data").mkdir()
+    create_directly(env, tmp_path / "data", 10)  # a job `jobs list` would record
+
+    for args in (("daemon", "--once"), ("jobs", "list")):
+        result = run(*args)
+        assert result.exit_code == 2, result.output
+        assert "is damaged" in result.stderr
+        assert ".recover" in result.stderr
+        assert "Traceback" not in result.output
+        assert path.read_bytes() == before
+
+
+def test_a_non_ascii_key_is_a_config_error_not_a_traceback(
+    env: SandboxHandle, monkeypatch: Any
+) -> None:
+    monkeypatch.setenv("MISTRAL_API_KEY", "key-with-é-SECRET")
+    result = CliRunner().invoke(app, ["files", "list"])
+    assert result.exit_code == 2, result.output
+    assert "non-ASCII or control character" in result.stderr
+    assert "SECRET" not in result.output
+    assert "Traceback" not in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
