@@ -294,3 +294,16 @@ def test_a_non_ascii_key_is_a_config_error_not_a_traceback(
     assert "SECRET" not in result.output
     assert "Traceback" not in result.output
     assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+def test_dot_ids_are_refused_before_any_request(env: SandboxHandle, tmp_path: Path) -> None:
+    create_directly(env, tmp_path, 10)  # a file (and a job) that must survive
+    headers = {"Authorization": f"Bearer {API_KEY}"}
+    before = httpx.get(f"{env.url}/v1/files", headers=headers).json()["data"]
+    assert len(before) == 1
+    for bad in (".", "..", "a/b"):
+        for args in (("files", "delete", bad, "--yes"), ("files", "show", bad)):
+            result = run(*args)
+            assert result.exit_code == 2, result.output
+            assert "is not an id" in result.stderr
+    assert httpx.get(f"{env.url}/v1/files", headers=headers).json()["data"] == before
