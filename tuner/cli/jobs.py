@@ -570,7 +570,9 @@ def watch(job_id: str = IdArg, interval: float = IntervalOpt) -> None:
 
     job = run_async(body(), api_url=ctx.backend)
     if job.status != "SUCCESS":
-        fail(f"job {job.id} ended {job.status}", code=Exit.FAILED)
+        from tuner.jobs.orchestrator import failure_reason
+
+        fail(f"{failure_reason(job)} (it ended there)", code=Exit.FAILED)
     console.print(f"[bold green]SUCCESS[/]: {shown(job.fine_tuned_model or job.id)}")
 
 
