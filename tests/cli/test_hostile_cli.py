@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from typer.testing import CliRunner
 
 from tests.jobs.flow_support import support_split, write_spec
@@ -266,6 +269,18 @@ def damaged_ledger(path: Path) -> bytes:
     return path.read_bytes()
 
 
+@pytest.fixture
+def logger_levels() -> Iterator[None]:
+    """The daemon quiets library loggers for good; put them back for the tests that follow."""
+    from tuner.cli.daemon import _QUIET_LOGGERS
+
+    saved = {name: logging.getLogger(name).level for name in _QUIET_LOGGERS}
+    yield
+    for name, level in saved.items():
+        logging.getLogger(name).setLevel(level)
+
+
+@pytest.mark.usefixtures("logger_levels")
 def test_a_damaged_ledger_is_refused_and_never_written(env: SandboxHandle, tmp_path: Path) -> None:
     import os
 
