@@ -684,14 +684,14 @@ def _convert_mapping(
             info = load_dataset_info(dataset_info, dataset)
             for key in info.not_applied:
                 console.print(
-                    f"[yellow]warning[/]: {_plain(str(dataset_info))}: {key!r} of "
-                    f"{_plain(repr(dataset))} is not applied; every record of the file is read",
+                    f"[yellow]warning[/]: {shown(str(dataset_info))}: {key!r} of "
+                    f"{shown(repr(dataset))} is not applied; every record of the file is read",
                     highlight=False,
                 )
             return info.mapping, sources or info.files
         mapping = load_mapping(mapping_path) if mapping_path is not None else None
     except MappingError as exc:
-        fail(_plain(str(exc)), hint="See README, 'Mapping files'.")
+        fail(str(exc), hint="See README, 'Mapping files'.")
     if not sources:
         fail("no source given", hint="Pass one or more files, or --dataset-info with --dataset.")
     return mapping, sources
@@ -702,9 +702,8 @@ def _refuse(exc: Any, *, as_json: bool) -> None:
     if as_json:
         emit_json({"ok": False, "refused": exc.finding.to_dict()})
         raise typer.Exit(int(Exit.FAILED))
-    # The message quotes field names from the data: escaped, so they print as written.
-    hint = exc.finding.hint
-    fail(_plain(str(exc)), hint=_plain(hint) if hint else None, code=Exit.FAILED)
+    # The message quotes field names from the data: fail() shows them inert, as written.
+    fail(str(exc), hint=exc.finding.hint or None, code=Exit.FAILED)
 
 
 def _render_convert(result: Any, report: Any) -> None:
@@ -742,12 +741,7 @@ def _render_fields(fields: Any) -> None:
     if fields.unused:
         console.print(
             f"  [yellow]warning convert_unused_field[/]: not in the output: "
-            f"{_plain(listed(fields.unused))}",
+            f"{shown(listed(fields.unused))}",
             highlight=False,
         )
 
-
-def _plain(text: str) -> str:
-    from rich.markup import escape
-
-    return escape(text)
