@@ -15,7 +15,7 @@ from tuner.sandbox.records import Validation
 from tuner.sandbox.store import JOBS
 from tuner.tui.screens.job_detail import JobDetailScreen
 from tuner.tui.screens.jobs import JobPreview
-from tuner.tui.views import LineContent, Pointer
+from tuner.tui.views.conversation import LineContent, Pointer
 from tuner.tui.widgets.conversation import message_body, raw_line
 from tuner.tui.widgets.jobs_table import JobsTable
 
