@@ -4,9 +4,9 @@
 opens a ledger. Given a ``client_factory`` instead (the CLI), the app builds the client in a worker
 after the first frame, so start-up pays neither for ``tuner.api`` nor httpx before the jobs show
 (the first frame reads only the ledger). All I/O runs in workers: async workers for the async
-client, ``to_thread`` for the (blocking) ledger. The refresh loop is dolphie's: the next refresh
-is armed only once the previous one has finished, so refreshes never overlap, and it pauses while
-a dialog is open.
+client, ``ledger.aio`` (the ledger's own worker thread) for the (blocking) ledger. The refresh
+loop is dolphie's: the next refresh is armed only once the previous one has finished, so
+refreshes never overlap, and it pauses while a dialog is open.
 """
 
 from __future__ import annotations
@@ -244,7 +244,7 @@ class TunerApp(App[None]):
                 await self._read_ledger()
 
     async def _read_ledger(self) -> JobsSnapshot:
-        snapshot = await asyncio.to_thread(load_jobs, self.ledger, self.backend, self.now())
+        snapshot = await self.ledger.aio.call(load_jobs, self.ledger, self.backend, self.now())
         self.snapshot = snapshot
         self.jobs_signal.publish(snapshot)
         self.publish_status()
@@ -280,9 +280,7 @@ class TunerApp(App[None]):
         """First start on this backend: record every job the API lists."""
         client = await self.ready_client()
         async for job in client.jobs.list():
-            await asyncio.to_thread(
-                self.ledger.apply_snapshot, job, backend=self.backend, now=self.now()
-            )
+            await self.ledger.aio.apply_snapshot(job, backend=self.backend, now=self.now())
 
     async def _refresh_running(self, job_ids: Iterable[str]) -> None:
         """GET running jobs, so their checkpoints show before their status next changes."""
@@ -292,9 +290,7 @@ class TunerApp(App[None]):
         async def one(job_id: str) -> None:
             async with gate:
                 job = await client.jobs.get(job_id)
-            await asyncio.to_thread(
-                self.ledger.apply_snapshot, job, backend=self.backend, now=self.now()
-            )
+            await self.ledger.aio.apply_snapshot(job, backend=self.backend, now=self.now())
 
         await asyncio.gather(*(one(job_id) for job_id in job_ids))
 
@@ -314,9 +310,7 @@ class TunerApp(App[None]):
 
     async def record_job(self, job: Any) -> None:
         """Record a job the user just acted on (start, cancel) and refresh the table."""
-        await asyncio.to_thread(
-            self.ledger.apply_snapshot, job, backend=self.backend, now=self.now()
-        )
+        await self.ledger.aio.apply_snapshot(job, backend=self.backend, now=self.now())
         await self._read_ledger()
 
     # -- the status bar -----------------------------------------------------------------------

@@ -3,7 +3,6 @@ the best ``valid_loss`` marked, the loss chart, and the lineage from dataset to 
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any, ClassVar
 
 from rich.table import Table
@@ -102,10 +101,8 @@ class JobDetailScreen(TunerScreen):
             except APIError as error:
                 app.notify_error(f"fetching job {fmt.short_id(self.job_id)}", error)
             else:
-                await asyncio.to_thread(
-                    app.ledger.apply_snapshot, job, backend=app.backend, now=app.now()
-                )
-        detail = await asyncio.to_thread(load_job_detail, app.ledger, self.job_id)
+                await app.ledger.aio.apply_snapshot(job, backend=app.backend, now=app.now())
+        detail = await app.ledger.aio.call(load_job_detail, app.ledger, self.job_id)
         if detail is None:
             self.notify(f"job {self.job_id} is not in the ledger", severity="error")
             return
