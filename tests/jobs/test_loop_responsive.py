@@ -11,7 +11,9 @@ and a daemon cycle then run against the sandbox on a loop in asyncio's debug mod
 - no transaction ran on the loop's thread (exact, independent of timing), and some ran
   elsewhere (the flow did use the slow ledger).
 
-Against the code before ``Ledger.aio`` every test here fails both checks. The threshold keeps a
+Against the code before ``Ledger.aio`` every flow test here fails both checks. A static check
+adds what no flow test reaches: no coroutine in ``tuner.jobs`` or ``tuner.tui`` calls a blocking
+ledger operation itself. The threshold keeps a
 wide margin over the core's own callbacks (at most ~0.14 s measured on a 2-core machine at load
 10) because one-off costs that are not the ledger's are paid before the watch: building the
 wire models' validators, opening the client's connections, and a full garbage collection.
@@ -19,8 +21,10 @@ wire models' validators, opening the client's connections, and a full garbage co
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import gc
+import inspect
 import logging
 import threading
 from collections.abc import Awaitable, Callable, Iterator, Sequence
@@ -275,3 +279,84 @@ def test_a_daemon_cycle_leaves_the_loop_free(
 
     assert run_watched(slow_ledger, sandbox, main, caplog) == 1  # the log notifier announced QUEUED
     assert statuses(slow_ledger, job_id) == ["QUEUED"]
+
+
+# -- static: the loop-side code never calls the blocking ledger -------------------------------
+
+REPO = Path(__file__).resolve().parents[2]
+ASYNC_CORE = ("tuner/jobs", "tuner/tui")
+"""Where every ledger call from a coroutine goes through ``ledger.aio``. (The CLI's one-shot
+commands and the eval runner are not held to it yet.)"""
+OPERATIONS = frozenset(
+    name for name, _ in inspect.getmembers(Ledger, inspect.isfunction) if name[0] != "_"
+) - {"close"}
+
+
+class _BlockingCalls(ast.NodeVisitor):
+    """``<…ledger>.<operation>(…)`` made directly in the body of an ``async def`` (nested plain
+    functions and lambdas are not the coroutine's own code: they run where they are sent)."""
+
+    def __init__(self) -> None:
+        self.in_coroutine: list[bool] = []
+        self.found: list[tuple[int, str]] = []
+
+    def _scope(self, node: ast.AST, is_async: bool) -> None:
+        self.in_coroutine.append(is_async)
+        self.generic_visit(node)
+        self.in_coroutine.pop()
+
+    def visit_AsyncFunctionDef(self, node: ast.AsyncFunctionDef) -> None:
+        self._scope(node, True)
+
+    def visit_FunctionDef(self, node: ast.FunctionDef) -> None:
+        self._scope(node, False)
+
+    def visit_Lambda(self, node: ast.Lambda) -> None:
+        self._scope(node, False)
+
+    def visit_Call(self, node: ast.Call) -> None:
+        func = node.func
+        if (
+            self.in_coroutine
+            and self.in_coroutine[-1]
+            and isinstance(func, ast.Attribute)
+            and func.attr in OPERATIONS
+            and _names_a_ledger(func.value)
+        ):
+            self.found.append((node.lineno, ast.unparse(func)))
+        self.generic_visit(node)
+
+
+def _names_a_ledger(node: ast.expr) -> bool:
+    if isinstance(node, ast.Name):
+        return "ledger" in node.id.lower()
+    return isinstance(node, ast.Attribute) and "ledger" in node.attr.lower()
+
+
+def blocking_ledger_calls(source: str) -> list[tuple[int, str]]:
+    visitor = _BlockingCalls()
+    visitor.visit(ast.parse(source))
+    return visitor.found
+
+
+def test_the_check_finds_a_blocking_call_in_a_coroutine() -> None:
+    source = """
+async def poll(self, job):
+    await self.ledger.aio.apply_snapshot(job, backend="b", now=1)
+    self.ledger.apply_snapshot(job, backend="b", now=1)
+    await asyncio.to_thread(lambda: ledger.get_job("x"))
+
+def sync(ledger):
+    ledger.get_job("x")
+"""
+    assert blocking_ledger_calls(source) == [(4, "self.ledger.apply_snapshot")]
+
+
+def test_no_coroutine_of_the_async_core_calls_the_blocking_ledger() -> None:
+    found = [
+        f"{path.relative_to(REPO)}:{line}: {call}"
+        for folder in ASYNC_CORE
+        for path in sorted((REPO / folder).rglob("*.py"))
+        for line, call in blocking_ledger_calls(path.read_text(encoding="utf-8"))
+    ]
+    assert found == [], "await ledger.aio.<operation>(...) instead"
