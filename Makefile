@@ -20,9 +20,10 @@ demo: $(STAMP)  ## the whole flow on the shipped examples
 test: $(STAMP)  ## the test suite (what CI runs)
 	$(PY) -m pytest -q
 
-lint: $(STAMP)
+lint: $(STAMP)  ## ruff, and the layer contract (import-linter; the tests run it too)
 	$(VENV)/bin/ruff check tuner tests benchmarks examples scripts
 	$(VENV)/bin/ruff format --check tuner tests benchmarks examples scripts
+	$(VENV)/bin/lint-imports
 
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy
@@ -34,6 +35,7 @@ bench: $(STAMP)  ## speed and memory figures (see README, "Benchmarks"); several
 	$(PY) benchmarks/daemon.py
 	$(PY) benchmarks/upload.py
 	$(PY) benchmarks/tui.py
+	$(PY) benchmarks/eval.py
 
 snapshots: $(STAMP)  ## regenerate the dashboard snapshots and the README's screenshots
 	$(PY) -m pytest -q tests/tui/test_snapshots.py --snapshot-update

@@ -4,7 +4,8 @@
     python scripts/readme_codes.py --check  # exit 1 when README.md is out of date (a test runs it)
 
 The table sits between ``<!-- codes:start -->`` and ``<!-- codes:end -->``. The codes live in
-``tuner.datasets.rules.CODES`` (validator) and ``tuner.datasets.fix.CHANGE_CODES`` (fixer).
+``tuner.datasets.rules.CODES`` (validator) and ``tuner.datasets.fix.CHANGE_CODES`` (fixer) and
+``tuner.datasets.convert.CONVERT_CODES`` (converter).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from tuner.datasets.convert import CONVERT_CODES
 from tuner.datasets.fix import CHANGE_CODES
 from tuner.datasets.rules import iter_codes
 
@@ -33,6 +35,10 @@ def render() -> str:
     lines += ["", "`tuner data fix` reports each change it makes under one of these codes:", ""]
     lines += ["| change | what it does |", "|---|---|"]
     for code, description in CHANGE_CODES.items():
+        lines.append(f"| `{code}` | {_cell(description)} |")
+    lines += ["", "`tuner data convert` reports records it skips or refuses under these codes:", ""]
+    lines += ["| code | when |", "|---|---|"]
+    for code, description in CONVERT_CODES.items():
         lines.append(f"| `{code}` | {_cell(description)} |")
     return "\n".join(lines)
 

@@ -548,7 +548,7 @@ def test_invented_ids_avoid_ids_already_in_the_record() -> None:
         ({"messages": [{"role": "user"}]}, "auto", "convert_missing_key", Category.SCHEMA),
         ({"messages": ["hi"]}, "auto", "convert_bad_type", Category.SCHEMA),
         (
-            {"messages": [{"role": "user", "content": [{"type": "image_url", "image_url": "x"}]}]},
+            {"messages": [{"role": "user", "content": [{"type": "file", "file": "x"}]}]},
             "auto",
             "convert_unsupported_content",
             Category.SCHEMA,

@@ -202,6 +202,11 @@ ERROR_CASES: list[tuple[str, Any, str]] = [
         "classifier_not_supported",
     ),
     ("system_prompt a number", conv(U, A, system_prompt=5), "system_prompt_not_string"),
+    ("KTO label false", {**conv(U, A), "label": False}, "kto_undesirable"),
+    ("KTO label false on a turn", conv(U, {**A, "label": False}), "kto_undesirable"),
+    ("KTO tag false as text", {**conv(U, A), "kto_tag": "false"}, "kto_undesirable"),
+    ("preference pair", {**conv(U), "chosen": A, "rejected": A}, "preference_pair"),
+    ("OpenAI DPO keys", {**conv(U, A), "non_preferred_output": [A]}, "preference_pair"),
     # role
     ("capitalised role", conv({"role": "User", "content": "hi"}, A), "unknown_role"),
     ("bot role", conv(U, {"role": "bot", "content": "hi"}), "unknown_role"),

@@ -133,7 +133,8 @@ class Settings(BaseSettings):
     retry_max_attempts: int = Field(default=5, ge=1)
     retry_max_elapsed: float = Field(default=300.0, ge=0)
     retry_after_cap: float = Field(default=60.0, ge=0)
-    """The longest ``Retry-After`` honoured, in seconds."""
+    """The longest ``Retry-After`` waited for, in seconds; a longer one ends the call with an
+    error saying when to retry (see ``tuner.api.retry``)."""
     retry_backoff_initial: float = Field(default=0.5, ge=0)
     retry_backoff_max: float = Field(default=30.0, ge=0)
 

@@ -240,3 +240,20 @@ def test_http_status_is_real_httpx_status() -> None:
     assert str(_error(httpx.codes.TOO_MANY_REQUESTS, RATE_LIMITED)).startswith(
         "429 Too Many Requests: Rate limit exceeded"
     )
+
+
+def test_a_status_error_keeps_the_wait_its_retry_after_asked_for() -> None:
+    now = 1_760_000_000.0
+    date = "Thu, 09 Oct 2025 08:54:20 GMT"  # 1_760_000_060: one minute after ``now``
+    assert make_status_error(429, {"Retry-After": "30"}, b"", now=now).retry_after == 30.0
+    assert make_status_error(429, {"retry-after-ms": "250"}, b"", now=now).retry_after == 0.25
+    assert make_status_error(503, {"Retry-After": date}, b"", now=now).retry_after == 60.0
+    assert make_status_error(429, {"Retry-After": "later"}, b"", now=now).retry_after is None
+    assert make_status_error(500, {}, b"", now=now).retry_after is None
+
+
+def test_the_response_validation_error_is_an_api_error_importable_from_the_package() -> None:
+    from tuner.api import APIError, APIResponseValidationError, errors
+
+    assert errors.APIResponseValidationError is APIResponseValidationError
+    assert issubclass(APIResponseValidationError, APIError)

@@ -254,6 +254,20 @@ async def test_create_gives_up_within_the_budget(
     assert create.call_count == 2
 
 
+async def test_create_does_not_retry_before_a_long_retry_after(
+    api: respx.MockRouter, make_client: ClientFactory, fake_time: FakeTime
+) -> None:
+    create = api.post(JOBS).respond(
+        429, headers={"Retry-After": "900"}, json={"message": "Rate limit exceeded"}
+    )
+    async with make_client(retry=RetryPolicy(max_attempts=5, retry_after_cap=60.0)) as client:
+        with pytest.raises(RateLimitError, match="asked to wait 900 s") as caught:
+            await client.jobs.create(_spec())
+    assert create.call_count == 1
+    assert fake_time.sleeps == []
+    assert caught.value.retry_after == 900.0
+
+
 # -- listing and single jobs -------------------------------------------------------------------
 
 

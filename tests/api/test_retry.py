@@ -17,11 +17,21 @@ from tuner.api import (
     APITimeoutError,
     BadRequestError,
     InternalServerError,
+    RateLimitError,
     RetryPolicy,
 )
 from tuner.api.retry import backoff_delay, parse_retry_after, retry_delay
 
-from .support import FILE_ID, ClientFactory, FakeTime, file_payload
+from .support import (
+    FILE_ID,
+    KEY_A,
+    KEY_B,
+    START_WALL,
+    ClientFactory,
+    FakeTime,
+    bearer_of,
+    file_payload,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -38,12 +48,19 @@ def test_retry_after_in_seconds_and_as_http_date() -> None:
     assert parse_retry_after({"retry-after-ms": "250"}, NOW) == 0.25
     assert parse_retry_after({"Retry-After": "soon"}, NOW) is None
     assert parse_retry_after({"Retry-After": "nan"}, NOW) is None
+    assert parse_retry_after({"Retry-After": "-5"}, NOW) == 0.0
     assert parse_retry_after({}, NOW) is None
 
 
-def test_retry_after_is_capped() -> None:
-    policy = RetryPolicy(retry_after_cap=5.0)
-    assert retry_delay(policy, {"Retry-After": "3600"}, 1, NOW, random.Random(0)) == 5.0
+def test_milliseconds_win_over_seconds_and_a_bad_ms_falls_back_to_seconds() -> None:
+    assert parse_retry_after({"retry-after-ms": "1500", "retry-after": "9"}, NOW) == 1.5
+    assert parse_retry_after({"Retry-After-Ms": "x", "Retry-After": "9"}, NOW) == 9.0
+
+
+def test_the_delay_is_the_advised_wait_uncut_else_backoff() -> None:
+    policy = RetryPolicy(retry_after_cap=5.0, backoff_initial=0.5)
+    assert retry_delay(policy, 3600.0, 1, random.Random(0)) == 3600.0
+    assert 0.0 <= retry_delay(policy, None, 1, random.Random(0)) <= 0.5
 
 
 @settings(deadline=None)
@@ -111,19 +128,121 @@ async def test_retry_after_http_date_is_honoured(
     assert fake_time.sleeps == [pytest.approx(20.0, abs=1.0)]
 
 
-async def test_retry_after_beyond_the_cap_waits_the_cap(
+def utc(unix_seconds: float) -> str:
+    return datetime.fromtimestamp(unix_seconds, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+@pytest.mark.parametrize(
+    ("headers", "waited"),
+    [
+        ({"Retry-After": "60"}, 60.0),  # exactly the cap is still waited for
+        ({"Retry-After": "2.5"}, 2.5),
+        ({"retry-after-ms": "1500"}, 1.5),
+    ],
+)
+async def test_a_wait_within_the_cap_is_waited_exactly(
+    api: respx.MockRouter,
+    make_client: ClientFactory,
+    fake_time: FakeTime,
+    headers: dict[str, str],
+    waited: float,
+) -> None:
+    limited = api.get(f"/v1/files/{FILE_ID}").mock(
+        side_effect=[
+            httpx.Response(429, headers=headers, json={"message": "Rate limit exceeded"}),
+            httpx.Response(200, json=file_payload()),
+        ]
+    )
+    async with make_client(retry=RetryPolicy(max_attempts=3, retry_after_cap=60.0)) as client:
+        await client.files.get(FILE_ID)
+    assert fake_time.sleeps == [waited]
+    assert limited.call_count == 2
+
+
+async def test_an_unparsable_retry_after_falls_back_to_backoff(
     api: respx.MockRouter, make_client: ClientFactory, fake_time: FakeTime
 ) -> None:
     api.get(f"/v1/files/{FILE_ID}").mock(
         side_effect=[
-            httpx.Response(502, headers={"Retry-After": "86400"}),
+            httpx.Response(503, headers={"Retry-After": "in a while"}),
             httpx.Response(200, json=file_payload()),
         ]
     )
-    policy = RetryPolicy(max_attempts=3, retry_after_cap=2.5)
-    async with make_client(retry=policy) as client:
+    async with make_client() as client:
         await client.files.get(FILE_ID)
-    assert fake_time.sleeps == [2.5]
+    assert len(fake_time.sleeps) == 1 and 0.0 <= fake_time.sleeps[0] <= 0.5
+
+
+async def test_a_429_asking_longer_than_the_cap_gives_up_saying_when_to_retry(
+    api: respx.MockRouter, make_client: ClientFactory, fake_time: FakeTime
+) -> None:
+    route = api.get(f"/v1/files/{FILE_ID}").respond(
+        429, headers={"Retry-After": "3600"}, json={"message": "Rate limit exceeded"}
+    )
+    policy = RetryPolicy(max_attempts=5, max_elapsed=10_000.0, retry_after_cap=60.0)
+    async with make_client(retry=policy) as client:
+        asked_at = fake_time.wall()
+        with pytest.raises(RateLimitError) as caught:
+            await client.files.get(FILE_ID)
+    assert route.call_count == 1  # no early retry into another 429
+    assert fake_time.sleeps == []
+    error = caught.value
+    assert error.retry_after == 3600.0
+    assert error.message == (
+        "Rate limit exceeded; the server asked to wait 3600 s before retrying, longer than "
+        f"retry_after_cap (60 s): retry after {utc(asked_at + 3600)}"
+    )
+
+
+async def test_an_http_date_past_the_cap_gives_up_with_that_date(
+    api: respx.MockRouter, make_client: ClientFactory, fake_time: FakeTime
+) -> None:
+    when = START_WALL + fake_time.now + 7200
+    date = format_datetime(datetime.fromtimestamp(when, UTC), usegmt=True)
+    route = api.get(f"/v1/files/{FILE_ID}").respond(503, headers={"Retry-After": date})
+    async with make_client(retry=RetryPolicy(max_attempts=5, retry_after_cap=60.0)) as client:
+        with pytest.raises(InternalServerError) as caught:
+            await client.files.get(FILE_ID)
+    assert route.call_count == 1
+    assert fake_time.sleeps == []
+    assert caught.value.retry_after == 7200.0
+    assert "wait 7200 s" in caught.value.message
+    assert caught.value.message.endswith(f"retry after {utc(when)}")
+
+
+async def test_a_key_resting_past_the_cap_hands_over_to_a_ready_key(
+    api: respx.MockRouter, make_client: ClientFactory, fake_time: FakeTime
+) -> None:
+    def answer(request: httpx.Request) -> httpx.Response:
+        if bearer_of(request) == KEY_A:
+            return httpx.Response(429, headers={"Retry-After": "3600"})
+        return httpx.Response(200, json=file_payload())
+
+    route = api.get(f"/v1/files/{FILE_ID}").mock(side_effect=answer)
+    async with make_client((KEY_A, KEY_B)) as client:
+        await client.files.get(FILE_ID)
+    assert [bearer_of(call.request) for call in route.calls] == [KEY_A, KEY_B]
+    assert fake_time.sleeps == []
+
+
+async def test_keys_resting_past_the_cap_end_the_next_call_at_once(
+    api: respx.MockRouter, make_client: ClientFactory, fake_time: FakeTime
+) -> None:
+    route = api.get(f"/v1/files/{FILE_ID}").respond(429, headers={"Retry-After": "600"})
+    policy = RetryPolicy(max_attempts=5, max_elapsed=10_000.0, retry_after_cap=60.0)
+    async with make_client(retry=policy) as client:
+        with pytest.raises(RateLimitError):
+            await client.files.get(FILE_ID)
+        fake_time.now += 100  # the key still rests for 500 s: nothing is sent
+        with pytest.raises(RateLimitError) as caught:
+            await client.files.get(FILE_ID)
+    assert route.call_count == 1
+    assert fake_time.sleeps == []
+    assert caught.value.retry_after == 500.0
+    assert caught.value.message == (
+        f"all 1 API keys are rate limited for another 500 s: "
+        f"retry after {utc(fake_time.wall() + 500)}"
+    )
 
 
 async def test_attempt_budget_runs_out(

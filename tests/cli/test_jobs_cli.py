@@ -61,6 +61,8 @@ def test_create_watch_show_list(env: SandboxHandle, tmp_path: Path) -> None:
     assert all(isinstance(t["at"], int) for t in view["transitions"])
     assert view["checkpoints"] and view["events"]
     assert {f["role"] for f in view["files"]} == {"training", "validation"}
+    # The sandbox's job is stored as the sandbox's, and shown as SIMULATED.
+    assert view["backend"] == {"url": env.url, "sandbox": True}
 
     listed = run("jobs", "list", "--json")
     assert listed.exit_code == 0, listed.output
@@ -72,10 +74,17 @@ def test_create_watch_show_list(env: SandboxHandle, tmp_path: Path) -> None:
         "suffix": "cli-v1",
     }
     assert row["fine_tuned_model"] == view["fine_tuned_model"]
+    assert row["backend"] == {"url": env.url, "sandbox": True}
+    assert "SIMULATED" in run("jobs", "list").stdout
     for command in ("events", "checkpoints"):
         listing = run("jobs", command, job["id"], "--json")
         assert listing.exit_code == 0 and data(listing) == view[command]
-    assert run("jobs", "show", job["id"]).exit_code == 0
+    shown_text = run("jobs", "show", job["id"])
+    assert shown_text.exit_code == 0
+    assert shown_text.stdout.lstrip().startswith("SIMULATED")
+    models = run("models", "list", "--json")
+    assert all(card["backend"]["sandbox"] is True for card in data(models))
+    assert "SIMULATED" in run("files", "list").stdout
     # The short id the tables show is enough when it is unique in the ledger.
     short = run("jobs", "show", job["id"][:8], "--json")
     assert short.exit_code == 0, short.output

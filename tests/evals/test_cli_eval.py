@@ -9,10 +9,11 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+from tuner.cli import context
 from tuner.cli.main import app
 
 from .conftest import Tuned
-from .support import API_KEY, BASE_MODEL, JUDGE_MODEL
+from .support import API_KEY, BASE_MODEL, JUDGE_MODEL, Recorder, error_response
 
 
 @pytest.fixture
@@ -91,6 +92,7 @@ def test_terminal_report_and_stored_runs(cli: CliRunner, tuned: Tuned, tmp_path:
     )
     assert result.exit_code == 0, result.output
     out = result.stdout
+    assert out.lstrip().startswith("SIMULATED")  # the sandbox answered: said first
     assert "token F1" in out
     assert "✓" in out
     assert f"candidate: {tuned.model}" in out
@@ -102,12 +104,17 @@ def test_terminal_report_and_stored_runs(cli: CliRunner, tuned: Tuned, tmp_path:
     assert run["models"] == [tuned.model, BASE_MODEL]
     assert run["status"] == "completed"
     assert run["answered"] == 12
+    assert run["simulated"] is True
+    assert run["backend"] == {"url": tuned.sandbox.url, "sandbox": True}
     run_id = run["run_id"]
     assert run_id in invoke(cli, "eval", "list").stdout
+    assert "SIMULATED" in invoke(cli, "eval", "list").stdout
 
     shown = invoke(cli, "eval", "show", run_id[:8], "--json")
     assert json.loads(shown.stdout)["run_id"] == run_id
-    assert "token F1" in invoke(cli, "eval", "show", run_id).stdout
+    assert json.loads(shown.stdout)["backend"]["sandbox"] is True
+    shown_text = invoke(cli, "eval", "show", run_id).stdout
+    assert "token F1" in shown_text and "SIMULATED" in shown_text
 
     page = tmp_path / "out" / "report.html"
     written = invoke(cli, "eval", "report", run_id, "--html", str(page))
@@ -115,6 +122,7 @@ def test_terminal_report_and_stored_runs(cli: CliRunner, tuned: Tuned, tmp_path:
     text = page.read_text(encoding="utf-8")
     assert text.startswith("<!DOCTYPE html>")
     assert "<svg" in text and "<script" not in text
+    assert 'class="simulated"' in text
 
     # A second run on the same data, of the base model alone, to compare with.
     other = invoke(
@@ -189,3 +197,54 @@ def test_progress_counts_failures() -> None:
         progress.advance()
     progress.finish()
     assert progress.failed == 2
+
+
+def _failing_chats(only: str | None) -> Recorder:
+    """Chat requests fail with 500 (for every model, or only ``only``); the rest go through."""
+
+    def intercept(body: dict[str, Any]) -> Any:
+        if "messages" in body and (only is None or body.get("model") == only):
+            return error_response(500, "the server is down")
+        return None
+
+    return Recorder(intercept)
+
+
+@pytest.mark.parametrize(
+    ("only", "code", "said"),
+    [
+        (None, 3, "every answer failed after retries (12 of 12)"),
+        (BASE_MODEL, 4, "6 of 12 answers failed after retries"),
+    ],
+)
+def test_failed_answers_give_an_honest_exit_code(
+    cli: CliRunner,
+    tuned: Tuned,
+    monkeypatch: pytest.MonkeyPatch,
+    only: str | None,
+    code: int,
+    said: str,
+) -> None:
+    monkeypatch.setenv("TUNER_RETRY_MAX_ATTEMPTS", "1")
+    monkeypatch.setattr(
+        context.hooks, "client_options", {"transport": _failing_chats(only)}, raising=True
+    )
+    result = invoke(
+        cli,
+        "eval",
+        "run",
+        "--data",
+        str(tuned.eval),
+        "-m",
+        tuned.model,
+        "-b",
+        BASE_MODEL,
+        "--limit",
+        "6",
+        "--quiet",
+        "--json",
+    )
+    assert result.exit_code == code, result.output
+    assert said in result.stderr
+    assert "run the same command again" in result.stderr.lower()
+    assert json.loads(result.stdout)["run_id"]  # the report of what was answered is still given

@@ -204,7 +204,8 @@ async def test_keep_failed_does_not_ask_again(tuned: Tuned, ledger: Ledger) -> N
     eval_set = load_eval_set(tuned.eval).limited(2)
 
     def intercept(body: dict[str, Any]) -> httpx.Response | None:
-        return error_response(500, "boom")
+        # Every answer fails (the model list the runner reads first still works).
+        return error_response(500, "boom") if "messages" in body else None
 
     options = EvalOptions(models=(BASE_MODEL,), retry_failed=False)
     first = await run_eval(tuned, ledger, options, Recorder(intercept), eval_set)

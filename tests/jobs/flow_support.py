@@ -134,8 +134,14 @@ def sandbox_starter(
 
 
 def make_client(
-    handle: SandboxHandle, *, max_attempts: int = 6, monotonic: FakeMonotonic | None = None
+    handle: SandboxHandle,
+    *,
+    max_attempts: int = 6,
+    monotonic: FakeMonotonic | None = None,
+    retry_after_cap: float = 5.0,
 ) -> TunerClient:
+    """A client of the sandbox whose retry waits only move ``monotonic``. The default cap lets
+    it wait out the sandbox's ``Retry-After`` (1 s); below that, a 429 ends the call."""
     mono = monotonic or FakeMonotonic()
     return TunerClient(
         [API_KEY],
@@ -143,7 +149,7 @@ def make_client(
         retry=RetryPolicy(
             max_attempts=max_attempts,
             max_elapsed=10_000.0,
-            retry_after_cap=0.5,
+            retry_after_cap=retry_after_cap,
             backoff_initial=0.01,
             backoff_max=0.05,
         ),

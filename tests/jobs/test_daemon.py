@@ -23,21 +23,21 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from tuner.api import JobCreate, RateLimitError, TunerClient
+from tuner.api import InternalServerError, JobCreate, RateLimitError, TunerClient
 from tuner.jobs.daemon import (
     LEASE_NAME,
     CycleReport,
     Daemon,
     DaemonConfig,
-    make_owner,
     next_delay,
-    owner_is_gone,
     queue_drainer,
 )
 from tuner.jobs.ledger import Ledger
+from tuner.jobs.liveness import make_owner, owner_is_gone
 from tuner.jobs.notifiers import LogNotifier, WebhookNotifier
 from tuner.jobs.poller import CycleResult
-from tuner.jobs.submit import SubmissionMeta, submission_spec
+from tuner.jobs.submit import CycleReport as QueueReport
+from tuner.jobs.submit import Submission, SubmissionMeta, submission_spec
 from tuner.sandbox import SandboxHandle
 
 from .conftest import CreateJob
@@ -118,9 +118,10 @@ async def test_cycles_take_a_job_from_queued_to_success(
 async def test_the_queue_is_drained_each_cycle(client: TunerClient, ledger: Ledger) -> None:
     drained: list[int] = []
 
-    async def drain() -> int:
+    async def drain() -> QueueReport:
         drained.append(1)
-        return 2
+        made = [Submission(i, "submitted", job=object()) for i in (1, 2)]  # type: ignore[arg-type]
+        return QueueReport(submissions=made)
 
     report = await daemon_for(client, ledger, drain_queue=drain).run_cycle()
 
@@ -239,7 +240,7 @@ async def test_a_transition_recorded_by_another_writer_is_announced(
     # The CLI and TUI open the ledger without notifiers. What they record first must still get
     # outbox rows for the daemon's notifiers, which the daemon registered when it took the lease.
     cli = open_at(notifiers=())
-    cli.register_notifiers(["log", "removed"], now=NOW)  # what an earlier daemon registered
+    cli.register_notifiers(["log"], now=NOW)  # what an earlier daemon registered
     announced = FakeNotifier("webhook")
     daemon = daemon_for(client, open_at(notifiers=()), notifiers=[LogNotifier(), announced])
     standby = daemon_for(client, open_at(notifiers=()), notifiers=[FakeNotifier("other")])
@@ -343,8 +344,11 @@ def test_the_interval_stretches_on_429_and_failures_up_to_the_cap() -> None:
     assert next_delay(CONFIG, None, failures=1, busy=False) == 600  # idle stays the floor
     told = polled(3, rate_limited=1, retry_after=500)
     assert next_delay(CONFIG, told, failures=1, busy=True) == 500
-    error = RateLimitError("slow down", status_code=429, headers={"Retry-After": "90"})
+    error = RateLimitError("slow down", status_code=429, retry_after=90.0)
     assert next_delay(CONFIG, CycleReport(ran=True, error=error), failures=1, busy=True) == 90
+    # A call that gave up on a Retry-After past the client's cap: the daemon waits it out.
+    down = InternalServerError("later", status_code=503, retry_after=900.0)
+    assert next_delay(CONFIG, CycleReport(ran=True, error=down), failures=1, busy=True) == 900
 
 
 def test_a_daemon_without_the_lease_asks_again_after_the_normal_interval() -> None:
@@ -546,7 +550,7 @@ def test_sigkill_mid_delivery_loses_nothing_and_repeats_only_the_one_in_flight(
     repeated = [t for t in transitions if received.count(t) > 1]
     assert repeated == [in_flight] and received.count(in_flight) == 2
     assert [c.step for c in ledger.checkpoints(job_id)] == [10]
-    assert "taking it over" in second.log()  # the dead first daemon's lease, at once
+    assert "took it over" in second.log()  # the dead first daemon's lease, at once
     assert ledger.lease_holder(LEASE_NAME, int(time.time())) is None
 
 

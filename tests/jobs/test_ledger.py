@@ -39,6 +39,7 @@ from tuner.jobs.ledger import (
 )
 from tuner.jobs.ledger.engine import create_ledger_engine, resolve_url
 from tuner.jobs.ledger.migrations import MIGRATIONS, migrate
+from tuner.jobs.records import Backend
 
 from .conftest import NOTIFIERS, OpenLedger
 
@@ -653,7 +654,7 @@ def test_a_writer_without_notifiers_notifies_the_registered_ones(open_at: OpenLe
     # first to see the job finish: the daemon must still get the outbox rows to announce it.
     daemon_side = open_at(notifiers=())
     assert daemon_side.registered_notifiers() == ()
-    assert daemon_side.register_notifiers(["webhook", "log"], now=10) == ()
+    daemon_side.register_notifiers(["webhook", "log"], now=10)
     cli = open_at(notifiers=())
     assert cli.registered_notifiers() == ("log", "webhook")
 
@@ -680,39 +681,46 @@ def test_own_and_registered_notifiers_are_united(open_at: OpenLedger) -> None:
     assert [n.notifier for n in changes.notifications] == ["command", "log", "webhook"]
 
 
-def test_notifiers_left_out_of_a_registration_become_inactive(
+def test_a_notifier_stays_registered_until_it_is_removed(
     open_at: OpenLedger, ledger_url: str
 ) -> None:
     daemon_side = open_at(notifiers=())
     cli = open_at(notifiers=())
-    daemon_side.register_notifiers(["log", "webhook"], now=10)
+    daemon_side.register_notifiers(
+        ["log", "webhook"], now=10, sources={"webhook": "setting webhook_url"}
+    )
     first = new_id()
     cli.apply_snapshot(job_snapshot(first, "QUEUED", 1), backend=BACKEND, now=11)
 
-    # The daemon restarts without its webhook: the webhook gets no new rows.
-    assert daemon_side.register_notifiers(["log"], now=20) == ("webhook",)
-    assert cli.registered_notifiers() == ("log",)
-    assert query(ledger_url, "SELECT name, registered_at FROM notifiers ORDER BY name") == [
-        ("log", 20),
-        ("webhook", 10),
-    ]
-    second = new_id()
-    changes = cli.apply_snapshot(job_snapshot(second, "QUEUED", 1), backend=BACKEND, now=21)
-    assert [n.notifier for n in changes.notifications] == ["log"]
-    changes = cli.apply_snapshot(job_snapshot(first, "RUNNING", 2), backend=BACKEND, now=22)
-    assert [n.notifier for n in changes.notifications] == ["log"]
-    # Rows created while it was active are kept, still pending for a daemon that has it.
-    assert [n.status for n in cli.notifications_for_job(first) if n.notifier == "webhook"] == [
-        "pending"
+    # A daemon run without the webhook does not unregister it: its rows are still created.
+    daemon_side.register_notifiers(["log"], now=20)
+    assert cli.registered_notifiers() == ("log", "webhook")
+    changes = cli.apply_snapshot(job_snapshot(first, "RUNNING", 2), backend=BACKEND, now=21)
+    assert [n.notifier for n in changes.notifications] == ["log", "webhook"]
+    registry = {record.name: record for record in cli.notifier_registry()}
+    assert registry["webhook"].active and registry["webhook"].pending == 2
+    assert registry["webhook"].source == "setting webhook_url"
+    # The registry names where the target comes from, never the target.
+    assert query(ledger_url, "SELECT name, source FROM notifiers ORDER BY name") == [
+        ("log", None),
+        ("webhook", "setting webhook_url"),
     ]
 
-    # Registered again, it is active again; an empty registration switches all off.
-    assert daemon_side.register_notifiers(["webhook", "log"], now=30) == ()
+    # Removed explicitly: no new rows, and what waited for it is given up with the reason.
+    assert daemon_side.remove_notifier("webhook", now=30) == 2
+    assert cli.registered_notifiers() == ("log",)
+    changes = cli.apply_snapshot(job_snapshot(first, "SUCCESS", 3), backend=BACKEND, now=31)
+    assert [n.notifier for n in changes.notifications] == ["log"]
+    given_up = [n for n in cli.notifications_for_job(first) if n.notifier == "webhook"]
+    assert {(n.status, n.last_error) for n in given_up} == {("failed", "the notifier was removed")}
+    with pytest.raises(NotFoundError, match="webhook"):
+        daemon_side.remove_notifier("webhook", now=32)
+    removed = {record.name: record for record in cli.notifier_registry()}["webhook"]
+    assert not removed.active and removed.pending == 0
+
+    # Registered again, it is active again.
+    daemon_side.register_notifiers(["webhook"], now=40)
     assert cli.registered_notifiers() == ("log", "webhook")
-    assert daemon_side.register_notifiers([], now=40) == ("log", "webhook")
-    assert cli.registered_notifiers() == ()
-    changes = cli.apply_snapshot(job_snapshot(second, "RUNNING", 2), backend=BACKEND, now=41)
-    assert changes.transitions and changes.notifications == []
 
 
 def test_registered_notifier_names_are_checked(ledger: Ledger) -> None:
@@ -722,7 +730,7 @@ def test_registered_notifier_names_are_checked(ledger: Ledger) -> None:
         ledger.register_notifiers(["log", "log"], now=1)
     with pytest.raises(TypeError, match="sequence"):
         ledger.register_notifiers("log", now=1)
-    assert ledger.register_notifiers([" log "], now=1) == ()
+    ledger.register_notifiers([" log "], now=1)
     assert ledger.registered_notifiers() == ("log",)
 
 
@@ -1095,7 +1103,7 @@ def test_version_1_is_migrated_to_2_keeping_its_data(ledger_url: str) -> None:
     assert table_names(ledger_url) == EXPECTED_TABLES - {"notifiers", "heartbeats"}
 
     with open_ledger(ledger_url) as ledger:
-        assert ledger.schema_version() == SCHEMA_VERSION == 3
+        assert ledger.schema_version() == SCHEMA_VERSION == 4
         job = ledger.get_job(job_id)
         assert job is not None and job.status == "RUNNING"
         assert [t.id for t in ledger.transitions(job_id)] == [transition_id]
@@ -1113,6 +1121,7 @@ def test_version_1_is_migrated_to_2_keeping_its_data(ledger_url: str) -> None:
         (1,),
         (2,),
         (3,),
+        (4,),
     ]
 
 
@@ -1147,7 +1156,7 @@ def test_version_2_is_migrated_to_3_keeping_its_data(ledger_url: str) -> None:
     assert table_names(ledger_url) == EXPECTED_TABLES - {"heartbeats"}
 
     with open_ledger(ledger_url) as ledger:
-        assert ledger.schema_version() == SCHEMA_VERSION == 3
+        assert ledger.schema_version() == SCHEMA_VERSION == 4
         job = ledger.get_job(job_id)
         assert job is not None and job.status == "RUNNING"
         holder = ledger.lease_holder("daemon", 50)
@@ -1162,7 +1171,97 @@ def test_version_2_is_migrated_to_3_keeping_its_data(ledger_url: str) -> None:
         (1,),
         (2,),
         (3,),
+        (4,),
     ]
+
+
+def test_version_3_is_migrated_to_4_keeping_its_data(ledger_url: str) -> None:
+    # A ledger as a tuner with schema version 3 left it: no origin columns yet (dropped here
+    # from today's tables, which have them), a job, a file and an evaluation run.
+    job_id = new_id()
+    engine = create_ledger_engine(resolve_url(ledger_url))
+    try:
+        assert migrate(engine, MIGRATIONS[:3]) == 0
+        with engine.begin() as conn:
+            for table, column in schema.V4_COLUMNS:
+                conn.execute(sa.text(f'ALTER TABLE {table.name} DROP COLUMN "{column}"'))
+            conn.execute(
+                sa.text(
+                    "INSERT INTO jobs (id, backend, model, status, first_seen_at, updated_at, "
+                    "last_snapshot) VALUES (:id, :backend, 'open-mistral-7b', 'RUNNING', 1, 1, "
+                    "'{}')"
+                ),
+                {"id": job_id, "backend": BACKEND},
+            )
+            conn.execute(
+                sa.text(
+                    "INSERT INTO eval_runs (run_id, data_path, data_hash, status, created_at, "
+                    "updated_at) VALUES ('old-run', 'e.jsonl', :digest, 'completed', 1, 1)"
+                ),
+                {"digest": "a" * 64},
+            )
+            conn.execute(
+                sa.text(
+                    "INSERT INTO eval_run_models (run_id, position, model) "
+                    "VALUES ('old-run', 0, 'm')"
+                )
+            )
+    finally:
+        engine.dispose()
+
+    with open_ledger(ledger_url) as ledger:
+        assert ledger.schema_version() == SCHEMA_VERSION == 4
+        job = ledger.get_job(job_id)
+        assert job is not None and job.sandbox is None and not job.simulated
+        run = ledger.get_eval_run("old-run")
+        assert run is not None and run.backends == [Backend(url=None, sandbox=None)]
+        # The new columns work at once.
+        ledger.apply_snapshot(
+            job_snapshot(job_id, "SUCCESS", 2), backend=BACKEND, now=3, sandbox=True
+        )
+        job = ledger.get_job(job_id)
+        assert job is not None and job.sandbox is True and job.simulated
+    assert query(ledger_url, "SELECT version FROM schema_version ORDER BY version") == [
+        (1,),
+        (2,),
+        (3,),
+        (4,),
+    ]
+
+
+def test_the_origin_of_jobs_files_and_eval_runs_is_stored(ledger_url: str) -> None:
+    with open_ledger(ledger_url) as ledger:
+        job_id = new_id()
+        ledger.apply_snapshot(job_snapshot(job_id, "RUNNING", 1), backend=BACKEND, now=1)
+        assert (job := ledger.get_job(job_id)) is not None and job.sandbox is None
+        ledger.apply_snapshot(
+            job_snapshot(job_id, "RUNNING", 2), backend=BACKEND, now=2, sandbox=False
+        )
+        assert (job := ledger.get_job(job_id)) is not None and job.sandbox is False
+        # A snapshot that does not say leaves what is known.
+        ledger.apply_snapshot(job_snapshot(job_id, "SUCCESS", 3), backend=BACKEND, now=3)
+        assert (job := ledger.get_job(job_id)) is not None and job.sandbox is False
+        ledger.record_file("file-1", backend=BACKEND, uploaded_at=1, sandbox=True)
+        assert (found := ledger.get_file("file-1")) is not None and found.simulated
+        run = ledger.create_eval_run(
+            data_path="e.jsonl",
+            data_hash="b" * 64,
+            models=["tuned", "base"],
+            backends=[
+                Backend(url="http://127.0.0.1:1", sandbox=True),
+                Backend(url="https://api.mistral.ai", sandbox=False),
+            ],
+            now=1,
+        )
+        assert run.simulated
+        assert run.backends_json() == {
+            "tuned": {"url": "http://127.0.0.1:1", "sandbox": True},
+            "base": {"url": "https://api.mistral.ai", "sandbox": False},
+        }
+        with pytest.raises(ValueError, match="one backend per model"):
+            ledger.create_eval_run(
+                data_path="e.jsonl", data_hash="b" * 64, models=["m"], backends=[], now=1
+            )
 
 
 def test_heartbeats_are_recorded_and_read_per_name(ledger_url: str) -> None:

@@ -12,8 +12,8 @@ and a daemon cycle then run against the sandbox on a loop in asyncio's debug mod
   elsewhere (the flow did use the slow ledger).
 
 Against the code before ``Ledger.aio`` every flow test here fails both checks. A static check
-adds what no flow test reaches: no coroutine in ``tuner.jobs`` or ``tuner.tui`` calls a blocking
-ledger operation itself. The threshold keeps a
+adds what no flow test reaches: no coroutine of the core (jobs, evals, services) or the TUI calls
+a blocking ledger operation itself. The threshold keeps a
 wide margin over the core's own callbacks (at most ~0.14 s measured on a 2-core machine at load
 10) because one-off costs that are not the ledger's are paid before the watch: building the
 wire models' validators, opening the client's connections, and a full garbage collection.
@@ -284,9 +284,9 @@ def test_a_daemon_cycle_leaves_the_loop_free(
 # -- static: the loop-side code never calls the blocking ledger -------------------------------
 
 REPO = Path(__file__).resolve().parents[2]
-ASYNC_CORE = ("tuner/jobs", "tuner/tui")
+ASYNC_CORE = ("tuner/jobs", "tuner/evals", "tuner/tui", "tuner/services.py")
 """Where every ledger call from a coroutine goes through ``ledger.aio``. (The CLI's one-shot
-commands and the eval runner are not held to it yet.)"""
+commands, whose loop has nothing else to do, are not held to it yet.)"""
 OPERATIONS = frozenset(
     name for name, _ in inspect.getmembers(Ledger, inspect.isfunction) if name[0] != "_"
 ) - {"close"}
@@ -352,11 +352,15 @@ def sync(ledger):
     assert blocking_ledger_calls(source) == [(4, "self.ledger.apply_snapshot")]
 
 
+def _sources(place: Path) -> list[Path]:
+    return [place] if place.is_file() else sorted(place.rglob("*.py"))
+
+
 def test_no_coroutine_of_the_async_core_calls_the_blocking_ledger() -> None:
     found = [
         f"{path.relative_to(REPO)}:{line}: {call}"
-        for folder in ASYNC_CORE
-        for path in sorted((REPO / folder).rglob("*.py"))
+        for place in ASYNC_CORE
+        for path in _sources(REPO / place)
         for line, call in blocking_ledger_calls(path.read_text(encoding="utf-8"))
     ]
     assert found == [], "await ledger.aio.<operation>(...) instead"

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import signal
 import sys
 import time
 import traceback
@@ -169,14 +171,43 @@ async def test_a_failing_command_is_a_delivery_error() -> None:
         await CommandNotifier("exit 3").send(payload())
 
 
+def _running(pid: int) -> bool:
+    """Whether ``pid`` is a live process (a killed one no parent has reaped yet is a zombie)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def _gone_within(pid: int, seconds: float) -> bool:
+    # SIGKILL is delivered asynchronously: give the kernel time to end the process. A child that
+    # survived would run for its full 60 s, so this deadline cannot pass by luck.
+    deadline = time.monotonic() + seconds
+    while _running(pid):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
+
+
 async def test_a_command_that_runs_too_long_is_killed_with_its_children(tmp_path: Path) -> None:
-    marker = tmp_path / "late"
+    pid_file = tmp_path / "child.pid"
+    # The shell starts a child that records its pid at once, then waits for it: only killing
+    # the whole process group ends the child before its 60 s are up. The child lets go of the
+    # output pipe, so a surviving child fails the check below instead of stalling the send.
+    command = f"sh -c 'echo $$ > {pid_file}; exec sleep 60' >/dev/null 2>&1 </dev/null & wait"
     started = time.monotonic()
     with pytest.raises(DeliveryError, match="did not finish"):
-        await CommandNotifier(f"sleep 5; touch {marker}", timeout=0.3).send(payload())
-    assert time.monotonic() - started < 3
-    time.sleep(0.2)
-    assert not marker.exists()
+        await CommandNotifier(command, timeout=1.0).send(payload())
+    assert time.monotonic() - started < 10
+    assert pid_file.exists(), "the child did not start within the timeout: nothing was tested"
+    child = int(pid_file.read_text())
+    try:
+        assert _gone_within(child, 5.0), "the command's child outlived the timeout"
+    finally:
+        if _running(child):
+            os.kill(child, signal.SIGKILL)
 
 
 async def test_the_log_notifier_writes_one_line(caplog: pytest.LogCaptureFixture) -> None:

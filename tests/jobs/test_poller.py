@@ -16,7 +16,7 @@ from tuner.jobs.poller import ACTIVE_STATUSES, CycleResult, poll_once
 from tuner.sandbox import SandboxHandle
 
 from .conftest import CreateJob
-from .flow_support import NOW, make_client, statuses
+from .flow_support import NOW, FakeMonotonic, make_client, statuses
 
 pytestmark = pytest.mark.anyio
 
@@ -189,3 +189,17 @@ async def test_a_rate_limited_listing_raises_for_the_daemon_to_back_off(
         with pytest.raises(RateLimitError) as caught:
             await poll(api, ledger)
     assert caught.value.headers.get("retry-after") is not None
+
+
+async def test_a_retry_after_past_the_cap_ends_the_poll_saying_when(
+    start_sandbox: Callable[..., SandboxHandle], ledger: Ledger
+) -> None:
+    limited = start_sandbox(faults="429=1")  # every answer: 429 with Retry-After: 1
+    mono = FakeMonotonic()
+    async with make_client(limited, max_attempts=6, monotonic=mono, retry_after_cap=0.5) as api:
+        with pytest.raises(RateLimitError) as caught:
+            await poll(api, ledger)
+        sent = sum(status.requests for status in api.keys.snapshot())
+    assert sent == 1 and mono.slept == []  # no early retry into another 429
+    assert caught.value.retry_after == 1.0
+    assert "asked to wait 1 s" in caught.value.message and "retry after " in caught.value.message

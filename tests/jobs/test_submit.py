@@ -257,11 +257,11 @@ async def test_drain_queue_is_one_cycle_for_the_daemon(
 ) -> None:
     ledger.enqueue([queued(file_id, f"daemon-{i}") for i in range(3)], now=START)
 
-    created = await drain_queue(
+    report = await drain_queue(
         client, ledger, backend=sandbox.url, clock=sandbox_clock(sandbox), max_active=2
     )
 
-    assert created == 2 and len(server_jobs(sandbox)) == 2
+    assert len(report.created) == 2 and len(server_jobs(sandbox)) == 2
     assert len(ledger.entries_in_state("pending")) == 1
 
 

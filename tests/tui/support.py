@@ -103,3 +103,19 @@ async def settle(pilot: Any, until: Callable[[], bool] | None = None, rounds: in
                 await pilot.pause()
             return
     raise AssertionError("the app did not reach the expected state")
+
+
+async def create_from_spec(pilot: Any, spec: Path) -> None:
+    """`n`, the spec's path, Enter, then `y` to the local estimate and `y` to the server's
+    figures: a job created and started from the dashboard."""
+    from tuner.tui.screens.dialogs import ConfirmScreen, PromptScreen
+
+    app = pilot.app
+    await pilot.press("n")
+    await settle(pilot, lambda: isinstance(app.screen, PromptScreen))
+    app.screen.query_one("#prompt-input").value = str(spec)
+    await pilot.press("enter")
+    await settle(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+    await pilot.press("y")
+    await settle(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+    await pilot.press("y")

@@ -8,19 +8,13 @@ from typing import Any
 
 import pytest
 
+from tuner.jobs.detail import JobDetail
 from tuner.jobs.records import CheckpointRecord, EvalRunRecord, JobFileLink, JobRecord, LeaseRecord
 from tuner.tui import format as fmt
 from tuner.tui.messages import EvalProgress, ReplyUpdated
-from tuner.tui.views import (
-    JobDetail,
-    KeyHealth,
-    StatusInfo,
-    histogram,
-    job_row,
-    key_health,
-    pointer_of,
-    read_line,
-)
+from tuner.tui.views.charts import histogram
+from tuner.tui.views.conversation import pointer_of, read_line
+from tuner.tui.views.jobs import KeyHealth, StatusInfo, job_row, key_health
 from tuner.tui.widgets.charts import step_ticks
 from tuner.tui.widgets.jobs_table import COLUMNS, column_widths, row_cells
 from tuner.tui.widgets.status import backend_text, daemon_text, keys_text

@@ -9,6 +9,7 @@ from tuner.api.client import TunerClient
 from tuner.api.errors import (
     APIConnectionError,
     APIError,
+    APIResponseValidationError,
     APIStatusError,
     APITimeoutError,
     AuthenticationError,
@@ -38,7 +39,7 @@ from tuner.api.resources.chat import ChatStream
 from tuner.api.resources.files import DownloadProgress
 from tuner.api.retry import RetryPolicy
 from tuner.api.sentinel import NOT_GIVEN, NotGiven
-from tuner.api.transport import APIResponseValidationError, Timeouts
+from tuner.api.transport import Timeouts
 from tuner.api.wire import (
     TERMINAL_STATUSES,
     ArchiveResult,

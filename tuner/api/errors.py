@@ -2,19 +2,25 @@
 
 Every error carries a readable one-line ``message`` parsed from whichever of the API's error body
 shapes came back (see reference/mistral-api.md, section 5), the status, the request id and the
-parsed body. API keys never appear in messages or reprs: known secrets are scrubbed from the
-message and the body before the error is built, and reprs leave the body out.
+parsed body; a status error also carries the wait its ``Retry-After`` asked for (``retry_after``,
+see ``tuner.api.retry``). API keys never appear in messages or reprs: known secrets are scrubbed
+from the message and the body before the error is built, and reprs leave the body out.
 """
 
 from __future__ import annotations
 
+import math
 import re
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from http import HTTPStatus
 from typing import Any
 
 import orjson
+
+from tuner.api.retry import parse_retry_after
 
 _MAX_MESSAGE_CHARS = 500
 _MAX_LISTED_ITEMS = 5
@@ -85,6 +91,10 @@ class APITimeoutError(APIConnectionError):
     """The request timed out (connecting, writing, reading or waiting for a pooled connection)."""
 
 
+class APIResponseValidationError(APIError):
+    """A success response whose body does not have the expected shape."""
+
+
 class APIStatusError(APIError):
     """The server answered with an error status."""
 
@@ -100,6 +110,7 @@ class APIStatusError(APIError):
         headers: Mapping[str, str] | None = None,
         method: str | None = None,
         url: str | None = None,
+        retry_after: float | None = None,
     ) -> None:
         super().__init__(
             message,
@@ -111,6 +122,9 @@ class APIStatusError(APIError):
         )
         self.headers: dict[str, str] = {k.lower(): v for k, v in (headers or {}).items()}
         self.file_errors: tuple[FileFormatIssue, ...] = file_format_issues(body)
+        self.retry_after = retry_after
+        """Seconds the server asked to wait before a retry (``Retry-After``), counted from when
+        the answer arrived; None when it did not say."""
 
     def __str__(self) -> str:
         return f"{self.status_code} {_reason(self.status_code)}: {super().__str__()}"
@@ -148,6 +162,11 @@ class RateLimitError(APIStatusError):
     """429: rate limited."""
 
 
+class KeysRestingError(RateLimitError):
+    """Every key rests after 429s for longer than the call may wait: nothing was sent, and
+    retrying within the call cannot help (``retry_after`` says when a key is ready)."""
+
+
 class InternalServerError(APIStatusError):
     """5xx: the server failed."""
 
@@ -178,8 +197,11 @@ def make_status_error(
     method: str | None = None,
     url: str | None = None,
     secrets: Iterable[str] = (),
+    now: float | None = None,
 ) -> APIStatusError:
-    """Build the error for an error response: parse the body, find the message and request id."""
+    """Build the error for an error response: parse the body, find the message and request id,
+    and the ``Retry-After`` wait (``now``, UNIX seconds, dates an HTTP-date ``Retry-After``;
+    the current time when not given)."""
     secret_list = [s for s in secrets if s]
     body = scrub(parse_body(content), secret_list)
     lowered = {k.lower(): v for k, v in headers.items()}
@@ -192,7 +214,43 @@ def make_status_error(
         headers=lowered,
         method=method,
         url=url,
+        retry_after=parse_retry_after(lowered, time.time() if now is None else now),
     )
+
+
+def retry_later_error(
+    error: APIStatusError, *, wait: float, cap: float, now: float
+) -> APIStatusError:
+    """``error`` (same class and fields) for a wait longer than the client's cap: its message
+    says how long the server asked to wait and after which UTC time to retry, and its
+    ``retry_after`` is ``wait``, the seconds from ``now`` (UNIX) until a retry can be sent."""
+    asked = error.retry_after if error.retry_after is not None else wait
+    message = (
+        f"{error.message}; the server asked to wait {format_seconds(asked)} before retrying, "
+        f"longer than retry_after_cap ({format_seconds(cap)}): retry after {utc_time(now + wait)}"
+    )
+    return type(error)(
+        message,
+        status_code=error.status_code,
+        request_id=error.request_id,
+        body=error.body,
+        headers=error.headers,
+        method=error.method,
+        url=error.url,
+        retry_after=wait,
+    )
+
+
+def format_seconds(seconds: float) -> str:
+    """``90 s``, ``1.5 s``: whole seconds when there is no fraction worth showing."""
+    rounded = round(seconds, 1)
+    return f"{rounded:.0f} s" if rounded == int(rounded) else f"{rounded:.1f} s"
+
+
+def utc_time(unix_seconds: float) -> str:
+    """The UTC time, rounded up to the second (retrying at the shown time is never early)."""
+    when = datetime.fromtimestamp(math.ceil(unix_seconds), UTC)
+    return when.strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def parse_body(content: bytes) -> object:

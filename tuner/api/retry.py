@@ -1,9 +1,22 @@
 """Retry policy: which failures are retried, how long to wait, and the per-call budget.
 
-Retried: connection errors, timeouts, 408, 429 and 5xx. The wait honours ``Retry-After`` (seconds
-or an HTTP date, also ``retry-after-ms``) up to a cap; without it, exponential backoff with full
-jitter (a uniform draw in ``[0, min(max, initial * 2**n)]``), which spreads clients that failed
-together instead of having them retry in lockstep.
+Retried: connection errors, timeouts, 408, 429 and 5xx. Without a ``Retry-After``, the wait is
+exponential backoff with full jitter (a uniform draw in ``[0, min(max, initial * 2**n)]``), which
+spreads clients that failed together instead of having them retry in lockstep.
+
+``Retry-After``: ``parse_retry_after`` is the one parser (``retry-after-ms`` in milliseconds, else
+``Retry-After`` in seconds or as an HTTP date); the client parses it once, when the error response
+arrives, into ``APIStatusError.retry_after``. The policy for the wait the server asks for:
+
+- up to ``retry_after_cap`` (60 s by default): the client waits exactly that long and retries;
+- longer than the cap: the client does **not** retry. Retrying sooner than asked only earns
+  another 429 (and counts against the limit); waiting minutes inside one call looks like a hang.
+  The call raises the error, its message saying how long the server asked to wait and the UTC
+  time after which to retry, and ``error.retry_after`` keeps the seconds, so the daemon skips
+  its cycles until then.
+
+After a 429 only the key that got it rests (for the full advised time): with a key pool, a call
+whose key must rest past the cap still goes on with another key that is ready within the cap.
 """
 
 from __future__ import annotations
@@ -24,7 +37,7 @@ class RetryPolicy:
     max_elapsed: float = 300.0
     """Seconds from the first attempt after which no new attempt starts."""
     retry_after_cap: float = 60.0
-    """The longest ``Retry-After`` honoured; longer values are cut to this."""
+    """The longest ``Retry-After`` waited for; a longer one ends the call (see module doc)."""
     backoff_initial: float = 0.5
     backoff_max: float = 30.0
 
@@ -34,6 +47,12 @@ class RetryPolicy:
         for name in ("max_elapsed", "retry_after_cap", "backoff_initial", "backoff_max"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must not be negative")
+
+    @property
+    def longest_rest(self) -> float:
+        """The longest a call waits for a resting key: a rest longer than this can only come
+        from a ``Retry-After`` beyond the cap (backoff rests stay under ``backoff_max``)."""
+        return max(self.retry_after_cap, self.backoff_max)
 
 
 def is_retryable_status(status_code: int) -> bool:
@@ -86,16 +105,12 @@ def backoff_delay(policy: RetryPolicy, retry_number: int, rng: random.Random) ->
 
 
 def retry_delay(
-    policy: RetryPolicy,
-    headers: Mapping[str, str],
-    retry_number: int,
-    now: float,
-    rng: random.Random,
+    policy: RetryPolicy, advised: float | None, retry_number: int, rng: random.Random
 ) -> float:
-    """The wait before the next attempt: capped Retry-After when given, else backoff."""
-    advised = parse_retry_after(headers, now)
+    """The wait before the next attempt: the server's ``advised`` wait when given (the caller
+    gives up instead when it is longer than ``retry_after_cap``), else backoff."""
     if advised is not None:
-        return min(advised, policy.retry_after_cap)
+        return advised
     return backoff_delay(policy, retry_number, rng)
 
 
@@ -122,6 +137,3 @@ class RetryBudget:
     def allows_wait(self, seconds: float) -> bool:
         """Whether waiting ``seconds`` still leaves the next attempt inside the time budget."""
         return self.elapsed + seconds <= self.policy.max_elapsed
-
-    def allows_retry(self, delay: float) -> bool:
-        return self.has_attempts_left() and self.allows_wait(delay)

@@ -8,12 +8,10 @@ optional field the caller did not pass must be left out of the request, never se
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, ClassVar, Final, Literal, TypeGuard, TypeVar
+from typing import Any, ClassVar, Final, Literal
 
 from pydantic import GetCoreSchemaHandler
 from pydantic_core import CoreSchema, core_schema
-
-T = TypeVar("T")
 
 
 class NotGiven:
@@ -58,10 +56,6 @@ def _as_none(_value: object) -> None:
 
 
 NOT_GIVEN: Final = NotGiven()
-
-
-def is_given(value: T | NotGiven) -> TypeGuard[T]:
-    return not isinstance(value, NotGiven)
 
 
 def omit_not_given(values: Mapping[str, object]) -> dict[str, object]:

@@ -1,7 +1,8 @@
 """The one request loop: keys, retries, error mapping and sandbox detection over httpx.
 
 Every request goes through ``Transport.request`` (or, for job creation, which needs its own retry
-decisions, ``Transport.attempt`` plus ``retry_delay``/``pause``). Responses are always opened as
+decisions, ``Transport.attempt`` plus ``retry_delay``/``pause``). How long it waits, and when it
+gives up instead of waiting, is the policy in ``tuner.api.retry``. Responses are always opened as
 streams so large downloads and SSE are never buffered; ordinary calls read the body before
 returning.
 """
@@ -25,13 +26,17 @@ from tuner import __version__
 from tuner.api.errors import (
     APIConnectionError,
     APIError,
+    APIResponseValidationError,
     APIStatusError,
     APITimeoutError,
     AuthenticationError,
-    RateLimitError,
+    KeysRestingError,
+    format_seconds,
     make_status_error,
+    retry_later_error,
     scrub_bearer,
     scrub_text,
+    utc_time,
 )
 from tuner.api.keys import ApiKey, KeyPool
 from tuner.api.retry import (
@@ -68,10 +73,6 @@ def _shared_ssl_context() -> ssl.SSLContext:
     # Building a verifying context loads the CA bundle (~0.1 s); one per process is enough, and
     # the dashboard and tests create many clients.
     return httpx.create_ssl_context()
-
-
-class APIResponseValidationError(APIError):
-    """A success response whose body does not have the expected shape."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,12 +208,22 @@ class Transport:
                     continue
                 raise self._every_key_rejected(error)
             if error.status_code == 429:
+                # The key is limited for as long as the server says, past the cap too: sending
+                # with it sooner only earns another 429.
                 self.keys.rest(key, self._advised_delay(error, budget))
             raise error
 
     def retry_delay(self, error: APIError, budget: RetryBudget) -> float | None:
-        """Seconds to wait before retrying after ``error``, or None if it must not be retried."""
+        """Seconds to wait before retrying after ``error``, or None if it must not be retried.
+
+        Raises ``error`` with when to retry in its message (``retry_later_error``) when the server
+        asked for a longer wait than ``retry_after_cap``: the call gives up rather than retry early.
+        """
+        if isinstance(error, KeysRestingError):
+            return None
         budget.last_error = error
+        if isinstance(error, APIStatusError) and is_retryable_status(error.status_code):
+            self._give_up_on_long_wait(error)
         if not budget.has_attempts_left():
             return None
         if isinstance(error, APIConnectionError):
@@ -243,9 +254,20 @@ class Transport:
             await self.sleep(delay)
 
     def _advised_delay(self, error: APIStatusError, budget: RetryBudget) -> float:
-        return retry_delay(
-            self.policy, error.headers, max(budget.attempts, 1), self.wall_clock(), self._rng
-        )
+        return retry_delay(self.policy, error.retry_after, max(budget.attempts, 1), self._rng)
+
+    def _give_up_on_long_wait(self, error: APIStatusError) -> None:
+        """Raise ``error``, saying when to retry, if the server asked for a wait past the cap."""
+        cap = self.policy.retry_after_cap
+        wait = error.retry_after
+        if wait is None or wait <= cap:
+            return
+        if error.status_code == 429:
+            # Only the key that got the 429 rests: another may be ready within the cap.
+            wait = self.keys.next_wait()
+            if wait is None or wait <= cap:
+                return
+        raise retry_later_error(error, wait=wait, cap=cap, now=self.wall_clock()) from None
 
     # -- keys ----------------------------------------------------------------------------------
 
@@ -256,15 +278,21 @@ class Transport:
                 raise self._no_key_error()
             if wait <= 0:
                 return self.keys.take(prefer)
-            if not budget.allows_wait(wait):
-                if isinstance(budget.last_error, APIError):
+            beyond_cap = wait > self.policy.longest_rest
+            if beyond_cap or not budget.allows_wait(wait):
+                if not beyond_cap and isinstance(budget.last_error, APIError):
                     raise budget.last_error
-                raise RateLimitError(
-                    f"all {len(self.keys)} API keys are rate limited for another {wait:.0f} s",
-                    status_code=429,
-                )
+                raise self._keys_resting_error(wait)
             logger.info("all API keys are resting after 429; waiting %.1f s", wait)
             await self.sleep(wait)
+
+    def _keys_resting_error(self, wait: float) -> KeysRestingError:
+        return KeysRestingError(
+            f"all {len(self.keys)} API keys are rate limited for another {format_seconds(wait)}: "
+            f"retry after {utc_time(self.wall_clock() + wait)}",
+            status_code=429,
+            retry_after=wait,
+        )
 
     def _no_key_error(self) -> AuthenticationError:
         if len(self.keys) == 0:
@@ -288,6 +316,7 @@ class Transport:
             headers=error.headers,
             method=error.method,
             url=error.url,
+            retry_after=error.retry_after,
         )
 
     def _observe(self, response: httpx.Response, key: ApiKey) -> None:
@@ -352,6 +381,7 @@ class Transport:
             method=spec.method,
             url=spec.path,
             secrets=self.keys.secrets() + spec.secrets,
+            now=self.wall_clock(),
         )
 
     def _transport_error(self, spec: RequestSpec, exc: httpx.HTTPError) -> APIConnectionError:

@@ -1,16 +1,15 @@
 """What every command that talks to the API needs: settings, a client, the ledger, and exits.
 
 A command builds a :class:`CommandContext` (settings loaded once, config errors become exit 2),
-opens a :func:`session` inside its coroutine (a ``TunerClient`` and the ledger, both closed
-afterwards) and runs that coroutine with :func:`run_async`, which turns API failures into one
-line and the architecture's exit codes::
+opens a :func:`session` inside its coroutine (the core's ``tuner.services.Services``: client,
+ledger, orchestrator, daemon, all closed afterwards) and runs that coroutine with
+:func:`run_async`, which turns API failures into one line and the architecture's exit codes::
 
     ctx = load_context()
 
     async def body() -> None:
         async with session(ctx) as s:
-            job = await s.client.jobs.get(job_id)
-            s.ledger.apply_snapshot(job, backend=s.backend, now=hooks.now())
+            job = await s.refresh_job(job_id)
 
     run_async(body())
 
@@ -23,7 +22,6 @@ time (``hooks.sleep``), and in tests set the fields of the one object
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
@@ -31,23 +29,22 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import typer
-from pydantic import SecretStr
 
 from tuner.cli.output import Exit, err_console, fail
 from tuner.config import ConfigError, Settings, load_settings
-from tuner.jobs.ledger import Ledger, LedgerError, open_ledger
+from tuner.jobs.ledger import Ledger, LedgerError
+from tuner.services import Services
 
 if TYPE_CHECKING:
     # tuner.api (httpx, pydantic wire models) is imported where a command uses it, not when the
     # CLI starts: `tuner tui` and `tuner data` must not pay for it before they show anything.
-    from tuner.api import APIError, TunerClient
+    from tuner.api import APIError
 
 T = TypeVar("T")
 
 INTERRUPTED = 130
 """The shell's code for a command stopped by Ctrl-C (128 + SIGINT)."""
 
-WANDB_KEY_ENV = "WANDB_API_KEY"
 KEYS_HINT = (
     "Set MISTRAL_API_KEY (or TUNER_API_KEYS, comma-separated) to a key that is valid for "
     "{url}; keys are managed at https://console.mistral.ai/api-keys."
@@ -78,7 +75,7 @@ hooks = Hooks()
 
 @dataclass(frozen=True)
 class CommandContext:
-    """Settings for one command run; builds the client and opens the ledger on demand."""
+    """Settings for one command run; :func:`session` builds the services from them."""
 
     settings: Settings
 
@@ -87,31 +84,31 @@ class CommandContext:
         """The API URL, as the ledger keys files and jobs by it."""
         return self.settings.api_url
 
-    def client(self, **options: Any) -> TunerClient:
-        from tuner.api import TunerClient
-
-        merged = {**hooks.client_options, **options}
-        try:
-            return TunerClient.from_settings(self.settings, **merged)
-        except ConfigError as exc:
-            fail(str(exc), hint=CONFIG_HINT, code=Exit.USAGE)
+    def services(self, notifiers: Sequence[str] = ()) -> Services:
+        """The core services for this command, with the test seams of :data:`hooks`."""
+        return Services.from_settings(
+            self.settings,
+            notifiers=notifiers,
+            clock=hooks.now,
+            sleep=hooks.sleep,
+            client_options=hooks.client_options,
+        )
 
     def ledger(self, notifiers: Sequence[str] = ()) -> Ledger:
-        try:
-            return open_ledger(notifiers=notifiers)
-        except LedgerError as exc:
-            fail(str(exc), hint=LEDGER_HINT, code=Exit.USAGE)
+        """The ledger alone (commands that never talk to the API); a failure exits 2."""
+        return require_ledger(self.services(notifiers))
 
 
-@dataclass(frozen=True)
-class Session:
-    settings: Settings
-    client: TunerClient
-    ledger: Ledger
+def require_ledger(services: Services) -> Ledger:
+    """The services' ledger, opened now; one that cannot be opened is one line and exit 2."""
+    try:
+        return services.ledger
+    except LedgerError as exc:
+        fail(str(exc), hint=LEDGER_HINT, code=Exit.USAGE)
 
-    @property
-    def backend(self) -> str:
-        return self.settings.api_url
+
+Session = Services
+"""What a command's coroutine works with: the core services (client, ledger, orchestrator)."""
 
 
 def load_context(**overrides: Any) -> CommandContext:
@@ -130,23 +127,16 @@ def load_context(**overrides: Any) -> CommandContext:
 
 
 @asynccontextmanager
-async def session(ctx: CommandContext, *, notifiers: Sequence[str] = ()) -> AsyncIterator[Session]:
-    """A client and the ledger for one command, both closed when the block ends."""
-    ledger = ctx.ledger(notifiers)
+async def session(ctx: CommandContext, *, notifiers: Sequence[str] = ()) -> AsyncIterator[Services]:
+    """The services for one command; the client and the ledger are closed when the block ends.
+
+    Config and ledger errors raised inside become one line and exit 2 in :func:`run_async`.
+    """
+    services = ctx.services(notifiers)
     try:
-        client = ctx.client()
-        try:
-            yield Session(ctx.settings, client, ledger)
-        finally:
-            await client.aclose()
+        yield services
     finally:
-        ledger.close()
-
-
-def wandb_key(environ: dict[str, str] | None = None) -> SecretStr | None:
-    """The W&B key for job integrations, from ``WANDB_API_KEY`` (never from a spec file)."""
-    value = (os.environ if environ is None else environ).get(WANDB_KEY_ENV, "").strip()
-    return SecretStr(value) if value else None
+        await services.aclose()
 
 
 @dataclass(frozen=True)
@@ -194,9 +184,19 @@ def describe_api_error(error: APIError, api_url: str | None = None) -> Failure:
         return Failure(str(error), "Split the file (`tuner data split`).", Exit.FAILED)
     if isinstance(error, APIStatusError) and 400 <= error.status_code < 500:
         if error.status_code in (408, 429):
-            return Failure(str(error), _RETRY_LATER_HINT, Exit.API)
+            return Failure(str(error), _retry_hint(error), Exit.API)
         return Failure(str(error), None, Exit.FAILED)
-    return Failure(f"{where} failed: {error}", _RETRY_LATER_HINT, Exit.API)
+    return Failure(f"{where} failed: {error}", _retry_hint(error), Exit.API)
+
+
+def _retry_hint(error: APIError) -> str:
+    """When the server said how long to wait, say so instead of a vague "later"."""
+    from tuner.api.errors import format_seconds
+
+    wait = getattr(error, "retry_after", None)
+    if isinstance(wait, int | float):
+        return f"The server asked to wait {format_seconds(wait)}; run the command again after that."
+    return _RETRY_LATER_HINT
 
 
 _NOT_FOUND_HINT = "Check the id (`tuner jobs list`, `tuner files list`, `tuner models list`)."

@@ -8,30 +8,26 @@ from __future__ import annotations
 
 import logging
 import sys
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar
+import time
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
 
 import typer
+from rich.table import Table
 
 from tuner.cli.context import (
     CommandContext,
-    Session,
     describe_api_error,
     fail_api,
-    hooks,
     load_context,
     run_async,
     session,
-    wandb_key,
 )
-from tuner.cli.output import Exit, emit_json, err_console, fail
+from tuner.cli.output import Exit, console, emit_json, err_console, fail
+from tuner.services import DaemonOptions, DaemonPlan, plan_daemon
 
 if TYPE_CHECKING:
-    from tuner.config import Settings
-    from tuner.jobs.daemon import CycleReport, Daemon, DaemonConfig, DrainQueue
-    from tuner.jobs.notifiers import Notifier
-
-T = TypeVar("T")
+    from tuner.jobs.daemon import CycleReport, Daemon
 
 # The core is imported inside the command, so `tuner --help` stays fast.
 
@@ -45,7 +41,19 @@ DAEMON_HELP = (
 _QUIET_LOGGERS = ("httpx", "httpcore", "apscheduler")
 
 
+app = typer.Typer(help=DAEMON_HELP, invoke_without_command=True, no_args_is_help=False)
+notifiers_app = typer.Typer(
+    help="The notifiers registered in the ledger. A notifier a daemon ran with stays registered "
+    "(every transition gets a notification for it, delivered by a daemon that has it) until "
+    "it is removed here.",
+    no_args_is_help=True,
+)
+app.add_typer(notifiers_app, name="notifiers")
+
+
+@app.callback(invoke_without_command=True)
 def daemon(
+    context: typer.Context,
     interval: float | None = typer.Option(
         None,
         "--interval",
@@ -116,7 +124,14 @@ def daemon(
     ),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Debug logging."),
 ) -> None:
-    """Follow active jobs into the ledger and notify on every status change."""
+    """Follow active jobs into the ledger and notify on every status change.
+
+    Notifiers given here or by the settings are registered in the ledger and stay registered
+    until `tuner daemon notifiers remove NAME`: a later run without them does not drop their
+    notifications, which wait until a daemon that has them delivers them.
+    """
+    if context.invoked_subcommand is not None:
+        return
     _configure_logging(verbose)
     ctx = load_context()
     try:
@@ -140,57 +155,6 @@ def daemon(
     _finish(outcome, once=once, as_json=as_json, api_url=ctx.backend)
 
 
-@dataclass(frozen=True)
-class DaemonOptions:
-    """The command's options; None means "take the setting"."""
-
-    interval: float | None = None
-    idle_interval: float | None = None
-    max_interval: float = 1800.0
-    lease_ttl: int = 120
-    webhook: str | None = None
-    webhook_timeout: float = 10.0
-    command: str | None = None
-    command_timeout: float = 60.0
-    max_active: int | None = None
-
-
-@dataclass(frozen=True)
-class DaemonPlan:
-    """What the daemon runs with: its schedule, its notifiers and the queue's limit."""
-
-    config: DaemonConfig
-    notifiers: list[Notifier]
-    max_active: int
-
-
-def plan_daemon(settings: Settings, options: DaemonOptions) -> DaemonPlan:
-    """Options over settings (environment, then config file, then defaults).
-
-    Raises ``ValueError`` (never showing a webhook URL) for an unusable value.
-    """
-    from tuner.jobs.daemon import DaemonConfig
-
-    def chosen(option: T | None, setting: T) -> T:
-        return setting if option is None else option
-
-    config = DaemonConfig(
-        interval=chosen(options.interval, settings.daemon_interval),
-        idle_interval=chosen(options.idle_interval, settings.daemon_idle_interval),
-        max_interval=options.max_interval,
-        lease_ttl=options.lease_ttl,
-    )
-    stored_url = settings.webhook_url
-    webhook = chosen(options.webhook, None if stored_url is None else stored_url.get_secret_value())
-    notifiers = _notifiers(
-        webhook,
-        options.webhook_timeout,
-        chosen(options.command, settings.notify_command),
-        options.command_timeout,
-    )
-    return DaemonPlan(config, notifiers, chosen(options.max_active, settings.max_active_jobs))
-
-
 def _configure_logging(verbose: bool) -> None:
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.INFO,
@@ -201,50 +165,15 @@ def _configure_logging(verbose: bool) -> None:
         logging.getLogger(name).setLevel(logging.WARNING)
 
 
-def _notifiers(
-    webhook: str | None, webhook_timeout: float, command: str | None, command_timeout: float
-) -> list[Notifier]:
-    from tuner.jobs.notifiers import CommandNotifier, LogNotifier, WebhookNotifier
-
-    found: list[Notifier] = [LogNotifier()]
-    if webhook:
-        found.append(WebhookNotifier(webhook, timeout=webhook_timeout))
-    if command:
-        found.append(CommandNotifier(command, timeout=command_timeout))
-    return found
-
-
 async def _serve(
     ctx: CommandContext, plan: DaemonPlan, *, once: bool
 ) -> tuple[Daemon, CycleReport | None]:
-    from tuner.jobs.daemon import Daemon, run_until_stopped
+    from tuner.jobs.daemon import run_until_stopped
 
     async with session(ctx, notifiers=[n.name for n in plan.notifiers]) as s:
-        daemon = Daemon(
-            s.client,
-            s.ledger,
-            plan.notifiers,
-            plan.config,
-            clock=hooks.now,
-            drain_queue=_drain_queue(s, plan.max_active),
-        )
+        daemon = s.daemon(plan)
         report = await run_until_stopped(daemon, once=once)
         return daemon, report
-
-
-def _drain_queue(s: Session, max_active: int) -> DrainQueue:
-    """The submission queue's drain, bound to this session and the daemon's clock; the W&B key
-    for queued specs with an integration comes from WANDB_API_KEY (never from the ledger)."""
-    from tuner.jobs.daemon import queue_drainer
-
-    return queue_drainer(
-        s.client,
-        s.ledger,
-        backend=s.backend,
-        clock=hooks.now,
-        max_active=max_active,
-        wandb_key=wandb_key(),
-    )
 
 
 def _finish(
@@ -263,6 +192,14 @@ def _finish(
             "it is doing this work."
         )
         return
+    if report.queue_holder is not None and report.queued:
+        until = report.queue_holder_expires_at
+        when = "" if until is None else f" until {_when(until)} UTC"
+        err_console.print(
+            f"waiting: the submission queue is held by {report.queue_holder}{when}; "
+            f"{report.queued} queued job(s) wait for it",
+            markup=False,
+        )
     if report.error is not None:
         failure = describe_api_error(report.error, api_url)
         fail(failure.message, hint=failure.hint, code=Exit.API)
@@ -278,6 +215,7 @@ def _report_json(report: CycleReport) -> dict[str, Any]:
         "error": None if report.error is None else str(report.error),
         "submitted": report.submitted,
         "queued": report.queued,
+        "queue_holder": report.queue_holder,
         "notifications_sent": report.delivery.sent,
         "notifications_failed": report.delivery.failed,
         "interrupted": report.interrupted,
@@ -297,3 +235,59 @@ def _report_json(report: CycleReport) -> dict[str, Any]:
             seconds=round(poll.elapsed, 3),
         )
     return body
+
+
+@notifiers_app.command("list")
+def list_notifiers(
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of text."),
+) -> None:
+    """Registered notifiers: active or removed, where their target comes from, and how many
+    notifications wait for them."""
+    ledger = load_context().ledger()
+    try:
+        registry = ledger.notifier_registry()
+    finally:
+        ledger.close()
+    if as_json:
+        emit_json([record.model_dump() for record in registry])
+        return
+    if not registry:
+        console.print("No notifier is registered; `tuner daemon --command …` or `--webhook …`.")
+        return
+    table = Table()
+    for column in ("name", "state", "target from", "pending", "registered"):
+        table.add_column(column)
+    for record in registry:
+        table.add_row(
+            record.name,
+            "active" if record.active else "removed",
+            record.source or "-",
+            str(record.pending),
+            _when(record.registered_at),
+        )
+    console.print(table)
+
+
+@notifiers_app.command("remove")
+def remove_notifier(
+    name: str = typer.Argument(
+        ..., help="The notifier's name (see `tuner daemon notifiers list`)."
+    ),
+) -> None:
+    """Remove a registered notifier: no more notifications are created for it, and those still
+    waiting for it are given up (marked failed)."""
+    from tuner.jobs.ledger import NotFoundError
+
+    ctx = load_context()
+    ledger = ctx.ledger()
+    try:
+        given_up = ledger.remove_notifier(name, now=int(time.time()))
+    except NotFoundError as exc:
+        fail(str(exc), hint="See `tuner daemon notifiers list`.", code=Exit.FAILED)
+    finally:
+        ledger.close()
+    console.print(f"removed {name}; {given_up} waiting notification(s) given up", markup=False)
+
+
+def _when(seconds: int) -> str:
+    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%d %H:%M")

@@ -522,9 +522,11 @@ FORMATS = ("auto", "mistral", "openai", "sharegpt", "alpaca", "prompt-completion
 
 @app.command()
 def convert(
-    sources: list[Path] = typer.Argument(
-        ...,
-        help="JSONL/JSON, CSV, Parquet, Arrow files or saved Hugging Face datasets (in order).",
+    sources: list[Path] | None = typer.Argument(
+        None,
+        help="JSONL/JSON, CSV, Parquet, Arrow files or saved Hugging Face datasets (in order); "
+        "with --dataset-info, the entry's file_name when none is given.",
+        show_default=False,
     ),
     out: Path = typer.Option(..., "--out", "-o", help="The Mistral JSONL file to write."),
     source_format: str = typer.Option(
@@ -533,6 +535,39 @@ def convert(
     mapping_path: Path | None = typer.Option(
         None, "--map", help="A TOML mapping of columns, turn keys and role names (see README)."
     ),
+    dataset_info: Path | None = typer.Option(
+        None,
+        "--dataset-info",
+        help="LLaMA-Factory's dataset_info.json: take the columns, tags and formatting of "
+        "--dataset from it (instead of --map).",
+    ),
+    dataset: str | None = typer.Option(
+        None, "--dataset", help="The dataset's name in --dataset-info."
+    ),
+    kto_keep_desirable: bool = typer.Option(
+        False,
+        "--kto-keep-desirable",
+        help="KTO data (true/false labels): convert only the records labelled true; the others "
+        "are skipped and counted. Without it, labelled data is refused.",
+    ),
+    preference: str | None = typer.Option(
+        None,
+        "--preference",
+        help="Preference pairs (chosen/rejected, OpenAI DPO): 'chosen' builds SFT data from the "
+        "chosen answers. Without it, pairs are refused (Mistral has no preference tuning).",
+    ),
+    drop_media: bool = typer.Option(
+        False,
+        "--drop-media",
+        help="Leave images, audio and video out and strip their <image>/<video>/<audio> "
+        "placeholders. Without it, records with media are refused.",
+    ),
+    reasoning: str = typer.Option(
+        "refuse",
+        "--reasoning",
+        help="Reasoning chunks: refuse, drop, or untrained (kept as an assistant turn of "
+        "weight 0 before the answer).",
+    ),
     model: str | None = ModelOpt,
     as_json: bool = JsonOpt,
     quiet: bool = QuietOpt,
@@ -540,30 +575,37 @@ def convert(
     """Convert conversations from the shapes people have them to Mistral JSONL, then validate it.
 
     Every record that cannot be converted is reported with its source, row and reason; none is
-    dropped silently. Exit 1 when the converted file does not validate or nothing converted.
+    dropped silently. Every field is reported as used, dropped (by an option) or unused. KTO
+    labels, preference pairs, media and reasoning stop the conversion unless an option says what
+    to do with them. Exit 1 when the converted file does not validate, nothing converted, or a
+    record is refused.
     """
-    from tuner.datasets.convert import ConvertInputError
+    from tuner.datasets.convert import ConvertInputError, ConvertRefusedError
     from tuner.datasets.convert import convert as run_convert
-    from tuner.datasets.mapping import MappingError, load_mapping
     from tuner.datasets.validate import ValidateOptions, validate_paths
 
     if source_format not in FORMATS:
         fail(f"--from must be one of {', '.join(FORMATS)}, not {source_format!r}")
-    try:
-        mapping = load_mapping(mapping_path) if mapping_path is not None else None
-    except MappingError as exc:
-        fail(str(exc), hint="See README, 'Mapping files'.")
+    options = _convert_options(kto_keep_desirable, preference, drop_media, reasoning)
+    mapping, sources = _convert_mapping(mapping_path, dataset_info, dataset, sources or [])
     name, model = _resolve(model, None)
     with progress_for(quiet or as_json) as progress:
         try:
             result = run_convert(
-                sources, out, source_format=source_format, mapping=mapping, progress=progress
+                sources,
+                out,
+                source_format=source_format,
+                mapping=mapping,
+                options=options,
+                progress=progress,
             )
         except ConvertInputError as exc:
             fail(
                 str(exc),
                 hint="Sources can be .jsonl, .json, .csv, .parquet, .arrow or a saved dataset dir.",
             )
+        except ConvertRefusedError as exc:
+            _refuse(exc, as_json=as_json)
         report = (
             validate_paths(
                 [out],
@@ -586,12 +628,76 @@ def convert(
                 "skip_reasons": result.skip_reasons,
                 "sources": [_as_json(s) for s in result.sources],
                 "skipped_records": [f.to_dict() for f in result.skipped],
+                "warnings": [f.to_dict() for f in result.warnings],
                 "validation": report.to_dict() if report is not None else None,
             }
         )
     else:
         _render_convert(result, report)
     raise typer.Exit(int(Exit.OK if ok else Exit.FAILED))
+
+
+def _convert_options(
+    kto_keep_desirable: bool, preference: str | None, drop_media: bool, reasoning: str
+) -> Any:
+    """The choices about fields Mistral cannot train on, from the options (usage errors)."""
+    from tuner.datasets.fields import REASONING_POLICIES, ConvertOptions
+
+    if preference is not None and preference != "chosen":
+        fail(f"--preference must be chosen, not {preference!r}")
+    if reasoning not in REASONING_POLICIES:
+        fail(f"--reasoning must be one of {', '.join(REASONING_POLICIES)}, not {reasoning!r}")
+    return ConvertOptions(
+        kto="keep-desirable" if kto_keep_desirable else "refuse",
+        preference="chosen" if preference == "chosen" else "refuse",
+        media="drop" if drop_media else "refuse",
+        reasoning=reasoning,  # type: ignore[arg-type]  # checked just above
+    )
+
+
+def _convert_mapping(
+    mapping_path: Path | None,
+    dataset_info: Path | None,
+    dataset: str | None,
+    sources: list[Path],
+) -> tuple[Any, list[Path]]:
+    """The mapping (a TOML file, or a LLaMA-Factory dataset_info.json entry) and the sources."""
+    from tuner.datasets.llamafactory import load_dataset_info
+    from tuner.datasets.mapping import MappingError, load_mapping
+
+    if (dataset_info is None) != (dataset is None):
+        fail(
+            "--dataset-info and --dataset go together",
+            hint="e.g. --dataset-info data/dataset_info.json --dataset my_data",
+        )
+    if dataset_info is not None and mapping_path is not None:
+        fail("give --map or --dataset-info, not both")
+    try:
+        if dataset_info is not None and dataset is not None:
+            info = load_dataset_info(dataset_info, dataset)
+            for key in info.not_applied:
+                console.print(
+                    f"[yellow]warning[/]: {_plain(str(dataset_info))}: {key!r} of "
+                    f"{_plain(repr(dataset))} is not applied; every record of the file is read",
+                    highlight=False,
+                )
+            return info.mapping, sources or info.files
+        mapping = load_mapping(mapping_path) if mapping_path is not None else None
+    except MappingError as exc:
+        fail(_plain(str(exc)), hint="See README, 'Mapping files'.")
+    if not sources:
+        fail("no source given", hint="Pass one or more files, or --dataset-info with --dataset.")
+    return mapping, sources
+
+
+def _refuse(exc: Any, *, as_json: bool) -> None:
+    """A record holds a field no option allows: nothing was written; say which option decides."""
+    if as_json:
+        emit_json({"ok": False, "refused": exc.finding.to_dict()})
+        raise typer.Exit(int(Exit.FAILED))
+    # The message quotes field names from the data: escaped, so they print as written.
+    hint = exc.finding.hint
+    fail(_plain(str(exc)), hint=_plain(hint) if hint else None, code=Exit.FAILED)
 
 
 def _render_convert(result: Any, report: Any) -> None:
@@ -601,6 +707,7 @@ def _render_convert(result: Any, report: Any) -> None:
             f"{source.converted:,} converted, "
             f"{source.skipped:,} skipped"
         )
+        _render_fields(source.fields)
     if result.skip_reasons:
         reasons = ", ".join(f"{code} × {n}" for code, n in sorted(result.skip_reasons.items()))
         console.print(f"  skipped: {reasons}")
@@ -611,3 +718,29 @@ def _render_convert(result: Any, report: Any) -> None:
         return
     console.print("\nValidation of the output:")
     render_validation(report.to_dict())
+
+
+def _render_fields(fields: Any) -> None:
+    """Which fields the converted records used, which an option dropped, which are not used."""
+
+    def listed(counts: dict[str, int]) -> str:
+        return ", ".join(f"{name} × {n:,}" for name, n in counts.items())
+
+    if fields.used:
+        console.print(f"  fields used: {listed(fields.used)}", markup=False, highlight=False)
+    if fields.dropped:
+        console.print(
+            f"  dropped as asked: {listed(fields.dropped)}", markup=False, highlight=False
+        )
+    if fields.unused:
+        console.print(
+            f"  [yellow]warning convert_unused_field[/]: not in the output: "
+            f"{_plain(listed(fields.unused))}",
+            highlight=False,
+        )
+
+
+def _plain(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(text)

@@ -24,8 +24,9 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from tuner.cli.context import hooks, load_context, run_async, session
+from tuner.cli.context import load_context, run_async, session
 from tuner.cli.output import Exit, console, emit_json, err_console, fail
+from tuner.jobs.records import SIMULATED
 
 if TYPE_CHECKING:
     from tuner.cli.context import CommandContext
@@ -199,6 +200,28 @@ def run(
         emit_json(report.as_json())
     else:
         _print_report(report, top)
+    _exit_for_failures(report)
+
+
+def _exit_for_failures(report: RunReport) -> None:
+    """Exit 3 when no answer was received (the API failed), 4 when some were not (the report
+    covers the rest); 0 when every model answered every item."""
+    expected = len(report.rows) * len(report.models)
+    failed = sum(summary.failed for summary in report.models.values())
+    if not failed:
+        return
+    if failed >= expected:
+        fail(
+            f"every answer failed after retries ({failed} of {expected}); nothing was scored",
+            hint="Check the server and the model names (`tuner models list`), then run the "
+            "same command again: it retries the failed answers.",
+            code=Exit.API,
+        )
+    fail(
+        f"{failed} of {expected} answers failed after retries; the report covers the rest",
+        hint="Run the same command again to retry them (--keep-failed keeps them as failures).",
+        code=Exit.PARTIAL,
+    )
 
 
 async def _run(
@@ -208,12 +231,11 @@ async def _run(
     progress: EvalProgress,
     quiet: bool,
 ) -> RunReport:
-    from tuner.evals import EvalConfigError, EvalRunner, build_report
+    from tuner.evals import EvalConfigError, build_report
 
     async with session(ctx) as s:
-        runner = EvalRunner(
-            s.client, s.ledger, now=hooks.now, progress=progress, listener=progress.on_event
-        )
+        runner = s.eval_runner(progress=progress, listener=progress.on_event)
+        await runner.learn_backend()
         try:
             plan = runner.plan(eval_set, options)
         except EvalConfigError as exc:
@@ -268,6 +290,8 @@ def _summary_table(report: RunReport) -> Table:
 
 def _print_report(report: RunReport, top: int) -> None:
     run = report.run
+    if report.simulated_note:
+        console.print(f"[bold black on yellow] {escape(report.simulated_note)} [/]")
     console.print(
         f"[bold]run {run.run_id}[/] · {escape(run.data_path)} · {len(report.rows)} items · "
         f"{run.status}"
@@ -355,7 +379,17 @@ def list_runs(
     finally:
         ledger.close()
     if as_json:
-        emit_json([{**run.model_dump(), "answered": answered[run.run_id]} for run in runs])
+        emit_json(
+            [
+                {
+                    **run.model_dump(exclude={"backends"}),
+                    "backend": run.backends_json(),
+                    "simulated": run.simulated,
+                    "answered": answered[run.run_id],
+                }
+                for run in runs
+            ]
+        )
         return
     if not runs:
         console.print("no evaluation runs yet; start one with `tuner eval run`")
@@ -363,8 +397,9 @@ def list_runs(
     for run in runs:
         created = datetime.datetime.fromtimestamp(run.created_at, datetime.UTC)
         judge = f" judge {run.judge}" if run.judge else ""
+        mark = f"{SIMULATED}  " if run.simulated else ""
         console.print(
-            f"{run.run_id}  {created:%Y-%m-%d %H:%M}  {run.status:<9}  "
+            f"{run.run_id}  {mark}{created:%Y-%m-%d %H:%M}  {run.status:<9}  "
             f"{answered[run.run_id]:>5} answers  {escape(' vs '.join(run.models))}{escape(judge)}  "
             f"{escape(run.data_path)}"
         )

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from tuner.cli.context import hooks, load_context, run_async, session
+from tuner.cli.context import load_context, run_async, session
 from tuner.cli.output import (
     Exit,
     console,
@@ -18,6 +18,7 @@ from tuner.cli.output import (
     progress_for,
     wire_json,
 )
+from tuner.jobs.records import Backend
 
 if TYPE_CHECKING:
     from tuner.api import File
@@ -57,8 +58,6 @@ def upload(
     `tuner data validate` does (without token counts: no model is known here). With any error
     nothing is uploaded: the report is shown and the command exits 1. `--no-validate` skips it.
     """
-    from tuner.jobs.orchestrator import Orchestrator
-
     missing = [str(path) for path in paths if not path.is_file()]
     if missing:
         fail(f"no such file: {', '.join(missing)}")
@@ -69,9 +68,7 @@ def upload(
     async def body() -> list[UploadResult]:
         async with session(ctx) as s:
             with progress_for(quiet or as_json) as progress:
-                orch = Orchestrator(
-                    s.client, s.ledger, clock=hooks.now, progress=progress, backend=s.backend
-                )
+                orch = s.orchestrator(progress=progress)
                 return [await orch.upload(path, force=force) for path in paths]
 
     results = run_async(body(), api_url=ctx.backend)
@@ -123,12 +120,14 @@ def list_files(
     ctx = load_context()
     filters: dict[str, Any] = {} if purpose is None else {"purpose": purpose}
 
-    async def body() -> list[File]:
+    async def body() -> tuple[list[File], Backend]:
         async with session(ctx) as s:
-            return await s.client.files.list(**filters).to_list()
+            return await s.client.files.list(**filters).to_list(), s.origin()
 
+    listed, origin = run_async(body(), api_url=ctx.backend)
     emit_listing(
-        run_async(body(), api_url=ctx.backend),
+        listed,
+        origin=origin,
         as_json=as_json,
         columns=("id", "filename", "size", "lines", "type", "purpose"),
         row=lambda f: (
@@ -175,7 +174,7 @@ def delete(
     async def body() -> None:
         async with session(ctx) as s:
             await s.client.files.delete(file_id)
-            s.ledger.mark_file_deleted(file_id, now=hooks.now())
+            s.ledger.mark_file_deleted(file_id, now=s.clock())
 
     run_async(body(), api_url=ctx.backend)
     console.print(f"deleted {file_id}")

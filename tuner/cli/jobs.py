@@ -6,6 +6,7 @@ Thin: parse, call ``tuner.jobs`` (the orchestrator and the ledger), render. Ever
 
 from __future__ import annotations
 
+import asyncio
 import re
 from pathlib import Path
 from types import TracebackType
@@ -18,15 +19,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsed
 from rich.progress import Progress as RichProgressBar
 from rich.table import Table
 
-from tuner.cli.context import (
-    CommandContext,
-    Session,
-    hooks,
-    load_context,
-    run_async,
-    session,
-    wandb_key,
-)
+from tuner.cli.context import CommandContext, load_context, run_async, session
 from tuner.cli.output import (
     Exit,
     console,
@@ -35,16 +28,17 @@ from tuner.cli.output import (
     err_console,
     fail,
     progress_for,
+    simulated_banner,
     wire_json,
 )
 from tuner.jobs.ledger import LedgerError, open_ledger
-from tuner.progress import NULL_PROGRESS, Progress
+from tuner.jobs.records import Backend
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Coroutine
 
     from tuner.api import Job
-    from tuner.jobs.orchestrator import Confirm, CreateResult, Orchestrator, Plan
+    from tuner.jobs.orchestrator import CreateResult, Plan
 
 app = typer.Typer(
     help="Create fine-tuning jobs from specs; list, show, start, cancel and follow them.",
@@ -95,31 +89,6 @@ def full_job_id(value: str) -> str:
 IdArg = typer.Argument(..., help="The job id, or a unique start of it.", callback=full_job_id)
 
 
-def _orchestrator(
-    s: Session,
-    *,
-    progress: Progress,
-    confirm: Confirm | None = None,
-    max_active: int | None = None,
-    poll_interval: float = 10.0,
-) -> Orchestrator:
-    """The orchestrator for one command; ``max_active`` None means the setting."""
-    from tuner.jobs.orchestrator import Orchestrator, refuse_all
-
-    return Orchestrator(
-        s.client,
-        s.ledger,
-        clock=hooks.now,
-        sleep=hooks.sleep,
-        confirm=confirm or refuse_all,
-        progress=progress,
-        backend=s.backend,
-        wandb_key=wandb_key(),
-        max_active=s.settings.max_active_jobs if max_active is None else max_active,
-        poll_interval=poll_interval,
-    )
-
-
 def _ask(question: str) -> bool:
     """A yes/no question on stderr (stdout may carry JSON); no answer means no."""
     try:
@@ -167,7 +136,7 @@ def create(
     async def body() -> CreateResult:
         async with session(ctx) as s:
             with progress_for(quiet or as_json) as progress:
-                orch = _orchestrator(s, progress=progress, confirm=confirm, max_active=max_active)
+                orch = s.orchestrator(progress=progress, confirm=confirm, max_active=max_active)
                 return await orch.create(spec_file, max_cost=max_cost, dry_run=dry_run)
 
     result = _run_create(body, ctx)
@@ -256,6 +225,11 @@ def _summarise(result: CreateResult, out: Console) -> None:
             f"{result.queued} job(s) wait in the submission queue; `tuner daemon` submits them "
             "as running jobs finish."
         )
+    if result.reused:
+        out.print(
+            f"[yellow]note:[/] {result.reused} member(s) of this spec were still queued by an "
+            "earlier run that did not finish; they were used, not queued again."
+        )
     if result.message and result.ok:
         out.print(f"[yellow]note:[/] {result.message}")
 
@@ -340,12 +314,14 @@ def list_jobs(
     }
     ctx = load_context()
 
-    async def body() -> list[Job]:
+    async def body() -> tuple[list[Job], Backend]:
         async with session(ctx) as s:
-            return await _orchestrator(s, progress=NULL_PROGRESS).sync_jobs(**filters)
+            return await s.sync_jobs(**filters), s.origin()
 
+    listed, origin = run_async(body(), api_url=ctx.backend)
     emit_listing(
-        run_async(body(), api_url=ctx.backend),
+        listed,
+        origin=origin,
         as_json=as_json,
         columns=("id", "status", "model", "suffix", "fine-tuned model", "created"),
         row=lambda job: (
@@ -373,41 +349,13 @@ def _refreshed(job_id: str, ctx: CommandContext) -> dict[str, Any]:
 
     async def body() -> dict[str, Any]:
         async with session(ctx) as s:
-            await _orchestrator(s, progress=NULL_PROGRESS).refresh(job_id)
-            return ledger_view(s, job_id)
+            await s.refresh_job(job_id)
+            detail = await asyncio.to_thread(s.job_detail, job_id)
+            if detail is None:
+                fail(f"job {job_id} is not in the ledger", code=Exit.FAILED)
+            return detail.to_dict()
 
     return run_async(body(), api_url=ctx.backend)
-
-
-def ledger_view(s: Session, job_id: str) -> dict[str, Any]:
-    """One job as the ledger holds it: row, transitions, checkpoints, events, files."""
-    record = s.ledger.get_job(job_id)
-    if record is None:
-        fail(f"job {job_id} is not in the ledger", code=Exit.FAILED)
-    return {
-        "id": record.id,
-        "status": record.status,
-        "model": record.model,
-        "suffix": record.suffix,
-        "fine_tuned_model": record.fine_tuned_model,
-        "job_type": record.job_type,
-        "auto_start": record.auto_start,
-        "created_at": record.created_at,
-        "modified_at": record.modified_at,
-        "trained_tokens": record.trained_tokens,
-        "hyperparameters": record.hyperparameters,
-        "metadata": record.metadata,
-        "sweep_id": record.sweep_id,
-        "spec": record.spec,
-        "backend": record.backend,
-        "files": [link.model_dump() for link in s.ledger.job_files(job_id)],
-        "transitions": [
-            {"from": t.from_status, "to": t.to_status, "at": t.at}
-            for t in s.ledger.transitions(job_id)
-        ],
-        "checkpoints": [c.model_dump() for c in s.ledger.checkpoints(job_id)],
-        "events": [e.model_dump() for e in s.ledger.events(job_id)],
-    }
 
 
 @app.command()
@@ -418,6 +366,8 @@ def show(job_id: str = IdArg, as_json: bool = JsonOpt) -> None:
     if as_json:
         emit_json(view)
         return
+    if view["backend"]["sandbox"]:
+        simulated_banner([view["backend"]["url"]])
     console.print(f"[bold]{view['id']}[/]  {view['status']}")
     for key in ("model", "suffix", "fine_tuned_model", "trained_tokens", "sweep_id"):
         if view[key] is not None:
@@ -491,7 +441,7 @@ def start(job_id: str = IdArg, yes: bool = YesOpt, max_cost: float | None = MaxC
 
     async def body() -> Job | None:
         async with session(ctx) as s:
-            orch = _orchestrator(s, progress=NULL_PROGRESS)
+            orch = s.orchestrator()
             job = await orch.refresh(job_id)
             if job.status != "VALIDATED":
                 fail(f"job {job_id} is {job.status}; only a VALIDATED job can be started")
@@ -519,7 +469,7 @@ def cancel(job_id: str = IdArg, yes: bool = YesOpt) -> None:
 
     async def body() -> Job:
         async with session(ctx) as s:
-            return await _orchestrator(s, progress=NULL_PROGRESS).cancel(job_id)
+            return await s.orchestrator().cancel(job_id)
 
     job = run_async(body(), api_url=ctx.backend)
     console.print(f"[bold]{job.id}[/]  {job.status}")
@@ -538,7 +488,7 @@ def watch(job_id: str = IdArg, interval: float = IntervalOpt) -> None:
 
     async def body() -> Job:
         async with session(ctx) as s:
-            orch = _orchestrator(s, progress=NULL_PROGRESS, poll_interval=interval)
+            orch = s.orchestrator(poll_interval=interval)
             with JobView(console) as view:
                 last: Job | None = None
                 async for job in orch.watch(job_id, interval=interval):

@@ -34,7 +34,7 @@ def _register() -> None:
     from tuner.cli import daemon, data, sandbox
 
     app.add_typer(data.app, name="data")
-    app.command("daemon", help=daemon.DAEMON_HELP)(daemon.daemon)
+    app.add_typer(daemon.app, name="daemon")
     app.add_typer(sandbox.app, name="sandbox")
     from tuner.cli import eval as eval_cli
 

@@ -8,6 +8,7 @@ import typer
 
 from tuner.cli.context import load_context, run_async, session
 from tuner.cli.output import Exit, console, emit_json, emit_listing, fail, wire_json
+from tuner.jobs.records import Backend
 
 if TYPE_CHECKING:
     from tuner.api import ModelCard
@@ -34,17 +35,18 @@ def list_models(
     """The models your keys can use."""
     ctx = load_context()
 
-    async def body() -> list[ModelCard]:
+    async def body() -> tuple[list[ModelCard], Backend]:
         async with session(ctx) as s:
-            return list((await s.client.models.list()).data)
+            return list((await s.client.models.list()).data), s.origin()
 
-    cards = run_async(body(), api_url=ctx.backend)
+    cards, origin = run_async(body(), api_url=ctx.backend)
     if fine_tuned:
         cards = [c for c in cards if _kind(c) == "fine-tuned"]
     if tunable:
         cards = [c for c in cards if c.capabilities.fine_tuning]
     emit_listing(
         cards,
+        origin=origin,
         as_json=as_json,
         columns=("id", "type", "fine-tunable", "archived", "context"),
         row=lambda card: (

@@ -24,6 +24,8 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from tuner.jobs.records import Backend, simulated_note
+
 console = Console(highlight=False, soft_wrap=True)
 err_console = Console(stderr=True, highlight=False)
 
@@ -44,6 +46,7 @@ class Exit(IntEnum):
     FAILED = 1  # the data or the job failed
     USAGE = 2  # usage or configuration error
     API = 3  # the API or the network failed after retries
+    PARTIAL = 4  # done, but some requests failed after retries (the output says which)
 
 
 def fail(message: str, hint: str | None = None, code: Exit = Exit.USAGE) -> NoReturn:
@@ -52,6 +55,11 @@ def fail(message: str, hint: str | None = None, code: Exit = Exit.USAGE) -> NoRe
     if hint:
         err_console.print(f"[dim]hint:[/] {hint}")
     raise typer.Exit(int(code))
+
+
+def simulated_banner(urls: Sequence[str | None]) -> None:
+    """The SIMULATED mark above anything a sandbox produced (stdout, with what it marks)."""
+    console.print(f" {simulated_note(urls)} ", style="bold black on yellow", markup=False)
 
 
 def emit_json(data: Any) -> None:
@@ -72,12 +80,19 @@ def emit_listing(
     columns: Sequence[str],
     row: Callable[[M], Sequence[str]],
     empty: str | None = None,
+    origin: Backend | None = None,
 ) -> None:
     """A listing command's output: the API objects as one JSON list, or a table of ``columns``
-    with one ``row`` per item (``empty`` instead, when given and there are no items)."""
+    with one ``row`` per item (``empty`` instead, when given and there are no items).
+
+    ``origin`` is the server that listed them: each JSON object carries it as ``backend``, and
+    a sandbox's listing is marked SIMULATED above the table."""
     if as_json:
-        emit_json([wire_json(item) for item in items])
+        extra = {} if origin is None else {"backend": origin.to_json()}
+        emit_json([{**wire_json(item), **extra} for item in items])
         return
+    if origin is not None and origin.sandbox:
+        simulated_banner([origin.url])
     if not items and empty is not None:
         console.print(empty)
         return

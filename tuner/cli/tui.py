@@ -10,7 +10,7 @@ from pathlib import Path
 
 import typer
 
-from tuner.cli.context import hooks, load_context
+from tuner.cli.context import load_context, require_ledger
 
 TUI_HELP = (
     "The dashboard: jobs live (status, loss curves, checkpoints, lineage), datasets and their "
@@ -41,17 +41,14 @@ def tui(
     if screen not in SCREENS:
         raise typer.BadParameter(f"choose one of {', '.join(SCREENS)}", param_hint="--screen")
     ctx = load_context()
-    ledger = ctx.ledger()
+    services = ctx.services()
+    require_ledger(services)  # a ledger that cannot be opened: one line and exit 2
     from tuner.tui import make_app
 
     # The app builds the client after its first frame (the jobs come from the ledger alone).
     app = make_app(
-        client_factory=ctx.client,
-        ledger=ledger,
-        clock=hooks.now,
-        backend=ctx.backend,
+        services=services,
         poll_interval=interval,
-        sleep=hooks.sleep,
         self_poll=not read_only,
         close_client=True,
         mode=screen,  # type: ignore[arg-type]
@@ -60,4 +57,4 @@ def tui(
     try:
         app.run()
     finally:
-        ledger.close()
+        services.close_ledger()

@@ -3,32 +3,24 @@
 Shapes (``source_format``): ``mistral``/``openai`` (``messages``), ``sharegpt``
 (``conversations: [{from, value}]``, LLaMA-Factory ``function_call``/``observation`` turns),
 ``alpaca`` (``instruction``, ``input``, ``output``, ``history``), ``prompt-completion``, or
-``auto`` (decided per record from its keys). A :class:`~tuner.datasets.mapping.Mapping` says where
-things are when the names differ. Every output line is ``{"messages": [...], "tools"?: [...]}``
-with the system prompt as the first ``system`` message.
+``auto`` (decided per record from its keys). LLaMA-Factory's v1 turns (content chunks
+``{"type", "value"}``, ``loss_weight``) are read in every turn list. A
+:class:`~tuner.datasets.mapping.Mapping` says where things are when the names differ. Every output
+line is ``{"messages": [...], "tools"?: [...]}`` with the system prompt as the first ``system``
+message.
+
+Every field is accounted for (:mod:`tuner.datasets.fields`): used, dropped by an explicit
+option, or reported unused. Fields whose loss would change what gets trained stop the
+conversion unless :class:`~tuner.datasets.fields.ConvertOptions` decide: KTO labels, preference
+pairs (recognised, and readable as :class:`PreferencePair` for targets that tune on them),
+images/audio/video, and reasoning.
 
 :func:`convert_record` is pure and raises :class:`RecordError`, so engines such as Ray Data or
 Spark can map it over shards; :func:`convert` drives it over files and writes one JSONL
 atomically. A record that cannot be converted is never dropped silently: it becomes a
 :class:`~tuner.datasets.findings.Finding` in :attr:`ConvertResult.skipped`.
 
-Finding codes (stable; part of the public interface):
-
-- ``convert_bad_json``: a line, or a cell that should hold JSON, is not valid JSON.
-- ``convert_bad_encoding``: a line is not valid UTF-8, or text cannot be written as UTF-8.
-- ``convert_not_object``: a line or array element is not a JSON object.
-- ``convert_bad_csv_row``: a CSV row with more or fewer fields than the header.
-- ``convert_unknown_shape`` / ``convert_ambiguous_shape``: ``auto`` found no shape / several.
-- ``convert_missing_column``: the chosen format's column is not in the record.
-- ``convert_bad_type``: a value of the wrong type (turns not a list, content not text, ...).
-- ``convert_missing_key``: a turn without a role, or without content.
-- ``convert_unknown_role``: a role name that no default or ``[roles]`` entry maps.
-- ``convert_unsupported_content``: non-text content chunks (images are not supported yet).
-- ``convert_bad_tool_call`` / ``convert_bad_tools``: a malformed call or tools list.
-- ``convert_orphan_tool_result``: a tool result with no call to answer.
-- ``convert_unanswered_tool_call``: calls not all answered before the conversation goes on.
-- ``convert_two_system_prompts``: a system column and a different system turn.
-- ``convert_empty``: nothing to train on (no turns, empty prompt, output or completion).
+Finding codes are stable (part of the public interface): :data:`CONVERT_CODES` lists them.
 """
 
 from __future__ import annotations
@@ -43,6 +35,18 @@ from typing import Any, BinaryIO, Literal
 
 import orjson
 
+from tuner.datasets.fields import (
+    DEFAULT_OPTIONS,
+    KTO_OPTION,
+    MEDIA_OPTION,
+    PREFERENCE_OPTION,
+    REASONING_OPTIONS,
+    ConvertOptions,
+    FieldCounts,
+    FieldTally,
+    RecordFields,
+    is_empty,
+)
 from tuner.datasets.findings import Category, Finding, Severity, excerpt
 from tuner.datasets.formats import Source, UnreadableRow, UnreadableSourceError, open_source
 from tuner.datasets.mapping import (
@@ -55,6 +59,33 @@ from tuner.datasets.mapping import (
 from tuner.fsutil import atomic_writer
 from tuner.progress import NULL_PROGRESS, Progress
 
+# code -> what it reports. The README's table of codes is generated from this.
+CONVERT_CODES: dict[str, str] = {
+    "convert_bad_json": "A line, or a cell that should hold JSON, is not valid JSON.",
+    "convert_bad_encoding": "A line is not valid UTF-8, or text cannot be written as UTF-8.",
+    "convert_not_object": "A line or array element is not a JSON object.",
+    "convert_bad_csv_row": "A CSV row with more or fewer fields than the header.",
+    "convert_unknown_shape": "`--from auto` found no known conversation shape in the record.",
+    "convert_ambiguous_shape": "`--from auto` found several shapes in the record.",
+    "convert_missing_column": "The chosen format's column is not in the record.",
+    "convert_bad_type": "A value of the wrong type (turns not a list, an unreadable chunk, ...).",
+    "convert_missing_key": "A turn without a role, or without content.",
+    "convert_unknown_role": "A role name that no default or `[roles]` entry maps.",
+    "convert_unsupported_content": "A content chunk of a type Mistral's text format cannot hold.",
+    "convert_bad_tool_call": "A malformed tool call.",
+    "convert_bad_tools": "A malformed tools list.",
+    "convert_orphan_tool_result": "A tool result with no call to answer.",
+    "convert_unanswered_tool_call": "Tool calls not all answered before the conversation goes on.",
+    "convert_two_system_prompts": "A system column and a different system turn.",
+    "convert_empty": "Nothing to train on (no turns, empty prompt, output or completion).",
+    "convert_bad_weight": "A `loss_weight` other than 0 or 1 on an assistant turn.",
+    "convert_kto_label": "Refused: KTO labels (pass `--kto-keep-desirable`).",
+    "convert_kto_undesirable": "Skipped with `--kto-keep-desirable`: the answer is labelled false.",
+    "convert_preference_pair": "Refused: a preference pair (pass `--preference chosen`).",
+    "convert_media": "Refused: images, audio or video (pass `--drop-media`).",
+    "convert_reasoning": "Refused: a reasoning chunk (pass `--reasoning drop|untrained`).",
+    "convert_unused_field": "Warning: a source field that is in no output line.",
+}
 CALL_ID_PATTERN = re.compile(r"^[a-zA-Z0-9]{9}$")
 _ID_ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 _ID_LENGTH = 9
@@ -79,12 +110,28 @@ class RecordError(Exception):
         code: str = "convert_bad_type",
         category: Category = Category.SCHEMA,
         hint: str | None = None,
+        refused: bool = False,
     ) -> None:
         super().__init__(reason)
         self.reason = reason
         self.code = code
         self.category = category
         self.hint = hint
+        # A field that an explicit option must decide about (KTO labels, preference pairs,
+        # media, reasoning): the conversion stops instead of skipping record after record.
+        self.refused = refused
+
+
+class ConvertRefusedError(Exception):
+    """A record holds a field Mistral cannot train on, and no option says what to do with it.
+
+    Raised by :func:`convert` at the first such record; the output is left untouched.
+    """
+
+    def __init__(self, finding: Finding) -> None:
+        where = finding.path if finding.line is None else f"{finding.path}:{finding.line}"
+        super().__init__(f"{where}: {finding.message}")
+        self.finding = finding
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +140,8 @@ class SourceCounts:
     read: int
     converted: int
     skipped: int
+    # What became of each field of the converted records (used, dropped by an option, unused).
+    fields: FieldCounts = field(default_factory=FieldCounts)
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +152,8 @@ class ConvertResult:
     skipped: list[Finding]
     # How many records were skipped for each finding code.
     skip_reasons: dict[str, int]
+    # One ``convert_unused_field`` warning per source and field the output has no place for.
+    warnings: list[Finding] = field(default_factory=list)
 
     @property
     def read(self) -> int:
@@ -126,12 +177,14 @@ def convert(
     *,
     source_format: str = "auto",
     mapping: Mapping | None = None,
+    options: ConvertOptions = DEFAULT_OPTIONS,
     progress: Progress = NULL_PROGRESS,
 ) -> ConvertResult:
     """Convert ``sources`` (shards, in order) into one Mistral instruct JSONL file at ``out``.
 
     Every source is opened before anything is written, so an unreadable one raises
-    :class:`ConvertInputError` and leaves ``out`` untouched (as does any failure midway).
+    :class:`ConvertInputError` and leaves ``out`` untouched (as does any failure midway, and a
+    record that ``options`` do not allow, which raises :class:`ConvertRefusedError`).
     """
     chosen = mapping if mapping is not None else DEFAULT_MAPPING
     resolved = resolve_format(source_format, chosen)
@@ -144,13 +197,31 @@ def convert(
         for source in opened:
             progress.start(f"Converting {source.path.name}", source.total, "rows")
             try:
-                tally = _convert_source(source, handle, plan, index, skipped, progress)
+                tally = _convert_source(source, handle, plan, options, index, skipped, progress)
             finally:
                 progress.finish()
             counts.append(tally)
             index += tally.read
     reasons = Counter(finding.code for finding in skipped)
-    return ConvertResult(Path(out), counts, skipped, dict(reasons))
+    warnings = [warning for tally in counts for warning in unused_field_warnings(tally)]
+    return ConvertResult(Path(out), counts, skipped, dict(reasons), warnings)
+
+
+def unused_field_warnings(counts: SourceCounts) -> list[Finding]:
+    """One warning per field of the source that is in no output line."""
+    return [
+        Finding(
+            counts.path,
+            None,
+            Severity.WARNING,
+            Category.SCHEMA,
+            "convert_unused_field",
+            f"{name!r} ({records:,} of {counts.converted:,} converted records) is not in the "
+            "output: Mistral's format has no place for it",
+            "drop it from the source, or map it to a known column in a mapping file (--map)",
+        )
+        for name, records in counts.fields.unused.items()
+    ]
 
 
 def resolve_format(source_format: str, mapping: Mapping) -> str:
@@ -173,24 +244,31 @@ def _convert_source(
     source: Source,
     handle: BinaryIO,
     plan: ResolvedMapping,
+    options: ConvertOptions,
     first_index: int,
     skipped: list[Finding],
     progress: Progress,
 ) -> SourceCounts:
     read = converted = 0
     path = str(source.path)
+    fields = FieldTally()
     for row, record in _rows(source):
         read += 1
-        line = _convert_row(record, plan, first_index + read - 1)
-        if isinstance(line, bytes):
-            handle.write(line)
+        line = _convert_row(record, plan, options, first_index + read - 1)
+        if isinstance(line, tuple):
+            handle.write(line[0])
+            fields.add(line[1])
             converted += 1
+        elif isinstance(line, RecordError):
+            raise ConvertRefusedError(
+                _finding(path, row, UnreadableRow(line.category, line.code, line.reason, line.hint))
+            )
         else:
             skipped.append(_finding(path, row, line))
         if read % _PROGRESS_EVERY == 0:
             progress.advance(_PROGRESS_EVERY)
     progress.advance(read % _PROGRESS_EVERY)
-    return SourceCounts(path, read, converted, read - converted)
+    return SourceCounts(path, read, converted, read - converted, fields.counts())
 
 
 def _rows(source: Source) -> Iterator[tuple[int | None, dict[str, Any] | UnreadableRow]]:
@@ -201,17 +279,23 @@ def _rows(source: Source) -> Iterator[tuple[int | None, dict[str, Any] | Unreada
 
 
 def _convert_row(
-    record: dict[str, Any] | UnreadableRow, plan: ResolvedMapping, index: int
-) -> bytes | UnreadableRow:
-    """The output line for one row, or why there is none."""
+    record: dict[str, Any] | UnreadableRow,
+    plan: ResolvedMapping,
+    options: ConvertOptions,
+    index: int,
+) -> tuple[bytes, RecordFields] | UnreadableRow | RecordError:
+    """The output line for one row and what it did with the row's fields; or why there is none
+    (a refusal is returned as the :class:`RecordError` itself)."""
     if isinstance(record, UnreadableRow):
         return record
     try:
-        converted = _convert_planned(record, plan, index)
+        converted, fields = _convert_planned(record, plan, options, index)
     except RecordError as exc:
+        if exc.refused:
+            return exc
         return UnreadableRow(exc.category, exc.code, exc.reason, exc.hint)
     try:
-        return orjson.dumps(converted) + b"\n"
+        return orjson.dumps(converted) + b"\n", fields
     except orjson.JSONEncodeError as exc:
         # Lone surrogates and values JSON cannot hold (e.g. decimals from Parquet).
         return UnreadableRow(
@@ -233,31 +317,115 @@ def convert_record(
     *,
     source_format: str = "auto",
     mapping: Mapping | None = None,
+    options: ConvertOptions = DEFAULT_OPTIONS,
     index: int = 0,
 ) -> dict[str, Any]:
     """One source record as a Mistral instruct sample ``{"messages": [...], "tools"?: [...]}``.
 
     ``index`` (the record's position in the whole input) seeds the ids of tool calls the
-    conversion invents, so the output is deterministic. Raises :class:`RecordError`.
+    conversion invents, so the output is deterministic. Raises :class:`RecordError` (with
+    ``refused`` set when ``options`` do not allow a field the record holds).
+    """
+    return convert_record_fields(
+        record, source_format=source_format, mapping=mapping, options=options, index=index
+    )[0]
+
+
+def convert_record_fields(
+    record: dict[str, Any],
+    *,
+    source_format: str = "auto",
+    mapping: Mapping | None = None,
+    options: ConvertOptions = DEFAULT_OPTIONS,
+    index: int = 0,
+) -> tuple[dict[str, Any], RecordFields]:
+    """:func:`convert_record`, and what the conversion did with each field of the record."""
+    chosen = mapping if mapping is not None else DEFAULT_MAPPING
+    plan = chosen.resolve(resolve_format(source_format, chosen))
+    return _convert_planned(record, plan, options, index)
+
+
+@dataclass(frozen=True, slots=True)
+class PreferencePair:
+    """A recognised preference record: the same prompt with a better and a worse ending.
+
+    ``chosen`` and ``rejected`` are whole conversations in Mistral's message form (the prompt
+    is their common beginning), as DPO-style targets want them; ``tools`` is shared.
+    """
+
+    chosen: list[dict[str, Any]]
+    rejected: list[dict[str, Any]]
+    tools: list[dict[str, Any]]
+
+
+def preference_pair(
+    record: dict[str, Any],
+    *,
+    source_format: str = "auto",
+    mapping: Mapping | None = None,
+    index: int = 0,
+) -> PreferencePair | None:
+    """The preference pair a record holds, or None when it is not preference data.
+
+    Recognises ``chosen``/``rejected`` columns beside ShareGPT/OpenAI turns, Alpaca instruction
+    and input, a ``prompt``, or nothing (whole conversations); OpenAI's DPO shape (``input``,
+    ``preferred_output``, ``non_preferred_output``); LLaMA-Factory v1's ``chosen_messages`` and
+    ``rejected_messages``. Raises :class:`RecordError` when the pair cannot be read.
     """
     chosen = mapping if mapping is not None else DEFAULT_MAPPING
-    return _convert_planned(record, chosen.resolve(resolve_format(source_format, chosen)), index)
+    plan = chosen.resolve(resolve_format(source_format, chosen))
+    ctx = _Ctx(plan, ConvertOptions(preference="chosen"), RecordFields(), index)
+    _check_media(record, ctx)
+    return _preference(record, ctx)
 
 
-def _convert_planned(record: dict[str, Any], plan: ResolvedMapping, index: int) -> dict[str, Any]:
-    shape = _detect_shape(record, plan) if plan.format == "auto" else _shape_of(plan.format)
-    if shape == "messages":
-        turns = _turns_from_list(record, plan)
-    elif shape == "alpaca":
-        turns = _alpaca_turns(record, plan)
+@dataclass(slots=True)
+class _Ctx:
+    """One record's conversion: the plan, the options, and where each field went."""
+
+    plan: ResolvedMapping
+    options: ConvertOptions
+    fields: RecordFields
+    index: int
+    # Tools declared in LLaMA-Factory v1 ``tools`` chunks.
+    chunk_tools: list[dict[str, Any]] = field(default_factory=list)
+    # Whether media columns were dropped (their placeholders are then stripped from the text).
+    media_dropped: bool = False
+
+    def use(self, key: str) -> None:
+        self.fields.used.add(key)
+
+    def drop(self, key: str) -> None:
+        self.fields.dropped.add(key)
+
+
+def _convert_planned(
+    record: dict[str, Any], plan: ResolvedMapping, options: ConvertOptions, index: int
+) -> tuple[dict[str, Any], RecordFields]:
+    ctx = _Ctx(plan, options, RecordFields(), index)
+    _check_kto(record, ctx)
+    _check_media(record, ctx)
+    pair = _preference(record, ctx)
+    if pair is not None:
+        # Only reached with --preference chosen: the rejected ending was dropped on purpose.
+        sample: dict[str, Any] = {"messages": pair.chosen}
+        if pair.tools:
+            sample["tools"] = pair.tools
     else:
-        turns = _prompt_completion_turns(record, plan)
-    system = _system_prompt(record, plan)
-    tools = _tools(record, plan)
-    sample: dict[str, Any] = {"messages": _assemble(turns, system, index)}
-    if tools:
-        sample["tools"] = tools
-    return sample
+        shape = _detect_shape(record, plan) if plan.format == "auto" else _shape_of(plan.format)
+        if shape == "messages":
+            turns = _turns_from_list(record, ctx)
+        elif shape == "alpaca":
+            turns = _alpaca_turns(record, ctx)
+        else:
+            turns = _prompt_completion_turns(record, ctx)
+        system = _system_prompt(record, ctx)
+        tools = _tools(record, ctx) + ctx.chunk_tools
+        sample = {"messages": _assemble(_stripped(turns, ctx), system, index)}
+        if tools:
+            sample["tools"] = tools
+    ctx.fields.finish(record)
+    return sample, ctx.fields
 
 
 def _shape_of(source_format: str) -> Shape:
@@ -283,7 +451,7 @@ def _detect_shape(record: dict[str, Any], plan: ResolvedMapping) -> Shape:
     if not found:
         keys = ", ".join(sorted(record)) or "none"
         raise RecordError(
-            f"no known conversation shape in a record with keys: {excerpt(keys)}",
+            f"no known conversation shape in a record with keys: {_show(keys)}",
             code="convert_unknown_shape",
             hint=_unknown_shape_hint(record),
         )
@@ -298,7 +466,7 @@ def _unknown_shape_hint(record: dict[str, Any]) -> str:
     if _has(record, "text"):
         return "a record with only 'text' is pretraining data, not a conversation"
     if _has(record, "chosen") or _has(record, "rejected"):
-        return "preference pairs (chosen/rejected) are not supported"
+        return "a preference pair needs both 'chosen' and 'rejected' (or a mapping naming them)"
     return "name the record's columns in a mapping file ([columns])"
 
 
@@ -328,6 +496,205 @@ def _first_key(record: dict[str, Any], keys: Sequence[str]) -> str | None:
     return None
 
 
+def _show(value: object, limit: int = 80) -> str:
+    """A short excerpt of ``value`` as JSON (what the user wrote), never a Python repr."""
+    if isinstance(value, str):
+        return excerpt(value, limit)
+    try:
+        text = orjson.dumps(value).decode()
+    except (orjson.JSONEncodeError, TypeError):
+        text = repr(value)
+    return excerpt(text, limit)
+
+
+def _json_type(value: object) -> str:
+    if isinstance(value, dict):
+        return "object"
+    if isinstance(value, list):
+        return "array"
+    if isinstance(value, str):
+        return "string"
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    return "number"
+
+
+# --- fields Mistral cannot train on: KTO labels, media ---
+
+# Values a KTO column may hold (CSV cells are text).
+_KTO_VALUES: dict[object, bool] = {True: True, False: False, "true": True, "false": False}
+_MEDIA_FIELDS: tuple[ColumnField, ...] = ("images", "videos", "audios")
+_PLACEHOLDER = re.compile(r"<(?:image|video|audio)>")
+
+
+def _check_kto(record: dict[str, Any], ctx: _Ctx) -> None:
+    """A record-level KTO judgement (LLaMA-Factory ``kto_tag``, its demo data's ``label``)."""
+    for key in ctx.plan.columns["kto_tag"]:
+        value = record.get(key)
+        if value is None:
+            continue
+        label = _KTO_VALUES.get(value.strip().lower() if isinstance(value, str) else value)
+        if label is None:
+            if len(ctx.plan.columns["kto_tag"]) == 1:  # named in a mapping: it must be a label
+                raise RecordError(
+                    f"the KTO column {key!r} holds {_show(value)}, not true or false",
+                    hint="a KTO label says whether the answer is desirable: true or false",
+                )
+            continue  # a default name holding something else is just another column
+        _kto_label(key, label, ctx)
+
+
+def _kto_label(key: str, label: bool, ctx: _Ctx) -> None:
+    if ctx.options.kto == "refuse":
+        raise RecordError(
+            f"{key!r} labels answers desirable (true) or undesirable (false), as in KTO data; "
+            "Mistral fine-tuning would train on the undesirable ones too",
+            code="convert_kto_label",
+            hint=f"pass {KTO_OPTION} to convert only the records labelled true "
+            "(the others are skipped and counted)",
+            refused=True,
+        )
+    if not label:
+        raise RecordError(
+            f"{key!r} is false: the answer is marked undesirable, so it is not trained on",
+            code="convert_kto_undesirable",
+            category=Category.CONTENT,
+        )
+    ctx.use(key)
+
+
+def _check_media(record: dict[str, Any], ctx: _Ctx) -> None:
+    columns = ctx.plan.columns
+    if not any(key in record for name in _MEDIA_FIELDS for key in columns[name]):
+        return
+    for name in _MEDIA_FIELDS:
+        for key in ctx.plan.columns[name]:
+            value = record.get(key)
+            if is_empty(value):
+                continue
+            if ctx.options.media == "refuse":
+                raise RecordError(
+                    f"{key!r} holds {name} ({_show(value, 40)}): Mistral text fine-tuning cannot "
+                    "train on them, and the text refers to them",
+                    code="convert_media",
+                    hint=f"pass {MEDIA_OPTION} to leave them out and strip the <image>, <video> "
+                    "and <audio> placeholders from the text",
+                    refused=True,
+                )
+            ctx.drop(key)
+            ctx.media_dropped = True
+
+
+def _stripped(turns: list[_Turn], ctx: _Ctx) -> list[_Turn]:
+    """The turns without media placeholders, once their media were dropped."""
+    if not ctx.media_dropped:
+        return turns
+    return [
+        _Turn(t.role, _PLACEHOLDER.sub("", t.content), t.calls, t.answers, t.name, t.weight)
+        if t.content is not None
+        else t
+        for t in turns
+    ]
+
+
+# --- preference pairs ---
+
+# LLaMA-Factory v1 DPO samples (OpenAI DPO is recognised by its two output columns).
+_V1_DPO = ("chosen_messages", "rejected_messages")
+
+
+def _preference(record: dict[str, Any], ctx: _Ctx) -> PreferencePair | None:
+    """The pair when the record is preference data (refused unless ``--preference chosen``)."""
+    plan = ctx.plan
+    chosen_key = _first_key(record, plan.columns["chosen"])
+    rejected_key = _first_key(record, plan.columns["rejected"])
+    if _has(record, "preferred_output") and _has(record, "non_preferred_output"):
+        keys = ("preferred_output", "non_preferred_output")
+    elif _has(record, "chosen_messages") and _has(record, "rejected_messages"):
+        keys = _V1_DPO
+    elif chosen_key is not None and rejected_key is not None:
+        keys = (chosen_key, rejected_key)
+    else:
+        return None
+    if ctx.options.preference == "refuse":
+        raise RecordError(
+            f"a preference pair ({keys[0]!r} and {keys[1]!r}): Mistral's fine-tuning API has no "
+            "preference tuning (DPO), so the pair cannot be trained as it is",
+            code="convert_preference_pair",
+            hint=f"pass {PREFERENCE_OPTION} to build SFT data from the chosen answers "
+            "(the rejected ones are left out)",
+            refused=True,
+        )
+    if keys[0] == "preferred_output":
+        prompt, tools = _openai_dpo_prompt(record, ctx)
+    elif keys == _V1_DPO:
+        prompt, tools = [], _tools(record, ctx)
+    else:
+        prompt, tools = _preference_prompt(record, ctx), _tools(record, ctx)
+    system = _system_prompt(record, ctx)
+    chosen = _ending(record, keys[0], ctx)
+    # The rejected ending is read (so a pair can be written out whole) but is not in the SFT
+    # output: its inner keys are not counted as used.
+    kept, ctx.fields = ctx.fields, RecordFields()
+    try:
+        rejected = _ending(record, keys[1], ctx)
+    finally:
+        ctx.fields = kept
+    ctx.use(keys[0])
+    ctx.drop(keys[1])
+    return PreferencePair(
+        _assemble(_stripped(prompt + chosen, ctx), system, ctx.index),
+        _assemble(_stripped(prompt + rejected, ctx), system, ctx.index),
+        tools + ctx.chunk_tools,
+    )
+
+
+def _openai_dpo_prompt(
+    record: dict[str, Any], ctx: _Ctx
+) -> tuple[list[_Turn], list[dict[str, Any]]]:
+    """OpenAI DPO ``input``: ``{"messages": [...], "tools"?: [...]}``."""
+    raw = _json_value(record.get("input"), "'input'")
+    if not isinstance(raw, dict) or not isinstance(raw.get("messages"), list):
+        raise RecordError(f"'input' is not an object with a 'messages' list: {_show(raw)}")
+    ctx.use("input")
+    turns = _raw_turns(raw["messages"], "input.messages[]", ctx)
+    tools = _tool_list(raw["tools"], "input.tools") if raw.get("tools") else []
+    return turns, tools
+
+
+def _preference_prompt(record: dict[str, Any], ctx: _Ctx) -> list[_Turn]:
+    """The shared beginning: turns, Alpaca instruction (and input, history), a prompt, or none."""
+    plan = ctx.plan
+    if any(_has(record, key) for key in plan.columns["messages"]):
+        return _turns_from_list(record, ctx)
+    if _first_key(record, plan.columns["instruction"]) is not None:
+        return _alpaca_prompt(record, ctx)
+    key = _first_key(record, plan.columns["prompt"])
+    if key is None:
+        return []  # the chosen and rejected columns hold whole conversations
+    ctx.use(key)
+    value = _json_value(record[key], key)
+    if isinstance(value, list):
+        return _raw_turns(value, f"{key}[]", ctx)
+    return [_Turn("user", _text(value, f"the {key!r} column", ctx) or "")]
+
+
+def _ending(record: dict[str, Any], key: str, ctx: _Ctx) -> list[_Turn]:
+    """One side of a pair: an answer text, one turn object, or a list of turns."""
+    value = _json_value(record[key], key)
+    if isinstance(value, str):
+        if not value.strip():
+            raise RecordError(f"{key!r} is empty", code="convert_empty")
+        return [_Turn("assistant", value)]
+    if isinstance(value, dict):
+        return _turn(value, 1, ctx, key)
+    if isinstance(value, list):
+        return _raw_turns(value, f"{key}[]", ctx)
+    raise RecordError(f"{key!r} is not an answer, a turn or a list of turns: {_show(value)}")
+
+
 # --- intermediate turns ---
 
 
@@ -349,8 +716,8 @@ class _Turn:
     weight: Any = None
 
 
-def _turns_from_list(record: dict[str, Any], plan: ResolvedMapping) -> list[_Turn]:
-    columns = plan.columns["messages"]
+def _turns_from_list(record: dict[str, Any], ctx: _Ctx) -> list[_Turn]:
+    columns = ctx.plan.columns["messages"]
     key = _first_key(record, columns)
     if key is None:
         raise RecordError(
@@ -358,15 +725,39 @@ def _turns_from_list(record: dict[str, Any], plan: ResolvedMapping) -> list[_Tur
             code="convert_missing_column",
             hint="name the turns column in a mapping file ([columns] messages = ...)",
         )
+    ctx.use(key)
     raw_turns = _json_value(record[key], key)
     if not isinstance(raw_turns, list):
-        raise RecordError(f"{key!r} is not a list of turns: {excerpt(raw_turns)}")
-    return [_turn(raw, number, plan) for number, raw in enumerate(raw_turns, start=1)]
+        raise RecordError(f"{key!r} is not a list of turns: {_show(raw_turns)}")
+    return _raw_turns(raw_turns, f"{key}[]", ctx)
 
 
-def _turn(raw: object, number: int, plan: ResolvedMapping) -> _Turn:
+def _raw_turns(raw_turns: list[Any], where: str, ctx: _Ctx) -> list[_Turn]:
+    turns: list[_Turn] = []
+    for number, raw in enumerate(raw_turns, start=1):
+        turns += _turn(raw, number, ctx, where)
+    return turns
+
+
+# Keys a turn may carry besides its role and content, by target role; anything else is unused.
+_TURN_KEYS: dict[str, frozenset[str]] = {
+    "assistant": frozenset(
+        {"weight", "loss_weight", "label", "tool_calls", "function_call", "reasoning_content"}
+    ),
+    "tool_call": frozenset({"weight", "loss_weight", "label"}),
+    "tool": frozenset({"weight", "tool_call_id", "name"}),
+    "user": frozenset({"weight"}),
+    "system": frozenset({"weight"}),
+}
+# LLaMA-Factory v1 writes a loss_weight on every turn; Mistral only weighs assistant turns.
+_UNWEIGHTED_KEYS = frozenset({"loss_weight"})
+
+
+def _turn(raw: object, number: int, ctx: _Ctx, where: str) -> list[_Turn]:
+    """One source turn as one turn (two when its reasoning is kept as an untrained turn)."""
     if not isinstance(raw, dict):
-        raise RecordError(f"turn {number} is not an object: {excerpt(raw)}")
+        raise RecordError(f"turn {number} is not an object: {_show(raw)}")
+    plan = ctx.plan
     role_key = _first_key(raw, plan.role_keys)
     if role_key is None:
         keys = " or ".join(repr(k) for k in plan.role_keys)
@@ -379,47 +770,138 @@ def _turn(raw: object, number: int, plan: ResolvedMapping) -> _Turn:
     if role is None:
         name = str(raw[role_key])
         raise RecordError(
-            f"unknown role {excerpt(name)!r} in turn {number}",
+            f"unknown role {_show(name)!r} in turn {number}",
             code="convert_unknown_role",
             category=Category.ROLE,
-            hint=f'map it in a mapping file: [roles] "{excerpt(name, 40)}" = "user" (or '
+            hint=f'map it in a mapping file: [roles] "{_show(name, 40)}" = "user" (or '
             "assistant, system, tool, tool_call)",
         )
     content_key = _first_key(raw, plan.content_keys)
     content = raw[content_key] if content_key is not None else None
-    weight = raw.get("weight")
+    _account_turn(raw, role, (role_key, content_key), where, ctx)
+    label = raw.get("label")
+    if role in ("assistant", "tool_call") and label in (True, False):
+        _kto_label(f"{where}.label", bool(label), ctx)
+    weight = _turn_weight(raw, role, number)
     if role == "tool_call":
-        return _Turn("assistant", None, tuple(_calls_from_payload(content, number)), weight=weight)
+        calls = tuple(_calls_from_payload(content, f"turn {number}"))
+        return [_Turn("assistant", None, calls, weight=weight)]
     if role == "assistant":
-        return _assistant_turn(raw, content, number, weight)
+        return _assistant_turns(raw, content, number, weight, ctx)
     if role == "tool":
-        return _Turn(
-            "tool",
-            _tool_text(content, number),
-            answers=_optional_str(raw.get("tool_call_id")),
-            name=_optional_str(raw.get("name")),
-            weight=weight,
+        return [
+            _Turn(
+                "tool",
+                _tool_text(content, number, ctx),
+                answers=_optional_str(raw.get("tool_call_id")),
+                name=_optional_str(raw.get("name")),
+                weight=weight,
+            )
+        ]
+    text = _required_text(content, role, number, ctx)
+    if role == "system" and not text and _only_tools_chunks(content):
+        return []  # a v1 system turn that only declares the tools: no system prompt
+    return [_Turn(role, text, weight=weight)]
+
+
+def _only_tools_chunks(content: object) -> bool:
+    return isinstance(content, list) and all(
+        isinstance(chunk, dict) and chunk.get("type") == "tools" for chunk in content
+    )
+
+
+# Turn layout -> (the field names it uses, its other keys with their field names). Turns of a
+# dataset share a few layouts, so names are built once per layout, not once per turn.
+_LAYOUTS: dict[tuple[Any, ...], tuple[tuple[str, ...], tuple[tuple[str, str], ...]]] = {}
+_MAX_LAYOUTS = 4096
+
+
+def _account_turn(
+    raw: dict[str, Any], role: str, keys: tuple[str | None, ...], where: str, ctx: _Ctx
+) -> None:
+    layout = (where, role, keys, *raw)
+    names = _LAYOUTS.get(layout)
+    if names is None:
+        names = _layout_names(raw, role, keys, where)
+        if len(_LAYOUTS) >= _MAX_LAYOUTS:
+            _LAYOUTS.clear()  # odd data with ever new keys: stay bounded
+        _LAYOUTS[layout] = names
+    used, other = names
+    ctx.fields.used.update(used)
+    for key, name in other:
+        if not is_empty(raw[key]):
+            ctx.fields.unused.add(name)
+
+
+def _layout_names(
+    raw: dict[str, Any], role: str, keys: tuple[str | None, ...], where: str
+) -> tuple[tuple[str, ...], tuple[tuple[str, str], ...]]:
+    known = _TURN_KEYS[role]
+    used = tuple(
+        f"{where}.{key}" for key in raw if key in keys or key in known or key in _UNWEIGHTED_KEYS
+    )
+    other = tuple(
+        (key, f"{where}.{key}")
+        for key in raw
+        if not (key in keys or key in known or key in _UNWEIGHTED_KEYS)
+    )
+    return used, other
+
+
+def _turn_weight(raw: dict[str, Any], role: str, number: int) -> Any:
+    """``weight`` as given, else LLaMA-Factory v1's ``loss_weight`` on assistant turns (0 or 1)."""
+    weight = raw.get("weight")
+    if weight is not None:
+        return weight
+    loss_weight = raw.get("loss_weight")
+    if loss_weight is None or role not in ("assistant", "tool_call"):
+        return None  # user, system and tool turns are never trained: nothing to write
+    if isinstance(loss_weight, bool) or not isinstance(loss_weight, int | float):
+        raise RecordError(
+            f"turn {number} has loss_weight {_show(loss_weight)}, not a number",
+            code="convert_bad_weight",
+            category=Category.WEIGHT,
         )
-    return _Turn(role, _required_text(content, role, number, plan), weight=weight)
+    if loss_weight not in (0, 1):
+        raise RecordError(
+            f"turn {number} has loss_weight {_show(loss_weight)}: Mistral trains an assistant "
+            "turn fully (weight 1) or not at all (weight 0)",
+            code="convert_bad_weight",
+            category=Category.WEIGHT,
+            hint="use loss_weight 0 or 1; partial weights have no Mistral equivalent",
+        )
+    return int(loss_weight)
 
 
-def _assistant_turn(raw: dict[str, Any], content: object, number: int, weight: Any) -> _Turn:
+def _assistant_turns(
+    raw: dict[str, Any], content: object, number: int, weight: Any, ctx: _Ctx
+) -> list[_Turn]:
+    where = f"turn {number}"
     calls: list[_Call] = []
     if raw.get("tool_calls") is not None:
-        calls += _calls_from_openai(raw["tool_calls"], number)
+        calls += _calls_from_openai(raw["tool_calls"], where)
     if raw.get("function_call") is not None:
         # Legacy OpenAI: one call without an id; the id is invented when assembling.
-        calls += _calls_from_payload(raw["function_call"], number)
-    text = _text(content, f"turn {number}")
-    if text is None and not calls:
+        calls += _calls_from_payload(raw["function_call"], where)
+    parts = _parts(content, where, ctx)
+    calls += parts.calls
+    reasoning = parts.reasoning
+    if isinstance(raw.get("reasoning_content"), str) and raw["reasoning_content"].strip():
+        # DeepSeek-style exports keep the chain of thought beside the answer.
+        reasoning = [
+            _reasoning(raw["reasoning_content"], "reasoning_content", where, ctx),
+            *reasoning,
+        ]
+    if parts.text is None and not calls:
         raise RecordError(f"assistant turn {number} has no content", code="convert_missing_key")
-    return _Turn("assistant", text, tuple(calls), weight=weight)
+    turns = [_Turn("assistant", text, weight=0) for text in reasoning if text is not None]
+    return [*turns, _Turn("assistant", parts.text, tuple(calls), weight=weight)]
 
 
-def _required_text(content: object, role: str, number: int, plan: ResolvedMapping) -> str:
-    text = _text(content, f"turn {number}")
+def _required_text(content: object, role: str, number: int, ctx: _Ctx) -> str:
+    text = _text(content, f"turn {number}", ctx)
     if text is None:
-        keys = " or ".join(repr(k) for k in plan.content_keys)
+        keys = " or ".join(repr(k) for k in ctx.plan.content_keys)
         raise RecordError(
             f"{role} turn {number} has no content ({keys})",
             code="convert_missing_key",
@@ -428,42 +910,144 @@ def _required_text(content: object, role: str, number: int, plan: ResolvedMappin
     return text
 
 
-def _text(value: object, where: str) -> str | None:
+@dataclass(slots=True)
+class _Parts:
+    """Content read from a string or a list of chunks."""
+
+    text: str | None
+    reasoning: list[str | None] = field(default_factory=list)
+    calls: list[_Call] = field(default_factory=list)
+
+
+# Chunk types by what they hold (OpenAI, Mistral, LLaMA-Factory v1, Anthropic-style exports).
+_REASONING_CHUNKS = frozenset({"reasoning", "thinking"})
+_CALL_CHUNKS = frozenset({"tool_call", "tool_calls"})
+_MEDIA_CHUNKS = frozenset(
+    {
+        "image",
+        "image_url",
+        "input_image",
+        "audio",
+        "input_audio",
+        "audio_url",
+        "video",
+        "video_url",
+    }
+)
+
+
+def _text(value: object, where: str, ctx: _Ctx) -> str | None:
     """Text content: a string, a list of text chunks (joined), a number; None when absent."""
     if value is None or isinstance(value, str):
         return value
+    parts = _parts(value, where, ctx)
+    if parts.calls:
+        raise RecordError(f"{where} holds a tool call chunk, but only assistant turns make calls")
+    if any(text is not None for text in parts.reasoning):
+        raise RecordError(
+            f"{where} holds a reasoning chunk, but only assistant turns reason",
+            hint="pass --reasoning drop to leave it out",
+        )
+    return parts.text
+
+
+def _parts(value: object, where: str, ctx: _Ctx) -> _Parts:
+    if value is None or isinstance(value, str):
+        return _Parts(value)
     if isinstance(value, bool):
         raise RecordError(f"the content of {where} is a boolean, not text")
     if isinstance(value, int | float):
-        return str(value)
+        return _Parts(str(value))
     if isinstance(value, list):
-        return "".join(_chunk_text(chunk, where) for chunk in value)
-    raise RecordError(f"the content of {where} is not text: {excerpt(value)}")
+        parts = _Parts("")
+        for chunk in value:
+            _read_chunk(chunk, where, ctx, parts)
+        return parts
+    raise RecordError(
+        f"the content of {where} is a JSON {_json_type(value)}, not text or a list of chunks: "
+        f"{_show(value)}"
+    )
 
 
-def _chunk_text(chunk: object, where: str) -> str:
+def _read_chunk(chunk: object, where: str, ctx: _Ctx, parts: _Parts) -> None:
     if isinstance(chunk, str):
-        return chunk
-    if isinstance(chunk, dict) and chunk.get("type", "text") == "text":
-        text = chunk.get("text")
-        if isinstance(text, str):
-            return text
-    if isinstance(chunk, dict) and chunk.get("type") not in (None, "text"):
+        parts.text = (parts.text or "") + chunk
+        return
+    if not isinstance(chunk, dict):
         raise RecordError(
-            f"{where} holds a {excerpt(chunk.get('type'), 30)!r} chunk",
-            code="convert_unsupported_content",
-            hint="only text content is supported (vision content is not supported yet)",
+            f"a content chunk of {where} is a JSON {_json_type(chunk)}, not a chunk object: "
+            f"{_show(chunk)}",
+            hint='a text chunk is {"type": "text", "text": "..."} ("value" in LLaMA-Factory v1)',
         )
-    raise RecordError(f"a content chunk of {where} is not text: {excerpt(chunk)}")
+    kind = chunk.get("type", "text")
+    if kind == "text":
+        text = _chunk_value(chunk)
+        if text is None:
+            raise RecordError(
+                f"a text chunk of {where} has no 'text' or 'value' string: {_show(chunk)}"
+            )
+        parts.text = (parts.text or "") + text
+    elif kind in _REASONING_CHUNKS:
+        parts.reasoning.append(_reasoning(_chunk_value(chunk), f"{kind!r} chunk", where, ctx))
+    elif kind in _CALL_CHUNKS:
+        value = chunk.get("value", chunk.get(kind))
+        parts.calls += _calls_from_payload(value, where)
+    elif kind == "tools":
+        # LLaMA-Factory v1 declares the tools in a chunk (of the system turn).
+        ctx.chunk_tools += _tool_list(chunk.get("value"), f"a 'tools' chunk of {where}")
+    elif kind in _MEDIA_CHUNKS:
+        if ctx.options.media == "refuse":
+            raise RecordError(
+                f"{where} holds a {_show(kind, 30)} chunk: Mistral text fine-tuning cannot "
+                "train on images, audio or video",
+                code="convert_media",
+                hint=f"pass {MEDIA_OPTION} to leave such chunks out",
+                refused=True,
+            )
+        ctx.drop(f"{kind} chunks")
+    else:
+        raise RecordError(
+            f"{where} holds a {_show(kind, 30)} chunk, which has no place in Mistral's text "
+            f"format: {_show(chunk)}",
+            code="convert_unsupported_content",
+        )
 
 
-def _tool_text(content: object, number: int) -> str:
+def _chunk_value(chunk: dict[str, Any]) -> str | None:
+    for key in ("text", "value", "thinking"):
+        value = chunk.get(key)
+        if isinstance(value, str):
+            return value
+    return None
+
+
+def _reasoning(text: str | None, what: str, where: str, ctx: _Ctx) -> str | None:
+    """The reasoning to keep as an untrained turn, or None when it is dropped (or refused)."""
+    policy = ctx.options.reasoning
+    if policy == "refuse":
+        raise RecordError(
+            f"{where} holds reasoning (a {what}): the model's chain of thought, which Mistral's "
+            "format has no place for",
+            code="convert_reasoning",
+            hint=f"pass {REASONING_OPTIONS} to keep it as an untrained assistant turn",
+            refused=True,
+        )
+    if text is None:
+        raise RecordError(f"{where} holds a {what} without text")
+    if policy == "drop":
+        ctx.drop("reasoning chunks")
+        return None
+    ctx.use("reasoning chunks")
+    return text
+
+
+def _tool_text(content: object, number: int, ctx: _Ctx) -> str:
     # Tool results are often structured; the platform wants them as a string.
     if isinstance(content, dict | bool) or (
         isinstance(content, list) and not all(_is_text_chunk(chunk) for chunk in content)
     ):
         return orjson.dumps(content).decode()
-    text = _text(content, f"turn {number}")
+    text = _text(content, f"turn {number}", ctx)
     if text is None:
         raise RecordError(f"tool turn {number} has no content", code="convert_missing_key")
     return text
@@ -473,7 +1057,7 @@ def _is_text_chunk(chunk: object) -> bool:
     return isinstance(chunk, str) or (
         isinstance(chunk, dict)
         and chunk.get("type") == "text"
-        and isinstance(chunk.get("text"), str)
+        and isinstance(chunk.get("text", chunk.get("value")), str)
     )
 
 
@@ -484,44 +1068,44 @@ def _optional_str(value: object) -> str | None:
 # --- tool calls ---
 
 
-def _calls_from_openai(value: object, number: int) -> list[_Call]:
+def _calls_from_openai(value: object, where: str) -> list[_Call]:
     """OpenAI/Mistral ``tool_calls``: ``[{"id", "type", "function": {"name", "arguments"}}]``."""
-    raw = _json_value(value, f"tool_calls of turn {number}")
+    raw = _json_value(value, f"tool_calls of {where}")
     if not isinstance(raw, list):
-        raise _bad_call(number, raw)
+        raise _bad_call(where, raw)
     calls = []
     for item in raw:
         if not isinstance(item, dict):
-            raise _bad_call(number, item)
+            raise _bad_call(where, item)
         function = item.get("function", item)
-        call = _call(function, number)
+        call = _call(function, where)
         calls.append(_Call(call.name, call.arguments, _optional_str(item.get("id"))))
     return calls
 
 
-def _calls_from_payload(value: object, number: int) -> list[_Call]:
+def _calls_from_payload(value: object, where: str) -> list[_Call]:
     """A call payload ``{"name", "arguments"}`` (or a list of them, for parallel calls)."""
-    raw = _json_value(value, f"the tool call of turn {number}")
+    raw = _json_value(value, f"the tool call of {where}")
     items = raw if isinstance(raw, list) else [raw]
     if not items:
-        raise _bad_call(number, raw)
-    return [_call(item, number) for item in items]
+        raise _bad_call(where, raw)
+    return [_call(item, where) for item in items]
 
 
-def _call(function: object, number: int) -> _Call:
+def _call(function: object, where: str) -> _Call:
     if not isinstance(function, dict):
-        raise _bad_call(number, function)
+        raise _bad_call(where, function)
     name = function.get("name")
     if not isinstance(name, str) or not name:
-        raise _bad_call(number, function)
+        raise _bad_call(where, function)
     arguments = function.get("arguments")
     if arguments is None:
         # Some exports (glaive-style) name them "parameters".
         arguments = function.get("parameters")
-    return _Call(name, _arguments(arguments, number), _optional_str(function.get("id")))
+    return _Call(name, _arguments(arguments, where), _optional_str(function.get("id")))
 
 
-def _arguments(value: object, number: int) -> str:
+def _arguments(value: object, where: str) -> str:
     """Arguments as the JSON string the platform wants (objects are serialised)."""
     if value is None:
         return "{}"
@@ -530,16 +1114,15 @@ def _arguments(value: object, number: int) -> str:
     if isinstance(value, dict | list):
         return orjson.dumps(value).decode()
     raise RecordError(
-        f"the arguments of the tool call in turn {number} are not an object: {excerpt(value)}",
+        f"the arguments of the tool call in {where} are not an object: {_show(value)}",
         code="convert_bad_tool_call",
         category=Category.TOOL,
     )
 
 
-def _bad_call(number: int, value: object) -> RecordError:
+def _bad_call(where: str, value: object) -> RecordError:
     return RecordError(
-        f'turn {number} holds a malformed tool call (want {{"name", "arguments"}}): '
-        f"{excerpt(value)}",
+        f'{where} holds a malformed tool call (want {{"name", "arguments"}}): {_show(value)}',
         code="convert_bad_tool_call",
         category=Category.TOOL,
     )
@@ -555,19 +1138,21 @@ def call_id(index: int, position: int) -> str:
 # --- system prompt and tools ---
 
 
-def _system_prompt(record: dict[str, Any], plan: ResolvedMapping) -> str | None:
-    key = _first_key(record, plan.columns["system"])
+def _system_prompt(record: dict[str, Any], ctx: _Ctx) -> str | None:
+    key = _first_key(record, ctx.plan.columns["system"])
     if key is None:
         return None
-    text = _text(record[key], f"the {key!r} column")
+    ctx.use(key)
+    text = _text(record[key], f"the {key!r} column", ctx)
     # An empty cell means "no system prompt" (CSV and Parquet give every row every column).
     return text if text and text.strip() else None
 
 
-def _tools(record: dict[str, Any], plan: ResolvedMapping) -> list[dict[str, Any]]:
+def _tools(record: dict[str, Any], ctx: _Ctx) -> list[dict[str, Any]]:
     tools: list[dict[str, Any]] = []
-    for key in plan.columns["tools"]:
+    for key in ctx.plan.columns["tools"]:
         if _has(record, key):
+            ctx.use(key)
             tools += _tool_list(record[key], key)
     return tools
 
@@ -597,7 +1182,9 @@ def _tool(item: object, key: str) -> dict[str, Any]:
 
 def _bad_tools(key: str, value: object) -> RecordError:
     return RecordError(
-        f"{key!r} is not a list of tools (function schemas): {excerpt(value)}",
+        f"{key} is not a list of tools (function schemas): {_show(value)}"
+        if key.startswith("a ")
+        else f"{key!r} is not a list of tools (function schemas): {_show(value)}",
         code="convert_bad_tools",
         category=Category.TOOL,
     )
@@ -614,7 +1201,7 @@ def _json_value(value: object, what: str) -> Any:
         return orjson.loads(text)
     except orjson.JSONDecodeError as exc:
         raise RecordError(
-            f"{what} is not valid JSON ({exc.msg}): {excerpt(text)}",
+            f"{what} is not valid JSON ({exc.msg}): {_show(text)}",
             code="convert_bad_json",
             category=Category.JSON,
         ) from exc
@@ -623,45 +1210,49 @@ def _json_value(value: object, what: str) -> Any:
 # --- Alpaca and prompt/completion ---
 
 
-def _alpaca_turns(record: dict[str, Any], plan: ResolvedMapping) -> list[_Turn]:
-    instruction = _column_text(record, plan, "instruction", required=True) or ""
-    extra = _column_text(record, plan, "input", required=False) or ""
-    output = _column_text(record, plan, "output", required=True) or ""
-    # Instruction and input joined by a newline, as LLaMA-Factory does.
+def _alpaca_turns(record: dict[str, Any], ctx: _Ctx) -> list[_Turn]:
+    turns = _alpaca_prompt(record, ctx)
+    output = _column_text(record, ctx, "output", required=True) or ""
+    if not output.strip():
+        raise RecordError("empty output", code="convert_empty")
+    return [*turns, _Turn("assistant", output)]
+
+
+def _alpaca_prompt(record: dict[str, Any], ctx: _Ctx) -> list[_Turn]:
+    """History pairs, then instruction and input joined by a newline (as LLaMA-Factory does)."""
+    instruction = _column_text(record, ctx, "instruction", required=True) or ""
+    extra = _column_text(record, ctx, "input", required=False) or ""
     prompt = "\n".join(part for part in (instruction, extra) if part.strip())
     if not prompt.strip():
         raise RecordError("empty instruction and input", code="convert_empty")
-    if not output.strip():
-        raise RecordError("empty output", code="convert_empty")
-    turns = _history_turns(record, plan)
-    turns += [_Turn("user", prompt), _Turn("assistant", output)]
-    return turns
+    return [*_history_turns(record, ctx), _Turn("user", prompt)]
 
 
-def _history_turns(record: dict[str, Any], plan: ResolvedMapping) -> list[_Turn]:
-    key = _first_key(record, plan.columns["history"])
+def _history_turns(record: dict[str, Any], ctx: _Ctx) -> list[_Turn]:
+    key = _first_key(record, ctx.plan.columns["history"])
     if key is None:
         return []
+    ctx.use(key)
     history = _json_value(record[key], key)
     if isinstance(history, str) and not history.strip():
         return []
     if not isinstance(history, list):
-        raise RecordError(f"{key!r} is not a list of [user, assistant] pairs: {excerpt(history)}")
+        raise RecordError(f"{key!r} is not a list of [user, assistant] pairs: {_show(history)}")
     turns: list[_Turn] = []
     for number, pair in enumerate(history, start=1):
         if not (
             isinstance(pair, list) and len(pair) == 2 and all(isinstance(p, str) for p in pair)
         ):
             raise RecordError(
-                f"{key!r} entry {number} is not a [user, assistant] pair: {excerpt(pair)}"
+                f"{key!r} entry {number} is not a [user, assistant] pair: {_show(pair)}"
             )
         turns += [_Turn("user", pair[0]), _Turn("assistant", pair[1])]
     return turns
 
 
-def _prompt_completion_turns(record: dict[str, Any], plan: ResolvedMapping) -> list[_Turn]:
-    prompt = _column_text(record, plan, "prompt", required=True) or ""
-    completion = _column_text(record, plan, "completion", required=True) or ""
+def _prompt_completion_turns(record: dict[str, Any], ctx: _Ctx) -> list[_Turn]:
+    prompt = _column_text(record, ctx, "prompt", required=True) or ""
+    completion = _column_text(record, ctx, "completion", required=True) or ""
     if not prompt.strip():
         raise RecordError("empty prompt", code="convert_empty")
     if not completion.strip():
@@ -670,9 +1261,9 @@ def _prompt_completion_turns(record: dict[str, Any], plan: ResolvedMapping) -> l
 
 
 def _column_text(
-    record: dict[str, Any], plan: ResolvedMapping, name: ColumnField, *, required: bool
+    record: dict[str, Any], ctx: _Ctx, name: ColumnField, *, required: bool
 ) -> str | None:
-    columns = plan.columns[name]
+    columns = ctx.plan.columns[name]
     key = _first_key(record, columns)
     if key is None:
         if required:
@@ -682,10 +1273,11 @@ def _column_text(
                 hint=f"name it in a mapping file ([columns] {name} = ...)",
             )
         return None
+    ctx.use(key)
     value = record[key]
     if isinstance(value, list):
-        raise RecordError(f"{key!r} is a list, not text (ranking data is not supported)")
-    return _text(value, f"the {key!r} column")
+        raise RecordError(f"{key!r} is a list, not text: {_show(value)}")
+    return _text(value, f"the {key!r} column", ctx)
 
 
 # --- assembling messages ---

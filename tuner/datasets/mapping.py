@@ -10,6 +10,10 @@ name means. This module is that table, read from TOML::
     messages = "conversations"
     system = "system"
     tools = "tools"
+    kto_tag = "label"              # KTO: a true/false judgement of the answer
+    chosen = "chosen"              # preference pairs: the better and the worse answer
+    rejected = "rejected"
+    images = "images"              # media columns (refused unless dropped explicitly)
     [keys]                         # keys inside each turn
     role = "from"
     content = "value"
@@ -47,6 +51,12 @@ ColumnField = Literal[
     "history",
     "prompt",
     "completion",
+    "kto_tag",
+    "chosen",
+    "rejected",
+    "images",
+    "videos",
+    "audios",
 ]
 COLUMN_FIELDS: tuple[ColumnField, ...] = get_args(ColumnField)
 
@@ -86,6 +96,13 @@ _DEFAULT_COLUMNS: dict[str, tuple[str, ...]] = {
     "history": ("history",),
     "prompt": ("prompt",),
     "completion": ("completion",),
+    # LLaMA-Factory's KTO demo data calls its column "label"; only true/false values count.
+    "kto_tag": ("label", "kto_tag"),
+    "chosen": ("chosen",),
+    "rejected": ("rejected",),
+    "images": ("images", "image"),
+    "videos": ("videos", "video"),
+    "audios": ("audios", "audio"),
 }
 ROLE_KEYS: tuple[str, ...] = ("role", "from")
 CONTENT_KEYS: tuple[str, ...] = ("content", "value", "text")
@@ -115,6 +132,12 @@ class Columns(BaseModel):
     history: Name | None = None
     prompt: Name | None = None
     completion: Name | None = None
+    kto_tag: Name | None = None
+    chosen: Name | None = None
+    rejected: Name | None = None
+    images: Name | None = None
+    videos: Name | None = None
+    audios: Name | None = None
 
 
 class Keys(BaseModel):

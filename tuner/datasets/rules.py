@@ -72,6 +72,9 @@ CODES: dict[str, tuple[Category, Severity, str]] = {
     "classifier_not_supported": (C.SCHEMA, E, "A 'labels' line: classifier data is not supported."),
     "system_prompt_not_string": (C.SCHEMA, E, "The top-level 'system_prompt' is not a string."),
     "wrong_format": (C.SCHEMA, E, "A pretrain line in an instruct file, or the other way round."),
+    # Stricter than the reference validator, which ignores these keys and would train anyway.
+    "kto_undesirable": (C.SCHEMA, E, "A 'label': false (KTO) marks an answer as undesirable."),
+    "preference_pair": (C.SCHEMA, E, "'chosen'/'rejected' (or DPO) keys: a preference pair."),
     "check_failed": (C.SCHEMA, E, "The checker failed on this line (a bug: please report it)."),
     "tokenize_failed": (C.SCHEMA, E, "The tokenizer could not encode this conversation."),
     # role
@@ -141,6 +144,28 @@ CODES: dict[str, tuple[Category, Severity, str]] = {
 ROLES = frozenset({"system", "user", "assistant", "tool"})
 _TOP_KEYS = frozenset({"messages", "interactions", "tools", "available_tools", "system_prompt"})
 _PRETRAIN_KEYS = frozenset({"text", "content"})
+# Keys that mark a line as preference or KTO data. The reference validator ignores unknown keys,
+# so such a line would be trained as if it were plain SFT data: the rejected answer dropped in
+# silence, an undesirable answer learned. Here they are errors, on purpose (see the README).
+_PREFERENCE_KEYS = frozenset(
+    {
+        "chosen",
+        "rejected",
+        "preferred_output",
+        "non_preferred_output",
+        "chosen_messages",
+        "rejected_messages",
+    }
+)
+_KTO_KEYS = frozenset({"label", "kto_tag"})
+_HINT_KTO = (
+    "Mistral would train on this undesirable answer: drop the line, or convert the source with "
+    "`tuner data convert --kto-keep-desirable`."
+)
+_HINT_PREFERENCE = (
+    "Mistral's fine-tuning API has no preference tuning: build SFT data from the chosen answers "
+    "with `tuner data convert SRC --preference chosen --out OUT.jsonl`."
+)
 _MESSAGE_KEYS: dict[str, frozenset[str]] = {
     "system": frozenset({"role", "content", "text"}),
     "user": frozenset({"role", "content", "text"}),
@@ -631,8 +656,9 @@ class _Instruct:
         raw = obj[key]
         self._top_level_system_prompt()
         self._tools()
+        self._preference_and_kto(obj, "the line")
         for key in obj:
-            if key not in _TOP_KEYS:
+            if key not in _TOP_KEYS and key not in _PREFERENCE_KEYS and not _undesirable(obj, key):
                 self.unknown.append(f"{_show(key, 30)} (top level)")
         if not isinstance(raw, list):
             out.add(
@@ -793,8 +819,9 @@ class _Instruct:
             )
         if role is None:
             return
+        self._preference_and_kto(message, label)
         for key in message:
-            if key not in _MESSAGE_KEYS[role]:
+            if key not in _MESSAGE_KEYS[role] and not _undesirable(message, key):
                 self.unknown.append(f"{_show(key, 30)} ({label})")
         value = self._content(label, role, content)
         if role == "system":
@@ -1090,6 +1117,24 @@ class _Instruct:
             )
         return result
 
+    def _preference_and_kto(self, obj: dict[str, Any], where: str) -> None:
+        pair = sorted(key for key in obj if key in _PREFERENCE_KEYS)
+        if pair:
+            keys = ", ".join(repr(key) for key in pair)
+            self.out.add(
+                "preference_pair",
+                f"{where} holds preference data ({keys}); the platform would ignore these keys "
+                "and train on the messages alone",
+                _HINT_PREFERENCE,
+            )
+        for key in sorted(obj):
+            if _undesirable(obj, key):
+                self.out.add(
+                    "kto_undesirable",
+                    f"{where} has {key!r}: false, marking the answer as undesirable (KTO)",
+                    _HINT_KTO,
+                )
+
     def _unknown_keys(self) -> None:
         if not self.unknown:
             return
@@ -1217,6 +1262,12 @@ def _role_hint(role: object) -> str:
         if lowered in _ROLE_HINTS:
             return f"Use {_ROLE_HINTS[lowered]!r} for {role!r} turns."
     return "Use one of 'system', 'user', 'assistant', 'tool'."
+
+
+def _undesirable(obj: dict[str, Any], key: str) -> bool:
+    """A KTO label saying the answer is undesirable (CSV-born exports write it as text)."""
+    value = obj[key]
+    return key in _KTO_KEYS and (value is False or value == "false")
 
 
 def iter_codes() -> Iterator[tuple[str, Category, Severity, str]]:

@@ -28,7 +28,9 @@ _METRIC_LABELS = {key: label for key, label, _ in SUMMARY_METRICS}
 
 _CSS = """
 body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem;color:#222}
-h1{font-size:1.4rem}h2{font-size:1.15rem;margin-top:2rem}
+h1{font-size:1.4rem}
+.simulated{background:#ffd84d;color:#000;font-weight:bold;padding:.6rem 1rem;border:2px solid #000}
+h2{font-size:1.15rem;margin-top:2rem}
 table{border-collapse:collapse;margin:.5rem 0}
 th,td{border:1px solid #ccc;padding:.3rem .5rem;vertical-align:top;text-align:left}
 th{background:#f3f3f3}td.num{text-align:right;font-variant-numeric:tabular-nums}
@@ -228,11 +230,14 @@ def render_html(report: RunReport) -> str:
     created = datetime.datetime.fromtimestamp(run.created_at, datetime.UTC)
     models: dict[str, ModelSummary] = report.models
     note = f'<p class="meta">{escape(report.note)}</p>' if report.note else ""
+    simulated = report.simulated_note
+    banner = f'<p class="simulated">{escape(simulated)}</p>' if simulated else ""
     return (
         "<!DOCTYPE html>\n"
         '<html lang="en"><head><meta charset="utf-8">'
         f"<title>tuner eval {escape(run.run_id)}</title><style>{_CSS}</style></head><body>"
-        f"<h1>Evaluation {escape(run.run_id)}</h1>"
+        f"{banner}<h1>Evaluation {escape(run.run_id)}"
+        f"{' (SIMULATED)' if simulated else ''}</h1>"
         f'<p class="meta">{escape(run.data_path)} · {len(report.rows)} items · '
         f"{escape(', '.join(models))} · {escape(run.status)} · "
         f"created {created:%Y-%m-%d %H:%M} UTC</p>{note}"

@@ -17,7 +17,7 @@ from tuner.evals.dataset import EvalDataError, EvalItem, EvalSet, load_eval_set
 from tuner.evals.judge import JudgeSummary, Outcome, bootstrap_ci, summarise
 from tuner.evals.metrics import mean, metric_values
 from tuner.jobs.ledger import Ledger
-from tuner.jobs.records import EvalItemRecord, EvalRunRecord
+from tuner.jobs.records import EvalItemRecord, EvalRunRecord, simulated_note
 
 # (key in ModelSummary.as_json, label, higher is better?) in display order.
 SUMMARY_METRICS: tuple[tuple[str, str, bool | None], ...] = (
@@ -250,6 +250,14 @@ class RunReport:
         scored.sort(key=lambda pair: (-abs(pair[1]), pair[0].index))
         return [pair for pair in scored[:limit] if pair[1] != 0]
 
+    @property
+    def simulated_note(self) -> str | None:
+        """The SIMULATED sentence when a sandbox answered any model of the run."""
+        run = self.run
+        if not run.simulated:
+            return None
+        return simulated_note([b.url for b in run.backends if b.sandbox])
+
     def as_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
             "run_id": self.run.run_id,
@@ -261,6 +269,8 @@ class RunReport:
             "baseline": self.baseline,
             "items": len(self.rows),
             "models": {model: summary.as_json() for model, summary in self.models.items()},
+            "backend": self.run.backends_json(),
+            "simulated": self.run.simulated,
         }
         if self.judge is not None:
             out["judge"] = {"model": self.run.judge, **self.judge.as_json()}

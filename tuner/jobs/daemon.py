@@ -35,22 +35,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import signal
-import socket
 import time
-import uuid
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from pydantic import SecretStr
 
-from tuner.api import APIError, AuthenticationError, RateLimitError, TunerClient
+from tuner.api import APIError, APIStatusError, AuthenticationError, RateLimitError, TunerClient
 from tuner.jobs.ledger import Ledger, LedgerError
+from tuner.jobs.liveness import describe_holder, make_owner, take_lease
 from tuner.jobs.notifiers import (
     NOTHING_DELIVERED,
     Backoff,
@@ -63,9 +60,9 @@ from tuner.jobs.poller import (
     LIST_PAGE_SIZE,
     CycleResult,
     poll_once,
-    retry_after_seconds,
 )
 from tuner.jobs.submit import DEFAULT_MAX_ACTIVE, drain_queue
+from tuner.jobs.submit import CycleReport as QueueReport
 
 logger = logging.getLogger("tuner.jobs.daemon")
 
@@ -73,8 +70,8 @@ LEASE_NAME = "daemon"
 CYCLE_JOB_ID = "tuner-daemon-cycle"
 LEASE_JOB_ID = "tuner-daemon-lease"
 
-DrainQueue = Callable[[], Awaitable[int]]
-"""Submits queued job specs; returns how many it submitted (see ``queue_drainer``)."""
+DrainQueue = Callable[[], Awaitable[QueueReport]]
+"""Submits queued job specs; returns the queue cycle's report (see ``queue_drainer``)."""
 
 
 def queue_drainer(
@@ -92,7 +89,7 @@ def queue_drainer(
     fetch them again before counting them against ``max_active``.
     """
 
-    async def drain() -> int:
+    async def drain() -> QueueReport:
         return await drain_queue(
             client,
             ledger,
@@ -162,6 +159,9 @@ class CycleReport:
     submitted: int = 0
     queued: int = 0
     """Submissions still waiting in the queue after the drain."""
+    queue_holder: str | None = None
+    """Who held the submission queue (``host:pid``) when this cycle could not drain it."""
+    queue_holder_expires_at: int | None = None
     delivery: DeliveryResult = NOTHING_DELIVERED
     interrupted: bool = False
     """A stop cancelled the cycle before it finished (``run_once``)."""
@@ -176,54 +176,6 @@ class CycleReport:
     def rate_limited(self) -> bool:
         met_429 = self.poll is not None and self.poll.rate_limited > 0
         return met_429 or isinstance(self.error, RateLimitError)
-
-
-def make_owner(pid: int | None = None) -> str:
-    """``host:pid:uuid``: unique per run, and says where to look whether its process lives.
-
-    The uuid part starts with this process's PID-namespace id where there is one (Linux), so
-    two containers that share a host name but not their process ids never judge each other's
-    pids.
-    """
-    namespace = _pid_namespace()
-    tag = uuid.uuid4().hex[:12]
-    unique = f"{namespace}-{tag}" if namespace else tag
-    return f"{socket.gethostname()}:{os.getpid() if pid is None else pid}:{unique}"
-
-
-def _pid_namespace() -> str:
-    try:
-        return format(Path("/proc/self/ns/pid").stat().st_ino, "x")
-    except OSError:
-        return ""
-
-
-def owner_is_gone(owner: str, *, host: str | None = None) -> bool:
-    """Whether ``owner`` names a process of this host (and PID namespace) that no longer runs.
-
-    Only such an owner can be checked; any doubt (another host or namespace, a pid that some
-    process has reused, another user's process) says "alive", and the lease is then left to
-    expire.
-    """
-    parts = owner.rsplit(":", 2)
-    if len(parts) != 3 or parts[0] != (host or socket.gethostname()):
-        return False
-    namespace = _pid_namespace()
-    if namespace and not parts[2].startswith(f"{namespace}-"):
-        return False
-    try:
-        pid = int(parts[1])
-    except ValueError:
-        return False
-    if pid <= 0 or pid == os.getpid():
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return False
 
 
 def next_delay(
@@ -252,10 +204,9 @@ def _advised_wait(report: CycleReport | None) -> float:
     waits = [0.0]
     if report.poll is not None and report.poll.retry_after is not None:
         waits.append(report.poll.retry_after)
-    if isinstance(report.error, RateLimitError):
-        advised = retry_after_seconds(report.error)
-        if advised is not None:
-            waits.append(advised)
+    if isinstance(report.error, APIStatusError) and report.error.retry_after is not None:
+        # Past the client's cap the call gave up instead of waiting: the cycle waits instead.
+        waits.append(report.error.retry_after)
     return max(waits)
 
 
@@ -276,11 +227,15 @@ class Daemon:
         drain_queue: DrainQueue | None = None,
         clock: Callable[[], float] = time.time,
         owner: str | None = None,
+        notifier_sources: Mapping[str, str] | None = None,
     ) -> None:
-        """``clock`` gives UNIX seconds for the ledger (tests pass a fake one)."""
+        """``clock`` gives UNIX seconds for the ledger (tests pass a fake one);
+        ``notifier_sources`` says where each notifier's target comes from (recorded in the
+        registry; never the target itself)."""
         self._client = client
         self._ledger = ledger
         self._notifiers = tuple(notifiers)
+        self._notifier_sources = dict(notifier_sources or {})
         self._config = config or DaemonConfig()
         self._drain_queue = drain_queue
         self._clock = clock
@@ -309,10 +264,6 @@ class Daemon:
     def backend(self) -> str:
         return self._client.base_url
 
-    @property
-    def holds_lease(self) -> bool:
-        return self._holding
-
     def stop(self) -> None:
         """Ask ``run`` to stop (safe from a signal handler: it only sets an event)."""
         self._stop.set()
@@ -329,18 +280,16 @@ class Daemon:
     async def take_lease(self) -> bool:
         """Take or renew the lease; False (logged once per holder) while someone else has it."""
         now = self._now()
-        taken = await self._acquire(now)
-        holder = None if taken else await self._ledger.aio.lease_holder(LEASE_NAME, now)
-        if holder is not None and owner_is_gone(holder.owner):
+        outcome = await self._ledger.aio.call(
+            take_lease, self._ledger, LEASE_NAME, self.owner, self._config.lease_ttl, now
+        )
+        if outcome.took_over_from is not None:
             logger.warning(
-                "the daemon lease is held by %s, a process on this host that is gone; "
-                "taking it over",
-                holder.owner,
+                "the daemon lease was held by %s, a process on this host that is gone; "
+                "took it over",
+                outcome.took_over_from,
             )
-            # Deletes only that owner's row: a third daemon that got in first keeps the lease.
-            await self._ledger.aio.release_lease(LEASE_NAME, holder.owner)
-            taken = await self._acquire(now)
-            holder = None if taken else await self._ledger.aio.lease_holder(LEASE_NAME, now)
+        taken, holder = outcome.taken, outcome.holder
         if taken:
             if not self._holding:
                 logger.info("took the daemon lease as %s", self.owner)
@@ -363,17 +312,27 @@ class Daemon:
         self._registered = False
 
     async def register_notifiers(self) -> None:
-        """Register this daemon's notifiers in the ledger (others become inactive) unless done
-        since the lease was taken. Called by the cycle once it holds the lease, before polling.
-        """
+        """Register this daemon's notifiers in the ledger unless done since the lease was taken
+        (called by the cycle once it holds the lease, before polling). Registered notifiers this
+        run does not have stay registered: their notifications wait for a daemon that has them,
+        and the log says so once per lease."""
         if self._registered:
             return
         names = [notifier.name for notifier in self._notifiers]
-        retired = await self._ledger.aio.register_notifiers(names, now=self._now())
+        await self._ledger.aio.register_notifiers(
+            names, now=self._now(), sources=self._notifier_sources
+        )
         self._registered = True
         logger.info("notifiers registered in the ledger: %s", ", ".join(names) or "none")
-        if retired:
-            logger.info("no longer configured, so no new notifications for: %s", ", ".join(retired))
+        registered = await self._ledger.aio.registered_notifiers()
+        missing = [name for name in registered if name not in names]
+        if missing:
+            logger.warning(
+                "registered but not configured in this run, so their notifications wait until "
+                "a daemon runs with them: %s (remove one with `tuner daemon notifiers remove "
+                "NAME`)",
+                ", ".join(missing),
+            )
 
     async def _acquire(self, now: int) -> bool:
         return await self._ledger.aio.acquire_lease(
@@ -414,9 +373,10 @@ class Daemon:
             )
         await self.register_notifiers()
         poll, error = await self._poll()
-        submitted = 0
+        queue: QueueReport | None = None
         if error is None and not self.stopping:
-            submitted, error = await self._drain()
+            queue, error = await self._drain()
+        holder = None if queue is None else queue.holder
         delivery = NOTHING_DELIVERED
         if not self.stopping and await self.take_lease():
             delivery = await deliver_pending(
@@ -431,8 +391,10 @@ class Daemon:
             ran=True,
             poll=poll,
             error=error,
-            submitted=submitted,
+            submitted=0 if queue is None else len(queue.created),
             queued=len(await self._ledger.aio.entries_in_state("pending")),
+            queue_holder=None if holder is None else describe_holder(holder),
+            queue_holder_expires_at=None if holder is None else holder.expires_at,
             delivery=delivery,
         )
         # The end of a completed cycle: dashboards show it as "the daemon last polled".
@@ -457,21 +419,21 @@ class Daemon:
             return None, error
         return result, None
 
-    async def _drain(self) -> tuple[int, APIError | None]:
+    async def _drain(self) -> tuple[QueueReport | None, APIError | None]:
         if self._drain_queue is None:
-            return 0, None
+            return None, None
         try:
             return await self._drain_queue(), None
         except APIError as error:
             logger.warning("submitting queued jobs failed: %s", error)
             self._note_fatal(error)
-            return 0, error
+            return None, error
         except LedgerError:
             raise
         except Exception:
             # A queued spec the submitter chokes on must not stop polling and notifying.
             logger.exception("submitting queued jobs failed unexpectedly")
-            return 0, None
+            return None, None
 
     def _note_fatal(self, error: APIError) -> None:
         if isinstance(error, AuthenticationError):

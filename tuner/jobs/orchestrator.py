@@ -32,6 +32,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
+import orjson
 from pydantic import SecretStr
 
 from tuner.api import File, Job, NotFoundError, TunerClient
@@ -43,7 +44,7 @@ from tuner.datasets.tokenizers import UnknownModelError, context_length, resolve
 from tuner.datasets.tokens import counter_for
 from tuner.datasets.validate import ValidateOptions, validate_paths
 from tuner.jobs.ledger import Ledger
-from tuner.jobs.records import FileRecord
+from tuner.jobs.records import FileRecord, QueueEntry
 from tuner.jobs.spec import JobSpec, SpecError, SpecFile
 from tuner.jobs.submit import (
     DEFAULT_MAX_ACTIVE,
@@ -52,6 +53,7 @@ from tuner.jobs.submit import (
     SubmissionMeta,
     Submitter,
     billed_cost,
+    request_body,
     submission_spec,
 )
 from tuner.progress import NULL_PROGRESS, Progress
@@ -196,6 +198,9 @@ class CreateResult:
     sweep_id: str | None = None
     message: str | None = None
     cycle: CycleReport | None = None
+    reused: int = 0
+    """Entries of the same spec found still queued (from an earlier, interrupted run) and
+    used instead of queueing the spec again."""
 
     @property
     def ok(self) -> bool:
@@ -341,6 +346,7 @@ class Orchestrator:
             sample_type=uploaded.sample_type,
             num_lines=uploaded.num_lines,
             key_last4=self.client.keys.owner_of(uploaded.id),
+            sandbox=self.client.is_sandbox,
         )
         return UploadResult(source, uploaded.id, digest, False, uploaded, record)
 
@@ -419,7 +425,13 @@ class Orchestrator:
             )
             for job in plan.jobs
         ]
-        entries = await self.ledger.aio.enqueue(specs, sweep_id, now=self.clock())
+        earlier = await self.ledger.aio.call(queued_copy, self.ledger, specs)
+        if earlier:
+            # The same spec was queued before and never submitted (its creator was killed):
+            # those entries are this spec's; queueing a second copy would make every job twice.
+            entries, sweep_id = earlier, earlier[0].sweep_id
+        else:
+            entries = await self.ledger.aio.enqueue(specs, sweep_id, now=self.clock())
         cycle = await self.submitter.cycle(refresh=False)
         ours = {entry.id for entry in entries}
         mine = [s for s in cycle.submissions if s.entry_id in ours]
@@ -427,7 +439,14 @@ class Orchestrator:
         failed = [s.error or "failed" for s in mine if s.kind == "failed"]
         queued = len(ours) - len(mine) + sum(s.kind in ("requeued", "uncertain") for s in mine)
         result = CreateResult(
-            "queued", plan, report, created, queued, sweep_id=sweep_id, cycle=cycle
+            "queued",
+            plan,
+            report,
+            created,
+            queued,
+            sweep_id=sweep_id,
+            cycle=cycle,
+            reused=len(earlier),
         )
         if interactive:
             return await self._finish_one(result, failed)
@@ -557,6 +576,25 @@ class Orchestrator:
 
 
 # -- helpers --------------------------------------------------------------------------------
+
+
+def queued_copy(ledger: Ledger, specs: list[dict[str, Any]]) -> list[QueueEntry]:
+    """Pending entries that are exactly these specs (the same requests, member for member),
+    left by an earlier run of the same spec; empty when there are none."""
+    wanted = [_normal(request_body(spec)) for spec in specs]
+    groups: dict[str, list[QueueEntry]] = {}
+    for entry in ledger.entries_in_state("pending"):
+        groups.setdefault(entry.sweep_id or f"entry-{entry.id}", []).append(entry)
+    for group in groups.values():
+        ordered = sorted(group, key=lambda e: (e.member_index or 0, e.id))
+        if [_normal(request_body(entry.spec)) for entry in ordered] == wanted:
+            return ordered
+    return []
+
+
+def _normal(body: dict[str, Any]) -> Any:
+    """A request as the ledger stores it (JSON), so a queued one compares equal to a new one."""
+    return orjson.loads(orjson.dumps(body, option=orjson.OPT_SORT_KEYS))
 
 
 def hash_file(path: Path) -> tuple[str, int, int]:

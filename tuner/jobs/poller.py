@@ -27,7 +27,7 @@ from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
-from tuner.api import APIError, Job, NotFoundError, RateLimitError, TunerClient
+from tuner.api import APIError, APIStatusError, Job, NotFoundError, TunerClient
 from tuner.jobs.ledger import Instant, Ledger
 from tuner.jobs.records import JobRecord, SnapshotChanges
 
@@ -74,7 +74,7 @@ class CycleResult:
     rate_limited: int = 0
     """429 answers met during the poll (the daemon stretches its interval on them)."""
     retry_after: float | None = None
-    """The longest ``Retry-After`` a failed detail GET was told to wait, if any."""
+    """The longest wait (``Retry-After``, in seconds) a failed detail GET was told, if any."""
     elapsed: float = 0.0
     """Seconds the poll took (monotonic clock)."""
     snapshots: tuple[SnapshotChanges, ...] = field(default=(), repr=False)
@@ -238,7 +238,11 @@ async def _fetch_and_record(
             job = await _get_detail(client, job_id, details)
         if job is not None:
             # Recorded as each detail arrives, so a crash later in the poll keeps this one.
-            details.tally.add(await ledger.aio.apply_snapshot(job, backend=backend, now=now))
+            details.tally.add(
+                await ledger.aio.apply_snapshot(
+                    job, backend=backend, now=now, sandbox=client.is_sandbox
+                )
+            )
 
     await asyncio.gather(*(fetch(job_id) for job_id in job_ids))
     return details
@@ -253,23 +257,9 @@ async def _get_detail(client: TunerClient, job_id: str, details: _Details) -> Jo
     except APIError as error:
         logger.warning("could not fetch job %s: %s", job_id, error)
         details.failed.append(job_id)
-        if isinstance(error, RateLimitError):
-            advised = retry_after_seconds(error)
-            if advised is not None:
-                details.retry_after = max(details.retry_after or 0.0, advised)
+        if isinstance(error, APIStatusError) and error.retry_after is not None:
+            details.retry_after = max(details.retry_after or 0.0, error.retry_after)
     return None
-
-
-def retry_after_seconds(error: RateLimitError) -> float | None:
-    """The ``Retry-After`` of a 429 in seconds, when it is given as a number."""
-    raw = error.headers.get("retry-after")
-    if raw is None:
-        return None
-    try:
-        value = float(raw)
-    except ValueError:
-        return None  # an HTTP date: the daemon's own stretch applies instead
-    return value if math.isfinite(value) and value >= 0 else None
 
 
 def _requests(client: TunerClient) -> int:

@@ -10,9 +10,10 @@ records without pulling either in.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 JsonObject = dict[str, Any]
 
@@ -57,6 +58,12 @@ class FileRecord(Record):
     key_last4: str | None
     uploaded_at: int
     deleted_at: int | None
+    sandbox: bool | None = None
+    """Whether the server that took the upload was a sandbox (None: not known)."""
+
+    @property
+    def simulated(self) -> bool:
+        return self.sandbox is True
 
 
 class JobRecord(Record):
@@ -85,10 +92,17 @@ class JobRecord(Record):
     """The last applied snapshot without its events and checkpoints (stored separately)."""
     key_last4: str | None
     sweep_id: str | None
+    sandbox: bool | None = None
+    """Whether the server that reported the job was a sandbox (None: not known)."""
 
     @property
     def is_terminal(self) -> bool:
         return is_terminal(self.status)
+
+    @property
+    def simulated(self) -> bool:
+        """A sandbox's job: its training, losses and model were made up."""
+        return self.sandbox is True
 
 
 class JobFileLink(Record):
@@ -122,6 +136,19 @@ class EventRecord(Record):
     name: str
     data: Any
     created_at: int | None
+
+
+class NotifierRecord(Record):
+    """A notifier registered in the ledger: every writer creates its outbox rows while it is
+    active, until it is removed explicitly."""
+
+    name: str
+    registered_at: int
+    active: bool
+    source: str | None
+    """Where its target comes from (a setting or an option), never the target itself."""
+    pending: int = 0
+    """Notifications waiting for it."""
 
 
 class NotificationRecord(Record):
@@ -177,6 +204,31 @@ class LeaseRecord(Record):
     expires_at: int
 
 
+SIMULATED = "SIMULATED"
+"""The mark on everything a sandbox produced: made-up jobs, losses, models and answers."""
+
+
+def simulated_note(urls: Sequence[str | None]) -> str:
+    """The sentence shown beside a SIMULATED mark: where the made-up results came from."""
+    where = ", ".join(sorted({url or "an unknown URL" for url in urls}))
+    return (
+        f"{SIMULATED}: produced by the tuner sandbox at {where}, which simulates training and "
+        "makes up answers; nothing here says anything about a real model."
+    )
+
+
+class Backend(Record):
+    """Which server produced a result: its API URL, and whether it is a sandbox."""
+
+    url: str | None
+    """The API base URL (None: a run recorded before the ledger kept it)."""
+    sandbox: bool | None
+    """Whether it is a sandbox (its answers are made up); None: not known."""
+
+    def to_json(self) -> dict[str, Any]:
+        return {"url": self.url, "sandbox": self.sandbox}
+
+
 class EvalRunRecord(Record):
     run_id: str
     data_path: str
@@ -187,6 +239,29 @@ class EvalRunRecord(Record):
     status: EvalRunStatus
     created_at: int
     updated_at: int
+    backends: list[Backend] = Field(default_factory=list)
+    """One per model, in the order of ``models``."""
+
+    @property
+    def simulated(self) -> bool:
+        """Whether any model of the run was answered by a sandbox (the run is SIMULATED)."""
+        return any(backend.sandbox is True for backend in self.backends)
+
+    def backend_of(self, model: str) -> Backend | None:
+        for name, backend in zip(self.models, self.backends, strict=False):
+            if name == model:
+                return backend
+        return None
+
+    def backends_json(self) -> dict[str, Any]:
+        """``{"url", "sandbox"}`` when every model has the same backend, else one per model."""
+        distinct = {(b.url, b.sandbox) for b in self.backends}
+        if len(distinct) <= 1 and self.backends:
+            return self.backends[0].to_json()
+        return {
+            model: backend.to_json()
+            for model, backend in zip(self.models, self.backends, strict=False)
+        }
 
 
 class EvalItemRecord(Record):

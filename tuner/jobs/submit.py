@@ -31,10 +31,7 @@ from __future__ import annotations
 
 import logging
 import math
-import os
-import socket
 import time
-import uuid
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -59,7 +56,8 @@ from tuner.api import (
 from tuner.api.resources.jobs import CLOCK_SKEW_ALLOWANCE
 from tuner.datasets.pricing import MINIMUM_FEE_USD
 from tuner.jobs.ledger import Ledger, strip_secrets
-from tuner.jobs.records import JobRecord, QueueEntry
+from tuner.jobs.liveness import describe_holder, make_owner, take_lease
+from tuner.jobs.records import JobRecord, LeaseRecord, QueueEntry
 
 logger = logging.getLogger("tuner.jobs")
 
@@ -68,7 +66,10 @@ DEFAULT_MAX_ACTIVE = 3
 MAX_ATTEMPTS = 8
 """Claims of one entry before a still-failing submission is given up."""
 LEASE_NAME = "submission-queue"
-LEASE_TTL_S = 900
+LEASE_TTL_S = 120
+"""Short: the holder renews it after every API call of a cycle (its heartbeat), so a holder
+killed on another host blocks the queue for two minutes at most; one killed on this host is
+taken over at once (``tuner.jobs.liveness``)."""
 META_KEY = "tuner"
 
 StartPolicy = Literal["approved", "confirm", "manual", "refused"]
@@ -103,6 +104,11 @@ def submission_spec(request: JobCreate, meta: SubmissionMeta) -> dict[str, Any]:
     return body
 
 
+def request_body(spec: Mapping[str, Any]) -> dict[str, Any]:
+    """A queued spec without tuner's own fields: what is sent to the API (secrets stripped)."""
+    return {key: value for key, value in spec.items() if key != META_KEY}
+
+
 def meta_of(spec: Mapping[str, Any] | None) -> SubmissionMeta | None:
     """The tuner fields of a queued or recorded spec; None for jobs made outside tuner."""
     if not spec or not isinstance(spec.get(META_KEY), Mapping):
@@ -122,7 +128,7 @@ def request_from(spec: Mapping[str, Any], *, wandb_key: SecretStr | None) -> Job
 
     Raises ``ValueError`` when the spec is no longer a valid request or needs a missing key.
     """
-    body = {key: value for key, value in spec.items() if key != META_KEY}
+    body = request_body(spec)
     integrations = body.get("integrations")
     if isinstance(integrations, list):
         body["integrations"] = [_with_key(item, wandb_key) for item in integrations]
@@ -176,6 +182,10 @@ class CycleReport:
     """API failures that were tolerated; the next cycle tries again."""
     busy: bool = False
     """Another process holds the queue; nothing was done."""
+    holder: LeaseRecord | None = None
+    """Who held the queue when it was busy (``host:pid:…`` and until when)."""
+    took_over_from: str | None = None
+    """A gone process of this host whose queue lease this cycle took over."""
 
     @property
     def created(self) -> list[Job]:
@@ -205,7 +215,7 @@ class Submitter:
         self.clock = clock
         self.max_active = max_active
         self.wandb_key = wandb_key
-        self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.owner = owner or make_owner()
         self.max_attempts = max_attempts
 
     # -- the cycle --------------------------------------------------------------------------
@@ -214,9 +224,19 @@ class Submitter:
         """Refresh, start agreed jobs, reconcile and drain; API failures are reported, not
         raised, so a daemon keeps cycling through a flaky network."""
         report = CycleReport()
-        if not await self._take_lease():
-            report.busy = True
+        outcome = await self.ledger.aio.call(
+            take_lease, self.ledger, LEASE_NAME, self.owner, LEASE_TTL_S, self.clock()
+        )
+        if not outcome.taken:
+            report.busy, report.holder = True, outcome.holder
             return report
+        if outcome.took_over_from is not None:
+            report.took_over_from = outcome.took_over_from
+            logger.warning(
+                "the submission queue was held by %s, a process on this host that is gone; "
+                "took it over",
+                outcome.took_over_from,
+            )
         try:
             if refresh:
                 await self.refresh_active(report)
@@ -228,15 +248,10 @@ class Submitter:
             await self.ledger.aio.release_lease(LEASE_NAME, self.owner)
         return report
 
-    async def _take_lease(self) -> bool:
-        """Take or renew the queue's lease."""
-        return await self.ledger.aio.acquire_lease(
-            LEASE_NAME, self.owner, LEASE_TTL_S, self.clock()
-        )
-
     async def refresh_active(self, report: CycleReport) -> None:
         """Bring every job the ledger counts as active up to date with the API."""
         for record in await self.ledger.aio.list_jobs(active_only=True, backend=self.backend):
+            await self.heartbeat()
             try:
                 await self.record(await self.client.jobs.get(record.id))
             except NotFoundError:
@@ -266,7 +281,12 @@ class Submitter:
             report.submissions.append(outcome)
             if outcome.kind in ("requeued", "uncertain"):
                 return  # the API is failing: the next cycle tries again
-            await self._take_lease()
+            await self.heartbeat()
+
+    async def heartbeat(self) -> None:
+        """Renew the queue lease (between API calls of a cycle): it outlives a live holder's
+        slowest call, and lapses soon after the holder dies."""
+        await self.ledger.aio.acquire_lease(LEASE_NAME, self.owner, LEASE_TTL_S, self.clock())
 
     # -- one entry --------------------------------------------------------------------------
 
@@ -455,6 +475,7 @@ class Submitter:
             spec=spec,
             sweep_id=sweep_id,
             key_last4=hint,
+            sandbox=self.client.is_sandbox,
         )
 
 
@@ -467,9 +488,10 @@ async def drain_queue(
     max_active: int = DEFAULT_MAX_ACTIVE,
     wandb_key: SecretStr | None = None,
     refresh: bool = False,
-) -> int:
+) -> CycleReport:
     """One queue cycle for a caller that has just polled the active jobs (the daemon): start
-    agreed VALIDATED jobs, reconcile, submit. Returns how many jobs were created.
+    agreed VALIDATED jobs, reconcile, submit. Returns the cycle's report (``created``, and who
+    held the queue when it was ``busy``).
 
     Tolerated API failures are logged and retried next cycle; a rejected key (401) is raised.
     """
@@ -484,7 +506,13 @@ async def drain_queue(
     report = await submitter.cycle(refresh=refresh)
     for error in report.errors:
         logger.warning("submission queue: %s", error)
-    return len(report.created)
+    if report.busy and report.holder is not None:
+        logger.warning(
+            "the submission queue is held by %s until %s; its entries wait",
+            describe_holder(report.holder),
+            datetime.fromtimestamp(report.holder.expires_at, UTC).isoformat(),
+        )
+    return report
 
 
 def _wall_seconds() -> int:

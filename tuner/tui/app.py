@@ -1,19 +1,20 @@
 """The dashboard app: sections as modes, one refresh loop, errors as notifications.
 
-``make_app(client=..., ledger=..., clock=...)`` builds it; nothing here creates a client or
-opens a ledger. Given a ``client_factory`` instead (the CLI), the app builds the client in a worker
-after the first frame, so start-up pays neither for ``tuner.api`` nor httpx before the jobs show
-(the first frame reads only the ledger). All I/O runs in workers: async workers for the async
-client, ``ledger.aio`` (the ledger's own worker thread) for the (blocking) ledger. The refresh
-loop is dolphie's: the next refresh is armed only once the previous one has finished, so
-refreshes never overlap, and it pauses while a dialog is open.
+``make_app(services=...)`` builds it over the core's ``tuner.services.Services`` (the CLI's: the
+same client, ledger, orchestrator and queue ``tuner jobs`` uses); tests may pass
+``client=..., ledger=..., clock=...`` instead, from which ``make_app`` builds the services. The
+app builds the client in a worker after the first frame when it does not exist yet, so start-up
+pays neither for ``tuner.api`` nor httpx before the jobs show (the first frame reads only the
+ledger). All I/O runs in workers: async workers for the async client, ``ledger.aio`` (the
+ledger's own worker thread) for the (blocking) ledger. The refresh loop is dolphie's: the next
+refresh is armed only once the previous one has finished, so refreshes never overlap, and it
+pauses while a dialog is open.
 """
 
 from __future__ import annotations
 
 import asyncio
 import importlib
-import threading
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from pathlib import Path
@@ -27,15 +28,18 @@ from textual.signal import Signal
 from textual.timer import Timer
 from textual.worker import Worker, WorkerState
 
+from tuner.config import Settings
 from tuner.jobs.ledger import Ledger, LedgerError
+from tuner.services import Services
 from tuner.tui.commands import ActionsProvider
 from tuner.tui.config import DEFAULT_POLL_INTERVAL, Mode, TuiConfig
 from tuner.tui.screens.jobs import JobsScreen
-from tuner.tui.views import JobsSnapshot, StatusInfo, key_health, load_jobs
+from tuner.tui.views.jobs import JobsSnapshot, StatusInfo, key_health, load_jobs
 from tuner.tui.widgets.status import SECTIONS
 
 if TYPE_CHECKING:
-    from tuner.api import TunerClient
+    from tuner.api import Job, TunerClient
+    from tuner.jobs.orchestrator import Orchestrator
 
 SECTIONS_GROUP = Binding.Group("screens", compact=True)
 
@@ -118,8 +122,7 @@ class TunerApp(App[None]):
         self._cycle_again = False
         self._timer: Timer | None = None
         self._last_error: str | None = None
-        self._client: TunerClient | None = config.client
-        self._client_lock = threading.Lock()
+        self.services = config.services
         self._first_frame = asyncio.Event()
         """Set once the first ledger read has been drawn (or the first refresh ended)."""
         self.status = self._status()
@@ -130,44 +133,31 @@ class TunerApp(App[None]):
     def client(self) -> TunerClient:
         """The client; built here, blocking, if needed before the start-up worker built it
         (start-up code awaits ``ready_client`` instead)."""
-        client = self._client
-        return client if client is not None else self._build_client()
-
-    @property
-    def client_ready(self) -> bool:
-        return self._client is not None
+        return self.services.client
 
     async def ready_client(self) -> TunerClient:
-        """The client, built in a thread after the first frame when the app got a factory."""
-        if self._client is not None:
-            return self._client
+        """The client, built in a thread after the first frame when it does not exist yet."""
+        if self.services.has_client:
+            return self.services.client
         await self._first_frame.wait()
-        return await asyncio.to_thread(self._build_client)
-
-    def _build_client(self) -> TunerClient:
-        with self._client_lock:  # once, whether a thread or the event loop gets here first
-            if self._client is None:
-                factory = self.config.client_factory
-                assert factory is not None, "TuiConfig checks that there is a client or a factory"
-                self._client = factory()
-            return self._client
+        return await asyncio.to_thread(lambda: self.services.client)
 
     @property
     def ledger(self) -> Ledger:
-        return self.config.ledger
+        return self.services.ledger
 
     @property
     def backend(self) -> str:
-        return self.config.backend
+        return self.services.backend
 
     def now(self) -> int:
-        return self.config.now()
+        return self.services.clock()
 
     # -- start and stop -----------------------------------------------------------------------
 
     def on_mount(self) -> None:
         self.switch_mode(self.config.mode)
-        if self._client is None:
+        if not self.services.has_client:
             self._connect()
         if self.config.probe:
             self.probe()
@@ -186,8 +176,8 @@ class TunerApp(App[None]):
     async def on_unmount(self) -> None:
         if self._timer is not None:
             self._timer.stop()
-        if self.config.close_client and self._client is not None:
-            await self._client.aclose()
+        if self.config.close_client:
+            await self.services.aclose_client()
 
     # -- the refresh loop ---------------------------------------------------------------------
 
@@ -277,47 +267,39 @@ class TunerApp(App[None]):
         )
 
     async def _sync_all(self) -> None:
-        """First start on this backend: record every job the API lists."""
-        client = await self.ready_client()
-        async for job in client.jobs.list():
-            await self.ledger.aio.apply_snapshot(job, backend=self.backend, now=self.now())
+        """First start on this backend: record every job the API lists (as ``tuner jobs
+        list`` does: through the core, which also records the key that owns each job)."""
+        await self.ready_client()
+        await self.services.sync_jobs()
 
     async def _refresh_running(self, job_ids: Iterable[str]) -> None:
         """GET running jobs, so their checkpoints show before their status next changes."""
-        client = await self.ready_client()
+        await self.ready_client()
         gate = asyncio.Semaphore(RUNNING_REFRESH_CONCURRENCY)
 
         async def one(job_id: str) -> None:
             async with gate:
-                job = await client.jobs.get(job_id)
-            await self.ledger.aio.apply_snapshot(job, backend=self.backend, now=self.now())
+                await self.services.refresh_job(job_id)
 
         await asyncio.gather(*(one(job_id) for job_id in job_ids))
 
-    def orchestrator(self, confirm: Callable[[Any], bool] | None = None) -> Any:
-        """The core's orchestrator over this app's client, ledger and clock (start, cancel,
-        create); ``confirm`` is asked about costs (default: refuse)."""
-        from tuner.jobs.orchestrator import Orchestrator, refuse_all
+    def orchestrator(self, confirm: Callable[[Any], bool] | None = None) -> Orchestrator:
+        """The core's orchestrator (the one ``tuner jobs`` uses: the W&B key, the max-active
+        limit and the submission queue included); ``confirm`` is asked about costs (default:
+        refuse)."""
+        return self.services.orchestrator(confirm=confirm)
 
-        return Orchestrator(
-            self.client,
-            self.ledger,
-            clock=self.now,
-            sleep=self.config.sleep,
-            confirm=confirm or refuse_all,
-            backend=self.backend,
-        )
-
-    async def record_job(self, job: Any) -> None:
+    async def record_job(self, job: Job) -> None:
         """Record a job the user just acted on (start, cancel) and refresh the table."""
-        await self.ledger.aio.apply_snapshot(job, backend=self.backend, now=self.now())
+        await self.services.record_job(job)
         await self._read_ledger()
 
     # -- the status bar -----------------------------------------------------------------------
 
     def _status(self) -> StatusInfo:
         snapshot = self.snapshot
-        client = self._client  # None until built: the backend and the keys show as unknown
+        # None until built: the backend and the keys show as unknown.
+        client = self.services.client if self.services.has_client else None
         return StatusInfo(
             backend=self.backend,
             sandbox=client.is_sandbox if client is not None else None,
@@ -398,9 +380,10 @@ class TunerApp(App[None]):
 
 def make_app(
     *,
+    services: Services | None = None,
     client: TunerClient | None = None,
     client_factory: Callable[[], TunerClient] | None = None,
-    ledger: Ledger,
+    ledger: Ledger | None = None,
     clock: Callable[[], float] = time.time,
     backend: str | None = None,
     poll_interval: float | None = DEFAULT_POLL_INTERVAL,
@@ -413,16 +396,22 @@ def make_app(
     data_path: str | Path | None = None,
     probe: bool = True,
 ) -> TunerApp:
-    """The dashboard over ``client`` (or the one ``client_factory`` builds after the first
-    frame; ``backend`` is then required) and ``ledger``; see ``TuiConfig`` for the options."""
+    """The dashboard over ``services`` (the CLI's), or over services built here from
+    ``client`` (or the ``client_factory`` that builds it after the first frame; ``backend`` is
+    then required), ``ledger``, ``clock`` and ``sleep`` with default settings (tests). See
+    ``TuiConfig`` for the options."""
+    if services is None:
+        services = services_for(
+            client=client,
+            client_factory=client_factory,
+            ledger=ledger,
+            clock=clock,
+            backend=backend,
+            sleep=sleep,
+        )
     config = TuiConfig(
-        client=client,
-        client_factory=client_factory,
-        ledger=ledger,
-        clock=clock,
-        backend=backend or "",
+        services=services,
         poll_interval=poll_interval,
-        sleep=sleep,
         self_poll=self_poll,
         watch_running=watch_running,
         cursor_blink=cursor_blink,
@@ -432,3 +421,33 @@ def make_app(
         probe=probe,
     )
     return TunerApp(config)
+
+
+def services_for(
+    *,
+    client: TunerClient | None,
+    client_factory: Callable[[], TunerClient] | None,
+    ledger: Ledger | None,
+    clock: Callable[[], float],
+    backend: str | None,
+    sleep: Callable[[float], Awaitable[None]],
+) -> Services:
+    """Services over an injected client (or factory) and ledger, with default settings."""
+    if (client is None) == (client_factory is None):
+        raise ValueError("give either a client or a client factory")
+    if ledger is None:
+        raise ValueError("give the ledger (or services)")
+    url = backend or (client.base_url if client is not None else None)
+    if not url:
+        raise ValueError("a client factory needs the backend (the API URL)")
+    # model_construct: the defaults of every setting, without reading the environment or a
+    # config file (the injected client already carries URL, keys and timeouts).
+    settings = Settings.model_construct(api_url=url)
+    return Services(
+        settings,
+        client=client,
+        client_factory=client_factory,
+        ledger=ledger,
+        clock=lambda: int(clock()),
+        sleep=sleep,
+    )

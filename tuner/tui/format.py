@@ -79,12 +79,6 @@ def timestamp(unix: float | None, *, seconds: bool = False) -> str:
     return datetime.fromtimestamp(unix, UTC).strftime(shape)
 
 
-def clock_time(unix: float | None) -> str:
-    if unix is None:
-        return "-"
-    return datetime.fromtimestamp(unix, UTC).strftime("%H:%M:%S")
-
-
 def count(value: int | None) -> str:
     """Token and line counts: ``950``, ``12.3k``, ``1.31M``; ``-`` when unknown."""
     if value is None:

@@ -19,6 +19,7 @@ from .errors import (
     SchemaTooNewError,
     UnsupportedDatabaseError,
 )
+from .evals import EvalItemWrite
 from .migrations import SCHEMA_VERSION
 from .redact import is_secret_name, strip_secrets
 
@@ -26,6 +27,7 @@ __all__ = [
     "LEDGER_ENV",
     "SCHEMA_VERSION",
     "AsyncLedger",
+    "EvalItemWrite",
     "Instant",
     "InvalidStateError",
     "Ledger",

@@ -135,6 +135,8 @@ class AsyncLedger:
 
     register_notifiers = _InWorker(Ledger.register_notifiers)
     registered_notifiers = _InWorker(Ledger.registered_notifiers)
+    notifier_registry = _InWorker(Ledger.notifier_registry)
+    remove_notifier = _InWorker(Ledger.remove_notifier)
     pending_notifications = _InWorker(Ledger.pending_notifications)
     mark_sent = _InWorker(Ledger.mark_sent)
     mark_failed = _InWorker(Ledger.mark_failed)
@@ -162,6 +164,7 @@ class AsyncLedger:
     get_eval_run = _InWorker(Ledger.get_eval_run)
     set_eval_run_status = _InWorker(Ledger.set_eval_run_status)
     record_eval_item = _InWorker(Ledger.record_eval_item)
+    record_eval_items = _InWorker(Ledger.record_eval_items)
     eval_items = _InWorker(Ledger.eval_items)
     missing_items = _InWorker(Ledger.missing_items)
     list_eval_runs = _InWorker(Ledger.list_eval_runs)

@@ -21,6 +21,7 @@ from sqlalchemy import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..records import (
+    Backend,
     CheckpointRecord,
     DatasetRecord,
     EvalItemRecord,
@@ -33,6 +34,7 @@ from ..records import (
     LeaseRecord,
     Lineage,
     NotificationRecord,
+    NotifierRecord,
     QueueEntry,
     QueueState,
     SnapshotChanges,
@@ -43,6 +45,7 @@ from .common import Instant, normalise_backend, optional_seconds, to_seconds
 from .common import content_hash as check_hash
 from .engine import create_ledger_engine, default_ledger_url, masked, resolve_url, transaction
 from .errors import LedgerError, SchemaTooNewError
+from .evals import EvalItemWrite
 from .redact import json_object
 from .redact import key_last4 as check_last4
 from .snapshot import (
@@ -197,9 +200,11 @@ class Ledger(AbstractContextManager["Ledger"]):
         sample_type: str | None = None,
         num_lines: int | None = None,
         key_last4: str | None = None,
+        sandbox: bool | None = None,
     ) -> FileRecord:
         """Record an uploaded file (idempotent by file id). ``content_hash`` must be recorded
-        with ``record_dataset`` first; ``key_last4`` is the uploading key's last four characters.
+        with ``record_dataset`` first; ``key_last4`` is the uploading key's last four characters;
+        ``sandbox`` whether the server that took it is a sandbox (None: not known).
         """
         row = {
             "file_id": file_id,
@@ -212,6 +217,7 @@ class Ledger(AbstractContextManager["Ledger"]):
             "num_lines": num_lines,
             "key_last4": check_last4(key_last4),
             "uploaded_at": to_seconds(uploaded_at),
+            "sandbox": sandbox,
         }
         with self._write("recording an uploaded file") as conn:
             return files.record_file(conn, row)
@@ -248,13 +254,16 @@ class Ledger(AbstractContextManager["Ledger"]):
         key_last4: str | None = None,
         sweep_id: str | None = None,
         notify: bool = True,
+        sandbox: bool | None = None,
     ) -> JobRecord:
         """Record a job the caller created (or learned of) with what only the caller knows:
         the spec (secrets stripped), the key's last four characters, the sweep. Otherwise the
         same as ``apply_snapshot``; ``None`` arguments leave stored values alone.
         """
         stripped = json_object(spec)
-        extras = jobs.JobExtras(spec=stripped, key_last4=check_last4(key_last4), sweep_id=sweep_id)
+        extras = jobs.JobExtras(
+            spec=stripped, key_last4=check_last4(key_last4), sweep_id=sweep_id, sandbox=sandbox
+        )
         changes = self._apply(
             snapshot,
             backend=backend,
@@ -266,7 +275,13 @@ class Ledger(AbstractContextManager["Ledger"]):
         return changes.job
 
     def apply_snapshot(
-        self, job_snapshot: JsonInput, *, backend: str, now: Instant, notify: bool = True
+        self,
+        job_snapshot: JsonInput,
+        *,
+        backend: str,
+        now: Instant,
+        notify: bool = True,
+        sandbox: bool | None = None,
     ) -> SnapshotChanges:
         """Record what a fresh job object says, in one transaction: the job row, a transition
         if the status changed, new checkpoints and events, and a pending notification per
@@ -276,12 +291,13 @@ class Ledger(AbstractContextManager["Ledger"]):
 
         The notifiers are this ``Ledger``'s own and the active registered ones (read in the
         same transaction), so any writer's transition reaches the daemon's notifiers.
+        ``sandbox`` says whether the server that sent it is a sandbox (None: not known).
         """
         return self._apply(
             job_snapshot,
             backend=backend,
             now=now,
-            extras=jobs.JobExtras(),
+            extras=jobs.JobExtras(sandbox=sandbox),
             spec_files=(),
             notify=notify,
         )
@@ -378,15 +394,29 @@ class Ledger(AbstractContextManager["Ledger"]):
 
     # -- notifications --------------------------------------------------------------------
 
-    def register_notifiers(self, names: Sequence[str], *, now: Instant) -> tuple[str, ...]:
-        """Make ``names`` the ledger's registered notifiers: from now on every writer, whatever
-        it was opened with, creates their outbox rows. Registered names not in ``names`` become
-        inactive (no new rows; their pending rows stay). The daemon calls this with its full set
-        when it takes the lease. Returns the names that were active and are not any more.
+    def register_notifiers(
+        self, names: Sequence[str], *, now: Instant, sources: Mapping[str, str] | None = None
+    ) -> None:
+        """Register ``names``: from now on every writer, whatever it was opened with, creates
+        their outbox rows. ``sources`` says where each one's target comes from (a setting or an
+        option; never the target). Other registered notifiers stay registered: the daemon calls
+        this with the notifiers it runs with, and a run without one does not remove it.
         """
         cleaned = _check_notifiers(names)
         with self._write("registering notifiers") as conn:
-            return notifications.register_notifiers(conn, cleaned, now=to_seconds(now))
+            notifications.register_notifiers(conn, cleaned, now=to_seconds(now), sources=sources)
+
+    def remove_notifier(self, name: str, *, now: Instant) -> int:
+        """Remove a registered notifier: no new outbox rows, and its pending notifications are
+        given up (marked failed). Returns how many were given up; ``NotFoundError`` when no
+        active notifier has that name."""
+        with self._write("removing a notifier") as conn:
+            return notifications.remove_notifier(conn, name, now=to_seconds(now))
+
+    def notifier_registry(self) -> list[NotifierRecord]:
+        """Every registered notifier (removed ones too), with its pending notifications."""
+        with self._read("reading the notifier registry") as conn:
+            return notifications.notifier_registry(conn)
 
     def registered_notifiers(self) -> tuple[str, ...]:
         """The active registered notifiers, sorted by name."""
@@ -527,8 +557,10 @@ class Ledger(AbstractContextManager["Ledger"]):
         params: Mapping[str, Any] | None = None,
         run_id: str | None = None,
         status: EvalRunStatus = "running",
+        backends: Sequence[Backend] | None = None,
     ) -> EvalRunRecord:
-        """A new run of the eval set at ``data_path`` (SHA-256 ``data_hash``) over ``models``."""
+        """A new run of the eval set at ``data_path`` (SHA-256 ``data_hash``) over ``models``;
+        ``backends`` says, per model, which backend answers it (URL, sandbox or not)."""
         with self._write("creating an evaluation run") as conn:
             return evals.create_eval_run(
                 conn,
@@ -536,6 +568,7 @@ class Ledger(AbstractContextManager["Ledger"]):
                 data_path=os.fspath(data_path),
                 data_hash=check_hash(data_hash),
                 models=list(models),
+                backends=None if backends is None else list(backends),
                 judge=judge,
                 params=json_object(params),
                 status=status,
@@ -585,6 +618,35 @@ class Ledger(AbstractContextManager["Ledger"]):
         }
         with self._write("recording an evaluation item") as conn:
             return evals.record_eval_item(conn, row)
+
+    def record_eval_items(self, items: Sequence[EvalItemWrite], *, now: Instant) -> int:
+        """Record (or replace) many results in one transaction; how many rows were written.
+
+        All or nothing: when it raises, none of ``items`` is recorded. Of items for the same
+        (run, item, model), the last one wins.
+        """
+        stamp = to_seconds(now)
+        rows = [
+            {
+                "run_id": item.run_id,
+                "item_index": item.item_index,
+                "model": item.model,
+                "prompt_hash": item.prompt_hash,
+                "response_text": item.response_text,
+                "latency_s": item.latency_s,
+                "prompt_tokens": item.prompt_tokens,
+                "completion_tokens": item.completion_tokens,
+                "scores": json_object(item.scores),
+                "error": item.error,
+                "judge_verdict": json_object(item.judge_verdict),
+                "updated_at": stamp,
+            }
+            for item in items
+        ]
+        if not rows:
+            return 0
+        with self._write("recording evaluation items") as conn:
+            return evals.record_eval_items(conn, rows)
 
     def eval_items(self, run_id: str, *, model: str | None = None) -> list[EvalItemRecord]:
         with self._read("reading evaluation items") as conn:

@@ -6,19 +6,38 @@ Items are upserted by (run, item index, model), so an interrupted run resumes by
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, RowMapping, select, update
 
-from ..records import EvalItemRecord, EvalRunRecord, EvalRunStatus
+from ..records import Backend, EvalItemRecord, EvalRunRecord, EvalRunStatus
 from . import schema
-from .common import insert_ignore, upsert
+from .common import insert_ignore, upsert, upsert_many
 from .errors import LedgerError, NotFoundError
 
 _R = schema.eval_runs.c
 _M = schema.eval_run_models.c
 _I = schema.eval_items.c
+_ITEM_KEYS = ("run_id", "item_index", "model")
+
+
+@dataclass(frozen=True, slots=True)
+class EvalItemWrite:
+    """One model's result on one item, as ``Ledger.record_eval_items`` records it."""
+
+    run_id: str
+    item_index: int
+    model: str
+    prompt_hash: str
+    response_text: str | None = None
+    latency_s: float | None = None
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    scores: Mapping[str, Any] | None = None
+    error: str | None = None
+    judge_verdict: Mapping[str, Any] | None = None
 
 
 def create_eval_run(
@@ -28,6 +47,7 @@ def create_eval_run(
     data_path: str,
     data_hash: str,
     models: Sequence[str],
+    backends: Sequence[Backend] | None = None,
     judge: str | None,
     params: dict[str, Any] | None,
     status: EvalRunStatus,
@@ -35,6 +55,11 @@ def create_eval_run(
 ) -> EvalRunRecord:
     if not models:
         raise ValueError("an evaluation run needs at least one model")
+    if backends is not None and len(backends) != len(models):
+        raise ValueError("give one backend per model")
+    origins = (
+        list(backends) if backends is not None else [Backend(url=None, sandbox=None)] * len(models)
+    )
     row = {
         "run_id": run_id,
         "data_path": data_path,
@@ -49,7 +74,16 @@ def create_eval_run(
         raise LedgerError(f"evaluation run {run_id} already exists")
     conn.execute(
         schema.eval_run_models.insert(),
-        [{"run_id": run_id, "position": i, "model": m} for i, m in enumerate(models)],
+        [
+            {
+                "run_id": run_id,
+                "position": i,
+                "model": m,
+                "backend": origin.url,
+                "sandbox": origin.sandbox,
+            }
+            for i, (m, origin) in enumerate(zip(models, origins, strict=True))
+        ],
     )
     return _require_run(conn, run_id)
 
@@ -72,24 +106,31 @@ def _require_run(conn: Connection, run_id: str) -> EvalRunRecord:
     return found
 
 
-def _models_of(conn: Connection, run_ids: Collection[str]) -> dict[str, list[str]]:
+def _models_of(conn: Connection, run_ids: Collection[str]) -> dict[str, list[tuple[str, Backend]]]:
     if not run_ids:
         return {}
     query = (
-        select(_M.run_id, _M.model)
+        select(_M.run_id, _M.model, _M.backend, _M.sandbox)
         .where(_M.run_id.in_(list(run_ids)))
         .order_by(_M.run_id, _M.position)
     )
-    found: dict[str, list[str]] = {run_id: [] for run_id in run_ids}
-    for run_id, model in conn.execute(query):
-        found[run_id].append(model)
+    found: dict[str, list[tuple[str, Backend]]] = {run_id: [] for run_id in run_ids}
+    for run_id, model, backend, sandbox in conn.execute(query):
+        found[run_id].append((model, Backend(url=backend, sandbox=sandbox)))
     return found
 
 
 def _run_records(conn: Connection, rows: Sequence[RowMapping]) -> list[EvalRunRecord]:
     models = _models_of(conn, [row["run_id"] for row in rows])
     return [
-        EvalRunRecord.model_validate({**dict(row), "models": models[row["run_id"]]}) for row in rows
+        EvalRunRecord.model_validate(
+            {
+                **dict(row),
+                "models": [model for model, _ in models[row["run_id"]]],
+                "backends": [origin for _, origin in models[row["run_id"]]],
+            }
+        )
+        for row in rows
     ]
 
 
@@ -126,6 +167,24 @@ def record_eval_item(conn: Connection, row: dict[str, Any]) -> EvalItemRecord:
         _I.run_id == row["run_id"], _I.item_index == row["item_index"], _I.model == row["model"]
     )
     return EvalItemRecord.model_validate(dict(conn.execute(query).mappings().one()))
+
+
+def record_eval_items(conn: Connection, rows: Sequence[dict[str, Any]]) -> int:
+    """Upsert many items in one statement; how many rows were written.
+
+    Of rows for the same (run, item, model), the last one wins, as with one call per row.
+    """
+    if not rows:
+        return 0
+    latest = {tuple(row[key] for key in _ITEM_KEYS): row for row in rows}
+    run_ids = {row["run_id"] for row in latest.values()}
+    known = set(conn.execute(select(_R.run_id).where(_R.run_id.in_(run_ids))).scalars())
+    unknown = sorted(run_ids - known)
+    if unknown:
+        raise NotFoundError(f"no evaluation run {unknown[0]} in the ledger")
+    columns = [name for name in rows[0] if name not in _ITEM_KEYS]
+    upsert_many(conn, schema.eval_items, list(latest.values()), _ITEM_KEYS, columns)
+    return len(latest)
 
 
 def eval_items(conn: Connection, run_id: str, *, model: str | None = None) -> list[EvalItemRecord]:

@@ -7,7 +7,7 @@ and a dashboard's live refresh — are serialised and each change is recorded on
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,9 +52,16 @@ class JobExtras:
     spec: dict[str, Any] | None = None
     key_last4: str | None = None
     sweep_id: str | None = None
+    sandbox: bool | None = None
+    """Whether the server that sent the snapshot is a sandbox (None: not known)."""
 
     def values(self) -> dict[str, Any]:
-        found = {"spec": self.spec, "key_last4": self.key_last4, "sweep_id": self.sweep_id}
+        found = {
+            "spec": self.spec,
+            "key_last4": self.key_last4,
+            "sweep_id": self.sweep_id,
+            "sandbox": self.sandbox,
+        }
         return {k: v for k, v in found.items() if v is not None}
 
 
@@ -287,6 +294,7 @@ def job_record(row: RowMapping) -> JobRecord:
         last_snapshot=row["last_snapshot"],
         key_last4=row["key_last4"],
         sweep_id=row["sweep_id"],
+        sandbox=row["sandbox"],
     )
 
 
@@ -335,14 +343,6 @@ def transitions(conn: Connection, job_id: str) -> list[TransitionRecord]:
     table = schema.transitions
     query = select(table).where(table.c.job_id == job_id).order_by(table.c.seq)
     return [TransitionRecord.model_validate(dict(row)) for row in conn.execute(query).mappings()]
-
-
-def transitions_by_id(conn: Connection, ids: Collection[str]) -> Mapping[str, TransitionRecord]:
-    if not ids:
-        return {}
-    table = schema.transitions
-    rows = conn.execute(select(table).where(table.c.id.in_(list(ids)))).mappings()
-    return {row["id"]: TransitionRecord.model_validate(dict(row)) for row in rows}
 
 
 def checkpoints(conn: Connection, job_id: str) -> list[CheckpointRecord]:

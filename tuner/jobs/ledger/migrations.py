@@ -45,7 +45,27 @@ def _v3_add_heartbeats(conn: Connection) -> None:
     schema.metadata.create_all(conn, tables=list(schema.V3_TABLES), checkfirst=False)
 
 
-MIGRATIONS: tuple[Migration, ...] = (_v1_create_tables, _v2_add_notifiers, _v3_add_heartbeats)
+def _v4_add_origin(conn: Connection) -> None:
+    # Adds columns (which backend produced a result, and whether it was a sandbox) to v1
+    # tables. Only the missing ones: a ledger created since version 4 got them from
+    # ``_v1_create_tables``, which uses today's definitions (nullable columns, no default, so
+    # the v1-to-v4 path and a new ledger end in the same schema).
+    inspector = inspect(conn)
+    for table, name in schema.V4_COLUMNS:
+        present = {column["name"] for column in inspector.get_columns(table.name)}
+        if name in present:
+            continue
+        column = table.c[name]
+        kind = column.type.compile(dialect=conn.dialect)
+        conn.execute(text(f'ALTER TABLE {table.name} ADD COLUMN "{name}" {kind}'))
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    _v1_create_tables,
+    _v2_add_notifiers,
+    _v3_add_heartbeats,
+    _v4_add_origin,
+)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -4,18 +4,21 @@ Because the row is written in the same transaction as the transition it announce
 delay a notification but never lose one; the notifier side marks each row sent or failed.
 
 Which notifiers get a row: those the writing ``Ledger`` was opened with, plus the active ones of
-the registry (the ``notifiers`` table) that the daemon fills at start. So a transition first
-recorded by a writer without notifiers of its own (the CLI, the TUI) is announced all the same.
+the registry (the ``notifiers`` table) that a daemon fills when it runs with them. So a transition
+first recorded by a writer without notifiers of its own (the CLI, the TUI, a daemon run without
+``--command``) is announced all the same: a registered notifier stays active until it is removed
+explicitly (``tuner daemon notifiers remove``), and its rows wait until a daemon that has it
+delivers them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, or_, select, update
+from sqlalchemy import Connection, RowMapping, func, or_, select, update
 
-from ..records import JobRecord, NotificationRecord, TransitionRecord
+from ..records import JobRecord, NotificationRecord, NotifierRecord, TransitionRecord
 from . import schema
 from .common import insert_ignore, upsert
 from .errors import NotFoundError
@@ -41,19 +44,48 @@ def notification_payload(transition: TransitionRecord, job: JobRecord) -> dict[s
     }
 
 
-def register_notifiers(conn: Connection, names: Sequence[str], *, now: int) -> tuple[str, ...]:
-    """Make ``names`` the active notifiers (registered at ``now``); every other registered one
-    becomes inactive. Returns the names that were active and are not any more."""
+def register_notifiers(
+    conn: Connection, names: Sequence[str], *, now: int, sources: Mapping[str, str] | None = None
+) -> None:
+    """Make ``names`` active notifiers (registered at ``now``, with where their targets come
+    from). Others stay as they are: a notifier is only ever removed by ``remove_notifier``."""
+    given = sources or {}
     for name in names:
-        row = {"name": name, "registered_at": now, "active": True}
-        upsert(conn, schema.notifiers, row, ["name"], ["registered_at", "active"])
-    retired = conn.execute(
+        row = {"name": name, "registered_at": now, "active": True, "source": given.get(name)}
+        upsert(conn, schema.notifiers, row, ["name"], ["registered_at", "active", "source"])
+
+
+def remove_notifier(conn: Connection, name: str, *, now: int) -> int:
+    """Make ``name`` inactive (no new outbox rows) and give up its pending notifications
+    (marked failed, with the reason). Returns how many pending ones were given up."""
+    found = conn.execute(
         update(schema.notifiers)
-        .where(_R.active.is_(True), _R.name.not_in(list(names)))
+        .where(_R.name == name, _R.active.is_(True))
         .values(active=False)
         .returning(_R.name)
-    ).scalars()
-    return tuple(sorted(retired))
+    ).first()
+    if found is None:
+        raise NotFoundError(f"no active notifier {name!r} is registered")
+    given_up = conn.execute(
+        update(schema.notifications)
+        .where(_N.notifier == name, _N.status == "pending")
+        .values(status="failed", last_error="the notifier was removed", last_attempt_at=now)
+    )
+    return int(given_up.rowcount or 0)
+
+
+def notifier_registry(conn: Connection) -> list[NotifierRecord]:
+    """Every registered notifier (active or removed) with its pending notifications."""
+    pending: dict[str, int] = dict(
+        conn.execute(
+            select(_N.notifier, func.count()).where(_N.status == "pending").group_by(_N.notifier)
+        ).all()
+    )
+    rows = conn.execute(select(schema.notifiers).order_by(_R.name)).mappings()
+    return [
+        NotifierRecord.model_validate({**dict(row), "pending": int(pending.get(row["name"], 0))})
+        for row in rows
+    ]
 
 
 def active_notifiers(conn: Connection) -> tuple[str, ...]:

@@ -101,6 +101,8 @@ files = Table(
     Column("sample_type", String(32)),
     Column("num_lines", BigInteger),
     Column("key_last4", String(4)),
+    # Since version 4: whether the server that answered was a sandbox (NULL: not known).
+    Column("sandbox", Boolean),
     _time("uploaded_at"),
     _time("deleted_at", nullable=True),
     Index(None, "content_hash", "backend"),
@@ -128,6 +130,8 @@ jobs = Table(
     Column("last_snapshot", _json(), nullable=False),
     Column("key_last4", String(4)),
     Column("sweep_id", Text),
+    # Since version 4: whether the server that answered was a sandbox (NULL: not known).
+    Column("sandbox", Boolean),
     Index(None, "status"),
     Index(None, "fine_tuned_model"),
     Index(None, "sweep_id"),
@@ -254,6 +258,10 @@ eval_run_models = Table(
     ),
     Column("position", Integer, primary_key=True, autoincrement=False),
     Column("model", Text, nullable=False),
+    # Since version 4: the backend that answers for this model (its API URL) and whether it is
+    # a sandbox. Part of the run's identity: a run is never resumed against another backend.
+    Column("backend", Text),
+    Column("sandbox", Boolean),
     Index(None, "model"),
 )
 
@@ -288,6 +296,9 @@ notifiers = Table(
     Column("name", Text, primary_key=True),
     _time("registered_at"),
     Column("active", Boolean, nullable=False),
+    # Since version 4: where the notifier's target comes from, e.g. "setting webhook_url" or
+    # "option --command"; never the target itself (a webhook URL is a secret).
+    Column("source", Text),
 )
 
 V1_TABLES = (
@@ -319,3 +330,12 @@ heartbeats = Table(
 )
 
 V3_TABLES = (heartbeats,)
+
+# Since version 4: where each stored result came from (see the columns marked "version 4").
+V4_COLUMNS: tuple[tuple[Table, str], ...] = (
+    (files, "sandbox"),
+    (jobs, "sandbox"),
+    (eval_run_models, "backend"),
+    (eval_run_models, "sandbox"),
+    (notifiers, "source"),
+)

@@ -28,7 +28,8 @@ from textual.widgets import (
 from tuner.tui import format as fmt
 from tuner.tui.screens.base import TunerScreen
 from tuner.tui.screens.dialogs import PromptScreen
-from tuner.tui.views import LineContent, histogram, read_line
+from tuner.tui.views.charts import histogram
+from tuner.tui.views.conversation import LineContent, read_line
 from tuner.tui.widgets.charts import Histogram
 from tuner.tui.widgets.conversation import ConversationView
 from tuner.tui.widgets.inputs import TunerInput

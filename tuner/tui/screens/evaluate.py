@@ -233,7 +233,6 @@ class EvaluateScreen(TunerScreen):
             EvalConfigError,
             EvalDataError,
             EvalOptions,
-            EvalRunner,
             load_eval_set,
             load_report,
         )
@@ -250,9 +249,7 @@ class EvaluateScreen(TunerScreen):
         self.query_one("#eval-progress-row").display = True
         bar = self.query_one("#eval-progress", ProgressBar)
         bar.update(total=None, progress=0)
-        runner = EvalRunner(
-            app.client, app.ledger, now=app.config.clock, progress=ScreenProgress(self)
-        )
+        runner = app.services.eval_runner(progress=ScreenProgress(self))
         try:
             outcome = await runner.run(eval_set, options)
         except EvalConfigError as error:
@@ -296,6 +293,9 @@ class EvaluateScreen(TunerScreen):
         self.report = report
         run = report.run
         head = Text()
+        if report.simulated_note:
+            head.append(f" {report.simulated_note} ", style="bold black on yellow")
+            head.append("\n")
         head.append(f"run {run.run_id}", style="bold")
         head.append(f"  {run.status}  {Path(run.data_path).name}  ")
         head.append(f"{len(report.rows)} items", style="dim")

@@ -14,10 +14,12 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import DataTable, Static, TabbedContent, TabPane, Tree
 
 from tuner.api import APIError
+from tuner.jobs.detail import JobDetail, LineageNode
+from tuner.jobs.records import SIMULATED
 from tuner.tui import format as fmt
 from tuner.tui.screens.base import TunerScreen
 from tuner.tui.screens.dialogs import ConfirmScreen
-from tuner.tui.views import JobDetail, JobsSnapshot, LineageNode, load_job_detail
+from tuner.tui.views.jobs import JobsSnapshot
 from tuner.tui.widgets.charts import LossChart
 
 LINEAGE_STYLES = {
@@ -97,12 +99,10 @@ class JobDetailScreen(TunerScreen):
         app = self.tuner
         if fetch:
             try:
-                job = await app.client.jobs.get(self.job_id)
+                await app.services.refresh_job(self.job_id)
             except APIError as error:
                 app.notify_error(f"fetching job {fmt.short_id(self.job_id)}", error)
-            else:
-                await app.ledger.aio.apply_snapshot(job, backend=app.backend, now=app.now())
-        detail = await app.ledger.aio.call(load_job_detail, app.ledger, self.job_id)
+        detail = await app.ledger.aio.call(app.services.job_detail, self.job_id)
         if detail is None:
             self.notify(f"job {self.job_id} is not in the ledger", severity="error")
             return
@@ -112,6 +112,9 @@ class JobDetailScreen(TunerScreen):
         self.detail = detail
         job = detail.job
         title = Text()
+        if job.simulated:
+            title.append(f" {SIMULATED} ", style="bold black on yellow")
+            title.append(" ")
         title.append(f"job {job.id}  ", style="bold")
         title.append(fmt.status_label(job.status), style=fmt.status_style(job.status))
         title.append(f"  {job.model}")

@@ -14,7 +14,7 @@ from textual.widgets import DataTable, Input, Static
 from tuner.tui import format as fmt
 from tuner.tui.screens.base import TunerScreen
 from tuner.tui.screens.dialogs import ConfirmScreen, PromptScreen
-from tuner.tui.views import JobRow, JobsSnapshot
+from tuner.tui.views.jobs import JobRow, JobsSnapshot
 from tuner.tui.widgets.inputs import TunerInput
 from tuner.tui.widgets.jobs_table import JobsTable
 

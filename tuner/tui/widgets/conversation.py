@@ -15,7 +15,7 @@ from textual.widgets import Static
 
 from tuner.datasets.findings import Finding
 from tuner.tui import format as fmt
-from tuner.tui.views import LineContent, Pointer, pointer_of
+from tuner.tui.views.conversation import LineContent, Pointer, pointer_of
 
 
 def _content_text(content: Any) -> str:

@@ -15,7 +15,7 @@ from textual.widgets import DataTable
 from textual.widgets.data_table import CellDoesNotExist, RowDoesNotExist
 
 from tuner.tui import format as fmt
-from tuner.tui.views import JobRow
+from tuner.tui.views.jobs import JobRow
 
 # (key, label, width); None: shares the room left with the other flexible columns.
 COLUMNS: tuple[tuple[str, str, int | None], ...] = (

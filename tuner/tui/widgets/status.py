@@ -8,7 +8,7 @@ from textual.containers import Horizontal
 from textual.widgets import Label, Static
 
 from tuner.tui import format as fmt
-from tuner.tui.views import StatusInfo
+from tuner.tui.views.jobs import StatusInfo
 
 SECTIONS: tuple[tuple[str, str, str], ...] = (
     ("1", "jobs", "Jobs"),

@@ -1,0 +1,163 @@
+"""One job in detail, as the ledger holds it: what ``tuner jobs show`` and the dashboard display.
+
+One builder for both entry points (the CLI renders ``to_dict()``, the dashboard the dataclass):
+the job row, its transitions, checkpoints, events, files (with the datasets they were uploaded
+from) and the evaluation runs of its fine-tuned model. Blocking (SQL): async callers run
+``load_job_detail`` in a thread.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from tuner.jobs.ledger import Ledger
+from tuner.jobs.records import (
+    CheckpointRecord,
+    DatasetRecord,
+    EvalRunRecord,
+    EventRecord,
+    FileRecord,
+    JobFileLink,
+    JobRecord,
+    TransitionRecord,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class LineageNode:
+    kind: str
+    """dataset, file, job, model or eval."""
+    label: str
+    detail: str = ""
+    children: tuple[LineageNode, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class JobDetail:
+    job: JobRecord
+    checkpoints: list[CheckpointRecord]
+    events: list[EventRecord]
+    transitions: list[TransitionRecord]
+    files: list[JobFileLink]
+    file_records: dict[str, FileRecord | None]
+    datasets: dict[str, DatasetRecord | None]
+    eval_runs: list[EvalRunRecord]
+
+    @property
+    def best_checkpoint(self) -> CheckpointRecord | None:
+        """The checkpoint with the lowest ``valid_loss`` (None without validation data)."""
+        scored = [c for c in self.checkpoints if _metric(c.metrics, "valid_loss") is not None]
+        if not scored:
+            return None
+        return min(scored, key=lambda c: (_metric(c.metrics, "valid_loss"), c.step))
+
+    def series(self, name: str) -> tuple[list[int], list[float]]:
+        """(steps, values) of one checkpoint metric, in step order, where it is known."""
+        xs: list[int] = []
+        ys: list[float] = []
+        for checkpoint in sorted(self.checkpoints, key=lambda c: c.step):
+            value = _metric(checkpoint.metrics, name)
+            if value is not None:
+                xs.append(checkpoint.step)
+                ys.append(value)
+        return xs, ys
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON of ``tuner jobs show --json``: the row, files, transitions, checkpoints and
+        events."""
+        record = self.job
+        return {
+            "id": record.id,
+            "status": record.status,
+            "model": record.model,
+            "suffix": record.suffix,
+            "fine_tuned_model": record.fine_tuned_model,
+            "job_type": record.job_type,
+            "auto_start": record.auto_start,
+            "created_at": record.created_at,
+            "modified_at": record.modified_at,
+            "trained_tokens": record.trained_tokens,
+            "hyperparameters": record.hyperparameters,
+            "metadata": record.metadata,
+            "sweep_id": record.sweep_id,
+            "spec": record.spec,
+            "backend": {"url": record.backend, "sandbox": record.sandbox},
+            "files": [link.model_dump() for link in self.files],
+            "transitions": [
+                {"from": t.from_status, "to": t.to_status, "at": t.at} for t in self.transitions
+            ],
+            "checkpoints": [c.model_dump() for c in self.checkpoints],
+            "events": [e.model_dump() for e in self.events],
+        }
+
+    def lineage(self) -> list[LineageNode]:
+        """dataset → file → job → model → evaluation runs: the data (each file under the
+        dataset it was uploaded from, when the ledger knows it), then the job's chain."""
+        runs = tuple(
+            LineageNode(
+                "eval",
+                f"eval {run.run_id}",
+                f"{run.status}, {' vs '.join(run.models)}, judge {run.judge or 'none'}",
+            )
+            for run in self.eval_runs
+        )
+        job = self.job
+        chain: tuple[LineageNode, ...] = ()
+        if job.fine_tuned_model:
+            note = f"{len(runs)} evaluation run(s)" if runs else "not evaluated yet"
+            chain = (LineageNode("model", f"model {job.fine_tuned_model}", note, runs),)
+        job_node = LineageNode("job", f"job {job.id}", f"{job.model}, {job.status}", chain)
+        data: list[LineageNode] = []
+        for link in self.files:
+            record = self.file_records.get(link.file_id)
+            weight = f", weight {link.weight:g}" if link.weight is not None else ""
+            if record is not None and record.filename:
+                label, detail = f"file {record.filename}", f"{link.file_id}, {link.role}{weight}"
+            else:
+                label, detail = f"file {link.file_id}", f"{link.role}{weight}"
+            file_node = LineageNode("file", label, detail)
+            dataset = None
+            if record is not None and record.content_hash is not None:
+                dataset = self.datasets.get(record.content_hash)
+            if dataset is not None:
+                data.append(
+                    LineageNode(
+                        "dataset",
+                        f"dataset {dataset.path}",
+                        f"sha256 {dataset.content_hash[:12]}…, {dataset.line_count} lines",
+                        (file_node,),
+                    )
+                )
+            else:
+                data.append(file_node)
+        if not data:
+            data.append(LineageNode("file", "training files not recorded"))
+        return [LineageNode("root", "data", "", tuple(data)), job_node]
+
+
+def _metric(metrics: Mapping[str, Any], name: str) -> float | None:
+    value = metrics.get(name)
+    return float(value) if isinstance(value, int | float) else None
+
+
+def load_job_detail(ledger: Ledger, job_id: str) -> JobDetail | None:
+    job = ledger.get_job(job_id)
+    if job is None:
+        return None
+    links = ledger.job_files(job_id)
+    file_records = {link.file_id: ledger.get_file(link.file_id) for link in links}
+    hashes = {r.content_hash for r in file_records.values() if r is not None and r.content_hash}
+    datasets = {digest: ledger.get_dataset(digest) for digest in sorted(hashes)}
+    runs = ledger.list_eval_runs(model=job.fine_tuned_model) if job.fine_tuned_model else []
+    return JobDetail(
+        job=job,
+        checkpoints=ledger.checkpoints(job_id),
+        events=ledger.events(job_id),
+        transitions=ledger.transitions(job_id),
+        files=links,
+        file_records=file_records,
+        datasets=datasets,
+        eval_runs=runs,
+    )

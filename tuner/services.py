@@ -1,0 +1,352 @@
+"""The core service layer: what every entry point uses, built once from ``Settings``.
+
+The CLI, the dashboard and the daemon all need the same things: an API client with the
+configured keys, timeouts and retry policy; the ledger; an orchestrator that knows the W&B key
+and the max-active limit; the daemon's schedule and notifiers; the job detail the screens and
+``tuner jobs show`` display. Before this module each entry point wired its own copy, and the
+dashboard's copies were weaker (no W&B key, no max-active, a job sync that did not record which
+key owns a job). Harlequin builds its adapter from the command line, the config file and the
+environment in one function and hands it to every entry point; this is that function for tuner.
+
+A ``Services`` is cheap to build: the client and the ledger are created on first use (the
+dashboard's first frame reads only the ledger; the client, with httpx, comes after), once, and
+closed by ``aclose``/``close``. Tests inject a client, a ledger, a clock and a sleep.
+
+No printing, no typer, no textual: entry points render what this returns.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from pydantic import SecretStr
+
+from tuner.config import Settings
+from tuner.jobs.ledger import Ledger, open_ledger
+from tuner.jobs.records import Backend
+from tuner.progress import NULL_PROGRESS, Progress
+
+if TYPE_CHECKING:
+    # tuner.api (httpx, the wire models) is imported when a client is first built, not when an
+    # entry point starts: `tuner tui` and `tuner data` must not pay for it before they show
+    # anything.
+    from tuner.api import Job, TunerClient
+    from tuner.evals import EvalRunner
+    from tuner.evals.runner import Listener
+    from tuner.jobs.daemon import Daemon, DaemonConfig, DrainQueue
+    from tuner.jobs.detail import JobDetail
+    from tuner.jobs.notifiers import Notifier
+    from tuner.jobs.orchestrator import Confirm, Orchestrator
+
+T = TypeVar("T")
+Clock = Callable[[], int]
+Sleep = Callable[[float], Awaitable[None]]
+
+WANDB_KEY_ENV = "WANDB_API_KEY"
+DEFAULT_POLL_INTERVAL = 10.0
+
+
+def wall_seconds() -> int:
+    """The wall clock in whole UNIX seconds (the ledger's unit)."""
+    return int(time.time())
+
+
+def wandb_key(environ: Mapping[str, str] | None = None) -> SecretStr | None:
+    """The W&B key for job integrations, from ``WANDB_API_KEY`` (never from a spec file)."""
+    value = (os.environ if environ is None else environ).get(WANDB_KEY_ENV, "").strip()
+    return SecretStr(value) if value else None
+
+
+# --------------------------------------------------------------------------- the daemon's plan
+
+
+@dataclass(frozen=True)
+class DaemonOptions:
+    """The daemon's options as an entry point got them; None means "take the setting"."""
+
+    interval: float | None = None
+    idle_interval: float | None = None
+    max_interval: float = 1800.0
+    lease_ttl: int = 120
+    webhook: str | None = None
+    webhook_timeout: float = 10.0
+    command: str | None = None
+    command_timeout: float = 60.0
+    max_active: int | None = None
+
+
+@dataclass(frozen=True)
+class DaemonPlan:
+    """What the daemon runs with: its schedule, its notifiers and the queue's limit."""
+
+    config: DaemonConfig
+    notifiers: list[Notifier]
+    max_active: int
+    sources: dict[str, str] = field(default_factory=dict)
+    """Where each notifier's target comes from ("setting webhook_url", "option --command"):
+    what the ledger's registry records instead of the target (a webhook URL is a secret)."""
+
+
+def plan_daemon(settings: Settings, options: DaemonOptions) -> DaemonPlan:
+    """Options over settings (environment, then config file, then defaults).
+
+    Raises ``ValueError`` (never showing a webhook URL) for an unusable value.
+    """
+    from tuner.jobs.daemon import DaemonConfig
+
+    config = DaemonConfig(
+        interval=_chosen(options.interval, settings.daemon_interval),
+        idle_interval=_chosen(options.idle_interval, settings.daemon_idle_interval),
+        max_interval=options.max_interval,
+        lease_ttl=options.lease_ttl,
+    )
+    stored_url = settings.webhook_url
+    webhook = _chosen(
+        options.webhook, None if stored_url is None else stored_url.get_secret_value()
+    )
+    command = _chosen(options.command, settings.notify_command)
+    notifiers = _notifiers(webhook, options.webhook_timeout, command, options.command_timeout)
+    sources = {"log": "built in"}
+    if webhook:
+        sources["webhook"] = "option --webhook" if options.webhook else "setting webhook_url"
+    if command:
+        sources["command"] = "option --command" if options.command else "setting notify_command"
+    return DaemonPlan(
+        config,
+        notifiers,
+        _chosen(options.max_active, settings.max_active_jobs),
+        {n.name: sources[n.name] for n in notifiers if n.name in sources},
+    )
+
+
+def _chosen(option: T | None, setting: T) -> T:
+    return setting if option is None else option
+
+
+def _notifiers(
+    webhook: str | None, webhook_timeout: float, command: str | None, command_timeout: float
+) -> list[Notifier]:
+    from tuner.jobs.notifiers import CommandNotifier, LogNotifier, WebhookNotifier
+
+    found: list[Notifier] = [LogNotifier()]
+    if webhook:
+        found.append(WebhookNotifier(webhook, timeout=webhook_timeout))
+    if command:
+        found.append(CommandNotifier(command, timeout=command_timeout))
+    return found
+
+
+# --------------------------------------------------------------------------- the services
+
+
+class Services:
+    """Client, ledger, orchestrator, daemon and shared views for one process.
+
+    Build it with :meth:`from_settings` (entry points) or directly with an injected ``client``
+    and ``ledger`` (tests, embedding). Every entry point takes what it needs from here and
+    never builds its own copy.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        client: TunerClient | None = None,
+        client_factory: Callable[[], TunerClient] | None = None,
+        ledger: Ledger | None = None,
+        ledger_factory: Callable[[], Ledger] | None = None,
+        clock: Clock = wall_seconds,
+        sleep: Sleep = asyncio.sleep,
+        environ: Mapping[str, str] | None = None,
+        client_options: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.sleep = sleep
+        self._environ = environ
+        self._client_options = dict(client_options or {})
+        self._client = client
+        self._client_factory = client_factory
+        self._ledger = ledger
+        self._ledger_factory = ledger_factory
+        self._owns_client = client is None
+        self._owns_ledger = ledger is None
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_settings(
+        cls,
+        settings: Settings,
+        *,
+        notifiers: Sequence[str] = (),
+        **options: Any,
+    ) -> Services:
+        """Services for ``settings``; ``notifiers`` are named to the ledger when it opens."""
+        names = tuple(notifiers)
+        return cls(settings, ledger_factory=lambda: open_ledger(notifiers=names), **options)
+
+    # -- what the rest is built from ----------------------------------------------------------
+
+    @property
+    def backend(self) -> str:
+        """The API URL, as the ledger keys files and jobs by it."""
+        return self.settings.api_url
+
+    @property
+    def has_client(self) -> bool:
+        """Whether the client exists yet (the dashboard builds it after its first frame)."""
+        return self._client is not None
+
+    @property
+    def client(self) -> TunerClient:
+        """The API client, built on first use (thread-safe: once, whoever asks first)."""
+        client = self._client
+        return client if client is not None else self._build_client()
+
+    def _build_client(self) -> TunerClient:
+        with self._lock:
+            if self._client is None:
+                if self._client_factory is not None:
+                    self._client = self._client_factory()
+                else:
+                    from tuner.api import TunerClient
+
+                    self._client = TunerClient.from_settings(self.settings, **self._client_options)
+            return self._client
+
+    @property
+    def ledger(self) -> Ledger:
+        """The ledger, opened on first use (``LedgerError`` when it cannot be)."""
+        ledger = self._ledger
+        if ledger is not None:
+            return ledger
+        with self._lock:
+            if self._ledger is None:
+                factory = self._ledger_factory or open_ledger
+                self._ledger = factory()
+            return self._ledger
+
+    def origin(self) -> Backend:
+        """Where this process's results come from: the API URL and, once the server has
+        answered, whether it is a sandbox (None before that)."""
+        sandbox = self._client.is_sandbox if self._client is not None else None
+        return Backend(url=self.backend, sandbox=sandbox)
+
+    def wandb_key(self) -> SecretStr | None:
+        return wandb_key(self._environ)
+
+    # -- jobs ---------------------------------------------------------------------------------
+
+    def orchestrator(
+        self,
+        *,
+        confirm: Confirm | None = None,
+        progress: Progress = NULL_PROGRESS,
+        max_active: int | None = None,
+        poll_interval: float = DEFAULT_POLL_INTERVAL,
+    ) -> Orchestrator:
+        """The orchestrator over this client and ledger: the W&B key from the environment, the
+        max-active limit from the settings (``max_active`` overrides it), ``confirm`` asked
+        about costs (default: refuse)."""
+        from tuner.jobs.orchestrator import Orchestrator, refuse_all
+
+        return Orchestrator(
+            self.client,
+            self.ledger,
+            clock=self.clock,
+            sleep=self.sleep,
+            confirm=confirm or refuse_all,
+            progress=progress,
+            backend=self.backend,
+            wandb_key=self.wandb_key(),
+            max_active=self.settings.max_active_jobs if max_active is None else max_active,
+            poll_interval=poll_interval,
+        )
+
+    async def record_job(self, job: Job) -> None:
+        """Record a job snapshot the way the orchestrator does (with the key that owns it)."""
+        await self.orchestrator().submitter.record(job)
+
+    async def refresh_job(self, job_id: str) -> Job:
+        """The job as the API has it now, recorded in the ledger."""
+        return await self.orchestrator().refresh(job_id)
+
+    async def sync_jobs(self, **filters: Any) -> list[Job]:
+        """Every job the API lists (all pages), each recorded in the ledger."""
+        return await self.orchestrator().sync_jobs(**filters)
+
+    def job_detail(self, job_id: str) -> JobDetail | None:
+        """One job as the ledger holds it, for display (``None`` when it is not there)."""
+        from tuner.jobs.detail import load_job_detail
+
+        return load_job_detail(self.ledger, job_id)
+
+    # -- evaluation ---------------------------------------------------------------------------
+
+    def eval_runner(
+        self, *, progress: Progress = NULL_PROGRESS, listener: Listener | None = None
+    ) -> EvalRunner:
+        """The evaluation runner over this client and ledger."""
+        from tuner.evals import EvalRunner
+
+        return EvalRunner(
+            self.client, self.ledger, now=self.clock, progress=progress, listener=listener
+        )
+
+    # -- the daemon ---------------------------------------------------------------------------
+
+    def drain_queue(self, max_active: int | None = None) -> DrainQueue:
+        """The submission queue's drain, bound to this client, ledger and clock; the W&B key
+        for queued specs with an integration comes from WANDB_API_KEY (never from the
+        ledger)."""
+        from tuner.jobs.daemon import queue_drainer
+
+        return queue_drainer(
+            self.client,
+            self.ledger,
+            backend=self.backend,
+            clock=self.clock,
+            max_active=self.settings.max_active_jobs if max_active is None else max_active,
+            wandb_key=self.wandb_key(),
+        )
+
+    def daemon(self, plan: DaemonPlan) -> Daemon:
+        from tuner.jobs.daemon import Daemon
+
+        return Daemon(
+            self.client,
+            self.ledger,
+            plan.notifiers,
+            plan.config,
+            clock=self.clock,
+            drain_queue=self.drain_queue(plan.max_active),
+            notifier_sources=plan.sources,
+        )
+
+    # -- closing ------------------------------------------------------------------------------
+
+    async def aclose(self) -> None:
+        """Close what this object built (an injected client or ledger stays open)."""
+        try:
+            if self._owns_client and self._client is not None:
+                await self._client.aclose()
+        finally:
+            self.close_ledger()
+
+    async def aclose_client(self) -> None:
+        """Close the client, injected or built here (whoever was handed it is done with it)."""
+        client, self._client = self._client, None
+        if client is not None:
+            await client.aclose()
+
+    def close_ledger(self) -> None:
+        """Close the ledger if this object opened it (again: nothing happens)."""
+        if self._owns_ledger and self._ledger is not None:
+            ledger, self._ledger = self._ledger, None
+            ledger.close()

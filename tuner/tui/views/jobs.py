@@ -1,0 +1,149 @@
+"""The jobs table and the status bar, read from the ledger.
+
+Blocking (SQL): the app calls these from thread workers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from tuner.jobs.ledger import Ledger
+from tuner.jobs.records import JobRecord, LeaseRecord
+
+DAEMON_LEASE = "daemon"
+# Jobs in training: their latest checkpoint says how far they are. (One query per such job, so
+# only the few active ones: a ledger of thousands of finished jobs must still open fast.)
+_TRAINING = frozenset({"RUNNING", "CANCELLATION_REQUESTED"})
+
+
+# --------------------------------------------------------------------------- the jobs table
+
+
+@dataclass(frozen=True, slots=True)
+class JobRow:
+    """One row of the jobs table."""
+
+    id: str
+    model: str
+    suffix: str | None
+    status: str
+    step: int | None
+    total_steps: int | None
+    trained_tokens: int | None
+    cost: float | None
+    currency: str | None
+    created_at: int
+    fine_tuned_model: str | None
+
+    def matches(self, text: str) -> bool:
+        """Whether the filter ``text`` (case-insensitive, every word) is in this row."""
+        haystack = " ".join(
+            part
+            for part in (self.id, self.model, self.suffix, self.status, self.fine_tuned_model)
+            if part
+        ).lower()
+        return all(word in haystack for word in text.lower().split())
+
+
+def _training_steps(record: JobRecord) -> int | None:
+    value = (record.hyperparameters or {}).get("training_steps")
+    return int(value) if isinstance(value, int | float) else None
+
+
+def job_row(record: JobRecord, latest_step: int | None = None) -> JobRow:
+    metadata = record.metadata or {}
+    total = _training_steps(record)
+    step = latest_step
+    if record.status == "SUCCESS" and total is not None:
+        step = total
+    raw_cost = metadata.get("cost")
+    return JobRow(
+        id=record.id,
+        model=record.model,
+        suffix=record.suffix,
+        status=record.status,
+        step=step,
+        total_steps=total,
+        trained_tokens=record.trained_tokens,
+        cost=float(raw_cost) if isinstance(raw_cost, int | float) else None,
+        currency=metadata.get("cost_currency"),
+        created_at=record.created_at if record.created_at is not None else record.first_seen_at,
+        fine_tuned_model=record.fine_tuned_model,
+    )
+
+
+def load_job_rows(ledger: Ledger, backend: str) -> tuple[list[JobRow], int | None]:
+    """Every job of ``backend``, newest first (running jobs with their latest checkpoint step),
+    and the newest ``updated_at`` among them."""
+    records = ledger.list_jobs(backend=backend)
+    last = max((record.updated_at for record in records), default=None)
+    rows = []
+    for record in records:
+        latest = None
+        if record.status in _TRAINING:
+            latest = max((c.step for c in ledger.checkpoints(record.id)), default=0)
+        rows.append(job_row(record, latest))
+    return rows, last
+
+
+# --------------------------------------------------------------------------- the status bar
+
+
+@dataclass(frozen=True, slots=True)
+class KeyHealth:
+    ready: int
+    resting: int
+    removed: int
+
+    @property
+    def total(self) -> int:
+        return self.ready + self.resting + self.removed
+
+
+@dataclass(frozen=True, slots=True)
+class JobsSnapshot:
+    """What one read of the ledger gives the jobs screen and the status bar."""
+
+    rows: list[JobRow]
+    daemon: LeaseRecord | None
+    """Who holds the daemon lease now (None: no daemon is running)."""
+    last_update: int | None
+    """The newest ``updated_at`` of the backend's jobs: when the ledger last learnt something."""
+    daemon_cycle: int | None = None
+    """When the daemon last completed a cycle (polled); None when it never did."""
+
+
+def load_jobs(ledger: Ledger, backend: str, now: int) -> JobsSnapshot:
+    rows, last = load_job_rows(ledger, backend)
+    daemon = ledger.lease_holder(DAEMON_LEASE, now)
+    cycle = None if daemon is None else ledger.last_heartbeat(DAEMON_LEASE)
+    return JobsSnapshot(rows, daemon, last, cycle)
+
+
+@dataclass(frozen=True, slots=True)
+class StatusInfo:
+    """The status bar: which backend, how the keys are, who polls."""
+
+    backend: str
+    sandbox: bool | None
+    """None until the backend has answered once."""
+    keys: KeyHealth | None
+    """None until the client is built (the dashboard builds it after its first frame)."""
+    daemon: LeaseRecord | None
+    last_update: int | None
+    last_poll: int | None
+    """When this dashboard last polled the API itself (None: never, e.g. a daemon polls)."""
+    poll_interval: float | None
+    reachable: bool | None
+    now: int
+    daemon_cycle: int | None = None
+    """When the daemon last completed a cycle (polled); None when it never did."""
+
+
+def key_health(states: Sequence[str]) -> KeyHealth:
+    return KeyHealth(
+        ready=sum(s == "ready" for s in states),
+        resting=sum(s == "resting" for s in states),
+        removed=sum(s == "removed" for s in states),
+    )
