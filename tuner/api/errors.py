@@ -68,6 +68,11 @@ class APIError(Exception):
         )
 
 
+class InvalidIdError(APIError, ValueError):
+    """An id that cannot be one URL path segment (empty, ``.``, ``..``, or holding ``/``);
+    refused before any request is sent."""
+
+
 class APIConnectionError(APIError):
     """The request did not get an HTTP response (DNS, refused, reset, protocol error)."""
 

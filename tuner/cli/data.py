@@ -9,7 +9,8 @@ from typing import Any
 
 import typer
 
-from tuner.cli.output import Exit, console, emit_json, fail, progress_for
+from tuner.cli.output import Exit, console, emit_json, fail, progress_for, shown
+from tuner.textsafe import inert
 
 app = typer.Typer(
     help="Check, convert and prepare training data (JSONL for Mistral fine-tuning).",
@@ -138,7 +139,7 @@ def render_validation(data: dict[str, Any]) -> None:
         errors = f"[red]{f['errors']:,} errors[/]" if f["errors"] else "0 errors"
         warnings = f"[yellow]{f['warnings']:,} warnings[/]" if f["warnings"] else "0 warnings"
         console.print(
-            f"[bold]{f['path']}[/]  {f['format'] or '-'}  {f['lines']:,} lines  "
+            f"[bold]{shown(f['path'])}[/]  {f['format'] or '-'}  {f['lines']:,} lines  "
             f"{f['conversations']:,} conversations  {errors}  {warnings}"
         )
         if tokens:
@@ -172,7 +173,8 @@ def render_findings(findings: list[dict[str, Any]]) -> None:
         )
         for item in items[:MAX_LINES_SHOWN]:
             where = f"{item['path']}:{item['line']}" if item["line"] is not None else item["path"]
-            console.print(f"  {where}: {item['message']}", markup=False)
+            # Messages quote the data (roles, keys, ids, content): shown inert.
+            console.print(f"  {inert(where)}: {inert(item['message'])}", markup=False)
         if len(items) > MAX_LINES_SHOWN:
             lines = ", ".join(str(i["line"]) for i in items[MAX_LINES_SHOWN:][:40])
             console.print(
@@ -180,7 +182,7 @@ def render_findings(findings: list[dict[str, Any]]) -> None:
             )
         hints = list(dict.fromkeys(i["hint"] for i in items if i.get("hint")))
         for hint in hints[:3]:
-            console.print(f"  hint: {hint}", style="dim", markup=False)
+            console.print(f"  hint: {inert(hint)}", style="dim", markup=False)
 
 
 # --------------------------------------------------------------------------- stats
@@ -242,7 +244,8 @@ def render_stats(data: dict[str, Any]) -> None:
     n = data["conversations"]
     tokens = data["tokens"]
     console.print(
-        f"[bold]{data['path']}[/] ({data['format'] or 'empty'}, tokenizer {data['tokenizer']})"
+        f"[bold]{shown(data['path'])}[/] ({data['format'] or 'empty'}, "
+        f"tokenizer {shown(data['tokenizer'])})"
     )
     console.print(
         f"  {data['lines']:,} lines, {n:,} valid conversations, "
@@ -301,7 +304,9 @@ def render_estimate(est: dict[str, Any]) -> None:
         est["price_source"], f"price from {est['price_source']}"
     )
     usd = est["currency"]
-    console.print(f"\n[bold]Cost and duration: ESTIMATE[/] ({est['model']}, {source})")
+    console.print(
+        f"\n[bold]Cost and duration: ESTIMATE[/] ({shown(est['model'])}, {shown(source)})"
+    )
     rows = [
         ("training steps", f"{est['training_steps']:,} ({BASIS.get(est['basis'], est['basis'])})"),
         (
@@ -395,7 +400,7 @@ def fix(
         emit_json(data)
         raise typer.Exit(int(Exit.OK if result.unfixable_lines == 0 else Exit.FAILED))
     console.print(
-        f"[bold]{src}[/] → [bold]{target}[/]: {result.lines_read:,} lines read, "
+        f"[bold]{shown(src)}[/] → [bold]{shown(target)}[/]: {result.lines_read:,} lines read, "
         f"{result.lines_written:,} written, {result.lines_changed:,} changed, "
         f"{result.blank_dropped:,} blank removed, {result.unfixable_lines:,} unfixable"
     )
@@ -403,13 +408,13 @@ def fix(
     for change in result.changes:
         by_code[change.code].append(change.line)
     for change in result.changes[: MAX_LINES_SHOWN * 3]:
-        console.print(f"  line {change.line}: [cyan]{change.code}[/] {change.description}")
+        console.print(f"  line {change.line}: [cyan]{change.code}[/] {shown(change.description)}")
     if len(result.changes) > MAX_LINES_SHOWN * 3:
         summary = ", ".join(f"{code} × {len(lines)}" for code, lines in sorted(by_code.items()))
         console.print(f"  … {len(result.changes):,} changes in all: {summary}")
     _print_findings_brief("Not fixable (left out of the output)", result.unfixable)
     if result.unfixable_lines:
-        console.print(f"Unfixable lines were copied unchanged to [bold]{rejects_path}[/].")
+        console.print(f"Unfixable lines were copied unchanged to [bold]{shown(rejects_path)}[/].")
         # Exit 1: OUT holds only part of the input; scripts must not take it as complete.
         raise typer.Exit(int(Exit.FAILED))
 
@@ -447,7 +452,7 @@ def dedupe(
         emit_json(_as_json(result))
         return
     console.print(
-        f"[bold]{src}[/] → [bold]{out}[/]: {result.lines_read:,} lines read, "
+        f"[bold]{shown(src)}[/] → [bold]{shown(out)}[/]: {result.lines_read:,} lines read, "
         f"{result.lines_written:,} written, {result.exact_removed:,} exact and "
         f"{result.near_removed:,} near duplicates removed, {result.invalid_lines:,} invalid kept"
     )
@@ -501,9 +506,11 @@ def split(
         emit_json(_as_json(result))
         return
     console.print(
-        f"[bold]{src}[/]: {result.lines_read:,} lines → train [bold]{result.train_path}[/] "
+        f"[bold]{shown(src)}[/]: {result.lines_read:,} lines → train "
+        f"[bold]{shown(result.train_path)}[/] "
         f"({result.train_lines:,} lines, {result.train_bytes:,} bytes), eval "
-        f"[bold]{result.eval_path}[/] ({result.eval_lines:,} lines, {result.eval_bytes:,} bytes); "
+        f"[bold]{shown(result.eval_path)}[/] ({result.eval_lines:,} lines, "
+        f"{result.eval_bytes:,} bytes); "
         f"seed {result.seed}"
     )
     console.print(
@@ -511,7 +518,7 @@ def split(
         f"{result.invalid_lines:,} invalid line(s) left out"
     )
     for warning in result.warnings:
-        console.print(f"  [yellow]warning[/] {warning.message}", markup=True)
+        console.print(f"  [yellow]warning[/] {shown(warning.message)}", markup=True)
     _print_findings_brief("Invalid lines (in neither output)", result.invalid)
 
 
@@ -703,7 +710,7 @@ def _refuse(exc: Any, *, as_json: bool) -> None:
 def _render_convert(result: Any, report: Any) -> None:
     for source in result.sources:
         console.print(
-            f"[bold]{source.path}[/]: {source.read:,} records read, "
+            f"[bold]{shown(source.path)}[/]: {source.read:,} records read, "
             f"{source.converted:,} converted, "
             f"{source.skipped:,} skipped"
         )
@@ -712,7 +719,7 @@ def _render_convert(result: Any, report: Any) -> None:
         reasons = ", ".join(f"{code} × {n}" for code, n in sorted(result.skip_reasons.items()))
         console.print(f"  skipped: {reasons}")
         render_findings([f.to_dict() for f in result.skipped])
-    console.print(f"Wrote [bold]{result.out}[/] ({result.converted:,} conversations).")
+    console.print(f"Wrote [bold]{shown(result.out)}[/] ({result.converted:,} conversations).")
     if report is None:
         console.print("[bold red]FAILED[/]: nothing was converted.")
         return

@@ -16,9 +16,11 @@ from tuner.cli.output import (
     err_console,
     fail,
     progress_for,
+    shown,
     wire_json,
 )
 from tuner.jobs.records import Backend
+from tuner.textsafe import inert
 
 if TYPE_CHECKING:
     from tuner.api import File
@@ -77,7 +79,7 @@ def upload(
         return
     for result in results:
         how = "already uploaded" if result.reused else "uploaded"
-        console.print(f"[bold]{result.file_id}[/]  {result.path}  ({how})")
+        console.print(f"[bold]{shown(result.file_id)}[/]  {shown(result.path)}  ({how})")
 
 
 def _refuse_invalid(paths: list[Path], *, as_json: bool, quiet: bool) -> None:
@@ -155,10 +157,10 @@ def show(file_id: str = IdArg, as_json: bool = JsonOpt) -> None:
     if as_json:
         emit_json(wire_json(file))
         return
-    console.print(f"[bold]{file.id}[/]")
+    console.print(f"[bold]{shown(file.id)}[/]")
     for key, value in wire_json(file).items():
         if key != "id" and value is not None:
-            console.print(f"  {key:<12} {value}", markup=False)
+            console.print(inert(f"  {key:<12} {value}"), markup=False)
 
 
 @app.command()
@@ -177,7 +179,7 @@ def delete(
             s.ledger.mark_file_deleted(file_id, now=s.clock())
 
     run_async(body(), api_url=ctx.backend)
-    console.print(f"deleted {file_id}")
+    console.print(f"deleted {shown(file_id)}")
 
 
 @app.command()
@@ -209,4 +211,4 @@ def download(
                 return await s.client.files.download(file_id, target, progress=advance)
 
     target = run_async(body(), api_url=ctx.backend)
-    err_console.print(f"wrote {target}")
+    err_console.print(f"wrote {shown(target)}")

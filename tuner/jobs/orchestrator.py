@@ -147,13 +147,19 @@ class Plan:
             return None
         return sum(cost for cost in costs if cost is not None)
 
-    def over_budget(self) -> str | None:
-        """Why ``max_cost`` refuses this plan (each job, and the total), or None."""
+    def over_budget(self, *, unknown_refused: bool = True) -> str | None:
+        """Why ``max_cost`` refuses this plan (each job, and the total), or None.
+
+        ``unknown_refused=False`` refuses only on known costs: before a job is created, when the
+        server's figures may still tell a cost the local estimate cannot.
+        """
         if self.max_cost is None:
             return None
         for job in self.jobs:
             name = job.spec.suffix or self.model
             if job.cost is None:
+                if not unknown_refused:
+                    continue
                 return f"the cost of {name} is unknown, and --max-cost was given"
             if job.cost > self.max_cost + 1e-9:
                 return f"{name} costs {job.cost:.2f}, over the budget of {self.max_cost:.2f}"
@@ -409,13 +415,15 @@ class Orchestrator:
         await self.submitter.refresh_active(CycleReport())
         waiting = len(await self.ledger.aio.entries_in_state("pending"))
         interactive = not spec_file.is_sweep and await self.submitter.room() > waiting
-        if not interactive:
-            # Queued jobs are started unattended later: the local estimate is agreed to now.
-            refusal = plan.over_budget()
-            if refusal is not None:
-                return CreateResult("over_budget", plan, report, message=refusal)
-            if not self.confirm(plan):
-                return CreateResult("declined", plan, report)
+        # Queued jobs are started unattended later: the local estimate is agreed to now. A job
+        # confirmed interactively is checked again on the server's figures, but one whose local
+        # estimate is already over the budget is never created (it would sit on the server,
+        # and a rerun of the spec would meet it as a duplicate).
+        refusal = plan.over_budget(unknown_refused=not interactive)
+        if refusal is not None:
+            return CreateResult("over_budget", plan, report, message=refusal)
+        if not interactive and not self.confirm(plan):
+            return CreateResult("declined", plan, report)
         file_ids = await self._upload_all(first)
         sweep_id = uuid.uuid4().hex if spec_file.is_sweep else None
         specs = [

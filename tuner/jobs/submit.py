@@ -46,6 +46,7 @@ from tuner.api import (
     APIResponseValidationError,
     APIStatusError,
     AuthenticationError,
+    ConflictError,
     InternalServerError,
     Job,
     JobCreate,
@@ -60,6 +61,11 @@ from tuner.jobs.liveness import describe_holder, make_owner, take_lease
 from tuner.jobs.records import JobRecord, LeaseRecord, QueueEntry
 
 logger = logging.getLogger("tuner.jobs")
+
+DUPLICATE_HINT = (
+    "(the same job already exists on the server: start it with `tuner jobs start ID` or "
+    "cancel it with `tuner jobs cancel ID`, or change the spec)"
+)
 
 DEFAULT_MAX_ACTIVE = 3
 """Jobs allowed to be active (not terminal, not parked) at once, by default."""
@@ -305,6 +311,10 @@ class Submitter:
                 entry.id, "no valid API key", now=self.clock(), retry=True
             )
             raise
+        except ConflictError as error:
+            # Typically the spec run again while its earlier job waits VALIDATED (declined,
+            # or over budget on the server's figures): say what to do, not just "409".
+            return await self._failed(entry, f"{error} {DUPLICATE_HINT}")
         except APIError as error:
             if not _is_transient(error):
                 return await self._failed(entry, str(error))

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from textual import work
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
+from textual.notifications import SeverityLevel
 from textual.screen import ModalScreen, Screen
 from textual.signal import Signal
 from textual.timer import Timer
@@ -31,6 +32,7 @@ from textual.worker import Worker, WorkerState
 from tuner.config import Settings
 from tuner.jobs.ledger import Ledger, LedgerError
 from tuner.services import Services
+from tuner.tui import format as fmt
 from tuner.tui.commands import ActionsProvider
 from tuner.tui.config import DEFAULT_POLL_INTERVAL, Mode, TuiConfig
 from tuner.tui.screens.jobs import JobsScreen
@@ -349,6 +351,25 @@ class TunerApp(App[None]):
                 severity="error",
                 markup=False,
             )
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = True,
+    ) -> None:
+        """Every toast (widgets' ``notify`` lands here) shows its text inert: messages quote
+        servers, data and file names. Callers pass ``markup=False`` for such text as well."""
+        super().notify(
+            fmt.plain(message, multiline=True),
+            title=fmt.plain(title),
+            severity=severity,
+            timeout=timeout,
+            markup=markup,
+        )
 
     def notify_error(self, what: str, error: BaseException) -> None:
         self.notify(f"{what}: {describe(error)}", title="Error", severity="error", markup=False)

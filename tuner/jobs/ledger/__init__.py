@@ -14,6 +14,7 @@ from .core import Ledger, open_ledger
 from .engine import LEDGER_ENV, default_ledger_path, default_ledger_url
 from .errors import (
     InvalidStateError,
+    LedgerCorruptError,
     LedgerError,
     NotFoundError,
     SchemaTooNewError,
@@ -31,6 +32,7 @@ __all__ = [
     "Instant",
     "InvalidStateError",
     "Ledger",
+    "LedgerCorruptError",
     "LedgerError",
     "NotFoundError",
     "SchemaTooNewError",

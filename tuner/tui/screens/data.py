@@ -59,7 +59,7 @@ def summary_text(report: Report) -> Text:
     """Three lines: the file and its state, lines and findings, tokens."""
     file = report.files[0]
     text = Text()
-    text.append(Path(file.path).name, style="bold")
+    text.append(fmt.plain(Path(file.path).name), style="bold")
     text.append("  ")
     text.append("valid" if report.ok else "has errors", "bold green" if report.ok else "bold red")
     text.append(f"  {file.format or '?'}, {fmt.size(file.size)}\n")
@@ -136,7 +136,7 @@ class DataScreen(TunerScreen):
             self.notify("give a file path first", severity="warning")
             return
         model = self.query_one("#data-model", TunerInput).value.strip()
-        self.query_one("#data-summary", Static).update(Text(f"validating {path}…"))
+        self.query_one("#data-summary", Static).update(Text(f"validating {fmt.plain(path)}…"))
         self.validate(path, model)
 
     @work(group="data", exclusive=True, exit_on_error=False, description="validating")
@@ -147,7 +147,9 @@ class DataScreen(TunerScreen):
         try:
             report = await asyncio.to_thread(validate_file, path, model)
         except (DataInputError, UnknownModelError, OSError) as error:
-            self.query_one("#data-summary", Static).update(Text(str(error), style="bold red"))
+            self.query_one("#data-summary", Static).update(
+                Text(fmt.plain(error, multiline=True), style="bold red")
+            )
             self.notify(str(error), title="Data", severity="error", markup=False)
             return
         findings = await asyncio.to_thread(lambda: list(report.iter_findings()))
@@ -166,7 +168,7 @@ class DataScreen(TunerScreen):
                 Text("-" if finding.line is None else str(finding.line), justify="right"),
                 severity,
                 Text(finding.code),
-                Text(finding.message),
+                Text(fmt.plain(finding.message)),
                 key=str(index),
             )
         if len(findings) > FINDINGS_SHOWN:
@@ -291,7 +293,8 @@ class ConversationScreen(Screen[None]):
         self.findings = findings
 
     def compose(self) -> ComposeResult:
-        title = Text(f"{Path(self.path).name}, line {self.content.number}", style="bold")
+        name = fmt.plain(Path(self.path).name)
+        title = Text(f"{name}, line {self.content.number}", style="bold")
         yield Static(title, id="conversation-title")
         yield ConversationView(self.content, self.findings, id="conversation")
         yield Footer()

@@ -105,7 +105,7 @@ class FilesScreen(TunerScreen):
                 Text(fmt.truncate(item.filename or "", 28)),
                 Text(fmt.size(item.size_bytes), justify="right"),
                 Text(fmt.count(item.num_lines), justify="right"),
-                Text(item.purpose or "-"),
+                Text(fmt.plain(item.purpose or "-")),
                 Text(fmt.timestamp(item.created_at)),
                 key=item.id,
             )
@@ -119,9 +119,9 @@ class FilesScreen(TunerScreen):
         for card in sorted(models, key=lambda m: (m.created or 0, m.id), reverse=True):
             archived = Text("archived", style="dim") if card.archived else Text("active", "green")
             table.add_row(
-                Text(card.id),
-                Text(card.name or "-"),
-                Text(card.root or "-"),
+                Text(fmt.plain(card.id)),
+                Text(fmt.plain(card.name or "-")),
+                Text(fmt.plain(card.root or "-")),
                 archived,
                 Text(fmt.timestamp(card.created)),
                 key=card.id,
@@ -208,13 +208,13 @@ class FilesScreen(TunerScreen):
         result: Any
         if how == "rename":
             result = await models.update(model_id, name=name)
-            self.notify(f"{model_id} renamed to {result.name}")
+            self.notify(f"{model_id} renamed to {result.name}", markup=False)
         elif how == "archive":
             await models.archive(model_id)
-            self.notify(f"{model_id} archived")
+            self.notify(f"{model_id} archived", markup=False)
         else:
             await models.unarchive(model_id)
-            self.notify(f"{model_id} unarchived")
+            self.notify(f"{model_id} unarchived", markup=False)
         self.load()
 
     @work(group="files-action", exclusive=True, exit_on_error=False, description="deleting")
@@ -227,7 +227,7 @@ class FilesScreen(TunerScreen):
             ledger = self.tuner.ledger
             if await ledger.aio.get_file(ident) is not None:
                 await ledger.aio.mark_file_deleted(ident, now=self.tuner.now())
-        self.notify(f"deleted {ident}")
+        self.notify(f"deleted {ident}", markup=False)
         self.load()
 
 
