@@ -282,7 +282,7 @@ class Services:
 
     async def record_job(self, job: Job) -> None:
         """Record a job snapshot the way the orchestrator does (with the key that owns it)."""
-        await asyncio.to_thread(self.orchestrator().submitter.record, job)
+        await self.orchestrator().submitter.record(job)
 
     async def refresh_job(self, job_id: str) -> Job:
         """The job as the API has it now, recorded in the ledger."""

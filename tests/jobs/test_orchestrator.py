@@ -80,9 +80,8 @@ async def run_until_terminal(
     """Daemon-like cycles: the clock moves a little, the queue cycle refreshes active jobs."""
     for _ in range(limit):
         await orchestrator.cycle()
-        if orchestrator.submitter.active_jobs() == [] and not orchestrator.ledger.entries_in_state(
-            "pending"
-        ):
+        active = await orchestrator.submitter.active_jobs()
+        if active == [] and not orchestrator.ledger.entries_in_state("pending"):
             return
         sandbox.advance(step)
     raise AssertionError("jobs did not finish")
@@ -239,7 +238,7 @@ async def test_auto_start_false_leaves_the_job_validated(
     [job] = result.jobs
     assert job.status == "VALIDATED" and job.metadata is not None
     # Parked: it does not hold a place in the queue's concurrency limit.
-    assert orchestrator().submitter.active_jobs() == []
+    assert await orchestrator().submitter.active_jobs() == []
     record = ledger.get_job(job.id)
     assert record is not None and record.status == "VALIDATED"
 

@@ -321,7 +321,7 @@ async def _deliver_for(
     limit: int,
     should_stop: Callable[[], bool],
 ) -> DeliveryResult:
-    rows = ledger.pending_notifications(_EVERY_PENDING, limit, notifier=notifier.name)
+    rows = await ledger.aio.pending_notifications(_EVERY_PENDING, limit, notifier=notifier.name)
     sent = failed = held = 0
     waiting_jobs: set[str] = set()
     for row in rows:
@@ -352,19 +352,19 @@ async def _deliver_one(
     try:
         await notifier.send(row.payload)
     except DeliveryError as exc:
-        _record_failure(ledger, notifier, row, str(exc), now=now(), backoff=backoff)
+        await _record_failure(ledger, notifier, row, str(exc), now=now(), backoff=backoff)
         return False
     except Exception as exc:  # a notifier bug must not stop the others; keep the row
         logger.exception("notifier %s failed unexpectedly", notifier.name)
         message = f"unexpected {type(exc).__name__}"
-        _record_failure(ledger, notifier, row, message, now=now(), backoff=backoff)
+        await _record_failure(ledger, notifier, row, message, now=now(), backoff=backoff)
         return False
     # Recorded at once: the window in which a crash repeats this notification is this gap.
-    ledger.mark_sent(row.id, now())
+    await ledger.aio.mark_sent(row.id, now())
     return True
 
 
-def _record_failure(
+async def _record_failure(
     ledger: Ledger,
     notifier: Notifier,
     row: NotificationRecord,
@@ -375,7 +375,7 @@ def _record_failure(
 ) -> None:
     attempts = row.attempts + 1
     retry_at = backoff.next_attempt(attempts, now)
-    ledger.mark_failed(row.id, error, now, retry_at)
+    await ledger.aio.mark_failed(row.id, error, now, retry_at)
     if retry_at is None:
         logger.error(
             "notification %s via %s given up after %d attempt(s): %s",

@@ -16,7 +16,8 @@ uploaded when the spec or the data is wrong::
 
 It is headless: the client, the ledger, the clock (``now()``), the sleep between polls, the
 ``confirm(plan)`` callback and the progress reporter are injected; it never prints. Tests pass a
-sleep that moves a sandbox's manual clock, so waiting for a job costs no wall-clock time.
+sleep that moves a sandbox's manual clock, so waiting for a job costs no wall-clock time. It
+reaches the ledger only through ``ledger.aio``, so its event loop never waits on the database.
 """
 
 from __future__ import annotations
@@ -333,14 +334,14 @@ class Orchestrator:
         and a check that the file still exists there); record dataset and file either way."""
         source = Path(path)
         digest, size, lines = await asyncio.to_thread(hash_file, source)
-        self.ledger.record_dataset(
+        await self.ledger.aio.record_dataset(
             digest, path=source.absolute(), size_bytes=size, line_count=lines, now=self.clock()
         )
         known = None if force else await self._still_uploaded(digest)
         if known is not None:
             return UploadResult(source, known.file_id, digest, True, None, known)
         uploaded = await self._send(source, size)
-        record = self.ledger.record_file(
+        record = await self.ledger.aio.record_file(
             uploaded.id,
             backend=self.backend,
             uploaded_at=self.clock(),
@@ -356,7 +357,7 @@ class Orchestrator:
         return UploadResult(source, uploaded.id, digest, False, uploaded, record)
 
     async def _still_uploaded(self, digest: str) -> FileRecord | None:
-        known = self.ledger.find_uploaded_file(digest, self.backend)
+        known = await self.ledger.aio.find_uploaded_file(digest, self.backend)
         if known is None:
             return None
         try:
@@ -364,7 +365,7 @@ class Orchestrator:
         except NotFoundError:
             remote = None
         if remote is None or remote.deleted:
-            self.ledger.mark_file_deleted(known.file_id, now=self.clock())
+            await self.ledger.aio.mark_file_deleted(known.file_id, now=self.clock())
             return None
         return known
 
@@ -412,8 +413,8 @@ class Orchestrator:
         if dry_run:
             return CreateResult("dry_run", plan, report)
         await self.submitter.refresh_active(CycleReport())
-        waiting = len(self.ledger.entries_in_state("pending"))
-        interactive = not spec_file.is_sweep and self.submitter.room() > waiting
+        waiting = len(await self.ledger.aio.entries_in_state("pending"))
+        interactive = not spec_file.is_sweep and await self.submitter.room() > waiting
         # Queued jobs are started unattended later: the local estimate is agreed to now. A job
         # confirmed interactively is checked again on the server's figures, but one whose local
         # estimate is already over the budget is never created (it would sit on the server,
@@ -432,13 +433,13 @@ class Orchestrator:
             )
             for job in plan.jobs
         ]
-        earlier = queued_copy(self.ledger, specs)
+        earlier = await self.ledger.aio.call(queued_copy, self.ledger, specs)
         if earlier:
             # The same spec was queued before and never submitted (its creator was killed):
             # those entries are this spec's; queueing a second copy would make every job twice.
             entries, sweep_id = earlier, earlier[0].sweep_id
         else:
-            entries = self.ledger.enqueue(specs, sweep_id, now=self.clock())
+            entries = await self.ledger.aio.enqueue(specs, sweep_id, now=self.clock())
         cycle = await self.submitter.cycle(refresh=False)
         ours = {entry.id for entry in entries}
         mine = [s for s in cycle.submissions if s.entry_id in ours]
@@ -533,7 +534,7 @@ class Orchestrator:
     async def refresh(self, job_id: str) -> Job:
         """The job as the API has it now, recorded in the ledger."""
         job = await self.client.jobs.get(job_id)
-        self.submitter.record(job)
+        await self.submitter.record(job)
         return job
 
     async def wait_validated(self, job_id: str) -> Job:
@@ -556,7 +557,7 @@ class Orchestrator:
 
     async def cancel(self, job_id: str) -> Job:
         job = await self.client.jobs.cancel(job_id)
-        self.submitter.record(job)
+        await self.submitter.record(job)
         return job
 
     async def watch(self, job_id: str, *, interval: float | None = None) -> AsyncIterator[Job]:
@@ -573,7 +574,7 @@ class Orchestrator:
         """Every job the API lists (all pages), each recorded in the ledger."""
         jobs = []
         async for job in self.client.jobs.list(**filters):
-            self.submitter.record(job)
+            await self.submitter.record(job)
             jobs.append(job)
         return jobs
 

@@ -5,10 +5,10 @@ same client, ledger, orchestrator and queue ``tuner jobs`` uses); tests may pass
 ``client=..., ledger=..., clock=...`` instead, from which ``make_app`` builds the services. The
 app builds the client in a worker after the first frame when it does not exist yet, so start-up
 pays neither for ``tuner.api`` nor httpx before the jobs show (the first frame reads only the
-ledger). All I/O runs in workers: async workers for the async
-client, ``to_thread`` for the (blocking) ledger. The refresh loop is dolphie's: the next refresh
-is armed only once the previous one has finished, so refreshes never overlap, and it pauses while
-a dialog is open.
+ledger). All I/O runs in workers: async workers for the async client, ``ledger.aio`` (the
+ledger's own worker thread) for the (blocking) ledger. The refresh loop is dolphie's: the next
+refresh is armed only once the previous one has finished, so refreshes never overlap, and it
+pauses while a dialog is open.
 """
 
 from __future__ import annotations
@@ -236,7 +236,7 @@ class TunerApp(App[None]):
                 await self._read_ledger()
 
     async def _read_ledger(self) -> JobsSnapshot:
-        snapshot = await asyncio.to_thread(load_jobs, self.ledger, self.backend, self.now())
+        snapshot = await self.ledger.aio.call(load_jobs, self.ledger, self.backend, self.now())
         self.snapshot = snapshot
         self.jobs_signal.publish(snapshot)
         self.publish_status()

@@ -255,7 +255,7 @@ class EvaluateScreen(TunerScreen):
         except EvalConfigError as error:
             self.notify(str(error), title="Evaluate", severity="error", markup=False)
             return
-        report = await asyncio.to_thread(load_report, app.ledger, outcome.run_id)
+        report = await app.ledger.aio.call(load_report, app.ledger, outcome.run_id)
         self.query_one("#eval-stage", Label).update(
             Text(f"done: {outcome.asked} asked, {outcome.failed} failed, {outcome.judged} judged")
         )
@@ -280,13 +280,13 @@ class EvaluateScreen(TunerScreen):
         from tuner.evals import load_report
 
         ledger = self.tuner.ledger
-        runs = await asyncio.to_thread(ledger.list_eval_runs, limit=1)
+        runs = await ledger.aio.list_eval_runs(limit=1)
         if not runs:
             self.query_one("#eval-summary", Static).update(
                 Text("No evaluation yet: fill in the form and press Run (ctrl+r).", style="dim")
             )
             return
-        report = await asyncio.to_thread(load_report, ledger, runs[0].run_id)
+        report = await ledger.aio.call(load_report, ledger, runs[0].run_id)
         self.show_report(report)
 
     def show_report(self, report: RunReport) -> None:

@@ -3,7 +3,6 @@ unarchive and delete (deleting asks first)."""
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any, ClassVar
 
 from rich.text import Text
@@ -226,8 +225,8 @@ class FilesScreen(TunerScreen):
         else:
             await client.files.delete(ident)
             ledger = self.tuner.ledger
-            if await asyncio.to_thread(ledger.get_file, ident) is not None:
-                await asyncio.to_thread(ledger.mark_file_deleted, ident, now=self.tuner.now())
+            if await ledger.aio.get_file(ident) is not None:
+                await ledger.aio.mark_file_deleted(ident, now=self.tuner.now())
         self.notify(f"deleted {ident}", markup=False)
         self.load()
 

@@ -3,7 +3,6 @@ the best ``valid_loss`` marked, the loss chart, and the lineage from dataset to 
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any, ClassVar
 
 from rich.table import Table
@@ -103,7 +102,7 @@ class JobDetailScreen(TunerScreen):
                 await app.services.refresh_job(self.job_id)
             except APIError as error:
                 app.notify_error(f"fetching job {fmt.short_id(self.job_id)}", error)
-        detail = await asyncio.to_thread(app.services.job_detail, self.job_id)
+        detail = await app.ledger.aio.call(app.services.job_detail, self.job_id)
         if detail is None:
             self.notify(f"job {self.job_id} is not in the ledger", severity="error", markup=False)
             return
