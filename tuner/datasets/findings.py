@@ -45,6 +45,15 @@ def excerpt(value: object, limit: int = EXCERPT_CHARS) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def a_or_an(word: str) -> str:
+    """``word`` after its indefinite article, for messages: "an assistant", "a user", "an array".
+
+    Only the words messages put here (roles, JSON type names) need to be right: a leading "u"
+    takes "a" (as in "a user").
+    """
+    return f"{'an' if word[:1].lower() in ('a', 'e', 'i', 'o') else 'a'} {word}"
+
+
 @dataclass(frozen=True, slots=True)
 class Finding:
     path: str

@@ -25,7 +25,7 @@ from typing import Any, Literal, TypeGuard, cast
 
 import orjson
 
-from tuner.datasets.findings import Category, Finding, Severity, excerpt
+from tuner.datasets.findings import Category, Finding, Severity, a_or_an, excerpt
 from tuner.datasets.samples import (
     InstructSample,
     Message,
@@ -738,7 +738,11 @@ class _Instruct:
             return
         function = tool.get("function")
         if not isinstance(function, dict):
-            what = "no 'function'" if function is None else f"a {_json_type(function)} 'function'"
+            what = (
+                "no 'function'"
+                if function is None
+                else f"{a_or_an(_json_type(function))} 'function'"
+            )
             out.add("tool_missing_function", f"{label} has {what}", hint)
             return
         missing = [k for k in ("name", "description", "parameters") if k not in function]
@@ -1162,14 +1166,14 @@ class _Instruct:
         if len(turns) == 1 and turns[0].role != "user":
             out.add(
                 "single_message",
-                f"the only message (besides any system prompt) is a {turns[0].role} message",
+                f"the only message (besides any system prompt) is {a_or_an(turns[0].role)} message",
                 "A conversation starts with a user message followed by the assistant's answer.",
             )
         last = turns[-1]
         if last.role != "assistant":
             out.add(
                 "last_not_assistant",
-                f"the last message is a {last.role} message (message {last.number})",
+                f"the last message is {a_or_an(last.role)} message (message {last.number})",
                 "End every conversation with the assistant turn to train on.",
             )
         if self._order():
@@ -1182,7 +1186,7 @@ class _Instruct:
                 ok = False
                 self.out.add(
                     "role_order",
-                    f"message {turn.number} ({turn.role}) follows a {previous.role} message",
+                    f"message {turn.number} ({turn.role}) follows {a_or_an(previous.role)} message",
                     "A tool message must follow the assistant turn whose call it answers.",
                 )
         return ok
