@@ -1,8 +1,8 @@
 """Findings: what the validator (and the converters and fixers) report about input data.
 
 Every finding names the file, the 1-based physical line (``None`` only for file-level findings),
-a severity, a category from ``reference/training-data.md`` and a stable snake_case ``code``.
-Codes are part of the public interface (``--json`` output, README): never rename one.
+a severity, a category (``docs/data.md``) and a stable snake_case ``code``. Codes are part of the
+public interface (``--json`` output, ``docs/data.md#finding-codes``): never rename one.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The line-level rules of ``reference/training-data.md``: one JSONL line in, its findings out.
+"""The line-level rules of ``docs/data.md``: one JSONL line in, its findings out.
 
 :func:`check_record` is pure and never raises, whatever the bytes: it runs on every line of files
 of any size, in worker processes, and one odd line must never stop the others from being checked.
@@ -11,7 +11,8 @@ where it crashes or stays silent, we report properly.
 Speed: the common case is one ``orjson.loads`` and plain dict/list checks; the standard library's
 parser is only used, after orjson has refused a line, to say precisely what is wrong with it.
 
-Codes are stable (they appear in ``--json`` output and the README): :data:`CODES` lists them all.
+Codes are stable (they appear in ``--json`` output and ``docs/data.md#finding-codes``):
+:data:`CODES` lists them all (the converter's are in ``tuner.datasets.convert_codes``).
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ Kind = Literal["instruct", "pretrain"]
 E, W = Severity.ERROR, Severity.WARNING
 C = Category
 
-# code -> (category, severity, description). The README's table of codes is generated from this.
+# code -> (category, severity, description). docs/data.md's table of codes is generated from this.
 CODES: dict[str, tuple[Category, Severity, str]] = {
     # encoding
     "invalid_utf8": (C.ENCODING, E, "The line is not valid UTF-8."),
@@ -1275,6 +1276,6 @@ def _undesirable(obj: dict[str, Any], key: str) -> bool:
 
 
 def iter_codes() -> Iterator[tuple[str, Category, Severity, str]]:
-    """Every code with its category, severity and description (for the README and --help)."""
+    """Every code with its category, severity and description (for docs/data.md and --help)."""
     for code, (category, severity, description) in CODES.items():
         yield code, category, severity, description
