@@ -4,7 +4,7 @@
     python scripts/finding_codes.py --check  # exit 1 when docs/data.md is out of date (tested)
 
 Finding codes sit between ``<!-- codes:start -->`` and ``<!-- codes:end -->``; they live in
-``tuner.datasets.rules.CODES`` (validator), ``tuner.datasets.convert_codes.CONVERT_CODES``
+``tuner.datasets.rules.CODES`` (validator), ``tuner.datasets.convert.CONVERT_CODES``
 (records ``convert`` skips) and ``tuner.datasets.fix.CHANGE_CODES`` (changes ``fix`` makes). The
 base models and their tokenizers sit between ``<!-- models:start -->`` and ``<!-- models:end -->``
 and come from ``tuner.datasets.tokenizers.MODELS``.
@@ -15,7 +15,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from tuner.datasets.convert_codes import CONVERT_CODES
+from tuner.datasets.convert import CONVERT_CODES
 from tuner.datasets.fix import CHANGE_CODES
 from tuner.datasets.rules import iter_codes
 from tuner.datasets.tokenizers import MODELS
@@ -39,15 +39,14 @@ def render_codes() -> str:
         lines.append(f"| `{code}` | {category.value} | {severity.value} | {_cell(description)} |")
     lines += [
         "",
-        "`tuner data convert` skips a record it cannot convert and reports it as an error under",
-        "one of these codes (the record's source, row and reason are listed; nothing is dropped",
-        "silently):",
+        "`tuner data convert` reports each record it skips (an error, listed with its source, row",
+        "and reason: nothing is dropped silently) under one of these codes:",
         "",
-        "| code | category | severity | when |",
-        "|---|---|---|---|",
+        "| code | when |",
+        "|---|---|",
     ]
-    for code, (category, description) in CONVERT_CODES.items():
-        lines.append(f"| `{code}` | {category.value} | error | {_cell(description)} |")
+    for code, description in CONVERT_CODES.items():
+        lines.append(f"| `{code}` | {_cell(description)} |")
     lines += ["", "`tuner data fix` reports each change it makes under one of these codes:", ""]
     lines += ["| change | what it does |", "|---|---|"]
     for code, description in CHANGE_CODES.items():

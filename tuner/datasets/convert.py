@@ -59,7 +59,7 @@ from tuner.datasets.mapping import (
 from tuner.fsutil import atomic_writer
 from tuner.progress import NULL_PROGRESS, Progress
 
-# code -> what it reports. The README's table of codes is generated from this.
+# code -> what it reports. docs/data.md's table of codes is generated from this.
 CONVERT_CODES: dict[str, str] = {
     "convert_bad_json": "A line, or a cell that should hold JSON, is not valid JSON.",
     "convert_bad_encoding": "A line is not valid UTF-8, or text cannot be written as UTF-8.",

@@ -12,7 +12,7 @@ Speed: the common case is one ``orjson.loads`` and plain dict/list checks; the s
 parser is only used, after orjson has refused a line, to say precisely what is wrong with it.
 
 Codes are stable (they appear in ``--json`` output and ``docs/data.md#finding-codes``):
-:data:`CODES` lists them all (the converter's are in ``tuner.datasets.convert_codes``).
+:data:`CODES` lists them all (the converter's: ``tuner.datasets.convert.CONVERT_CODES``).
 """
 
 from __future__ import annotations
