@@ -39,8 +39,9 @@ def render_codes() -> str:
         lines.append(f"| `{code}` | {category.value} | {severity.value} | {_cell(description)} |")
     lines += [
         "",
-        "`tuner data convert` reports each record it skips (an error, listed with its source, row",
-        "and reason: nothing is dropped silently) under one of these codes:",
+        "`tuner data convert` reports under these codes each record it skips (listed with its",
+        "source, row and reason: nothing is dropped silently), each field it refuses without an",
+        "option, and each source field it leaves unused (a warning):",
         "",
         "| code | when |",
         "|---|---|",
