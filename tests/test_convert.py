@@ -1084,3 +1084,16 @@ def test_csv_that_is_not_utf8_is_unreadable(tmp_path: Path) -> None:
     src.write_bytes(b"prompt,completion\ncaf\xe9,ok\n")
     with pytest.raises(ConvertInputError, match="CSV"):
         convert([src], tmp_path / "out.jsonl")
+
+
+def test_unanswered_call_message_reads_right() -> None:
+    record = {
+        "conversations": [
+            {"from": "human", "value": "x"},
+            {"from": "function_call", "value": '{"name": "f", "arguments": {}}'},
+            {"from": "gpt", "value": "y"},
+        ]
+    }
+    with pytest.raises(RecordError) as caught:
+        convert_record(record)
+    assert "before an assistant turn" in caught.value.reason

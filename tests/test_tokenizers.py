@@ -22,7 +22,7 @@ from tuner.datasets.tokenizers import (
     resolve_tokenizer,
 )
 
-# training-data.md's table, name by name.
+# docs/data.md's table (#tokenizers-per-base-model), name by name.
 EXPECTED = {
     "open-mistral-7b": "v3-sentencepiece",
     "open-mistral-nemo": "v3-tekken",

@@ -24,7 +24,7 @@ ModelOpt = typer.Option(
     None,
     "--model",
     "-m",
-    help=f"Base model whose tokenizer counts tokens [default: {DEFAULT_MODEL}].",
+    help=f"Base model whose tokenizer counts tokens \\[default: {DEFAULT_MODEL}].",
 )
 TokenizerOpt = typer.Option(
     None,
@@ -72,10 +72,10 @@ def validate(
     seq_len: int | None = typer.Option(
         None,
         "--seq-len",
-        help="Warn about conversations longer than this [default: the model's context].",
+        help="Warn about conversations longer than this \\[default: the model's context].",
     ),
     fmt: str | None = typer.Option(
-        None, "--format", help="instruct or pretrain [default: decided by the first valid line]."
+        None, "--format", help="instruct or pretrain \\[default: decided by the first valid line]."
     ),
     eval_path: Path | None = typer.Option(
         None, "--eval", help="Also check this evaluation file and report train/eval overlap."
@@ -85,7 +85,7 @@ def validate(
         None,
         "--workers",
         min=1,
-        help="Worker processes for parsing and tokenizing [default: cores].",
+        help="Worker processes for parsing and tokenizing \\[default: cores].",
     ),
     as_json: bool = JsonOpt,
     quiet: bool = QuietOpt,
@@ -294,7 +294,7 @@ def _duration(seconds: float) -> str:
 BASIS = {
     "steps": "from --steps",
     "epochs": "derived from --epochs",
-    "default": "one epoch: give --steps or --epochs for your plan",
+    "default": "fewest whole steps covering one epoch: give --steps or --epochs for your plan",
 }
 
 
@@ -359,7 +359,8 @@ def fix(
     rejects: Path | None = typer.Option(
         None,
         "--rejects",
-        help="Where unfixable lines are copied unchanged [default: <out>.rejects.jsonl when any].",
+        help="Where unfixable lines are copied unchanged "
+        "\\[default: <out>.rejects.jsonl when any].",
     ),
     as_json: bool = JsonOpt,
     quiet: bool = QuietOpt,
@@ -476,7 +477,7 @@ def split(
     out_dir: Path | None = typer.Option(
         None,
         "--out-dir",
-        help="Where <stem>.train.jsonl and <stem>.eval.jsonl go [default: beside SRC].",
+        help="Where <stem>.train.jsonl and <stem>.eval.jsonl go \\[default: beside SRC].",
     ),
     near: float | None = typer.Option(
         None, "--near", min=0.0, max=1.0, help="Also drop near-duplicates before splitting."

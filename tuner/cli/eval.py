@@ -131,7 +131,11 @@ def run(
         None, "--limit", min=1, help="Only the first N conversations (a later run can extend it)."
     ),
     temperature: float | None = typer.Option(
-        None, "--temperature", min=0.0, max=1.5, help="Sampling temperature [default: the model's]."
+        None,
+        "--temperature",
+        min=0.0,
+        max=1.5,
+        help="Sampling temperature \\[default: the model's].",
     ),
     max_tokens: int | None = typer.Option(
         None, "--max-tokens", min=1, help="Cap on answer length."

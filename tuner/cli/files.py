@@ -186,7 +186,7 @@ def delete(
 def download(
     file_id: str = IdArg,
     out: Path | None = typer.Option(
-        None, "--out", "-o", help="Where to write it [default: its filename, here]."
+        None, "--out", "-o", help="Where to write it \\[default: its filename, here]."
     ),
     force: bool = typer.Option(False, "--force", help="Overwrite an existing file."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),

@@ -22,7 +22,7 @@ def serve(
     host: str = typer.Option("127.0.0.1", "--host", help="Address to bind (loopback by default)."),
     port: int = typer.Option(8000, "--port", help="Port to bind; 0 picks a free one."),
     data_dir: Path | None = typer.Option(
-        None, "--data-dir", help="Where files, jobs and models persist [default: XDG data dir]."
+        None, "--data-dir", help="Where files, jobs and models persist \\[default: XDG data dir]."
     ),
     speed: float = typer.Option(
         1.0, "--speed", help="Simulated-clock speed: 100 makes a 100-step job finish in seconds."
@@ -39,7 +39,7 @@ def serve(
     api_key: str | None = typer.Option(
         None,
         "--api-key",
-        help="Accept only this bearer key [default: any non-empty key; required with a "
+        help="Accept only this bearer key \\[default: any non-empty key; required with a "
         "non-loopback --host].",
     ),
     allowed_host: list[str] = typer.Option(

@@ -47,7 +47,7 @@ from tuner.datasets.fields import (
     RecordFields,
     is_empty,
 )
-from tuner.datasets.findings import Category, Finding, Severity, excerpt
+from tuner.datasets.findings import Category, Finding, Severity, a_or_an, excerpt
 from tuner.datasets.formats import Source, UnreadableRow, UnreadableSourceError, open_source
 from tuner.datasets.mapping import (
     DEFAULT_MAPPING,
@@ -59,7 +59,7 @@ from tuner.datasets.mapping import (
 from tuner.fsutil import atomic_writer
 from tuner.progress import NULL_PROGRESS, Progress
 
-# code -> what it reports. The README's table of codes is generated from this.
+# code -> what it reports. docs/data.md's table of codes is generated from this.
 CONVERT_CODES: dict[str, str] = {
     "convert_bad_json": "A line, or a cell that should hold JSON, is not valid JSON.",
     "convert_bad_encoding": "A line is not valid UTF-8, or text cannot be written as UTF-8.",
@@ -1411,7 +1411,7 @@ def _message(role: OutRole, content: str | None, weight: Any) -> dict[str, Any]:
 
 def _unanswered(pending: list[_Pending], before: str | None = None) -> RecordError:
     names = ", ".join(call.name for call in pending)
-    where = f" before a {before} turn" if before else ""
+    where = f" before {a_or_an(before)} turn" if before else ""
     return RecordError(
         f"tool calls not answered{where}: {excerpt(names)}",
         code="convert_unanswered_tool_call",

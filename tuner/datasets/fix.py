@@ -68,7 +68,7 @@ _ID_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 _ID_LENGTH = 9
 
 
-# code -> what it means; every Change carries one of these (the README's table comes from here).
+# code -> what it means; every Change carries one of these (docs/data.md's table comes from here).
 CHANGE_CODES: dict[str, str] = {
     "bom_removed": "A UTF-8 byte-order mark before line 1 removed.",
     "blank_line_removed": "A blank or whitespace-only line removed.",

@@ -11,7 +11,8 @@ records the models as they stood while it was offered):
   (``utils/validate_data.py``) counts with ``MistralTokenizer.v3()``. ``ministral-3b`` is not in
   mistral-common's table; it is the 8B's smaller sibling of the same release, with Tekken.
 - The ``-latest`` aliases: Mistral's fine-tuning docs (the base models one could fine-tune) and
-  ``reference/training-data.md``, each alias resolved to the dated model it pointed to then.
+  ``docs/data.md#tokenizers-per-base-model``, each alias resolved to the dated model it pointed
+  to then.
 - Context lengths: the "Max Tokens" column of docs.mistral.ai/getting-started/models (32k for
   Mistral 7B and Codestral, 128k for NeMo, Large 2 and the Ministrals) and the Hugging Face model
   cards (Mistral-Small-Instruct-2409: "32k sequence length"; Ministral-8B-Instruct-2410: "128k
@@ -64,7 +65,7 @@ class ModelInfo:
     tokenizer: str
     context_length: int
     aliases: tuple[str, ...] = ()
-    # In the reference's list of base models one can fine-tune (mistral-api.md §6, text models).
+    # In the platform's list of base models one can fine-tune for text (docs/api.md#models).
     fine_tunable: bool = True
 
 
@@ -101,7 +102,7 @@ def known_models() -> list[str]:
 
 
 def fine_tunable_models() -> list[str]:
-    """The base models the fine-tuning API offered for text (mistral-api.md §6), in its order."""
+    """The base models the fine-tuning API offered for text (``docs/api.md#models``), in order."""
     return [info.name for info in MODELS if info.fine_tunable]
 
 

@@ -1,4 +1,4 @@
-"""``tuner data validate``: every rule of ``reference/training-data.md`` over whole files, fast.
+"""``tuner data validate``: every rule of ``docs/data.md`` over whole files, fast.
 
 The work splits in two:
 

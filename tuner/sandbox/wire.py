@@ -1,4 +1,4 @@
-"""Wire shapes: the sandbox's records rendered as the platform's JSON (``mistral-api.md`` §1-3).
+"""Wire shapes: the sandbox's records rendered as the platform's JSON (``docs/api.md``).
 
 Where the reference and the official SDK (mistralai 2.5.1, which parses these) disagree, the
 SDK wins. Every optional field is present (often as null) so that strict clients see the whole
