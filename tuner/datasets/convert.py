@@ -52,7 +52,7 @@ from tuner.datasets.mapping import (
     Mapping,
     ResolvedMapping,
 )
-from tuner.fsutil import atomic_writer
+from tuner.fsutil import atomic_writer, prepare_outputs
 from tuner.progress import NULL_PROGRESS, Progress
 
 CALL_ID_PATTERN = re.compile(r"^[a-zA-Z0-9]{9}$")
@@ -103,6 +103,8 @@ class ConvertResult:
     skipped: list[Finding]
     # How many records were skipped for each finding code.
     skip_reasons: dict[str, int]
+    # Temporary files of killed runs removed from the output folder before writing.
+    temps_removed: list[str] = field(default_factory=list)
 
     @property
     def read(self) -> int:
@@ -126,21 +128,25 @@ def convert(
     *,
     source_format: str = "auto",
     mapping: Mapping | None = None,
+    force: bool = False,
     progress: Progress = NULL_PROGRESS,
 ) -> ConvertResult:
     """Convert ``sources`` (shards, in order) into one Mistral instruct JSONL file at ``out``.
 
-    Every source is opened before anything is written, so an unreadable one raises
-    :class:`ConvertInputError` and leaves ``out`` untouched (as does any failure midway).
+    ``out`` must not exist and must not be a source unless ``force``
+    (:func:`tuner.fsutil.prepare_outputs`). Every source is opened before anything is written,
+    so an unreadable one raises :class:`ConvertInputError` and leaves ``out`` untouched (as does
+    any failure midway); when no record converts, ``out`` is not written either.
     """
     chosen = mapping if mapping is not None else DEFAULT_MAPPING
     resolved = resolve_format(source_format, chosen)
     plan = chosen.resolve(resolved)
+    removed = prepare_outputs([out], sources, force=force)
     opened = [_open(path, chosen.split) for path in sources]
     counts: list[SourceCounts] = []
     skipped: list[Finding] = []
     index = 0
-    with atomic_writer(out) as handle:
+    with atomic_writer(out, keep_empty=False) as handle:
         for source in opened:
             progress.start(f"Converting {source.path.name}", source.total, "rows")
             try:
@@ -150,7 +156,7 @@ def convert(
             counts.append(tally)
             index += tally.read
     reasons = Counter(finding.code for finding in skipped)
-    return ConvertResult(Path(out), counts, skipped, dict(reasons))
+    return ConvertResult(Path(out), counts, skipped, dict(reasons), [str(p) for p in removed])
 
 
 def resolve_format(source_format: str, mapping: Mapping) -> str:

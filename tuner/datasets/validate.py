@@ -42,6 +42,7 @@ from tuner.datasets.rules import (
     wrong_format_finding,
 )
 from tuner.datasets.samples import Sample, sample_key
+from tuner.datasets.workers import die_with_parent
 from tuner.progress import NULL_PROGRESS, Progress
 
 # Limits; module constants so tests can patch them.
@@ -213,9 +214,11 @@ def _tokenize_failed(path: str, line: int) -> RawFinding:
 _WORKER_COUNTER: TokenCounter | None = None
 
 
-def _init_worker(factory: CounterFactory | None) -> None:
-    """Pool initializer: build the worker's counter once (tokenizers are never pickled)."""
+def _init_worker(factory: CounterFactory | None, parent_pid: int) -> None:
+    """Pool initializer: exit with the parent; build the worker's counter once (tokenizers are
+    never pickled)."""
     global _WORKER_COUNTER
+    die_with_parent(parent_pid)
     _WORKER_COUNTER = factory() if factory is not None else None
 
 
@@ -254,7 +257,7 @@ class _Pool:
             max_workers=workers,
             mp_context=context,
             initializer=_init_worker,
-            initargs=(factory,),
+            initargs=(factory, os.getpid()),
         )
 
     def run(self, tasks: Iterator[ChunkTask]) -> Iterator[ChunkResult]:
