@@ -366,8 +366,9 @@ def fix(
     rejects: Path | None = typer.Option(
         None,
         "--rejects",
-        help="Where unfixable lines are copied unchanged [default: <out>.rejects.jsonl, made "
-        "only when a line is rejected; never overwritten: a numbered one if the name is taken].",
+        help="Where unfixable lines are copied unchanged; by default <out stem>.rejects.jsonl "
+        "beside OUT. Made only when a line is rejected, never written over: a numbered file "
+        "beside it when the name is taken.",
     ),
     force: bool = ForceOpt,
     as_json: bool = JsonOpt,
