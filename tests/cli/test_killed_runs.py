@@ -28,7 +28,7 @@ pytestmark = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="ne
 ROOT = Path(__file__).resolve().parents[2]
 # Bounds, not expected durations: the polls end as soon as the state is reached.
 START_TIMEOUT = 120.0
-GONE_TIMEOUT = 60.0
+GONE_TIMEOUT = 180.0
 
 
 def big_file(path: Path, megabytes: int) -> Path:
@@ -64,6 +64,16 @@ def children_of(pid: int) -> list[int]:
         if int(fields[1]) == pid and fields[0] != "Z":
             found.append(int(entry.name))
     return found
+
+
+def ignores_sigint(pid: int) -> bool:
+    """True once the worker's initializer has run (it leaves Ctrl-C to its parent)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+    ignored = next(line for line in status.splitlines() if line.startswith("SigIgn:"))
+    return bool(int(ignored.split()[1], 16) & 1 << (signal.SIGINT - 1))
 
 
 def is_our_worker(pid: int) -> bool:
@@ -154,6 +164,9 @@ def test_ctrl_c_of_validate_leaves_no_worker(
     process = tuner("data", "validate", data, "--workers", "2", "-q")
     started.append(process)
     workers = workers_started(process, 2)
+    # A Ctrl-C in the instant between fork and the initializer would reach a worker that has not
+    # yet handed Ctrl-C to its parent: wait until both have.
+    wait_for(lambda: all(ignores_sigint(pid) for pid in workers), START_TIMEOUT, "initializers")
 
     os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C in a terminal does: the whole group
     process.wait(timeout=GONE_TIMEOUT)

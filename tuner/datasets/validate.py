@@ -239,6 +239,9 @@ class _InProcess:
         for task in tasks:
             yield check_chunk(task, self.counter)
 
+    def abort(self) -> None:
+        return None
+
     def close(self) -> None:
         return None
 
@@ -268,6 +271,12 @@ class _Pool:
                 yield window.popleft().result()
         while window:
             yield window.popleft().result()
+
+    def abort(self) -> None:
+        """Stop the workers now (Ctrl-C, an error): waiting for their chunks took seconds."""
+        # concurrent.futures has no public way before Python 3.14 (terminate_workers).
+        for process in list(self.executor._processes.values()):
+            process.terminate()
 
     def close(self) -> None:
         self.executor.shutdown(wait=True, cancel_futures=True)
@@ -510,6 +519,9 @@ def validate_paths(
             shared.tokenizer = runner.counter.name
         for index, report in enumerate(reports):
             _validate_file(report, index, fmt, shared, runner, progress)
+    except BaseException:
+        runner.abort()
+        raise
     finally:
         runner.close()
     _cross_file_checks(reports, shared, counted=counter_factory is not None)
