@@ -5,19 +5,23 @@ from __future__ import annotations
 import functools
 from collections import defaultdict
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
 
-from tuner.cli.output import Exit, console, emit_json, fail, progress_for, shown
+from tuner.cli.output import Exit, console, emit_json, err_console, fail, progress_for, shown
+from tuner.datasets.tokenizers import DEFAULT_MODEL
+from tuner.fsutil import OutputRefused
 from tuner.textsafe import inert
+
+if TYPE_CHECKING:
+    from tuner.datasets.tokenizers import Counting
 
 app = typer.Typer(
     help="Check, convert and prepare training data (JSONL for Mistral fine-tuning).",
     no_args_is_help=True,
 )
 
-DEFAULT_MODEL = "open-mistral-7b"
 MAX_LINES_SHOWN = 12
 
 ModelOpt = typer.Option(
@@ -32,27 +36,33 @@ TokenizerOpt = typer.Option(
     help="Tokenizer by name instead of a model: v3-sentencepiece, v3-tekken, v7-sentencepiece.",
 )
 JsonOpt = typer.Option(False, "--json", help="Print one JSON object instead of the report.")
+ForceOpt = typer.Option(
+    False, "--force", help="Write over an existing output file, even one that is an input."
+)
 QuietOpt = typer.Option(False, "--quiet", "-q", help="No progress bars.")
 
 
-def _resolve(model: str | None, tokenizer: str | None) -> tuple[str, str | None]:
-    """(tokenizer name, model) from the options; a usage error for unknown names."""
-    from tuner.datasets.tokenizers import UnknownModelError, resolve_tokenizer
+def _resolve(model: str | None, tokenizer: str | None, seq_len: int | None = None) -> Counting:
+    """Tokenizer, model and seq_len from the options (the core decides); usage errors else."""
+    from tuner.datasets.tokenizers import InvalidSeqLenError, UnknownModelError, resolve_counting
 
-    if model is None and tokenizer is None:
-        model = DEFAULT_MODEL
     try:
-        return resolve_tokenizer(model, tokenizer), model
+        return resolve_counting(model, tokenizer, seq_len)
     except UnknownModelError as exc:
         fail(str(exc), hint="See `tuner data validate --help` for the known models.")
+    except InvalidSeqLenError as exc:
+        fail(str(exc), hint=exc.hint)
 
 
-def _default_seq_len(model: str | None, seq_len: int | None) -> int | None:
-    from tuner.datasets.tokenizers import context_length
+def _refused(exc: OutputRefused) -> NoReturn:
+    """An output that must not be written (exists, is an input, unwritable folder): exit 2."""
+    fail(str(exc), hint=exc.hint)
 
-    if seq_len is not None or model is None:
-        return seq_len
-    return context_length(model)
+
+def _say_temps_removed(paths: list[str]) -> None:
+    """Temporary files of a killed run that this run removed: said on stderr, never silently."""
+    for path in paths:
+        err_console.print(f"removed {path}, left behind by an interrupted run", markup=False)
 
 
 def _counter_factory(tokenizer: str) -> Any:
@@ -100,15 +110,15 @@ def validate(
 
     if fmt is not None and fmt not in ("instruct", "pretrain"):
         fail(f"--format must be instruct or pretrain, not {fmt!r}")
-    name, model = _resolve(model, tokenizer)
-    options = ValidateOptions(fmt=fmt, seq_len=_default_seq_len(model, seq_len), strict=strict)
+    counting = _resolve(model, tokenizer, seq_len)
+    options = ValidateOptions(fmt=fmt, seq_len=counting.seq_len, strict=strict)
     extra: dict[str, Any] = {} if workers is None else {"workers": workers}
     with progress_for(quiet or as_json) as progress:
         try:
             report = validate_paths(
                 paths,
                 options=options,
-                counter_factory=_counter_factory(name),
+                counter_factory=_counter_factory(counting.tokenizer),
                 eval_path=eval_path,
                 progress=progress,
                 **extra,
@@ -210,16 +220,16 @@ def stats(
 
     if steps is not None and epochs is not None:
         fail("give --steps or --epochs, not both")
-    name, model = _resolve(model, tokenizer)
+    counting = _resolve(model, tokenizer, seq_len)
     with progress_for(quiet or as_json) as progress:
         try:
             result = compute_stats(
                 path,
-                counter=counter_for(name),
-                model=model,
+                counter=counter_for(counting.tokenizer),
+                model=counting.model,
                 training_steps=steps,
                 epochs=epochs,
-                seq_len=_default_seq_len(model, seq_len),
+                seq_len=counting.seq_len,
                 progress=progress,
             )
         except DataInputError as exc:
@@ -350,7 +360,9 @@ def _print_findings_brief(title: str, findings: list[Any]) -> None:
 def fix(
     src: Path = typer.Argument(..., help="The JSONL file to fix."),
     out: Path | None = typer.Option(None, "--out", "-o", help="Where to write the fixed file."),
-    in_place: bool = typer.Option(False, "--in-place", help="Replace SRC (atomically)."),
+    in_place: bool = typer.Option(
+        False, "--in-place", help="Replace SRC (atomically): your consent to replace it."
+    ),
     drop_trailing: bool = typer.Option(
         False,
         "--drop-trailing-non-assistant",
@@ -359,9 +371,11 @@ def fix(
     rejects: Path | None = typer.Option(
         None,
         "--rejects",
-        help="Where unfixable lines are copied unchanged "
-        "\\[default: <out>.rejects.jsonl when any].",
+        help="Where unfixable lines are copied unchanged; by default <out stem>.rejects.jsonl "
+        "beside OUT. Made only when a line is rejected, never written over: a numbered file "
+        "beside it when the name is taken.",
     ),
+    force: bool = ForceOpt,
     as_json: bool = JsonOpt,
     quiet: bool = QuietOpt,
 ) -> None:
@@ -372,36 +386,37 @@ def fix(
     Fixes: BOM, blank lines, CRLF, invalid tool-call ids (rewritten consistently in calls and
     tool messages), `arguments` objects to JSON strings, `text` -> `content`, role case. Lines
     that still have errors are left out of OUT, listed, and copied to the rejects file, so
-    nothing is lost. The input is never half-written.
+    nothing is lost: that file is created on the first rejected line and never written over
+    (a later run writes <stem>.rejects.2.jsonl beside it). The input is never half-written.
     """
     from tuner.datasets.errors import DataInputError
     from tuner.datasets.fix import fix_file
 
     if in_place == (out is not None):
         fail("give either --out OUT or --in-place", hint="tuner data fix IN --out OUT")
-    target = src if in_place else out
-    assert target is not None
-    rejects_path = rejects or target.with_name(f"{target.stem}.rejects.jsonl")
     with progress_for(quiet or as_json) as progress:
         try:
             result = fix_file(
                 src,
-                target,
+                out,
+                in_place=in_place,
                 drop_trailing_non_assistant=drop_trailing,
-                rejects=rejects_path,
+                rejects=rejects,
+                force=force,
                 progress=progress,
             )
         except DataInputError as exc:
             fail(str(exc), hint="Pass an existing JSONL file.")
-    if result.unfixable_lines == 0 and rejects is None:
-        rejects_path.unlink(missing_ok=True)  # nothing rejected: no empty file left behind
-    data = _as_json(result)
-    data["rejects"] = str(rejects_path) if result.unfixable_lines else None
+        except OutputRefused as exc:
+            _refused(exc)
+    _say_temps_removed(result.temps_removed)
+    # Exit 1 when OUT holds only part of the input: scripts must not take it as complete.
+    code = Exit.OK if result.ok and not result.wrote_nothing else Exit.FAILED
     if as_json:
-        emit_json(data)
-        raise typer.Exit(int(Exit.OK if result.unfixable_lines == 0 else Exit.FAILED))
+        emit_json(_as_json(result))
+        raise typer.Exit(int(code))
     console.print(
-        f"[bold]{shown(src)}[/] → [bold]{shown(target)}[/]: {result.lines_read:,} lines read, "
+        f"[bold]{shown(src)}[/] → [bold]{shown(result.out)}[/]: {result.lines_read:,} lines read, "
         f"{result.lines_written:,} written, {result.lines_changed:,} changed, "
         f"{result.blank_dropped:,} blank removed, {result.unfixable_lines:,} unfixable"
     )
@@ -414,10 +429,14 @@ def fix(
         summary = ", ".join(f"{code} × {len(lines)}" for code, lines in sorted(by_code.items()))
         console.print(f"  … {len(result.changes):,} changes in all: {summary}")
     _print_findings_brief("Not fixable (left out of the output)", result.unfixable)
-    if result.unfixable_lines:
-        console.print(f"Unfixable lines were copied unchanged to [bold]{shown(rejects_path)}[/].")
-        # Exit 1: OUT holds only part of the input; scripts must not take it as complete.
-        raise typer.Exit(int(Exit.FAILED))
+    if result.rejects is not None:
+        console.print(f"Unfixable lines were copied unchanged to [bold]{shown(result.rejects)}[/].")
+    if result.wrote_nothing:
+        console.print(
+            f"[bold red]Nothing written[/]: no line could be kept; {shown(result.out)} "
+            + ("was left as it was." if in_place else "was not created.")
+        )
+    raise typer.Exit(int(code))
 
 
 @app.command()
@@ -431,6 +450,7 @@ def dedupe(
         max=1.0,
         help="Also drop near-duplicates at this Jaccard similarity (MinHash), e.g. 0.9.",
     ),
+    force: bool = ForceOpt,
     as_json: bool = JsonOpt,
     quiet: bool = QuietOpt,
 ) -> None:
@@ -444,11 +464,14 @@ def dedupe(
 
     with progress_for(quiet or as_json) as progress:
         try:
-            result = dedupe_file(src, out, near=near, progress=progress)
+            result = dedupe_file(src, out, near=near, force=force, progress=progress)
         except DataInputError as exc:
             fail(str(exc), hint="Pass an existing JSONL file.")
+        except OutputRefused as exc:
+            _refused(exc)
         except ValueError as exc:
             fail(str(exc))
+    _say_temps_removed(result.temps_removed)
     if as_json:
         emit_json(_as_json(result))
         return
@@ -482,6 +505,7 @@ def split(
     near: float | None = typer.Option(
         None, "--near", min=0.0, max=1.0, help="Also drop near-duplicates before splitting."
     ),
+    force: bool = ForceOpt,
     as_json: bool = JsonOpt,
     quiet: bool = QuietOpt,
 ) -> None:
@@ -497,12 +521,16 @@ def split(
                 out_dir=out_dir or src.parent,
                 seed=seed,
                 near=near,
+                force=force,
                 progress=progress,
             )
         except DataInputError as exc:
             fail(str(exc), hint="Pass an existing JSONL file.")
+        except OutputRefused as exc:
+            _refused(exc)
         except ValueError as exc:
             fail(str(exc), hint="--eval-fraction takes a number between 0 and 1, e.g. 0.1")
+    _say_temps_removed(result.temps_removed)
     if as_json:
         emit_json(_as_json(result))
         return
@@ -577,6 +605,7 @@ def convert(
         "weight 0 before the answer).",
     ),
     model: str | None = ModelOpt,
+    force: bool = ForceOpt,
     as_json: bool = JsonOpt,
     quiet: bool = QuietOpt,
 ) -> None:
@@ -596,7 +625,7 @@ def convert(
         fail(f"--from must be one of {', '.join(FORMATS)}, not {source_format!r}")
     options = _convert_options(kto_keep_desirable, preference, drop_media, reasoning)
     mapping, sources = _convert_mapping(mapping_path, dataset_info, dataset, sources or [])
-    name, model = _resolve(model, None)
+    counting = _resolve(model, None)
     with progress_for(quiet or as_json) as progress:
         try:
             result = run_convert(
@@ -605,6 +634,7 @@ def convert(
                 source_format=source_format,
                 mapping=mapping,
                 options=options,
+                force=force,
                 progress=progress,
             )
         except ConvertInputError as exc:
@@ -614,11 +644,14 @@ def convert(
             )
         except ConvertRefusedError as exc:
             _refuse(exc, as_json=as_json)
+        except OutputRefused as exc:
+            _refused(exc)
+        _say_temps_removed(result.temps_removed)
         report = (
             validate_paths(
                 [out],
-                options=ValidateOptions(seq_len=_default_seq_len(model, None)),
-                counter_factory=_counter_factory(name),
+                options=ValidateOptions(seq_len=counting.seq_len),
+                counter_factory=_counter_factory(counting.tokenizer),
                 progress=progress,
             )
             if result.converted
@@ -630,6 +663,8 @@ def convert(
             {
                 "ok": ok,
                 "out": str(result.out),
+                # False when nothing converted: OUT was then not written (an old one is kept).
+                "written": result.converted > 0,
                 "read": result.read,
                 "converted": result.converted,
                 "skipped": result.skipped_count,
@@ -719,10 +754,12 @@ def _render_convert(result: Any, report: Any) -> None:
         reasons = ", ".join(f"{code} × {n}" for code, n in sorted(result.skip_reasons.items()))
         console.print(f"  skipped: {reasons}")
         render_findings([f.to_dict() for f in result.skipped])
-    console.print(f"Wrote [bold]{shown(result.out)}[/] ({result.converted:,} conversations).")
     if report is None:
-        console.print("[bold red]FAILED[/]: nothing was converted.")
+        console.print(
+            f"[bold red]FAILED[/]: nothing was converted; {shown(result.out)} was not written."
+        )
         return
+    console.print(f"Wrote [bold]{shown(result.out)}[/] ({result.converted:,} conversations).")
     console.print("\nValidation of the output:")
     render_validation(report.to_dict())
 
@@ -745,4 +782,3 @@ def _render_fields(fields: Any) -> None:
             f"{shown(listed(fields.unused))}",
             highlight=False,
         )
-

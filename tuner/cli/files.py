@@ -19,6 +19,7 @@ from tuner.cli.output import (
     shown,
     wire_json,
 )
+from tuner.fsutil import OutputRefused, prepare_outputs
 from tuner.jobs.records import Backend
 from tuner.textsafe import inert
 
@@ -197,8 +198,12 @@ def download(
     async def body() -> Path:
         async with session(ctx) as s:
             target = out or Path(Path((await s.client.files.get(file_id)).filename or file_id).name)
-            if target.exists() and not force:
-                fail(f"{target} exists", hint="Pass --force to overwrite it, or --out PATH.")
+            try:  # the one no-clobber check every writer uses
+                removed = prepare_outputs([target], force=force)
+            except OutputRefused as exc:
+                fail(str(exc), hint=exc.hint)
+            for path in removed:
+                err_console.print(f"removed {path}, left behind by an interrupted run")
             with progress_for(quiet) as progress:
                 progress.start(f"downloading {target.name}", unit="B")
                 seen = 0

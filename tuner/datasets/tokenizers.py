@@ -169,6 +169,45 @@ def resolve_tokenizer(model: str | None, tokenizer: str | None) -> str:
     return info.tokenizer
 
 
+class InvalidSeqLenError(ValueError):
+    """A maximum sequence length below one token; ``hint`` says what to give instead."""
+
+    def __init__(self, seq_len: int) -> None:
+        super().__init__(f"the sequence length must be at least 1 token, not {seq_len}")
+        self.hint = "Give --seq-len a positive number of tokens (e.g. 8192), or leave it out."
+
+
+@dataclass(frozen=True, slots=True)
+class Counting:
+    """How a command counts tokens: with which tokenizer, for which model, up to which length."""
+
+    tokenizer: str
+    # The model named, or the default one; None when only a tokenizer was given.
+    model: str | None
+    # The longest conversation to allow: the one given, else the model's context length.
+    seq_len: int | None
+
+
+def resolve_counting(
+    model: str | None, tokenizer: str | None, seq_len: int | None = None
+) -> Counting:
+    """The tokenizer, model and sequence length to count with, from what the user gave.
+
+    With neither a model nor a tokenizer, the default model (``open-mistral-7b``). Without
+    ``seq_len``, the model's context length (None with only a tokenizer). The one place the CLI
+    and the dashboard decide this. Raises :class:`UnknownModelError` for an unknown name and
+    :class:`InvalidSeqLenError` for ``seq_len < 1``.
+    """
+    if seq_len is not None and seq_len < 1:
+        raise InvalidSeqLenError(seq_len)
+    if model is None and tokenizer is None:
+        model = DEFAULT_MODEL
+    name = resolve_tokenizer(model, tokenizer)
+    if seq_len is None and model is not None:
+        seq_len = context_length(model)
+    return Counting(name, model, seq_len)
+
+
 def _constructors() -> dict[str, Callable[[], AnyMistralTokenizer]]:
     from mistral_common.tokens.tokenizers.mistral import MistralTokenizer
 
