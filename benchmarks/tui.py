@@ -177,7 +177,7 @@ async def warm_and_update(ledger_path: Path, jobs: int) -> dict[str, float]:
         await asyncio.to_thread(load_jobs, ledger, BACKEND, NOW)
         figures["ledger read (a refresh)"] = time.perf_counter() - began
 
-        rows, _ = load_job_rows(ledger, BACKEND)
+        rows, _, _ = load_job_rows(ledger, BACKEND)
         changed = [
             replace(
                 row,

@@ -24,6 +24,8 @@ from tuner.jobs.records import (
     TransitionRecord,
 )
 
+FAILED_STATUSES = frozenset({"FAILED", "FAILED_VALIDATION"})
+
 
 @dataclass(frozen=True, slots=True)
 class LineageNode:
@@ -52,6 +54,31 @@ class JobDetail:
         if not scored:
             return None
         return min(scored, key=lambda c: (_metric(c.metrics, "valid_loss"), c.step))
+
+    @property
+    def failure(self) -> str | None:
+        """Why the job ended badly, in full: the newest event carrying an error or a message
+        (as ``tuner.jobs.orchestrator.failure_reason`` reads a live job). None for a job that
+        did not fail; the bare status when no event says why."""
+        if self.job.status not in FAILED_STATUSES:
+            return None
+        for event in sorted(self.events, key=lambda e: e.created_at or 0, reverse=True):
+            data = event.data if isinstance(event.data, Mapping) else {}
+            error = data.get("error") or data.get("message")
+            if error:
+                return str(error)
+        return f"the server gave no reason ({self.job.status})"
+
+    @property
+    def spec_auto_start(self) -> bool | None:
+        """What the job spec said about ``auto_start`` (tuner creates every job with
+        ``auto_start = false`` and starts it itself once agreed); None for a job made outside
+        tuner."""
+        meta = (self.job.spec or {}).get("tuner")
+        start = meta.get("start") if isinstance(meta, Mapping) else None
+        if start is None:
+            return None
+        return bool(start != "manual")
 
     def series(self, name: str) -> tuple[list[int], list[float]]:
         """(steps, values) of one checkpoint metric, in step order, where it is known."""

@@ -7,8 +7,9 @@ app builds the client in a worker after the first frame when it does not exist y
 pays neither for ``tuner.api`` nor httpx before the jobs show (the first frame reads only the
 ledger). All I/O runs in workers: async workers for the async
 client, ``to_thread`` for the (blocking) ledger. The refresh loop is dolphie's: the next refresh
-is armed only once the previous one has finished, so refreshes never overlap, and it pauses while
-a dialog is open.
+is armed only once the previous one has finished, so refreshes never overlap; it goes on while a
+dialog is open (a "Start it?" prompt may wait a long time, and the table behind it must not go
+stale). The status bar's "last polled" age ticks every second between refreshes.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from textual import work
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
-from textual.screen import ModalScreen, Screen
+from textual.screen import Screen
 from textual.signal import Signal
 from textual.timer import Timer
 from textual.worker import Worker, WorkerState
@@ -44,6 +45,8 @@ if TYPE_CHECKING:
 SECTIONS_GROUP = Binding.Group("screens", compact=True)
 
 RUNNING_REFRESH_CONCURRENCY = 4
+STATUS_TICK = 1.0
+"""Seconds between updates of the status bar's ages."""
 
 
 def _lazy(module: str, name: str) -> Callable[[], Screen[Any]]:
@@ -157,6 +160,8 @@ class TunerApp(App[None]):
 
     def on_mount(self) -> None:
         self.switch_mode(self.config.mode)
+        # The freshness counter ("last 5s ago") counts between refreshes.
+        self.set_interval(STATUS_TICK, self.publish_status, name="status tick")
         if not self.services.has_client:
             self._connect()
         if self.config.probe:
@@ -190,14 +195,28 @@ class TunerApp(App[None]):
             self._timer.stop()
             self._timer = None
         self._cycle_running = True
+        self.publish_status()
         self._refresh_cycle()
 
-    def _on_timer(self) -> None:
-        self._timer = None
-        if isinstance(self.screen, ModalScreen):
-            self._arm_timer()  # paused while a dialog is open
-            return
+    def refresh_now(self) -> None:
+        """``r``: refresh, and say so (the status bar shows "refreshing…" until it is done)."""
+        again = self._cycle_running
         self.request_refresh()
+        self.notify(
+            "a refresh is running; another follows it" if again else "refreshing…",
+            title="Refresh",
+            timeout=2,
+        )
+
+    def _on_timer(self) -> None:
+        # Also while a dialog is open: polling never waits for an answer.
+        self._timer = None
+        self.request_refresh()
+
+    @property
+    def refreshing(self) -> bool:
+        """Whether a refresh is in progress (the status bar says so)."""
+        return self._cycle_running
 
     def _arm_timer(self) -> None:
         interval = self.config.poll_interval
@@ -212,6 +231,7 @@ class TunerApp(App[None]):
             self._first_frame.set()  # never wait for a frame after a refresh that failed
             self._cycle_running = False
             self.cycles += 1
+            self.publish_status()
             if self._cycle_again:
                 self._cycle_again = False
                 self.request_refresh()
@@ -226,6 +246,9 @@ class TunerApp(App[None]):
             polled = await self._guard(self._poll(), "polling the API")
             if polled:
                 self.last_poll = self.now()
+                # No daemon: the dashboard drains the submission queue itself (what the daemon
+                # would do), so queued sweep members are created and agreed starts happen.
+                await self._guard(self._drain_queue(snapshot), "submitting queued jobs")
             snapshot = await self._read_ledger()
         if self.config.watch_running:
             running = [row.id for row in snapshot.rows if row.status == "RUNNING"]
@@ -265,6 +288,20 @@ class TunerApp(App[None]):
         await poll_once(
             await self.ready_client(), self.ledger, backend=self.backend, now=self.now()
         )
+
+    async def _drain_queue(self, snapshot: JobsSnapshot) -> None:
+        """One submission-queue cycle, as the daemon runs it, when there is work for one:
+        specs waiting in the queue, or jobs agreed to start unattended once VALIDATED. It
+        shares the services' cycle lock with the creates of this dashboard, so they take
+        turns."""
+        if not snapshot.queued and not snapshot.startable:
+            return
+        await self.ready_client()
+        report = await self.services.orchestrator().submitter.cycle(refresh=False)
+        for error in report.errors:  # tolerated: the next cycle tries again
+            self.notify(error, title="Queue", severity="warning", markup=False)
+        if report.created:
+            self.notify(f"{len(report.created)} queued job(s) created on the server")
 
     async def _sync_all(self) -> None:
         """First start on this backend: record every job the API lists (as ``tuner jobs
@@ -313,6 +350,7 @@ class TunerApp(App[None]):
             reachable=self.reachable,
             now=self.now(),
             daemon_cycle=snapshot.daemon_cycle if snapshot else None,
+            refreshing=self._cycle_running,
         )
 
     def publish_status(self) -> None:
@@ -363,7 +401,7 @@ class TunerApp(App[None]):
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
         yield SystemCommand(
-            "Refresh jobs now", "Poll the API (or read the ledger) now", self.request_refresh
+            "Refresh jobs now", "Poll the API (or read the ledger) now", self.refresh_now
         )
         yield SystemCommand(
             "Sync every job from the API",

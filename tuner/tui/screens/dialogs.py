@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import json
 from typing import ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Label, Static
 
+from tuner.jobs.records import EventRecord
+from tuner.tui import format as fmt
 from tuner.tui.widgets.inputs import TunerInput
 
 
@@ -85,3 +88,40 @@ class PromptScreen(ModalScreen[str | None]):
 
     def action_cancel(self) -> None:
         self.dismiss(None)
+
+
+class EventScreen(ModalScreen[None]):
+    """One job event in full: its name, time and data (pretty JSON, wrapped, scrollable)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,q,enter", "close", "Close", id="event.close", tooltip="Back to the events"),
+    ]
+
+    def __init__(self, event: EventRecord) -> None:
+        super().__init__()
+        self.event = event
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog dialog-wide"):
+            title = f"{self.event.name} at {fmt.timestamp(self.event.created_at, seconds=True)} UTC"
+            yield Label(title, classes="dialog-question", markup=False)
+            with VerticalScroll(classes="dialog-scroll"):
+                yield Static(event_text(self.event.data), id="event-data", markup=False)
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Close (esc)", variant="primary", id="close")
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.dismiss(None)
+
+    def action_close(self) -> None:
+        self.dismiss(None)
+
+
+def event_text(data: object) -> str:
+    """An event's data in full: JSON, indented, keys in order."""
+    if data is None:
+        return "(no data)"
+    if isinstance(data, str):
+        return data
+    return json.dumps(data, indent=2, ensure_ascii=False, default=str)

@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 
 from rich.table import Table
 from rich.text import Text
-from textual import work
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
@@ -19,7 +19,7 @@ from tuner.jobs.detail import JobDetail, LineageNode
 from tuner.jobs.records import SIMULATED
 from tuner.tui import format as fmt
 from tuner.tui.screens.base import TunerScreen
-from tuner.tui.screens.dialogs import ConfirmScreen
+from tuner.tui.screens.dialogs import ConfirmScreen, EventScreen
 from tuner.tui.views.jobs import JobsSnapshot
 from tuner.tui.widgets.charts import LossChart
 
@@ -46,6 +46,7 @@ class JobDetailScreen(TunerScreen):
                 tooltip="Evaluate the tuned model against its base model"),
     ]  # fmt: skip
     TABS = ("overview", "loss", "checkpoints", "events", "lineage")
+    HELP = "enter on an event shows all of it"
 
     def __init__(self, job_id: str) -> None:
         super().__init__()
@@ -57,13 +58,12 @@ class JobDetailScreen(TunerScreen):
     def compose_body(self) -> ComposeResult:
         yield Static(Text(f"job {self.job_id}", style="bold"), id="job-title")
         with TabbedContent(id="job-tabs", initial="overview"):
-            with (
-                TabPane("Overview", id="overview"),
-                VerticalScroll(),
-                Horizontal(id="job-overview"),
-            ):
-                yield Static(id="job-hyper", classes="panel")
-                yield Static(id="job-meta", classes="panel")
+            with TabPane("Overview", id="overview"), VerticalScroll(id="job-overview-scroll"):
+                # Why it failed, in full (wrapped, never cut): shown only for a failed job.
+                yield Static(id="job-error", classes="panel", markup=False)
+                with Horizontal(id="job-overview"):
+                    yield Static(id="job-hyper", classes="panel")
+                    yield Static(id="job-meta", classes="panel")
             with TabPane("Loss", id="loss"):
                 yield LossChart(id="job-chart")
             with TabPane("Checkpoints", id="checkpoints"):
@@ -123,6 +123,7 @@ class JobDetailScreen(TunerScreen):
             title.append(" → ")
             title.append(job.fine_tuned_model, style="bold green")
         self.query_one("#job-title", Static).update(title)
+        self._show_failure(detail)
         self.query_one("#job-hyper", Static).update(hyper_table(detail))
         self.query_one("#job-meta", Static).update(meta_table(detail, self.tuner.now()))
         self._show_chart(detail)
@@ -130,6 +131,15 @@ class JobDetailScreen(TunerScreen):
         self._show_events(detail)
         self._show_lineage(detail.lineage())
         self.loaded += 1
+
+    def _show_failure(self, detail: JobDetail) -> None:
+        panel = self.query_one("#job-error", Static)
+        reason = detail.failure
+        panel.display = reason is not None
+        if reason is not None:
+            text = Text(f"{fmt.status_label(detail.job.status)}: ", style="bold red")
+            text.append(reason)
+            panel.update(text)
 
     def _show_chart(self, detail: JobDetail) -> None:
         best = detail.best_checkpoint
@@ -177,6 +187,16 @@ class JobDetailScreen(TunerScreen):
                 Text(fmt.truncate(shown, 60)),
                 key=str(index),
             )
+
+    @on(DataTable.RowSelected, "#job-events")
+    def _event_selected(self, event: DataTable.RowSelected) -> None:
+        """Enter on an event: the whole of it (the table cuts its data at 60 characters)."""
+        detail = self.detail
+        if detail is None or event.row_key.value is None:
+            return
+        index = int(event.row_key.value)
+        if 0 <= index < len(detail.events):
+            self.app.push_screen(EventScreen(detail.events[index]))
 
     def _show_lineage(self, roots: list[LineageNode]) -> None:
         tree: Tree[None] = self.query_one("#job-lineage", Tree)
@@ -276,8 +296,18 @@ def hyper_table(detail: JobDetail) -> Table:
             shown = fmt.number(value) if isinstance(value, float) else str(value)
             table.add_row(key, Text(shown))
     table.add_row("suffix", Text(detail.job.suffix or "-"))
-    table.add_row("auto_start", Text(str(detail.job.auto_start)))
+    table.add_row("auto_start", Text(auto_start_text(detail)))
     return table
+
+
+def auto_start_text(detail: JobDetail) -> str:
+    """The spec's ``auto_start`` (tuner creates jobs with the server's set to false and starts
+    them itself once the cost is agreed); the server's for a job made outside tuner."""
+    wanted = detail.spec_auto_start
+    if wanted is None:
+        server = detail.job.auto_start
+        return "-" if server is None else f"{str(server).lower()} (server)"
+    return "true (started once agreed)" if wanted else "false (left VALIDATED)"
 
 
 def meta_table(detail: JobDetail, now: int) -> Table:

@@ -147,7 +147,7 @@ class JobsScreen(TunerScreen):
         return row
 
     def action_refresh(self) -> None:
-        self.tuner.request_refresh()
+        self.tuner.refresh_now()
 
     def action_start_job(self) -> None:
         row = self._selected_row()
@@ -182,13 +182,14 @@ class JobsScreen(TunerScreen):
             answered,
         )
 
-    @work(group="job-action", exclusive=True, exit_on_error=False, description="starting a job")
+    # Not exclusive: answering two "Start it?" prompts in a row starts both jobs.
+    @work(group="job-action", exit_on_error=False, description="starting a job")
     async def start_job(self, job_id: str) -> None:
         job = await self.tuner.orchestrator().start(job_id)
         await self.tuner.record_job(job)
         self.notify(f"job {fmt.short_id(job_id)} started: {job.status}")
 
-    @work(group="job-action", exclusive=True, exit_on_error=False, description="cancelling a job")
+    @work(group="job-action", exit_on_error=False, description="cancelling a job")
     async def cancel_job(self, job_id: str) -> None:
         job = await self.tuner.orchestrator().cancel(job_id)
         await self.tuner.record_job(job)
@@ -218,7 +219,9 @@ class JobsScreen(TunerScreen):
             chosen,
         )
 
-    @work(group="new-job", exclusive=True, exit_on_error=False, description="checking the spec")
+    # Not exclusive: a second spec checked or created while the first is still being created
+    # must not cancel the first (its job would be left VALIDATED with nobody asked to start it).
+    @work(group="new-job", exit_on_error=False, description="checking the spec")
     async def plan_job(self, path: str) -> None:
         """Validate and estimate first (nothing uploaded); create only once confirmed."""
         from tuner.jobs.spec import SpecError, load_spec
@@ -244,7 +247,7 @@ class JobsScreen(TunerScreen):
             answered,
         )
 
-    @work(group="new-job", exclusive=True, exit_on_error=False, description="creating a job")
+    @work(group="new-job", exit_on_error=False, description="creating a job")
     async def create_job(self, path: str) -> None:
         from tuner.jobs.spec import SpecError, load_spec
 
