@@ -150,6 +150,9 @@ class Settings(BaseSettings):
     incoming-webhook URL is its own credential), so never shown."""
     notify_command: str | None = None
     """``TUNER_NOTIFY_COMMAND``: a shell command the daemon runs per transition."""
+    tui_keymap: dict[str, str] = Field(default_factory=dict)
+    """``TUNER_TUI_KEYMAP`` (JSON) or ``[tui_keymap]`` in the config file: the dashboard's keys
+    by binding id, e.g. ``"jobs.new" = "N"`` (``?`` in the dashboard lists the ids)."""
 
     @field_validator("api_url")
     @classmethod

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from textual import work
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
-from textual.screen import Screen
+from textual.screen import ModalScreen, Screen
 from textual.signal import Signal
 from textual.timer import Timer
 from textual.worker import Worker, WorkerState
@@ -32,7 +32,7 @@ from textual.worker import Worker, WorkerState
 from tuner.config import Settings
 from tuner.jobs.ledger import Ledger, LedgerError
 from tuner.services import Services
-from tuner.tui.commands import ActionsProvider
+from tuner.tui.commands import ActionsProvider, binding_ids, help_rows
 from tuner.tui.config import DEFAULT_POLL_INTERVAL, Mode, TuiConfig
 from tuner.tui.screens.jobs import JobsScreen
 from tuner.tui.views.jobs import JobsSnapshot, StatusInfo, key_health, load_jobs
@@ -47,6 +47,15 @@ SECTIONS_GROUP = Binding.Group("screens", compact=True)
 RUNNING_REFRESH_CONCURRENCY = 4
 STATUS_TICK = 1.0
 """Seconds between updates of the status bar's ages."""
+SYSTEM_COMMANDS_REPLACED = frozenset({"Quit", "Keys"})
+"""Textual's palette commands that the app's own bindings (q, ?) replace."""
+MOVES: dict[str, tuple[str, ...]] = {
+    "down": ("cursor_down", "scroll_down"),
+    "up": ("cursor_up", "scroll_up"),
+    "top": ("scroll_top", "scroll_home", "first"),
+    "bottom": ("scroll_bottom", "scroll_end", "last"),
+}
+"""The widget actions j/k/g/G run, the first the focused widget has."""
 
 
 def _lazy(module: str, name: str) -> Callable[[], Screen[Any]]:
@@ -104,7 +113,36 @@ class TunerApp(App[None]):
             )
             for key, mode, title in SECTIONS
         ),
-        Binding("ctrl+q", "quit", "Quit", show=False, id="app.quit", tooltip="Leave the dashboard"),
+        Binding(
+            "q",
+            "leave",
+            "Quit",
+            id="app.leave",
+            tooltip="Leave the dashboard (asks first); on a sub-screen, go back",
+        ),
+        Binding(
+            "ctrl+q",
+            "quit",
+            "Quit now",
+            show=False,
+            priority=True,
+            id="app.quit",
+            tooltip="Leave the dashboard without asking",
+        ),
+        Binding(
+            "question_mark,f1",
+            "help",
+            "Help",
+            id="app.help",
+            tooltip="The keys of this screen",
+        ),
+        # Vim-style movement for whatever list has the focus (an input keeps its letters).
+        Binding("j", "move('down')", "Down", show=False, id="app.down", tooltip="Move down"),
+        Binding("k", "move('up')", "Up", show=False, id="app.up", tooltip="Move up"),
+        Binding("g", "move('top')", "Top", show=False, id="app.top", tooltip="Go to the top"),
+        Binding(
+            "G", "move('bottom')", "Bottom", show=False, id="app.bottom", tooltip="Go to the end"
+        ),
     ]
 
     def __init__(self, config: TuiConfig) -> None:
@@ -159,6 +197,7 @@ class TunerApp(App[None]):
     # -- start and stop -----------------------------------------------------------------------
 
     def on_mount(self) -> None:
+        self._apply_keymap()
         self.switch_mode(self.config.mode)
         # The freshness counter ("last 5s ago") counts between refreshes.
         self.set_interval(STATUS_TICK, self.publish_status, name="status tick")
@@ -167,6 +206,22 @@ class TunerApp(App[None]):
         if self.config.probe:
             self.probe()
         self.request_refresh()
+
+    def _apply_keymap(self) -> None:
+        """The ``tui_keymap`` setting: binding id → keys (posting's keymap), e.g.
+        ``{"jobs.new" = "N"}``. Unknown ids are reported, not ignored in silence."""
+        keymap = dict(self.config.keymap)
+        if not keymap:
+            return
+        unknown = sorted(set(keymap) - binding_ids(self))
+        if unknown:
+            self.notify(
+                f"tui_keymap: no binding has the id {', '.join(unknown)}",
+                title="Keymap",
+                severity="warning",
+                markup=False,
+            )
+        self.set_keymap({key: value for key, value in keymap.items() if key not in unknown})
 
     @work(group="client", exit_on_error=False, description="creating the API client")
     async def _connect(self) -> None:
@@ -398,8 +453,51 @@ class TunerApp(App[None]):
         self.pending_eval = (model, baseline)
         self.switch_mode("evaluate")
 
+    # -- conventions: q, help, movement ------------------------------------------------------
+
+    def action_leave(self) -> None:
+        """``q``: back from a sub-screen (a job, a conversation); at the top level, quit once
+        the user says ``y``. In a dialog, ``q`` is the dialog's business (ignored here)."""
+        screen = self.screen
+        if isinstance(screen, ModalScreen):
+            return
+        if len(self.screen_stack) > 1:
+            self.pop_screen()
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.exit()
+
+        from tuner.tui.screens.dialogs import ConfirmScreen
+
+        self.push_screen(ConfirmScreen("Quit tuner?", yes="Quit"), answered)
+
+    def action_help(self) -> None:
+        from tuner.tui.screens.dialogs import HelpScreen
+
+        if isinstance(self.screen, HelpScreen):
+            self.screen.dismiss(None)
+            return
+        self.push_screen(HelpScreen(help_rows(self, self.screen)))
+
+    def action_move(self, where: str) -> None:
+        """j/k/g/G on the focused widget, as its own arrow, home and end keys would."""
+        widget = self.focused
+        if widget is None:
+            return
+        names = MOVES[where]
+        for name in names:
+            method = getattr(widget, f"action_{name}", None)
+            if callable(method):
+                method()
+                return
+
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
-        yield from super().get_system_commands(screen)
+        # Quit and help are the app's own bindings (listed once, by the actions provider).
+        for command in super().get_system_commands(screen):
+            if command.title not in SYSTEM_COMMANDS_REPLACED:
+                yield command
         yield SystemCommand(
             "Refresh jobs now", "Poll the API (or read the ledger) now", self.refresh_now
         )
@@ -449,6 +547,7 @@ def make_app(
         )
     config = TuiConfig(
         services=services,
+        keymap=dict(getattr(services.settings, "tui_keymap", None) or {}),
         poll_interval=poll_interval,
         self_poll=self_poll,
         watch_running=watch_running,

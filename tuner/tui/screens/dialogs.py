@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import ClassVar
 
+from rich.table import Table
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -125,3 +126,34 @@ def event_text(data: object) -> str:
     if isinstance(data, str):
         return data
     return json.dumps(data, indent=2, ensure_ascii=False, default=str)
+
+
+class HelpScreen(ModalScreen[None]):
+    """``?`` / F1: the keys of the screen it was opened on, Quit included; scrolls at 80x24."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,q,question_mark,f1", "close", "Close", id="help.close",
+                tooltip="Close the help"),
+    ]  # fmt: skip
+
+    def __init__(self, rows: list[tuple[str, str, str]]) -> None:
+        super().__init__()
+        self.rows = rows
+
+    def compose(self) -> ComposeResult:
+        table = Table(box=None, show_header=True, expand=True, pad_edge=False)
+        table.add_column("Key", style="bold", no_wrap=True)
+        table.add_column("Action", no_wrap=True)
+        table.add_column("What it does", style="dim", ratio=1)
+        for keys, action, what in self.rows:
+            table.add_row(keys, action, what)
+        with Vertical(classes="dialog dialog-wide", id="help"):
+            yield Label("Keys of this screen (esc closes)", classes="dialog-question")
+            with VerticalScroll(classes="dialog-scroll", id="help-scroll"):
+                yield Static(table, id="help-keys")
+
+    def on_mount(self) -> None:
+        self.query_one("#help-scroll", VerticalScroll).focus()
+
+    def action_close(self) -> None:
+        self.dismiss(None)

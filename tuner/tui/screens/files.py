@@ -19,6 +19,7 @@ from tuner.tui.screens.base import TunerScreen
 from tuner.tui.screens.dialogs import ConfirmScreen, PromptScreen
 
 FILE_LIMIT = 1000
+MODEL_ACTIONS = frozenset({"rename", "archive", "unarchive"})
 
 
 class FilesScreen(TunerScreen):
@@ -137,11 +138,38 @@ class FilesScreen(TunerScreen):
         return "models" if focused is not None and focused.id == "models-table" else "files"
 
     def _selected_model(self) -> FineTunedModelCard | None:
+        """The model under the cursor, only while the models table has the focus: a model
+        action never applies to a model the user is not looking at."""
+        if self._focused_table() != "models":
+            self.notify(
+                "model actions apply to the models table (tab moves there)", severity="warning"
+            )
+            return None
         key = _selected_key(self.query_one("#models-table", DataTable))
         if key is None or key not in self.models:
-            self.notify("no model selected (tab moves to the models)", severity="warning")
+            self.notify("no model selected", severity="warning")
             return None
         return self.models[key]
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Rename, archive and unarchive are offered only with the models table focused,
+        (un)archive only for a model in the other state."""
+        if action not in MODEL_ACTIONS:
+            return True
+        if not self.is_mounted or self._focused_table() != "models":
+            return None
+        key = _selected_key(self.query_one("#models-table", DataTable))
+        card = self.models.get(key) if key is not None else None
+        if card is None:
+            return None
+        if action == "archive" and card.archived:
+            return None
+        if action == "unarchive" and not card.archived:
+            return None
+        return True
+
+    def on_descendant_focus(self) -> None:
+        self.refresh_bindings()
 
     def action_switch_table(self) -> None:
         target = "#files-table" if self._focused_table() == "models" else "#models-table"
@@ -150,6 +178,7 @@ class FilesScreen(TunerScreen):
     @on(DataTable.RowHighlighted)
     def _highlight(self, event: DataTable.RowHighlighted) -> None:
         event.stop()
+        self.refresh_bindings()
 
     # -- actions ----------------------------------------------------------------------------
 
@@ -192,9 +221,11 @@ class FilesScreen(TunerScreen):
             if name:
                 what = f"file {name}"
 
+        is_model = self._focused_table() == "models"  # as asked, not as focused later
+
         def answered(yes: bool | None) -> None:
             if yes:
-                self.delete(ident, model=self._focused_table() == "models")
+                self.delete(ident, model=is_model)
 
         self.app.push_screen(
             ConfirmScreen(

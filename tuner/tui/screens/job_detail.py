@@ -20,6 +20,7 @@ from tuner.jobs.records import SIMULATED
 from tuner.tui import format as fmt
 from tuner.tui.screens.base import TunerScreen
 from tuner.tui.screens.dialogs import ConfirmScreen, EventScreen
+from tuner.tui.screens.jobs import CANCELLABLE
 from tuner.tui.views.jobs import JobsSnapshot
 from tuner.tui.widgets.charts import LossChart
 
@@ -95,6 +96,17 @@ class JobDetailScreen(TunerScreen):
     def action_refresh(self) -> None:
         self.load(fetch=True)
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Start, cancel and evaluate only where this job's status allows them."""
+        detail = self.detail
+        if action == "start_job":
+            return True if detail is not None and detail.job.status == "VALIDATED" else None
+        if action == "cancel_job":
+            return True if detail is not None and detail.job.status in CANCELLABLE else None
+        if action == "evaluate":
+            return True if detail is not None and detail.job.fine_tuned_model else None
+        return True
+
     @work(group="job-detail", exclusive=True, exit_on_error=False, description="loading the job")
     async def load(self, fetch: bool) -> None:
         app = self.tuner
@@ -130,6 +142,7 @@ class JobDetailScreen(TunerScreen):
         self._show_checkpoints(detail)
         self._show_events(detail)
         self._show_lineage(detail.lineage())
+        self.refresh_bindings()
         self.loaded += 1
 
     def _show_failure(self, detail: JobDetail) -> None:
@@ -248,6 +261,11 @@ class JobDetailScreen(TunerScreen):
         )
 
     def action_cancel_job(self) -> None:
+        detail = self.detail
+        if detail is None or detail.job.status not in CANCELLABLE:
+            self.notify("this job cannot be cancelled now", severity="warning")
+            return
+
         def answered(yes: bool | None) -> None:
             if yes:
                 self.act("cancel")

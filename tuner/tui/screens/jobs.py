@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
@@ -91,6 +92,7 @@ class JobsScreen(TunerScreen):
     def show_snapshot(self, snapshot: JobsSnapshot) -> None:
         self.table.show_rows(snapshot.rows, self.tuner.now())
         self._after_change()
+        self.refresh_bindings()  # the selected job's status may have changed
 
     def _after_change(self) -> None:
         empty = self.table.row_count == 0
@@ -103,6 +105,16 @@ class JobsScreen(TunerScreen):
     @on(DataTable.RowHighlighted, "#jobs-table")
     def _highlighted(self, _event: DataTable.RowHighlighted) -> None:
         self._preview()
+        self.refresh_bindings()  # start/cancel/evaluate depend on the selected job
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Start, cancel and evaluate are offered only where the selected job allows them
+        (None: shown disabled in the footer, refused if pressed)."""
+        check = ROW_ACTIONS.get(action)
+        if check is None:
+            return True
+        row = self.table.selected if self.is_mounted else None
+        return True if row is not None and check(row) is None else None
 
     @on(DataTable.RowSelected, "#jobs-table")
     def _selected(self, event: DataTable.RowSelected) -> None:
@@ -119,7 +131,9 @@ class JobsScreen(TunerScreen):
     def action_filter(self) -> None:
         field = self.query_one("#jobs-filter", TunerInput)
         field.display = True
-        field.focus()
+        # Now, not after the next refresh (``focus()`` defers): keys typed right after ``/``
+        # in one burst belong to the filter, not to the table (``e`` would evaluate).
+        self.set_focus(field)
 
     @on(Input.Changed, "#jobs-filter")
     def _filter_changed(self, event: Input.Changed) -> None:
@@ -149,15 +163,20 @@ class JobsScreen(TunerScreen):
     def action_refresh(self) -> None:
         self.tuner.refresh_now()
 
-    def action_start_job(self) -> None:
+    def _refused(self, action: str) -> JobRow | None:
+        """The selected row if ``action`` applies to it; otherwise say why and None."""
         row = self._selected_row()
         if row is None:
-            return
-        if row.status != "VALIDATED":
-            self.notify(
-                f"job {fmt.short_id(row.id)} is {row.status}; only a VALIDATED job can be started",
-                severity="warning",
-            )
+            return None
+        why = ROW_ACTIONS[action](row)
+        if why is not None:
+            self.notify(why, severity="warning", markup=False)
+            return None
+        return row
+
+    def action_start_job(self) -> None:
+        row = self._refused("start_job")
+        if row is None:
             return
         detail = f"Cost: {fmt.cost(row.cost, row.currency)} (the server's figure)."
 
@@ -168,7 +187,7 @@ class JobsScreen(TunerScreen):
         self.app.push_screen(ConfirmScreen(f"Start job {row.id}?", detail=detail), answered)
 
     def action_cancel_job(self) -> None:
-        row = self._selected_row()
+        row = self._refused("cancel_job")
         if row is None:
             return
 
@@ -196,14 +215,8 @@ class JobsScreen(TunerScreen):
         self.notify(f"job {fmt.short_id(job_id)}: {job.status}")
 
     def action_evaluate_job(self) -> None:
-        row = self._selected_row()
-        if row is None:
-            return
-        if not row.fine_tuned_model:
-            self.notify(
-                f"job {fmt.short_id(row.id)} has no tuned model yet ({row.status})",
-                severity="warning",
-            )
+        row = self._refused("evaluate_job")
+        if row is None or row.fine_tuned_model is None:
             return
         self.tuner.open_evaluate(row.fine_tuned_model, row.model)
 
@@ -283,6 +296,38 @@ class JobsScreen(TunerScreen):
             ConfirmScreen(f"Job {job_id} is validated. Start it?", detail=detail, yes="Start"),
             answered,
         )
+
+
+CANCELLABLE = frozenset({"QUEUED", "STARTED", "VALIDATING", "VALIDATED", "RUNNING"})
+"""Statuses the API lets a job be cancelled from."""
+
+
+def why_not_start(row: JobRow) -> str | None:
+    if row.status == "VALIDATED":
+        return None
+    return f"job {fmt.short_id(row.id)} is {row.status}; only a VALIDATED job can be started"
+
+
+def why_not_cancel(row: JobRow) -> str | None:
+    if row.is_local:
+        return "this spec is still in the local queue: no job to cancel on the server yet"
+    if row.status in CANCELLABLE:
+        return None
+    return f"job {fmt.short_id(row.id)} is {row.status}: it cannot be cancelled"
+
+
+def why_not_evaluate(row: JobRow) -> str | None:
+    if row.fine_tuned_model:
+        return None
+    return f"job {fmt.short_id(row.id)} has no tuned model yet ({row.status})"
+
+
+ROW_ACTIONS: dict[str, Callable[[JobRow], str | None]] = {
+    "start_job": why_not_start,
+    "cancel_job": why_not_cancel,
+    "evaluate_job": why_not_evaluate,
+}
+"""The actions on the selected job, and why each does not apply to a row (None: it does)."""
 
 
 def describe_plan(plan: Plan) -> str:
