@@ -218,7 +218,7 @@ async def test_a_failed_job_says_why_in_full_and_events_expand(
         await settle(pilot, lambda: isinstance(app.screen, JobDetailScreen) and app.screen.loaded)
         screen = app.screen
         panel = screen.query_one("#job-error")
-        assert panel.display
+        await settle(pilot, lambda: panel.display and panel.size.height > 1)
         assert panel.size.height >= 4  # wrapped over several lines
         lines = panel.render_lines(Region(0, 0, *panel.outer_size))
         shown = " ".join(" ".join(strip.text.lstrip("█▌▐ ") for strip in lines).split())

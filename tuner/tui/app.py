@@ -110,6 +110,7 @@ class TunerApp(App[None]):
                 id=f"nav.{mode}",
                 tooltip=f"Go to {title}",
                 group=SECTIONS_GROUP,
+                show=False,  # the section bar shows them; the footer keeps room at 80 columns
             )
             for key, mode, title in SECTIONS
         ),
@@ -117,6 +118,7 @@ class TunerApp(App[None]):
             "q",
             "leave",
             "Quit",
+            show=False,  # in the help (?), which the footer shows
             id="app.leave",
             tooltip="Leave the dashboard (asks first); on a sub-screen, go back",
         ),

@@ -51,14 +51,13 @@ class BoundAction:
 
 
 def _owners(app: App[Any], screen: Screen[Any]) -> list[DOMNode]:
-    """The focused widget and its ancestors, the screen, the screen's other widgets with
+    """The screen, the focused widget and its ancestors, the screen's other widgets with
     bindings (e.g. a second table), then the app."""
-    nodes: list[DOMNode] = []
+    nodes: list[DOMNode] = [screen]
     node: DOMNode | None = screen.focused
     while node is not None and node is not screen:
         nodes.append(node)
         node = node.parent
-    nodes.append(screen)
     for widget in screen.query("*"):
         if widget not in nodes and widget._bindings.key_to_bindings:
             nodes.append(widget)
@@ -73,7 +72,9 @@ def screen_bindings(app: App[Any], screen: Screen[Any]) -> list[BoundAction]:
     for owner in _owners(app, screen):
         for bindings in owner._bindings.key_to_bindings.values():
             for binding in bindings:
-                if not binding.description or binding.system:
+                # Only tuner's own (they all have an id): Textual's generic cursor and page
+                # keys would bury the screen's actions.
+                if not binding.description or binding.system or not binding.id:
                     continue
                 name = binding.description
                 if name in found:

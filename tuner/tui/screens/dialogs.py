@@ -141,10 +141,10 @@ class HelpScreen(ModalScreen[None]):
         self.rows = rows
 
     def compose(self) -> ComposeResult:
-        table = Table(box=None, show_header=True, expand=True, pad_edge=False)
-        table.add_column("Key", style="bold", no_wrap=True)
-        table.add_column("Action", no_wrap=True)
-        table.add_column("What it does", style="dim", ratio=1)
+        table = Table(box=None, show_header=True, pad_edge=False)
+        table.add_column("Key", style="bold", no_wrap=True, max_width=12)
+        table.add_column("Action", no_wrap=True, max_width=16)
+        table.add_column("What it does", style="dim")
         for keys, action, what in self.rows:
             table.add_row(keys, action, what)
         with Vertical(classes="dialog dialog-wide", id="help"):

@@ -40,6 +40,10 @@ class JobPreview(Static):
         text.append(fmt.status_label(row.status), style=fmt.status_style(row.status))
         text.append(f"\n\nmodel     {row.model}\n")
         text.append(f"suffix    {row.suffix or '-'}\n")
+        for name, value in row.sweep_values.items():
+            text.append(f"sweep     {name} = {value}\n", style="cyan")
+        if row.best_valid_loss is not None:
+            text.append(f"val loss  {fmt.number(row.best_valid_loss)} (best)\n")
         text.append(f"tuned     {row.fine_tuned_model or '-'}\n")
         text.append(f"steps     {fmt.steps(row.step, row.total_steps)}\n")
         text.append(f"tokens    {fmt.count(row.trained_tokens)}\n")
@@ -64,6 +68,11 @@ class JobsScreen(TunerScreen):
                 tooltip="Evaluate the selected job's model against its base model"),
         Binding("n", "new_job", "New job", id="jobs.new",
                 tooltip="Create a job from a job spec file (TOML)"),
+        # Not in the footer (room at 80 columns): in the help (?) and the palette.
+        Binding("v", "compare", "Compare", id="jobs.compare", show=False,
+                tooltip="Columns for swept hyperparameters and the best validation loss"),
+        Binding("o", "sort", "Sort", id="jobs.sort", show=False,
+                tooltip="Order by age, suffix, status, val loss or cost (or click a header)"),
         Binding("escape", "clear_filter", "Clear filter", show=False, id="jobs.clear_filter"),
     ]  # fmt: skip
 
@@ -151,6 +160,22 @@ class JobsScreen(TunerScreen):
         self.table.set_filter("")
         self._after_change()
         self.table.focus()
+
+    # -- columns and order --------------------------------------------------------------------
+
+    def action_compare(self) -> None:
+        table = self.table
+        table.set_compare(not table.compare)
+        self.notify(
+            "compare: swept hyperparameters and best validation loss"
+            if table.compare
+            else "compare off: model, tokens and cost",
+            timeout=2,
+        )
+
+    def action_sort(self) -> None:
+        key = self.table.next_sort()
+        self.notify(f"sorted by {key.replace('_', ' ')}", timeout=2)
 
     # -- actions on the selected job ----------------------------------------------------------
 

@@ -22,6 +22,9 @@ _META_KEY = "tuner"
 # Jobs in training: their latest checkpoint says how far they are. (One query per such job, so
 # only the few active ones: a ledger of thousands of finished jobs must still open fast.)
 _TRAINING = frozenset({"RUNNING", "CANCELLATION_REQUESTED"})
+# Where the latest checkpoint is the progress to show: in training, and stopped part-way (a
+# cancelled job keeps the 100/1000 it reached, rather than -/1000).
+_PROGRESS = _TRAINING | {"CANCELLED", "FAILED"}
 
 
 # --------------------------------------------------------------------------- the jobs table
@@ -44,6 +47,9 @@ class JobRow:
     fine_tuned_model: str | None
     sweep_values: Mapping[str, Any] = field(default_factory=dict)
     """For a sweep member, the values the grid gave it."""
+    best_valid_loss: float | None = None
+    """The lowest ``valid_loss`` of its checkpoints (read for sweep members and jobs in
+    training; None otherwise or without validation data)."""
 
     @property
     def is_local(self) -> bool:
@@ -65,7 +71,9 @@ def _training_steps(record: JobRecord) -> int | None:
     return int(value) if isinstance(value, int | float) else None
 
 
-def job_row(record: JobRecord, latest_step: int | None = None) -> JobRow:
+def job_row(
+    record: JobRecord, latest_step: int | None = None, best_valid_loss: float | None = None
+) -> JobRow:
     metadata = record.metadata or {}
     total = _training_steps(record)
     step = latest_step
@@ -85,6 +93,7 @@ def job_row(record: JobRecord, latest_step: int | None = None) -> JobRow:
         created_at=record.created_at if record.created_at is not None else record.first_seen_at,
         fine_tuned_model=record.fine_tuned_model,
         sweep_values=_sweep_values(record.spec),
+        best_valid_loss=best_valid_loss,
     )
 
 
@@ -138,10 +147,19 @@ def load_job_rows(ledger: Ledger, backend: str) -> tuple[list[JobRow], int | Non
     rows = []
     startable = 0
     for record in records:
-        latest = None
-        if record.status in _TRAINING:
-            latest = max((c.step for c in ledger.checkpoints(record.id)), default=0)
-        rows.append(job_row(record, latest))
+        latest = best = None
+        if record.status in _PROGRESS or record.sweep_id is not None:
+            checkpoints = ledger.checkpoints(record.id)
+            latest = max(
+                (c.step for c in checkpoints), default=0 if record.status in _TRAINING else None
+            )
+            losses = [
+                float(value)
+                for c in checkpoints
+                if isinstance(value := c.metrics.get("valid_loss"), int | float)
+            ]
+            best = min(losses, default=None)
+        rows.append(job_row(record, latest, best))
         if record.status == "VALIDATED" and _meta(record.spec).get("start") == "approved":
             startable += 1
     return rows, last, startable
@@ -183,7 +201,8 @@ def load_jobs(ledger: Ledger, backend: str, now: int) -> JobsSnapshot:
     queued = load_queue_rows(ledger)
     daemon = ledger.lease_holder(DAEMON_LEASE, now)
     cycle = None if daemon is None else ledger.last_heartbeat(DAEMON_LEASE)
-    return JobsSnapshot(queued + rows, daemon, last, cycle, queued=len(queued), startable=startable)
+    merged = sorted([*queued, *rows], key=lambda row: (row.created_at, row.id), reverse=True)
+    return JobsSnapshot(merged, daemon, last, cycle, queued=len(queued), startable=startable)
 
 
 @dataclass(frozen=True, slots=True)
