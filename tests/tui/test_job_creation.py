@@ -178,3 +178,18 @@ async def test_polling_goes_on_while_a_dialog_is_open(
         row = table.rows_by_id[running]
         assert row.status == "SUCCESS"  # the table behind the dialog is up to date
         assert app.last_poll == int(sandbox.clock.now())
+
+
+async def test_a_model_trained_while_open_is_suggested(
+    make_tui: AppFactory, jobs: SandboxJobs, sandbox: SandboxHandle
+) -> None:
+    job_id = jobs.create_job(jobs.upload(training_bytes()), suffix="fresh")["id"]
+    app = make_tui()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot, lambda: app.cycles >= 1 and bool(app.models))
+        assert not any("fresh" in model for model in app.models)
+        sandbox.advance(3600)
+        await pilot.press("r")
+        await settle(pilot, lambda: app.cycles >= 2)
+        tuned = jobs.job(job_id)["fine_tuned_model"]
+        assert tuned and tuned in app.models and tuned in app.fine_tuned_models

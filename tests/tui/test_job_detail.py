@@ -10,6 +10,7 @@ from textual.geometry import Region
 from textual.widgets import DataTable, TabbedContent, Tree
 
 from tests.jobs.flow_support import training_bytes
+from tuner.jobs.detail import load_job_detail
 from tuner.jobs.ledger import Ledger
 from tuner.sandbox import SandboxHandle
 from tuner.tui.screens.dialogs import ConfirmScreen, EventScreen
@@ -17,7 +18,7 @@ from tuner.tui.screens.job_detail import JobDetailScreen, hyper_table, meta_tabl
 from tuner.tui.widgets.charts import LossChart
 
 from .conftest import AppFactory
-from .support import SandboxJobs, plain, settle
+from .support import START, SandboxJobs, plain, settle
 
 pytestmark = pytest.mark.anyio
 
@@ -30,7 +31,7 @@ def finished_job(jobs: SandboxJobs, ledger: Ledger, sandbox: SandboxHandle) -> t
     digest = hashlib.sha256(content).hexdigest()
     now = int(sandbox.clock.now())
     ledger.record_dataset(
-        digest, path="/data/support.jsonl", size_bytes=len(content), line_count=12, now=now
+        digest, path="/data/jobs/../support.jsonl", size_bytes=len(content), line_count=12, now=now
     )
     ledger.record_file(
         train, backend=sandbox.url, uploaded_at=now, content_hash=digest, filename="train.jsonl"
@@ -110,6 +111,29 @@ async def test_detail_shows_checkpoints_chart_events_and_lineage(
         assert tabs.active == "overview"
         await pilot.press("t")
         assert tabs.active == "loss"
+
+        # p: the playground with the tuned model beside its base model.
+        await pilot.press("p")
+        await settle(pilot, lambda: app.current_mode == "playground")
+        assert app.screen.query_one("#pg-model-a").value == model  # type: ignore[attr-defined]
+        assert app.screen.comparing  # type: ignore[attr-defined]
+        app.switch_mode("jobs")
+        await settle(pilot, lambda: isinstance(app.screen, JobDetailScreen))
+
+        # The lineage's evaluation run opens in Evaluate.
+        tabs.active = "lineage"
+        await settle(pilot)
+        eval_node = next(n for n in _walk(tree.root) if n.label.plain.startswith("eval "))
+        tree.focus()
+        tree.move_cursor(eval_node)
+        await pilot.press("enter")
+        await settle(
+            pilot,
+            lambda: (
+                app.current_mode == "evaluate" and getattr(app.screen, "report", None) is not None
+            ),
+        )
+        assert app.screen.report.run.run_id == "ev-lineage-test"  # type: ignore[attr-defined]
 
 
 def _walk(node):  # type: ignore[no-untyped-def]
@@ -237,3 +261,25 @@ async def test_a_failed_job_says_why_in_full_and_events_expand(
         assert LONG_ERROR in " ".join(text.split())
         await pilot.press("escape")
         await settle(pilot, lambda: isinstance(app.screen, JobDetailScreen))
+
+
+def test_the_validation_file_is_found_for_an_evaluation(ledger: Ledger) -> None:
+    # e on a job prefills Evaluate with the file the job was validated on, as recorded.
+    digest = "b" * 64
+    ledger.record_dataset(
+        digest, path="/work/jobs/../data/eval.jsonl", size_bytes=10, line_count=2, now=START
+    )
+    ledger.record_file(
+        "file-valid", backend="http://x", uploaded_at=START, content_hash=digest, filename="e"
+    )
+    snapshot = {
+        "id": "job-with-validation",
+        "model": "open-mistral-7b",
+        "status": "SUCCESS",
+        "training_files": ["file-train"],
+        "validation_files": ["file-valid"],
+    }
+    ledger.upsert_job(snapshot, backend="http://x", now=START)
+    detail = load_job_detail(ledger, "job-with-validation")
+    assert detail is not None
+    assert detail.validation_path == "/work/data/eval.jsonl"  # normalised

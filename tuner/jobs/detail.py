@@ -8,6 +8,7 @@ from) and the evaluation runs of its fine-tuned model. Blocking (SQL): async cal
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -34,6 +35,8 @@ class LineageNode:
     label: str
     detail: str = ""
     children: tuple[LineageNode, ...] = ()
+    ref: str | None = None
+    """What the node stands for, to open it (an evaluation run's id)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +82,20 @@ class JobDetail:
         if start is None:
             return None
         return bool(start != "manual")
+
+    @property
+    def validation_path(self) -> str | None:
+        """The local file the job's (first) validation file was uploaded from, normalised,
+        when the ledger knows it: what to evaluate the tuned model on."""
+        for link in self.files:
+            if link.role != "validation":
+                continue
+            record = self.file_records.get(link.file_id)
+            digest = record.content_hash if record is not None else None
+            dataset = self.datasets.get(digest) if digest is not None else None
+            if dataset is not None:
+                return os.path.normpath(dataset.path)
+        return None
 
     def series(self, name: str) -> tuple[list[int], list[float]]:
         """(steps, values) of one checkpoint metric, in step order, where it is known."""
@@ -127,6 +144,7 @@ class JobDetail:
                 "eval",
                 f"eval {run.run_id}",
                 f"{run.status}, {' vs '.join(run.models)}, judge {run.judge or 'none'}",
+                ref=run.run_id,
             )
             for run in self.eval_runs
         )
@@ -152,7 +170,7 @@ class JobDetail:
                 data.append(
                     LineageNode(
                         "dataset",
-                        f"dataset {dataset.path}",
+                        f"dataset {os.path.normpath(dataset.path)}",
                         f"sha256 {dataset.content_hash[:12]}…, {dataset.line_count} lines",
                         (file_node,),
                     )

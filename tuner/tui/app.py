@@ -158,13 +158,17 @@ class TunerApp(App[None]):
         self.fine_tuned_models: list[str] = []
         self.last_poll: int | None = None
         self.reachable: bool | None = None
-        self.pending_eval: tuple[str | None, str | None] | None = None
+        self.pending_eval: tuple[str | None, str | None, str | None] | None = None
+        self.pending_run: str | None = None
+        self.pending_chat: tuple[str, str | None] | None = None
         self.cycles = 0
         """Refresh cycles completed (tests wait on it)."""
         self._cycle_running = False
         self._cycle_again = False
         self._timer: Timer | None = None
         self._last_error: str | None = None
+        self._models_asked_for: set[str] = set()
+        """Tuned models seen in the ledger for which the models were listed again."""
         self.services = config.services
         self._first_frame = asyncio.Event()
         """Set once the first ledger read has been drawn (or the first refresh ended)."""
@@ -311,7 +315,21 @@ class TunerApp(App[None]):
             running = [row.id for row in snapshot.rows if row.status == "RUNNING"]
             if running:
                 await self._guard(self._refresh_running(running), "refreshing running jobs")
-                await self._read_ledger()
+                snapshot = await self._read_ledger()
+        await self._learn_new_models(snapshot)
+
+    async def _learn_new_models(self, snapshot: JobsSnapshot) -> None:
+        """A job finished with a model the pickers do not know: ask for the models again, so
+        Evaluate and the Playground suggest it (once per new model, not on every poll)."""
+        if not self.config.probe:
+            return
+        tuned = {row.fine_tuned_model for row in snapshot.rows if row.fine_tuned_model}
+        new = tuned - self._models_asked_for - set(self.models)
+        if not new or (not self._models_asked_for and not self.models):
+            self._models_asked_for |= tuned
+            return  # the start-up probe asks anyway
+        self._models_asked_for |= tuned
+        await self._guard(self._load_models(), "listing models")
 
     async def _read_ledger(self) -> JobsSnapshot:
         snapshot = await asyncio.to_thread(load_jobs, self.ledger, self.backend, self.now())
@@ -450,10 +468,23 @@ class TunerApp(App[None]):
 
     # -- between screens ----------------------------------------------------------------------
 
-    def open_evaluate(self, model: str | None, baseline: str | None) -> None:
-        """The Evaluate screen, prefilled with a job's tuned model and its base model."""
-        self.pending_eval = (model, baseline)
+    def open_evaluate(
+        self, model: str | None, baseline: str | None, path: str | None = None
+    ) -> None:
+        """The Evaluate screen, prefilled with a job's tuned model, its base model and (when
+        the ledger knows it) the file the job was validated on."""
+        self.pending_eval = (model, baseline, path)
         self.switch_mode("evaluate")
+
+    def open_eval_run(self, run_id: str) -> None:
+        """The Evaluate screen showing one run (from a job's lineage)."""
+        self.pending_run = run_id
+        self.switch_mode("evaluate")
+
+    def open_playground(self, model: str, baseline: str | None) -> None:
+        """The Playground with a job's tuned model (and its base model to compare with)."""
+        self.pending_chat = (model, baseline)
+        self.switch_mode("playground")
 
     # -- conventions: q, help, movement ------------------------------------------------------
 

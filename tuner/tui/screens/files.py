@@ -17,6 +17,7 @@ from tuner.api import File, FineTunedModelCard
 from tuner.tui import format as fmt
 from tuner.tui.screens.base import TunerScreen
 from tuner.tui.screens.dialogs import ConfirmScreen, PromptScreen
+from tuner.tui.widgets.jobs_table import keep_end
 
 FILE_LIMIT = 1000
 MODEL_ACTIONS = frozenset({"rename", "archive", "unarchive"})
@@ -72,9 +73,10 @@ class FilesScreen(TunerScreen):
         self.query_one("#files-table", DataTable).add_columns(
             "ID", "Name", "Size", "Lines", "Purpose", "Uploaded"
         )
-        self.query_one("#models-table", DataTable).add_columns(
-            "Model", "Name", "Base", "Archived", "Created"
-        )
+        # Archived and Created before the (long) name and base: they stay visible at 80x24.
+        models = self.query_one("#models-table", DataTable)
+        models.add_column("Model", width=max(24, min(60, self.app.size.width - 44)))
+        models.add_columns("Archived", "Created", "Name", "Base")
         self.query_one("#files-table", DataTable).focus()
         self.load()
 
@@ -121,11 +123,11 @@ class FilesScreen(TunerScreen):
         for card in sorted(models, key=lambda m: (m.created or 0, m.id), reverse=True):
             archived = Text("archived", style="dim") if card.archived else Text("active", "green")
             table.add_row(
-                Text(card.id),
-                Text(card.name or "-"),
-                Text(card.root or "-"),
+                Text(keep_end(card.id, table.ordered_columns[0].width)),
                 archived,
                 Text(fmt.timestamp(card.created)),
+                Text(card.name or "-"),
+                Text(card.root or "-"),
                 key=card.id,
             )
         _reselect(table, selected)
@@ -227,9 +229,10 @@ class FilesScreen(TunerScreen):
             if yes:
                 self.delete(ident, model=is_model)
 
+        # The id on a line of its own: a long id is never broken at a hyphen mid-sentence.
         self.app.push_screen(
             ConfirmScreen(
-                f"Delete {what} ({ident})?", detail="This cannot be undone.", yes="Delete"
+                f"Delete {what}?", detail=f"{ident}\n\nThis cannot be undone.", yes="Delete"
             ),
             answered,
         )

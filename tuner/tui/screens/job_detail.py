@@ -44,7 +44,9 @@ class JobDetailScreen(TunerScreen):
         Binding("s", "start_job", "Start", id="job.start", tooltip="Start this VALIDATED job"),
         Binding("c", "cancel_job", "Cancel", id="job.cancel", tooltip="Cancel this job"),
         Binding("e", "evaluate", "Evaluate", id="job.evaluate",
-                tooltip="Evaluate the tuned model against its base model"),
+                tooltip="Evaluate the tuned model against its base model (on its validation file)"),
+        Binding("p", "playground", "Playground", id="job.playground",
+                tooltip="Chat with the tuned model beside its base model"),
     ]  # fmt: skip
     TABS = ("overview", "loss", "checkpoints", "events", "lineage")
     HELP = "enter on an event shows all of it"
@@ -103,7 +105,7 @@ class JobDetailScreen(TunerScreen):
             return True if detail is not None and detail.job.status == "VALIDATED" else None
         if action == "cancel_job":
             return True if detail is not None and detail.job.status in CANCELLABLE else None
-        if action == "evaluate":
+        if action in ("evaluate", "playground"):
             return True if detail is not None and detail.job.fine_tuned_model else None
         return True
 
@@ -212,21 +214,28 @@ class JobDetailScreen(TunerScreen):
             self.app.push_screen(EventScreen(detail.events[index]))
 
     def _show_lineage(self, roots: list[LineageNode]) -> None:
-        tree: Tree[None] = self.query_one("#job-lineage", Tree)
+        tree: Tree[LineageNode] = self.query_one("#job-lineage", Tree)
         tree.clear()
         tree.show_root = False
 
         def add(parent: Any, node: LineageNode) -> None:
             if node.children:
-                branch = parent.add(node_label(node), expand=True)
+                branch = parent.add(node_label(node), data=node, expand=True)
                 for child in node.children:
                     add(branch, child)
             else:
-                parent.add_leaf(node_label(node))
+                parent.add_leaf(node_label(node), data=node)
 
         for root in roots:
             add(tree.root, root)
         tree.root.expand_all()
+
+    @on(Tree.NodeSelected, "#job-lineage")
+    def _lineage_selected(self, event: Tree.NodeSelected[LineageNode]) -> None:
+        """Enter on an evaluation run: open it in Evaluate."""
+        node = event.node.data
+        if node is not None and node.kind == "eval" and node.ref:
+            self.tuner.open_eval_run(node.ref)
 
     def action_next_tab(self) -> None:
         tabs = self.query_one(TabbedContent)
@@ -290,12 +299,21 @@ class JobDetailScreen(TunerScreen):
         self.notify(f"job {fmt.short_id(self.job_id)}: {job.status}")
         self.load(fetch=False)
 
+    def action_playground(self) -> None:
+        detail = self.detail
+        if detail is None or not detail.job.fine_tuned_model:
+            self.notify("this job has no tuned model yet", severity="warning")
+            return
+        self.tuner.open_playground(detail.job.fine_tuned_model, detail.job.model)
+
     def action_evaluate(self) -> None:
         detail = self.detail
         if detail is None or not detail.job.fine_tuned_model:
             self.notify("this job has no tuned model yet", severity="warning")
             return
-        self.tuner.open_evaluate(detail.job.fine_tuned_model, detail.job.model)
+        self.tuner.open_evaluate(
+            detail.job.fine_tuned_model, detail.job.model, detail.validation_path
+        )
 
 
 def node_label(node: LineageNode) -> Text:

@@ -19,8 +19,9 @@ QUEUE_ROW_PREFIX = "queue-"
 # The tuner fields of a queued or recorded spec (``tuner.jobs.submit.META_KEY``; not imported:
 # that module pulls in the API client, which the first frame must not wait for).
 _META_KEY = "tuner"
-# Jobs in training: their latest checkpoint says how far they are. (One query per such job, so
-# only the few active ones: a ledger of thousands of finished jobs must still open fast.)
+# Jobs in training: their latest checkpoint says how far they are. (Their checkpoints, and
+# those of stopped jobs and sweep members, are read in one query: a ledger of thousands of
+# finished jobs must still open fast.)
 _TRAINING = frozenset({"RUNNING", "CANCELLATION_REQUESTED"})
 # Where the latest checkpoint is the progress to show: in training, and stopped part-way (a
 # cancelled job keeps the 100/1000 it reached, rather than -/1000).
@@ -146,10 +147,12 @@ def load_job_rows(ledger: Ledger, backend: str) -> tuple[list[JobRow], int | Non
     last = max((record.updated_at for record in records), default=None)
     rows = []
     startable = 0
+    wanted = [r.id for r in records if r.status in _PROGRESS or r.sweep_id is not None]
+    progress = ledger.checkpoints_of(wanted) if wanted else {}
     for record in records:
         latest = best = None
-        if record.status in _PROGRESS or record.sweep_id is not None:
-            checkpoints = ledger.checkpoints(record.id)
+        if record.id in progress:
+            checkpoints = progress[record.id]
             latest = max(
                 (c.step for c in checkpoints), default=0 if record.status in _TRAINING else None
             )
