@@ -259,3 +259,12 @@ def test_messages_coalesce_but_never_drop_the_end() -> None:
     assert not later.can_replace(ReplyUpdated("a", "Hello", done=True))
     assert EvalProgress("asking", 3, 10).can_replace(EvalProgress("asking", 2, 10))
     assert not EvalProgress("judging", 1, 10).can_replace(EvalProgress("asking", 2, 10))
+
+
+def test_histogram_counts_have_whole_number_ticks() -> None:
+    from tuner.tui.widgets.charts import count_ticks
+
+    assert count_ticks(3) == [0, 1, 2, 3]
+    assert count_ticks(12) == [0, 3, 6, 9, 12]
+    assert count_ticks(0) == [0, 1]
+    assert all(isinstance(tick, int) for tick in count_ticks(97))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import TYPE_CHECKING, ClassVar
 
@@ -66,6 +67,8 @@ class JobsScreen(TunerScreen):
                 tooltip="Cancel the selected job (asks first)"),
         Binding("e", "evaluate_job", "Evaluate", id="jobs.evaluate",
                 tooltip="Evaluate the selected job's model against its base model"),
+        Binding("p", "playground", "Playground", id="jobs.playground", show=False,
+                tooltip="Chat with the selected job's tuned model beside its base model"),
         Binding("n", "new_job", "New job", id="jobs.new",
                 tooltip="Create a job from a job spec file (TOML)"),
         # Not in the footer (room at 80 columns): in the help (?) and the palette.
@@ -243,7 +246,19 @@ class JobsScreen(TunerScreen):
         row = self._refused("evaluate_job")
         if row is None or row.fine_tuned_model is None:
             return
-        self.tuner.open_evaluate(row.fine_tuned_model, row.model)
+        self.evaluate(row.id, row.fine_tuned_model, row.model)
+
+    @work(group="job-open", exit_on_error=False, description="opening Evaluate")
+    async def evaluate(self, job_id: str, model: str, baseline: str) -> None:
+        """Evaluate, prefilled with the file the job was validated on (when recorded)."""
+        detail = await asyncio.to_thread(self.tuner.services.job_detail, job_id)
+        path = detail.validation_path if detail is not None else None
+        self.tuner.open_evaluate(model, baseline, path)
+
+    def action_playground(self) -> None:
+        row = self._refused("playground")
+        if row is not None and row.fine_tuned_model is not None:
+            self.tuner.open_playground(row.fine_tuned_model, row.model)
 
     # -- a new job from a spec ----------------------------------------------------------------
 
@@ -351,6 +366,7 @@ ROW_ACTIONS: dict[str, Callable[[JobRow], str | None]] = {
     "start_job": why_not_start,
     "cancel_job": why_not_cancel,
     "evaluate_job": why_not_evaluate,
+    "playground": why_not_evaluate,
 }
 """The actions on the selected job, and why each does not apply to a row (None: it does)."""
 
