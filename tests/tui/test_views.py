@@ -3,6 +3,7 @@ chart ticks, status texts, message coalescing. No app, no I/O (except one small 
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -268,3 +269,20 @@ def test_histogram_counts_have_whole_number_ticks() -> None:
     assert count_ticks(12) == [0, 3, 6, 9, 12]
     assert count_ticks(0) == [0, 1]
     assert all(isinstance(tick, int) for tick in count_ticks(97))
+
+
+def test_path_completion(tmp_path: Path) -> None:
+    from tuner.tui.paths import complete_path
+
+    (tmp_path / "jobs").mkdir()
+    (tmp_path / "jobs" / "support.toml").write_text("", encoding="utf-8")
+    (tmp_path / "jobs" / "sweep.toml").write_text("", encoding="utf-8")
+    (tmp_path / "jobs" / "notes.txt").write_text("", encoding="utf-8")
+    (tmp_path / ".hidden").mkdir()
+    root = f"{tmp_path}{os.sep}"
+    assert complete_path(f"{root}jo") == f"{root}jobs{os.sep}"
+    assert complete_path(f"{root}jobs{os.sep}sw", (".toml",)) == f"{root}jobs{os.sep}sweep.toml"
+    assert complete_path(f"{root}jobs{os.sep}n", (".toml",)) is None  # not a spec
+    assert complete_path(f"{root}jobs{os.sep}support.toml", (".toml",)) is None  # complete
+    assert complete_path(root) == f"{root}jobs{os.sep}"  # hidden entries are not offered
+    assert complete_path(f"{root}missing{os.sep}x") is None

@@ -20,6 +20,7 @@ from textual.widgets import Button, DataTable, Footer, Label, ProgressBar, Stati
 
 from tuner.tui import format as fmt
 from tuner.tui.messages import EvalProgress
+from tuner.tui.paths import PathSuggester
 from tuner.tui.screens.base import TunerScreen
 from tuner.tui.widgets.inputs import TunerInput
 
@@ -141,7 +142,10 @@ class EvaluateScreen(TunerScreen):
             with Horizontal(classes="form-row"):
                 yield Label("eval file", classes="form-label")
                 yield TunerInput(
-                    placeholder="held-out conversations (.jsonl)", id="eval-path", compact=True
+                    placeholder="held-out conversations (.jsonl)",
+                    id="eval-path",
+                    compact=True,
+                    suggester=PathSuggester((".jsonl",)),
                 )
                 yield Button("Run", id="eval-run", variant="primary", compact=True)
             with Horizontal(classes="form-row"):

@@ -267,8 +267,14 @@ class JobsScreen(TunerScreen):
             if path:
                 self.plan_job(path.strip())
 
+        from tuner.tui.paths import PathSuggester
+
         self.app.push_screen(
-            PromptScreen("Job spec file (TOML):", placeholder="examples/jobs/support.toml"),
+            PromptScreen(
+                "Job spec file (TOML; → completes the path):",
+                placeholder="examples/jobs/support.toml",
+                suggester=PathSuggester((".toml",)),
+            ),
             chosen,
         )
 
