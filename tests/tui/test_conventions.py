@@ -218,3 +218,21 @@ async def test_keys_typed_right_after_slash_go_to_the_filter(
         assert isinstance(app.screen, JobsScreen)
         assert app.current_mode == "jobs"
         assert app.screen.query_one("#jobs-filter").value == "ex"  # type: ignore[attr-defined]
+
+
+async def test_the_playground_opened_from_the_palette_focuses_the_prompt(
+    make_tui: AppFactory, jobs: SandboxJobs, sandbox: SandboxHandle
+) -> None:
+    app = make_tui()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot, lambda: app.cycles >= 1)
+        hits = [hit async for hit in ActionsProvider(app.screen).search("Playground")]
+        best = max(hits, key=lambda hit: hit.score)
+        await pilot.press("ctrl+p")
+        await settle(pilot)
+        await pilot.press("escape")  # the palette closes…
+        await settle(pilot)
+        await best.command()  # type: ignore[misc]  # …and its Playground command runs
+        await settle(pilot, lambda: app.current_mode == "playground")
+        focused = app.screen.focused
+        assert focused is not None and focused.id == "pg-prompt"

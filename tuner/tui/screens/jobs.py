@@ -67,7 +67,7 @@ class JobsScreen(TunerScreen):
                 tooltip="Cancel the selected job (asks first)"),
         Binding("e", "evaluate_job", "Evaluate", id="jobs.evaluate",
                 tooltip="Evaluate the selected job's model against its base model"),
-        Binding("p", "playground", "Playground", id="jobs.playground", show=False,
+        Binding("p", "playground", "Chat with model", id="jobs.playground", show=False,
                 tooltip="Chat with the selected job's tuned model beside its base model"),
         Binding("n", "new_job", "New job", id="jobs.new",
                 tooltip="Create a job from a job spec file (TOML)"),
