@@ -172,6 +172,7 @@ async def test_cancel_and_start_ask_first(
         await settle(pilot)
         assert isinstance(app.screen, JobsScreen)
         app.screen.action_start_job()  # type: ignore[attr-defined]
+        await settle(pilot)
         assert any("only a VALIDATED job" in n.message for n in app._notifications)
 
 

@@ -47,6 +47,8 @@ SECTIONS_GROUP = Binding.Group("screens", compact=True)
 RUNNING_REFRESH_CONCURRENCY = 4
 STATUS_TICK = 1.0
 """Seconds between updates of the status bar's ages."""
+KEYMAP_WARNING_SECONDS = 30.0
+"""A keymap naming unknown bindings is worth reading: the warning stays this long."""
 SYSTEM_COMMANDS_REPLACED = frozenset({"Quit", "Keys"})
 """Textual's palette commands that the app's own bindings (q, ?) replace."""
 MOVES: dict[str, tuple[str, ...]] = {
@@ -226,6 +228,7 @@ class TunerApp(App[None]):
                 title="Keymap",
                 severity="warning",
                 markup=False,
+                timeout=KEYMAP_WARNING_SECONDS,
             )
         self.set_keymap({key: value for key, value in keymap.items() if key not in unknown})
 

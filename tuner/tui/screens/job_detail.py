@@ -45,7 +45,7 @@ class JobDetailScreen(TunerScreen):
         Binding("c", "cancel_job", "Cancel", id="job.cancel", tooltip="Cancel this job"),
         Binding("e", "evaluate", "Evaluate", id="job.evaluate",
                 tooltip="Evaluate the tuned model against its base model (on its validation file)"),
-        Binding("p", "playground", "Chat with model", id="job.playground",
+        Binding("p", "playground", "Chat with model", id="job.playground", show=False,
                 tooltip="Chat with the tuned model beside its base model"),
     ]  # fmt: skip
     TABS = ("overview", "loss", "checkpoints", "events", "lineage")
