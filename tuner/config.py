@@ -166,6 +166,9 @@ class Settings(BaseSettings):
     """``TUNER_NOTIFY_ENV`` (comma-separated) or ``notify_env = [...]``: names of environment
     variables the notification command may see besides the fixed allow-list (``PATH``,
     ``HOME``, ``LANG``, ``LC_*``, ``TZ``, ``TMPDIR`` and the job's ``TUNER_*`` fields)."""
+    tui_keymap: dict[str, str] = Field(default_factory=dict)
+    """``TUNER_TUI_KEYMAP`` (JSON) or ``[tui_keymap]`` in the config file: the dashboard's keys
+    by binding id, e.g. ``"jobs.new" = "N"`` (``?`` in the dashboard lists the ids)."""
 
     @field_validator("api_url")
     @classmethod

@@ -21,6 +21,7 @@ import asyncio
 import os
 import threading
 import time
+import weakref
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -189,6 +190,9 @@ class Services:
         self._owns_client = client is None
         self._owns_ledger = ledger is None
         self._lock = threading.Lock()
+        self._cycle_locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
+            weakref.WeakKeyDictionary()
+        )
 
     @classmethod
     def from_settings(
@@ -278,7 +282,22 @@ class Services:
             wandb_key=self.wandb_key(),
             max_active=self.settings.max_active_jobs if max_active is None else max_active,
             poll_interval=poll_interval,
+            cycle_lock=self.cycle_lock(),
         )
+
+    def cycle_lock(self) -> asyncio.Lock | None:
+        """One lock per event loop for the submission-queue cycles of this process: several
+        creates (and the dashboard's own drain) take turns rather than finding the queue's
+        lease busy. None outside a running loop (nothing to share there)."""
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return None
+        with self._lock:
+            lock = self._cycle_locks.get(loop)
+            if lock is None:
+                lock = self._cycle_locks[loop] = asyncio.Lock()
+            return lock
 
     async def record_job(self, job: Job) -> None:
         """Record a job snapshot the way the orchestrator does (with the key that owns it)."""

@@ -139,6 +139,33 @@ JOBS: list[dict[str, Any]] = [
          created=NOW - 86400 * 3, steps=10, validation=False),
 ]  # fmt: skip
 
+# A sweep over learning rate and steps: its members differ only at the end of their suffix.
+SWEEP_ID = "5e1f0c9a2b7d4e3f8a6c1b0d9e2f4a7c"
+SWEEP: list[tuple[str, str, float, int, int]] = [
+    # (job id, status, learning rate, steps, steps done); the fourth waits in the local queue
+    ("b3d1f7a9-4c2e-4a8b-9f6d-0e5c7a1b3d92", "SUCCESS", 1e-4, 50, 50),
+    ("f8e2a4c6-0d9b-4e1f-a3c5-7b9d1f3e5a80", "RUNNING", 5e-5, 50, 30),
+    ("6a0c8e2f-b4d6-4f8a-9c1e-3d5f7b9a1c64", "RUNNING", 1e-4, 100, 20),
+]
+SWEEP_QUEUED = (5e-5, 100)
+
+
+def sweep_meta(index: int, learning_rate: float, steps: int) -> dict[str, Any]:
+    return {
+        "start": "approved",
+        "source": "sweep.toml",
+        "member_index": index,
+        "sweep_values": {"learning_rate": learning_rate, "training_steps": steps},
+        "estimated_cost": round(steps * 131072 / 1e6 * 2, 2),
+    }
+
+
+JOBS += [
+    _job(job_id, status, suffix=f"support-sw-{index + 1}", created=NOW - 900 + 10 * index,
+         steps=steps, done=done, seed=0.02 * index * (1 if lr > 9e-5 else -1))
+    for index, (job_id, status, lr, steps, done) in enumerate(SWEEP)
+]  # fmt: skip
+
 FILES: list[dict[str, Any]] = [
     {"id": TRAIN_FILE, "object": "file", "bytes": 392_118, "created_at": NOW - 7300,
      "filename": "support.train.jsonl", "purpose": "fine-tune", "sample_type": "instruct",
@@ -275,10 +302,30 @@ def seed_ledger(ledger: Ledger, folder: Path) -> None:
     ledger.record_file(
         VALID_FILE, backend=URL, uploaded_at=NOW - 7300, filename="support.eval.jsonl"
     )
+    _seed_sweep(ledger)
     assert ledger.acquire_lease("daemon", "build-01:4242:7f3e", 120, NOW - 20)
     ledger.record_heartbeat("daemon", NOW - 15)  # the daemon's last completed cycle
     shutil.copy(BROKEN, folder / "broken.jsonl")
     _seed_eval(ledger, folder)
+
+
+def _seed_sweep(ledger: Ledger) -> None:
+    """The sweep's members with what tuner knows of them (spec, sweep id); the fourth is
+    still a spec in the submission queue (more than three may not run at once)."""
+    by_id = {job["id"]: job for job in JOBS}
+    for index, (job_id, _, lr, steps, _) in enumerate(SWEEP):
+        spec = {"model": BASE, "suffix": f"support-sw-{index + 1}",
+                "tuner": sweep_meta(index, lr, steps)}  # fmt: skip
+        ledger.upsert_job(by_id[job_id], backend=URL, now=NOW - 30, spec=spec, sweep_id=SWEEP_ID)
+    lr, steps = SWEEP_QUEUED
+    index = len(SWEEP)
+    queued = {
+        "model": BASE,
+        "suffix": f"support-sw-{index + 1}",
+        "hyperparameters": {"training_steps": steps, "learning_rate": lr},
+        "tuner": sweep_meta(index, lr, steps),
+    }
+    ledger.enqueue([queued], None, now=NOW - 870)
 
 
 def _seed_eval(ledger: Ledger, folder: Path) -> None:

@@ -50,7 +50,7 @@ async def test_files_and_models_with_their_actions(
         app.screen.query_one("#prompt-input").value = "support bot"  # type: ignore[attr-defined]
         await pilot.press("enter")
         await settle(pilot, lambda: screen.models[model].name == "support bot")
-        assert models.get_cell(model, models.ordered_columns[1].key).plain == "support bot"
+        assert models.get_cell(model, models.ordered_columns[3].key).plain == "support bot"
 
         # Archive, then unarchive.
         await pilot.press("a")

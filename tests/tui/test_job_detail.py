@@ -6,17 +6,19 @@ from __future__ import annotations
 import hashlib
 
 import pytest
+from textual.geometry import Region
 from textual.widgets import DataTable, TabbedContent, Tree
 
 from tests.jobs.flow_support import training_bytes
+from tuner.jobs.detail import load_job_detail
 from tuner.jobs.ledger import Ledger
 from tuner.sandbox import SandboxHandle
-from tuner.tui.screens.dialogs import ConfirmScreen
+from tuner.tui.screens.dialogs import ConfirmScreen, EventScreen
 from tuner.tui.screens.job_detail import JobDetailScreen, hyper_table, meta_table
 from tuner.tui.widgets.charts import LossChart
 
 from .conftest import AppFactory
-from .support import SandboxJobs, plain, settle
+from .support import START, SandboxJobs, plain, settle
 
 pytestmark = pytest.mark.anyio
 
@@ -29,7 +31,7 @@ def finished_job(jobs: SandboxJobs, ledger: Ledger, sandbox: SandboxHandle) -> t
     digest = hashlib.sha256(content).hexdigest()
     now = int(sandbox.clock.now())
     ledger.record_dataset(
-        digest, path="/data/support.jsonl", size_bytes=len(content), line_count=12, now=now
+        digest, path="/data/jobs/../support.jsonl", size_bytes=len(content), line_count=12, now=now
     )
     ledger.record_file(
         train, backend=sandbox.url, uploaded_at=now, content_hash=digest, filename="train.jsonl"
@@ -110,6 +112,29 @@ async def test_detail_shows_checkpoints_chart_events_and_lineage(
         await pilot.press("t")
         assert tabs.active == "loss"
 
+        # p: the playground with the tuned model beside its base model.
+        await pilot.press("p")
+        await settle(pilot, lambda: app.current_mode == "playground")
+        assert app.screen.query_one("#pg-model-a").value == model  # type: ignore[attr-defined]
+        assert app.screen.comparing  # type: ignore[attr-defined]
+        app.switch_mode("jobs")
+        await settle(pilot, lambda: isinstance(app.screen, JobDetailScreen))
+
+        # The lineage's evaluation run opens in Evaluate.
+        tabs.active = "lineage"
+        await settle(pilot)
+        eval_node = next(n for n in _walk(tree.root) if n.label.plain.startswith("eval "))
+        tree.focus()
+        tree.move_cursor(eval_node)
+        await pilot.press("enter")
+        await settle(
+            pilot,
+            lambda: (
+                app.current_mode == "evaluate" and getattr(app.screen, "report", None) is not None
+            ),
+        )
+        assert app.screen.report.run.run_id == "ev-lineage-test"  # type: ignore[attr-defined]
+
 
 def _walk(node):  # type: ignore[no-untyped-def]
     yield node
@@ -172,3 +197,89 @@ async def test_start_then_cancel_from_the_detail(
         await pilot.press("y")
         await settle(pilot, lambda: screen.detail.job.status == "CANCELLATION_REQUESTED")  # type: ignore[union-attr]
         assert jobs.job(job["id"])["status"] == "CANCELLATION_REQUESTED"
+
+
+LONG_ERROR = (
+    "Training diverged at step 412: the loss became NaN after the learning rate warm-up; "
+    "lower learning_rate (tried 1e-3) or check the data for empty assistant turns. "
+    "Support reference: run-7f3a9c2e-0b1d-4e5f-8a6b-1c2d3e4f5a6b, end of message."
+)
+
+
+async def test_a_failed_job_says_why_in_full_and_events_expand(
+    make_tui: AppFactory, ledger: Ledger, sandbox: SandboxHandle
+) -> None:
+    # A job that failed mid-run, as the ledger records it (until the sandbox's job_fail fault
+    # lands, written here directly).
+    now = int(sandbox.clock.now())
+    snapshot = {
+        "id": "ftjob-failed-0001",
+        "model": "open-mistral-7b",
+        "status": "FAILED",
+        "suffix": "diverged",
+        "auto_start": False,
+        "created_at": now - 600,
+        "hyperparameters": {"training_steps": 1000, "learning_rate": 1e-3},
+        "events": [
+            {"name": "status-updated", "data": {"status": "RUNNING"}, "created_at": now - 500},
+            {
+                "name": "status-updated",
+                "data": {"status": "FAILED", "error": LONG_ERROR},
+                "created_at": now - 100,
+            },
+        ],
+    }
+    ledger.upsert_job(
+        snapshot,
+        backend=sandbox.url,
+        now=now,
+        spec={"model": "open-mistral-7b", "tuner": {"start": "confirm"}},
+    )
+    app = make_tui(self_poll=False, watch_running=False, probe=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot, lambda: app.cycles >= 1)
+        app.screen.open_job("ftjob-failed-0001")  # type: ignore[attr-defined]
+        await settle(pilot, lambda: isinstance(app.screen, JobDetailScreen) and app.screen.loaded)
+        screen = app.screen
+        panel = screen.query_one("#job-error")
+        await settle(pilot, lambda: panel.display and panel.size.height > 1)
+        assert panel.size.height >= 4  # wrapped over several lines
+        lines = panel.render_lines(Region(0, 0, *panel.outer_size))
+        shown = " ".join(" ".join(strip.text.lstrip("█▌▐ ") for strip in lines).split())
+        assert LONG_ERROR in shown  # whole: nothing cut at 80 columns
+        # The spec said auto_start = true; tuner created it with the server's set to false.
+        assert "true" in plain(hyper_table(screen.detail))  # type: ignore[arg-type]
+
+        screen.query_one(TabbedContent).active = "events"
+        await settle(pilot)
+        events = screen.query_one("#job-events", DataTable)
+        events.focus()
+        events.move_cursor(row=1)
+        await pilot.press("enter")
+        await settle(pilot, lambda: isinstance(app.screen, EventScreen))
+        text = str(app.screen.query_one("#event-data").render())
+        assert LONG_ERROR in " ".join(text.split())
+        await pilot.press("escape")
+        await settle(pilot, lambda: isinstance(app.screen, JobDetailScreen))
+
+
+def test_the_validation_file_is_found_for_an_evaluation(ledger: Ledger) -> None:
+    # e on a job prefills Evaluate with the file the job was validated on, as recorded.
+    digest = "b" * 64
+    ledger.record_dataset(
+        digest, path="/work/jobs/../data/eval.jsonl", size_bytes=10, line_count=2, now=START
+    )
+    ledger.record_file(
+        "file-valid", backend="http://x", uploaded_at=START, content_hash=digest, filename="e"
+    )
+    snapshot = {
+        "id": "job-with-validation",
+        "model": "open-mistral-7b",
+        "status": "SUCCESS",
+        "training_files": ["file-train"],
+        "validation_files": ["file-valid"],
+    }
+    ledger.upsert_job(snapshot, backend="http://x", now=START)
+    detail = load_job_detail(ledger, "job-with-validation")
+    assert detail is not None
+    assert detail.validation_path == "/work/data/eval.jsonl"  # normalised

@@ -166,11 +166,13 @@ async def test_cancel_and_start_ask_first(
         await pilot.press("y")
         await settle(pilot, lambda: cell(table, parked, "status") != "VALIDATED")
         assert jobs.job(parked)["status"] in ("QUEUED", "RUNNING")
-        # A job that is not VALIDATED cannot be started: said, not sent.
+        # A job that is not VALIDATED cannot be started: not offered, and said if reached.
         table.select(running)
         await pilot.press("s")
         await settle(pilot)
         assert isinstance(app.screen, JobsScreen)
+        app.screen.action_start_job()  # type: ignore[attr-defined]
+        await settle(pilot)
         assert any("only a VALIDATED job" in n.message for n in app._notifications)
 
 

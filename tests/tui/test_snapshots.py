@@ -60,6 +60,29 @@ def test_jobs_screen_at_80x24(snap_compare: Any, seeded: Ledger) -> None:
     assert snap_compare(fixed_app(seeded), terminal_size=(80, 24), run_before=ready())
 
 
+def test_jobs_screen_sweep_compared_at_80x24(snap_compare: Any, seeded: Ledger) -> None:
+    """A sweep at 80x24 in compare mode: members told apart by suffix, learning rate, steps
+    and best validation loss, ordered by that loss (the queued member last)."""
+
+    async def compare(pilot: Pilot[Any]) -> None:
+        await ready()(pilot)
+        await pilot.press("v")
+        pilot.app.screen.query_one("#jobs-table").sort_by("val_loss")
+        pilot.app.clear_notifications()
+        await settle(pilot)
+
+    assert snap_compare(fixed_app(seeded), terminal_size=(80, 24), run_before=compare)
+
+
+def test_help_at_80x24(snap_compare: Any, seeded: Ledger) -> None:
+    async def help_open(pilot: Pilot[Any]) -> None:
+        await ready()(pilot)
+        await pilot.press("question_mark")
+        await settle(pilot)
+
+    assert snap_compare(fixed_app(seeded), terminal_size=(80, 24), run_before=help_open)
+
+
 def test_jobs_screen_wide(snap_compare: Any, seeded: Ledger) -> None:
     """Wider terminals get a preview of the selected job beside the table."""
     assert snap_compare(fixed_app(seeded), terminal_size=(140, 30), run_before=ready())

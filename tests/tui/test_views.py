@@ -3,6 +3,7 @@ chart ticks, status texts, message coalescing. No app, no I/O (except one small 
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,7 @@ from tuner.tui.views.charts import histogram
 from tuner.tui.views.conversation import pointer_of, read_line
 from tuner.tui.views.jobs import KeyHealth, StatusInfo, job_row, key_health
 from tuner.tui.widgets.charts import step_ticks
-from tuner.tui.widgets.jobs_table import COLUMNS, column_widths, row_cells
+from tuner.tui.widgets.jobs_table import column_layout, column_widths, keep_end, row_cells
 from tuner.tui.widgets.status import backend_text, daemon_text, keys_text
 
 NOW = 1_760_040_000
@@ -105,14 +106,15 @@ def test_rows_from_records() -> None:
 
 
 def test_table_cells_and_widths() -> None:
-    widths = column_widths(80)
-    assert sum(widths.values()) + 2 * len(COLUMNS) + 1 <= 80
+    columns = column_layout(80, suffix_room=7)
+    assert sum(c.width for c in columns) + 2 * len(columns) + 1 <= 80
+    widths = {c.key: c.width for c in columns}
     assert column_widths(200)["model"] > widths["model"]
-    cells = row_cells(job_row(record(), latest_step=40), NOW, widths)
-    assert widths["model"] == 13
+    cells = row_cells(job_row(record(), latest_step=40), NOW, columns)
+    assert widths["model"] == 12
     assert [c.plain for c in cells] == [
         "3f9c2a71",
-        "open-mistral…",
+        "open-mistra…",
         "support",
         "RUNNING",
         "40/100",
@@ -121,6 +123,26 @@ def test_table_cells_and_widths() -> None:
         "5m",
     ]
     assert cells[3].style == "bold yellow"
+
+
+def test_the_suffix_has_priority_at_80_columns() -> None:
+    # Sweep members share the model and most of the suffix: at 80 columns the whole suffix
+    # shows (the model column gives way), and a suffix too long for any room keeps its end.
+    long = column_layout(80, suffix_room=len("support-sweep-lr-1e-4-steps-10"))
+    keys = [c.key for c in long]
+    assert "model" not in keys
+    suffix = next(c for c in long if c.key == "suffix")
+    assert suffix.width >= 20
+    assert keep_end("support-sweep-lr-1e-4-steps-10", 12) == "sup…steps-10"
+    assert keep_end("support-sweep-lr-1e-4-steps-20", 12) == "sup…steps-20"
+    assert keep_end("short", 12) == "short"
+    # Compare mode: swept hyperparameters and the best validation loss, still within 80.
+    compare = column_layout(
+        80, suffix_room=12, swept=["learning_rate", "training_steps"], compare=True
+    )
+    assert [c.label for c in compare if c.key.startswith("hp:")] == ["lr", "t.steps"]
+    assert "val_loss" in [c.key for c in compare]
+    assert sum(c.width for c in compare) + 2 * len(compare) + 1 <= 80
 
 
 def test_pointers_from_finding_messages() -> None:
@@ -238,3 +260,29 @@ def test_messages_coalesce_but_never_drop_the_end() -> None:
     assert not later.can_replace(ReplyUpdated("a", "Hello", done=True))
     assert EvalProgress("asking", 3, 10).can_replace(EvalProgress("asking", 2, 10))
     assert not EvalProgress("judging", 1, 10).can_replace(EvalProgress("asking", 2, 10))
+
+
+def test_histogram_counts_have_whole_number_ticks() -> None:
+    from tuner.tui.widgets.charts import count_ticks
+
+    assert count_ticks(3) == [0, 1, 2, 3]
+    assert count_ticks(12) == [0, 3, 6, 9, 12]
+    assert count_ticks(0) == [0, 1]
+    assert all(isinstance(tick, int) for tick in count_ticks(97))
+
+
+def test_path_completion(tmp_path: Path) -> None:
+    from tuner.tui.paths import complete_path
+
+    (tmp_path / "jobs").mkdir()
+    (tmp_path / "jobs" / "support.toml").write_text("", encoding="utf-8")
+    (tmp_path / "jobs" / "sweep.toml").write_text("", encoding="utf-8")
+    (tmp_path / "jobs" / "notes.txt").write_text("", encoding="utf-8")
+    (tmp_path / ".hidden").mkdir()
+    root = f"{tmp_path}{os.sep}"
+    assert complete_path(f"{root}jo") == f"{root}jobs{os.sep}"
+    assert complete_path(f"{root}jobs{os.sep}sw", (".toml",)) == f"{root}jobs{os.sep}sweep.toml"
+    assert complete_path(f"{root}jobs{os.sep}n", (".toml",)) is None  # not a spec
+    assert complete_path(f"{root}jobs{os.sep}support.toml", (".toml",)) is None  # complete
+    assert complete_path(root) == f"{root}jobs{os.sep}"  # hidden entries are not offered
+    assert complete_path(f"{root}missing{os.sep}x") is None

@@ -8,6 +8,7 @@ from) and the evaluation runs of its fine-tuned model. Blocking (SQL): async cal
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -24,6 +25,8 @@ from tuner.jobs.records import (
     TransitionRecord,
 )
 
+FAILED_STATUSES = frozenset({"FAILED", "FAILED_VALIDATION"})
+
 
 @dataclass(frozen=True, slots=True)
 class LineageNode:
@@ -32,6 +35,8 @@ class LineageNode:
     label: str
     detail: str = ""
     children: tuple[LineageNode, ...] = ()
+    ref: str | None = None
+    """What the node stands for, to open it (an evaluation run's id)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +57,45 @@ class JobDetail:
         if not scored:
             return None
         return min(scored, key=lambda c: (_metric(c.metrics, "valid_loss"), c.step))
+
+    @property
+    def failure(self) -> str | None:
+        """Why the job ended badly, in full: the newest event carrying an error or a message
+        (as ``tuner.jobs.orchestrator.failure_reason`` reads a live job). None for a job that
+        did not fail; the bare status when no event says why."""
+        if self.job.status not in FAILED_STATUSES:
+            return None
+        for event in sorted(self.events, key=lambda e: e.created_at or 0, reverse=True):
+            data = event.data if isinstance(event.data, Mapping) else {}
+            error = data.get("error") or data.get("message")
+            if error:
+                return str(error)
+        return f"the server gave no reason ({self.job.status})"
+
+    @property
+    def spec_auto_start(self) -> bool | None:
+        """What the job spec said about ``auto_start`` (tuner creates every job with
+        ``auto_start = false`` and starts it itself once agreed); None for a job made outside
+        tuner."""
+        meta = (self.job.spec or {}).get("tuner")
+        start = meta.get("start") if isinstance(meta, Mapping) else None
+        if start is None:
+            return None
+        return bool(start != "manual")
+
+    @property
+    def validation_path(self) -> str | None:
+        """The local file the job's (first) validation file was uploaded from, normalised,
+        when the ledger knows it: what to evaluate the tuned model on."""
+        for link in self.files:
+            if link.role != "validation":
+                continue
+            record = self.file_records.get(link.file_id)
+            digest = record.content_hash if record is not None else None
+            dataset = self.datasets.get(digest) if digest is not None else None
+            if dataset is not None:
+                return os.path.normpath(dataset.path)
+        return None
 
     def series(self, name: str) -> tuple[list[int], list[float]]:
         """(steps, values) of one checkpoint metric, in step order, where it is known."""
@@ -100,6 +144,7 @@ class JobDetail:
                 "eval",
                 f"eval {run.run_id}",
                 f"{run.status}, {' vs '.join(run.models)}, judge {run.judge or 'none'}",
+                ref=run.run_id,
             )
             for run in self.eval_runs
         )
@@ -125,7 +170,7 @@ class JobDetail:
                 data.append(
                     LineageNode(
                         "dataset",
-                        f"dataset {dataset.path}",
+                        f"dataset {os.path.normpath(dataset.path)}",
                         f"sha256 {dataset.content_hash[:12]}…, {dataset.line_count} lines",
                         (file_node,),
                     )

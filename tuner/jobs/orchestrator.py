@@ -50,6 +50,7 @@ from tuner.jobs.submit import (
     DEFAULT_MAX_ACTIVE,
     CycleReport,
     StartPolicy,
+    Submission,
     SubmissionMeta,
     Submitter,
     billed_cost,
@@ -243,6 +244,7 @@ class Orchestrator:
         poll_interval: float = DEFAULT_POLL_INTERVAL,
         validation_wait: float = DEFAULT_VALIDATION_WAIT,
         validate_workers: int | None = None,
+        cycle_lock: asyncio.Lock | None = None,
     ) -> None:
         self.client = client
         self.ledger = ledger
@@ -262,6 +264,7 @@ class Orchestrator:
             clock=clock,
             max_active=max_active,
             wandb_key=wandb_key,
+            cycle_lock=cycle_lock,
         )
 
     # -- checks before anything is uploaded -------------------------------------------------
@@ -443,6 +446,7 @@ class Orchestrator:
         cycle = await self.submitter.cycle(refresh=False)
         ours = {entry.id for entry in entries}
         mine = [s for s in cycle.submissions if s.entry_id in ours]
+        mine += await self._submitted_elsewhere(ours - {s.entry_id for s in mine})
         created = [s.job for s in mine if s.job is not None]
         failed = [s.error or "failed" for s in mine if s.kind == "failed"]
         queued = len(ours) - len(mine) + sum(s.kind in ("requeued", "uncertain") for s in mine)
@@ -459,6 +463,17 @@ class Orchestrator:
         if interactive:
             return await self._finish_one(result, failed)
         return await self._finish_queued(result, failed)
+
+    async def _submitted_elsewhere(self, entry_ids: set[int]) -> list[Submission]:
+        """Our entries another cycle created (a create just before ours drained the queue,
+        or the daemon did): their jobs are ours to wait for, confirm and start."""
+        found = []
+        for entry_id in sorted(entry_ids):
+            entry = self.ledger.get_queue_entry(entry_id)
+            if entry is None or entry.state != "submitted" or entry.job_id is None:
+                continue
+            found.append(Submission(entry_id, "recovered", job=await self.refresh(entry.job_id)))
+        return found
 
     async def _upload_all(self, spec: JobSpec) -> dict[Path, str]:
         file_ids: dict[Path, str] = {}

@@ -29,6 +29,7 @@ ledger only through ``ledger.aio``, so the loop never waits on the database.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
 import time
@@ -212,6 +213,7 @@ class Submitter:
         wandb_key: SecretStr | None = None,
         owner: str | None = None,
         max_attempts: int = MAX_ATTEMPTS,
+        cycle_lock: asyncio.Lock | None = None,
     ) -> None:
         if max_active < 1:
             raise ValueError("max_active must be at least 1")
@@ -223,12 +225,22 @@ class Submitter:
         self.wandb_key = wandb_key
         self.owner = owner or make_owner()
         self.max_attempts = max_attempts
+        self.cycle_lock = cycle_lock
+        """Shared by the submitters of one process (one dashboard, several creates): their
+        cycles take turns instead of finding the lease busy and leaving their entries
+        pending."""
 
     # -- the cycle --------------------------------------------------------------------------
 
     async def cycle(self, *, refresh: bool = True) -> CycleReport:
         """Refresh, start agreed jobs, reconcile and drain; API failures are reported, not
         raised, so a daemon keeps cycling through a flaky network."""
+        if self.cycle_lock is None:
+            return await self._cycle(refresh=refresh)
+        async with self.cycle_lock:
+            return await self._cycle(refresh=refresh)
+
+    async def _cycle(self, *, refresh: bool) -> CycleReport:
         report = CycleReport()
         outcome = await self.ledger.aio.call(
             take_lease, self.ledger, LEASE_NAME, self.owner, LEASE_TTL_S, self.clock()

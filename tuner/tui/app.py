@@ -7,8 +7,9 @@ app builds the client in a worker after the first frame when it does not exist y
 pays neither for ``tuner.api`` nor httpx before the jobs show (the first frame reads only the
 ledger). All I/O runs in workers: async workers for the async client, ``ledger.aio`` (the
 ledger's own worker thread) for the (blocking) ledger. The refresh loop is dolphie's: the next
-refresh is armed only once the previous one has finished, so refreshes never overlap, and it
-pauses while a dialog is open.
+refresh is armed only once the previous one has finished, so refreshes never overlap; it goes on
+while a dialog is open (a "Start it?" prompt may wait a long time, and the table behind it must
+not go stale). The status bar's "last polled" age ticks every second between refreshes.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from tuner.config import Settings
 from tuner.jobs.ledger import Ledger, LedgerError
 from tuner.services import Services
 from tuner.tui import format as fmt
-from tuner.tui.commands import ActionsProvider
+from tuner.tui.commands import ActionsProvider, binding_ids, help_rows
 from tuner.tui.config import DEFAULT_POLL_INTERVAL, Mode, TuiConfig
 from tuner.tui.screens.jobs import JobsScreen
 from tuner.tui.views.jobs import JobsSnapshot, StatusInfo, key_health, load_jobs
@@ -46,6 +47,19 @@ if TYPE_CHECKING:
 SECTIONS_GROUP = Binding.Group("screens", compact=True)
 
 RUNNING_REFRESH_CONCURRENCY = 4
+STATUS_TICK = 1.0
+"""Seconds between updates of the status bar's ages."""
+KEYMAP_WARNING_SECONDS = 30.0
+"""A keymap naming unknown bindings is worth reading: the warning stays this long."""
+SYSTEM_COMMANDS_REPLACED = frozenset({"Quit", "Keys"})
+"""Textual's palette commands that the app's own bindings (q, ?) replace."""
+MOVES: dict[str, tuple[str, ...]] = {
+    "down": ("cursor_down", "scroll_down"),
+    "up": ("cursor_up", "scroll_up"),
+    "top": ("scroll_top", "scroll_home", "first"),
+    "bottom": ("scroll_bottom", "scroll_end", "last"),
+}
+"""The widget actions j/k/g/G run, the first the focused widget has."""
 
 
 def _lazy(module: str, name: str) -> Callable[[], Screen[Any]]:
@@ -100,10 +114,41 @@ class TunerApp(App[None]):
                 id=f"nav.{mode}",
                 tooltip=f"Go to {title}",
                 group=SECTIONS_GROUP,
+                show=False,  # the section bar shows them; the footer keeps room at 80 columns
             )
             for key, mode, title in SECTIONS
         ),
-        Binding("ctrl+q", "quit", "Quit", show=False, id="app.quit", tooltip="Leave the dashboard"),
+        Binding(
+            "q",
+            "leave",
+            "Quit",
+            show=False,  # in the help (?), which the footer shows
+            id="app.leave",
+            tooltip="Leave the dashboard (asks first); on a sub-screen, go back",
+        ),
+        Binding(
+            "ctrl+q",
+            "quit",
+            "Quit now",
+            show=False,
+            priority=True,
+            id="app.quit",
+            tooltip="Leave the dashboard without asking",
+        ),
+        Binding(
+            "question_mark,f1",
+            "help",
+            "Help",
+            id="app.help",
+            tooltip="The keys of this screen",
+        ),
+        # Vim-style movement for whatever list has the focus (an input keeps its letters).
+        Binding("j", "move('down')", "Down", show=False, id="app.down", tooltip="Move down"),
+        Binding("k", "move('up')", "Up", show=False, id="app.up", tooltip="Move up"),
+        Binding("g", "move('top')", "Top", show=False, id="app.top", tooltip="Go to the top"),
+        Binding(
+            "G", "move('bottom')", "Bottom", show=False, id="app.bottom", tooltip="Go to the end"
+        ),
     ]
 
     def __init__(self, config: TuiConfig) -> None:
@@ -117,13 +162,17 @@ class TunerApp(App[None]):
         self.fine_tuned_models: list[str] = []
         self.last_poll: int | None = None
         self.reachable: bool | None = None
-        self.pending_eval: tuple[str | None, str | None] | None = None
+        self.pending_eval: tuple[str | None, str | None, str | None] | None = None
+        self.pending_run: str | None = None
+        self.pending_chat: tuple[str, str | None] | None = None
         self.cycles = 0
         """Refresh cycles completed (tests wait on it)."""
         self._cycle_running = False
         self._cycle_again = False
         self._timer: Timer | None = None
         self._last_error: str | None = None
+        self._models_asked_for: set[str] = set()
+        """Tuned models seen in the ledger for which the models were listed again."""
         self.services = config.services
         self._first_frame = asyncio.Event()
         """Set once the first ledger read has been drawn (or the first refresh ended)."""
@@ -158,12 +207,32 @@ class TunerApp(App[None]):
     # -- start and stop -----------------------------------------------------------------------
 
     def on_mount(self) -> None:
+        self._apply_keymap()
         self.switch_mode(self.config.mode)
+        # The freshness counter ("last 5s ago") counts between refreshes.
+        self.set_interval(STATUS_TICK, self.publish_status, name="status tick")
         if not self.services.has_client:
             self._connect()
         if self.config.probe:
             self.probe()
         self.request_refresh()
+
+    def _apply_keymap(self) -> None:
+        """The ``tui_keymap`` setting: binding id → keys (posting's keymap), e.g.
+        ``{"jobs.new" = "N"}``. Unknown ids are reported, not ignored in silence."""
+        keymap = dict(self.config.keymap)
+        if not keymap:
+            return
+        unknown = sorted(set(keymap) - binding_ids(self))
+        if unknown:
+            self.notify(
+                f"tui_keymap: no binding has the id {', '.join(unknown)}",
+                title="Keymap",
+                severity="warning",
+                markup=False,
+                timeout=KEYMAP_WARNING_SECONDS,
+            )
+        self.set_keymap({key: value for key, value in keymap.items() if key not in unknown})
 
     @work(group="client", exit_on_error=False, description="creating the API client")
     async def _connect(self) -> None:
@@ -192,14 +261,28 @@ class TunerApp(App[None]):
             self._timer.stop()
             self._timer = None
         self._cycle_running = True
+        self.publish_status()
         self._refresh_cycle()
 
-    def _on_timer(self) -> None:
-        self._timer = None
-        if isinstance(self.screen, ModalScreen):
-            self._arm_timer()  # paused while a dialog is open
-            return
+    def refresh_now(self) -> None:
+        """``r``: refresh, and say so (the status bar shows "refreshing…" until it is done)."""
+        again = self._cycle_running
         self.request_refresh()
+        self.notify(
+            "a refresh is running; another follows it" if again else "refreshing…",
+            title="Refresh",
+            timeout=2,
+        )
+
+    def _on_timer(self) -> None:
+        # Also while a dialog is open: polling never waits for an answer.
+        self._timer = None
+        self.request_refresh()
+
+    @property
+    def refreshing(self) -> bool:
+        """Whether a refresh is in progress (the status bar says so)."""
+        return self._cycle_running
 
     def _arm_timer(self) -> None:
         interval = self.config.poll_interval
@@ -214,6 +297,7 @@ class TunerApp(App[None]):
             self._first_frame.set()  # never wait for a frame after a refresh that failed
             self._cycle_running = False
             self.cycles += 1
+            self.publish_status()
             if self._cycle_again:
                 self._cycle_again = False
                 self.request_refresh()
@@ -228,12 +312,29 @@ class TunerApp(App[None]):
             polled = await self._guard(self._poll(), "polling the API")
             if polled:
                 self.last_poll = self.now()
+                # No daemon: the dashboard drains the submission queue itself (what the daemon
+                # would do), so queued sweep members are created and agreed starts happen.
+                await self._guard(self._drain_queue(snapshot), "submitting queued jobs")
             snapshot = await self._read_ledger()
         if self.config.watch_running:
             running = [row.id for row in snapshot.rows if row.status == "RUNNING"]
             if running:
                 await self._guard(self._refresh_running(running), "refreshing running jobs")
-                await self._read_ledger()
+                snapshot = await self._read_ledger()
+        await self._learn_new_models(snapshot)
+
+    async def _learn_new_models(self, snapshot: JobsSnapshot) -> None:
+        """A job finished with a model the pickers do not know: ask for the models again, so
+        Evaluate and the Playground suggest it (once per new model, not on every poll)."""
+        if not self.config.probe:
+            return
+        tuned = {row.fine_tuned_model for row in snapshot.rows if row.fine_tuned_model}
+        new = tuned - self._models_asked_for - set(self.models)
+        if not new or (not self._models_asked_for and not self.models):
+            self._models_asked_for |= tuned
+            return  # the start-up probe asks anyway
+        self._models_asked_for |= tuned
+        await self._guard(self._load_models(), "listing models")
 
     async def _read_ledger(self) -> JobsSnapshot:
         snapshot = await self.ledger.aio.call(load_jobs, self.ledger, self.backend, self.now())
@@ -267,6 +368,20 @@ class TunerApp(App[None]):
         await poll_once(
             await self.ready_client(), self.ledger, backend=self.backend, now=self.now()
         )
+
+    async def _drain_queue(self, snapshot: JobsSnapshot) -> None:
+        """One submission-queue cycle, as the daemon runs it, when there is work for one:
+        specs waiting in the queue, or jobs agreed to start unattended once VALIDATED. It
+        shares the services' cycle lock with the creates of this dashboard, so they take
+        turns."""
+        if not snapshot.queued and not snapshot.startable:
+            return
+        await self.ready_client()
+        report = await self.services.orchestrator().submitter.cycle(refresh=False)
+        for error in report.errors:  # tolerated: the next cycle tries again
+            self.notify(error, title="Queue", severity="warning", markup=False)
+        if report.created:
+            self.notify(f"{len(report.created)} queued job(s) created on the server")
 
     async def _sync_all(self) -> None:
         """First start on this backend: record every job the API lists (as ``tuner jobs
@@ -315,6 +430,7 @@ class TunerApp(App[None]):
             reachable=self.reachable,
             now=self.now(),
             daemon_cycle=snapshot.daemon_cycle if snapshot else None,
+            refreshing=self._cycle_running,
         )
 
     def publish_status(self) -> None:
@@ -376,15 +492,71 @@ class TunerApp(App[None]):
 
     # -- between screens ----------------------------------------------------------------------
 
-    def open_evaluate(self, model: str | None, baseline: str | None) -> None:
-        """The Evaluate screen, prefilled with a job's tuned model and its base model."""
-        self.pending_eval = (model, baseline)
+    def open_evaluate(
+        self, model: str | None, baseline: str | None, path: str | None = None
+    ) -> None:
+        """The Evaluate screen, prefilled with a job's tuned model, its base model and (when
+        the ledger knows it) the file the job was validated on."""
+        self.pending_eval = (model, baseline, path)
         self.switch_mode("evaluate")
 
+    def open_eval_run(self, run_id: str) -> None:
+        """The Evaluate screen showing one run (from a job's lineage)."""
+        self.pending_run = run_id
+        self.switch_mode("evaluate")
+
+    def open_playground(self, model: str, baseline: str | None) -> None:
+        """The Playground with a job's tuned model (and its base model to compare with)."""
+        self.pending_chat = (model, baseline)
+        self.switch_mode("playground")
+
+    # -- conventions: q, help, movement ------------------------------------------------------
+
+    def action_leave(self) -> None:
+        """``q``: back from a sub-screen (a job, a conversation); at the top level, quit once
+        the user says ``y``. In a dialog, ``q`` is the dialog's business (ignored here)."""
+        screen = self.screen
+        if isinstance(screen, ModalScreen):
+            return
+        if len(self.screen_stack) > 1:
+            self.pop_screen()
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.exit()
+
+        from tuner.tui.screens.dialogs import ConfirmScreen
+
+        self.push_screen(ConfirmScreen("Quit tuner?", yes="Quit"), answered)
+
+    def action_help(self) -> None:
+        from tuner.tui.screens.dialogs import HelpScreen
+
+        if isinstance(self.screen, HelpScreen):
+            self.screen.dismiss(None)
+            return
+        self.push_screen(HelpScreen(help_rows(self, self.screen)))
+
+    def action_move(self, where: str) -> None:
+        """j/k/g/G on the focused widget, as its own arrow, home and end keys would."""
+        widget = self.focused
+        if widget is None:
+            return
+        names = MOVES[where]
+        for name in names:
+            method = getattr(widget, f"action_{name}", None)
+            if callable(method):
+                method()
+                return
+
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
-        yield from super().get_system_commands(screen)
+        # Quit and help are the app's own bindings (listed once, by the actions provider).
+        for command in super().get_system_commands(screen):
+            if command.title not in SYSTEM_COMMANDS_REPLACED:
+                yield command
         yield SystemCommand(
-            "Refresh jobs now", "Poll the API (or read the ledger) now", self.request_refresh
+            "Refresh jobs now", "Poll the API (or read the ledger) now", self.refresh_now
         )
         yield SystemCommand(
             "Sync every job from the API",
@@ -432,6 +604,7 @@ def make_app(
         )
     config = TuiConfig(
         services=services,
+        keymap=dict(getattr(services.settings, "tui_keymap", None) or {}),
         poll_interval=poll_interval,
         self_poll=self_poll,
         watch_running=watch_running,

@@ -8,7 +8,8 @@ sandbox's manual clock.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
@@ -43,6 +44,8 @@ class TuiConfig:
     judge: str = DEFAULT_JUDGE
     probe: bool = True
     """Ask the API for its models at start (to learn whether it is the sandbox)."""
+    keymap: Mapping[str, str] = field(default_factory=dict)
+    """Binding id → keys (the ``tui_keymap`` setting), e.g. ``{"jobs.new": "N"}``."""
 
     def __post_init__(self) -> None:
         if self.poll_interval is not None and self.poll_interval <= 0:

@@ -377,6 +377,11 @@ class Ledger(AbstractContextManager["Ledger"]):
         with self._read("reading checkpoints") as conn:
             return jobs.checkpoints(conn, job_id)
 
+    def checkpoints_of(self, job_ids: Sequence[str]) -> dict[str, list[CheckpointRecord]]:
+        """The checkpoints of each of ``job_ids`` (in step order), read in one go."""
+        with self._read("reading checkpoints") as conn:
+            return jobs.checkpoints_of(conn, job_ids)
+
     def events(self, job_id: str) -> list[EventRecord]:
         with self._read("reading events") as conn:
             return jobs.events(conn, job_id)

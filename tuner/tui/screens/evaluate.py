@@ -20,6 +20,7 @@ from textual.widgets import Button, DataTable, Footer, Label, ProgressBar, Stati
 
 from tuner.tui import format as fmt
 from tuner.tui.messages import EvalProgress
+from tuner.tui.paths import PathSuggester
 from tuner.tui.screens.base import TunerScreen
 from tuner.tui.widgets.inputs import TunerInput
 
@@ -141,7 +142,10 @@ class EvaluateScreen(TunerScreen):
             with Horizontal(classes="form-row"):
                 yield Label("eval file", classes="form-label")
                 yield TunerInput(
-                    placeholder="held-out conversations (.jsonl)", id="eval-path", compact=True
+                    placeholder="held-out conversations (.jsonl)",
+                    id="eval-path",
+                    compact=True,
+                    suggester=PathSuggester((".jsonl",)),
                 )
                 yield Button("Run", id="eval-run", variant="primary", compact=True)
             with Horizontal(classes="form-row"):
@@ -185,18 +189,25 @@ class EvaluateScreen(TunerScreen):
         table.add_columns("#", "Prompt", "F1 tuned", "F1 base", "Judge")
         self.query_one("#eval-progress-row").display = False
         table.focus()
-        self.latest()
+        run_id, self.tuner.pending_run = self.tuner.pending_run, None
+        self.latest(run_id)
 
     def on_screen_resume(self) -> None:
+        run_id = self.tuner.pending_run
+        if run_id is not None:
+            self.tuner.pending_run = None
+            self.latest(run_id)
         pending = self.tuner.pending_eval
         if pending is None:
             return
         self.tuner.pending_eval = None
-        model, baseline = pending
+        model, baseline, path = pending
         if model:
             self.query_one("#eval-model", TunerInput).value = model
         if baseline:
             self.query_one("#eval-baseline", TunerInput).value = baseline
+        if path:
+            self.query_one("#eval-path", TunerInput).value = path
         self.query_one("#eval-path", TunerInput).focus()
 
     # -- running ----------------------------------------------------------------------------
@@ -276,17 +287,20 @@ class EvaluateScreen(TunerScreen):
         self.latest()
 
     @work(group="eval-show", exclusive=True, exit_on_error=False, description="reading runs")
-    async def latest(self) -> None:
+    async def latest(self, run_id: str | None = None) -> None:
+        """Show the newest run, or ``run_id`` (opened from a job's lineage)."""
         from tuner.evals import load_report
 
         ledger = self.tuner.ledger
-        runs = await ledger.aio.list_eval_runs(limit=1)
-        if not runs:
-            self.query_one("#eval-summary", Static).update(
-                Text("No evaluation yet: fill in the form and press Run (ctrl+r).", style="dim")
-            )
-            return
-        report = await ledger.aio.call(load_report, ledger, runs[0].run_id)
+        if run_id is None:
+            runs = await ledger.aio.list_eval_runs(limit=1)
+            if not runs:
+                self.query_one("#eval-summary", Static).update(
+                    Text("No evaluation yet: fill in the form and press Run (ctrl+r).", style="dim")
+                )
+                return
+            run_id = runs[0].run_id
+        report = await ledger.aio.call(load_report, ledger, run_id)
         self.show_report(report)
 
     def show_report(self, report: RunReport) -> None:

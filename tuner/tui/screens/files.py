@@ -16,8 +16,10 @@ from tuner.api import File, FineTunedModelCard
 from tuner.tui import format as fmt
 from tuner.tui.screens.base import TunerScreen
 from tuner.tui.screens.dialogs import ConfirmScreen, PromptScreen
+from tuner.tui.widgets.jobs_table import keep_end
 
 FILE_LIMIT = 1000
+MODEL_ACTIONS = frozenset({"rename", "archive", "unarchive"})
 
 
 class FilesScreen(TunerScreen):
@@ -70,9 +72,10 @@ class FilesScreen(TunerScreen):
         self.query_one("#files-table", DataTable).add_columns(
             "ID", "Name", "Size", "Lines", "Purpose", "Uploaded"
         )
-        self.query_one("#models-table", DataTable).add_columns(
-            "Model", "Name", "Base", "Archived", "Created"
-        )
+        # Archived and Created before the (long) name and base: they stay visible at 80x24.
+        models = self.query_one("#models-table", DataTable)
+        models.add_column("Model", width=max(24, min(60, self.app.size.width - 44)))
+        models.add_columns("Archived", "Created", "Name", "Base")
         self.query_one("#files-table", DataTable).focus()
         self.load()
 
@@ -119,11 +122,11 @@ class FilesScreen(TunerScreen):
         for card in sorted(models, key=lambda m: (m.created or 0, m.id), reverse=True):
             archived = Text("archived", style="dim") if card.archived else Text("active", "green")
             table.add_row(
-                Text(fmt.plain(card.id)),
-                Text(fmt.plain(card.name or "-")),
-                Text(fmt.plain(card.root or "-")),
+                Text(keep_end(fmt.plain(card.id), table.ordered_columns[0].width)),
                 archived,
                 Text(fmt.timestamp(card.created)),
+                Text(fmt.plain(card.name or "-")),
+                Text(fmt.plain(card.root or "-")),
                 key=card.id,
             )
         _reselect(table, selected)
@@ -136,11 +139,38 @@ class FilesScreen(TunerScreen):
         return "models" if focused is not None and focused.id == "models-table" else "files"
 
     def _selected_model(self) -> FineTunedModelCard | None:
+        """The model under the cursor, only while the models table has the focus: a model
+        action never applies to a model the user is not looking at."""
+        if self._focused_table() != "models":
+            self.notify(
+                "model actions apply to the models table (tab moves there)", severity="warning"
+            )
+            return None
         key = _selected_key(self.query_one("#models-table", DataTable))
         if key is None or key not in self.models:
-            self.notify("no model selected (tab moves to the models)", severity="warning")
+            self.notify("no model selected", severity="warning")
             return None
         return self.models[key]
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Rename, archive and unarchive are offered only with the models table focused,
+        (un)archive only for a model in the other state."""
+        if action not in MODEL_ACTIONS:
+            return True
+        if not self.is_mounted or self._focused_table() != "models":
+            return None
+        key = _selected_key(self.query_one("#models-table", DataTable))
+        card = self.models.get(key) if key is not None else None
+        if card is None:
+            return None
+        if action == "archive" and card.archived:
+            return None
+        if action == "unarchive" and not card.archived:
+            return None
+        return True
+
+    def on_descendant_focus(self) -> None:
+        self.refresh_bindings()
 
     def action_switch_table(self) -> None:
         target = "#files-table" if self._focused_table() == "models" else "#models-table"
@@ -149,6 +179,7 @@ class FilesScreen(TunerScreen):
     @on(DataTable.RowHighlighted)
     def _highlight(self, event: DataTable.RowHighlighted) -> None:
         event.stop()
+        self.refresh_bindings()
 
     # -- actions ----------------------------------------------------------------------------
 
@@ -191,13 +222,16 @@ class FilesScreen(TunerScreen):
             if name:
                 what = f"file {name}"
 
+        is_model = self._focused_table() == "models"  # as asked, not as focused later
+
         def answered(yes: bool | None) -> None:
             if yes:
-                self.delete(ident, model=self._focused_table() == "models")
+                self.delete(ident, model=is_model)
 
+        # The id on a line of its own: a long id is never broken at a hyphen mid-sentence.
         self.app.push_screen(
             ConfirmScreen(
-                f"Delete {what} ({ident})?", detail="This cannot be undone.", yes="Delete"
+                f"Delete {what}?", detail=f"{ident}\n\nThis cannot be undone.", yes="Delete"
             ),
             answered,
         )

@@ -7,7 +7,7 @@ from typing import Any, ClassVar
 
 from rich.table import Table
 from rich.text import Text
-from textual import work
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
@@ -18,7 +18,8 @@ from tuner.jobs.detail import JobDetail, LineageNode
 from tuner.jobs.records import SIMULATED
 from tuner.tui import format as fmt
 from tuner.tui.screens.base import TunerScreen
-from tuner.tui.screens.dialogs import ConfirmScreen
+from tuner.tui.screens.dialogs import ConfirmScreen, EventScreen
+from tuner.tui.screens.jobs import CANCELLABLE
 from tuner.tui.views.jobs import JobsSnapshot
 from tuner.tui.widgets.charts import LossChart
 
@@ -42,9 +43,12 @@ class JobDetailScreen(TunerScreen):
         Binding("s", "start_job", "Start", id="job.start", tooltip="Start this VALIDATED job"),
         Binding("c", "cancel_job", "Cancel", id="job.cancel", tooltip="Cancel this job"),
         Binding("e", "evaluate", "Evaluate", id="job.evaluate",
-                tooltip="Evaluate the tuned model against its base model"),
+                tooltip="Evaluate the tuned model against its base model (on its validation file)"),
+        Binding("p", "playground", "Chat with model", id="job.playground", show=False,
+                tooltip="Chat with the tuned model beside its base model"),
     ]  # fmt: skip
     TABS = ("overview", "loss", "checkpoints", "events", "lineage")
+    HELP = "enter on an event shows all of it"
 
     def __init__(self, job_id: str) -> None:
         super().__init__()
@@ -56,13 +60,12 @@ class JobDetailScreen(TunerScreen):
     def compose_body(self) -> ComposeResult:
         yield Static(Text(f"job {fmt.plain(self.job_id)}", style="bold"), id="job-title")
         with TabbedContent(id="job-tabs", initial="overview"):
-            with (
-                TabPane("Overview", id="overview"),
-                VerticalScroll(),
-                Horizontal(id="job-overview"),
-            ):
-                yield Static(id="job-hyper", classes="panel")
-                yield Static(id="job-meta", classes="panel")
+            with TabPane("Overview", id="overview"), VerticalScroll(id="job-overview-scroll"):
+                # Why it failed, in full (wrapped, never cut): shown only for a failed job.
+                yield Static(id="job-error", classes="panel", markup=False)
+                with Horizontal(id="job-overview"):
+                    yield Static(id="job-hyper", classes="panel")
+                    yield Static(id="job-meta", classes="panel")
             with TabPane("Loss", id="loss"):
                 yield LossChart(id="job-chart")
             with TabPane("Checkpoints", id="checkpoints"):
@@ -94,6 +97,17 @@ class JobDetailScreen(TunerScreen):
     def action_refresh(self) -> None:
         self.load(fetch=True)
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Start, cancel and evaluate only where this job's status allows them."""
+        detail = self.detail
+        if action == "start_job":
+            return True if detail is not None and detail.job.status == "VALIDATED" else None
+        if action == "cancel_job":
+            return True if detail is not None and detail.job.status in CANCELLABLE else None
+        if action in ("evaluate", "playground"):
+            return True if detail is not None and detail.job.fine_tuned_model else None
+        return True
+
     @work(group="job-detail", exclusive=True, exit_on_error=False, description="loading the job")
     async def load(self, fetch: bool) -> None:
         app = self.tuner
@@ -122,13 +136,24 @@ class JobDetailScreen(TunerScreen):
             title.append(" → ")
             title.append(fmt.plain(job.fine_tuned_model), style="bold green")
         self.query_one("#job-title", Static).update(title)
+        self._show_failure(detail)
         self.query_one("#job-hyper", Static).update(hyper_table(detail))
         self.query_one("#job-meta", Static).update(meta_table(detail, self.tuner.now()))
         self._show_chart(detail)
         self._show_checkpoints(detail)
         self._show_events(detail)
         self._show_lineage(detail.lineage())
+        self.refresh_bindings()
         self.loaded += 1
+
+    def _show_failure(self, detail: JobDetail) -> None:
+        panel = self.query_one("#job-error", Static)
+        reason = detail.failure
+        panel.display = reason is not None
+        if reason is not None:
+            text = Text(f"{fmt.status_label(detail.job.status)}: ", style="bold red")
+            text.append(reason)
+            panel.update(text)
 
     def _show_chart(self, detail: JobDetail) -> None:
         best = detail.best_checkpoint
@@ -177,22 +202,39 @@ class JobDetailScreen(TunerScreen):
                 key=str(index),
             )
 
+    @on(DataTable.RowSelected, "#job-events")
+    def _event_selected(self, event: DataTable.RowSelected) -> None:
+        """Enter on an event: the whole of it (the table cuts its data at 60 characters)."""
+        detail = self.detail
+        if detail is None or event.row_key.value is None:
+            return
+        index = int(event.row_key.value)
+        if 0 <= index < len(detail.events):
+            self.app.push_screen(EventScreen(detail.events[index]))
+
     def _show_lineage(self, roots: list[LineageNode]) -> None:
-        tree: Tree[None] = self.query_one("#job-lineage", Tree)
+        tree: Tree[LineageNode] = self.query_one("#job-lineage", Tree)
         tree.clear()
         tree.show_root = False
 
         def add(parent: Any, node: LineageNode) -> None:
             if node.children:
-                branch = parent.add(node_label(node), expand=True)
+                branch = parent.add(node_label(node), data=node, expand=True)
                 for child in node.children:
                     add(branch, child)
             else:
-                parent.add_leaf(node_label(node))
+                parent.add_leaf(node_label(node), data=node)
 
         for root in roots:
             add(tree.root, root)
         tree.root.expand_all()
+
+    @on(Tree.NodeSelected, "#job-lineage")
+    def _lineage_selected(self, event: Tree.NodeSelected[LineageNode]) -> None:
+        """Enter on an evaluation run: open it in Evaluate."""
+        node = event.node.data
+        if node is not None and node.kind == "eval" and node.ref:
+            self.tuner.open_eval_run(node.ref)
 
     def action_next_tab(self) -> None:
         tabs = self.query_one(TabbedContent)
@@ -228,6 +270,11 @@ class JobDetailScreen(TunerScreen):
         )
 
     def action_cancel_job(self) -> None:
+        detail = self.detail
+        if detail is None or detail.job.status not in CANCELLABLE:
+            self.notify("this job cannot be cancelled now", severity="warning")
+            return
+
         def answered(yes: bool | None) -> None:
             if yes:
                 self.act("cancel")
@@ -252,12 +299,21 @@ class JobDetailScreen(TunerScreen):
         self.notify(f"job {fmt.short_id(self.job_id)}: {job.status}", markup=False)
         self.load(fetch=False)
 
+    def action_playground(self) -> None:
+        detail = self.detail
+        if detail is None or not detail.job.fine_tuned_model:
+            self.notify("this job has no tuned model yet", severity="warning")
+            return
+        self.tuner.open_playground(detail.job.fine_tuned_model, detail.job.model)
+
     def action_evaluate(self) -> None:
         detail = self.detail
         if detail is None or not detail.job.fine_tuned_model:
             self.notify("this job has no tuned model yet", severity="warning")
             return
-        self.tuner.open_evaluate(detail.job.fine_tuned_model, detail.job.model)
+        self.tuner.open_evaluate(
+            detail.job.fine_tuned_model, detail.job.model, detail.validation_path
+        )
 
 
 def node_label(node: LineageNode) -> Text:
@@ -276,8 +332,18 @@ def hyper_table(detail: JobDetail) -> Table:
             shown = fmt.number(value) if isinstance(value, float) else str(value)
             table.add_row(Text(fmt.plain(key)), Text(fmt.plain(shown)))
     table.add_row("suffix", Text(fmt.plain(detail.job.suffix or "-")))
-    table.add_row("auto_start", Text(str(detail.job.auto_start)))
+    table.add_row("auto_start", Text(auto_start_text(detail)))
     return table
+
+
+def auto_start_text(detail: JobDetail) -> str:
+    """The spec's ``auto_start`` (tuner creates jobs with the server's set to false and starts
+    them itself once the cost is agreed); the server's for a job made outside tuner."""
+    wanted = detail.spec_auto_start
+    if wanted is None:
+        server = detail.job.auto_start
+        return "-" if server is None else f"{str(server).lower()} (server)"
+    return "true (started once agreed)" if wanted else "false (left VALIDATED)"
 
 
 def meta_table(detail: JobDetail, now: int) -> Table:

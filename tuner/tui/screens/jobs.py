@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
@@ -39,6 +40,10 @@ class JobPreview(Static):
         text.append(fmt.status_label(row.status), style=fmt.status_style(row.status))
         text.append(f"\n\nmodel     {fmt.plain(row.model)}\n")
         text.append(f"suffix    {fmt.plain(row.suffix or '-')}\n")
+        for name, value in row.sweep_values.items():
+            text.append(f"sweep     {fmt.plain(name)} = {fmt.plain(str(value))}\n", style="cyan")
+        if row.best_valid_loss is not None:
+            text.append(f"val loss  {fmt.number(row.best_valid_loss)} (best)\n")
         text.append(f"tuned     {fmt.plain(row.fine_tuned_model or '-')}\n")
         text.append(f"steps     {fmt.steps(row.step, row.total_steps)}\n")
         text.append(f"tokens    {fmt.count(row.trained_tokens)}\n")
@@ -61,8 +66,15 @@ class JobsScreen(TunerScreen):
                 tooltip="Cancel the selected job (asks first)"),
         Binding("e", "evaluate_job", "Evaluate", id="jobs.evaluate",
                 tooltip="Evaluate the selected job's model against its base model"),
+        Binding("p", "playground", "Chat with model", id="jobs.playground", show=False,
+                tooltip="Chat with the selected job's tuned model beside its base model"),
         Binding("n", "new_job", "New job", id="jobs.new",
                 tooltip="Create a job from a job spec file (TOML)"),
+        # Not in the footer (room at 80 columns): in the help (?) and the palette.
+        Binding("v", "compare", "Compare", id="jobs.compare", show=False,
+                tooltip="Columns for swept hyperparameters and the best validation loss"),
+        Binding("o", "sort", "Sort", id="jobs.sort", show=False,
+                tooltip="Order by age, suffix, status, val loss or cost (or click a header)"),
         Binding("escape", "clear_filter", "Clear filter", show=False, id="jobs.clear_filter"),
     ]  # fmt: skip
 
@@ -91,6 +103,7 @@ class JobsScreen(TunerScreen):
     def show_snapshot(self, snapshot: JobsSnapshot) -> None:
         self.table.show_rows(snapshot.rows, self.tuner.now())
         self._after_change()
+        self.refresh_bindings()  # the selected job's status may have changed
 
     def _after_change(self) -> None:
         empty = self.table.row_count == 0
@@ -103,6 +116,16 @@ class JobsScreen(TunerScreen):
     @on(DataTable.RowHighlighted, "#jobs-table")
     def _highlighted(self, _event: DataTable.RowHighlighted) -> None:
         self._preview()
+        self.refresh_bindings()  # start/cancel/evaluate depend on the selected job
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Start, cancel and evaluate are offered only where the selected job allows them
+        (None: shown disabled in the footer, refused if pressed)."""
+        check = ROW_ACTIONS.get(action)
+        if check is None:
+            return True
+        row = self.table.selected if self.is_mounted else None
+        return True if row is not None and check(row) is None else None
 
     @on(DataTable.RowSelected, "#jobs-table")
     def _selected(self, event: DataTable.RowSelected) -> None:
@@ -119,7 +142,9 @@ class JobsScreen(TunerScreen):
     def action_filter(self) -> None:
         field = self.query_one("#jobs-filter", TunerInput)
         field.display = True
-        field.focus()
+        # Now, not after the next refresh (``focus()`` defers): keys typed right after ``/``
+        # in one burst belong to the filter, not to the table (``e`` would evaluate).
+        self.set_focus(field)
 
     @on(Input.Changed, "#jobs-filter")
     def _filter_changed(self, event: Input.Changed) -> None:
@@ -138,6 +163,22 @@ class JobsScreen(TunerScreen):
         self._after_change()
         self.table.focus()
 
+    # -- columns and order --------------------------------------------------------------------
+
+    def action_compare(self) -> None:
+        table = self.table
+        table.set_compare(not table.compare)
+        self.notify(
+            "compare: swept hyperparameters and best validation loss"
+            if table.compare
+            else "compare off: model, tokens and cost",
+            timeout=2,
+        )
+
+    def action_sort(self) -> None:
+        key = self.table.next_sort()
+        self.notify(f"sorted by {key.replace('_', ' ')}", timeout=2)
+
     # -- actions on the selected job ----------------------------------------------------------
 
     def _selected_row(self) -> JobRow | None:
@@ -147,18 +188,22 @@ class JobsScreen(TunerScreen):
         return row
 
     def action_refresh(self) -> None:
-        self.tuner.request_refresh()
+        self.tuner.refresh_now()
 
-    def action_start_job(self) -> None:
+    def _refused(self, action: str) -> JobRow | None:
+        """The selected row if ``action`` applies to it; otherwise say why and None."""
         row = self._selected_row()
         if row is None:
-            return
-        if row.status != "VALIDATED":
-            self.notify(
-                f"job {fmt.short_id(row.id)} is {row.status}; only a VALIDATED job can be started",
-                severity="warning",
-                markup=False,
-            )
+            return None
+        why = ROW_ACTIONS[action](row)
+        if why is not None:
+            self.notify(why, severity="warning", markup=False)
+            return None
+        return row
+
+    def action_start_job(self) -> None:
+        row = self._refused("start_job")
+        if row is None:
             return
         detail = f"Cost: {fmt.cost(row.cost, row.currency)} (the server's figure)."
 
@@ -169,7 +214,7 @@ class JobsScreen(TunerScreen):
         self.app.push_screen(ConfirmScreen(f"Start job {row.id}?", detail=detail), answered)
 
     def action_cancel_job(self) -> None:
-        row = self._selected_row()
+        row = self._refused("cancel_job")
         if row is None:
             return
 
@@ -183,30 +228,36 @@ class JobsScreen(TunerScreen):
             answered,
         )
 
-    @work(group="job-action", exclusive=True, exit_on_error=False, description="starting a job")
+    # Not exclusive: answering two "Start it?" prompts in a row starts both jobs.
+    @work(group="job-action", exit_on_error=False, description="starting a job")
     async def start_job(self, job_id: str) -> None:
         job = await self.tuner.orchestrator().start(job_id)
         await self.tuner.record_job(job)
         self.notify(f"job {fmt.short_id(job_id)} started: {job.status}", markup=False)
 
-    @work(group="job-action", exclusive=True, exit_on_error=False, description="cancelling a job")
+    @work(group="job-action", exit_on_error=False, description="cancelling a job")
     async def cancel_job(self, job_id: str) -> None:
         job = await self.tuner.orchestrator().cancel(job_id)
         await self.tuner.record_job(job)
         self.notify(f"job {fmt.short_id(job_id)}: {job.status}", markup=False)
 
     def action_evaluate_job(self) -> None:
-        row = self._selected_row()
-        if row is None:
+        row = self._refused("evaluate_job")
+        if row is None or row.fine_tuned_model is None:
             return
-        if not row.fine_tuned_model:
-            self.notify(
-                f"job {fmt.short_id(row.id)} has no tuned model yet ({row.status})",
-                severity="warning",
-                markup=False,
-            )
-            return
-        self.tuner.open_evaluate(row.fine_tuned_model, row.model)
+        self.evaluate(row.id, row.fine_tuned_model, row.model)
+
+    @work(group="job-open", exit_on_error=False, description="opening Evaluate")
+    async def evaluate(self, job_id: str, model: str, baseline: str) -> None:
+        """Evaluate, prefilled with the file the job was validated on (when recorded)."""
+        detail = await self.tuner.ledger.aio.call(self.tuner.services.job_detail, job_id)
+        path = detail.validation_path if detail is not None else None
+        self.tuner.open_evaluate(model, baseline, path)
+
+    def action_playground(self) -> None:
+        row = self._refused("playground")
+        if row is not None and row.fine_tuned_model is not None:
+            self.tuner.open_playground(row.fine_tuned_model, row.model)
 
     # -- a new job from a spec ----------------------------------------------------------------
 
@@ -215,12 +266,20 @@ class JobsScreen(TunerScreen):
             if path:
                 self.plan_job(path.strip())
 
+        from tuner.tui.paths import PathSuggester
+
         self.app.push_screen(
-            PromptScreen("Job spec file (TOML):", placeholder="examples/jobs/support.toml"),
+            PromptScreen(
+                "Job spec file (TOML; → completes the path):",
+                placeholder="examples/jobs/support.toml",
+                suggester=PathSuggester((".toml",)),
+            ),
             chosen,
         )
 
-    @work(group="new-job", exclusive=True, exit_on_error=False, description="checking the spec")
+    # Not exclusive: a second spec checked or created while the first is still being created
+    # must not cancel the first (its job would be left VALIDATED with nobody asked to start it).
+    @work(group="new-job", exit_on_error=False, description="checking the spec")
     async def plan_job(self, path: str) -> None:
         """Validate and estimate first (nothing uploaded); create only once confirmed."""
         from tuner.jobs.spec import SpecError, load_spec
@@ -246,7 +305,7 @@ class JobsScreen(TunerScreen):
             answered,
         )
 
-    @work(group="new-job", exclusive=True, exit_on_error=False, description="creating a job")
+    @work(group="new-job", exit_on_error=False, description="creating a job")
     async def create_job(self, path: str) -> None:
         from tuner.jobs.spec import SpecError, load_spec
 
@@ -284,6 +343,39 @@ class JobsScreen(TunerScreen):
             ConfirmScreen(f"Job {job_id} is validated. Start it?", detail=detail, yes="Start"),
             answered,
         )
+
+
+CANCELLABLE = frozenset({"QUEUED", "STARTED", "VALIDATING", "VALIDATED", "RUNNING"})
+"""Statuses the API lets a job be cancelled from."""
+
+
+def why_not_start(row: JobRow) -> str | None:
+    if row.status == "VALIDATED":
+        return None
+    return f"job {fmt.short_id(row.id)} is {row.status}; only a VALIDATED job can be started"
+
+
+def why_not_cancel(row: JobRow) -> str | None:
+    if row.is_local:
+        return "this spec is still in the local queue: no job to cancel on the server yet"
+    if row.status in CANCELLABLE:
+        return None
+    return f"job {fmt.short_id(row.id)} is {row.status}: it cannot be cancelled"
+
+
+def why_not_evaluate(row: JobRow) -> str | None:
+    if row.fine_tuned_model:
+        return None
+    return f"job {fmt.short_id(row.id)} has no tuned model yet ({row.status})"
+
+
+ROW_ACTIONS: dict[str, Callable[[JobRow], str | None]] = {
+    "start_job": why_not_start,
+    "cancel_job": why_not_cancel,
+    "evaluate_job": why_not_evaluate,
+    "playground": why_not_evaluate,
+}
+"""The actions on the selected job, and why each does not apply to a row (None: it does)."""
 
 
 def describe_plan(plan: Plan) -> str:

@@ -112,8 +112,24 @@ class PlaygroundScreen(TunerScreen):
             yield ChatPane("b", id="pane-b")
         yield TunerInput(placeholder="ask something, enter to send", id="pg-prompt")
 
+    # The prompt has the keyboard when the screen shows (also after the palette closes).
+    AUTO_FOCUS = "#pg-prompt"
+
     def on_mount(self) -> None:
         self._set_compare(False)
+        self.query_one("#pg-prompt", TunerInput).focus()
+
+    def on_screen_resume(self) -> None:
+        """Opened from a job (``p``): its tuned model, beside its base model."""
+        pending = self.tuner.pending_chat
+        if pending is None:
+            return
+        self.tuner.pending_chat = None
+        model, baseline = pending
+        self.query_one("#pg-model-a", TunerInput).value = model
+        if baseline:
+            self.query_one("#pg-model-b", TunerInput).value = baseline
+            self._set_compare(True)
         self.query_one("#pg-prompt", TunerInput).focus()
 
     def pane(self, name: str) -> ChatPane:

@@ -3,6 +3,7 @@ plotext module, whose state would be shared between widgets)."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 from textual_plotext import PlotextPlot
@@ -67,4 +68,12 @@ class Histogram(PlotextPlot):
         if labels:
             plt.bar(list(labels), list(counts))
             plt.xlabel("tokens per conversation (bin start)")
+            # Counts are whole numbers: no 2.50 on the y axis.
+            plt.yticks([float(tick) for tick in count_ticks(max(counts, default=0))])
         self.refresh()
+
+
+def count_ticks(most: int, ticks: int = 5) -> list[int]:
+    """Whole-number ticks from 0 to at least ``most``, at most ``ticks`` + 1 of them."""
+    step = max(1, math.ceil(most / ticks))
+    return list(range(0, max(most, 1) + step, step))

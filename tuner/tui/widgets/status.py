@@ -84,9 +84,10 @@ def backend_text(info: StatusInfo) -> Text:
     else:
         text.append(" ? ", style="reverse")
         text.append(" ")
-    text.append(fmt.plain(info.backend), style="dim")
     if info.reachable is False:
-        text.append(" unreachable", style="bold red")
+        # Before the URL, which is what gets cut at 80 columns.
+        text.append("unreachable ", style="bold red")
+    text.append(fmt.plain(info.backend), style="dim")
     return text
 
 
@@ -124,7 +125,9 @@ def daemon_text(info: StatusInfo) -> Text:
     text.append("no daemon", style="yellow")
     every = "on demand" if info.poll_interval is None else f"every {info.poll_interval:g}s"
     text.append(f" · polls {every}")
-    if info.last_poll is not None:
+    if info.refreshing:
+        text.append(", refreshing…", style="bold")
+    elif info.last_poll is not None:
         text.append(f", last {fmt.age(info.now - info.last_poll)} ago")
     text.append(" ")
     return text
