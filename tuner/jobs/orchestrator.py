@@ -469,7 +469,7 @@ class Orchestrator:
         or the daemon did): their jobs are ours to wait for, confirm and start."""
         found = []
         for entry_id in sorted(entry_ids):
-            entry = self.ledger.get_queue_entry(entry_id)
+            entry = await self.ledger.aio.get_queue_entry(entry_id)
             if entry is None or entry.state != "submitted" or entry.job_id is None:
                 continue
             found.append(Submission(entry_id, "recovered", job=await self.refresh(entry.job_id)))
