@@ -74,10 +74,18 @@ def validate(
         help="Warn about conversations longer than this [default: the model's context].",
     ),
     fmt: str | None = typer.Option(
-        None, "--format", help="instruct or pretrain [default: decided by the first valid line]."
+        None,
+        "--format",
+        help="instruct, pretrain or classifier [default: decided by the first valid line].",
     ),
     eval_path: Path | None = typer.Option(
         None, "--eval", help="Also check this evaluation file and report train/eval overlap."
+    ),
+    labels: list[str] | None = typer.Option(
+        None,
+        "--labels",
+        help="Classifier data: a target's allowed labels, TARGET=a,b,c (repeat per target); "
+        "a label outside the set is an error.",
     ),
     strict: bool = typer.Option(False, "--strict", help="Treat warnings as errors."),
     workers: int | None = typer.Option(
@@ -97,10 +105,15 @@ def validate(
     from tuner.datasets.errors import DataInputError
     from tuner.datasets.validate import ValidateOptions, validate_paths
 
-    if fmt is not None and fmt not in ("instruct", "pretrain"):
-        fail(f"--format must be instruct or pretrain, not {fmt!r}")
+    if fmt is not None and fmt not in ("instruct", "pretrain", "classifier"):
+        fail(f"--format must be instruct, pretrain or classifier, not {fmt!r}")
     name, model = _resolve(model, tokenizer)
-    options = ValidateOptions(fmt=fmt, seq_len=_default_seq_len(model, seq_len), strict=strict)
+    options = ValidateOptions(
+        fmt=fmt,
+        seq_len=_default_seq_len(model, seq_len),
+        strict=strict,
+        label_sets=_label_sets(labels or []),
+    )
     extra: dict[str, Any] = {} if workers is None else {"workers": workers}
     with progress_for(quiet or as_json) as progress:
         try:
@@ -120,6 +133,18 @@ def validate(
     else:
         render_validation(data)
     raise typer.Exit(int(Exit.OK if data["ok"] else Exit.FAILED))
+
+
+def _label_sets(values: list[str]) -> dict[str, list[str]] | None:
+    """``--labels TARGET=a,b,c`` options as {target: [labels]}; None when none is given."""
+    sets: dict[str, list[str]] = {}
+    for value in values:
+        target, sep, listed = value.partition("=")
+        labels = [label.strip() for label in listed.split(",") if label.strip()]
+        if not sep or not target.strip() or not labels:
+            fail(f"--labels takes TARGET=label,label,..., not {value!r}")
+        sets[target.strip()] = labels
+    return sets or None
 
 
 def render_refusal(validation: dict[str, Any], *, as_json: bool, listing: str) -> None:
@@ -225,10 +250,38 @@ def stats(
         except ValueError as exc:  # e.g. a model the price table does not know
             fail(str(exc), hint="Give a --model from `tuner models list`, or leave it out.")
     data = result.to_dict()
+    if data["format"] == "classifier":
+        from tuner.datasets.classifier import label_stats
+
+        data["targets"] = [t.to_dict() for t in label_stats(path).values()]
     if as_json:
         emit_json(data)
     else:
         render_stats(data)
+
+
+def _inert(value: str) -> str:
+    """Data shown on the terminal: JSON-escaped (no control characters), markup escaped."""
+    from rich.markup import escape
+
+    from tuner.datasets.classifier import shown
+
+    return escape(shown(value))
+
+
+def _render_target(target: dict[str, Any]) -> None:
+    """One classifier target's label distribution (labels are data: printed inert)."""
+    console.print(
+        f"  target {_inert(target['name'])} ({target['loss_function']}, "
+        f"{target['examples']:,} examples)"
+    )
+    counts = target["labels"]
+    largest = max(counts.values(), default=0)
+    for label, count in counts.items():
+        share = count / target["examples"] if target["examples"] else 0.0
+        console.print(
+            f"    {_inert(label):<20} {count:>7,} {share:>6.1%} {_bar(count, largest, 30)}"
+        )
 
 
 def _bar(count: int, largest: int, width: int = 40) -> str:
@@ -271,6 +324,8 @@ def render_stats(data: dict[str, Any]) -> None:
     )
     if data["seq_len"]:
         console.print(f"  longer than seq_len {data['seq_len']:,}: {data['over_seq_len']:,}")
+    for target in data.get("targets", []):
+        _render_target(target)
     bins = data["histogram"]
     if bins:
         console.print("\n  tokens per conversation")

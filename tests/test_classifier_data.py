@@ -1,0 +1,119 @@
+"""Classifier data: detection, the per-line and across-file rules, label statistics."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tuner.datasets.classifier import file_findings, label_stats
+from tuner.datasets.rules import check_record
+from tuner.datasets.samples import ClassifierSample
+from tuner.datasets.validate import ValidateOptions, validate_paths
+
+
+def write(path: Path, rows: list[dict[str, Any]]) -> Path:
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
+def codes(path: Path, **options: Any) -> list[tuple[int | None, str]]:
+    report = validate_paths([path], options=ValidateOptions(workers=1, **options))
+    return [(f.line, f.code) for f in report.iter_findings()]
+
+
+def row(text: str, **labels: Any) -> dict[str, Any]:
+    return {"text": text, "labels": labels}
+
+
+BALANCED = [row(f"text {i}", sentiment=("pos" if i % 2 else "neg")) for i in range(12)]
+
+
+def test_a_labels_line_is_classifier_data_with_its_labels() -> None:
+    line = b'{"messages": [{"role": "user", "content": "hi"}], "labels": {"t": ["a", "b"]}}'
+    check = check_record(line, path="x", line=1, expect=None)
+    assert check.kind == "classifier"
+    assert check.findings == []
+    assert isinstance(check.sample, ClassifierSample)
+    assert check.sample.labels == (("t", ("a", "b")),)
+    assert check.sample.multi == frozenset({"t"})
+    assert check.sample.text == "hi"
+
+
+def test_a_balanced_file_is_valid_classifier_data(tmp_path: Path) -> None:
+    path = write(tmp_path / "c.jsonl", BALANCED)
+    report = validate_paths([path], options=ValidateOptions(workers=1))
+    assert report.ok
+    assert report.files[0].format == "classifier"
+    assert report.files[0].conversations == 12
+
+
+def test_a_line_without_labels_in_a_classifier_file(tmp_path: Path) -> None:
+    path = write(tmp_path / "c.jsonl", [*BALANCED, {"text": "no labels"}])
+    assert (13, "missing_labels") in codes(path)
+
+
+def test_forced_format_reports_missing_labels_on_every_line(tmp_path: Path) -> None:
+    path = write(tmp_path / "c.jsonl", [{"text": "a"}, {"text": "b"}])
+    found = codes(path, fmt="classifier")
+    assert (1, "missing_labels") in found
+    assert (2, "missing_labels") in found
+
+
+def test_a_target_whose_kind_changes(tmp_path: Path) -> None:
+    rows = [*BALANCED, row("x", sentiment=["pos"])]
+    assert (13, "target_kind_changed") in codes(write(tmp_path / "c.jsonl", rows))
+
+
+def test_a_label_outside_the_given_set(tmp_path: Path) -> None:
+    rows = [*BALANCED, row("x", sentiment="meh")]
+    path = write(tmp_path / "c.jsonl", rows)
+    assert (13, "label_not_in_set") in codes(path, label_sets={"sentiment": ["pos", "neg"]})
+    # Without a set, any label goes.
+    assert not [c for c in codes(path) if c[1] == "label_not_in_set"]
+
+
+def test_rare_labels_and_imbalance_are_warnings(tmp_path: Path) -> None:
+    rows = [row(f"t{i}", s="common") for i in range(30)] + [
+        row("r1", s="rare"),
+        row("r2", s="rare"),
+    ]
+    path = write(tmp_path / "c.jsonl", rows)
+    found = {f.code: f for f in file_findings(str(path))}
+    assert found["rare_label"].severity.value == "warning"
+    assert '"rare" (2)' in found["rare_label"].message
+    assert "30 examples" in found["class_imbalance"].message
+    report = validate_paths([path], options=ValidateOptions(workers=1))
+    assert report.ok  # warnings only
+
+
+@pytest.mark.parametrize(
+    ("line", "code"),
+    [
+        ({"text": "a", "labels": {}}, "labels_not_object"),
+        ({"text": "a", "labels": {"t": ["a", 1]}}, "invalid_label"),
+        ({"text": "a", "labels": {"t": ""}}, "invalid_label"),
+        ({"text": "a", "messages": [], "labels": {"t": "a"}}, "missing_input"),
+        ({"messages": [{"role": "user"}], "labels": {"t": "a"}}, "empty_input"),
+        ({"messages": [{"role": "user", "content": ""}], "labels": {"t": "a"}}, "empty_input"),
+    ],
+)
+def test_line_errors(line: dict[str, Any], code: str) -> None:
+    check = check_record(json.dumps(line).encode(), path="x", line=1, expect=None)
+    assert check.sample is None
+    assert code in [f.code for f in check.findings if f.is_error]
+
+
+def test_label_stats_per_target(tmp_path: Path) -> None:
+    rows = [row("a", s="x", t=["p", "q"]), row("b", s="y", t=["p"]), row("c", s="x", t=[])]
+    stats = label_stats(write(tmp_path / "c.jsonl", rows))
+    assert stats["s"].to_dict() == {
+        "name": "s",
+        "loss_function": "single_class",
+        "examples": 3,
+        "labels": {"x": 2, "y": 1},
+    }
+    assert stats["t"].multi
+    assert dict(stats["t"].counts) == {"p": 2, "q": 1}
