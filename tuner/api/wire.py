@@ -391,3 +391,16 @@ class EmbeddingResponse(WireModel):
     model: str | None = None
     usage: UsageInfo | None = None
     data: list[Embedding] = Field(default_factory=list)
+
+
+class TargetScores(WireModel):
+    scores: dict[str, float] = Field(default_factory=dict)
+
+
+class ClassificationResponse(WireModel):
+    """``POST /v1/classifications`` and ``/v1/chat/classifications``: one result per input,
+    mapping each target of the classifier to its labels' scores."""
+
+    id: str | None = None
+    model: str | None = None
+    results: list[dict[str, TargetScores]] = Field(default_factory=list)

@@ -371,6 +371,8 @@ def show(job_id: str = IdArg, as_json: bool = JsonOpt) -> None:
     if view["hyperparameters"]:
         shown = ", ".join(f"{k}={v}" for k, v in view["hyperparameters"].items() if v is not None)
         console.print(f"  {'hyperparameters':<18} {shown}")
+    for target in view.get("classifier_targets") or []:
+        console.print(f"  {'target':<18} {_target_line(target)}")
     if view["metadata"] and view["metadata"].get("cost") is not None:
         meta = view["metadata"]
         console.print(f"  {'cost':<18} {meta['cost']} {meta.get('cost_currency') or ''}")
@@ -379,6 +381,19 @@ def show(job_id: str = IdArg, as_json: bool = JsonOpt) -> None:
         console.print(f"  {_when(t['at'])}  {t['from'] or '-'} → {t['to']}")
     _render_checkpoints(view["checkpoints"])
     console.print(f"\n{len(view['events'])} event(s): `tuner jobs events {job_id}`")
+
+
+def _target_line(target: dict[str, Any]) -> str:
+    """A classifier target on one line; names and labels are data, shown escaped."""
+    from rich.markup import escape
+
+    from tuner.datasets.classifier import shown
+
+    labels = ", ".join(shown(label) for label in target.get("labels") or [])
+    return escape(
+        f"{shown(target.get('name'))} ({target.get('loss_function') or 'single_class'}, "
+        f"weight {target.get('weight', 1.0)}): {labels}"
+    )
 
 
 def _render_checkpoints(checkpoints: list[dict[str, Any]]) -> None:

@@ -254,7 +254,7 @@ class Orchestrator:
 
     # -- checks before anything is uploaded -------------------------------------------------
 
-    async def check_model(self, model: str) -> None:
+    async def check_model(self, model: str, job_type: str = "completion") -> None:
         """``SpecError`` unless the API lists ``model`` as one that can be fine-tuned."""
         listing = await self.client.models.list()
         card = next((c for c in listing.data if c.id == model or model in c.aliases), None)
@@ -266,6 +266,11 @@ class Orchestrator:
             )
         if not card.capabilities.fine_tuning:
             raise SpecError(f"model {model!r} cannot be fine-tuned (capabilities.fine_tuning)")
+        if job_type == "classifier" and not card.capabilities.classification:
+            raise SpecError(
+                f"model {model!r} cannot be fine-tuned as a classifier "
+                "(capabilities.classification); the reference names ministral-3b-latest"
+            )
 
     def validate(self, spec: JobSpec) -> Report:
         """Validate the spec's local files with the model's tokenizer (blocking; CPU-bound).
@@ -278,7 +283,11 @@ class Orchestrator:
         evals = spec.validation_paths()
         if not train:
             return Report([])
-        options = ValidateOptions(seq_len=context_length(spec.model))
+        options = ValidateOptions(
+            seq_len=context_length(spec.model),
+            fmt="classifier" if spec.is_classifier else None,
+            label_sets=spec.label_sets() or None,
+        )
         counter = _counter_factory(spec.model)
         try:
             first = validate_paths(
@@ -301,6 +310,13 @@ class Orchestrator:
                 files.append(more.files[-1])
         except DataInputError as exc:
             raise SpecError(str(exc)) from None
+        if not spec.is_classifier:
+            labelled = [f.path for f in files if f.format == "classifier"]
+            if labelled:
+                raise SpecError(
+                    f"{labelled[0]} holds classifier data ('labels'): set "
+                    'job_type = "classifier" and its [[classifier_targets]] in the spec'
+                )
         return Report(files)
 
     def estimate(self, spec: JobSpec, report: Report) -> Estimate | None:
@@ -386,9 +402,12 @@ class Orchestrator:
         if first.integrations.wandb is not None and self.wandb_key is None:
             raise SpecError("integrations.wandb needs a W&B key: set WANDB_API_KEY")
         if not dry_run:
-            await self.check_model(first.model)
+            await self.check_model(first.model, first.job_type)
         # A sweep varies hyperparameters only: its members share the files, checked once.
         report = await asyncio.to_thread(self.validate, first)
+        if first.is_classifier:
+            # Labels left out come from the data: settle them before anything is uploaded.
+            await asyncio.to_thread(first.resolved_targets)
         plan = Plan(
             source=spec_file.source,
             model=first.model,
