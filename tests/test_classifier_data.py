@@ -117,3 +117,22 @@ def test_label_stats_per_target(tmp_path: Path) -> None:
     }
     assert stats["t"].multi
     assert dict(stats["t"].counts) == {"p": 2, "q": 1}
+
+
+def test_split_is_stratified_by_label(tmp_path: Path) -> None:
+    from collections import Counter
+
+    from tuner.datasets.split import split_file
+
+    rows = [row(f"common text {i}", s="common") for i in range(40)]
+    rows += [row(f"rare text {i}", s="rare") for i in range(10)]
+    path = write(tmp_path / "c.jsonl", rows)
+    for seed in range(5):
+        result = split_file(path, eval_fraction=0.2, out_dir=tmp_path / f"out{seed}", seed=seed)
+        assert (result.train_lines, result.eval_lines) == (40, 10)
+        held = Counter(
+            json.loads(line)["labels"]["s"]
+            for line in Path(result.eval_path).read_text().splitlines()
+        )
+        # 20 % of each label, whatever the seed.
+        assert held == {"common": 8, "rare": 2}

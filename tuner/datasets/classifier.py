@@ -179,6 +179,14 @@ def shown(value: object) -> str:
     return excerpt(text, 50)
 
 
+def stratum(sample: ClassifierSample) -> str:
+    """The group a sample is split by: its single-label targets' labels (or, without any, its
+    multi-label sets), so that a stratified split keeps every label's share on both sides."""
+    single = [(t, v) for t, v in sample.labels if t not in sample.multi]
+    chosen = single or [(t, tuple(sorted(v))) for t, v in sample.labels]
+    return orjson.dumps(sorted(chosen)).decode()
+
+
 # --------------------------------------------------------------------------- across the file
 
 
