@@ -161,8 +161,12 @@ def signed_blob(
 
 
 @router.post("/v1/fine_tuning/jobs")
-def create_job(body: JobIn, sandbox: SandboxDep, owner: OwnerDep) -> JSON:
+def create_job(
+    body: JobIn, sandbox: SandboxDep, owner: OwnerDep, dry_run: bool | None = None
+) -> JSON:
     raw = body.model_dump(mode="json", exclude_unset=True)
+    if dry_run:
+        return sandbox.dry_run_job(body, raw, owner)
     return sandbox.create_job(body, raw, owner)
 
 

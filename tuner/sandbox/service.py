@@ -275,6 +275,38 @@ class Sandbox:
     # ------------------------------------------------------------------ jobs
 
     def create_job(self, body: JobIn, raw: JSON, owner: str) -> JSON:
+        job, spec = self._new_job(body, raw, owner)
+        now = job.created_at
+        # Settle earlier jobs first, so a job whose validation has (silently) failed by now is
+        # not taken for an active duplicate.
+        self.refresh_jobs(now)
+        with self.store.transaction():
+            duplicate = self._active_duplicate(job, now)
+            if duplicate is not None:
+                raise detail_error(
+                    409,
+                    "A fine-tuning job with the same parameters is already queued, validated "
+                    f"or running: {duplicate.id}.",
+                )
+            self.store.put(JOBS, job, created=now)
+        self._pending[job.id] = self._executor.submit(self._validate, job)
+        log.info("job %s created (%s, auto_start=%s)", job.id, job.model, job.auto_start)
+        return wire.job_out(job, spec, now, seed=self.seed, detailed=False)
+
+    def dry_run_job(self, body: JobIn, raw: JSON, owner: str) -> JSON:
+        """``?dry_run=true``: the job's cost figures (``LegacyJobMetadataOut``); nothing is kept.
+
+        The data is validated now, on the request path (a real job validates it later). Data
+        that fails validation is a 422 with the reason: the platform's answer is UNCONFIRMED.
+        """
+        job, spec = self._new_job(body, raw, owner)
+        outcome = self._validate(job)
+        if not outcome.ok:
+            raise detail_error(422, outcome.error or "The training data is invalid.")
+        return wire.dry_run_out(outcome, spec)
+
+    def _new_job(self, body: JobIn, raw: JSON, owner: str) -> tuple[JobRecord, ModelSpec]:
+        """The record of a job the request asks for, checked but not stored."""
         if not body.training_files and not body.repositories:
             raise unprocessable(
                 [validation_detail(["body", "job_in"], errors.NO_TRAINING_FILES, raw)]
@@ -318,21 +350,7 @@ class Sandbox:
             job_type=job_type,
             classifier_targets=targets,
         )
-        # Settle earlier jobs first, so a job whose validation has (silently) failed by now is
-        # not taken for an active duplicate.
-        self.refresh_jobs(now)
-        with self.store.transaction():
-            duplicate = self._active_duplicate(job, now)
-            if duplicate is not None:
-                raise detail_error(
-                    409,
-                    "A fine-tuning job with the same parameters is already queued, validated "
-                    f"or running: {duplicate.id}.",
-                )
-            self.store.put(JOBS, job, created=now)
-        self._pending[job.id] = self._executor.submit(self._validate, job)
-        log.info("job %s created (%s, auto_start=%s)", job.id, job.model, job.auto_start)
-        return wire.job_out(job, spec, now, seed=self.seed, detailed=False)
+        return job, spec
 
     def _active_duplicate(self, job: JobRecord, now: float) -> JobRecord | None:
         key = _duplicate_key(job)

@@ -86,6 +86,25 @@ def metadata_out(job: JobRecord, model: ModelSpec) -> JSON | None:
     }
 
 
+def dry_run_out(outcome: Validation, model: ModelSpec) -> JSON:
+    """``POST /v1/fine_tuning/jobs?dry_run=true``: ``LegacyJobMetadataOut`` (mistral-api.md
+    §2); what the platform puts in ``details`` is UNCONFIRMED."""
+    return {
+        "object": "job.metadata",
+        "details": "Dry run: the figures of this job; nothing was created.",
+        "deprecated": True,
+        "expected_duration_seconds": run_seconds(model, outcome.training_steps),
+        "cost": token_cost(model, outcome.train_tokens),
+        "cost_currency": model.currency,
+        "train_tokens_per_step": model.train_tokens_per_step,
+        "train_tokens": outcome.train_tokens,
+        "data_tokens": outcome.data_tokens,
+        "estimated_start_time": None,
+        "epochs": outcome.epochs,
+        "training_steps": outcome.training_steps,
+    }
+
+
 def integrations_out(job: JobRecord) -> list[JSON] | None:
     if job.integrations is None:
         return None
