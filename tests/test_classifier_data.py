@@ -136,3 +136,56 @@ def test_split_is_stratified_by_label(tmp_path: Path) -> None:
         )
         # 20 % of each label, whatever the seed.
         assert held == {"common": 8, "rare": 2}
+
+
+def test_convert_classifier_from_csv_and_parquet(tmp_path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from tuner.datasets.classifier_convert import LabelColumn, convert_classifier
+
+    csv = tmp_path / "reviews.csv"
+    csv.write_text(
+        "review,sentiment,topics,stars\n"
+        "Great lamp,positive,quality|app,5\n"
+        ",neutral,,3\n"
+        "Average,,,3\n"
+        "Broke fast,negative,,1\n",
+        encoding="utf-8",
+    )
+    table = pa.table({"review": ["Nice"], "sentiment": [1], "topics": [["app", "delivery"]]})
+    parquet = tmp_path / "more.parquet"
+    pq.write_table(table, parquet)
+    out = tmp_path / "out.jsonl"
+    labels = [LabelColumn.parse("sentiment=sentiment"), LabelColumn.parse("topics=topics[]")]
+    result = convert_classifier([csv, parquet], out, text_column="review", labels=labels)
+    lines = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert lines == [
+        {"text": "Great lamp", "labels": {"sentiment": "positive", "topics": ["quality", "app"]}},
+        {"text": "Broke fast", "labels": {"sentiment": "negative", "topics": []}},
+        {"text": "Nice", "labels": {"sentiment": "1", "topics": ["app", "delivery"]}},
+    ]
+    assert (result.read, result.converted) == (5, 3)
+    assert [s.reason for s in result.skipped] == [
+        "no text in column 'review'",
+        "no label in column 'sentiment' (target 'sentiment')",
+    ]
+    assert result.unused_columns == {"stars"}
+
+
+def test_convert_cli_refuses_to_overwrite_without_force(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from tuner.cli.main import app
+
+    source = tmp_path / "in.csv"
+    source.write_text("t,s\nhello,a\n", encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    out.write_text("keep me\n", encoding="utf-8")
+    args = ["data", "convert", str(source), "--out", str(out), "--text", "t", "--label", "s=s"]
+    refused = CliRunner().invoke(app, args)
+    assert refused.exit_code == 2
+    assert out.read_text(encoding="utf-8") == "keep me\n"
+    forced = CliRunner().invoke(app, [*args, "--force", "--json"])
+    assert json.loads(forced.stdout)["converted"] == 1
+    assert json.loads(out.read_text(encoding="utf-8")) == {"text": "hello", "labels": {"s": "a"}}

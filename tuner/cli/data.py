@@ -589,6 +589,18 @@ def convert(
         None, "--map", help="A TOML mapping of columns, turn keys and role names (see README)."
     ),
     model: str | None = ModelOpt,
+    text_column: str | None = typer.Option(
+        None, "--text", help="Classifier data: the column holding the text to classify."
+    ),
+    label_columns: list[str] | None = typer.Option(
+        None,
+        "--label",
+        help="Classifier data: TARGET=COLUMN, or TARGET=COLUMN[] for a multi-label column "
+        "(a list, or labels separated by |); repeat per target.",
+    ),
+    force: bool = typer.Option(
+        False, "--force", help="Classifier data: overwrite --out if it exists."
+    ),
     as_json: bool = JsonOpt,
     quiet: bool = QuietOpt,
 ) -> None:
@@ -596,7 +608,13 @@ def convert(
 
     Every record that cannot be converted is reported with its source, row and reason; none is
     dropped silently. Exit 1 when the converted file does not validate or nothing converted.
+    With --text and --label, rows become classifier lines ({"text", "labels"}) instead.
     """
+    if text_column is not None or label_columns:
+        _convert_classifier(
+            sources, out, text_column, label_columns or [], model, force, as_json, quiet
+        )
+        return
     from tuner.datasets.convert import ConvertInputError
     from tuner.datasets.convert import convert as run_convert
     from tuner.datasets.mapping import MappingError, load_mapping
@@ -646,6 +664,74 @@ def convert(
         )
     else:
         _render_convert(result, report)
+    raise typer.Exit(int(Exit.OK if ok else Exit.FAILED))
+
+
+def _convert_classifier(
+    sources: list[Path],
+    out: Path,
+    text_column: str | None,
+    label_columns: list[str],
+    model: str | None,
+    force: bool,
+    as_json: bool,
+    quiet: bool,
+) -> None:
+    from tuner.datasets.classifier_convert import (
+        LabelColumn,
+        LabelSpecError,
+        UnreadableSourceError,
+        convert_classifier,
+    )
+    from tuner.datasets.validate import ValidateOptions, validate_paths
+
+    if text_column is None or not label_columns:
+        fail("classifier conversion needs --text COLUMN and at least one --label TARGET=COLUMN")
+    if out.exists() and not force:
+        fail(f"{out} exists", hint="Add --force to overwrite it, or pick another --out.")
+    if any(out.resolve() == source.resolve() for source in sources):
+        fail(f"{out} is one of the sources", hint="Write the output to another file.")
+    try:
+        labels = [LabelColumn.parse(spec) for spec in label_columns]
+        result = convert_classifier(sources, out, text_column=text_column, labels=labels)
+    except LabelSpecError as exc:
+        fail(str(exc))
+    except UnreadableSourceError as exc:
+        fail(str(exc), hint="Sources can be .jsonl, .json, .csv, .parquet, .arrow or a dataset.")
+    name, model = _resolve(model, None)
+    report = None
+    if result.converted:
+        with progress_for(quiet or as_json) as progress:
+            report = validate_paths(
+                [out],
+                options=ValidateOptions(fmt="classifier", seq_len=_default_seq_len(model, None)),
+                counter_factory=_counter_factory(name),
+                progress=progress,
+            )
+    ok = report is not None and report.ok
+    if as_json:
+        emit_json(
+            {
+                "ok": ok,
+                **result.to_dict(),
+                "validation": report.to_dict() if report is not None else None,
+            }
+        )
+    else:
+        console.print(
+            f"{result.read:,} rows read, {result.converted:,} converted, "
+            f"{len(result.skipped):,} skipped → [bold]{out}[/]"
+        )
+        for skipped in result.skipped[:10]:
+            console.print(
+                f"  skipped {_inert(skipped.source)}:{skipped.row}: {_inert(skipped.reason)}"
+            )
+        if result.unused_columns:
+            unused = ", ".join(_inert(c) for c in sorted(result.unused_columns))
+            console.print(f"  columns not used: {unused}")
+        if report is not None:
+            console.print("\nValidation of the output:")
+            render_validation(report.to_dict())
     raise typer.Exit(int(Exit.OK if ok else Exit.FAILED))
 
 
