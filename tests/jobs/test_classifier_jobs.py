@@ -16,7 +16,14 @@ from tuner.jobs.orchestrator import Orchestrator, Plan
 from tuner.jobs.spec import SpecError, load_spec, parse_spec
 from tuner.sandbox import SandboxHandle
 
-from .flow_support import REPO, advancing_sleep, sandbox_clock, write_spec
+from .flow_support import (
+    REPO,
+    advancing_sleep,
+    sandbox_clock,
+    server_files,
+    server_jobs,
+    write_spec,
+)
 from .test_orchestrator import run_until_terminal
 
 EXAMPLE = REPO / "examples" / "jobs" / "classifier.toml"
@@ -158,3 +165,27 @@ async def test_a_model_that_cannot_classify_is_refused(
     path.write_text(path.read_text().replace("ministral-3b-latest", "open-mistral-7b"))
     with pytest.raises(SpecError, match=r"capabilities\.classification"):
         await orchestrator.create(load_spec(path))
+
+
+@pytest.mark.anyio
+async def test_dry_run_shows_server_figures_once_the_files_are_uploaded(
+    tmp_path: Path, orchestrator: Orchestrator, sandbox: SandboxHandle
+) -> None:
+    spec = load_spec(_copy_example(tmp_path))
+    before = await orchestrator.create(spec, dry_run=True)
+    assert before.outcome == "dry_run"
+    assert before.plan.jobs[0].server_source is None
+    assert before.message is not None and "local estimate only" in before.message
+    assert server_jobs(sandbox) == [] and server_files(sandbox) == []
+
+    for path in spec.job.local_paths():
+        await orchestrator.upload(path)
+    after = await orchestrator.create(spec, dry_run=True)
+    [job] = after.plan.jobs
+    assert job.server_source == "server dry run"
+    assert job.metadata is not None
+    assert job.metadata["train_tokens"] == 10 * 65_536
+    assert job.metadata["training_steps"] == 10
+    assert job.to_dict()["server_source"] == "server dry run"
+    assert after.message is not None and "dry run" in after.message
+    assert server_jobs(sandbox) == []  # a dry run creates nothing

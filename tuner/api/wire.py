@@ -101,6 +101,17 @@ class JobMetadata(WireModel):
     estimated_start_time: int | None = None
 
 
+class DryRunMetadata(JobMetadata):
+    """``POST /v1/fine_tuning/jobs?dry_run=true`` (``LegacyJobMetadataOut``): the job's figures,
+    nothing created."""
+
+    object: str = "job.metadata"
+    details: str | None = None
+    deprecated: bool | None = None
+    epochs: float | None = None
+    training_steps: int | None = None
+
+
 class WandbIntegrationOut(WireModel):
     type: str = "wandb"
     project: str | None = None

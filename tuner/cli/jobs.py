@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import click
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
 from rich.progress import Progress as RichProgressBar
 from rich.table import Table
@@ -178,6 +179,8 @@ def _report_create(result: CreateResult, out: Console, as_json: bool) -> None:
             emit_json(_dry_run_json(result))
         else:
             render_plan(result.plan, out)
+            if result.message:
+                out.print(f"[dim]{escape(result.message)}[/]")
             out.print("[bold green]OK[/]: the data is valid; nothing was uploaded (--dry-run).")
         return
     if as_json:
@@ -190,6 +193,7 @@ def _report_create(result: CreateResult, out: Console, as_json: bool) -> None:
 def _dry_run_json(result: CreateResult) -> dict[str, Any]:
     return {
         "ok": True,
+        "note": result.message,
         "validation": None if result.report is None else result.report.to_dict(),
         "plan": result.plan.to_dict(),
     }
@@ -245,7 +249,7 @@ def _render_one(plan: Plan, out: Console) -> None:
     table = Table(title=f"Cost of {title} (local figures are ESTIMATES)", title_justify="left")
     table.add_column("field")
     table.add_column("local estimate", justify="right")
-    table.add_column("server", justify="right")
+    table.add_column(f"server ({job.server_source or 'after validation'})", justify="right")
     if job.estimate is None and job.metadata is None:
         out.print(f"{title}: no cost estimate (no price known for {plan.model}).")
         return

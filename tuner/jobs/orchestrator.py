@@ -22,6 +22,7 @@ sleep that moves a sandbox's manual clock, so waiting for a job costs no wall-cl
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import functools
 import hashlib
 import os
@@ -33,7 +34,7 @@ from typing import Any, Literal
 
 from pydantic import SecretStr
 
-from tuner.api import File, Job, NotFoundError, TunerClient
+from tuner.api import APIError, File, Job, NotFoundError, TunerClient
 from tuner.datasets.errors import DataInputError
 from tuner.datasets.findings import Finding
 from tuner.datasets.pricing import ComparisonRow, Estimate, compare, estimate
@@ -88,12 +89,22 @@ class JobPlan:
     spec: JobSpec
     estimate: Estimate | None
     job: Job | None = None
+    dry_run: dict[str, Any] | None = None
+    """The server's dry-run figures (``--dry-run`` when every file is already uploaded)."""
 
     @property
     def metadata(self) -> dict[str, Any] | None:
-        if self.job is None or self.job.metadata is None:
-            return None
-        return self.job.metadata.model_dump(mode="json")
+        """The server's figures: the job's metadata once validated, else a dry run's."""
+        if self.job is not None and self.job.metadata is not None:
+            return self.job.metadata.model_dump(mode="json")
+        return self.dry_run
+
+    @property
+    def server_source(self) -> str | None:
+        """Where :attr:`metadata` comes from: "job metadata", "server dry run" or None."""
+        if self.job is not None and self.job.metadata is not None:
+            return "job metadata"
+        return "server dry run" if self.dry_run is not None else None
 
     @property
     def comparison(self) -> list[ComparisonRow]:
@@ -117,6 +128,7 @@ class JobPlan:
             "sweep_values": self.spec.sweep_values,
             "estimate": None if self.estimate is None else self.estimate.to_dict(),
             "server_metadata": self.metadata,
+            "server_source": self.server_source,
             "cost": self.cost,
             "job_id": None if self.job is None else self.job.id,
         }
@@ -360,6 +372,30 @@ class Orchestrator:
         )
         return UploadResult(source, uploaded.id, digest, False, uploaded, record)
 
+    async def _server_dry_run(self, plan: Plan, spec: JobSpec) -> tuple[Plan, str]:
+        """The plan with the server's dry-run figures when every local file of ``spec`` is
+        already on this server (known by content hash); nothing is uploaded or created. Says
+        which figures the plan shows."""
+        file_ids: dict[Path, str] = {}
+        for path in spec.local_paths():
+            digest, _, _ = await asyncio.to_thread(hash_file, path)
+            known = await self._still_uploaded(digest)
+            if known is None:
+                return plan, "local estimate only: not every file is uploaded yet"
+            file_ids[path] = known.file_id
+        jobs = []
+        try:
+            for job in plan.jobs:
+                body = job.spec.to_job_create(file_ids, wandb_key=self.wandb_key)
+                figures = await self.client.jobs.dry_run(body)
+                jobs.append(dataclasses.replace(job, dry_run=figures.model_dump(mode="json")))
+        except APIError as exc:
+            return plan, f"local estimate only: the server's dry run failed ({exc})"
+        return (
+            dataclasses.replace(plan, jobs=jobs),
+            "server figures from a dry run (the files are already uploaded)",
+        )
+
     async def _still_uploaded(self, digest: str) -> FileRecord | None:
         known = self.ledger.find_uploaded_file(digest, self.backend)
         if known is None:
@@ -418,7 +454,8 @@ class Orchestrator:
         if blocking:
             return CreateResult("invalid", plan, report, message=blocking[0].message)
         if dry_run:
-            return CreateResult("dry_run", plan, report)
+            plan, note = await self._server_dry_run(plan, first)
+            return CreateResult("dry_run", plan, report, message=note)
         await self.submitter.refresh_active(CycleReport())
         waiting = len(self.ledger.entries_in_state("pending"))
         interactive = not spec_file.is_sweep and self.submitter.room() > waiting
