@@ -249,7 +249,8 @@ def _render_one(plan: Plan, out: Console) -> None:
     table = Table(title=f"Cost of {title} (local figures are ESTIMATES)", title_justify="left")
     table.add_column("field")
     table.add_column("local estimate", justify="right")
-    table.add_column(f"server ({job.server_source or 'after validation'})", justify="right")
+    dry = job.server_source == "server dry run"
+    table.add_column("server (dry run)" if dry else "server", justify="right")
     if job.estimate is None and job.metadata is None:
         out.print(f"{title}: no cost estimate (no price known for {plan.model}).")
         return
