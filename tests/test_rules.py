@@ -196,11 +196,11 @@ ERROR_CASES: list[tuple[str, Any, str]] = [
         conv({"role": "user", "content": [{"type": "image_url", "image_url": "http://x"}]}, A),
         "image_not_supported",
     ),
-    (
-        "classifier",
-        {"text": "great", "labels": {"sentiment": "positive"}},
-        "classifier_not_supported",
-    ),
+    ("classifier labels a string", {"text": "great", "labels": "positive"}, "labels_not_object"),
+    ("classifier label a number", {"text": "great", "labels": {"s": 3}}, "invalid_label"),
+    ("classifier empty text", {"text": " ", "labels": {"s": "positive"}}, "empty_input"),
+    ("classifier no input", {"labels": {"s": "positive"}}, "missing_input"),
+    ("classifier empty messages", {"messages": [], "labels": {"s": "a"}}, "empty_input"),
     ("system_prompt a number", conv(U, A, system_prompt=5), "system_prompt_not_string"),
     ("KTO label false", {**conv(U, A), "label": False}, "kto_undesirable"),
     ("KTO label false on a turn", conv(U, {**A, "label": False}), "kto_undesirable"),
@@ -388,6 +388,10 @@ def test_every_error_code_of_the_line_rules_is_exercised() -> None:
         "wrong_format",
         "check_failed",
         "tokenize_failed",
+        # classifier rules across lines: tests/test_classifier_data.py
+        "missing_labels",
+        "target_kind_changed",
+        "label_not_in_set",
     }
     line_errors = {code for code, (_, sev, _) in CODES.items() if sev is Severity.ERROR}
     assert line_errors - elsewhere <= exercised
@@ -483,6 +487,8 @@ def test_every_line_warning_code_is_exercised() -> None:
         "duplicate",
         "over_seq_len",
         "train_eval_overlap",
+        "rare_label",  # classifier files (tests/test_classifier_data.py)
+        "class_imbalance",
     }
     line_warnings = {code for code, (_, sev, _) in CODES.items() if sev is Severity.WARNING}
     assert line_warnings - cross_line == exercised
@@ -549,10 +555,7 @@ def test_role_hints_suggest_the_right_role() -> None:
 
 
 def test_unsupported_data_says_so() -> None:
-    for line in (
-        {"text": "x", "labels": {"a": "b"}},
-        conv({"role": "user", "content": [{"type": "image_url", "image_url": "u"}]}, A),
-    ):
+    for line in (conv({"role": "user", "content": [{"type": "image_url", "image_url": "u"}]}, A),):
         hint = next(f.hint for f in check(line).findings if f.is_error)
         assert hint is not None
         assert "not supported yet" in hint.lower()

@@ -186,7 +186,7 @@ def test_derived_suffixes_are_unique_and_at_most_18(base: str | None, count: int
     assert all(len(s) <= SUFFIX_MAX_LENGTH for s in suffixes)
 
 
-@pytest.mark.parametrize("name", ["support.toml", "sweep.toml"])
+@pytest.mark.parametrize("name", ["support.toml", "sweep.toml", "classifier.toml"])
 def test_the_example_specs_load(name: str) -> None:
     loaded = load_spec(REPO / "examples" / "jobs" / name)
     for member in loaded.members():

@@ -114,3 +114,38 @@ def job(client: httpx.Client, job_id: str) -> dict[str, Any]:
     assert response.status_code == 200, response.text
     result: dict[str, Any] = response.json()
     return result
+
+
+SENTIMENTS = [
+    ("I love this product, it works perfectly", "positive", ["quality"]),
+    ("Great service and a fast delivery", "positive", ["delivery"]),
+    ("Fantastic quality, would buy again", "positive", ["quality"]),
+    ("Very happy with the support team", "positive", ["support"]),
+    ("It broke after one day of use", "negative", ["quality"]),
+    ("Terrible support, nobody answered", "negative", ["support"]),
+    ("The parcel arrived late and damaged", "negative", ["delivery", "quality"]),
+    ("A waste of money, asking for a refund", "negative", ["quality"]),
+    ("It arrived on Tuesday in a blue box", "neutral", ["delivery"]),
+    ("It does what the description says", "neutral", []),
+    ("The manual is twelve pages long", "neutral", []),
+    ("I called the support line at noon", "neutral", ["support"]),
+]
+SENTIMENT_LABELS = ["positive", "negative", "neutral"]
+TOPIC_LABELS = ["quality", "delivery", "support"]
+
+
+def classifier_data(*, chat: bool = False) -> bytes:
+    """Classifier lines: a single-label target ``sentiment`` and a multi-label ``topics``."""
+    records = []
+    for text, sentiment, topics in SENTIMENTS:
+        given: dict[str, Any] = (
+            {"messages": [{"role": "user", "content": text}]} if chat else {"text": text}
+        )
+        records.append({**given, "labels": {"sentiment": sentiment, "topics": topics}})
+    return jsonl(records)
+
+
+CLASSIFIER_TARGETS = [
+    {"name": "sentiment", "labels": SENTIMENT_LABELS, "weight": 1.0},
+    {"name": "topics", "labels": TOPIC_LABELS, "weight": 0.5, "loss_function": "multi_class"},
+]

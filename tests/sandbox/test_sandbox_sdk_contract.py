@@ -16,7 +16,7 @@ from mistralai.client.errors import SDKError
 
 from tuner.sandbox import SandboxHandle
 
-from .support import API_KEY, START, training_data
+from .support import API_KEY, START, WEATHER_TOOL, training_data
 
 
 @pytest.fixture
@@ -110,7 +110,9 @@ def test_full_fine_tuning_flow_with_the_official_sdk(sdk: Mistral, sandbox: Sand
     assert reply.usage.total_tokens is not None and reply.usage.total_tokens > 0
 
     tool = sdk.chat.complete(
-        model=model_id, messages=[{"role": "user", "content": "weather in Lyon today"}]
+        model=model_id,
+        messages=[{"role": "user", "content": "weather in Lyon today"}],
+        tools=[WEATHER_TOOL],
     )
     assert tool.choices[0].finish_reason == "tool_calls"
     calls = tool.choices[0].message.tool_calls if tool.choices[0].message else None

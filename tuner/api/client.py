@@ -20,6 +20,7 @@ from pydantic import SecretStr
 
 from tuner.api.keys import ApiKey, KeyPool, OwnerHook
 from tuner.api.resources.chat import Chat
+from tuner.api.resources.classifiers import Classifiers
 from tuner.api.resources.embeddings import Embeddings
 from tuner.api.resources.files import Files
 from tuner.api.resources.jobs import Jobs
@@ -68,6 +69,7 @@ class TunerClient:
         self.models = Models(self._transport)
         self.chat = Chat(self._transport)
         self.embeddings = Embeddings(self._transport)
+        self.classifiers = Classifiers(self._transport)
 
     @classmethod
     def from_settings(cls, settings: Settings, **options: object) -> TunerClient:

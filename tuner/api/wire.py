@@ -101,6 +101,17 @@ class JobMetadata(WireModel):
     estimated_start_time: int | None = None
 
 
+class DryRunMetadata(JobMetadata):
+    """``POST /v1/fine_tuning/jobs?dry_run=true`` (``LegacyJobMetadataOut``): the job's figures,
+    nothing created."""
+
+    object: str = "job.metadata"
+    details: str | None = None
+    deprecated: bool | None = None
+    epochs: float | None = None
+    training_steps: int | None = None
+
+
 class WandbIntegrationOut(WireModel):
     type: str = "wandb"
     project: str | None = None
@@ -391,3 +402,16 @@ class EmbeddingResponse(WireModel):
     model: str | None = None
     usage: UsageInfo | None = None
     data: list[Embedding] = Field(default_factory=list)
+
+
+class TargetScores(WireModel):
+    scores: dict[str, float] = Field(default_factory=dict)
+
+
+class ClassificationResponse(WireModel):
+    """``POST /v1/classifications`` and ``/v1/chat/classifications``: one result per input,
+    mapping each target of the classifier to its labels' scores."""
+
+    id: str | None = None
+    model: str | None = None
+    results: list[dict[str, TargetScores]] = Field(default_factory=list)

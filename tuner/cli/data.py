@@ -11,7 +11,7 @@ import typer
 
 from tuner.cli.output import Exit, console, emit_json, err_console, fail, progress_for, shown
 from tuner.datasets.tokenizers import DEFAULT_MODEL
-from tuner.fsutil import OutputRefused
+from tuner.fsutil import OutputRefused, prepare_outputs
 from tuner.textsafe import inert
 
 if TYPE_CHECKING:
@@ -85,10 +85,18 @@ def validate(
         help="Warn about conversations longer than this \\[default: the model's context].",
     ),
     fmt: str | None = typer.Option(
-        None, "--format", help="instruct or pretrain \\[default: decided by the first valid line]."
+        None,
+        "--format",
+        help="instruct, pretrain or classifier \\[default: decided by the first valid line].",
     ),
     eval_path: Path | None = typer.Option(
         None, "--eval", help="Also check this evaluation file and report train/eval overlap."
+    ),
+    labels: list[str] | None = typer.Option(
+        None,
+        "--labels",
+        help="Classifier data: a target's allowed labels, TARGET=a,b,c (repeat per target); "
+        "a label outside the set is an error.",
     ),
     strict: bool = typer.Option(False, "--strict", help="Treat warnings as errors."),
     workers: int | None = typer.Option(
@@ -108,10 +116,15 @@ def validate(
     from tuner.datasets.errors import DataInputError
     from tuner.datasets.validate import ValidateOptions, validate_paths
 
-    if fmt is not None and fmt not in ("instruct", "pretrain"):
-        fail(f"--format must be instruct or pretrain, not {fmt!r}")
+    if fmt is not None and fmt not in ("instruct", "pretrain", "classifier"):
+        fail(f"--format must be instruct, pretrain or classifier, not {fmt!r}")
     counting = _resolve(model, tokenizer, seq_len)
-    options = ValidateOptions(fmt=fmt, seq_len=counting.seq_len, strict=strict)
+    options = ValidateOptions(
+        fmt=fmt,
+        seq_len=counting.seq_len,
+        strict=strict,
+        label_sets=_label_sets(labels or []),
+    )
     extra: dict[str, Any] = {} if workers is None else {"workers": workers}
     with progress_for(quiet or as_json) as progress:
         try:
@@ -131,6 +144,18 @@ def validate(
     else:
         render_validation(data)
     raise typer.Exit(int(Exit.OK if data["ok"] else Exit.FAILED))
+
+
+def _label_sets(values: list[str]) -> dict[str, list[str]] | None:
+    """``--labels TARGET=a,b,c`` options as {target: [labels]}; None when none is given."""
+    sets: dict[str, list[str]] = {}
+    for value in values:
+        target, sep, listed = value.partition("=")
+        labels = [label.strip() for label in listed.split(",") if label.strip()]
+        if not sep or not target.strip() or not labels:
+            fail(f"--labels takes TARGET=label,label,..., not {value!r}")
+        sets[target.strip()] = labels
+    return sets or None
 
 
 def render_refusal(validation: dict[str, Any], *, as_json: bool, listing: str) -> None:
@@ -237,10 +262,29 @@ def stats(
         except ValueError as exc:  # e.g. a model the price table does not know
             fail(str(exc), hint="Give a --model from `tuner models list`, or leave it out.")
     data = result.to_dict()
+    if data["format"] == "classifier":
+        from tuner.datasets.classifier import label_stats
+
+        data["targets"] = [t.to_dict() for t in label_stats(path).values()]
     if as_json:
         emit_json(data)
     else:
         render_stats(data)
+
+
+def _render_target(target: dict[str, Any]) -> None:
+    """One classifier target's label distribution (labels are data: printed inert)."""
+    console.print(
+        f"  target {shown(target['name'])} ({target['loss_function']}, "
+        f"{target['examples']:,} examples)"
+    )
+    counts = target["labels"]
+    largest = max(counts.values(), default=0)
+    for label, count in counts.items():
+        share = count / target["examples"] if target["examples"] else 0.0
+        console.print(
+            f"    {shown(label):<20} {count:>7,} {share:>6.1%} {_bar(count, largest, 30)}"
+        )
 
 
 def _bar(count: int, largest: int, width: int = 40) -> str:
@@ -284,6 +328,8 @@ def render_stats(data: dict[str, Any]) -> None:
     )
     if data["seq_len"]:
         console.print(f"  longer than seq_len {data['seq_len']:,}: {data['over_seq_len']:,}")
+    for target in data.get("targets", []):
+        _render_target(target)
     bins = data["histogram"]
     if bins:
         console.print("\n  tokens per conversation")
@@ -605,6 +651,15 @@ def convert(
         "weight 0 before the answer).",
     ),
     model: str | None = ModelOpt,
+    text_column: str | None = typer.Option(
+        None, "--text", help="Classifier data: the column holding the text to classify."
+    ),
+    label_columns: list[str] | None = typer.Option(
+        None,
+        "--label",
+        help="Classifier data: TARGET=COLUMN, or TARGET=COLUMN[] for a multi-label column "
+        "(a list, or labels separated by |); repeat per target.",
+    ),
     force: bool = ForceOpt,
     as_json: bool = JsonOpt,
     quiet: bool = QuietOpt,
@@ -615,8 +670,14 @@ def convert(
     dropped silently. Every field is reported as used, dropped (by an option) or unused. KTO
     labels, preference pairs, media and reasoning stop the conversion unless an option says what
     to do with them. Exit 1 when the converted file does not validate, nothing converted, or a
-    record is refused.
+    record is refused. With --text and --label, rows become classifier lines ({"text",
+    "labels"}) instead.
     """
+    if text_column is not None or label_columns:
+        _convert_classifier(
+            sources or [], out, text_column, label_columns or [], model, force, as_json, quiet
+        )
+        return
     from tuner.datasets.convert import ConvertInputError, ConvertRefusedError
     from tuner.datasets.convert import convert as run_convert
     from tuner.datasets.validate import ValidateOptions, validate_paths
@@ -740,6 +801,74 @@ def _refuse(exc: Any, *, as_json: bool) -> None:
         raise typer.Exit(int(Exit.FAILED))
     # The message quotes field names from the data: fail() shows them inert, as written.
     fail(str(exc), hint=exc.finding.hint or None, code=Exit.FAILED)
+
+
+def _convert_classifier(
+    sources: list[Path],
+    out: Path,
+    text_column: str | None,
+    label_columns: list[str],
+    model: str | None,
+    force: bool,
+    as_json: bool,
+    quiet: bool,
+) -> None:
+    from tuner.datasets.classifier_convert import (
+        LabelColumn,
+        LabelSpecError,
+        UnreadableSourceError,
+        convert_classifier,
+    )
+    from tuner.datasets.validate import ValidateOptions, validate_paths
+
+    if text_column is None or not label_columns:
+        fail("classifier conversion needs --text COLUMN and at least one --label TARGET=COLUMN")
+    try:
+        _say_temps_removed([str(p) for p in prepare_outputs([out], sources, force=force)])
+    except OutputRefused as exc:
+        _refused(exc)
+    try:
+        labels = [LabelColumn.parse(spec) for spec in label_columns]
+        result = convert_classifier(sources, out, text_column=text_column, labels=labels)
+    except LabelSpecError as exc:
+        fail(str(exc))
+    except UnreadableSourceError as exc:
+        fail(str(exc), hint="Sources can be .jsonl, .json, .csv, .parquet, .arrow or a dataset.")
+    counting = _resolve(model, None)
+    report = None
+    if result.converted:
+        with progress_for(quiet or as_json) as progress:
+            report = validate_paths(
+                [out],
+                options=ValidateOptions(fmt="classifier", seq_len=counting.seq_len),
+                counter_factory=_counter_factory(counting.tokenizer),
+                progress=progress,
+            )
+    ok = report is not None and report.ok
+    if as_json:
+        emit_json(
+            {
+                "ok": ok,
+                **result.to_dict(),
+                "validation": report.to_dict() if report is not None else None,
+            }
+        )
+    else:
+        console.print(
+            f"{result.read:,} rows read, {result.converted:,} converted, "
+            f"{len(result.skipped):,} skipped → [bold]{out}[/]"
+        )
+        for skipped in result.skipped[:10]:
+            console.print(
+                f"  skipped {shown(skipped.source)}:{skipped.row}: {shown(skipped.reason)}"
+            )
+        if result.unused_columns:
+            unused = ", ".join(shown(c) for c in sorted(result.unused_columns))
+            console.print(f"  columns not used: {unused}")
+        if report is not None:
+            console.print("\nValidation of the output:")
+            render_validation(report.to_dict())
+    raise typer.Exit(int(Exit.OK if ok else Exit.FAILED))
 
 
 def _render_convert(result: Any, report: Any) -> None:

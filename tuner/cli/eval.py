@@ -30,6 +30,7 @@ from tuner.jobs.records import SIMULATED
 if TYPE_CHECKING:
     from tuner.cli.context import CommandContext
     from tuner.evals import EvalOptions, EvalSet, RunComparison, RunEvent, RunReport
+    from tuner.evals.classifier_run import ClassifierReport
     from tuner.jobs.ledger import Ledger
 
 app = typer.Typer(
@@ -157,12 +158,35 @@ def run(
     top: int = typer.Option(
         TOP_ITEMS, "--top", min=0, help="How many most-different items to show."
     ),
+    html_out: Path | None = typer.Option(
+        None,
+        "--html",
+        dir_okay=False,
+        help="Classifier data: also write the report as HTML here (refuses to overwrite "
+        "without --force).",
+    ),
+    force: bool = typer.Option(False, "--force", help="Overwrite the --html file."),
     as_json: bool = JsonOpt,
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ) -> None:
-    """Ask every model every conversation, score the answers, and report (resumable)."""
+    """Ask every model every conversation, score the answers, and report (resumable).
+
+    Classifier data (lines with "labels") is evaluated as classification: --model is the
+    fine-tuned classifier (scored by /v1/classifications), --baseline a chat model prompted to
+    pick the label; the report has accuracy, macro-F1, per-label precision/recall and a
+    confusion matrix per target (not stored in the ledger, not resumable yet).
+    """
     from tuner.evals import EvalConfigError, EvalDataError, EvalOptions, load_eval_set
+    from tuner.evals.classifier_run import is_classifier_data
     from tuner.evals.metrics import parse_prices
+
+    if is_classifier_data(data):
+        if judge or embed_model:
+            fail("--judge and --embed-model do not apply to classifier data")
+        _run_classifier(data, model, baseline, concurrency, limit, html_out, force, as_json)
+        return
+    if html_out is not None:
+        fail("--html is for classifier data; use `tuner eval report RUN_ID --out FILE`")
 
     try:
         options = EvalOptions(
@@ -205,6 +229,86 @@ def run(
     else:
         _print_report(report, top)
     _exit_for_failures(report)
+
+
+def _run_classifier(
+    data: Path,
+    model: str,
+    baseline: str | None,
+    concurrency: int,
+    limit: int | None,
+    html_out: Path | None,
+    force: bool,
+    as_json: bool,
+) -> None:
+    from tuner.evals.classifier_run import evaluate_classifier, load_classifier_data, render_html
+
+    if html_out is not None and html_out.exists() and not force:
+        fail(f"{html_out} exists", hint="Add --force to overwrite it, or pick another --html.")
+    loaded = load_classifier_data(data, limit)
+    if not loaded.items:
+        fail(f"{data}: no valid classifier line", code=Exit.FAILED)
+    ctx = load_context()
+
+    async def go() -> ClassifierReport:
+        async with session(ctx) as s:
+            return await evaluate_classifier(
+                s.client, loaded, classifier=model, chat_model=baseline, concurrency=concurrency
+            )
+
+    report = run_async(go(), api_url=ctx.backend)
+    if html_out is not None:
+        html_out.write_text(render_html(report), encoding="utf-8")
+    if as_json:
+        emit_json(report.to_dict())
+    else:
+        _print_classifier_report(report)
+    failed = sum(r.failed_requests for r in report.results)
+    if failed:
+        fail(
+            f"{failed} request(s) failed after retries; their items count as unanswered",
+            hint="Check the model names (`tuner models list`) and run again.",
+            code=Exit.PARTIAL,
+        )
+
+
+def _print_classifier_report(report: ClassifierReport) -> None:
+    from tuner.evals.classifier_metrics import NO_ANSWER
+
+    if report.simulated_note:
+        console.print(f"[bold black on yellow] {shown(report.simulated_note)} [/]")
+    console.print(f"[bold]{shown(report.data)}[/] · {report.items} items")
+    for result in report.results:
+        console.print(f"\n[bold]{shown(result.model)}[/] ({result.role})")
+        for target in result.targets:
+            console.print(
+                f"  target {shown(target.name)}: accuracy {target.accuracy:.1%}, "
+                f"macro-F1 {target.macro_f1:.1%} ({target.items} items)"
+            )
+            table = Table(show_edge=False, pad_edge=False)
+            for column in ("label", "precision", "recall", "F1", "support"):
+                table.add_column(column, justify="left" if column == "label" else "right")
+            for label, s in target.per_label.items():
+                table.add_row(
+                    shown(label),
+                    f"{s.precision:.1%}",
+                    f"{s.recall:.1%}",
+                    f"{s.f1:.1%}",
+                    str(s.support),
+                )
+            console.print(table)
+            matrix = Table(
+                title="confusion (rows: true)" if not target.multi else "per label",
+                show_edge=False,
+                pad_edge=False,
+            )
+            columns = ["tp", "fp", "fn", "tn"] if target.multi else [*target.labels, NO_ANSWER]
+            matrix.add_column("")
+            for column in columns:
+                matrix.add_column(shown(column), justify="right")
+            for label, row in zip(target.labels, target.confusion, strict=True):
+                matrix.add_row(shown(label), *(str(n) for n in row))
+            console.print(matrix)
 
 
 def _exit_for_failures(report: RunReport) -> None:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import click
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
 from rich.progress import Progress as RichProgressBar
 from rich.table import Table
@@ -181,6 +182,8 @@ def _report_create(result: CreateResult, out: Console, as_json: bool) -> None:
             emit_json(_dry_run_json(result))
         else:
             render_plan(result.plan, out)
+            if result.message:
+                out.print(f"[dim]{escape(result.message)}[/]")
             out.print("[bold green]OK[/]: the data is valid; nothing was uploaded (--dry-run).")
         return
     if as_json:
@@ -197,6 +200,7 @@ def _report_create(result: CreateResult, out: Console, as_json: bool) -> None:
 def _dry_run_json(result: CreateResult) -> dict[str, Any]:
     return {
         "ok": True,
+        "note": result.message,
         "validation": None if result.report is None else result.report.to_dict(),
         "plan": result.plan.to_dict(),
     }
@@ -264,7 +268,8 @@ def _render_one(plan: Plan, out: Console) -> None:
     table = Table(title=f"Cost of {title} (local figures are ESTIMATES)", title_justify="left")
     table.add_column("field")
     table.add_column("local estimate", justify="right")
-    table.add_column("server", justify="right")
+    dry = job.server_source == "server dry run"
+    table.add_column("server (dry run)" if dry else "server", justify="right")
     if job.estimate is None and job.metadata is None:
         out.print(f"{title}: no cost estimate (no price known for {plan.model}).")
         return
@@ -395,6 +400,8 @@ def show(job_id: str = IdArg, as_json: bool = JsonOpt) -> None:
     if view["hyperparameters"]:
         values = ", ".join(f"{k}={v}" for k, v in view["hyperparameters"].items() if v is not None)
         console.print(f"  {'hyperparameters':<18} {shown(values)}")
+    for target in view.get("classifier_targets") or []:
+        console.print(f"  {'target':<18} {shown(_target_line(target))}")
     if view["metadata"] and view["metadata"].get("cost") is not None:
         meta = view["metadata"]
         cost = f"{meta['cost']} {meta.get('cost_currency') or ''}"
@@ -404,6 +411,18 @@ def show(job_id: str = IdArg, as_json: bool = JsonOpt) -> None:
         console.print(f"  {_when(t['at'])}  {shown(t['from'] or '-')} → {shown(t['to'])}")
     _render_checkpoints(view["checkpoints"])
     console.print(f"\n{len(view['events'])} event(s): `tuner jobs events {job_id}`")
+
+
+def _target_line(target: dict[str, Any]) -> str:
+    """A classifier target on one line, names and labels quoted as JSON (the caller shows the
+    line inert)."""
+    from tuner.datasets.classifier import shown as quoted
+
+    labels = ", ".join(quoted(label) for label in target.get("labels") or [])
+    return (
+        f"{quoted(target.get('name'))} ({target.get('loss_function') or 'single_class'}, "
+        f"weight {target.get('weight', 1.0)}): {labels}"
+    )
 
 
 def _render_checkpoints(checkpoints: list[dict[str, Any]]) -> None:

@@ -33,6 +33,7 @@ class Category(StrEnum):
     CONTENT = "content"
     SPECIAL_TOKEN = "special_token"
     OVERLAP = "overlap"
+    CLASSIFIER = "classifier"
 
 
 EXCERPT_CHARS = 80

@@ -19,7 +19,7 @@ from tuner.datasets.reader import RawLine, iter_lines
 from tuner.datasets.rules import check_record, oversized_finding
 from tuner.datasets.samples import Sample
 
-Format = Literal["instruct", "pretrain"]
+Format = Literal["instruct", "pretrain", "classifier"]
 
 
 def check_input(path: str | os.PathLike[str]) -> Path:

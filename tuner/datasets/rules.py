@@ -26,6 +26,7 @@ from typing import Any, Literal, TypeGuard, cast
 
 import orjson
 
+from tuner.datasets import classifier
 from tuner.datasets.findings import Category, Finding, Severity, a_or_an, excerpt
 from tuner.datasets.samples import (
     InstructSample,
@@ -36,7 +37,7 @@ from tuner.datasets.samples import (
     ToolCall,
 )
 
-Kind = Literal["instruct", "pretrain"]
+Kind = Literal["instruct", "pretrain", "classifier"]
 
 E, W = Severity.ERROR, Severity.WARNING
 C = Category
@@ -70,7 +71,6 @@ CODES: dict[str, tuple[Category, Severity, str]] = {
     "content_not_string": (C.SCHEMA, E, "Content is not a string (lists: user messages only)."),
     "invalid_chunk": (C.SCHEMA, E, "A content chunk is not {'type': 'text', 'text': '...'}."),
     "image_not_supported": (C.SCHEMA, E, "An image chunk: vision data is not supported yet."),
-    "classifier_not_supported": (C.SCHEMA, E, "A 'labels' line: classifier data is not supported."),
     "system_prompt_not_string": (C.SCHEMA, E, "The top-level 'system_prompt' is not a string."),
     "wrong_format": (C.SCHEMA, E, "A pretrain line in an instruct file, or the other way round."),
     # Stricter than the reference validator, which ignores these keys and would train anyway.
@@ -141,6 +141,8 @@ CODES: dict[str, tuple[Category, Severity, str]] = {
         "Content holds control tokens ([INST], <s>, <|...|>).",
     ),
 }
+# Classifier lines have their own module; their codes join the one table.
+CODES.update(classifier.CODES)
 
 ROLES = frozenset({"system", "user", "assistant", "tool"})
 _TOP_KEYS = frozenset({"messages", "interactions", "tools", "available_tools", "system_prompt"})
@@ -259,7 +261,7 @@ def oversized_finding(path: str, raw: Any, limit: int = 16 * 2**20) -> Finding:
 
 def wrong_format_finding(path: str, line: int, kind: Kind, fmt: Kind) -> Finding:
     """The ``schema`` error of a line written in the other format than the file's."""
-    key = "'messages'" if kind == "instruct" else "'text'"
+    key = {"instruct": "'messages'", "pretrain": "'text'", "classifier": "'labels'"}[kind]
     return make_finding(
         path,
         line,
@@ -484,6 +486,8 @@ def _find_lone_surrogate(value: Any) -> str | None:
 
 
 def _kind_of(obj: dict[str, Any]) -> Kind | None:
+    if classifier.is_classifier(obj):
+        return "classifier"
     if "messages" in obj or "interactions" in obj:
         return "instruct"
     if "text" in obj or "content" in obj:
@@ -502,14 +506,11 @@ def _check(data: bytes, out: _Out, expect: Kind | None) -> tuple[Sample | None, 
             'Each line must be one object: {"messages": [...]} or {"text": "..."}.',
         )
         return None, None
-    if "labels" in value:
-        out.add(
-            "classifier_not_supported",
-            "a 'labels' key: this is classifier data",
-            _HINT_UNSUPPORTED,
-        )
-        return None, None
     kind = _kind_of(value)
+    if expect == "classifier" and kind != "classifier":
+        kind = "classifier"  # forced or decided by the file: report the missing labels
+    if kind == "classifier" and expect in (None, "classifier"):
+        return classifier.check_line(value, out.add), kind
     if kind is None:
         code = "missing_text" if expect == "pretrain" else "missing_messages"
         out.add(

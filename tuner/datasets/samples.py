@@ -57,6 +57,20 @@ class PretrainSample:
     kind: Literal["pretrain"] = field(default="pretrain", init=False)
 
 
+@dataclass(frozen=True, slots=True)
+class ClassifierSample(PretrainSample):
+    """A classifier line: the text to classify (a chat's contents joined) and its labels.
+
+    A :class:`PretrainSample` to the token counter and the duplicate key (the text is what the
+    model reads); ``labels`` maps each target to its label(s), ``multi`` names the targets
+    written as a list (multi-label).
+    """
+
+    labels: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    multi: frozenset[str] = frozenset()
+    kind: Literal["classifier"] = field(default="classifier", init=False)  # type: ignore[assignment]
+
+
 Sample = InstructSample | PretrainSample
 
 

@@ -4,7 +4,10 @@ The input is deduplicated first with the same code as ``tuner data dedupe`` (exa
 duplicates too with ``near=``), so no conversation, nor a whitespace variant of one, lands on
 both sides. Each kept conversation then gets a rank, a keyed hash of its ``sample_key`` and the
 seed; the ``round(fraction × n)`` lowest ranks go to evaluation (at least one, and at least one
-left for training, when there are two or more). Ranking by content rather than shuffling
+left for training, when there are two or more). Classifier data is split stratified by label
+(:func:`choose_eval_stratified`): each label (combination) sends its share of the eval count,
+rounded by largest remainder, so rare labels appear on both sides. Ranking by content rather
+than shuffling
 positions means the same input and seed always give the same split, and appending lines to a
 file leaves the earlier lines where they were, except where the eval count changes.
 
@@ -18,15 +21,18 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tuner.datasets.classifier import stratum
 from tuner.datasets.dedupe import Deduper, Removal, validate_near
 from tuner.datasets.findings import Finding
 from tuner.datasets.lines import Format, check_input, checked_lines
 from tuner.datasets.reader import iter_lines
 from tuner.datasets.rules import make_finding
+from tuner.datasets.samples import ClassifierSample
 
 # The platform's limit on a file given as ``validation_files`` (1 MB and 5% of the training
 # data), kept where the validator keeps it so that split and validate never disagree.
@@ -90,6 +96,27 @@ def choose_eval(kept: Mapping[str, int], eval_fraction: float, seed: int) -> set
     return {line for _, line in ordered[:count]}
 
 
+def choose_eval_stratified(
+    kept: Mapping[str, int], strata: Mapping[int, str], eval_fraction: float, seed: int
+) -> set[int]:
+    """:func:`choose_eval` per stratum (line -> group): every group gives its proportional
+    share of the same total, the remainders going to the groups with the largest fractions."""
+    total = eval_count(len(kept), eval_fraction)
+    groups: dict[str, list[tuple[str, int]]] = defaultdict(list)
+    for key, line in kept.items():
+        groups[strata.get(line, "")].append((key, line))
+    quotas = {name: total * len(items) / len(kept) for name, items in groups.items()}
+    counts = {name: int(quota) for name, quota in quotas.items()}
+    left = total - sum(counts.values())
+    for name in sorted(groups, key=lambda g: (counts[g] - quotas[g], g))[:left]:
+        counts[name] += 1
+    chosen: set[int] = set()
+    for name, items in groups.items():
+        ordered = sorted(items, key=lambda item: (rank(item[0], seed), item[1]))
+        chosen.update(line for _, line in ordered[: counts[name]])
+    return chosen
+
+
 def _size_warnings(result: SplitResult, kept: int) -> list[Finding]:
     warnings: list[Finding] = []
     if kept < 2:
@@ -142,6 +169,7 @@ def split_file(
     result.temps_removed = [str(p) for p in removed]
 
     deduper = Deduper(near)
+    strata: dict[int, str] = {}
     progress.start("split: deduplicate", total=None, unit="lines")
     for line in checked_lines(source, expect=expect):
         result.lines_read += 1
@@ -153,10 +181,15 @@ def split_file(
         removal = deduper.check(line.number, line.sample)
         if removal is not None:
             result.removed.append(removal)
+        elif isinstance(line.sample, ClassifierSample):
+            strata[line.number] = stratum(line.sample)
     progress.finish()
 
     kept = deduper.kept
-    to_eval = choose_eval(kept, eval_fraction, seed)
+    if strata:
+        to_eval = choose_eval_stratified(kept, strata, eval_fraction, seed)
+    else:
+        to_eval = choose_eval(kept, eval_fraction, seed)
     to_train = set(kept.values()) - to_eval
     progress.start("split: write", total=result.lines_read, unit="lines")
     with contextlib.ExitStack() as stack:

@@ -22,13 +22,14 @@ import pickle
 import threading
 from array import array
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from multiprocessing.context import BaseContext
 from pathlib import Path
 from typing import cast
 
+from tuner.datasets import classifier
 from tuner.datasets.counting import TokenCount, TokenCounter
 from tuner.datasets.errors import DataInputError, check_readable, input_error
 from tuner.datasets.findings import Finding
@@ -65,7 +66,7 @@ IN_FLIGHT_PER_WORKER = 2
 MAX_PENDING_LINES = 10_000
 
 CounterFactory = Callable[[], TokenCounter]
-_KINDS: tuple[Kind | None, ...] = (None, "instruct", "pretrain")
+_KINDS: tuple[Kind | None, ...] = (None, "instruct", "pretrain", "classifier")
 _KIND_CODE: dict[Kind | None, int] = {kind: code for code, kind in enumerate(_KINDS)}
 # A finding as it travels from a worker: (line, code, message, hint).
 RawFinding = tuple[int, str, str, str | None]
@@ -81,8 +82,10 @@ def default_workers() -> int:
 
 @dataclass(frozen=True)
 class ValidateOptions:
-    # "instruct" or "pretrain"; None: decided by each file's first valid line.
+    # "instruct", "pretrain" or "classifier"; None: decided by each file's first valid line.
     fmt: str | None = None
+    # Classifier data: each target's allowed labels (a label outside is an error); None: any.
+    label_sets: Mapping[str, Sequence[str]] | None = None
     # Warn about conversations with more tokens than this; None: no length check.
     seq_len: int | None = None
     # Warnings count as errors.
@@ -91,8 +94,10 @@ class ValidateOptions:
     workers: int | None = None
 
     def __post_init__(self) -> None:
-        if self.fmt not in (None, "instruct", "pretrain"):
-            raise ValueError(f"format must be 'instruct' or 'pretrain', not {self.fmt!r}")
+        if self.fmt not in (None, "instruct", "pretrain", "classifier"):
+            raise ValueError(
+                f"format must be 'instruct', 'pretrain' or 'classifier', not {self.fmt!r}"
+            )
         if self.seq_len is not None and self.seq_len < 1:
             raise ValueError(f"seq_len must be positive, not {self.seq_len}")
         if self.workers is not None and self.workers < 1:
@@ -422,7 +427,10 @@ class _FileRun:
     ) -> None:
         fmt, log = self.fmt, self.log
         if kind is not None and fmt is not None and kind != fmt:
-            self.log.add_finding(wrong_format_finding(self.report.path, number, kind, fmt))
+            if fmt == "classifier":
+                self.log.add_finding(classifier.missing_labels_finding(self.report.path, number))
+            else:
+                self.log.add_finding(wrong_format_finding(self.report.path, number, kind, fmt))
             return
         for line, code, message, hint in findings:
             if code == "missing_messages" and fmt == "pretrain":
@@ -518,7 +526,7 @@ def validate_paths(
         if runner.counter is not None:
             shared.tokenizer = runner.counter.name
         for index, report in enumerate(reports):
-            _validate_file(report, index, fmt, shared, runner, progress)
+            _validate_file(report, index, fmt, shared, runner, progress, options.label_sets)
     except BaseException:
         runner.abort()
         raise
@@ -535,6 +543,7 @@ def _validate_file(
     shared: _Shared,
     runner: _InProcess | _Pool,
     progress: Progress,
+    label_sets: Mapping[str, Sequence[str]] | None = None,
 ) -> None:
     path = report.path
     if report.size == 0:
@@ -561,6 +570,13 @@ def _validate_file(
     finally:
         progress.finish()
     run.finish()
+    if report.format == "classifier" and report.size:
+        # Rules across lines (label kinds, sets, distribution) need a second pass.
+        for finding in classifier.file_findings(path, label_sets=label_sets):
+            if finding.line is None:
+                report.add_file_finding(finding)
+            else:
+                report.line_findings.add_finding(finding)
 
 
 def _cross_file_checks(reports: list[FileReport], shared: _Shared, *, counted: bool) -> None:

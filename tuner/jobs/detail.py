@@ -108,6 +108,12 @@ class JobDetail:
                 ys.append(value)
         return xs, ys
 
+    def classifier_targets(self) -> list[dict[str, Any]]:
+        """A classifier job's targets as tuner sent them ([] for other jobs and for jobs
+        created outside tuner, whose spec the ledger does not hold)."""
+        targets = (self.job.spec or {}).get("classifier_targets")
+        return [dict(t) for t in targets] if isinstance(targets, list) else []
+
     def to_dict(self) -> dict[str, Any]:
         """The JSON of ``tuner jobs show --json``: the row, files, transitions, checkpoints and
         events."""
@@ -124,6 +130,7 @@ class JobDetail:
             "modified_at": record.modified_at,
             "trained_tokens": record.trained_tokens,
             "hyperparameters": record.hyperparameters,
+            "classifier_targets": self.classifier_targets(),
             "metadata": record.metadata,
             "sweep_id": record.sweep_id,
             "spec": record.spec,

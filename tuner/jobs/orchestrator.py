@@ -23,6 +23,7 @@ reaches the ledger only through ``ledger.aio``, so its event loop never waits on
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import functools
 import hashlib
 import os
@@ -35,7 +36,7 @@ from typing import Any, Literal
 import orjson
 from pydantic import SecretStr
 
-from tuner.api import File, Job, NotFoundError, TunerClient
+from tuner.api import APIError, File, Job, NotFoundError, TunerClient
 from tuner.datasets.errors import DataInputError
 from tuner.datasets.findings import Finding
 from tuner.datasets.pricing import ComparisonRow, Estimate, compare, estimate
@@ -92,12 +93,22 @@ class JobPlan:
     spec: JobSpec
     estimate: Estimate | None
     job: Job | None = None
+    dry_run: dict[str, Any] | None = None
+    """The server's dry-run figures (``--dry-run`` when every file is already uploaded)."""
 
     @property
     def metadata(self) -> dict[str, Any] | None:
-        if self.job is None or self.job.metadata is None:
-            return None
-        return self.job.metadata.model_dump(mode="json")
+        """The server's figures: the job's metadata once validated, else a dry run's."""
+        if self.job is not None and self.job.metadata is not None:
+            return self.job.metadata.model_dump(mode="json")
+        return self.dry_run
+
+    @property
+    def server_source(self) -> str | None:
+        """Where :attr:`metadata` comes from: "job metadata", "server dry run" or None."""
+        if self.job is not None and self.job.metadata is not None:
+            return "job metadata"
+        return "server dry run" if self.dry_run is not None else None
 
     @property
     def comparison(self) -> list[ComparisonRow]:
@@ -121,6 +132,7 @@ class JobPlan:
             "sweep_values": self.spec.sweep_values,
             "estimate": None if self.estimate is None else self.estimate.to_dict(),
             "server_metadata": self.metadata,
+            "server_source": self.server_source,
             "cost": self.cost,
             "job_id": None if self.job is None else self.job.id,
         }
@@ -269,7 +281,7 @@ class Orchestrator:
 
     # -- checks before anything is uploaded -------------------------------------------------
 
-    async def check_model(self, model: str) -> None:
+    async def check_model(self, model: str, job_type: str = "completion") -> None:
         """``SpecError`` unless the API lists ``model`` as one that can be fine-tuned."""
         listing = await self.client.models.list()
         card = next((c for c in listing.data if c.id == model or model in c.aliases), None)
@@ -281,6 +293,11 @@ class Orchestrator:
             )
         if not card.capabilities.fine_tuning:
             raise SpecError(f"model {model!r} cannot be fine-tuned (capabilities.fine_tuning)")
+        if job_type == "classifier" and not card.capabilities.classification:
+            raise SpecError(
+                f"model {model!r} cannot be fine-tuned as a classifier "
+                "(capabilities.classification); the reference names ministral-3b-latest"
+            )
 
     def validate(self, spec: JobSpec) -> Report:
         """Validate the spec's local files with the model's tokenizer (blocking; CPU-bound).
@@ -293,7 +310,11 @@ class Orchestrator:
         evals = spec.validation_paths()
         if not train:
             return Report([])
-        options = ValidateOptions(seq_len=context_length(spec.model))
+        options = ValidateOptions(
+            seq_len=context_length(spec.model),
+            fmt="classifier" if spec.is_classifier else None,
+            label_sets=spec.label_sets() or None,
+        )
         counter = _counter_factory(spec.model)
         try:
             first = validate_paths(
@@ -316,6 +337,13 @@ class Orchestrator:
                 files.append(more.files[-1])
         except DataInputError as exc:
             raise SpecError(str(exc)) from None
+        if not spec.is_classifier:
+            labelled = [f.path for f in files if f.format == "classifier"]
+            if labelled:
+                raise SpecError(
+                    f"{labelled[0]} holds classifier data ('labels'): set "
+                    'job_type = "classifier" and its [[classifier_targets]] in the spec'
+                )
         return Report(files)
 
     def estimate(self, spec: JobSpec, report: Report) -> Estimate | None:
@@ -359,6 +387,30 @@ class Orchestrator:
         )
         return UploadResult(source, uploaded.id, digest, False, uploaded, record)
 
+    async def _server_dry_run(self, plan: Plan, spec: JobSpec) -> tuple[Plan, str]:
+        """The plan with the server's dry-run figures when every local file of ``spec`` is
+        already on this server (known by content hash); nothing is uploaded or created. Says
+        which figures the plan shows."""
+        file_ids: dict[Path, str] = {}
+        for path in spec.local_paths():
+            digest, _, _ = await asyncio.to_thread(hash_file, path)
+            known = await self._still_uploaded(digest)
+            if known is None:
+                return plan, "local estimate only: not every file is uploaded yet"
+            file_ids[path] = known.file_id
+        jobs = []
+        try:
+            for job in plan.jobs:
+                body = job.spec.to_job_create(file_ids, wandb_key=self.wandb_key)
+                figures = await self.client.jobs.dry_run(body)
+                jobs.append(dataclasses.replace(job, dry_run=figures.model_dump(mode="json")))
+        except APIError as exc:
+            return plan, f"local estimate only: the server's dry run failed ({exc})"
+        return (
+            dataclasses.replace(plan, jobs=jobs),
+            "server figures from a dry run (the files are already uploaded)",
+        )
+
     async def _still_uploaded(self, digest: str) -> FileRecord | None:
         known = await self.ledger.aio.find_uploaded_file(digest, self.backend)
         if known is None:
@@ -401,9 +453,12 @@ class Orchestrator:
         if first.integrations.wandb is not None and self.wandb_key is None:
             raise SpecError("integrations.wandb needs a W&B key: set WANDB_API_KEY")
         if not dry_run:
-            await self.check_model(first.model)
+            await self.check_model(first.model, first.job_type)
         # A sweep varies hyperparameters only: its members share the files, checked once.
         report = await asyncio.to_thread(self.validate, first)
+        if first.is_classifier:
+            # Labels left out come from the data: settle them before anything is uploaded.
+            await asyncio.to_thread(first.resolved_targets)
         plan = Plan(
             source=spec_file.source,
             model=first.model,
@@ -414,7 +469,8 @@ class Orchestrator:
         if blocking:
             return CreateResult("invalid", plan, report, message=blocking[0].message)
         if dry_run:
-            return CreateResult("dry_run", plan, report)
+            plan, note = await self._server_dry_run(plan, first)
+            return CreateResult("dry_run", plan, report, message=note)
         await self.submitter.refresh_active(CycleReport())
         waiting = len(await self.ledger.aio.entries_in_state("pending"))
         interactive = not spec_file.is_sweep and await self.submitter.room() > waiting

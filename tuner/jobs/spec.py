@@ -16,6 +16,17 @@
     learning_rate = [1e-4, 5e-5]
     training_steps = [100, 200]
 
+A classifier job (Mistral's classifier fine-tuning) says so and names its targets::
+
+    model = "ministral-3b-latest"
+    job_type = "classifier"
+    [[classifier_targets]]
+    name = "sentiment"
+    labels = ["positive", "negative", "neutral"]   # left out: the labels found in the data
+    weight = 1.0
+    loss_function = "single_class"                  # left out: multi_class when the data
+                                                    # gives the target lists of labels
+
 Paths are relative to the spec file. Hyperparameters are checked with the API client's own
 request model (``tuner.api.TrainingParameters``), so a spec that loads is one the API's limits
 accept. A sweep expands, in the order its keys are written, into jobs whose suffixes are derived
@@ -31,7 +42,7 @@ import os
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -45,6 +56,7 @@ from pydantic import (
 
 from tuner.api.params import (
     SUFFIX_MAX_LENGTH,
+    ClassifierTarget,
     JobCreate,
     TrainingFile,
     TrainingParameters,
@@ -92,10 +104,28 @@ class Integrations(_Strict):
     wandb: WandbSpec | None = None
 
 
+LossFunction = Literal["single_class", "multi_class"]
+
+
+class TargetSpec(_Strict):
+    """One ``[[classifier_targets]]`` table: labels and loss function may come from the data."""
+
+    name: Annotated[str, Field(min_length=1)]
+    labels: Annotated[list[Annotated[str, Field(min_length=1)]], Field(min_length=1)] | None = None
+    weight: Annotated[float, Field(ge=0)] | None = None
+    loss_function: LossFunction | None = None
+
+    def describe(self) -> dict[str, Any]:
+        """The target as shown by ``jobs show`` before it is sent (None: from the data)."""
+        return self.model_dump(mode="json")
+
+
 class JobSpec(_Strict):
     """One job to create: what a spec file says, with a sweep member's values applied."""
 
     model: Annotated[str, Field(min_length=1)]
+    job_type: Literal["completion", "classifier"] = "completion"
+    classifier_targets: list[TargetSpec] = Field(default_factory=list)
     suffix: str | None = None
     auto_start: bool = True
     training_files: Annotated[list[FileRef], Field(min_length=1)]
@@ -127,6 +157,64 @@ class JobSpec(_Strict):
     def _hyperparameters(self) -> JobSpec:
         check_hyperparameters(self.hyperparameters)
         return self
+
+    @model_validator(mode="after")
+    def _targets(self) -> JobSpec:
+        names = [t.name for t in self.classifier_targets]
+        if self.job_type == "classifier":
+            if not names:
+                raise ValueError(
+                    "classifier_targets: a classifier job needs at least one [[classifier_targets]]"
+                )
+            if len(set(names)) != len(names):
+                raise ValueError("classifier_targets: target names repeat")
+            if "fim_ratio" in self.hyperparameters:
+                raise ValueError("hyperparameters.fim_ratio: not a classifier training parameter")
+        elif names:
+            raise ValueError('classifier_targets: only for job_type = "classifier"')
+        return self
+
+    @property
+    def is_classifier(self) -> bool:
+        return self.job_type == "classifier"
+
+    def label_sets(self) -> dict[str, list[str]]:
+        """The labels the spec states, per target (targets without labels take the data's)."""
+        return {t.name: list(t.labels) for t in self.classifier_targets if t.labels}
+
+    def resolved_targets(self) -> list[ClassifierTarget]:
+        """The targets as sent: labels and loss functions left out are taken from the local
+        training files (all labels seen; ``multi_class`` when the data lists labels).
+
+        Raises ``SpecError`` when something must come from data that is not local.
+        """
+        from tuner.datasets.classifier import TargetStats, label_stats
+
+        found: dict[str, TargetStats] = {}
+        if any(t.labels is None or t.loss_function is None for t in self.classifier_targets):
+            for path in self.training_paths():
+                for name, stats in label_stats(path).items():
+                    merged = found.setdefault(name, TargetStats(name))
+                    merged.multi = merged.multi or stats.multi
+                    merged.counts.update(stats.counts)
+        targets = []
+        for target in self.classifier_targets:
+            seen = found.get(target.name)
+            if (target.labels is None or target.loss_function is None) and seen is None:
+                raise SpecError(
+                    f"classifier_targets {target.name!r}: give its labels and loss_function; "
+                    "no local training file labels this target"
+                )
+            fields: dict[str, Any] = {
+                "name": target.name,
+                "labels": target.labels or sorted(seen.counts if seen else ()),
+                "loss_function": target.loss_function
+                or ("multi_class" if seen and seen.multi else "single_class"),
+            }
+            if target.weight is not None:
+                fields["weight"] = target.weight
+            targets.append(ClassifierTarget(**fields))
+        return targets
 
     @property
     def training_steps(self) -> int | None:
@@ -169,6 +257,9 @@ class JobSpec(_Strict):
             body["suffix"] = self.suffix
         if self.invalid_sample_skip_percentage is not None:
             body["invalid_sample_skip_percentage"] = self.invalid_sample_skip_percentage
+        if self.is_classifier:
+            body["job_type"] = "classifier"
+            body["classifier_targets"] = self.resolved_targets()
         wandb = self.integrations.wandb
         if wandb is not None:
             body["integrations"] = [_wandb(wandb, wandb_key)]

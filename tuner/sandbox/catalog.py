@@ -30,6 +30,8 @@ class ModelSpec:
     embeddings: bool = False
     function_calling: bool = True
     fim: bool = False
+    # Classifier fine-tuning (job_type "classifier"): the reference names ministral-3b only.
+    classifier: bool = False
     training: ModelPrice | None = None
     """The model's row of ``tuner.datasets.pricing.PRICES``; None when it is not fine-tunable."""
     currency: str = "USD"
@@ -56,7 +58,9 @@ class ModelSpec:
         return self._training().seconds_per_step
 
 
-def _tuned(name: str, description: str, *, fim: bool = False) -> ModelSpec:
+def _tuned(
+    name: str, description: str, *, fim: bool = False, classifier: bool = False
+) -> ModelSpec:
     """A fine-tunable model: context length and aliases from the model table, training figures
     from the price table."""
     info = tokenizers.model_info(name)
@@ -66,7 +70,13 @@ def _tuned(name: str, description: str, *, fim: bool = False) -> ModelSpec:
     if price is None:
         raise LookupError(f"{name} is missing from tuner.datasets.pricing.PRICES")
     return ModelSpec(
-        name, description, info.context_length, training=price, aliases=info.aliases, fim=fim
+        name,
+        description,
+        info.context_length,
+        training=price,
+        aliases=info.aliases,
+        fim=fim,
+        classifier=classifier,
     )
 
 
@@ -77,7 +87,7 @@ BASE_MODELS: tuple[ModelSpec, ...] = (
     _tuned("open-mistral-nemo", "Mistral NeMo 12B."),
     _tuned("mistral-large-latest", "Mistral Large."),
     _tuned("ministral-8b-latest", "Ministral 8B."),
-    _tuned("ministral-3b-latest", "Ministral 3B."),
+    _tuned("ministral-3b-latest", "Ministral 3B.", classifier=True),
     ModelSpec(
         "mistral-embed",
         "Mistral Embed, text embeddings.",

@@ -6,8 +6,6 @@ Response and chunk shapes follow ``docs/api.md#chat-completions`` and the SDK's 
 
 from __future__ import annotations
 
-import base64
-import struct
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -15,7 +13,7 @@ from typing import Any
 
 import orjson
 
-from tuner.sandbox import errors, standin
+from tuner.sandbox import errors, shapes, standin
 from tuner.sandbox.catalog import base_model
 from tuner.sandbox.requests import ChatIn, ChatMessageIn, EmbeddingIn
 from tuner.sandbox.service import Sandbox
@@ -74,14 +72,21 @@ def answer(sandbox: Sandbox, body: ChatIn) -> Answer:
     reply: Reply | None = None
     if tuned is not None:
         reply = sandbox.reply_index(tuned).best(prompt)
-    if reply is None or (reply.tool_calls and body.tool_choice == "none"):
+    if reply is None:
+        reply = Reply(standin.generic_reply(prompt))
+    reply = shapes.apply_tool_choice(reply, body.tools, body.tool_choice, prompt)
+    if not reply.tool_calls and not reply.content:
+        # The stand-in's call was dropped (no tools, or "none"): answer in words instead.
         reply = Reply(standin.generic_reply(prompt))
     finish = "tool_calls" if reply.tool_calls else "stop"
     content = _cut_at_stop(reply.content, body.stop)
-    if not reply.tool_calls and body.max_tokens is not None:
+    schema = shapes.json_schema_of(body.response_format)
+    if not reply.tool_calls and body.max_tokens is not None and schema is None:
         content, cut = standin.truncate_tokens(content, body.max_tokens)
         finish = "length" if cut else finish
-    if not reply.tool_calls and _wants_json(body):
+    if not reply.tool_calls and schema is not None:
+        content = orjson.dumps(shapes.instance_of(schema, content)).decode()
+    elif not reply.tool_calls and _wants_json(body):
         content = orjson.dumps({"answer": content}).decode()
     return _answered(sandbox, body, Reply(content, reply.tool_calls), finish)
 
@@ -177,11 +182,13 @@ def embeddings(sandbox: Sandbox, body: EmbeddingIn) -> JSON:
             param="output_dimension",
         )
     dtype = body.output_dtype or "float"
-    as_base64 = body.encoding_format == "base64"
+    # encoding_format "base64" is accepted but answered as numbers: the reference's response
+    # schema (and SDK 2.5.1, which fails on a string) has ``embedding`` as a list of numbers.
+    # What the platform sends for base64 is UNCONFIRMED.
     data = [
         {
             "object": "embedding",
-            "embedding": _encode(standin.embed(text, dimension), dtype, as_base64=as_base64),
+            "embedding": _encode(standin.embed(text, dimension), dtype),
             "index": index,
         }
         for index, text in enumerate(texts)
@@ -196,22 +203,19 @@ def embeddings(sandbox: Sandbox, body: EmbeddingIn) -> JSON:
     }
 
 
-def _encode(vector: list[float], dtype: str, *, as_base64: bool) -> list[float] | list[int] | str:
+def _encode(vector: list[float], dtype: str) -> list[float] | list[int]:
     values: list[float] | list[int]
     if dtype == "float":
         values = vector
-        packed = struct.pack(f"<{len(vector)}f", *vector)
     elif dtype in ("int8", "uint8"):
         if dtype == "int8":
             values = [max(-128, min(127, round(v * 127))) for v in vector]
         else:
             values = [max(0, min(255, round((v + 1) * 127.5))) for v in vector]
-        packed = struct.pack(f"<{len(values)}{'b' if dtype == 'int8' else 'B'}", *values)
     else:
         # One bit per dimension (1 = positive), packed eight to a byte.
         bits = [1 if v > 0 else 0 for v in vector]
         bits += [0] * (-len(bits) % 8)
         raw = [int("".join(map(str, bits[i : i + 8])), 2) for i in range(0, len(bits), 8)]
         values = raw if dtype == "ubinary" else [b - 256 if b > 127 else b for b in raw]
-        packed = bytes(raw)
-    return base64.b64encode(packed).decode() if as_base64 else values
+    return values

@@ -57,6 +57,13 @@ class SandboxMiddleware:
 
     async def _serve(self, scope: Scope, receive: Receive, marked: Send) -> None:
         path: str = scope["path"]
+        # The gateway checks the key first: a wrong key is a 401 even when faults are injected.
+        if not path.startswith(SIGNED_PREFIX) and path != HEALTH_PATH:
+            key = _bearer(scope)
+            if key is None or (self.api_key is not None and not _same(key, self.api_key)):
+                await _json_response(401, gateway_body("Unauthorized"), marked)
+                return
+            scope.setdefault("state", {})["owner"] = owner_of(key)
         if not path.startswith(CONTROL_PREFIX):
             decision = self.injector.decide()
             if decision.delay:
@@ -66,12 +73,6 @@ class SandboxMiddleware:
             if decision.status is not None:
                 await _fault_response(decision.status, marked)
                 return
-        if not path.startswith(SIGNED_PREFIX) and path != HEALTH_PATH:
-            key = _bearer(scope)
-            if key is None or (self.api_key is not None and not _same(key, self.api_key)):
-                await _json_response(401, gateway_body("Unauthorized"), marked)
-                return
-            scope.setdefault("state", {})["owner"] = owner_of(key)
         await self.app(scope, receive, marked)
 
 

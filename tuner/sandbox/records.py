@@ -72,6 +72,9 @@ class JobRecord(Stored):
     integrations: list[dict[str, Any]] | None = None
     repositories: list[dict[str, Any]] | None = None
     invalid_sample_skip_percentage: float = 0.0
+    job_type: Literal["completion", "classifier"] = "completion"
+    # Classifier jobs: the targets as the platform echoes them (defaults filled in).
+    classifier_targets: list[dict[str, Any]] | None = None
     validation: Validation | None = None
     start_requested_at: float | None = None
     cancel_requested_at: float | None = None
@@ -91,4 +94,5 @@ class ModelRecord(Stored):
     description: str | None = None
     archived: bool = False
     deleted: bool = False
-    kind: Literal["completion"] = "completion"
+    kind: Literal["completion", "classifier"] = "completion"
+    classifier_targets: list[dict[str, Any]] | None = None

@@ -126,3 +126,23 @@ class EmbeddingIn(Strict):
     output_dtype: Literal["float", "int8", "uint8", "binary", "ubinary"] | None = None
     encoding_format: Literal["float", "base64"] | None = None
     metadata: dict[str, Any] | None = None
+
+
+class ClassificationIn(Strict):
+    """``POST /v1/classifications``: the wire field is ``input`` (SDK 2.5.1 calls its argument
+    ``inputs`` and sends it as ``input``)."""
+
+    model: str
+    input: str | list[str]
+    metadata: dict[str, Any] | None = None
+
+
+class ChatToClassifyIn(Strict):
+    messages: list[ChatMessageIn] = Field(min_length=1)
+
+
+class ChatClassificationIn(Strict):
+    """``POST /v1/chat/classifications``: one chat ``{"messages": [...]}`` or a list of them."""
+
+    model: str
+    input: ChatToClassifyIn | list[ChatToClassifyIn]

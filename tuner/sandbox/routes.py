@@ -18,11 +18,19 @@ from fastapi.responses import FileResponse, Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
-from tuner.sandbox import inference, wire
+from tuner.sandbox import classify, inference, wire
 from tuner.sandbox.clock import ManualClock
 from tuner.sandbox.errors import ApiError, detail_error, gateway_body, unprocessable
 from tuner.sandbox.lifecycle import Status
-from tuner.sandbox.requests import ChatIn, ClockAdvanceIn, EmbeddingIn, JobIn, ModelUpdateIn
+from tuner.sandbox.requests import (
+    ChatClassificationIn,
+    ChatIn,
+    ClassificationIn,
+    ClockAdvanceIn,
+    EmbeddingIn,
+    JobIn,
+    ModelUpdateIn,
+)
 from tuner.sandbox.service import Sandbox
 from tuner.sandbox.uploads import (
     BadUpload,
@@ -154,8 +162,12 @@ def signed_blob(
 
 
 @router.post("/v1/fine_tuning/jobs")
-def create_job(body: JobIn, sandbox: SandboxDep, owner: OwnerDep) -> JSON:
+def create_job(
+    body: JobIn, sandbox: SandboxDep, owner: OwnerDep, dry_run: bool | None = None
+) -> JSON:
     raw = body.model_dump(mode="json", exclude_unset=True)
+    if dry_run:
+        return sandbox.dry_run_job(body, raw, owner)
     return sandbox.create_job(body, raw, owner)
 
 
@@ -255,6 +267,16 @@ def chat(body: ChatIn, sandbox: SandboxDep) -> JSON | StreamingResponse:
 @router.post("/v1/embeddings")
 def embeddings(body: EmbeddingIn, sandbox: SandboxDep) -> JSON:
     return inference.embeddings(sandbox, body)
+
+
+@router.post("/v1/classifications")
+def classifications(body: ClassificationIn, sandbox: SandboxDep) -> JSON:
+    return classify.classify(sandbox, body)
+
+
+@router.post("/v1/chat/classifications")
+def chat_classifications(body: ChatClassificationIn, sandbox: SandboxDep) -> JSON:
+    return classify.classify_chats(sandbox, body)
 
 
 # ---------------------------------------------------------------------------- sandbox control

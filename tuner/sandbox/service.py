@@ -16,7 +16,7 @@ import mimetypes
 import secrets
 import uuid
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
@@ -111,6 +111,7 @@ class Sandbox:
         self._executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="sandbox-validate")
         self._pending: dict[str, Future[Validation]] = {}
         self._indexes: OrderedDict[str, ReplyIndex] = OrderedDict()
+        self._examples: OrderedDict[str, list[Any]] = OrderedDict()
 
     def close(self) -> None:
         # Do not wait for a validation still running: its outcome is recomputed on next start.
@@ -276,15 +277,51 @@ class Sandbox:
     # ------------------------------------------------------------------ jobs
 
     def create_job(self, body: JobIn, raw: JSON, owner: str) -> JSON:
+        job, spec = self._new_job(body, raw, owner)
+        now = job.created_at
+        # Settle earlier jobs first, so a job whose validation has (silently) failed by now is
+        # not taken for an active duplicate.
+        self.refresh_jobs(now)
+        with self.store.transaction():
+            duplicate = self._active_duplicate(job, now)
+            if duplicate is not None:
+                raise detail_error(
+                    409,
+                    "A fine-tuning job with the same parameters is already queued, validated "
+                    f"or running: {duplicate.id}.",
+                )
+            self.store.put(JOBS, job, created=now)
+        self._pending[job.id] = self._executor.submit(self._validate, job)
+        log.info("job %s created (%s, auto_start=%s)", job.id, job.model, job.auto_start)
+        return wire.job_out(job, spec, now, seed=self.seed, detailed=False)
+
+    def dry_run_job(self, body: JobIn, raw: JSON, owner: str) -> JSON:
+        """``?dry_run=true``: the job's cost figures (``LegacyJobMetadataOut``); nothing is kept.
+
+        The data is validated now, on the request path (a real job validates it later). Data
+        that fails validation is a 422 with the reason: the platform's answer is UNCONFIRMED.
+        """
+        job, spec = self._new_job(body, raw, owner)
+        outcome = self._validate(job)
+        if not outcome.ok:
+            raise detail_error(422, outcome.error or "The training data is invalid.")
+        return wire.dry_run_out(outcome, spec)
+
+    def _new_job(self, body: JobIn, raw: JSON, owner: str) -> tuple[JobRecord, ModelSpec]:
+        """The record of a job the request asks for, checked but not stored."""
         if not body.training_files and not body.repositories:
             raise unprocessable(
                 [validation_detail(["body", "job_in"], errors.NO_TRAINING_FILES, raw)]
             )
         job_type = body.job_type or "completion"
         spec = base_model(body.model)
-        if job_type != "completion" or spec is None or not spec.fine_tunable:
-            # The sandbox simulates completion fine-tuning only.
+        if (
+            spec is None
+            or not spec.fine_tunable
+            or (job_type == "classifier" and not spec.classifier)
+        ):
             raise detail_error(422, errors.model_not_available(job_type))
+        targets = _classifier_targets(body, raw)
         training = [
             TrainingFileRef(file_id=str(f.file_id), weight=f.weight) for f in body.training_files
         ]
@@ -313,22 +350,10 @@ class Sandbox:
             else [r.model_dump(exclude={"token"}) for r in body.repositories],
             invalid_sample_skip_percentage=body.invalid_sample_skip_percentage,
             fail_fraction=self._fate.fail_fraction(),
+            job_type=job_type,
+            classifier_targets=targets,
         )
-        # Settle earlier jobs first, so a job whose validation has (silently) failed by now is
-        # not taken for an active duplicate.
-        self.refresh_jobs(now)
-        with self.store.transaction():
-            duplicate = self._active_duplicate(job, now)
-            if duplicate is not None:
-                raise detail_error(
-                    409,
-                    "A fine-tuning job with the same parameters is already queued, validated "
-                    f"or running: {duplicate.id}.",
-                )
-            self.store.put(JOBS, job, created=now)
-        self._pending[job.id] = self._executor.submit(self._validate, job)
-        log.info("job %s created (%s, auto_start=%s)", job.id, job.model, job.auto_start)
-        return wire.job_out(job, spec, now, seed=self.seed, detailed=False)
+        return job, spec
 
     def _active_duplicate(self, job: JobRecord, now: float) -> JobRecord | None:
         key = _duplicate_key(job)
@@ -489,7 +514,11 @@ class Sandbox:
                     ok=False, error=str(training if isinstance(training, str) else validating)
                 )
             verdict = validation.check_job_data(
-                training, validating, job.model, skip_fraction=job.invalid_sample_skip_percentage
+                training,
+                validating,
+                job.model,
+                skip_fraction=job.invalid_sample_skip_percentage,
+                targets=job.classifier_targets,
             )
         except Exception as exc:  # a broken check fails the job, like a platform-side error
             log.exception("validating the data of job %s failed", job.id)
@@ -522,12 +551,22 @@ class Sandbox:
 
     def _add_model(self, job: JobRecord, finished: float) -> str:
         day = datetime.fromtimestamp(finished, UTC).strftime("%Y%m%d")
-        parts = ["ft", job.model, job.owner, day]
+        # Classifiers are named ft:classifier:<base>:... (a 2025 observation, mistral-api.md §2).
+        kind = ["classifier"] if job.job_type == "classifier" else []
+        parts = ["ft", *kind, job.model, job.owner, day]
         if job.suffix:
             parts.append(job.suffix)
         parts.append(job.id.replace("-", "")[:8])
         name = ":".join(parts)
-        record = ModelRecord(id=name, job=job.id, root=job.model, owner=job.owner, created=finished)
+        record = ModelRecord(
+            id=name,
+            job=job.id,
+            root=job.model,
+            owner=job.owner,
+            created=finished,
+            kind=job.job_type,
+            classifier_targets=job.classifier_targets,
+        )
         self.store.put(MODELS, record, created=finished)
         log.info("job %s succeeded: model %s", job.id, name)
         return name
@@ -602,8 +641,24 @@ class Sandbox:
             return spec, None
         with contextlib.suppress(ApiError):
             record = self.fine_tuned(model_id)
-            return self._root(record), record
+            if record.kind == "completion":  # a classifier does not chat
+                return self._root(record), record
         raise errors.invalid_model(model_id)
+
+    def classifier_examples(
+        self, record: ModelRecord, load: Callable[[Sequence[Path]], list[Any]]
+    ) -> list[Any]:
+        """A classifier's labelled training examples, loaded by ``load`` (cached, a few)."""
+        key = f"classifier:{record.id}"
+        cached = self._examples.get(key)
+        if cached is None:
+            job = self.store.get(JOBS, record.job)
+            ids = [ref.file_id for ref in job.training_files] if job else []
+            cached = load([self.store.blob_path(i) for i in ids])
+            self._examples[key] = cached
+            while len(self._examples) > INDEX_CACHE_SIZE:
+                self._examples.popitem(last=False)
+        return cached
 
     def reply_index(self, record: ModelRecord) -> ReplyIndex:
         """The training examples a fine-tuned model answers from (cached, a few models)."""
@@ -624,8 +679,64 @@ def _file_ids(job: JobRecord) -> set[str]:
     return {ref.file_id for ref in job.training_files} | set(job.validation_files)
 
 
+def _classifier_targets(body: JobIn, raw: JSON) -> list[JSON] | None:
+    """A classifier job's targets with the defaults the platform fills in; None otherwise.
+
+    A classifier job needs targets and takes no ``fim_ratio``; a completion job takes no
+    targets. ``loss_function`` left out (or null) becomes ``single_class``: the platform's
+    default is UNCONFIRMED (its answer always carries one).
+    """
+    if body.job_type != "classifier":
+        if body.classifier_targets:
+            raise unprocessable(
+                [
+                    validation_detail(
+                        ["body", "classifier_targets"],
+                        "classifier_targets are for job_type 'classifier' only",
+                        raw.get("classifier_targets"),
+                    )
+                ]
+            )
+        return None
+    problems = []
+    if not body.classifier_targets:
+        problems.append(
+            validation_detail(
+                ["body", "classifier_targets"],
+                "a classifier job needs at least one target",
+                raw.get("classifier_targets"),
+            )
+        )
+    if body.hyperparameters.fim_ratio is not None:
+        problems.append(
+            validation_detail(
+                ["body", "hyperparameters", "fim_ratio"],
+                "fim_ratio is not a classifier training parameter",
+                body.hyperparameters.fim_ratio,
+            )
+        )
+    names = [t.name for t in body.classifier_targets or []]
+    if len(set(names)) != len(names):
+        problems.append(
+            validation_detail(["body", "classifier_targets"], "target names must be unique", names)
+        )
+    if problems:
+        raise unprocessable(problems)
+    return [
+        {
+            "name": t.name,
+            "labels": list(t.labels),
+            "weight": t.weight,
+            "loss_function": t.loss_function or "single_class",
+        }
+        for t in body.classifier_targets or []
+    ]
+
+
 def _duplicate_key(job: JobRecord) -> tuple[Any, ...]:
     return (
+        job.job_type,
+        repr(job.classifier_targets),
         job.model,
         tuple((ref.file_id, ref.weight) for ref in job.training_files),
         tuple(job.validation_files),

@@ -11,7 +11,9 @@ import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from tuner.datasets import classifier
 from tuner.datasets.counting import TokenCounter
 from tuner.datasets.findings import Finding
 from tuner.datasets.tokenizers import resolve_tokenizer
@@ -81,16 +83,25 @@ def check_job_data(
     model: str,
     *,
     skip_fraction: float = 0.0,
+    targets: Sequence[dict[str, Any]] | None = None,
 ) -> DataVerdict:
     """Validate a job's data and count its tokens with the model's own tokenizer.
 
     Lines with errors fail the job unless they are at most ``skip_fraction`` of the training
     lines (the job's ``invalid_sample_skip_percentage``); a file-level error (an empty file) or
     an error in validation data always fails it.
+
+    ``targets`` makes it a classifier job: the data must be classifier data whose labels are
+    among each target's labels, with no target the job does not name. A completion job refuses
+    classifier data.
     """
+    options = _options_for(targets)
     report = validate_paths(
-        list(training), options=ValidateOptions(), counter_factory=_counter_factory(model)
+        list(training), options=options, counter_factory=_counter_factory(model)
     )
+    mismatch = _format_mismatch(report, targets)
+    if mismatch is not None:
+        return DataVerdict(False, mismatch, 0, 0)
     files = [f for f in report.files if not f.is_eval]
     lines = sum(f.lines for f in files)
     conversations = sum(f.conversations for f in files)
@@ -111,7 +122,7 @@ def check_job_data(
     if conversations == 0:
         return DataVerdict(False, "The training data holds no valid conversation.", 0, 0)
     for path in validation:
-        checked = validate_paths([path], options=ValidateOptions(), counter_factory=None)
+        checked = validate_paths([path], options=options, counter_factory=None)
         count, listed = _first_errors(checked, 1)
         if count:
             return DataVerdict(
@@ -122,6 +133,35 @@ def check_job_data(
                 conversations,
             )
     return DataVerdict(True, None, tokens, conversations)
+
+
+def _options_for(targets: Sequence[dict[str, Any]] | None) -> ValidateOptions:
+    if targets is None:
+        return ValidateOptions()
+    return ValidateOptions(
+        fmt="classifier", label_sets={t["name"]: list(t["labels"]) for t in targets}
+    )
+
+
+def _format_mismatch(report: Report, targets: Sequence[dict[str, Any]] | None) -> str | None:
+    """Why the data does not fit the job's type, if it does not."""
+    for file in report.files:
+        if targets is None and file.format == "classifier":
+            return (
+                f"file {Path(file.path).name} holds classifier data ('labels'); "
+                "create the job with job_type 'classifier'."
+            )
+    if targets is None:
+        return None
+    named = {t["name"] for t in targets}
+    for file in report.files:
+        extra = sorted(set(classifier.label_stats(file.path)) - named)
+        if extra:
+            return (
+                f"file {Path(file.path).name} labels target(s) {', '.join(extra)} that the "
+                "job's classifier_targets do not name."
+            )
+    return None
 
 
 def _where(finding: Finding) -> str:

@@ -13,7 +13,7 @@ from typing import Any
 from tuner.sandbox import lifecycle
 from tuner.sandbox.catalog import ModelSpec, run_seconds, token_cost
 from tuner.sandbox.lifecycle import Status
-from tuner.sandbox.records import FileRecord, JobRecord, ModelRecord
+from tuner.sandbox.records import FileRecord, JobRecord, ModelRecord, Validation
 
 JSON = dict[str, Any]
 
@@ -57,8 +57,10 @@ def hyperparameters_out(job: JobRecord, model: ModelSpec) -> JSON:
         "warmup_fraction": _given_or(given, "warmup_fraction", DEFAULT_WARMUP_FRACTION),
         "epochs": outcome.epochs if outcome else given.get("epochs"),
         "seq_len": _given_or(given, "seq_len", model.default_seq_len),
-        "fim_ratio": _given_or(given, "fim_ratio", DEFAULT_FIM_RATIO if model.fim else None),
     }
+    if job.job_type == "completion":
+        # ClassifierTrainingParameters has no fim_ratio (SDK 2.5.1).
+        body["fim_ratio"] = _given_or(given, "fim_ratio", DEFAULT_FIM_RATIO if model.fim else None)
     return body
 
 
@@ -81,6 +83,25 @@ def metadata_out(job: JobRecord, model: ModelSpec) -> JSON | None:
         "train_tokens": outcome.train_tokens,
         "data_tokens": outcome.data_tokens,
         "estimated_start_time": None if running is None else int(running),
+    }
+
+
+def dry_run_out(outcome: Validation, model: ModelSpec) -> JSON:
+    """``POST /v1/fine_tuning/jobs?dry_run=true``: ``LegacyJobMetadataOut`` (mistral-api.md
+    §2); what the platform puts in ``details`` is UNCONFIRMED."""
+    return {
+        "object": "job.metadata",
+        "details": "Dry run: the figures of this job; nothing was created.",
+        "deprecated": True,
+        "expected_duration_seconds": run_seconds(model, outcome.training_steps),
+        "cost": token_cost(model, outcome.train_tokens),
+        "cost_currency": model.currency,
+        "train_tokens_per_step": model.train_tokens_per_step,
+        "train_tokens": outcome.train_tokens,
+        "data_tokens": outcome.data_tokens,
+        "estimated_start_time": None,
+        "epochs": outcome.epochs,
+        "training_steps": outcome.training_steps,
     }
 
 
@@ -135,7 +156,7 @@ def job_out(job: JobRecord, model: ModelSpec, now: float, *, seed: int, detailed
         "auto_start": job.auto_start,
         "model": job.model,
         "status": status.value,
-        "job_type": "completion",
+        "job_type": job.job_type,
         "created_at": int(job.created_at),
         "modified_at": int(lifecycle.modified_at(job, model, now)),
         "training_files": [ref.file_id for ref in job.training_files],
@@ -146,8 +167,12 @@ def job_out(job: JobRecord, model: ModelSpec, now: float, *, seed: int, detailed
         "integrations": integrations_out(job),
         "trained_tokens": outcome.train_tokens if success and outcome else None,
         "metadata": metadata_out(job, model) if reached_validation else None,
-        "repositories": repositories_out(job),
     }
+    if job.job_type == "completion":
+        body["repositories"] = repositories_out(job)
+    if detailed and job.classifier_targets is not None:
+        # ClassifierFineTuningJobDetails: every field of every target is required.
+        body["classifier_targets"] = [dict(t) for t in job.classifier_targets]
     if detailed:
         body["events"] = [_event(t, job) for t in transitions]
         body["checkpoints"] = [
@@ -179,16 +204,19 @@ def _event(transition: lifecycle.Transition, job: JobRecord) -> JSON:
     return {"name": "status-updated", "data": data, "created_at": int(transition.at)}
 
 
-def capabilities_out(model: ModelSpec, *, fine_tuned: bool = False) -> JSON:
+def capabilities_out(model: ModelSpec, *, fine_tuned: bool = False, kind: str = "") -> JSON:
+    """A card's capabilities. A base model that can be fine-tuned as a classifier says
+    ``classification: true``; a fine-tuned classifier classifies and does not chat."""
+    classifier = kind == "classifier"
     return {
-        "completion_chat": model.chat,
-        "function_calling": model.function_calling,
+        "completion_chat": model.chat and not classifier,
+        "function_calling": model.function_calling and not classifier,
         "reasoning": False,
-        "completion_fim": model.fim,
+        "completion_fim": model.fim and not classifier,
         "fine_tuning": model.fine_tunable and not fine_tuned,
         "vision": False,
         "ocr": False,
-        "classification": False,
+        "classification": classifier or (model.classifier and not fine_tuned),
         "moderation": False,
         "audio": False,
         "audio_transcription": False,
@@ -232,13 +260,14 @@ def fine_tuned_card(record: ModelRecord, base: ModelSpec) -> JSON:
         "job": record.job,
         "root": record.root,
         "archived": record.archived,
-        "capabilities": capabilities_out(base, fine_tuned=True),
+        "capabilities": capabilities_out(base, fine_tuned=True, kind=record.kind),
     }
 
 
 def fine_tuned_model_out(record: ModelRecord, base: ModelSpec, *, workspace_id: str) -> JSON:
     """The PATCH /v1/fine_tuning/models/{id} answer (discriminated on ``model_type``)."""
-    return {
+    classifier = record.kind == "classifier"
+    body: JSON = {
         "id": record.id,
         "object": "model",
         "created": int(record.created),
@@ -250,14 +279,17 @@ def fine_tuned_model_out(record: ModelRecord, base: ModelSpec, *, workspace_id: 
         "name": record.name,
         "description": record.description,
         "capabilities": {
-            "completion_chat": True,
-            "completion_fim": base.fim,
-            "function_calling": base.function_calling,
+            "completion_chat": not classifier,
+            "completion_fim": base.fim and not classifier,
+            "function_calling": base.function_calling and not classifier,
             "fine_tuning": False,
-            "classification": False,
+            "classification": classifier,
         },
         "max_context_length": base.max_context_length,
         "aliases": [],
         "job": record.job,
-        "model_type": "completion",
+        "model_type": record.kind,
     }
+    if classifier:
+        body["classifier_targets"] = [dict(t) for t in record.classifier_targets or []]
+    return body

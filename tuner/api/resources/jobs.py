@@ -20,7 +20,7 @@ from tuner.api.params import JobCreate
 from tuner.api.resources._common import Resource, segment
 from tuner.api.sentinel import NOT_GIVEN, NotGiven
 from tuner.api.transport import RequestSpec, Sent
-from tuner.api.wire import Job, JobList, JobStatus
+from tuner.api.wire import DryRunMetadata, Job, JobList, JobStatus
 
 logger = logging.getLogger("tuner.api")
 
@@ -32,6 +32,19 @@ _LOOKUP_PAGE_SIZE = 50
 
 
 class Jobs(Resource):
+    async def dry_run(self, spec: JobCreate) -> DryRunMetadata:
+        """The server's figures for ``spec`` (``?dry_run=true``): cost, tokens, steps; no job is
+        created. The OAS keeps the parameter although the docs announced its removal."""
+        request = RequestSpec(
+            "POST",
+            JOBS_PATH,
+            json=spec.to_body(),
+            params={"dry_run": "true"},
+            secrets=spec.secrets(),
+        )
+        sent = await self._transport.request(request)
+        return sent.parse(DryRunMetadata)
+
     async def create(self, spec: JobCreate) -> Job:
         """Create a job from ``spec``; one spec never makes two jobs (see the module doc)."""
         transport = self._transport
