@@ -129,6 +129,7 @@ class AsyncLedger:
     list_jobs = _InWorker(Ledger.list_jobs)
     transitions = _InWorker(Ledger.transitions)
     checkpoints = _InWorker(Ledger.checkpoints)
+    checkpoints_of = _InWorker(Ledger.checkpoints_of)
     events = _InWorker(Ledger.events)
     job_files = _InWorker(Ledger.job_files)
     active_job_count = _InWorker(Ledger.active_job_count)
