@@ -221,7 +221,7 @@ def test_model_not_available_and_unknown_files(client: httpx.Client) -> None:
         assert refused.json() == {
             "detail": "Model not available for this type of fine-tuning (completion)."
         }
-    # Only ministral-3b is a classifier base model (mistral-api.md §6).
+    # Only ministral-3b is a classifier base model (docs/classifier.md).
     classifier = create_job(client, file_id, model="open-mistral-7b", job_type="classifier")
     assert classifier.json() == {
         "detail": "Model not available for this type of fine-tuning (classifier)."

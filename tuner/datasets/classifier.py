@@ -1,7 +1,7 @@
 """Classifier data: the rules for Mistral's classifier fine-tuning lines, beside instruct/pretrain.
 
 A line is ``{"text": "...", "labels": {"<target>": "<label>" | ["<label>", ...]}}`` or the same
-with ``messages`` (a chat to classify) instead of ``text`` (``mistral-api.md`` §6, the Classifier
+with ``messages`` (a chat to classify) instead of ``text`` (docs/classifier.md, the Classifier
 Factory docs). A target whose value is a string is a single-label target (``single_class``); a
 list makes it multi-label (``multi_class``).
 

@@ -133,11 +133,3 @@ def _line(
         values[label.target] = value
     return {"text": text, "labels": values}, ""
 
-
-__all__ = [
-    "ClassifierConversion",
-    "LabelColumn",
-    "LabelSpecError",
-    "UnreadableSourceError",
-    "convert_classifier",
-]

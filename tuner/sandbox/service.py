@@ -551,7 +551,7 @@ class Sandbox:
 
     def _add_model(self, job: JobRecord, finished: float) -> str:
         day = datetime.fromtimestamp(finished, UTC).strftime("%Y%m%d")
-        # Classifiers are named ft:classifier:<base>:... (a 2025 observation, mistral-api.md §2).
+        # Classifiers are named ft:classifier:<base>:... (a 2025 observation, docs/classifier.md).
         kind = ["classifier"] if job.job_type == "classifier" else []
         parts = ["ft", *kind, job.model, job.owner, day]
         if job.suffix:

@@ -1,6 +1,6 @@
 """Answers shaped by the request: forced or forbidden tool calls, JSON-schema outputs.
 
-- ``tool_choice`` (``mistral-api.md`` §4): ``"none"`` forbids a tool call; ``"any"`` and
+- ``tool_choice`` (docs/api.md): ``"none"`` forbids a tool call; ``"any"`` and
   ``"required"`` force one; ``{"type": "function", "function": {"name": ...}}`` forces a call of
   that function; ``"auto"`` (the default) lets the stand-in decide. A model answers with tool
   calls only when the request gives ``tools``.

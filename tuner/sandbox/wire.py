@@ -87,8 +87,8 @@ def metadata_out(job: JobRecord, model: ModelSpec) -> JSON | None:
 
 
 def dry_run_out(outcome: Validation, model: ModelSpec) -> JSON:
-    """``POST /v1/fine_tuning/jobs?dry_run=true``: ``LegacyJobMetadataOut`` (mistral-api.md
-    §2); what the platform puts in ``details`` is UNCONFIRMED."""
+    """``POST /v1/fine_tuning/jobs?dry_run=true``: ``LegacyJobMetadataOut`` (docs/api.md);
+    what the platform puts in ``details`` is UNCONFIRMED."""
     return {
         "object": "job.metadata",
         "details": "Dry run: the figures of this job; nothing was created.",
