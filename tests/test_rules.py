@@ -441,6 +441,11 @@ WARNING_CASES: list[tuple[str, Any, str]] = [
         conv(U, calling(call(args="city=Paris")), tools=[TOOL]),
         "arguments_not_json",
     ),
+    (
+        "arguments encoded twice",
+        conv(U, calling(call(args=json.dumps('{"city": "Paris"}'))), tools=[TOOL]),
+        "arguments_double_encoded",
+    ),
     ("INST", conv({"role": "user", "content": "[INST] hi [/INST]"}, A), "special_token"),
     ("bos", conv(U, {"role": "assistant", "content": "<s>hi</s>"}), "special_token"),
     ("tool markers", conv(U, {"role": "assistant", "content": "[TOOL_CALLS] x"}), "special_token"),
