@@ -630,6 +630,25 @@ def test_unconvertible_records_raise_with_a_reason(
     assert caught.value.reason
 
 
+@pytest.mark.parametrize("fmt", ["auto", "sharegpt"])
+def test_a_misspelled_mapping_column_is_named(fmt: str) -> None:
+    mapping = Mapping.model_validate({"columns": {"messages": "conversatons"}})
+    with pytest.raises(RecordError) as caught:
+        convert_record(SHAREGPT, source_format=fmt, mapping=mapping)
+    assert caught.value.code == "convert_missing_column"
+    assert "'conversatons'" in caught.value.reason and "conversations" in caught.value.reason
+    assert caught.value.hint is not None and "did you mean 'conversations'" in caught.value.hint
+
+
+def test_a_misspelled_alpaca_column_is_named() -> None:
+    mapping = Mapping.model_validate({"columns": {"output": "ouput"}})
+    with pytest.raises(RecordError) as caught:
+        convert_record(ALPACA, mapping=mapping)
+    assert caught.value.code == "convert_missing_column"
+    assert "'ouput' column (output)" in caught.value.reason
+    assert caught.value.hint is not None and "'output'" in caught.value.hint
+
+
 def test_unknown_role_hint_names_the_mapping() -> None:
     with pytest.raises(RecordError) as caught:
         convert_record({"conversations": [{"from": "Kunde", "value": "x"}]})

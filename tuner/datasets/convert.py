@@ -449,6 +449,10 @@ def _detect_shape(record: dict[str, Any], plan: ResolvedMapping) -> Shape:
     if len(found) == 1:
         return shapes[0]
     if not found:
+        for name in _SHAPE_FIELDS:
+            column = plan.configured.get(name)
+            if column is not None and not _has(record, column):
+                raise missing_column(record, (column,), name)
         keys = ", ".join(sorted(record)) or "none"
         raise RecordError(
             f"no known conversation shape in a record with keys: {_show(keys)}",
@@ -459,6 +463,30 @@ def _detect_shape(record: dict[str, Any], plan: ResolvedMapping) -> Shape:
         f"the record fits several shapes ({', '.join(found)})",
         code="convert_ambiguous_shape",
         hint="pass --from, or set format (and columns) in a mapping file",
+    )
+
+
+# The columns that decide a record's shape, in the order a missing one is reported.
+_SHAPE_FIELDS = ("messages", "instruction", "output", "prompt", "completion")
+
+
+def missing_column(record: dict[str, Any], columns: tuple[str, ...], name: str) -> RecordError:
+    """The record has none of ``columns`` (for the mapping field ``name``): say which, and what
+    the record has instead (the closest key first, as a misspelling usually is)."""
+    import difflib
+
+    wanted = " or ".join(repr(c) for c in columns)
+    keys = sorted(record)
+    close = difflib.get_close_matches(columns[0], keys, n=1, cutoff=0.6)
+    hint = (
+        f"did you mean {close[0]!r}? set [columns] {name} = {close[0]!r} in the mapping file"
+        if close
+        else f"name it in a mapping file ([columns] {name} = ...)"
+    )
+    return RecordError(
+        f"no {wanted} column ({name}) in the record; its keys: {_show(', '.join(keys) or 'none')}",
+        code="convert_missing_column",
+        hint=hint,
     )
 
 
@@ -720,11 +748,7 @@ def _turns_from_list(record: dict[str, Any], ctx: _Ctx) -> list[_Turn]:
     columns = ctx.plan.columns["messages"]
     key = _first_key(record, columns)
     if key is None:
-        raise RecordError(
-            f"no {' or '.join(repr(c) for c in columns)} column in the record",
-            code="convert_missing_column",
-            hint="name the turns column in a mapping file ([columns] messages = ...)",
-        )
+        raise missing_column(record, columns, "messages")
     ctx.use(key)
     raw_turns = _json_value(record[key], key)
     if not isinstance(raw_turns, list):
@@ -1267,11 +1291,7 @@ def _column_text(
     key = _first_key(record, columns)
     if key is None:
         if required:
-            raise RecordError(
-                f"no {' or '.join(repr(c) for c in columns)} column in the record",
-                code="convert_missing_column",
-                hint=f"name it in a mapping file ([columns] {name} = ...)",
-            )
+            raise missing_column(record, columns, name)
         return None
     ctx.use(key)
     value = record[key]

@@ -27,7 +27,7 @@ value of the wrong type is a :class:`MappingError` naming the file and the key.
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Literal, get_args
 
@@ -173,6 +173,11 @@ class Mapping(BaseModel):
             role_keys=(self.keys.role,) if self.keys.role is not None else ROLE_KEYS,
             content_keys=(self.keys.content,) if self.keys.content is not None else CONTENT_KEYS,
             columns={field: self.columns_for(field, source_format) for field in COLUMN_FIELDS},
+            configured={
+                field: column
+                for field in COLUMN_FIELDS
+                if (column := getattr(self.columns, field)) is not None
+            },
         )
 
     def role_for(self, name: str) -> TargetRole | None:
@@ -205,6 +210,9 @@ class ResolvedMapping:
     role_keys: tuple[str, ...]
     content_keys: tuple[str, ...]
     columns: dict[str, tuple[str, ...]]
+    # The columns the mapping file names itself (field -> column): a record without one of them
+    # is reported as missing that column, never as having an unknown shape.
+    configured: dict[str, str] = field(default_factory=dict)
 
     def role_for(self, name: str) -> TargetRole | None:
         """Exact names from the file first, then case-folded ones (file entries over defaults)."""
