@@ -155,6 +155,23 @@ def test_convert_fix_split_dedupe_flow(tmp_path: Path) -> None:
     assert (tmp_path / "d.jsonl").read_bytes() == converted.read_bytes()
 
 
+def test_split_defaults_to_auto_and_refuses_a_bad_fraction(tmp_path: Path) -> None:
+    converted = tmp_path / "support.jsonl"
+    code, out = run(
+        "data", "convert", str(EXAMPLES / "support.sharegpt.jsonl"), "--map",
+        str(MAPPINGS / "sharegpt.toml"), "--out", str(converted), "--json",
+    )  # fmt: skip
+    assert code == 0, out
+    code, out = run("data", "split", str(converted), "--out-dir", str(tmp_path), "--json")
+    assert code == 0, out
+    split = json.loads(out)
+    assert split["eval_fraction"] == "auto" and split["warnings"] == []
+    assert 0 < split["eval_bytes"] <= 0.05 * split["train_bytes"]
+    for bad in ("half", "1.5", "0"):
+        code, out = run("data", "split", str(converted), "--eval-fraction", bad)
+        assert code == 2 and "eval fraction must be auto" in out, out
+
+
 def test_fix_lists_changes_keeps_rejects_and_exits_1(tmp_path: Path) -> None:
     out_path = tmp_path / "fixed.jsonl"
     code, out = run("data", "fix", str(EXAMPLES / "broken.jsonl"), "--out", str(out_path), "--json")

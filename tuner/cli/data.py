@@ -464,8 +464,11 @@ def dedupe(
 @app.command()
 def split(
     src: Path = typer.Argument(..., help="The JSONL file to split."),
-    eval_fraction: float = typer.Option(
-        ..., "--eval-fraction", help="Share of conversations held out for evaluation, e.g. 0.1."
+    eval_fraction: str = typer.Option(
+        "auto",
+        "--eval-fraction",
+        help="Share of the data's bytes held out for evaluation, e.g. 0.04; auto holds out as "
+        "much as the platform's validation limit takes (1 MB and 5% of the training data).",
     ),
     seed: int = typer.Option(42, "--seed", help="Same input and seed, same split."),
     out_dir: Path | None = typer.Option(
@@ -481,13 +484,17 @@ def split(
 ) -> None:
     """Deduplicate, then split deterministically into train and eval with no overlap."""
     from tuner.datasets.errors import DataInputError
-    from tuner.datasets.split import split_file
+    from tuner.datasets.split import parse_fraction, split_file
 
+    try:
+        fraction = parse_fraction(eval_fraction)
+    except ValueError as exc:
+        fail(str(exc), hint="--eval-fraction takes auto or a number between 0 and 1, e.g. 0.04")
     with progress_for(quiet or as_json) as progress:
         try:
             result = split_file(
                 src,
-                eval_fraction=eval_fraction,
+                eval_fraction=fraction,
                 out_dir=out_dir or src.parent,
                 seed=seed,
                 near=near,
@@ -496,15 +503,16 @@ def split(
         except DataInputError as exc:
             fail(str(exc), hint="Pass an existing JSONL file.")
         except ValueError as exc:
-            fail(str(exc), hint="--eval-fraction takes a number between 0 and 1, e.g. 0.1")
+            fail(str(exc), hint="--near takes a number in (0, 1], e.g. 0.9")
     if as_json:
         emit_json(_as_json(result))
         return
     console.print(
         f"[bold]{src}[/]: {result.lines_read:,} lines → train [bold]{result.train_path}[/] "
         f"({result.train_lines:,} lines, {result.train_bytes:,} bytes), eval "
-        f"[bold]{result.eval_path}[/] ({result.eval_lines:,} lines, {result.eval_bytes:,} bytes); "
-        f"seed {result.seed}"
+        f"[bold]{result.eval_path}[/] ({result.eval_lines:,} lines, {result.eval_bytes:,} bytes, "
+        f"{_share(result.eval_bytes, result.train_bytes)} of train); eval fraction "
+        f"{result.eval_fraction}, seed {result.seed}"
     )
     console.print(
         f"  {len(result.removed):,} duplicate(s) removed first, "
@@ -513,6 +521,10 @@ def split(
     for warning in result.warnings:
         console.print(f"  [yellow]warning[/] {warning.message}", markup=True)
     _print_findings_brief("Invalid lines (in neither output)", result.invalid)
+
+
+def _share(part: int, whole: int) -> str:
+    return f"{part / whole:.1%}" if whole else "n/a"
 
 
 # --------------------------------------------------------------------------- convert
