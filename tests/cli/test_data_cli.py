@@ -172,6 +172,27 @@ def test_split_defaults_to_auto_and_refuses_a_bad_fraction(tmp_path: Path) -> No
         assert code == 2 and "eval fraction must be auto" in out, out
 
 
+def test_convert_labels_records_and_names_splits(tmp_path: Path) -> None:
+    import datasets
+
+    saved = tmp_path / "dd"
+    good = {"prompt": "Capital of France?", "completion": "Paris."}
+    datasets.DatasetDict(
+        {
+            "train": datasets.Dataset.from_list([good, {"prompt": "x", "completion": ""}]),
+            "test": datasets.Dataset.from_list([good]),
+        }
+    ).save_to_disk(str(saved))
+    out = tmp_path / "out.jsonl"
+    code, text = run("data", "convert", str(saved), "--out", str(out))
+    text = "".join(text.split())  # the console wraps long paths
+    assert code == 2 and "2splits(train,test)" in text and "--splitNAME" in text
+    code, text = run("data", "convert", str(saved), "--split", "train", "--out", str(out))
+    text = "".join(text.split())
+    assert "split'train'of'train','test'" in text
+    assert f"{saved}record2:emptycompletion".replace(" ", "") in text, text
+
+
 def test_fix_lists_changes_keeps_rejects_and_exits_1(tmp_path: Path) -> None:
     out_path = tmp_path / "fixed.jsonl"
     code, out = run("data", "fix", str(EXAMPLES / "broken.jsonl"), "--out", str(out_path), "--json")

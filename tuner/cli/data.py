@@ -171,16 +171,28 @@ def render_findings(findings: list[dict[str, Any]]) -> None:
             f"\n[bold {colour}]{severity}[/] [bold]{code}[/] [dim]({category})[/] × {len(items)}"
         )
         for item in items[:MAX_LINES_SHOWN]:
-            where = f"{item['path']}:{item['line']}" if item["line"] is not None else item["path"]
-            console.print(f"  {where}: {item['message']}", markup=False)
+            console.print(f"  {_where(item)}: {item['message']}", markup=False)
         if len(items) > MAX_LINES_SHOWN:
-            lines = ", ".join(str(i["line"]) for i in items[MAX_LINES_SHOWN:][:40])
+            rest = items[MAX_LINES_SHOWN:]
+            unit = "records" if all(i.get("record") is not None for i in rest) else "lines"
+            numbers = ", ".join(
+                str(i["record" if unit == "records" else "line"]) for i in rest[:40]
+            )
             console.print(
-                f"  … and {len(items) - MAX_LINES_SHOWN} more (lines {lines})", markup=False
+                f"  … and {len(items) - MAX_LINES_SHOWN} more ({unit} {numbers})", markup=False
             )
         hints = list(dict.fromkeys(i["hint"] for i in items if i.get("hint")))
         for hint in hints[:3]:
             console.print(f"  hint: {hint}", style="dim", markup=False)
+
+
+def _where(item: dict[str, Any]) -> str:
+    """``path:line`` for a line, ``path record N`` for a record of a non-line source."""
+    if item.get("line") is not None:
+        return f"{item['path']}:{item['line']}"
+    if item.get("record") is not None:
+        return f"{item['path']} record {item['record']}"
+    return str(item["path"])
 
 
 # --------------------------------------------------------------------------- stats
@@ -556,6 +568,12 @@ def convert(
     dataset: str | None = typer.Option(
         None, "--dataset", help="The dataset's name in --dataset-info."
     ),
+    split_name: str | None = typer.Option(
+        None,
+        "--split",
+        help="The split of a saved DatasetDict to convert (needed when it has several; "
+        "its splits are listed otherwise).",
+    ),
     kto_keep_desirable: bool = typer.Option(
         False,
         "--kto-keep-desirable",
@@ -610,11 +628,13 @@ def convert(
                 mapping=mapping,
                 options=options,
                 progress=progress,
+                split=split_name,
             )
         except ConvertInputError as exc:
             fail(
                 str(exc),
-                hint="Sources can be .jsonl, .json, .csv, .parquet, .arrow or a saved dataset dir.",
+                hint="Sources can be .jsonl(.gz), .json(.gz), .csv, .parquet, .arrow or a saved "
+                "dataset dir.",
             )
         except ConvertRefusedError as exc:
             _refuse(exc, as_json=as_json)
@@ -714,10 +734,14 @@ def _refuse(exc: Any, *, as_json: bool) -> None:
 
 def _render_convert(result: Any, report: Any) -> None:
     for source in result.sources:
+        read_from = (
+            f" (split {source.split!r} of {', '.join(map(repr, source.splits))})"
+            if source.splits
+            else ""
+        )
         console.print(
-            f"[bold]{source.path}[/]: {source.read:,} records read, "
-            f"{source.converted:,} converted, "
-            f"{source.skipped:,} skipped"
+            f"[bold]{_plain(str(source.path))}[/]{_plain(read_from)}: {source.read:,} records "
+            f"read, {source.converted:,} converted, {source.skipped:,} skipped"
         )
         _render_fields(source.fields)
     if result.skip_reasons:

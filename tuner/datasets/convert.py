@@ -129,8 +129,7 @@ class ConvertRefusedError(Exception):
     """
 
     def __init__(self, finding: Finding) -> None:
-        where = finding.path if finding.line is None else f"{finding.path}:{finding.line}"
-        super().__init__(f"{where}: {finding.message}")
+        super().__init__(f"{finding.where}: {finding.message}")
         self.finding = finding
 
 
@@ -142,6 +141,11 @@ class SourceCounts:
     skipped: int
     # What became of each field of the converted records (used, dropped by an option, unused).
     fields: FieldCounts = field(default_factory=FieldCounts)
+    # What row numbers count in this source: physical lines (JSON Lines) or records.
+    unit: str = "line"
+    # A saved DatasetDict: its splits and the one read.
+    splits: tuple[str, ...] = ()
+    split: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,8 +183,11 @@ def convert(
     mapping: Mapping | None = None,
     options: ConvertOptions = DEFAULT_OPTIONS,
     progress: Progress = NULL_PROGRESS,
+    split: str | None = None,
 ) -> ConvertResult:
     """Convert ``sources`` (shards, in order) into one Mistral instruct JSONL file at ``out``.
+
+    ``split`` names the split of a saved DatasetDict (over the mapping's ``split``).
 
     Every source is opened before anything is written, so an unreadable one raises
     :class:`ConvertInputError` and leaves ``out`` untouched (as does any failure midway, and a
@@ -189,7 +196,7 @@ def convert(
     chosen = mapping if mapping is not None else DEFAULT_MAPPING
     resolved = resolve_format(source_format, chosen)
     plan = chosen.resolve(resolved)
-    opened = [_open(path, chosen.split) for path in sources]
+    opened = [_open(path, split if split is not None else chosen.split) for path in sources]
     counts: list[SourceCounts] = []
     skipped: list[Finding] = []
     index = 0
@@ -233,7 +240,7 @@ def resolve_format(source_format: str, mapping: Mapping) -> str:
     return mapping.format if source_format == "auto" else source_format
 
 
-def _open(path: str | Path, split: str) -> Source:
+def _open(path: str | Path, split: str | None) -> Source:
     try:
         return open_source(path, split=split)
     except UnreadableSourceError as exc:
@@ -261,14 +268,28 @@ def _convert_source(
             converted += 1
         elif isinstance(line, RecordError):
             raise ConvertRefusedError(
-                _finding(path, row, UnreadableRow(line.category, line.code, line.reason, line.hint))
+                _finding(
+                    path,
+                    row,
+                    UnreadableRow(line.category, line.code, line.reason, line.hint),
+                    source.unit,
+                )
             )
         else:
-            skipped.append(_finding(path, row, line))
+            skipped.append(_finding(path, row, line, source.unit))
         if read % _PROGRESS_EVERY == 0:
             progress.advance(_PROGRESS_EVERY)
     progress.advance(read % _PROGRESS_EVERY)
-    return SourceCounts(path, read, converted, read - converted, fields.counts())
+    return SourceCounts(
+        path,
+        read,
+        converted,
+        read - converted,
+        fields.counts(),
+        source.unit,
+        source.splits,
+        source.split,
+    )
 
 
 def _rows(source: Source) -> Iterator[tuple[int | None, dict[str, Any] | UnreadableRow]]:
@@ -303,9 +324,18 @@ def _convert_row(
         )
 
 
-def _finding(path: str, row: int | None, problem: UnreadableRow) -> Finding:
+def _finding(path: str, row: int | None, problem: UnreadableRow, unit: str = "line") -> Finding:
+    """The finding for one row: its number is a line or a record number as the source counts."""
+    line, record = (row, None) if unit == "line" else (None, row)
     return Finding(
-        path, row, Severity.ERROR, problem.category, problem.code, problem.message, problem.hint
+        path,
+        line,
+        Severity.ERROR,
+        problem.category,
+        problem.code,
+        problem.message,
+        problem.hint,
+        record,
     )
 
 

@@ -5,7 +5,7 @@ column holds the turns, which keys inside a turn hold the role and the text, and
 name means. This module is that table, read from TOML::
 
     format = "sharegpt"            # auto|mistral|openai|sharegpt|alpaca|prompt-completion
-    split = "train"                # the split of a saved DatasetDict
+    split = "train"                # the split of a saved DatasetDict (needed when it has several)
     [columns]                      # record keys; unset ones use the format's defaults
     messages = "conversations"
     system = "system"
@@ -153,7 +153,8 @@ class Mapping(BaseModel):
     model_config = _STRICT
 
     format: SourceFormat = "auto"
-    split: Name = "train"
+    # The split of a saved DatasetDict; None reads its only split (several must be named).
+    split: Name | None = None
     columns: Columns = Field(default_factory=Columns)
     keys: Keys = Field(default_factory=Keys)
     roles: dict[Name, TargetRole] = Field(default_factory=dict)
