@@ -384,6 +384,7 @@ def test_every_error_code_of_the_line_rules_is_exercised() -> None:
     elsewhere = {
         "empty_file",
         "file_too_large",
+        "json_array_file",
         "line_too_long",
         "wrong_format",
         "check_failed",

@@ -124,6 +124,11 @@ CODES: dict[str, tuple[Category, Severity, str]] = {
     "text_not_string": (C.PRETRAIN, E, "A pretrain 'text' that is not a string."),
     # size
     "empty_file": (C.SIZE, E, "The file is empty."),
+    "json_array_file": (
+        C.JSON,
+        E,
+        "The file is one JSON array, not JSON Lines (convert it with `tuner data convert`).",
+    ),
     "file_too_large": (C.SIZE, E, "The file is larger than the upload limit (512 MB)."),
     "line_too_long": (C.SIZE, E, "A line longer than 16 MB."),
     "too_few_conversations": (C.SIZE, W, "Fewer than 10 valid conversations in a training file."),
