@@ -111,6 +111,21 @@ def test_stats_json_with_estimate() -> None:
     assert sum(b["count"] for b in data["histogram"]) == 300
 
 
+def test_stats_reads_a_gzip_file_as_the_plain_one(tmp_path: Path) -> None:
+    import gzip
+
+    packed = tmp_path / "support.jsonl.gz"
+    packed.write_bytes(gzip.compress((EXAMPLES / "support.jsonl").read_bytes()))
+    results = []
+    for path in (EXAMPLES / "support.jsonl", packed):
+        code, out = run("data", "stats", str(path), "--model", "open-mistral-7b", "--json")
+        assert code == 0, out
+        data = json.loads(out)
+        del data["path"]
+        results.append(data)
+    assert results[0] == results[1] and results[0]["conversations"] == 300
+
+
 def test_convert_fix_split_dedupe_flow(tmp_path: Path) -> None:
     converted = tmp_path / "support.jsonl"
     code, out = run(
