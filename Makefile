@@ -35,6 +35,7 @@ bench: $(STAMP)  ## speed and memory figures (see README, "Benchmarks"); several
 	$(PY) benchmarks/daemon.py
 	$(PY) benchmarks/upload.py
 	$(PY) benchmarks/tui.py
+	$(PY) benchmarks/eval.py
 
 snapshots: $(STAMP)  ## regenerate the dashboard snapshots and the README's screenshots
 	$(PY) -m pytest -q tests/tui/test_snapshots.py --snapshot-update

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -241,3 +242,86 @@ def test_notifiers_are_removed_explicitly(env: SandboxHandle, tmp_path: Path) ->
     again = run("daemon", "notifiers", "remove", "command")
     assert again.exit_code == 1 and "no active notifier 'command'" in again.output
     assert "removed" in run("daemon", "notifiers", "list").stdout
+
+
+# -- a killed creator does not stall the queue ---------------------------------------------------
+
+
+SWEEP = """
+model = "open-mistral-7b"
+suffix = "kill"
+training_files = ["train.jsonl"]
+[sweep]
+training_steps = [10, 20, 30]
+"""
+
+
+def _queued_by_a_killed_create(tmp_path: Path) -> tuple[Path, str]:
+    """What SIGKILLing `tuner jobs create sweep.toml` left: its three members queued (the
+    command had queued them before it died) and the queue lease held by its dead process."""
+    import subprocess
+    import sys
+
+    from tuner.jobs.liveness import make_owner
+    from tuner.jobs.submit import LEASE_NAME, LEASE_TTL_S
+
+    small_training(tmp_path / "train.jsonl")
+    spec = write_spec(tmp_path / "sweep.toml", SWEEP)
+    ledger_path = str(tmp_path / "ledger.db")
+    # Queue the sweep as `jobs create` does while the queue is busy elsewhere (so nothing is
+    # submitted yet); then hand the lease to a process of this host that has died.
+    elsewhere = "elsewhere:1:abc"
+    with open_ledger(ledger_path) as ledger:
+        assert ledger.acquire_lease(LEASE_NAME, elsewhere, LEASE_TTL_S, int(time.time()))
+    created = run("jobs", "create", str(spec), "--yes", "-q")
+    assert created.exit_code == 0, created.output
+    assert "3 job(s) wait in the submission queue" in created.stdout
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    owner = make_owner(dead.pid)
+    with open_ledger(ledger_path) as ledger:
+        assert ledger.release_lease(LEASE_NAME, elsewhere)
+        assert ledger.acquire_lease(LEASE_NAME, owner, LEASE_TTL_S, int(time.time()))
+    return spec, owner
+
+
+def test_a_queue_lease_left_by_a_killed_create_is_taken_over_at_once(
+    env: SandboxHandle, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    _, owner = _queued_by_a_killed_create(tmp_path)
+    with caplog.at_level(logging.WARNING, logger="tuner.jobs"):
+        cycle = run("daemon", "--once", "--json", "--max-active", "5")
+    assert cycle.exit_code == 0, cycle.output
+    assert (data(cycle)["submitted"], data(cycle)["queued"]) == (3, 0)
+    assert any(owner in record.getMessage() for record in caplog.records)
+
+
+def test_a_queue_held_by_a_live_process_is_named_by_the_daemon(
+    env: SandboxHandle, tmp_path: Path
+) -> None:
+    from tuner.jobs.submit import LEASE_NAME, LEASE_TTL_S
+
+    small_training(tmp_path / "train.jsonl")
+    spec = write_spec(tmp_path / "sweep.toml", SWEEP)
+    with open_ledger(str(tmp_path / "ledger.db")) as ledger:
+        # Another host's process: it cannot be checked, so it is waited for, and named.
+        assert ledger.acquire_lease(LEASE_NAME, "elsewhere:4242:abc", LEASE_TTL_S, int(time.time()))
+    assert run("jobs", "create", str(spec), "--yes", "-q").exit_code == 0
+    cycle = run("daemon", "--once")
+    assert cycle.exit_code == 0, cycle.output
+    assert "the submission queue is held by elsewhere:4242" in cycle.stderr
+    assert "3 queued job(s) wait for it" in cycle.stderr
+    as_json = run("daemon", "--once", "--json")
+    assert data(as_json)["queue_holder"] == "elsewhere:4242"
+
+
+def test_creating_a_spec_again_reuses_its_queued_members(
+    env: SandboxHandle, tmp_path: Path
+) -> None:
+    spec, _ = _queued_by_a_killed_create(tmp_path)
+    again = run("jobs", "create", str(spec), "--yes", "-q")
+    assert again.exit_code == 0, again.output
+    assert "were still queued by an earlier run" in again.stdout
+    with open_ledger(str(tmp_path / "ledger.db")) as ledger:
+        entries = ledger.entries_in_state("pending") + ledger.entries_in_state("submitted")
+    assert len(entries) == 3  # not six

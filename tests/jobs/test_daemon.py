@@ -29,15 +29,15 @@ from tuner.jobs.daemon import (
     CycleReport,
     Daemon,
     DaemonConfig,
-    make_owner,
     next_delay,
-    owner_is_gone,
     queue_drainer,
 )
 from tuner.jobs.ledger import Ledger
+from tuner.jobs.liveness import make_owner, owner_is_gone
 from tuner.jobs.notifiers import LogNotifier, WebhookNotifier
 from tuner.jobs.poller import CycleResult
-from tuner.jobs.submit import SubmissionMeta, submission_spec
+from tuner.jobs.submit import CycleReport as QueueReport
+from tuner.jobs.submit import Submission, SubmissionMeta, submission_spec
 from tuner.sandbox import SandboxHandle
 
 from .conftest import CreateJob
@@ -118,9 +118,10 @@ async def test_cycles_take_a_job_from_queued_to_success(
 async def test_the_queue_is_drained_each_cycle(client: TunerClient, ledger: Ledger) -> None:
     drained: list[int] = []
 
-    async def drain() -> int:
+    async def drain() -> QueueReport:
         drained.append(1)
-        return 2
+        made = [Submission(i, "submitted", job=object()) for i in (1, 2)]  # type: ignore[arg-type]
+        return QueueReport(submissions=made)
 
     report = await daemon_for(client, ledger, drain_queue=drain).run_cycle()
 
@@ -226,7 +227,7 @@ async def test_one_daemon_per_ledger(client: TunerClient, open_at: Callable[...,
     assert not waiting.ran and waiting.holder == first.owner
     assert waiting.poll is None
 
-    first.release_lease()
+    await first.release_lease()
     assert (await second.run_cycle()).ran
 
 
@@ -549,7 +550,7 @@ def test_sigkill_mid_delivery_loses_nothing_and_repeats_only_the_one_in_flight(
     repeated = [t for t in transitions if received.count(t) > 1]
     assert repeated == [in_flight] and received.count(in_flight) == 2
     assert [c.step for c in ledger.checkpoints(job_id)] == [10]
-    assert "taking it over" in second.log()  # the dead first daemon's lease, at once
+    assert "took it over" in second.log()  # the dead first daemon's lease, at once
     assert ledger.lease_holder(LEASE_NAME, int(time.time())) is None
 
 

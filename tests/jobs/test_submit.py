@@ -146,8 +146,9 @@ async def test_at_most_max_active_jobs_run_at_once(
     peak = 0
     for _ in range(200):
         await sub.cycle()
-        peak = max(peak, len(sub.active_jobs()))
-        if not ledger.entries_in_state("pending") and not sub.active_jobs():
+        active = await sub.active_jobs()
+        peak = max(peak, len(active))
+        if not ledger.entries_in_state("pending") and not active:
             break
         sandbox.advance(10)
 
@@ -256,11 +257,11 @@ async def test_drain_queue_is_one_cycle_for_the_daemon(
 ) -> None:
     ledger.enqueue([queued(file_id, f"daemon-{i}") for i in range(3)], now=START)
 
-    created = await drain_queue(
+    report = await drain_queue(
         client, ledger, backend=sandbox.url, clock=sandbox_clock(sandbox), max_active=2
     )
 
-    assert created == 2 and len(server_jobs(sandbox)) == 2
+    assert len(report.created) == 2 and len(server_jobs(sandbox)) == 2
     assert len(ledger.entries_in_state("pending")) == 1
 
 

@@ -23,8 +23,9 @@ from tuner.cli.context import (
     run_async,
     session,
 )
-from tuner.cli.output import Exit, console, emit_json, err_console, fail
+from tuner.cli.output import Exit, console, emit_json, err_console, fail, shown
 from tuner.services import DaemonOptions, DaemonPlan, plan_daemon
+from tuner.textsafe import inert
 
 if TYPE_CHECKING:
     from tuner.jobs.daemon import CycleReport, Daemon
@@ -155,12 +156,17 @@ def daemon(
     _finish(outcome, once=once, as_json=as_json, api_url=ctx.backend)
 
 
+class InertFormatter(logging.Formatter):
+    """Log lines quote job suffixes, model names and server messages: shown inert."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return inert(super().format(record), multiline=True)
+
+
 def _configure_logging(verbose: bool) -> None:
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(InertFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, handlers=[handler])
     for name in _QUIET_LOGGERS:
         logging.getLogger(name).setLevel(logging.WARNING)
 
@@ -188,10 +194,18 @@ def _finish(
         emit_json(_report_json(report))
     if not report.ran:
         err_console.print(
-            f"[yellow]skipped:[/] another daemon holds the lease ({report.holder}); "
+            f"[yellow]skipped:[/] another daemon holds the lease ({shown(report.holder)}); "
             "it is doing this work."
         )
         return
+    if report.queue_holder is not None and report.queued:
+        until = report.queue_holder_expires_at
+        when = "" if until is None else f" until {_when(until)} UTC"
+        err_console.print(
+            f"waiting: the submission queue is held by {report.queue_holder}{when}; "
+            f"{report.queued} queued job(s) wait for it",
+            markup=False,
+        )
     if report.error is not None:
         failure = describe_api_error(report.error, api_url)
         fail(failure.message, hint=failure.hint, code=Exit.API)
@@ -207,6 +221,7 @@ def _report_json(report: CycleReport) -> dict[str, Any]:
         "error": None if report.error is None else str(report.error),
         "submitted": report.submitted,
         "queued": report.queued,
+        "queue_holder": report.queue_holder,
         "notifications_sent": report.delivery.sent,
         "notifications_failed": report.delivery.failed,
         "interrupted": report.interrupted,

@@ -2,9 +2,9 @@
 
 Every finding names the file, the 1-based physical line (``None`` for file-level findings, and
 for sources whose positions are records: a JSON array, CSV, Parquet, Arrow or a saved dataset,
-where ``record`` holds the 1-based record number instead),
-a severity, a category from ``reference/training-data.md`` and a stable snake_case ``code``.
-Codes are part of the public interface (``--json`` output, README): never rename one.
+where ``record`` holds the 1-based record number instead), a severity, a category
+(``docs/data.md``) and a stable snake_case ``code``. Codes are part of the public interface
+(``--json`` output, ``docs/data.md#finding-codes``): never rename one.
 """
 
 from __future__ import annotations
@@ -45,6 +45,15 @@ def excerpt(value: object, limit: int = EXCERPT_CHARS) -> str:
     text = value if isinstance(value, str) else repr(value)
     text = text.replace("\r", "\\r").replace("\n", "\\n")
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def a_or_an(word: str) -> str:
+    """``word`` after its indefinite article, for messages: "an assistant", "a user", "an array".
+
+    Only the words messages put here (roles, JSON type names) need to be right: a leading "u"
+    takes "a" (as in "a user").
+    """
+    return f"{'an' if word[:1].lower() in ('a', 'e', 'i', 'o') else 'a'} {word}"
 
 
 @dataclass(frozen=True, slots=True)

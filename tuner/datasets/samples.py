@@ -69,9 +69,9 @@ def sample_key(sample: Sample) -> str:
     """A stable key under which two samples count as the same conversation.
 
     Used for duplicate warnings, train/eval overlap and ``tuner data dedupe``/``split``: the same
-    conversation "after normalising whitespace" (training-data.md). Roles, texts, tool calls, the
-    system prompt and the tool definitions take part (the same turns offered different tools teach
-    a different choice, so they are not duplicates); weights and unknown keys do not.
+    conversation "after normalising whitespace" (``docs/data.md#warnings``). Roles, texts, tool
+    calls, the system prompt and the tool definitions take part (the same turns offered different
+    tools teach a different choice, so they are not duplicates); weights and unknown keys do not.
     """
     import hashlib
 

@@ -13,6 +13,7 @@ punished.
 from __future__ import annotations
 
 import math
+import re
 import unicodedata
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -25,18 +26,29 @@ from tuner.evals.dataset import Answer, ToolCallAnswer
 
 # Scripts written without spaces between words: each character counts as one word there, as
 # CJK-aware ROUGE and BLEU tokenisers do (Han, Hiragana, Katakana, their extensions).
-_CHARACTER_WORDS = (
-    (0x3040, 0x30FF),
-    (0x3400, 0x4DBF),
-    (0x4E00, 0x9FFF),
-    (0xF900, 0xFAFF),
-    (0x20000, 0x2FA1F),
-)
+_CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002fa1f"
+# In ``re``, ``[^\W_]`` is exactly the Unicode letters and numbers (categories L and N), and no
+# combining mark is in ``\w``, ``\s`` or ASCII: tests/evals/test_metrics_equivalence.py checks both
+# claims on every code point of the running Python's Unicode database.
+_LETTER_OR_NUMBER = r"[^\W_]"
+_CJK_WORD = rf"(?={_LETTER_OR_NUMBER})[{_CJK}]"
+_WORD_START = rf"(?![{_CJK}]){_LETTER_OR_NUMBER}"
+_MAYBE_MARK = re.compile(r"[^\w\s\x00-\x7f]")
 
 
-def _is_character_word(char: str) -> bool:
-    code = ord(char)
-    return any(low <= code <= high for low, high in _CHARACTER_WORDS)
+@lru_cache(maxsize=64)
+def _word_pattern(marks: str) -> re.Pattern[str]:
+    """Words as a regular expression: one Han or kana character, or a letter or number
+    followed by letters, numbers and any of ``marks`` (the combining marks of the text)."""
+    if not marks:
+        return re.compile(rf"{_CJK_WORD}|(?:{_WORD_START})+")
+    inside = rf"(?:{_WORD_START}|[{re.escape(marks)}])"
+    return re.compile(rf"{_CJK_WORD}|{_WORD_START}{inside}*")
+
+
+def _marks_in(text: str) -> str:
+    found = {c for c in _MAYBE_MARK.findall(text) if unicodedata.category(c)[0] == "M"}
+    return "".join(sorted(found))
 
 
 def normalise_tokens(text: str) -> list[str]:
@@ -45,75 +57,96 @@ def normalise_tokens(text: str) -> list[str]:
     A word is a run of letters and digits, with the combining marks that follow them (so
     Devanagari or decomposed accents stay inside their word); everything else separates words.
     Han and kana characters are one word each.
+
+    Two regular-expression scans (``re`` runs in C): one for the text's combining marks, one for
+    the words. The character-by-character definition they reproduce is kept in
+    tests/evals/test_metrics_equivalence.py, which checks both agree on random text.
     """
     folded = unicodedata.normalize("NFKC", text).casefold()
-    words: list[str] = []
-    current: list[str] = []
-    for char in folded:
-        kind = unicodedata.category(char)[0]
-        if kind == "M" and current:
-            current.append(char)
-        elif kind in "LN" and _is_character_word(char):
-            if current:
-                words.append("".join(current))
-                current = []
-            words.append(char)
-        elif kind in "LN":
-            current.append(char)
-        elif current:
-            words.append("".join(current))
-            current = []
-    if current:
-        words.append("".join(current))
-    return words
+    return _word_pattern(_marks_in(folded)).findall(folded)
 
 
-def exact_match(answer: str, reference: str) -> float:
-    """1.0 when both texts have the same normalised words in the same order, else 0.0."""
-    return 1.0 if normalise_tokens(answer) == normalise_tokens(reference) else 0.0
+def _exact_match(said: Sequence[str], expected: Sequence[str]) -> float:
+    return 1.0 if said == expected else 0.0
 
 
-def token_f1(answer: str, reference: str) -> float:
-    """F1 of the bags of normalised words (SQuAD-style, without article removal)."""
-    predicted = normalise_tokens(answer)
-    expected = normalise_tokens(reference)
-    if not predicted or not expected:
-        return 1.0 if predicted == expected else 0.0
-    common = sum((Counter(predicted) & Counter(expected)).values())
+def _token_f1(said: Sequence[str], expected: Sequence[str]) -> float:
+    if not said or not expected:
+        return _exact_match(said, expected)
+    common = sum((Counter(said) & Counter(expected)).values())
     if common == 0:
         return 0.0
-    precision = common / len(predicted)
+    precision = common / len(said)
     recall = common / len(expected)
     return 2 * precision * recall / (precision + recall)
 
 
-class _Tokenizer:
-    """rouge-score's tokenizer interface, with our normalisation: its default one keeps only
-    ASCII letters and digits, which would cut "précis" into "pr" and "cis"."""
+def lcs_length(a: Sequence[str], b: Sequence[str]) -> int:
+    """Length of the longest common subsequence of two token lists.
 
-    def tokenize(self, text: str) -> list[str]:
-        return normalise_tokens(text)
+    Bit-parallel (Allison and Dix 1986; Hyyrö 2004): after each token of ``b``, the number of
+    cleared bits of ``row`` (one bit per token of ``a``) is the LCS length of ``a`` and the
+    tokens of ``b`` seen so far; one big-integer step per token instead of a len(a) × len(b)
+    table.
+    """
+    masks: dict[str, int] = {}
+    for position, token in enumerate(a):
+        masks[token] = masks.get(token, 0) | (1 << position)
+    full = (1 << len(a)) - 1
+    row = full
+    for token in b:
+        matched = row & masks.get(token, 0)
+        row = ((row + matched) | (row - matched)) & full
+    return len(a) - row.bit_count()
 
 
-@lru_cache(maxsize=1)
-def _rouge() -> Any:
-    # Imported on first use: rouge-score pulls in nltk and scipy (about a second), which listing
-    # or showing stored runs never needs.
-    from rouge_score import rouge_scorer
+def _rouge_l(said: Sequence[str], expected: Sequence[str]) -> float:
+    # rouge-score's ``_score_lcs`` with the reference as target, the answer as prediction; the
+    # same float operations, so the same values (checked against rouge-score in the tests).
+    if not said or not expected:
+        return _exact_match(said, expected)
+    common = lcs_length(expected, said)
+    precision = common / len(said)
+    recall = common / len(expected)
+    if precision + recall > 0:
+        return 2 * precision * recall / (precision + recall)
+    return 0.0
 
-    return rouge_scorer.RougeScorer(["rougeL"], use_stemmer=False, tokenizer=_Tokenizer())
+
+def exact_match(answer: str, reference: str) -> float:
+    """1.0 when both texts have the same normalised words in the same order, else 0.0."""
+    return _exact_match(normalise_tokens(answer), normalise_tokens(reference))
+
+
+def token_f1(answer: str, reference: str) -> float:
+    """F1 of the bags of normalised words (SQuAD-style, without article removal)."""
+    return _token_f1(normalise_tokens(answer), normalise_tokens(reference))
 
 
 def rouge_l(answer: str, reference: str) -> float:
-    """ROUGE-L F-measure (longest common subsequence of normalised words), via rouge-score."""
-    if not normalise_tokens(answer) or not normalise_tokens(reference):
-        return 1.0 if exact_match(answer, reference) else 0.0
-    score = _rouge().score(reference, answer)["rougeL"]
-    return float(score.fmeasure)
+    """ROUGE-L F-measure: longest common subsequence of normalised words.
+
+    The same value as Google's rouge-score (``RougeScorer(["rougeL"])`` given our tokenizer,
+    whose default one keeps only ASCII letters and digits); computed here because importing
+    rouge-score pulls in nltk and scipy, about a second per run.
+    """
+    return _rouge_l(normalise_tokens(answer), normalise_tokens(reference))
 
 
 def word_count(text: str) -> int:
     return len(normalise_tokens(text))
+
+
+def text_scores(answer: str, reference: str) -> dict[str, float]:
+    """Exact match, token F1, ROUGE-L and the answer's length in words, from one tokenisation
+    of each text."""
+    said, expected = normalise_tokens(answer), normalise_tokens(reference)
+    return {
+        "exact_match": _exact_match(said, expected),
+        "token_f1": _token_f1(said, expected),
+        "rouge_l": _rouge_l(said, expected),
+        "length_words": float(len(said)),
+    }
 
 
 # --------------------------------------------------------------------------- tool calls
@@ -183,12 +216,13 @@ def score_answer(answer: Answer, reference: Answer) -> dict[str, float]:
     defined.
     """
     said, expected = answer.rendered(), reference.rendered()
+    text = text_scores(said, expected)
     scores = {
-        "exact_match": exact_match(said, expected),
-        "token_f1": token_f1(said, expected),
-        "rouge_l": rouge_l(said, expected),
+        "exact_match": text["exact_match"],
+        "token_f1": text["token_f1"],
+        "rouge_l": text["rouge_l"],
         "length_chars": float(len(said)),
-        "length_words": float(word_count(said)),
+        "length_words": text["length_words"],
     }
     if reference.is_tool_call:
         scores["tool_call"] = float(tool_calls_match(answer.tool_calls, reference.tool_calls))

@@ -1,7 +1,7 @@
 """``EvalRunner``: ask every model every eval item, score the answers, judge pairs, record it all.
 
 Headless and async: HTTP goes through ``tuner.api`` (its key pool and retries), results go into
-the ledger item by item, progress goes to a ``tuner.progress.Progress``. Nothing is printed.
+the ledger in small batches, progress goes to a ``tuner.progress.Progress``. Nothing is printed.
 
 Resuming. A run's id is a digest of what decides its answers (the eval file's hash, the models,
 the judge, the sampling parameters), so running the same evaluation again finds the same run and
@@ -17,6 +17,16 @@ Stopping. When the run is cancelled (Ctrl-C in the CLI), nothing new is sent, bu
 already in flight are allowed to finish (for up to ``grace_s``) and are recorded: their answers
 are being generated, and paid for, anyway, and recording them means the resumed run does not
 ask for them a second time.
+
+Recording. Each result joins the open batch as soon as it is scored (no await in between, so
+a cancellation cannot separate an answer from its record), and a batch is written in one
+transaction, away from the event loop (``ledger.aio``, the ledger's worker thread), when it
+holds ``BATCH_ROWS`` results or ``BATCH_SECONDS`` after the last write, and always when a
+phase ends: normally, on cancellation (Ctrl-C) and on an error. What can be lost is the open
+batch, at most ``BATCH_ROWS`` results or half a second of answers, and only if the process dies
+without unwinding (SIGKILL, power loss) or the write itself fails. That is safe: a result that is
+not in the ledger is simply missing, so the resumed run asks for it again (paid twice, never
+recorded wrong), and a batch is all or nothing, so the ledger never holds part of one.
 """
 
 from __future__ import annotations
@@ -50,7 +60,7 @@ from tuner.evals.judge import (
     parse_verdict,
 )
 from tuner.evals.metrics import cosine, cost_usd, score_answer
-from tuner.jobs.ledger import Ledger
+from tuner.jobs.ledger import EvalItemWrite, Ledger
 from tuner.jobs.records import Backend, EvalItemRecord, EvalRunRecord
 from tuner.progress import NULL_PROGRESS, Progress
 
@@ -61,6 +71,9 @@ DEFAULT_GRACE_S = 30.0
 # The judge gets one more chance when its answer is not the JSON asked for.
 JUDGE_ATTEMPTS = 2
 _MAX_RAW_CHARS = 500
+# A batch of results is written when it holds this many, or this long after the last write.
+BATCH_ROWS = 64
+BATCH_SECONDS = 0.5
 
 
 class EvalConfigError(ValueError):
@@ -222,6 +235,54 @@ def _given(value: float | int | None) -> Any:
     return NOT_GIVEN if value is None else value
 
 
+class _Recorder:
+    """The open batch of results and the task that writes it; see "Recording" above.
+
+    ``add`` only appends (it never waits); the writer task is the one place that writes, so
+    batches reach the ledger in order and none is left half-written by a cancelled job.
+    """
+
+    def __init__(self, ledger: Ledger, now: Callable[[], int]) -> None:
+        self._ledger = ledger
+        self._now = now
+        self._pending: list[EvalItemWrite] = []
+        self._wake = asyncio.Event()
+        self._closing = False
+        self._writer = asyncio.create_task(self._write_loop())
+
+    def add(self, row: EvalItemWrite) -> None:
+        if self._writer.done():
+            # The writer failed (its error is raised here, and again by ``close``).
+            self._writer.result()
+            raise RuntimeError("the ledger writer stopped")
+        self._pending.append(row)
+        if len(self._pending) >= BATCH_ROWS:
+            self._wake.set()
+
+    async def close(self) -> None:
+        """Write what is pending and stop; raises the writer's error, if any.
+
+        Shielded: a second cancellation while waiting leaves the last write running (it
+        completes in its thread) instead of abandoning it half-way.
+        """
+        self._closing = True
+        self._wake.set()
+        await asyncio.shield(self._writer)
+
+    async def _write_loop(self) -> None:
+        while True:
+            if not self._closing:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), BATCH_SECONDS)
+                self._wake.clear()
+            closing = self._closing
+            if self._pending:
+                batch, self._pending = self._pending, []
+                await self._ledger.aio.call(self._ledger.record_eval_items, batch, now=self._now())
+            if closing and not self._pending:
+                return
+
+
 class EvalRunner:
     def __init__(
         self,
@@ -294,27 +355,29 @@ class EvalRunner:
         random) is the one that was announced.
         """
         await self.learn_backend()
-        plan = self.plan(eval_set, options, run_id or self.run_id_for(eval_set, options))
-        self._open(plan, eval_set, options)
+        run_id = run_id or self.run_id_for(eval_set, options)
+        plan = await self._ledger.aio.call(self.plan, eval_set, options, run_id)
+        await self._open(plan, eval_set, options)
         counts = _Counts()
         try:
             await self._answer_missing(plan.run_id, eval_set, options, counts)
             if options.judge is not None:
                 await self._judge_missing(plan.run_id, eval_set, options, counts)
         except asyncio.CancelledError:
-            self._set_status(plan.run_id, "cancelled")
+            await self._set_status(plan.run_id, "cancelled")
             raise
         except BaseException:
-            self._set_status(plan.run_id, "failed")
+            await self._set_status(plan.run_id, "failed")
             raise
-        self._set_status(plan.run_id, "completed")
+        await self._set_status(plan.run_id, "completed")
         return RunOutcome(plan.run_id, plan.resumed, counts.asked, counts.failed, counts.judged)
 
-    def _open(self, plan: RunPlan, eval_set: EvalSet, options: EvalOptions) -> None:
+    async def _open(self, plan: RunPlan, eval_set: EvalSet, options: EvalOptions) -> None:
         if plan.resumed:
-            self._set_status(plan.run_id, "running")
+            await self._set_status(plan.run_id, "running")
             return
-        self._ledger.create_eval_run(
+        await self._ledger.aio.call(
+            self._ledger.create_eval_run,
             run_id=plan.run_id,
             data_path=eval_set.path,
             data_hash=eval_set.data_hash,
@@ -325,10 +388,12 @@ class EvalRunner:
             now=self._stamp(),
         )
 
-    def _set_status(
+    async def _set_status(
         self, run_id: str, status: Literal["running", "completed", "failed", "cancelled"]
     ) -> None:
-        self._ledger.set_eval_run_status(run_id, status, now=self._stamp())
+        await self._ledger.aio.call(
+            self._ledger.set_eval_run_status, run_id, status, now=self._stamp()
+        )
 
     def _stamp(self) -> int:
         return int(self._now())
@@ -340,25 +405,35 @@ class EvalRunner:
     async def _answer_missing(
         self, run_id: str, eval_set: EvalSet, options: EvalOptions, counts: _Counts
     ) -> None:
-        records = self._ledger.eval_items(run_id)
+        records = await self._ledger.aio.call(self._ledger.eval_items, run_id)
         missing = _missing_answers(eval_set.items, options, records)
         by_index = {item.index: item for item in eval_set.items}
         self._progress.start("asking the models", total=len(missing), unit="answers")
+        recorder = _Recorder(self._ledger, self._stamp)
         try:
             jobs = (
-                self._answer_job(run_id, by_index[i], model, options, counts)
+                self._answer_job(recorder, run_id, by_index[i], model, options, counts)
                 for i, model in missing
             )
             await self._drain(jobs, options.concurrency)
         finally:
-            self._progress.finish()
+            try:
+                await recorder.close()
+            finally:
+                self._progress.finish()
 
     def _answer_job(
-        self, run_id: str, item: EvalItem, model: str, options: EvalOptions, counts: _Counts
+        self,
+        recorder: _Recorder,
+        run_id: str,
+        item: EvalItem,
+        model: str,
+        options: EvalOptions,
+        counts: _Counts,
     ) -> Job:
         async def job() -> None:
             counts.asked += 1
-            error = await self._answer(run_id, item, model, options)
+            error = await self._answer(recorder, run_id, item, model, options)
             counts.failed += error is not None
             # The event first, so a progress bar that counts failures shows this one too.
             self._emit(AnswerRecorded(item.index, model, error))
@@ -367,7 +442,7 @@ class EvalRunner:
         return job
 
     async def _answer(
-        self, run_id: str, item: EvalItem, model: str, options: EvalOptions
+        self, recorder: _Recorder, run_id: str, item: EvalItem, model: str, options: EvalOptions
     ) -> str | None:
         """Ask one model one item and record the result; the error text when it failed."""
         started = self._timer()
@@ -384,7 +459,7 @@ class EvalRunner:
             if isinstance(exc, APIError) and is_fatal(exc):
                 raise
             message = one_line(str(exc)) or type(exc).__name__
-            self._record(run_id, item, model, error=message)
+            recorder.add(EvalItemWrite(run_id, item.index, model, item.prompt_hash, error=message))
             return message
         latency = self._timer() - started
         usage = completion.usage
@@ -405,15 +480,18 @@ class EvalRunner:
                 metrics["embedding_cosine"] = similarity
             if problem is not None:
                 scores["embedding_error"] = problem
-        self._record(
-            run_id,
-            item,
-            model,
-            response_text=answer.rendered(),
-            latency_s=latency,
-            prompt_tokens=prompt_tokens,
-            completion_tokens=completion_tokens,
-            scores=scores,
+        recorder.add(
+            EvalItemWrite(
+                run_id,
+                item.index,
+                model,
+                item.prompt_hash,
+                response_text=answer.rendered(),
+                latency_s=latency,
+                prompt_tokens=prompt_tokens,
+                completion_tokens=completion_tokens,
+                scores=scores,
+            )
         )
         return None
 
@@ -439,13 +517,6 @@ class EvalRunner:
                 raise
             return None, one_line(str(exc)) or type(exc).__name__
 
-    def _record(self, run_id: str, item: EvalItem, model: str, **fields: Any) -> EvalItemRecord:
-        # Synchronous on purpose: no await between getting an answer and recording it, so a
-        # cancellation cannot separate the two.
-        return self._ledger.record_eval_item(
-            run_id, item.index, model, prompt_hash=item.prompt_hash, now=self._stamp(), **fields
-        )
-
     # -- judging -----------------------------------------------------------------------
 
     async def _judge_missing(
@@ -453,16 +524,24 @@ class EvalRunner:
     ) -> None:
         judge = options.judge
         assert judge is not None
-        pairs = _unjudged_pairs(eval_set.items, options.models, self._ledger.eval_items(run_id))
+        records = await self._ledger.aio.call(self._ledger.eval_items, run_id)
+        pairs = _unjudged_pairs(eval_set.items, options.models, records)
         self._progress.start("judging", total=len(pairs), unit="pairs")
+        recorder = _Recorder(self._ledger, self._stamp)
         try:
-            jobs = (self._judge_job(run_id, judge, item, a, b, counts) for item, a, b in pairs)
+            jobs = (
+                self._judge_job(recorder, run_id, judge, item, a, b, counts) for item, a, b in pairs
+            )
             await self._drain(jobs, options.concurrency)
         finally:
-            self._progress.finish()
+            try:
+                await recorder.close()
+            finally:
+                self._progress.finish()
 
     def _judge_job(
         self,
+        recorder: _Recorder,
         run_id: str,
         judge: str,
         item: EvalItem,
@@ -472,19 +551,20 @@ class EvalRunner:
     ) -> Job:
         async def job() -> None:
             verdict = await self._verdict(run_id, judge, item, candidate, baseline)
-            self._ledger.record_eval_item(
-                run_id,
-                item.index,
-                candidate.model,
-                prompt_hash=candidate.prompt_hash,
-                now=self._stamp(),
-                response_text=candidate.response_text,
-                latency_s=candidate.latency_s,
-                prompt_tokens=candidate.prompt_tokens,
-                completion_tokens=candidate.completion_tokens,
-                scores=candidate.scores,
-                error=candidate.error,
-                judge_verdict=verdict,
+            recorder.add(
+                EvalItemWrite(
+                    run_id,
+                    item.index,
+                    candidate.model,
+                    candidate.prompt_hash,
+                    response_text=candidate.response_text,
+                    latency_s=candidate.latency_s,
+                    prompt_tokens=candidate.prompt_tokens,
+                    completion_tokens=candidate.completion_tokens,
+                    scores=candidate.scores,
+                    error=candidate.error,
+                    judge_verdict=verdict,
+                )
             )
             counts.judged += 1
             self._emit(VerdictRecorded(item.index, verdict["status"]))

@@ -20,6 +20,9 @@ it every third of that, so a long idle interval does not let it lapse. A daemon 
 SIGKILL leaves its lease behind: another host waits for it to expire, but a daemon restarted on
 the same host sees that the owner's process is gone and takes the lease over at once.
 
+Every ledger call goes through ``ledger.aio`` (the ledger's worker thread), so a slow database
+never holds the loop, its scheduler or the signal handling.
+
 Stopping: the signal handler only sets an event (``run_until_stopped``); the main flow then
 pauses the scheduler, gives the cycle in hand ``stop_grace`` seconds to finish the step it is
 in (a cycle checks the event between steps and between notifications), cancels it if needed,
@@ -32,15 +35,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import signal
-import socket
 import time
-import uuid
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -48,6 +47,7 @@ from pydantic import SecretStr
 
 from tuner.api import APIError, APIStatusError, AuthenticationError, RateLimitError, TunerClient
 from tuner.jobs.ledger import Ledger, LedgerError
+from tuner.jobs.liveness import describe_holder, make_owner, take_lease
 from tuner.jobs.notifiers import (
     NOTHING_DELIVERED,
     Backoff,
@@ -62,6 +62,7 @@ from tuner.jobs.poller import (
     poll_once,
 )
 from tuner.jobs.submit import DEFAULT_MAX_ACTIVE, drain_queue
+from tuner.jobs.submit import CycleReport as QueueReport
 
 logger = logging.getLogger("tuner.jobs.daemon")
 
@@ -69,8 +70,8 @@ LEASE_NAME = "daemon"
 CYCLE_JOB_ID = "tuner-daemon-cycle"
 LEASE_JOB_ID = "tuner-daemon-lease"
 
-DrainQueue = Callable[[], Awaitable[int]]
-"""Submits queued job specs; returns how many it submitted (see ``queue_drainer``)."""
+DrainQueue = Callable[[], Awaitable[QueueReport]]
+"""Submits queued job specs; returns the queue cycle's report (see ``queue_drainer``)."""
 
 
 def queue_drainer(
@@ -88,7 +89,7 @@ def queue_drainer(
     fetch them again before counting them against ``max_active``.
     """
 
-    async def drain() -> int:
+    async def drain() -> QueueReport:
         return await drain_queue(
             client,
             ledger,
@@ -158,6 +159,9 @@ class CycleReport:
     submitted: int = 0
     queued: int = 0
     """Submissions still waiting in the queue after the drain."""
+    queue_holder: str | None = None
+    """Who held the submission queue (``host:pid``) when this cycle could not drain it."""
+    queue_holder_expires_at: int | None = None
     delivery: DeliveryResult = NOTHING_DELIVERED
     interrupted: bool = False
     """A stop cancelled the cycle before it finished (``run_once``)."""
@@ -172,54 +176,6 @@ class CycleReport:
     def rate_limited(self) -> bool:
         met_429 = self.poll is not None and self.poll.rate_limited > 0
         return met_429 or isinstance(self.error, RateLimitError)
-
-
-def make_owner(pid: int | None = None) -> str:
-    """``host:pid:uuid``: unique per run, and says where to look whether its process lives.
-
-    The uuid part starts with this process's PID-namespace id where there is one (Linux), so
-    two containers that share a host name but not their process ids never judge each other's
-    pids.
-    """
-    namespace = _pid_namespace()
-    tag = uuid.uuid4().hex[:12]
-    unique = f"{namespace}-{tag}" if namespace else tag
-    return f"{socket.gethostname()}:{os.getpid() if pid is None else pid}:{unique}"
-
-
-def _pid_namespace() -> str:
-    try:
-        return format(Path("/proc/self/ns/pid").stat().st_ino, "x")
-    except OSError:
-        return ""
-
-
-def owner_is_gone(owner: str, *, host: str | None = None) -> bool:
-    """Whether ``owner`` names a process of this host (and PID namespace) that no longer runs.
-
-    Only such an owner can be checked; any doubt (another host or namespace, a pid that some
-    process has reused, another user's process) says "alive", and the lease is then left to
-    expire.
-    """
-    parts = owner.rsplit(":", 2)
-    if len(parts) != 3 or parts[0] != (host or socket.gethostname()):
-        return False
-    namespace = _pid_namespace()
-    if namespace and not parts[2].startswith(f"{namespace}-"):
-        return False
-    try:
-        pid = int(parts[1])
-    except ValueError:
-        return False
-    if pid <= 0 or pid == os.getpid():
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return False
 
 
 def next_delay(
@@ -321,21 +277,19 @@ class Daemon:
 
     # -- the lease ----------------------------------------------------------------------------
 
-    def take_lease(self) -> bool:
+    async def take_lease(self) -> bool:
         """Take or renew the lease; False (logged once per holder) while someone else has it."""
         now = self._now()
-        taken = self._acquire(now)
-        holder = None if taken else self._ledger.lease_holder(LEASE_NAME, now)
-        if holder is not None and owner_is_gone(holder.owner):
+        outcome = await self._ledger.aio.call(
+            take_lease, self._ledger, LEASE_NAME, self.owner, self._config.lease_ttl, now
+        )
+        if outcome.took_over_from is not None:
             logger.warning(
-                "the daemon lease is held by %s, a process on this host that is gone; "
-                "taking it over",
-                holder.owner,
+                "the daemon lease was held by %s, a process on this host that is gone; "
+                "took it over",
+                outcome.took_over_from,
             )
-            # Deletes only that owner's row: a third daemon that got in first keeps the lease.
-            self._ledger.release_lease(LEASE_NAME, holder.owner)
-            taken = self._acquire(now)
-            holder = None if taken else self._ledger.lease_holder(LEASE_NAME, now)
+        taken, holder = outcome.taken, outcome.holder
         if taken:
             if not self._holding:
                 logger.info("took the daemon lease as %s", self.owner)
@@ -357,7 +311,7 @@ class Daemon:
         # Whoever holds the lease meanwhile may register other notifiers: register again.
         self._registered = False
 
-    def register_notifiers(self) -> None:
+    async def register_notifiers(self) -> None:
         """Register this daemon's notifiers in the ledger unless done since the lease was taken
         (called by the cycle once it holds the lease, before polling). Registered notifiers this
         run does not have stay registered: their notifications wait for a daemon that has them,
@@ -365,10 +319,13 @@ class Daemon:
         if self._registered:
             return
         names = [notifier.name for notifier in self._notifiers]
-        self._ledger.register_notifiers(names, now=self._now(), sources=self._notifier_sources)
+        await self._ledger.aio.register_notifiers(
+            names, now=self._now(), sources=self._notifier_sources
+        )
         self._registered = True
         logger.info("notifiers registered in the ledger: %s", ", ".join(names) or "none")
-        missing = [name for name in self._ledger.registered_notifiers() if name not in names]
+        registered = await self._ledger.aio.registered_notifiers()
+        missing = [name for name in registered if name not in names]
         if missing:
             logger.warning(
                 "registered but not configured in this run, so their notifications wait until "
@@ -377,14 +334,16 @@ class Daemon:
                 ", ".join(missing),
             )
 
-    def _acquire(self, now: int) -> bool:
-        return self._ledger.acquire_lease(LEASE_NAME, self.owner, self._config.lease_ttl, now)
+    async def _acquire(self, now: int) -> bool:
+        return await self._ledger.aio.acquire_lease(
+            LEASE_NAME, self.owner, self._config.lease_ttl, now
+        )
 
-    def release_lease(self) -> None:
+    async def release_lease(self) -> None:
         if self._holding:
             self._lost_lease()
             with contextlib.suppress(LedgerError):
-                self._ledger.release_lease(LEASE_NAME, self.owner)
+                await self._ledger.aio.release_lease(LEASE_NAME, self.owner)
             logger.info("released the daemon lease")
 
     async def _renew_lease(self) -> None:
@@ -393,7 +352,7 @@ class Daemon:
         if not self._holding or self.stopping:
             return
         try:
-            renewed = self._acquire(self._now())
+            renewed = await self._acquire(self._now())
         except LedgerError as exc:
             logger.warning("could not renew the daemon lease: %s", exc)
             return
@@ -405,20 +364,21 @@ class Daemon:
 
     async def run_cycle(self) -> CycleReport:
         """Lease, poll, drain the queue, deliver notifications (see the module doc)."""
-        if not self.take_lease():
-            holder = self._ledger.lease_holder(LEASE_NAME, self._now())
+        if not await self.take_lease():
+            holder = await self._ledger.aio.lease_holder(LEASE_NAME, self._now())
             return CycleReport(
                 ran=False,
                 holder=None if holder is None else holder.owner,
                 holder_expires_at=None if holder is None else holder.expires_at,
             )
-        self.register_notifiers()
+        await self.register_notifiers()
         poll, error = await self._poll()
-        submitted = 0
+        queue: QueueReport | None = None
         if error is None and not self.stopping:
-            submitted, error = await self._drain()
+            queue, error = await self._drain()
+        holder = None if queue is None else queue.holder
         delivery = NOTHING_DELIVERED
-        if not self.stopping and self.take_lease():
+        if not self.stopping and await self.take_lease():
             delivery = await deliver_pending(
                 self._ledger,
                 self._notifiers,
@@ -431,12 +391,14 @@ class Daemon:
             ran=True,
             poll=poll,
             error=error,
-            submitted=submitted,
-            queued=len(self._ledger.entries_in_state("pending")),
+            submitted=0 if queue is None else len(queue.created),
+            queued=len(await self._ledger.aio.entries_in_state("pending")),
+            queue_holder=None if holder is None else describe_holder(holder),
+            queue_holder_expires_at=None if holder is None else holder.expires_at,
             delivery=delivery,
         )
         # The end of a completed cycle: dashboards show it as "the daemon last polled".
-        self._ledger.record_heartbeat(LEASE_NAME, self._now())
+        await self._ledger.aio.record_heartbeat(LEASE_NAME, self._now())
         self.cycles += 1
         self.last_report = report
         return report
@@ -457,21 +419,21 @@ class Daemon:
             return None, error
         return result, None
 
-    async def _drain(self) -> tuple[int, APIError | None]:
+    async def _drain(self) -> tuple[QueueReport | None, APIError | None]:
         if self._drain_queue is None:
-            return 0, None
+            return None, None
         try:
             return await self._drain_queue(), None
         except APIError as error:
             logger.warning("submitting queued jobs failed: %s", error)
             self._note_fatal(error)
-            return 0, error
+            return None, error
         except LedgerError:
             raise
         except Exception:
             # A queued spec the submitter chokes on must not stop polling and notifying.
             logger.exception("submitting queued jobs failed unexpectedly")
-            return 0, None
+            return None, None
 
     def _note_fatal(self, error: APIError) -> None:
         if isinstance(error, AuthenticationError):
@@ -561,7 +523,7 @@ class Daemon:
             scheduler.shutdown(wait=False)
             await asyncio.sleep(0)  # the asyncio scheduler shuts down on the next loop turn
         self._scheduler = None
-        self.release_lease()
+        await self.release_lease()
         logger.info("daemon stopped after %d cycle(s)", self.cycles)
 
     async def _finish_cycle(self) -> None:
@@ -594,7 +556,7 @@ class Daemon:
             return task.result()
         finally:
             stopper.cancel()
-            self.release_lease()
+            await self.release_lease()
 
 
 @contextlib.contextmanager

@@ -9,6 +9,7 @@ import os
 import socket
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -18,7 +19,7 @@ import uvicorn
 from uvicorn.config import LOGGING_CONFIG
 
 from tuner.config import is_loopback_host
-from tuner.sandbox.app import MAX_UPLOAD_BYTES, create_app
+from tuner.sandbox.app import LOOPBACK_HOST_NAMES, MAX_UPLOAD_BYTES, create_app
 from tuner.sandbox.clock import Clock, ManualClock, ScaledClock
 from tuner.sandbox.faults import parse_faults
 from tuner.sandbox.service import Sandbox
@@ -65,6 +66,57 @@ def _announce(url: str, data_dir: Path, clock: Clock) -> None:
     log.info("%s (%s, data in %s, %s)", STARTUP_LINE, url, data_dir, timing)
 
 
+class DataDirError(ValueError):
+    """The data directory cannot be used (it is a file, or cannot be created)."""
+
+
+def served_host_names(host: str, allowed_hosts: Sequence[str] = ()) -> tuple[str, ...]:
+    """The Host header names a sandbox bound to ``host`` answers; raise ValueError if unsafe.
+
+    A non-loopback bind must have an API key (checked by the caller) and answers the bound
+    address itself plus the names given in ``allowed_hosts``; a loopback bind answers only
+    loopback names, so extra names there are refused (they would reopen DNS rebinding).
+    """
+    extra = tuple(name.strip().lower() for name in allowed_hosts if name.strip())
+    for name in extra:
+        if "*" in name or "/" in name or (":" in name.strip("[]") and not name.startswith("[")):
+            raise ValueError(
+                f"--allowed-host {name!r} is not a host name (no port, scheme or wildcard; "
+                "IPv6 addresses in brackets)"
+            )
+    bound = f"[{host}]" if ":" in host else host.lower()
+    if is_loopback_host(host):
+        if extra:
+            raise ValueError(
+                "--allowed-host is only for a non-loopback --host: a loopback sandbox answers "
+                "loopback names only, so a DNS-rebinding page cannot reach it"
+            )
+        return tuple(dict.fromkeys((*LOOPBACK_HOST_NAMES, bound)))
+    wildcard = bound in ("0.0.0.0", "[::]")
+    own = () if wildcard else (bound,)
+    return tuple(dict.fromkeys((*LOOPBACK_HOST_NAMES, *own, *extra)))
+
+
+def check_exposure(host: str, api_key: str | None) -> None:
+    """Refuse a non-loopback bind without an API key (ValueError saying why)."""
+    if not is_loopback_host(host) and api_key is None:
+        raise ValueError(
+            f"refusing to listen on {host} without --api-key: anyone on the network could "
+            "list, download and delete the sandbox's files and jobs"
+        )
+
+
+def _open_store(data_dir: Path) -> Store:
+    # Checked here, before binding: otherwise the failure surfaces as an OSError that reads
+    # like a busy port.
+    if data_dir.exists() and not data_dir.is_dir():
+        raise DataDirError(f"--data-dir {data_dir} is a file, not a directory")
+    try:
+        return Store(data_dir)
+    except OSError as exc:
+        raise DataDirError(f"cannot use --data-dir {data_dir}: {exc.strerror or exc}") from None
+
+
 def _build(
     data_dir: Path,
     clock: Clock,
@@ -73,13 +125,19 @@ def _build(
     seed: int,
     api_key: str | None,
     max_upload_bytes: int,
+    allowed_hosts: Sequence[str] = LOOPBACK_HOST_NAMES,
 ) -> tuple[Sandbox, Any]:
     plan = parse_faults(faults)  # before touching the data dir: a bad spec changes nothing
     if api_key is not None and not api_key.strip():
         raise ValueError("api_key must not be empty (leave it out to accept any key)")
-    sandbox = Sandbox(Store(data_dir), clock, seed=seed)
+    sandbox = Sandbox(_open_store(data_dir), clock, seed=seed, job_fail=plan.job_fail)
     app = create_app(
-        sandbox, faults=plan, seed=seed, api_key=api_key, max_upload_bytes=max_upload_bytes
+        sandbox,
+        faults=plan,
+        seed=seed,
+        api_key=api_key,
+        max_upload_bytes=max_upload_bytes,
+        allowed_hosts=allowed_hosts,
     )
     return sandbox, app
 
@@ -133,12 +191,15 @@ def start_in_thread(
     seed: int = 0,
     api_key: str | None = None,
     max_upload_bytes: int = MAX_UPLOAD_BYTES,
+    allowed_hosts: Sequence[str] = (),
 ) -> SandboxHandle:
     """Start a sandbox on ``host:port`` (port 0: any free port) and return once it answers.
 
     Pass ``clock=ManualClock()`` to move time by hand (``handle.advance(seconds)``); otherwise
     the clock is the wall clock sped up ``speed`` times.
     """
+    check_exposure(host, api_key)
+    names = served_host_names(host, allowed_hosts)
     root = Path(data_dir)
     the_clock = clock if clock is not None else ScaledClock(speed)
     sandbox, app = _build(
@@ -148,6 +209,7 @@ def start_in_thread(
         seed=seed,
         api_key=api_key,
         max_upload_bytes=max_upload_bytes,
+        allowed_hosts=names,
     )
     sock = _bind(host, port)
     # log_config=None: an in-process server must not reconfigure the host's logging.
@@ -192,17 +254,28 @@ def serve(
     *,
     manual_clock: bool = False,
     max_upload_bytes: int = MAX_UPLOAD_BYTES,
+    allowed_hosts: Sequence[str] = (),
 ) -> None:
     """Run the sandbox in the foreground until interrupted (the ``tuner sandbox`` command).
 
     ``speed`` scales the wall clock (100: a 100-step job finishes in seconds); ``manual_clock``
     freezes it instead, to be moved with ``POST /sandbox/clock/advance``. Raises ValueError for
-    a bad ``faults`` spec or ``speed``, OSError when the address cannot be bound.
+    a bad ``faults`` spec or ``speed``, a non-loopback ``host`` without ``api_key`` or an
+    unusable ``data_dir`` (DataDirError), OSError when the address cannot be bound. It answers
+    only the Host names of :func:`served_host_names`.
     """
+    check_exposure(host, api_key)
+    names = served_host_names(host, allowed_hosts)
     root = Path(data_dir) if data_dir is not None else default_data_dir()
     clock: Clock = ManualClock() if manual_clock else ScaledClock(speed)
     sandbox, app = _build(
-        root, clock, faults=faults, seed=seed, api_key=api_key, max_upload_bytes=max_upload_bytes
+        root,
+        clock,
+        faults=faults,
+        seed=seed,
+        api_key=api_key,
+        max_upload_bytes=max_upload_bytes,
+        allowed_hosts=names,
     )
     try:
         sock = _bind(host, port)
@@ -213,7 +286,11 @@ def serve(
     server = uvicorn.Server(config)
     _announce(_url(host, sock), root, clock)
     if not is_loopback_host(host):
-        log.warning("listening on %s: the sandbox is reachable from other machines", host)
+        log.warning(
+            "listening on %s: the sandbox is reachable from other machines (Host names: %s)",
+            host,
+            ", ".join(names),
+        )
     try:
         server.run(sockets=[sock])
     except KeyboardInterrupt:

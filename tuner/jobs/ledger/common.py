@@ -92,6 +92,27 @@ def upsert(
     conn.execute(stmt, dict(row))
 
 
+def upsert_many(
+    conn: Connection,
+    table: Table,
+    rows: Sequence[Mapping[str, Any]],
+    keys: Sequence[str],
+    update: Sequence[str],
+) -> None:
+    """``upsert`` of many rows with the same columns, as one executemany.
+
+    Rows must not clash with each other on ``keys`` (PostgreSQL refuses to update a row twice
+    in one statement); callers keep the last of such rows.
+    """
+    if not rows:
+        return
+    base = _dialect_insert(conn, table)
+    stmt = base.on_conflict_do_update(
+        index_elements=list(keys), set_={name: base.excluded[name] for name in update}
+    )
+    conn.execute(stmt, [dict(row) for row in rows])
+
+
 def _dialect_insert(conn: Connection, table: Table) -> Any:
     # Both dialects spell ON CONFLICT the same way; the ledger supports no other database.
     # Imported here: loading SQLAlchemy's PostgreSQL dialect costs a SQLite user ~0.1 s at start.

@@ -9,11 +9,12 @@ it.
 from __future__ import annotations
 
 import os
+import threading
 import uuid
 from collections.abc import Collection, Mapping, Sequence
 from contextlib import AbstractContextManager
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 from sqlalchemy import Connection
@@ -44,6 +45,7 @@ from .common import Instant, normalise_backend, optional_seconds, to_seconds
 from .common import content_hash as check_hash
 from .engine import create_ledger_engine, default_ledger_url, masked, resolve_url, transaction
 from .errors import LedgerError, SchemaTooNewError
+from .evals import EvalItemWrite
 from .redact import json_object
 from .redact import key_last4 as check_last4
 from .snapshot import (
@@ -53,6 +55,9 @@ from .snapshot import (
     spec_file_weights,
     stored_snapshot,
 )
+
+if TYPE_CHECKING:
+    from .aio import AsyncLedger
 
 JsonInput = Mapping[str, Any] | BaseModel
 
@@ -73,6 +78,8 @@ class Ledger(AbstractContextManager["Ledger"]):
     def __init__(self, url: str, *, notifiers: Sequence[str] = ()) -> None:
         resolved = resolve_url(url)
         self._url = masked(resolved)
+        self._aio: AsyncLedger | None = None
+        self._aio_lock = threading.Lock()
         self._notifiers = _check_notifiers(notifiers)
         try:
             self._engine = create_ledger_engine(resolved)
@@ -109,6 +116,18 @@ class Ledger(AbstractContextManager["Ledger"]):
         """The notifiers this ``Ledger`` was opened with (see ``registered_notifiers`` too)."""
         return self._notifiers
 
+    @property
+    def aio(self) -> AsyncLedger:
+        """This ledger for async code: the same operations as coroutines that run in this
+        ledger's worker thread, so the event loop never waits on the database (see ``aio.py``).
+        Code that runs on an event loop uses this, never the blocking methods."""
+        with self._aio_lock:
+            if self._aio is None:
+                from .aio import AsyncLedger  # aio.py builds on this module
+
+                self._aio = AsyncLedger(self)
+            return self._aio
+
     def __repr__(self) -> str:
         return f"Ledger({self._url!r})"
 
@@ -117,6 +136,12 @@ class Ledger(AbstractContextManager["Ledger"]):
             return migrations.current_version(conn)
 
     def close(self) -> None:
+        """Stop the async worker (after the calls already made) and close the connections.
+        A closed ledger still works: it reconnects when used again."""
+        with self._aio_lock:
+            aio = self._aio
+        if aio is not None:
+            aio.close()
         self._engine.dispose()
 
     def __exit__(
@@ -593,6 +618,35 @@ class Ledger(AbstractContextManager["Ledger"]):
         }
         with self._write("recording an evaluation item") as conn:
             return evals.record_eval_item(conn, row)
+
+    def record_eval_items(self, items: Sequence[EvalItemWrite], *, now: Instant) -> int:
+        """Record (or replace) many results in one transaction; how many rows were written.
+
+        All or nothing: when it raises, none of ``items`` is recorded. Of items for the same
+        (run, item, model), the last one wins.
+        """
+        stamp = to_seconds(now)
+        rows = [
+            {
+                "run_id": item.run_id,
+                "item_index": item.item_index,
+                "model": item.model,
+                "prompt_hash": item.prompt_hash,
+                "response_text": item.response_text,
+                "latency_s": item.latency_s,
+                "prompt_tokens": item.prompt_tokens,
+                "completion_tokens": item.completion_tokens,
+                "scores": json_object(item.scores),
+                "error": item.error,
+                "judge_verdict": json_object(item.judge_verdict),
+                "updated_at": stamp,
+            }
+            for item in items
+        ]
+        if not rows:
+            return 0
+        with self._write("recording evaluation items") as conn:
+            return evals.record_eval_items(conn, rows)
 
     def eval_items(self, run_id: str, *, model: str | None = None) -> list[EvalItemRecord]:
         with self._read("reading evaluation items") as conn:

@@ -6,19 +6,38 @@ Items are upserted by (run, item index, model), so an interrupted run resumes by
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, RowMapping, select, update
 
 from ..records import Backend, EvalItemRecord, EvalRunRecord, EvalRunStatus
 from . import schema
-from .common import insert_ignore, upsert
+from .common import insert_ignore, upsert, upsert_many
 from .errors import LedgerError, NotFoundError
 
 _R = schema.eval_runs.c
 _M = schema.eval_run_models.c
 _I = schema.eval_items.c
+_ITEM_KEYS = ("run_id", "item_index", "model")
+
+
+@dataclass(frozen=True, slots=True)
+class EvalItemWrite:
+    """One model's result on one item, as ``Ledger.record_eval_items`` records it."""
+
+    run_id: str
+    item_index: int
+    model: str
+    prompt_hash: str
+    response_text: str | None = None
+    latency_s: float | None = None
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    scores: Mapping[str, Any] | None = None
+    error: str | None = None
+    judge_verdict: Mapping[str, Any] | None = None
 
 
 def create_eval_run(
@@ -148,6 +167,24 @@ def record_eval_item(conn: Connection, row: dict[str, Any]) -> EvalItemRecord:
         _I.run_id == row["run_id"], _I.item_index == row["item_index"], _I.model == row["model"]
     )
     return EvalItemRecord.model_validate(dict(conn.execute(query).mappings().one()))
+
+
+def record_eval_items(conn: Connection, rows: Sequence[dict[str, Any]]) -> int:
+    """Upsert many items in one statement; how many rows were written.
+
+    Of rows for the same (run, item, model), the last one wins, as with one call per row.
+    """
+    if not rows:
+        return 0
+    latest = {tuple(row[key] for key in _ITEM_KEYS): row for row in rows}
+    run_ids = {row["run_id"] for row in latest.values()}
+    known = set(conn.execute(select(_R.run_id).where(_R.run_id.in_(run_ids))).scalars())
+    unknown = sorted(run_ids - known)
+    if unknown:
+        raise NotFoundError(f"no evaluation run {unknown[0]} in the ledger")
+    columns = [name for name in rows[0] if name not in _ITEM_KEYS]
+    upsert_many(conn, schema.eval_items, list(latest.values()), _ITEM_KEYS, columns)
+    return len(latest)
 
 
 def eval_items(conn: Connection, run_id: str, *, model: str | None = None) -> list[EvalItemRecord]:
