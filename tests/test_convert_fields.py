@@ -96,12 +96,12 @@ def test_kto_file_is_refused_whole_and_the_output_is_left_alone(tmp_path: Path) 
     out = tmp_path / "out.jsonl"
     out.write_text("keep me\n")
     with pytest.raises(ConvertRefusedError) as caught:
-        convert([source], out)
+        convert([source], out, force=True)
     assert caught.value.finding.code == "convert_kto_label"
     assert caught.value.finding.line == 1
     assert str(caught.value).startswith(f"{source}:1: ")
     assert out.read_text() == "keep me\n"
-    result = convert([source], out, options=KEEP)
+    result = convert([source], out, options=KEEP, force=True)
     assert (result.converted, result.skipped_count) == (5, 5)
     assert result.skip_reasons == {"convert_kto_undesirable": 5}
     assert all(line["messages"] == EXPECTED for line in read_jsonl(out))
