@@ -43,7 +43,7 @@ def prepare(raw: Path, mapping: Path, out_dir: Path) -> tuple[Path, Path]:
     result = convert([raw], converted, mapping=load_mapping(mapping))
     print(f"converted {result.converted} of {result.read} records ({result.skipped_count} skipped)")
     for finding in result.skipped:
-        print(f"  skipped {finding.path}:{finding.line}: {finding.message}")
+        print(f"  skipped {finding.where}: {finding.message}")
     split = split_file(converted, eval_fraction=0.04, out_dir=out_dir, seed=7)
     train, held_out = Path(split.train_path), Path(split.eval_path)
     print(f"split: {split.train_lines} train, {split.eval_lines} eval")

@@ -630,6 +630,25 @@ def test_unconvertible_records_raise_with_a_reason(
     assert caught.value.reason
 
 
+@pytest.mark.parametrize("fmt", ["auto", "sharegpt"])
+def test_a_misspelled_mapping_column_is_named(fmt: str) -> None:
+    mapping = Mapping.model_validate({"columns": {"messages": "conversatons"}})
+    with pytest.raises(RecordError) as caught:
+        convert_record(SHAREGPT, source_format=fmt, mapping=mapping)
+    assert caught.value.code == "convert_missing_column"
+    assert "'conversatons'" in caught.value.reason and "conversations" in caught.value.reason
+    assert caught.value.hint is not None and "did you mean 'conversations'" in caught.value.hint
+
+
+def test_a_misspelled_alpaca_column_is_named() -> None:
+    mapping = Mapping.model_validate({"columns": {"output": "ouput"}})
+    with pytest.raises(RecordError) as caught:
+        convert_record(ALPACA, mapping=mapping)
+    assert caught.value.code == "convert_missing_column"
+    assert "'ouput' column (output)" in caught.value.reason
+    assert caught.value.hint is not None and "'output'" in caught.value.hint
+
+
 def test_unknown_role_hint_names_the_mapping() -> None:
     with pytest.raises(RecordError) as caught:
         convert_record({"conversations": [{"from": "Kunde", "value": "x"}]})
@@ -769,7 +788,7 @@ def test_json_array_single_object_and_jsonl_named_json(tmp_path: Path) -> None:
         (1, 1, 0),
         (2, 2, 0),
     ]
-    assert result.skipped[0].line == 2
+    assert (result.skipped[0].line, result.skipped[0].record) == (None, 2)
     assert result.skipped[0].code == "convert_not_object"
     assert len(read_jsonl(out)) == 5
 
@@ -805,7 +824,7 @@ def test_csv_with_json_cells_multiline_values_and_mapping(tmp_path: Path) -> Non
     assert lines[0]["messages"][0] == {"role": "system", "content": "Be kind."}
     assert lines[0]["messages"][1]["content"] == "line one\nline two"
     assert lines[1]["messages"][0]["role"] == "user"  # an empty cell is no system prompt
-    assert [(f.line, f.code) for f in result.skipped] == [(2, "convert_bad_json")]
+    assert [(f.record, f.code) for f in result.skipped] == [(2, "convert_bad_json")]
 
 
 def test_csv_alpaca_keeps_cells_as_text_and_reports_malformed_rows(tmp_path: Path) -> None:
@@ -872,7 +891,19 @@ def test_parquet_row_numbers_for_skips(tmp_path: Path) -> None:
         src,
     )
     result = convert([src], tmp_path / "out.jsonl")
-    assert [(f.path, f.line, f.code) for f in result.skipped] == [(str(src), 2, "convert_empty")]
+    assert [(f.path, f.record, f.line, f.code) for f in result.skipped] == [
+        (str(src), 2, None, "convert_empty")
+    ]
+
+
+def test_parquet_read_row_group_by_row_group_keeps_order(tmp_path: Path) -> None:
+    src = tmp_path / "groups.parquet"
+    pq.write_table(_messages_table(BATCH_ROWS * 2 + 5), src, row_group_size=100)
+    assert pq.ParquetFile(src).num_row_groups == 6
+    out = tmp_path / "out.jsonl"
+    assert convert([src], out).converted == BATCH_ROWS * 2 + 5
+    contents = [line["messages"][-1]["content"] for line in read_jsonl(out)]
+    assert contents == [f"a{i}" for i in range(BATCH_ROWS * 2 + 5)]
 
 
 @pytest.mark.parametrize("layout", ["file", "stream", "feather"])
@@ -920,12 +951,112 @@ def test_hf_dataset_dict_picks_split(tmp_path: Path) -> None:
         }
     ).save_to_disk(str(saved))
     out = tmp_path / "out.jsonl"
-    assert convert([saved], out).converted == 2
+    # Several splits and none named: refused, listing them (never `train` alone in silence).
+    with pytest.raises(ConvertInputError, match=r"2 splits \(train, test\).*--split NAME"):
+        convert([saved], out)
+    assert not out.exists()
+    result = convert([saved], out, split="train")
+    assert result.converted == 2
+    assert (result.sources[0].splits, result.sources[0].split) == (("train", "test"), "train")
     test_split = Mapping.model_validate({"split": "test"})
     convert([saved], out, mapping=test_split, force=True)
     assert read_jsonl(out)[0]["messages"][1]["content"] == "Paris."
-    with pytest.raises(ConvertInputError, match=r"no split 'dev'.*test, train"):
+    # --split wins over the mapping's.
+    assert convert([saved], out, mapping=test_split, split="train", force=True).converted == 2
+    with pytest.raises(ConvertInputError, match=r"no split 'dev'.*train, test"):
         convert([saved], out, mapping=Mapping.model_validate({"split": "dev"}), force=True)
+
+
+def test_hf_dataset_dict_with_one_split_is_read_and_named(tmp_path: Path) -> None:
+    import datasets
+
+    saved = tmp_path / "dd"
+    datasets.DatasetDict({"validation": datasets.Dataset.from_list([ALPACA])}).save_to_disk(
+        str(saved)
+    )
+    result = convert([saved], tmp_path / "out.jsonl")
+    assert (result.converted, result.sources[0].split) == (1, "validation")
+    assert result.sources[0].splits == ("validation",)
+
+
+def _tool(name: str, properties: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "type": "function",
+        "function": {
+            "name": name,
+            "description": f"The {name} tool",
+            "parameters": {"type": "object", "properties": properties, "required": []},
+        },
+    }
+
+
+# Records whose nested objects have different keys: Arrow merges them into one struct type and
+# pads each row with nulls for the keys it did not have.
+NESTED = [
+    {
+        "messages": [
+            {"role": "user", "content": "Weather in Paris?"},
+            {"role": "assistant", "content": "Sunny."},
+        ],
+        "tools": [_tool("get_weather", {"city": {"type": "string"}})],
+    },
+    {
+        "messages": [
+            {"role": "user", "content": "Quote for ACME?"},
+            {"role": "assistant", "content": "42."},
+        ],
+        "tools": [
+            _tool("get_quote", {"ticker": {"type": "string", "description": "A symbol"}}),
+            _tool(
+                "get_news",
+                {"topic": {"type": "string", "enum": ["a", "b"]}, "n": {"type": "integer"}},
+            ),
+        ],
+    },
+]
+
+
+@pytest.mark.parametrize("container", ["parquet", "arrow", "hf"])
+def test_nested_structs_give_what_json_gives(tmp_path: Path, container: str) -> None:
+    import datasets
+
+    table = pa.Table.from_pylist(NESTED)
+    # The padding is real: every tool's properties hold every other tool's keys as nulls.
+    padded = table.to_pylist()[0]["tools"][0]["function"]["parameters"]["properties"]
+    assert padded["ticker"] is None and padded["n"] is None
+    if container == "parquet":
+        src = tmp_path / "in.parquet"
+        pq.write_table(table, src)
+    elif container == "arrow":
+        src = tmp_path / "in.arrow"
+        feather.write_feather(table, src)
+    else:
+        src = tmp_path / "ds"
+        datasets.Dataset.from_list(NESTED).save_to_disk(str(src))
+    from_json = tmp_path / "json.jsonl"
+    convert([write_jsonl(tmp_path / "in.jsonl", NESTED)], from_json)
+    out = tmp_path / "out.jsonl"
+    result = convert([src], out)
+    assert result.converted == 2
+    assert out.read_bytes() == from_json.read_bytes()
+
+
+@pytest.mark.parametrize("name", ["in.jsonl.gz", "in.json.gz"])
+def test_gzip_json_lines_and_json(tmp_path: Path, name: str) -> None:
+    import gzip
+
+    src = tmp_path / name
+    if name.endswith(".json.gz"):
+        payload = json.dumps([OPENAI, "not an object", SHAREGPT]).encode()
+    else:
+        payload = b"".join(orjson.dumps(r) + b"\n" for r in (OPENAI, "not an object", SHAREGPT))
+    src.write_bytes(gzip.compress(payload))
+    result = convert([src], tmp_path / "out.jsonl")
+    assert (result.converted, result.skipped_count) == (2, 1)
+    (finding,) = result.skipped
+    # A JSON array's positions are records, a JSON Lines file's are lines.
+    expected = (None, 2) if name.endswith(".json.gz") else (2, None)
+    assert (finding.line, finding.record) == expected
 
 
 def test_shards_go_into_one_output_in_order(tmp_path: Path) -> None:

@@ -21,7 +21,13 @@ from tuner.datasets.dedupe import (
 from tuner.datasets.errors import DataInputError
 from tuner.datasets.reader import MAX_LINE_BYTES
 from tuner.datasets.rules import check_record
-from tuner.datasets.samples import InstructSample, Message, PretrainSample, sample_key
+from tuner.datasets.samples import (
+    InstructSample,
+    Message,
+    PretrainSample,
+    Sample,
+    sample_key,
+)
 
 STORY = (
     "the quick brown fox jumps over the lazy dog while the farmer watches from the porch and"
@@ -165,6 +171,79 @@ def test_threshold_one_means_the_same_words(tmp_path: Path) -> None:
     result, out = run(tmp_path, lines, near=1.0)
     assert out == [lines[0], lines[2]]
     assert result.removed == [Removal(2, 1, 1.0, "near")]
+
+
+def tool(name: str, description: str) -> dict[str, Any]:
+    return {
+        "type": "function",
+        "function": {"name": name, "description": description, "parameters": {"type": "object"}},
+    }
+
+
+def with_tools(user: str, tools: list[dict[str, Any]]) -> bytes:
+    messages = [{"role": "user", "content": user}, {"role": "assistant", "content": "Sure."}]
+    return orjson.dumps({"messages": messages, "tools": tools})
+
+
+def test_different_tools_make_a_different_conversation(tmp_path: Path) -> None:
+    weather, stocks = tool("get_weather", "Weather now"), tool("get_quote", "A stock quote")
+    lines = [
+        with_tools(STORY, [weather]),
+        with_tools(STORY, [stocks]),
+        with_tools(STORY, []),
+        # Same tools, keys in another order: the same conversation.
+        orjson.dumps(
+            {
+                "tools": [{"function": weather["function"], "type": "function"}],
+                "messages": [
+                    {"content": STORY, "role": "user"},
+                    {"content": "Sure.", "role": "assistant"},
+                ],
+            }
+        ),
+    ]
+    result, out = run(tmp_path, lines)
+    assert out == lines[:3]
+    assert result.removed == [Removal(4, 1, 1.0, "exact")]
+    # Near matching does not cross tool sets either.
+    near_lines = [*lines[:3], with_tools(STORY.replace("coffee", "tea"), [stocks])]
+    result, out = run(tmp_path, near_lines, near=0.8)
+    assert [(r.line, r.duplicate_of, r.kind) for r in result.removed] == [(4, 2, "near")]
+
+
+def _words_variant(words: list[str], changed: int) -> str:
+    return " ".join(
+        f"w{i}x" if i % 40 == 7 and i // 40 < changed else w for i, w in enumerate(words)
+    )
+
+
+def test_near_pairs_are_decided_on_their_exact_jaccard(tmp_path: Path) -> None:
+    # 400 distinct words; changing k words far apart breaks 3k of the 3-grams, so variants fall
+    # on both sides of the threshold and close to it. A MinHash estimate would decide such pairs
+    # by chance; the exact Jaccard never does.
+    words = [f"word{i}" for i in range(400)]
+    base = chat(" ".join(words), "ok")
+    base_set = shingles(_sample(base))
+    similarities = []
+    for changed in range(1, 9):
+        variant = chat(_words_variant(words, changed), "ok")
+        other = shingles(_sample(variant))
+        exact = len(base_set & other) / len(base_set | other)
+        similarities.append(exact)
+        result, out = run(tmp_path, [base, variant], near=0.93)
+        if exact >= 0.93:
+            assert [(r.line, r.duplicate_of, r.kind) for r in result.removed] == [(2, 1, "near")]
+            assert result.removed[0].similarity == pytest.approx(exact)
+        else:
+            assert result.removed == [] and out == [base, variant]
+    assert any(0.93 <= j < 0.95 for j in similarities)
+    assert any(0.91 < j < 0.93 for j in similarities)
+
+
+def _sample(line: bytes) -> Sample:
+    sample = check_record(line, path="t", line=1, expect=None).sample
+    assert sample is not None
+    return sample
 
 
 @pytest.mark.parametrize("near", [0.0, -0.5, 1.5])

@@ -192,6 +192,28 @@ def test_arguments_object_becomes_a_json_string(tmp_path: Path) -> None:
     assert_valid(out)
 
 
+def test_arguments_encoded_twice_are_decoded_once(tmp_path: Path) -> None:
+    inner = '{"city": "Zürich", "days": 3}'
+    twice = tool_chat("abcDEF123", "abcDEF123", arguments=orjson.dumps(inner).decode())
+    thrice = tool_chat(
+        "abcDEF123", "abcDEF123", arguments=orjson.dumps(orjson.dumps(inner).decode()).decode()
+    )
+    # A JSON string holding plain text is not double encoded: left as it is.
+    text = tool_chat("abcDEF123", "abcDEF123", arguments='"Zurich"')
+    result, out = run(tmp_path, b"".join(line(r) + b"\n" for r in (twice, thrice, text)))
+    args = [
+        orjson.loads(x)["messages"][1]["tool_calls"][0]["function"]["arguments"]
+        for x in out.splitlines()
+    ]
+    assert args == [inner, inner, '"Zurich"']
+    assert [(c.line, c.code) for c in result.changes] == [
+        (1, "arguments_decoded"),
+        (2, "arguments_decoded"),
+    ]
+    findings = check_record(line(twice), path="t", line=1, expect=None).findings
+    assert "arguments_double_encoded" in [f.code for f in findings]
+
+
 def test_invalid_ids_are_rewritten_consistently(tmp_path: Path) -> None:
     result, out = run(tmp_path, line(tool_chat("call_8f3a", "call_8f3a")) + b"\n")
     messages = orjson.loads(out)["messages"]
@@ -383,7 +405,9 @@ def test_every_change_code_is_documented(tmp_path: Path) -> None:
     record["interactions"] = record.pop("messages")
     record["interactions"][0] = {"role": "User", "text": "hi"}
     record["interactions"].append({"role": "user", "content": "more"})
+    twice = tool_chat("abcDEF123", "abcDEF123", arguments=orjson.dumps('{"x": 1}').decode())
     data = b"\xef\xbb\xbf" + line(record) + b"\r\n\n" + line(tool_chat(None, None))
+    data += b"\n" + line(twice)
     result, _ = run(tmp_path, data, drop_trailing_non_assistant=True)
     assert set(codes(result)) == set(CHANGE_CODES)
 

@@ -70,7 +70,7 @@ def test_empty_file_gives_defaults(tmp_path: Path) -> None:
     mapping = load_mapping(write(tmp_path, ""))
     assert mapping == Mapping()
     assert mapping.format == "auto"
-    assert mapping.split == "train"
+    assert mapping.split is None
     assert mapping.role_keys() == ("role", "from")
     assert mapping.content_keys() == ("content", "value", "text")
 

@@ -384,6 +384,7 @@ def test_every_error_code_of_the_line_rules_is_exercised() -> None:
     elsewhere = {
         "empty_file",
         "file_too_large",
+        "json_array_file",
         "line_too_long",
         "wrong_format",
         "check_failed",
@@ -444,6 +445,11 @@ WARNING_CASES: list[tuple[str, Any, str]] = [
         "arguments not json",
         conv(U, calling(call(args="city=Paris")), tools=[TOOL]),
         "arguments_not_json",
+    ),
+    (
+        "arguments encoded twice",
+        conv(U, calling(call(args=json.dumps('{"city": "Paris"}'))), tools=[TOOL]),
+        "arguments_double_encoded",
     ),
     ("INST", conv({"role": "user", "content": "[INST] hi [/INST]"}, A), "special_token"),
     ("bos", conv(U, {"role": "assistant", "content": "<s>hi</s>"}), "special_token"),

@@ -15,7 +15,7 @@ from tuner.datasets.errors import DataInputError
 from tuner.datasets.findings import Category, Severity
 from tuner.datasets.rules import check_record
 from tuner.datasets.samples import sample_key
-from tuner.datasets.split import SplitResult, eval_count, split_file
+from tuner.datasets.split import SplitResult, auto_limit, eval_count, rank, split_file
 
 
 def chat(user: str, assistant: str = "ok") -> bytes:
@@ -118,17 +118,38 @@ def test_invalid_lines_go_nowhere_but_are_listed(tmp_path: Path) -> None:
         (1, 0.9, 0),
         (2, 0.01, 1),
         (2, 0.99, 1),
-        (10, 0.25, 2),
+        (10, 0.25, 3),
         (10, 0.99, 9),
         (7, 0.5, 4),
     ],
 )
-def test_eval_count(n: int, fraction: float, expected: int) -> None:
-    assert eval_count(n, fraction) == expected
+def test_eval_count_with_equal_sizes_is_a_share_of_conversations(
+    n: int, fraction: float, expected: int
+) -> None:
+    assert eval_count([100] * n, fraction) == expected
 
 
-@pytest.mark.parametrize("fraction", [0.0, 1.0, -0.1, 1.5])
-def test_fraction_must_be_strictly_between_0_and_1(tmp_path: Path, fraction: float) -> None:
+def test_the_fraction_is_a_share_of_bytes_not_of_lines() -> None:
+    # One long conversation is worth many short ones: 10% of the bytes, not 10% of the lines.
+    assert eval_count([1000] + [100] * 90, 0.1) == 1
+    assert eval_count([100] * 90 + [1000], 0.1) == 10
+    assert eval_count([100] * 90 + [1000], 0.05) == 5
+
+
+def test_auto_fits_the_platform_limit() -> None:
+    # 5% of the training data: with 100 conversations of 100 bytes, 4 fit (400 <= 5% of 9,600)
+    # and a fifth would not (500 > 5% of 9,500).
+    assert auto_limit(10_000) == 476
+    assert eval_count([100] * 100, "auto") == 4
+    # 1 MB at most, however large the data.
+    assert auto_limit(10**9) == 2**20
+    assert eval_count([2**19] * 1000, "auto") == 2
+    # At least one, even when none fits (the split then warns).
+    assert eval_count([1000, 10], "auto") == 1
+
+
+@pytest.mark.parametrize("fraction", [0.0, 1.0, -0.1, 1.5, "half"])
+def test_fraction_must_be_strictly_between_0_and_1(tmp_path: Path, fraction: Any) -> None:
     with pytest.raises(ValueError, match="between 0 and 1"):
         run(tmp_path, [chat("a"), chat("b")], eval_fraction=fraction)
     assert not (tmp_path / "out").exists()
@@ -151,6 +172,16 @@ def test_an_eval_file_over_the_platform_limit_is_warned_about(tmp_path: Path) ->
 
     small, _, _ = run(tmp_path, [chat(f"question {i}") for i in range(40)], eval_fraction=0.025)
     assert small.eval_lines == 1 and small.warnings == []
+
+
+def test_auto_is_the_default_and_never_warns_about_size(tmp_path: Path) -> None:
+    # Conversations of very uneven length: a share of lines would miss the limit.
+    lines = [chat(f"question {i}", "word " * (i * 37 % 400)) for i in range(200)]
+    src = write(tmp_path, lines)
+    result = split_file(src, out_dir=tmp_path / "out")
+    assert result.eval_fraction == "auto"
+    assert result.warnings == []
+    assert 0 < result.eval_bytes <= 0.05 * result.train_bytes
 
 
 @pytest.mark.parametrize("name", ["missing.jsonl", "", "empty.jsonl"])
@@ -181,7 +212,8 @@ def test_split_is_a_deterministic_partition_of_the_deduped_input(
     deduped = [x for n, x in enumerate(lines, start=1) if n not in removed]
     assert sorted(train + evals) == sorted(deduped)
     assert not {key(x) for x in train} & {key(x) for x in evals}
-    assert len(evals) == eval_count(len(deduped), fraction)
+    by_rank = sorted(deduped, key=lambda x: (rank(key(x), seed), lines.index(x)))
+    assert len(evals) == eval_count([len(x) + 1 for x in by_rank], fraction)
     again = split_file(
         tmp_path / "data.jsonl",
         eval_fraction=fraction,

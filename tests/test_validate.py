@@ -575,3 +575,34 @@ def test_finding_log_round_trips_compactly() -> None:
     assert found == added
     assert len(log) == 5000
     assert (log.errors, log.warnings) == (3333, 1667)
+
+
+# --------------------------------------------------------------------------- containers
+
+
+@pytest.mark.parametrize("layout", ["pretty", "one line"])
+def test_a_json_array_file_is_one_finding_pointing_to_convert(tmp_path: Path, layout: str) -> None:
+    records = conversations(12)
+    text = json.dumps(records, indent=2) if layout == "pretty" else json.dumps(records)
+    path = tmp_path / "data.json"
+    path.write_text(text)
+    report = run([path])
+    assert codes(report) == [(None, "json_array_file")]
+    (finding,) = report.iter_findings()
+    assert finding.is_error and finding.hint is not None and "tuner data convert" in finding.hint
+    assert not report.ok
+
+
+def test_a_line_holding_an_array_of_numbers_is_still_read_as_lines(tmp_path: Path) -> None:
+    path = write(tmp_path / "data.jsonl", [[1, 2, 3], *conversations(11)])
+    assert (1, "not_object") in codes(validate_paths([path], workers=1))
+
+
+def test_gzip_jsonl_is_validated_like_the_plain_file(tmp_path: Path) -> None:
+    import gzip
+
+    plain = write(tmp_path / "data.jsonl", [*conversations(11), b"{broken"])
+    packed = tmp_path / "data.jsonl.gz"
+    packed.write_bytes(gzip.compress(plain.read_bytes()))
+    assert codes(run([packed])) == codes(run([plain])) == [(12, "invalid_json")]
+    assert run([packed]).files[0].conversations == 11

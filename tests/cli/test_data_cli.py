@@ -111,6 +111,21 @@ def test_stats_json_with_estimate() -> None:
     assert sum(b["count"] for b in data["histogram"]) == 300
 
 
+def test_stats_reads_a_gzip_file_as_the_plain_one(tmp_path: Path) -> None:
+    import gzip
+
+    packed = tmp_path / "support.jsonl.gz"
+    packed.write_bytes(gzip.compress((EXAMPLES / "support.jsonl").read_bytes()))
+    results = []
+    for path in (EXAMPLES / "support.jsonl", packed):
+        code, out = run("data", "stats", str(path), "--model", "open-mistral-7b", "--json")
+        assert code == 0, out
+        data = json.loads(out)
+        del data["path"]
+        results.append(data)
+    assert results[0] == results[1] and results[0]["conversations"] == 300
+
+
 def test_convert_fix_split_dedupe_flow(tmp_path: Path) -> None:
     converted = tmp_path / "support.jsonl"
     code, out = run(
@@ -153,6 +168,44 @@ def test_convert_fix_split_dedupe_flow(tmp_path: Path) -> None:
     assert code == 0
     assert len(json.loads(out)["removed"]) == 300
     assert (tmp_path / "d.jsonl").read_bytes() == converted.read_bytes()
+
+
+def test_split_defaults_to_auto_and_refuses_a_bad_fraction(tmp_path: Path) -> None:
+    converted = tmp_path / "support.jsonl"
+    code, out = run(
+        "data", "convert", str(EXAMPLES / "support.sharegpt.jsonl"), "--map",
+        str(MAPPINGS / "sharegpt.toml"), "--out", str(converted), "--json",
+    )  # fmt: skip
+    assert code == 0, out
+    code, out = run("data", "split", str(converted), "--out-dir", str(tmp_path), "--json")
+    assert code == 0, out
+    split = json.loads(out)
+    assert split["eval_fraction"] == "auto" and split["warnings"] == []
+    assert 0 < split["eval_bytes"] <= 0.05 * split["train_bytes"]
+    for bad in ("half", "1.5", "0"):
+        code, out = run("data", "split", str(converted), "--eval-fraction", bad)
+        assert code == 2 and "eval fraction must be auto" in out, out
+
+
+def test_convert_labels_records_and_names_splits(tmp_path: Path) -> None:
+    import datasets
+
+    saved = tmp_path / "dd"
+    good = {"prompt": "Capital of France?", "completion": "Paris."}
+    datasets.DatasetDict(
+        {
+            "train": datasets.Dataset.from_list([good, {"prompt": "x", "completion": ""}]),
+            "test": datasets.Dataset.from_list([good]),
+        }
+    ).save_to_disk(str(saved))
+    out = tmp_path / "out.jsonl"
+    code, text = run("data", "convert", str(saved), "--out", str(out))
+    text = "".join(text.split())  # the console wraps long paths
+    assert code == 2 and "2splits(train,test)" in text and "--splitNAME" in text
+    code, text = run("data", "convert", str(saved), "--split", "train", "--out", str(out))
+    text = "".join(text.split())
+    assert "split'train'of'train','test'" in text
+    assert f"{saved}record2:emptycompletion".replace(" ", "") in text, text
 
 
 def test_fix_lists_changes_keeps_rejects_and_exits_1(tmp_path: Path) -> None:

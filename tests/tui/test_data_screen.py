@@ -118,11 +118,12 @@ async def test_fix_then_split_from_the_screen(make_tui: AppFactory, tmp_path: Pa
         await pilot.press("p")
         await settle(pilot)
         assert isinstance(app.screen, PromptScreen)
-        await pilot.press("enter")  # the default fraction
+        await pilot.press("enter")  # the default fraction: auto, the platform's limit
         await settle(pilot, lambda: (tmp_path / "support.eval.jsonl").exists())
         train_lines = (tmp_path / "support.train.jsonl").read_text().count("\n")
         eval_lines = (tmp_path / "support.eval.jsonl").read_text().count("\n")
-        assert train_lines + eval_lines == 300 and eval_lines == 15
+        assert train_lines + eval_lines == 300 and eval_lines == 11
+        assert not any("eval file is" in n.message for n in app._notifications)
 
 
 async def test_a_missing_file_is_reported(make_tui: AppFactory, tmp_path: Path) -> None:

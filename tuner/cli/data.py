@@ -207,17 +207,29 @@ def render_findings(findings: list[dict[str, Any]]) -> None:
             f"\n[bold {colour}]{severity}[/] [bold]{code}[/] [dim]({category})[/] × {len(items)}"
         )
         for item in items[:MAX_LINES_SHOWN]:
-            where = f"{item['path']}:{item['line']}" if item["line"] is not None else item["path"]
             # Messages quote the data (roles, keys, ids, content): shown inert.
-            console.print(f"  {inert(where)}: {inert(item['message'])}", markup=False)
+            console.print(f"  {inert(_where(item))}: {inert(item['message'])}", markup=False)
         if len(items) > MAX_LINES_SHOWN:
-            lines = ", ".join(str(i["line"]) for i in items[MAX_LINES_SHOWN:][:40])
+            rest = items[MAX_LINES_SHOWN:]
+            unit = "records" if all(i.get("record") is not None for i in rest) else "lines"
+            numbers = ", ".join(
+                str(i["record" if unit == "records" else "line"]) for i in rest[:40]
+            )
             console.print(
-                f"  … and {len(items) - MAX_LINES_SHOWN} more (lines {lines})", markup=False
+                f"  … and {len(items) - MAX_LINES_SHOWN} more ({unit} {numbers})", markup=False
             )
         hints = list(dict.fromkeys(i["hint"] for i in items if i.get("hint")))
         for hint in hints[:3]:
             console.print(f"  hint: {inert(hint)}", style="dim", markup=False)
+
+
+def _where(item: dict[str, Any]) -> str:
+    """``path:line`` for a line, ``path record N`` for a record of a non-line source."""
+    if item.get("line") is not None:
+        return f"{item['path']}:{item['line']}"
+    if item.get("record") is not None:
+        return f"{item['path']} record {item['record']}"
+    return str(item["path"])
 
 
 # --------------------------------------------------------------------------- stats
@@ -539,8 +551,11 @@ def dedupe(
 @app.command()
 def split(
     src: Path = typer.Argument(..., help="The JSONL file to split."),
-    eval_fraction: float = typer.Option(
-        ..., "--eval-fraction", help="Share of conversations held out for evaluation, e.g. 0.1."
+    eval_fraction: str = typer.Option(
+        "auto",
+        "--eval-fraction",
+        help="Share of the data's bytes held out for evaluation, e.g. 0.04; auto holds out as "
+        "much as the platform's validation limit takes (1 MB and 5% of the training data).",
     ),
     seed: int = typer.Option(42, "--seed", help="Same input and seed, same split."),
     out_dir: Path | None = typer.Option(
@@ -557,13 +572,17 @@ def split(
 ) -> None:
     """Deduplicate, then split deterministically into train and eval with no overlap."""
     from tuner.datasets.errors import DataInputError
-    from tuner.datasets.split import split_file
+    from tuner.datasets.split import parse_fraction, split_file
 
+    try:
+        fraction = parse_fraction(eval_fraction)
+    except ValueError as exc:
+        fail(str(exc), hint="--eval-fraction takes auto or a number between 0 and 1, e.g. 0.04")
     with progress_for(quiet or as_json) as progress:
         try:
             result = split_file(
                 src,
-                eval_fraction=eval_fraction,
+                eval_fraction=fraction,
                 out_dir=out_dir or src.parent,
                 seed=seed,
                 near=near,
@@ -575,7 +594,7 @@ def split(
         except OutputRefused as exc:
             _refused(exc)
         except ValueError as exc:
-            fail(str(exc), hint="--eval-fraction takes a number between 0 and 1, e.g. 0.1")
+            fail(str(exc), hint="--near takes a number in (0, 1], e.g. 0.9")
     _say_temps_removed(result.temps_removed)
     if as_json:
         emit_json(_as_json(result))
@@ -585,8 +604,8 @@ def split(
         f"[bold]{shown(result.train_path)}[/] "
         f"({result.train_lines:,} lines, {result.train_bytes:,} bytes), eval "
         f"[bold]{shown(result.eval_path)}[/] ({result.eval_lines:,} lines, "
-        f"{result.eval_bytes:,} bytes); "
-        f"seed {result.seed}"
+        f"{result.eval_bytes:,} bytes, {_share(result.eval_bytes, result.train_bytes)} of train); "
+        f"eval fraction {result.eval_fraction}, seed {result.seed}"
     )
     console.print(
         f"  {len(result.removed):,} duplicate(s) removed first, "
@@ -595,6 +614,10 @@ def split(
     for warning in result.warnings:
         console.print(f"  [yellow]warning[/] {shown(warning.message)}", markup=True)
     _print_findings_brief("Invalid lines (in neither output)", result.invalid)
+
+
+def _share(part: int, whole: int) -> str:
+    return f"{part / whole:.1%}" if whole else "n/a"
 
 
 # --------------------------------------------------------------------------- convert
@@ -625,6 +648,12 @@ def convert(
     ),
     dataset: str | None = typer.Option(
         None, "--dataset", help="The dataset's name in --dataset-info."
+    ),
+    split_name: str | None = typer.Option(
+        None,
+        "--split",
+        help="The split of a saved DatasetDict to convert (needed when it has several; "
+        "its splits are listed otherwise).",
     ),
     kto_keep_desirable: bool = typer.Option(
         False,
@@ -697,11 +726,13 @@ def convert(
                 options=options,
                 force=force,
                 progress=progress,
+                split=split_name,
             )
         except ConvertInputError as exc:
             fail(
                 str(exc),
-                hint="Sources can be .jsonl, .json, .csv, .parquet, .arrow or a saved dataset dir.",
+                hint="Sources can be .jsonl(.gz), .json(.gz), .csv, .parquet, .arrow or a saved "
+                "dataset dir.",
             )
         except ConvertRefusedError as exc:
             _refuse(exc, as_json=as_json)
@@ -816,9 +847,9 @@ def _convert_classifier(
     from tuner.datasets.classifier_convert import (
         LabelColumn,
         LabelSpecError,
-        UnreadableSourceError,
         convert_classifier,
     )
+    from tuner.datasets.formats import UnreadableSourceError
     from tuner.datasets.validate import ValidateOptions, validate_paths
 
     if text_column is None or not label_columns:
@@ -873,10 +904,14 @@ def _convert_classifier(
 
 def _render_convert(result: Any, report: Any) -> None:
     for source in result.sources:
+        read_from = (
+            f" (split {source.split!r} of {', '.join(map(repr, source.splits))})"
+            if source.splits
+            else ""
+        )
         console.print(
-            f"[bold]{shown(source.path)}[/]: {source.read:,} records read, "
-            f"{source.converted:,} converted, "
-            f"{source.skipped:,} skipped"
+            f"[bold]{shown(source.path)}[/]{shown(read_from)}: {source.read:,} records read, "
+            f"{source.converted:,} converted, {source.skipped:,} skipped"
         )
         _render_fields(source.fields)
     if result.skip_reasons:

@@ -20,7 +20,7 @@ from typing import Any
 
 import orjson
 
-from tuner.datasets.formats import UnreadableRow, UnreadableSourceError, open_source
+from tuner.datasets.formats import UnreadableRow, open_source
 from tuner.fsutil import atomic_writer
 
 MULTI_SEPARATOR = "|"
@@ -132,4 +132,3 @@ def _line(
             return None, f"no label in column {label.column!r} (target {label.target!r})"
         values[label.target] = value
     return {"text": text, "labels": values}, ""
-

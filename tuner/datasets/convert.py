@@ -129,8 +129,7 @@ class ConvertRefusedError(Exception):
     """
 
     def __init__(self, finding: Finding) -> None:
-        where = finding.path if finding.line is None else f"{finding.path}:{finding.line}"
-        super().__init__(f"{where}: {finding.message}")
+        super().__init__(f"{finding.where}: {finding.message}")
         self.finding = finding
 
 
@@ -142,6 +141,11 @@ class SourceCounts:
     skipped: int
     # What became of each field of the converted records (used, dropped by an option, unused).
     fields: FieldCounts = field(default_factory=FieldCounts)
+    # What row numbers count in this source: physical lines (JSON Lines) or records.
+    unit: str = "line"
+    # A saved DatasetDict: its splits and the one read.
+    splits: tuple[str, ...] = ()
+    split: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,8 +186,11 @@ def convert(
     options: ConvertOptions = DEFAULT_OPTIONS,
     force: bool = False,
     progress: Progress = NULL_PROGRESS,
+    split: str | None = None,
 ) -> ConvertResult:
     """Convert ``sources`` (shards, in order) into one Mistral instruct JSONL file at ``out``.
+
+    ``split`` names the split of a saved DatasetDict (over the mapping's ``split``).
 
     ``out`` must not exist and must not be a source unless ``force``
     (:func:`tuner.fsutil.prepare_outputs`). Every source is opened before anything is written,
@@ -195,7 +202,7 @@ def convert(
     resolved = resolve_format(source_format, chosen)
     plan = chosen.resolve(resolved)
     removed = prepare_outputs([out], sources, force=force)
-    opened = [_open(path, chosen.split) for path in sources]
+    opened = [_open(path, split if split is not None else chosen.split) for path in sources]
     counts: list[SourceCounts] = []
     skipped: list[Finding] = []
     index = 0
@@ -241,7 +248,7 @@ def resolve_format(source_format: str, mapping: Mapping) -> str:
     return mapping.format if source_format == "auto" else source_format
 
 
-def _open(path: str | Path, split: str) -> Source:
+def _open(path: str | Path, split: str | None) -> Source:
     try:
         return open_source(path, split=split)
     except UnreadableSourceError as exc:
@@ -269,14 +276,28 @@ def _convert_source(
             converted += 1
         elif isinstance(line, RecordError):
             raise ConvertRefusedError(
-                _finding(path, row, UnreadableRow(line.category, line.code, line.reason, line.hint))
+                _finding(
+                    path,
+                    row,
+                    UnreadableRow(line.category, line.code, line.reason, line.hint),
+                    source.unit,
+                )
             )
         else:
-            skipped.append(_finding(path, row, line))
+            skipped.append(_finding(path, row, line, source.unit))
         if read % _PROGRESS_EVERY == 0:
             progress.advance(_PROGRESS_EVERY)
     progress.advance(read % _PROGRESS_EVERY)
-    return SourceCounts(path, read, converted, read - converted, fields.counts())
+    return SourceCounts(
+        path,
+        read,
+        converted,
+        read - converted,
+        fields.counts(),
+        source.unit,
+        source.splits,
+        source.split,
+    )
 
 
 def _rows(source: Source) -> Iterator[tuple[int | None, dict[str, Any] | UnreadableRow]]:
@@ -311,9 +332,18 @@ def _convert_row(
         )
 
 
-def _finding(path: str, row: int | None, problem: UnreadableRow) -> Finding:
+def _finding(path: str, row: int | None, problem: UnreadableRow, unit: str = "line") -> Finding:
+    """The finding for one row: its number is a line or a record number as the source counts."""
+    line, record = (row, None) if unit == "line" else (None, row)
     return Finding(
-        path, row, Severity.ERROR, problem.category, problem.code, problem.message, problem.hint
+        path,
+        line,
+        Severity.ERROR,
+        problem.category,
+        problem.code,
+        problem.message,
+        problem.hint,
+        record,
     )
 
 
@@ -457,6 +487,10 @@ def _detect_shape(record: dict[str, Any], plan: ResolvedMapping) -> Shape:
     if len(found) == 1:
         return shapes[0]
     if not found:
+        for name in _SHAPE_FIELDS:
+            column = plan.configured.get(name)
+            if column is not None and not _has(record, column):
+                raise missing_column(record, (column,), name)
         keys = ", ".join(sorted(record)) or "none"
         raise RecordError(
             f"no known conversation shape in a record with keys: {_show(keys)}",
@@ -467,6 +501,30 @@ def _detect_shape(record: dict[str, Any], plan: ResolvedMapping) -> Shape:
         f"the record fits several shapes ({', '.join(found)})",
         code="convert_ambiguous_shape",
         hint="pass --from, or set format (and columns) in a mapping file",
+    )
+
+
+# The columns that decide a record's shape, in the order a missing one is reported.
+_SHAPE_FIELDS = ("messages", "instruction", "output", "prompt", "completion")
+
+
+def missing_column(record: dict[str, Any], columns: tuple[str, ...], name: str) -> RecordError:
+    """The record has none of ``columns`` (for the mapping field ``name``): say which, and what
+    the record has instead (the closest key first, as a misspelling usually is)."""
+    import difflib
+
+    wanted = " or ".join(repr(c) for c in columns)
+    keys = sorted(record)
+    close = difflib.get_close_matches(columns[0], keys, n=1, cutoff=0.6)
+    hint = (
+        f"did you mean {close[0]!r}? set [columns] {name} = {close[0]!r} in the mapping file"
+        if close
+        else f"name it in a mapping file ([columns] {name} = ...)"
+    )
+    return RecordError(
+        f"no {wanted} column ({name}) in the record; its keys: {_show(', '.join(keys) or 'none')}",
+        code="convert_missing_column",
+        hint=hint,
     )
 
 
@@ -728,11 +786,7 @@ def _turns_from_list(record: dict[str, Any], ctx: _Ctx) -> list[_Turn]:
     columns = ctx.plan.columns["messages"]
     key = _first_key(record, columns)
     if key is None:
-        raise RecordError(
-            f"no {' or '.join(repr(c) for c in columns)} column in the record",
-            code="convert_missing_column",
-            hint="name the turns column in a mapping file ([columns] messages = ...)",
-        )
+        raise missing_column(record, columns, "messages")
     ctx.use(key)
     raw_turns = _json_value(record[key], key)
     if not isinstance(raw_turns, list):
@@ -1275,11 +1329,7 @@ def _column_text(
     key = _first_key(record, columns)
     if key is None:
         if required:
-            raise RecordError(
-                f"no {' or '.join(repr(c) for c in columns)} column in the record",
-                code="convert_missing_column",
-                hint=f"name it in a mapping file ([columns] {name} = ...)",
-            )
+            raise missing_column(record, columns, name)
         return None
     ctx.use(key)
     value = record[key]

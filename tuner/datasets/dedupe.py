@@ -1,13 +1,16 @@
 """``tuner data dedupe``: remove repeated conversations, keeping the first of each.
 
 Exact duplicates are the same conversation after normalising whitespace
-(:func:`tuner.datasets.samples.sample_key`, the key the validator's ``duplicate`` warning uses).
-With ``near=THRESHOLD`` conversations whose word 3-gram sets have a Jaccard similarity of at
-least THRESHOLD also count as duplicates: datasketch's MinHash (128 permutations, fixed seed, so
-runs are repeatable) estimates the similarity and MinHashLSH finds the candidates without
-comparing every pair. The similarity reported for a near duplicate is that estimate (typical
-error about ±0.09 at 128 permutations), not an exact Jaccard: holding every shingle set to
-compute it exactly would make memory grow with the file.
+(:func:`tuner.datasets.samples.sample_key`, the key the validator's ``duplicate`` warning uses):
+the turns, the system prompt and the tool definitions. With ``near=THRESHOLD`` conversations whose
+word 3-gram sets have a Jaccard similarity of at least THRESHOLD also count as duplicates, when
+they offer the same tools. datasketch's MinHash (128 permutations, fixed seed, so runs are
+repeatable) and MinHashLSH only *draw candidates*, at a threshold well below THRESHOLD
+(:func:`candidate_threshold`), so that a pair at THRESHOLD is almost never missed by the banding;
+each candidate is then decided on the exact Jaccard of the two shingle sets, never on the
+estimate (at 128 permutations it errs by about ±0.09, which decided pairs near 0.9 by chance).
+The exact sets are held as sorted arrays of 32-bit shingle hashes (4 bytes a shingle, about what
+the MinHash itself takes), so a collision between two different shingles is the only error left.
 
 Each conversation is compared only with the conversations kept so far, so a cluster is anchored
 on its first line and a removed line never causes another removal. Lines with errors cannot be
@@ -25,9 +28,11 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import TYPE_CHECKING, Literal
 
+import numpy as np
+
 from tuner.datasets.findings import Finding
 from tuner.datasets.lines import Format, check_input, checked_lines, copy_line
-from tuner.datasets.samples import InstructSample, Sample, sample_key
+from tuner.datasets.samples import InstructSample, Sample, sample_key, tools_key
 from tuner.fsutil import atomic_writer, prepare_outputs
 from tuner.progress import NULL_PROGRESS, Progress
 
@@ -39,9 +44,11 @@ if TYPE_CHECKING:
 NUM_PERM = 128
 MINHASH_SEED = 1
 SHINGLE_SIZE = 3
-# MinHashLSH cannot band for thresholds near 1 (fewer than two bands); above this, candidates
-# are found at this threshold and then filtered by the estimate against the user's threshold.
-MAX_LSH_THRESHOLD = 0.9
+# How far below the user's threshold candidates are drawn. MinHashLSH picks its bands so that a
+# pair at its own threshold is a candidate about half the time; 0.2 lower, a pair at the user's
+# threshold is one in more than 99 cases of 100 (benchmarks/dedupe.py measures the recall).
+CANDIDATE_MARGIN = 0.2
+MIN_LSH_THRESHOLD = 0.3
 
 _WORD = re.compile(r"\w+")
 
@@ -50,7 +57,7 @@ _WORD = re.compile(r"\w+")
 class Removal:
     line: int  # the removed line (1-based, physical)
     duplicate_of: int  # the kept line it repeats
-    similarity: float  # 1.0 for exact duplicates; the MinHash estimate for near ones
+    similarity: float  # 1.0 for exact duplicates; the exact shingle Jaccard for near ones
     kind: Literal["exact", "near"] = "exact"
 
 
@@ -113,25 +120,49 @@ def _template() -> MinHash:
     from datasketch import MinHash
 
     # Building the permutations is the costly part of a MinHash; copies share the parameters.
-    # CRC-32 instead of the default SHA-1: hashing every shingle is most of the time spent, CRC-32
-    # is a few times cheaper, and datasketch's affine32 scheme mixes its output (MurmurHash3
-    # finalizer) before permuting, so its linearity does not show; both give 32 bits.
-    return MinHash(num_perm=NUM_PERM, seed=MINHASH_SEED, hashfunc=zlib.crc32)
+    # The items are already 32-bit CRC hashes of the shingles (see shingle_hashes): datasketch's
+    # affine32 scheme mixes its input (MurmurHash3 finalizer) before permuting, so CRC-32's
+    # linearity does not show, and each shingle is hashed once for the sketch and the exact set.
+    return MinHash(num_perm=NUM_PERM, seed=MINHASH_SEED, hashfunc=int)
+
+
+def shingle_hashes(items: Iterable[str]) -> np.ndarray:
+    """The set of shingles as sorted unique 32-bit CRC hashes (for the sketch and exact Jaccard)."""
+    hashes = np.fromiter((zlib.crc32(item.encode("utf-8")) for item in items), dtype=np.uint32)
+    return np.unique(hashes)
+
+
+def minhash_of_hashes(hashes: np.ndarray) -> LeanMinHash:
+    """The MinHash of a set of shingle hashes (same parameters for every sketch)."""
+    from datasketch import LeanMinHash
+
+    sketch = _template().copy()
+    sketch.update_batch(hashes.tolist())
+    # LeanMinHash drops the permutation arrays: a fraction of the memory per kept conversation.
+    return LeanMinHash(sketch)
 
 
 def minhash_of(items: Iterable[str]) -> LeanMinHash:
     """The MinHash of a set of strings (same parameters for every sketch, so any two compare)."""
-    from datasketch import LeanMinHash
-
-    sketch = _template().copy()
-    sketch.update_batch([item.encode("utf-8") for item in items])
-    # LeanMinHash drops the permutation arrays: a fraction of the memory per kept conversation.
-    return LeanMinHash(sketch)
+    return minhash_of_hashes(shingle_hashes(items))
 
 
 def minhash(sample: Sample) -> LeanMinHash:
     """The MinHash of the sample's shingles (deterministic: fixed seed and hash function)."""
     return minhash_of(shingles(sample))
+
+
+def jaccard(a: np.ndarray, b: np.ndarray) -> float:
+    """The exact Jaccard similarity of two sorted unique hash arrays."""
+    if not len(a) and not len(b):
+        return 1.0
+    common = len(np.intersect1d(a, b, assume_unique=True))
+    return common / (len(a) + len(b) - common)
+
+
+def candidate_threshold(near: float) -> float:
+    """The LSH threshold at which candidates are drawn for a user threshold ``near``."""
+    return max(MIN_LSH_THRESHOLD, near - CANDIDATE_MARGIN)
 
 
 # --- the streaming deduper --------------------------------------------------------------------
@@ -149,12 +180,14 @@ class Deduper:
         validate_near(near)
         self.near = near
         self._first: dict[str, int] = {}
-        self._sketches: dict[int, LeanMinHash] = {}
+        # Per kept line: its shingle hashes (the exact set) and, when it has tools, their key.
+        self._sets: dict[int, np.ndarray] = {}
+        self._tools: dict[int, str] = {}
         self._lsh: MinHashLSH | None = None
         if near is not None:
             from datasketch import MinHashLSH
 
-            self._lsh = MinHashLSH(threshold=min(near, MAX_LSH_THRESHOLD), num_perm=NUM_PERM)
+            self._lsh = MinHashLSH(threshold=candidate_threshold(near), num_perm=NUM_PERM)
 
     @property
     def kept(self) -> Mapping[str, int]:
@@ -176,20 +209,27 @@ class Deduper:
 
     def _near_match(self, line: int, sample: Sample) -> Removal | None:
         assert self._lsh is not None and self.near is not None
-        items = shingles(sample)
-        if not items:
+        items = shingle_hashes(shingles(sample))
+        if not len(items):
             # Nothing to compare (no words at all): exact matching already covered it.
             return None
-        sketch = minhash_of(items)
+        tools = (
+            tools_key(sample.tools) if isinstance(sample, InstructSample) and sample.tools else None
+        )
+        sketch = minhash_of_hashes(items)
         best: tuple[float, int] | None = None
         for candidate in self._lsh.query(sketch):
-            similarity = float(sketch.jaccard(self._sketches[candidate]))
+            if self._tools.get(candidate) != tools:
+                continue  # other tools offered: a different conversation, however similar
+            similarity = jaccard(items, self._sets[candidate])
             if similarity >= self.near and _better(similarity, candidate, best):
                 best = (similarity, candidate)
         if best is not None:
             return Removal(line, best[1], best[0], "near")
         self._lsh.insert(line, sketch)
-        self._sketches[line] = sketch
+        self._sets[line] = items
+        if tools is not None:
+            self._tools[line] = tools
         return None
 
 

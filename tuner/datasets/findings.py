@@ -1,8 +1,10 @@
 """Findings: what the validator (and the converters and fixers) report about input data.
 
-Every finding names the file, the 1-based physical line (``None`` only for file-level findings),
-a severity, a category (``docs/data.md``) and a stable snake_case ``code``. Codes are part of the
-public interface (``--json`` output, ``docs/data.md#finding-codes``): never rename one.
+Every finding names the file, the 1-based physical line (``None`` for file-level findings, and
+for sources whose positions are records: a JSON array, CSV, Parquet, Arrow or a saved dataset,
+where ``record`` holds the 1-based record number instead), a severity, a category
+(``docs/data.md``) and a stable snake_case ``code``. Codes are part of the public interface
+(``--json`` output, ``docs/data.md#finding-codes``): never rename one.
 """
 
 from __future__ import annotations
@@ -64,6 +66,17 @@ class Finding:
     code: str
     message: str
     hint: str | None = None
+    # The 1-based record number, for a finding about a record of a non-line source.
+    record: int | None = None
+
+    @property
+    def where(self) -> str:
+        """``path:line``, ``path record N`` or ``path``: how a finding names its position."""
+        if self.line is not None:
+            return f"{self.path}:{self.line}"
+        if self.record is not None:
+            return f"{self.path} record {self.record}"
+        return self.path
 
     @property
     def is_error(self) -> bool:
@@ -73,6 +86,9 @@ class Finding:
         data = asdict(self)
         data["severity"] = self.severity.value
         data["category"] = self.category.value
+        if self.record is None:
+            # Line-based findings keep their shape; "record" appears only where it is set.
+            del data["record"]
         return data
 
     def promoted(self) -> Finding:
@@ -80,5 +96,12 @@ class Finding:
         if self.is_error:
             return self
         return Finding(
-            self.path, self.line, Severity.ERROR, self.category, self.code, self.message, self.hint
+            self.path,
+            self.line,
+            Severity.ERROR,
+            self.category,
+            self.code,
+            self.message,
+            self.hint,
+            self.record,
         )

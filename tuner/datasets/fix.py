@@ -54,7 +54,7 @@ import orjson
 from tuner.datasets.findings import Finding
 from tuner.datasets.lines import check_input, copy_span
 from tuner.datasets.reader import RawLine, iter_lines
-from tuner.datasets.rules import ROLES, check_record, oversized_finding
+from tuner.datasets.rules import ROLES, check_record, decode_double_encoded, oversized_finding
 from tuner.fsutil import (
     NewFileWriter,
     OutputRefused,
@@ -84,6 +84,7 @@ CHANGE_CODES: dict[str, str] = {
     "role_lowercased": "A role such as 'User' written in lowercase.",
     "text_renamed": "'text' on a message renamed 'content'.",
     "arguments_serialized": "A tool call's 'arguments' object written as a JSON string.",
+    "arguments_decoded": "Tool-call 'arguments' encoded twice decoded once, to the JSON text.",
     "tool_call_id_added": "A missing id filled in where one call is answered by one tool message.",
     "tool_call_id_rewritten": "An invalid call id replaced, in the call and in its answers.",
     "trailing_non_assistant_dropped": "Messages after the last assistant turn removed (opt-in).",
@@ -150,6 +151,7 @@ def fix_record(
             changes += lowercase_role(message, index)
             changes += rename_text(message, index)
             changes += serialize_arguments(message, index)
+            changes += decode_arguments(message, index)
     if drop_trailing_non_assistant:
         changes += drop_trailing(messages)
     changes += fill_missing_ids(messages)
@@ -212,6 +214,29 @@ def serialize_arguments(message: dict[str, Any], index: int) -> RecordChanges:
                 "arguments_serialized",
                 f"message {index + 1}, tool call {position + 1}: 'arguments' object written as a"
                 " JSON string",
+            )
+        )
+    return changes
+
+
+def decode_arguments(message: dict[str, Any], index: int) -> RecordChanges:
+    """A JSON string holding JSON object text -> that text (see ``decode_double_encoded``)."""
+    calls = message.get("tool_calls")
+    if not isinstance(calls, list):
+        return []
+    changes: RecordChanges = []
+    for position, call in enumerate(calls):
+        function = call.get("function") if isinstance(call, dict) else None
+        arguments = function.get("arguments") if isinstance(function, dict) else None
+        if not isinstance(arguments, str) or (inner := decode_double_encoded(arguments)) is None:
+            continue
+        assert isinstance(function, dict)
+        function["arguments"] = inner
+        changes.append(
+            (
+                "arguments_decoded",
+                f"message {index + 1}, tool call {position + 1}: 'arguments' encoded twice,"
+                " decoded to the JSON text it holds",
             )
         )
     return changes

@@ -5,13 +5,29 @@ line for JSON Lines and the 1-based row index otherwise, and ``record`` is a ``d
 :class:`UnreadableRow` saying why that row could not be read (so the converter reports it instead
 of dropping it). Readers stream where the format allows, so memory stays bounded by a batch:
 
-- JSON Lines (``.jsonl``, ``.ndjson``): line by line.
+- JSON Lines (``.jsonl``, ``.ndjson``): line by line; gzip-compressed too (``.jsonl.gz``).
 - JSON (``.json``): an array of objects or a single object, parsed whole (JSON has no streaming
-  parser here); a ``.json`` file whose first line is a complete object is read as JSON Lines.
+  parser here); a ``.json`` file whose first line is a complete object is read as JSON Lines;
+  ``.json.gz`` too.
 - CSV/TSV: pyarrow's streaming CSV reader, every column read as a string.
-- Parquet: row batches through pyarrow.
+- Parquet: one row group at a time, in batches, through pyarrow (memory bounded by a row group).
 - Arrow IPC, file (Feather v2) or stream format: record batch by record batch.
 - A Hugging Face dataset saved with ``save_to_disk`` (a directory; memory-mapped by ``datasets``).
+  A ``DatasetDict`` with one split is read whole; with several, the split must be named (its
+  splits are listed otherwise), and :attr:`Source.splits` says which exist and which was read.
+
+Positions: JSON Lines rows are numbered by physical line (:attr:`Source.unit` ``"line"``); rows
+of a JSON array, CSV, Parquet, Arrow and saved datasets are numbered by record (``"record"``).
+
+Padded nulls in nested structs: Arrow stores a column of objects as a struct whose fields are
+the union of every row's keys, so a key a row did not have reads back as ``null`` (a tool's
+``parameters`` gained the properties of every other tool). Arrow cannot tell such a padded null
+from a ``null`` written in the source. The rule: in Parquet, Arrow and saved-dataset sources,
+a ``null`` *inside a nested object* (at any depth; list items are kept) is taken as absent and
+dropped; top-level columns are left as they are (a null column is absent to the converter
+already). The output then equals what the same records give from JSON Lines whenever a nested
+``null`` means "absent", which is what it means in every field of Mistral's format; a JSON
+schema keyword whose value is ``null`` (``"default": null``) is the one thing this loses.
 
 A source that cannot be read at all raises :class:`UnreadableSourceError` with a one-line reason.
 """
@@ -19,11 +35,12 @@ A source that cannot be read at all raises :class:`UnreadableSourceError` with a
 from __future__ import annotations
 
 import contextlib
+import gzip
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, Literal, cast
 
 import orjson
 
@@ -67,6 +84,10 @@ _EXTENSIONS: dict[str, SourceKind] = {
 # What save_to_disk leaves in its directory: a Dataset has state.json (and dataset_info.json),
 # a DatasetDict has dataset_dict.json and one such directory per split.
 _HF_MARKERS = ("dataset_dict.json", "state.json")
+# Compressed JSON Lines or JSON, read through gzip.
+_GZIP_KINDS = (SourceKind.JSONL, SourceKind.JSON)
+
+Unit = Literal["line", "record"]
 
 
 class UnreadableSourceError(Exception):
@@ -93,15 +114,21 @@ class Source:
     # Rows in the source when cheaply known (for progress), None otherwise.
     total: int | None
     _rows: Callable[[], Iterator[Row]]
+    # What a row's number counts: physical lines (JSON Lines) or records.
+    unit: Unit = "record"
+    # A saved DatasetDict: every split it has, and the one read.
+    splits: tuple[str, ...] = ()
+    split: str | None = None
 
     def rows(self) -> Iterator[Row]:
         return self._rows()
 
 
-def open_source(path: str | Path, *, split: str = "train") -> Source:
+def open_source(path: str | Path, *, split: str | None = None) -> Source:
     """Check that ``path`` is readable and prepare to stream its rows.
 
-    ``split`` picks the split of a saved ``DatasetDict``. Raises :class:`UnreadableSourceError`.
+    ``split`` picks the split of a saved ``DatasetDict`` (needed when it has several).
+    Raises :class:`UnreadableSourceError`.
     """
     source = Path(path)
     kind = detect_kind(source)
@@ -114,8 +141,16 @@ def open_source(path: str | Path, *, split: str = "train") -> Source:
     if kind in (SourceKind.CSV, SourceKind.TSV):
         return _open_csv(source, delimiter="\t" if kind is SourceKind.TSV else ",")
     if kind is SourceKind.JSON:
-        return Source(source, kind, None, lambda: _json_rows(source))
-    return Source(source, kind, None, lambda: _jsonl_rows(source))
+        unit: Unit = "line" if _first_line_is_object(source) else "record"
+        return Source(source, kind, None, lambda: _json_rows(source), unit)
+    return Source(source, kind, None, lambda: _jsonl_rows(source), "line")
+
+
+def open_binary(path: Path) -> IO[bytes]:
+    """The file's bytes, decompressed when its name ends in ``.gz``."""
+    if path.name.lower().endswith(".gz"):
+        return cast("IO[bytes]", gzip.open(path, "rb"))
+    return path.open("rb")
 
 
 def detect_kind(path: Path) -> SourceKind:
@@ -131,11 +166,16 @@ def detect_kind(path: Path) -> SourceKind:
         raise UnreadableSourceError(f"{path}: no such file")
     suffix = path.suffix.lower()
     kind = _EXTENSIONS.get(suffix)
+    if suffix == ".gz":
+        inner = _EXTENSIONS.get(Path(path.stem).suffix.lower())
+        if inner in _GZIP_KINDS:
+            return inner
+        suffix = "".join(path.suffixes[-2:]).lower()
     if kind is None:
         known = ", ".join(sorted(_EXTENSIONS))
         raise UnreadableSourceError(
             f"{path}: unknown extension {suffix or '(none)'!r} (expected one of {known}, "
-            "or a save_to_disk directory)"
+            ".jsonl.gz, .json.gz, or a save_to_disk directory)"
         )
     return kind
 
@@ -146,16 +186,23 @@ def detect_kind(path: Path) -> SourceKind:
 def _jsonl_rows(path: Path) -> Iterator[Row]:
     """Yield one row per non-blank physical line (split on ``\\n`` only; CRLF is fine)."""
     try:
-        handle = path.open("rb")
+        handle = open_binary(path)
     except OSError as exc:
         raise UnreadableSourceError(f"{path}: {exc.strerror or exc}") from exc
     with handle:
-        for number, raw in enumerate(handle, start=1):
+        for number, raw in _numbered_lines(path, handle):
             line = raw[len(_BOM) :] if number == 1 and raw.startswith(_BOM) else raw
             # Blank lines hold no record (a trailing blank line is common); nothing is lost.
             if not line.strip():
                 continue
             yield number, _parse_line(line)
+
+
+def _numbered_lines(path: Path, handle: IO[bytes]) -> Iterator[tuple[int, bytes]]:
+    try:
+        yield from enumerate(handle, start=1)
+    except (OSError, EOFError) as exc:  # a corrupt or truncated .gz
+        raise UnreadableSourceError(f"{path}: cannot read: {exc}") from exc
 
 
 def _parse_line(line: bytes) -> dict[str, Any] | UnreadableRow:
@@ -207,9 +254,10 @@ def _json_rows(path: Path) -> Iterator[Row]:
         yield from _jsonl_rows(path)
         return
     try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise UnreadableSourceError(f"{path}: {exc.strerror or exc}") from exc
+        with open_binary(path) as handle:
+            data = handle.read()
+    except (OSError, EOFError) as exc:
+        raise UnreadableSourceError(f"{path}: {getattr(exc, 'strerror', None) or exc}") from exc
     if data.startswith(_BOM):
         data = data[len(_BOM) :]
     try:
@@ -233,7 +281,7 @@ def _json_rows(path: Path) -> Iterator[Row]:
 def _first_line_is_object(path: Path) -> bool:
     """Whether the first non-blank line alone parses as an object (then the file is JSON Lines)."""
     try:
-        with path.open("rb") as handle:
+        with open_binary(path) as handle:
             for raw in handle:
                 line = raw.removeprefix(_BOM)
                 if line.strip():
@@ -241,8 +289,8 @@ def _first_line_is_object(path: Path) -> bool:
                         return isinstance(orjson.loads(line), dict)
                     except orjson.JSONDecodeError:
                         return False
-    except OSError as exc:
-        raise UnreadableSourceError(f"{path}: {exc.strerror or exc}") from exc
+    except (OSError, EOFError) as exc:
+        raise UnreadableSourceError(f"{path}: {getattr(exc, 'strerror', None) or exc}") from exc
     return False
 
 
@@ -342,69 +390,114 @@ def _open_parquet(path: Path) -> Source:
     try:
         with pq.ParquetFile(path) as parquet:
             total = parquet.metadata.num_rows
+            nested = has_nested_struct(parquet.schema_arrow)
     except (pa.ArrowException, OSError) as exc:
         raise UnreadableSourceError(f"{path}: not a Parquet file: {_first_line(exc)}") from exc
-    return Source(path, SourceKind.PARQUET, total, lambda: _parquet_rows(path))
+    return Source(path, SourceKind.PARQUET, total, lambda: _parquet_rows(path, nested=nested))
 
 
-def _parquet_rows(path: Path) -> Iterator[Row]:
+def _parquet_rows(path: Path, *, nested: bool) -> Iterator[Row]:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     try:
-        with pq.ParquetFile(path) as parquet:
-            yield from _batch_rows(parquet.iter_batches(batch_size=BATCH_ROWS))
+        # One row group at a time: iterating the whole file let pyarrow buffer ahead, so the
+        # process grew with the file; a row group is the unit a writer bounded.
+        with pq.ParquetFile(path, pre_buffer=False) as parquet:
+            groups = (
+                parquet.read_row_group(i).to_batches(max_chunksize=BATCH_ROWS)
+                for i in range(parquet.num_row_groups)
+            )
+            yield from _batch_rows((b for group in groups for b in group), nested=nested)
     except (pa.ArrowException, OSError) as exc:
         raise UnreadableSourceError(f"{path}: cannot read Parquet: {_first_line(exc)}") from exc
 
 
-def _batch_rows(batches: Iterator[pa.RecordBatch]) -> Iterator[Row]:
+def _batch_rows(batches: Iterator[pa.RecordBatch], *, nested: bool) -> Iterator[Row]:
     number = 0
     for batch in batches:
         for record in batch.to_pylist():
             number += 1
-            yield number, record
+            yield number, strip_padded_nulls(record) if nested else record
+
+
+def has_nested_struct(schema: pa.Schema) -> bool:
+    """Whether any column holds structs (at any depth, in lists too): only then can Arrow have
+    padded a row's objects with null fields."""
+    import pyarrow as pa
+
+    def nested(kind: pa.DataType) -> bool:
+        if pa.types.is_struct(kind):
+            return True
+        if (
+            pa.types.is_list(kind)
+            or pa.types.is_large_list(kind)
+            or pa.types.is_fixed_size_list(kind)
+        ):
+            return nested(kind.value_type)
+        if pa.types.is_map(kind):
+            return nested(kind.item_type)
+        return False
+
+    return any(nested(f.type) for f in schema)
+
+
+def strip_padded_nulls(record: dict[str, Any]) -> dict[str, Any]:
+    """``record`` with every null inside a nested object dropped (see the module docstring);
+    top-level columns are kept as they are."""
+    return {key: _without_nulls(value) for key, value in record.items()}
+
+
+def _without_nulls(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _without_nulls(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_without_nulls(item) for item in value]
+    return value
 
 
 def _open_arrow(path: Path) -> Source:
     import pyarrow as pa
 
     try:
-        total, stream = _arrow_layout(path)
+        total, stream, nested = _arrow_layout(path)
     except (pa.ArrowException, OSError) as exc:
         raise UnreadableSourceError(
             f"{path}: not an Arrow IPC file or stream: {_first_line(exc)}"
         ) from exc
-    return Source(path, SourceKind.ARROW, total, lambda: _arrow_rows(path, stream=stream))
+    return Source(
+        path, SourceKind.ARROW, total, lambda: _arrow_rows(path, stream=stream, nested=nested)
+    )
 
 
-def _arrow_layout(path: Path) -> tuple[int | None, bool]:
-    """(rows when known, whether it is the streaming format); raises if it is neither format."""
+def _arrow_layout(path: Path) -> tuple[int | None, bool, bool]:
+    """(rows when known, whether it is the streaming format, whether it has nested structs);
+    raises if it is neither format."""
     import pyarrow as pa
     import pyarrow.ipc as ipc
 
     with pa.memory_map(str(path), "r") as mapped:
         try:
-            return ipc.open_file(mapped).count_rows(), False
+            reader = ipc.open_file(mapped)
+            return reader.count_rows(), False, has_nested_struct(reader.schema)
         except pa.ArrowInvalid:
             # Not the random-access file format (Feather v2): the streaming format, or neither.
             mapped.seek(0)
-            ipc.open_stream(mapped)
-            return None, True
+            return None, True, has_nested_struct(ipc.open_stream(mapped).schema)
 
 
-def _arrow_rows(path: Path, *, stream: bool) -> Iterator[Row]:
+def _arrow_rows(path: Path, *, stream: bool, nested: bool) -> Iterator[Row]:
     import pyarrow as pa
     import pyarrow.ipc as ipc
 
     try:
         with pa.memory_map(str(path), "r") as mapped:
             if stream:
-                yield from _batch_rows(_rebatched(iter(ipc.open_stream(mapped))))
+                yield from _batch_rows(_rebatched(iter(ipc.open_stream(mapped))), nested=nested)
             else:
                 reader = ipc.open_file(mapped)
                 batches = (reader.get_batch(i) for i in range(reader.num_record_batches))
-                yield from _batch_rows(_rebatched(batches))
+                yield from _batch_rows(_rebatched(batches), nested=nested)
     except (pa.ArrowException, OSError) as exc:
         raise UnreadableSourceError(f"{path}: cannot read Arrow: {_first_line(exc)}") from exc
 
@@ -419,12 +512,23 @@ def _rebatched(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
 # --- Hugging Face datasets saved with save_to_disk ---
 
 
-def _open_hf_dataset(path: Path, split: str) -> Source:
-    dataset = _load_hf_split(path, split)
-    return Source(path, SourceKind.HF_DATASET, len(dataset), lambda: _hf_rows(dataset))
+def _open_hf_dataset(path: Path, split: str | None) -> Source:
+    dataset, splits, chosen = _load_hf_split(path, split)
+    nested = has_nested_struct(dataset.data.schema)
+    return Source(
+        path,
+        SourceKind.HF_DATASET,
+        len(dataset),
+        lambda: _hf_rows(dataset, nested=nested),
+        splits=splits,
+        split=chosen,
+    )
 
 
-def _load_hf_split(path: Path, split: str) -> Any:
+def _load_hf_split(path: Path, split: str | None) -> tuple[Any, tuple[str, ...], str | None]:
+    """(the dataset to read, the DatasetDict's splits, the split read); a plain Dataset has no
+    splits. A DatasetDict of several splits needs ``split``: reading one of them in silence
+    would leave the others out without a word."""
     # Imported here: `datasets` takes seconds to import and most conversions never need it.
     import datasets
 
@@ -434,18 +538,30 @@ def _load_hf_split(path: Path, split: str) -> Any:
         raise UnreadableSourceError(
             f"{path}: cannot load the saved dataset: {_first_line(exc)}"
         ) from exc
-    if isinstance(loaded, datasets.DatasetDict):
-        if split not in loaded:
-            available = ", ".join(sorted(loaded)) or "none"
+    if not isinstance(loaded, datasets.DatasetDict):
+        if split is not None:
             raise UnreadableSourceError(
-                f"{path}: no split {split!r} in the saved DatasetDict (splits: {available}); "
-                "set split in the mapping file"
+                f"{path}: a saved Dataset has no splits (asked for {split!r}); leave --split out"
             )
-        loaded = loaded[split]
-    return loaded
+        return loaded, (), None
+    splits = tuple(loaded)
+    available = ", ".join(splits) or "none"
+    if split is None:
+        if len(splits) != 1:
+            raise UnreadableSourceError(
+                f"{path}: a saved DatasetDict with {len(splits)} splits ({available}); "
+                "name the one to convert with --split NAME (or split in the mapping file)"
+            )
+        split = splits[0]
+    if split not in loaded:
+        raise UnreadableSourceError(
+            f"{path}: no split {split!r} in the saved DatasetDict (splits: {available}); "
+            "name one with --split NAME"
+        )
+    return loaded[split], splits, split
 
 
-def _hf_rows(dataset: Any) -> Iterator[Row]:
+def _hf_rows(dataset: Any, *, nested: bool) -> Iterator[Row]:
     # Arrow batches through the public API: it honours any indices mapping and ignores a format
     # (e.g. "torch") the dataset was saved with, so rows come out as plain Python values.
     batches = dataset.with_format("arrow").iter(batch_size=BATCH_ROWS)
@@ -453,4 +569,4 @@ def _hf_rows(dataset: Any) -> Iterator[Row]:
     for table in batches:
         for record in table.to_pylist():
             number += 1
-            yield number, record
+            yield number, strip_padded_nulls(record) if nested else record

@@ -6,7 +6,7 @@ column holds the turns, which keys inside a turn hold the role and the text, and
 name means. This module is that table, read from TOML::
 
     format = "sharegpt"            # auto|mistral|openai|sharegpt|alpaca|prompt-completion
-    split = "train"                # the split of a saved DatasetDict
+    split = "train"                # the split of a saved DatasetDict (needed when it has several)
     [columns]                      # record keys; unset ones use the format's defaults
     messages = "conversations"
     system = "system"
@@ -28,7 +28,7 @@ value of the wrong type is a :class:`MappingError` naming the file and the key.
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Literal, get_args
 
@@ -154,7 +154,8 @@ class Mapping(BaseModel):
     model_config = _STRICT
 
     format: SourceFormat = "auto"
-    split: Name = "train"
+    # The split of a saved DatasetDict; None reads its only split (several must be named).
+    split: Name | None = None
     columns: Columns = Field(default_factory=Columns)
     keys: Keys = Field(default_factory=Keys)
     roles: dict[Name, TargetRole] = Field(default_factory=dict)
@@ -174,6 +175,11 @@ class Mapping(BaseModel):
             role_keys=(self.keys.role,) if self.keys.role is not None else ROLE_KEYS,
             content_keys=(self.keys.content,) if self.keys.content is not None else CONTENT_KEYS,
             columns={field: self.columns_for(field, source_format) for field in COLUMN_FIELDS},
+            configured={
+                field: column
+                for field in COLUMN_FIELDS
+                if (column := getattr(self.columns, field)) is not None
+            },
         )
 
     def role_for(self, name: str) -> TargetRole | None:
@@ -206,6 +212,9 @@ class ResolvedMapping:
     role_keys: tuple[str, ...]
     content_keys: tuple[str, ...]
     columns: dict[str, tuple[str, ...]]
+    # The columns the mapping file names itself (field -> column): a record without one of them
+    # is reported as missing that column, never as having an unknown shape.
+    configured: dict[str, str] = field(default_factory=dict)
 
     def role_for(self, name: str) -> TargetRole | None:
         """Exact names from the file first, then case-folded ones (file entries over defaults)."""

@@ -4,15 +4,16 @@ The rules (``docs/data.md#reading-a-file``): lines are split on ``\\n`` only; on
 ``\\r`` right before it is dropped (CRLF files are fine; a lone ``\\r`` inside a line is JSON
 whitespace, not a break); a final ``\\n`` does not make an empty last line; line numbers are
 1-based physical lines. A line longer than the limit is yielded with ``data=None`` and read past
-without being held whole in memory. Decoding is left to the caller: invalid UTF-8 is a finding on
-one line, never a reason to stop reading.
+without being held whole in memory. A ``.gz`` file is read decompressed. Decoding is left to the
+caller: invalid UTF-8 is a finding on one line, never a reason to stop reading.
 """
 
 from __future__ import annotations
 
+import gzip
 import os
 from collections.abc import Iterator
-from typing import NamedTuple
+from typing import BinaryIO, NamedTuple, cast
 
 MAX_LINE_BYTES = 16 * 2**20
 # Large reads amortise the per-call cost; bytes.split does the line splitting in C.
@@ -84,7 +85,7 @@ def iter_lines(
     """
     pending = _Pending(max_line_bytes)
     number = 0
-    with open(path, "rb", buffering=0) as handle:  # noqa: PTH123 - raw unbuffered reads
+    with _open_raw(path) as handle:
         while block := handle.read(block_bytes):
             pieces = block.split(b"\n")
             last = pieces.pop()
@@ -98,6 +99,46 @@ def iter_lines(
     if pending.length:
         # The last line has no "\n": its trailing "\r", if any, is kept (it is not a CRLF).
         yield pending.finish(number + 1, b"", newline=False)
+
+
+def _open_raw(path: str | os.PathLike[str]) -> BinaryIO:
+    """The file for raw block reads; a ``.gz`` file decompressed (``.jsonl.gz`` is common)."""
+    if os.fspath(path).lower().endswith(".gz"):
+        return cast(BinaryIO, gzip.open(path, "rb"))
+    return open(path, "rb", buffering=0)  # noqa: PTH123 - raw unbuffered reads
+
+
+def is_json_array(path: str | os.PathLike[str]) -> bool:
+    """Whether the file is one JSON array (a ``.json`` export) rather than JSON Lines.
+
+    True when the first non-blank line starts with ``[`` and does not parse on its own (an
+    array spread over lines), or parses as an array of objects (a whole array on one line).
+    """
+    import orjson
+
+    try:
+        for raw in iter_lines(path):
+            if raw.data is None:
+                return raw.size > 0 and _starts_array(path)
+            text = raw.data.removeprefix(b"\xef\xbb\xbf").strip()
+            if not text:
+                continue
+            if not text.startswith(b"["):
+                return False
+            try:
+                value = orjson.loads(text)
+            except orjson.JSONDecodeError:
+                return True
+            return isinstance(value, list) and any(isinstance(v, dict) for v in value)
+    except (OSError, EOFError):
+        return False
+    return False
+
+
+def _starts_array(path: str | os.PathLike[str]) -> bool:
+    with _open_raw(path) as handle:
+        head = handle.read(4096).removeprefix(b"\xef\xbb\xbf").lstrip()
+    return head.startswith(b"[")
 
 
 def _whole_line(number: int, piece: bytes, limit: int) -> RawLine:

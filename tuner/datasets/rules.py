@@ -112,6 +112,11 @@ CODES: dict[str, tuple[Category, Severity, str]] = {
     "unmatched_tool_call_id": (C.TOOL, W, "A 'tool_call_id' that matches no earlier call id."),
     "undeclared_function": (C.TOOL, W, "A call to a function not declared in 'tools'."),
     "arguments_not_json": (C.TOOL, W, "A tool call's 'arguments' string is not valid JSON."),
+    "arguments_double_encoded": (
+        C.TOOL,
+        W,
+        "A tool call's 'arguments' is a JSON string holding another JSON string (encoded twice).",
+    ),
     # weight
     "invalid_weight": (C.WEIGHT, E, "An assistant 'weight' that is not 0 or 1."),
     # pretrain
@@ -120,6 +125,11 @@ CODES: dict[str, tuple[Category, Severity, str]] = {
     "text_not_string": (C.PRETRAIN, E, "A pretrain 'text' that is not a string."),
     # size
     "empty_file": (C.SIZE, E, "The file is empty."),
+    "json_array_file": (
+        C.JSON,
+        E,
+        "The file is one JSON array, not JSON Lines (convert it with `tuner data convert`).",
+    ),
     "file_too_large": (C.SIZE, E, "The file is larger than the upload limit (512 MB)."),
     "line_too_long": (C.SIZE, E, "A line longer than 16 MB."),
     "too_few_conversations": (C.SIZE, W, "Fewer than 10 valid conversations in a training file."),
@@ -1089,6 +1099,14 @@ class _Instruct:
                 f"{label} arguments is not valid JSON: {_show(arguments)}",
                 "Write the arguments as a JSON object in a string.",
             )
+            return
+        if decode_double_encoded(arguments) is not None:
+            self.out.add(
+                "arguments_double_encoded",
+                f"{label} arguments is a JSON string holding JSON text, encoded twice:"
+                f" {_show(arguments)}",
+                "`tuner data fix` decodes it once, so the model learns to write the object.",
+            )
 
     def _tool_message(self, label: str, message: dict[str, Any]) -> str | None:
         out = self.out
@@ -1280,3 +1298,26 @@ def iter_codes() -> Iterator[tuple[str, Category, Severity, str]]:
     """Every code with its category, severity and description (for docs/data.md and --help)."""
     for code, (category, severity, description) in CODES.items():
         yield code, category, severity, description
+
+
+def decode_double_encoded(arguments: str) -> str | None:
+    """The arguments decoded down to the JSON object or array text they hold, or None.
+
+    ``"\"{\\\"city\\\": \\\"Paris\\\"}\""`` (a JSON string whose value is itself JSON
+    object text) gives ``'{"city": "Paris"}'``. Only an object or array at the bottom counts: a
+    JSON string that holds plain text (``"\"Paris\""``) is left alone.
+    """
+    text = arguments
+    decoded = False
+    for _ in range(8):  # more layers than anyone writes by accident
+        try:
+            value = orjson.loads(text)
+        except ValueError:
+            return None
+        if isinstance(value, dict | list):
+            return text if decoded else None
+        if not isinstance(value, str):
+            return None
+        text = value
+        decoded = True
+    return None

@@ -84,7 +84,8 @@ def sample_key(sample: Sample) -> str:
 
     Used for duplicate warnings, train/eval overlap and ``tuner data dedupe``/``split``: the same
     conversation "after normalising whitespace" (``docs/data.md#warnings``). Roles, texts, tool
-    calls and the system prompt take part; weights and unknown keys do not.
+    calls, the system prompt and the tool definitions take part (the same turns offered different
+    tools teach a different choice, so they are not duplicates); weights and unknown keys do not.
     """
     import hashlib
 
@@ -97,4 +98,13 @@ def sample_key(sample: Sample) -> str:
             parts.append(_normalise(message.text))
             for call in message.tool_calls:
                 parts.append(f"{call.name}({_normalise(call.arguments)})")
+        if sample.tools:
+            parts.append("T" + tools_key(sample.tools))
     return hashlib.blake2b("\x1f".join(parts).encode(), digest_size=16).hexdigest()
+
+
+def tools_key(tools: tuple[dict[str, Any], ...]) -> str:
+    """The tool definitions in a canonical form: key order and JSON whitespace do not matter."""
+    import orjson
+
+    return orjson.dumps(list(tools), option=orjson.OPT_SORT_KEYS).decode()

@@ -3,17 +3,26 @@
 The input is deduplicated first with the same code as ``tuner data dedupe`` (exact, and near
 duplicates too with ``near=``), so no conversation, nor a whitespace variant of one, lands on
 both sides. Each kept conversation then gets a rank, a keyed hash of its ``sample_key`` and the
-seed; the ``round(fraction × n)`` lowest ranks go to evaluation (at least one, and at least one
-left for training, when there are two or more). Classifier data is split stratified by label
-(:func:`choose_eval_stratified`): each label (combination) sends its share of the eval count,
-rounded by largest remainder, so rare labels appear on both sides. Ranking by content rather
-than shuffling
-positions means the same input and seed always give the same split, and appending lines to a
-file leaves the earlier lines where they were, except where the eval count changes.
+seed, and evaluation takes conversations in rank order. How many is decided by **bytes**, the
+unit the platform's validation-file limit is in (1 MB and 5% of the training data, the
+validator's ``EVAL_MAX_BYTES`` and ``EVAL_MAX_FRACTION``), not by counting lines, which on
+conversations of uneven length missed the share by a third:
+
+- ``eval_fraction="auto"`` (the default): as many as fit the platform's limit, i.e. the longest
+  rank-ordered prefix whose bytes are at most 1 MB and 5% of what is left for training;
+- ``eval_fraction=F`` (0 < F < 1): the rank-ordered prefix whose bytes come closest to F of the
+  deduplicated data's bytes (with conversations of equal length, F × n of them rounded half up).
+
+Either way at least one conversation goes to evaluation and one stays for training, when there
+are two or more. Ranking by content rather than shuffling positions means the same input and seed
+always give the same split, and appending lines to a file leaves the earlier choices mostly where
+they were. Classifier data is split stratified by label (:func:`choose_eval_stratified`): the
+same number of conversations goes to evaluation, each label (combination) sending its share of
+it, rounded by largest remainder, so rare labels appear on both sides.
 
 Both outputs keep the input's line order and each kept line's bytes. Lines with errors go to
 neither file; they are listed in :attr:`SplitResult.invalid`. The file is read twice (decide,
-then write), so memory holds line numbers and keys, never the conversations.
+then write), so memory holds line numbers, sizes and keys, never the conversations.
 """
 
 from __future__ import annotations
@@ -25,6 +34,7 @@ from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 from tuner.datasets.classifier import stratum
 from tuner.datasets.dedupe import Deduper, Removal, validate_near
@@ -47,6 +57,8 @@ class SplitResult:
     train_path: str
     eval_path: str
     seed: int
+    # "auto", or the share of the deduplicated data's bytes asked for.
+    eval_fraction: float | Literal["auto"] = "auto"
     lines_read: int = 0
     train_lines: int = 0
     eval_lines: int = 0
@@ -68,20 +80,62 @@ def output_paths(src: str | os.PathLike[str], out_dir: str | os.PathLike[str]) -
     return directory / f"{stem}.train.jsonl", directory / f"{stem}.eval.jsonl"
 
 
-def validate_fraction(eval_fraction: float) -> None:
-    if not 0.0 < eval_fraction < 1.0:
+EvalFraction = float | Literal["auto"]
+
+
+def validate_fraction(eval_fraction: EvalFraction) -> None:
+    if eval_fraction == "auto":
+        return
+    if isinstance(eval_fraction, str) or not 0.0 < eval_fraction < 1.0:
         raise ValueError(
-            f"eval fraction must be between 0 and 1 (exclusive), got {eval_fraction};"
-            " e.g. 0.1 puts 10% of the conversations in the eval file"
+            f"eval fraction must be auto or between 0 and 1 (exclusive), got {eval_fraction};"
+            " e.g. 0.1 holds out 10% of the data's bytes"
         )
 
 
-def eval_count(n: int, eval_fraction: float) -> int:
-    """How many of ``n`` conversations go to evaluation."""
+def parse_fraction(text: str) -> EvalFraction:
+    """``auto`` or a number, from the command line (ValueError otherwise)."""
+    if text.strip().lower() == "auto":
+        return "auto"
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError(f"eval fraction must be auto or a number, got {text!r}") from None
+    validate_fraction(value)
+    return value
+
+
+def auto_limit(total_bytes: int) -> int:
+    """The most eval bytes that meet the platform's limit when the rest is the training data.
+
+    ``eval <= EVAL_MAX_FRACTION × (total - eval)`` is ``eval <= total × f / (1 + f)``.
+    """
+    share = int(total_bytes * EVAL_MAX_FRACTION / (1 + EVAL_MAX_FRACTION))
+    return min(EVAL_MAX_BYTES, share)
+
+
+def eval_count(sizes: list[int], eval_fraction: EvalFraction) -> int:
+    """How many of the conversations (their sizes in rank order) go to evaluation."""
+    n = len(sizes)
     if n < 2:
         # One conversation cannot be both trained on and held out; training keeps it.
         return 0
-    return min(max(round(eval_fraction * n), 1), n - 1)
+    total = sum(sizes)
+    count = 0
+    taken = 0
+    if eval_fraction == "auto":
+        limit = auto_limit(total)
+        while count < n and taken + sizes[count] <= limit:
+            taken += sizes[count]
+            count += 1
+    else:
+        target = eval_fraction * total
+        # Extend the prefix while that brings its bytes closer to the target (a tie extends it:
+        # with equal sizes this is round-half-up of fraction × n).
+        while count < n and abs(taken + sizes[count] - target) <= abs(taken - target):
+            taken += sizes[count]
+            count += 1
+    return min(max(count, 1), n - 1)
 
 
 def rank(key: str, seed: int) -> bytes:
@@ -89,19 +143,23 @@ def rank(key: str, seed: int) -> bytes:
     return hashlib.blake2b(f"{seed}\x1f{key}".encode(), digest_size=16).digest()
 
 
-def choose_eval(kept: Mapping[str, int], eval_fraction: float, seed: int) -> set[int]:
-    """The line numbers that go to evaluation, among ``kept`` (sample key -> line)."""
-    count = eval_count(len(kept), eval_fraction)
+def choose_eval(
+    kept: Mapping[str, int], sizes: Mapping[int, int], eval_fraction: EvalFraction, seed: int
+) -> set[int]:
+    """The line numbers that go to evaluation, among ``kept`` (sample key -> line).
+
+    ``sizes`` gives each kept line's size in bytes, its newline included.
+    """
     ordered = sorted(kept.items(), key=lambda item: (rank(item[0], seed), item[1]))
+    count = eval_count([sizes[line] for _, line in ordered], eval_fraction)
     return {line for _, line in ordered[:count]}
 
 
 def choose_eval_stratified(
-    kept: Mapping[str, int], strata: Mapping[int, str], eval_fraction: float, seed: int
+    kept: Mapping[str, int], strata: Mapping[int, str], total: int, seed: int
 ) -> set[int]:
-    """:func:`choose_eval` per stratum (line -> group): every group gives its proportional
-    share of the same total, the remainders going to the groups with the largest fractions."""
-    total = eval_count(len(kept), eval_fraction)
+    """``total`` lines to evaluation, drawn per stratum (line -> group): every group gives its
+    proportional share, the remainders going to the groups with the largest fractions."""
     groups: dict[str, list[tuple[str, int]]] = defaultdict(list)
     for key, line in kept.items():
         groups[strata.get(line, "")].append((key, line))
@@ -139,7 +197,7 @@ def _size_warnings(result: SplitResult, kept: int) -> list[Finding]:
                 f"the eval file is {result.eval_bytes:,} bytes; the platform takes a validation"
                 f" file of at most {EVAL_MAX_BYTES / 2**20:g} MB and {EVAL_MAX_FRACTION:.0%} of"
                 f" the training data ({int(limit):,} bytes here)",
-                "Use a smaller eval fraction.",
+                "Use a smaller eval fraction, or --eval-fraction auto.",
             )
         )
     return warnings
@@ -148,7 +206,7 @@ def _size_warnings(result: SplitResult, kept: int) -> list[Finding]:
 def split_file(
     src: str | os.PathLike[str],
     *,
-    eval_fraction: float,
+    eval_fraction: EvalFraction = "auto",
     out_dir: str | os.PathLike[str],
     seed: int = 42,
     near: float | None = None,
@@ -165,8 +223,9 @@ def split_file(
     source = check_input(src)
     train_path, eval_path = output_paths(source, out_dir)
     removed = prepare_outputs([train_path, eval_path], [source], force=force)
-    result = SplitResult(str(source), str(train_path), str(eval_path), seed)
+    result = SplitResult(str(source), str(train_path), str(eval_path), seed, eval_fraction)
     result.temps_removed = [str(p) for p in removed]
+    sizes: dict[int, int] = {}
 
     deduper = Deduper(near)
     strata: dict[int, str] = {}
@@ -181,15 +240,17 @@ def split_file(
         removal = deduper.check(line.number, line.sample)
         if removal is not None:
             result.removed.append(removal)
-        elif isinstance(line.sample, ClassifierSample):
-            strata[line.number] = stratum(line.sample)
+        else:
+            sizes[line.number] = line.raw.size + 1
+            if isinstance(line.sample, ClassifierSample):
+                strata[line.number] = stratum(line.sample)
     progress.finish()
 
     kept = deduper.kept
-    if strata:
-        to_eval = choose_eval_stratified(kept, strata, eval_fraction, seed)
-    else:
-        to_eval = choose_eval(kept, eval_fraction, seed)
+    to_eval = choose_eval(kept, sizes, eval_fraction, seed)
+    if strata and kept:
+        # As many as the byte rule chose, drawn per label so every label is on both sides.
+        to_eval = choose_eval_stratified(kept, strata, len(to_eval), seed)
     to_train = set(kept.values()) - to_eval
     progress.start("split: write", total=result.lines_read, unit="lines")
     with contextlib.ExitStack() as stack:

@@ -33,7 +33,7 @@ from tuner.datasets import classifier
 from tuner.datasets.counting import TokenCount, TokenCounter
 from tuner.datasets.errors import DataInputError, check_readable, input_error
 from tuner.datasets.findings import Finding
-from tuner.datasets.reader import iter_lines
+from tuner.datasets.reader import is_json_array, iter_lines
 from tuner.datasets.report import FileReport, Report
 from tuner.datasets.rules import (
     Kind,
@@ -328,6 +328,8 @@ def _chunks(path: str, expect: Kind | None, max_line_bytes: int) -> Iterator[Chu
                 lines, nbytes = [], 0
     except OSError as error:
         raise input_error(path, f"cannot read ({error.strerror or error})") from None
+    except EOFError:  # a truncated .gz
+        raise input_error(path, "cannot read (the compressed file ends early)") from None
     if lines:
         yield ChunkTask(path, expect, lines, max_line_bytes)
 
@@ -561,6 +563,18 @@ def _validate_file(
                 "Split it into several files (training_files takes a list, with weights).",
             )
         )
+    if report.size and is_json_array(path):
+        # One finding, not one per line of a pretty-printed array: `fix` cannot help here.
+        report.add_file_finding(
+            make_finding(
+                path,
+                None,
+                "json_array_file",
+                "the file is one JSON array, not JSON Lines (one conversation per line)",
+                f"Convert it: tuner data convert {path} --out <name>.jsonl",
+            )
+        )
+        return
     run = _FileRun(report, index, fmt, shared)
     progress.start(f"validating {Path(path).name}", total=report.size, unit="B")
     try:
@@ -586,7 +600,11 @@ def _cross_file_checks(reports: list[FileReport], shared: _Shared, *, counted: b
             report.tokenizer = shared.tokenizer
         if report.is_eval:
             _eval_size(report, train_bytes)
-        elif report.size and report.conversations < MIN_CONVERSATIONS:
+        elif (
+            report.size
+            and report.conversations < MIN_CONVERSATIONS
+            and not any(f.code == "json_array_file" for f in report.file_findings)
+        ):
             report.add_file_finding(
                 make_finding(
                     report.path,

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import functools
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from rich.text import Text
 from textual import on, work
@@ -257,20 +257,25 @@ class DataScreen(TunerScreen):
         def answered(value: str | None) -> None:
             if value is None:
                 return
+            from tuner.datasets.split import parse_fraction
+
             try:
-                fraction = float(value)
-            except ValueError:
-                self.notify(f"not a number: {value!r}", severity="error", markup=False)
+                fraction = parse_fraction(value)
+            except ValueError as error:
+                self.notify(str(error), severity="error", markup=False)
                 return
             self.split(path, fraction)
 
         self.app.push_screen(
-            PromptScreen("Fraction of conversations for evaluation (0-1):", value="0.05"),
+            PromptScreen(
+                "Share of the data's bytes for evaluation (0-1; auto: the platform's limit):",
+                value="auto",
+            ),
             answered,
         )
 
     @work(group="data-tool", exclusive=True, exit_on_error=False, description="splitting")
-    async def split(self, path: str, fraction: float) -> None:
+    async def split(self, path: str, fraction: float | Literal["auto"]) -> None:
         from tuner.datasets.split import split_file
         from tuner.fsutil import OutputRefused
 
