@@ -38,6 +38,11 @@ def serve(
     api_key: str | None = typer.Option(
         None, "--api-key", help="Accept only this bearer key [default: any non-empty key]."
     ),
+    provider: str = typer.Option(
+        "mistral",
+        "--provider",
+        help="Whose API to speak: mistral, or openai (OpenAI's paths and shapes under /v1).",
+    ),
 ) -> None:
     """Serve the sandbox API until Ctrl-C."""
     from tuner.sandbox.server import serve as run
@@ -56,6 +61,7 @@ def serve(
             seed=seed,
             api_key=api_key,
             manual_clock=manual_clock,
+            provider=provider,
         )
     except ValueError as exc:
         fail(str(exc), hint="See `tuner sandbox serve --help`.")
