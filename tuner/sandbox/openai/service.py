@@ -585,7 +585,7 @@ def _check_hyper(name: str, value: object) -> None:
     valid = number is not None and math.isfinite(number) and number > 0
     if not valid or (integer and not isinstance(number, int)):
         kind = "a positive integer" if integer else "a positive number"
-        raise openai_error(400, f"{name!r} must be \"auto\" or {kind}.", param=name)
+        raise openai_error(400, f'{name!r} must be "auto" or {kind}.', param=name)
 
 
 def _metadata(value: object) -> dict[str, str] | None:
