@@ -215,6 +215,8 @@ async def test_a_lost_create_answer_finds_the_job_instead_of_making_another() ->
         "status": "validating_files",
         "training_file": "file-1",
         "method": {"type": "supervised", "supervised": {}},
+        "error": {},  # as real answers have carried on jobs that had not failed
+        "user_provided_suffix": None,
     }
     posts = 0
 
@@ -238,5 +240,6 @@ async def test_a_lost_create_answer_finds_the_job_instead_of_making_another() ->
     ) as client:
         found = await client.jobs.create(OpenAIJobCreate(model=BASE, training_file="file-1"))
     assert found.id == "ftjob-1"
+    assert found.error is None
     assert posts == 1, "the job the lost attempt made was found; no second create was sent"
     assert orjson.loads(orjson.dumps(found.snapshot()))["provider"] == "openai"

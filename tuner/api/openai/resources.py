@@ -283,6 +283,8 @@ def _made_by(job: FineTuningJob, spec: OpenAIJobCreate) -> bool:
         return False
     if job.method is not None and job.method.type != spec.method:
         return False
+    if job.user_provided_suffix is not None and job.user_provided_suffix != (spec.suffix or ""):
+        return False
     if spec.seed is not None and job.seed != spec.seed:
         return False
     return spec.metadata is None or (job.metadata or {}) == dict(spec.metadata)

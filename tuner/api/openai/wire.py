@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from tuner.api.openai.status import is_terminal, ledger_status
 
@@ -89,6 +89,14 @@ class FineTuningJob(OpenAIWire):
     integrations: list[dict[str, Any]] | None = None
     metadata: dict[str, str] | None = None
     method: Method | None = None
+    user_provided_suffix: str | None = None
+    """The suffix as requested: seen in real answers, not in the SDK's type (so optional)."""
+
+    @field_validator("error", mode="before")
+    @classmethod
+    def _empty_error_is_none(cls, value: Any) -> Any:
+        # Real answers have carried ``"error": {}`` on jobs that had not failed.
+        return None if value == {} else value
 
     @property
     def ledger_status(self) -> str | None:
@@ -106,6 +114,8 @@ class FineTuningJob(OpenAIWire):
     @property
     def suffix(self) -> str | None:
         """The suffix part of the tuned model's name (``ft:<base>:<org>:<suffix>:<id>``)."""
+        if self.user_provided_suffix is not None:
+            return self.user_provided_suffix or None
         if self.fine_tuned_model is None:
             return None
         parts = self.fine_tuned_model.split(":")

@@ -366,6 +366,8 @@ class OpenAISandbox:
             "integrations": job.integrations,
             "metadata": job.metadata,
             "method": {"type": job.method, job.method: {"hyperparameters": method_hyper}},
+            # Not in the SDK's type, but in real answers (third-party reports).
+            "user_provided_suffix": job.suffix,
         }
 
     # ------------------------------------------------------------------ events, checkpoints
