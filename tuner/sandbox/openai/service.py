@@ -342,7 +342,7 @@ class OpenAISandbox:
         if line.status == "failed" and job.check is not None:
             error = {"code": job.check.code, "message": job.check.message, "param": job.check.param}
         tokens = job.check.tokens if job.check is not None else 0
-        method_hyper = {k: v for k, v in resolved.items()}
+        method_hyper = dict(resolved)
         legacy_hyper = {k: v for k, v in resolved.items() if k != "beta"}
         return {
             "object": "fine_tuning.job",

@@ -143,7 +143,9 @@ def resolved_hyperparameters(job: OpenAIJobRecord, examples: int) -> dict[str, A
     resolved = {
         "n_epochs": int(pick("n_epochs", AUTO_EPOCHS)),
         "batch_size": int(pick("batch_size", batch_auto)),
-        "learning_rate_multiplier": float(pick("learning_rate_multiplier", 1.8)),
+        "learning_rate_multiplier": float(
+            pick("learning_rate_multiplier", AUTO_LEARNING_RATE_MULTIPLIER)
+        ),
     }
     if job.method == "dpo":
         resolved["beta"] = float(pick("beta", AUTO_BETA))
