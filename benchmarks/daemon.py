@@ -206,7 +206,7 @@ async def run_cycles(url: str, ledger_path: Path) -> list[Row]:
                 report = await daemon.run_cycle()
                 elapsed = time.perf_counter() - started
                 rows.append(Row(name, report, elapsed, time.process_time() - cpu))
-            daemon.release_lease()
+            await daemon.release_lease()
     return rows
 
 

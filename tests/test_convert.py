@@ -922,10 +922,10 @@ def test_hf_dataset_dict_picks_split(tmp_path: Path) -> None:
     out = tmp_path / "out.jsonl"
     assert convert([saved], out).converted == 2
     test_split = Mapping.model_validate({"split": "test"})
-    convert([saved], out, mapping=test_split)
+    convert([saved], out, mapping=test_split, force=True)
     assert read_jsonl(out)[0]["messages"][1]["content"] == "Paris."
     with pytest.raises(ConvertInputError, match=r"no split 'dev'.*test, train"):
-        convert([saved], out, mapping=Mapping.model_validate({"split": "dev"}))
+        convert([saved], out, mapping=Mapping.model_validate({"split": "dev"}), force=True)
 
 
 def test_shards_go_into_one_output_in_order(tmp_path: Path) -> None:
@@ -987,7 +987,7 @@ def test_unreadable_source_raises_and_leaves_output_alone(
     out = tmp_path / "out.jsonl"
     out.write_text("previous\n")
     with pytest.raises(ConvertInputError, match=message) as caught:
-        convert([good, make(tmp_path)], out)
+        convert([good, make(tmp_path)], out, force=True)
     assert "\n" not in str(caught.value)
     assert out.read_text() == "previous\n"
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".out")] == []
@@ -1000,11 +1000,13 @@ def test_unknown_source_format_raises_before_writing(tmp_path: Path) -> None:
     assert not (tmp_path / "out.jsonl").exists()
 
 
-def test_every_record_skipped_still_writes_and_reports(tmp_path: Path) -> None:
+def test_every_record_skipped_writes_nothing_and_reports(tmp_path: Path) -> None:
     src = write_jsonl(tmp_path / "in.jsonl", [SHAREGPT, SHAREGPT])
     out = tmp_path / "out.jsonl"
     result = convert([src], out, source_format="alpaca")
-    assert out.read_bytes() == b""
+    assert not out.exists()  # no empty file
+    assert [p.name for p in tmp_path.iterdir()] == ["in.jsonl"]
+    assert result.converted == 0
     assert result.skip_reasons == {"convert_missing_column": 2}
     assert [f.line for f in result.skipped] == [1, 2]
 
@@ -1084,3 +1086,16 @@ def test_csv_that_is_not_utf8_is_unreadable(tmp_path: Path) -> None:
     src.write_bytes(b"prompt,completion\ncaf\xe9,ok\n")
     with pytest.raises(ConvertInputError, match="CSV"):
         convert([src], tmp_path / "out.jsonl")
+
+
+def test_unanswered_call_message_reads_right() -> None:
+    record = {
+        "conversations": [
+            {"from": "human", "value": "x"},
+            {"from": "function_call", "value": '{"name": "f", "arguments": {}}'},
+            {"from": "gpt", "value": "y"},
+        ]
+    }
+    with pytest.raises(RecordError) as caught:
+        convert_record(record)
+    assert "before an assistant turn" in caught.value.reason

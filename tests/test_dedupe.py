@@ -41,7 +41,8 @@ def run(tmp_path: Path, lines: list[bytes], **kwargs: Any) -> tuple[DedupeResult
     src = tmp_path / "in.jsonl"
     src.write_bytes(b"".join(x + b"\n" for x in lines))
     out = tmp_path / "out.jsonl"
-    result = dedupe_file(src, out, **kwargs)
+    # force: a test may run twice in one tmp_path (the second run replaces the first's OUT).
+    result = dedupe_file(src, out, force=True, **kwargs)
     return result, out.read_bytes().splitlines()
 
 
@@ -107,10 +108,10 @@ def test_a_line_over_the_size_limit_is_copied_not_lost(tmp_path: Path) -> None:
     assert result.removed == [Removal(3, 1, 1.0, "exact")]
 
 
-def test_in_place(tmp_path: Path) -> None:
+def test_in_place_with_force(tmp_path: Path) -> None:
     src = tmp_path / "data.jsonl"
     src.write_bytes(chat("a") + b"\n" + chat("a") + b"\n")
-    dedupe_file(src, src)
+    dedupe_file(src, src, force=True)
     assert src.read_bytes() == chat("a") + b"\n"
     assert [p.name for p in tmp_path.iterdir()] == ["data.jsonl"]
 

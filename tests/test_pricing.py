@@ -23,7 +23,7 @@ from tuner.datasets.pricing import (
 )
 from tuner.datasets.tokenizers import UnknownModelError, fine_tunable_models
 
-# The one real open-mistral-7b job of the reference (mistral-api.md, job metadata).
+# The one real open-mistral-7b job on record (docs/api.md#the-job-object, job metadata).
 OBSERVED = {
     "expected_duration_seconds": 120,
     "cost": 2.6214,

@@ -1,4 +1,4 @@
-"""Line-level rules: every category of training-data.md, the leniency of the reference, samples."""
+"""Line-level rules: every category of docs/data.md, the leniency of the reference, samples."""
 
 from __future__ import annotations
 
@@ -638,6 +638,20 @@ def test_codes_table_is_well_formed() -> None:
         assert isinstance(category, Category)
         assert isinstance(severity, Severity)
         assert description.endswith(".")
-    # Duplicates, length and overlap are warnings only (training-data.md).
+    # Duplicates, length and overlap are warnings only (docs/data.md#warnings).
     for code in ("duplicate", "over_seq_len", "train_eval_overlap"):
         assert CODES[code][1] is Severity.WARNING
+
+
+@pytest.mark.parametrize(
+    ("line", "words"),
+    [
+        (conv(A), "is an assistant message"),
+        (conv(U), "is a user message"),
+        (conv(U, A, {"role": "tool", "content": "x", "tool_call_id": "abcDEF123"}), "a tool"),
+        (conv(U, A, tools=[{"type": "function", "function": []}]), "an array 'function'"),
+    ],
+)
+def test_messages_use_the_right_article(line: dict[str, Any], words: str) -> None:
+    messages = " ".join(f.message for f in check(line).findings)
+    assert words in messages, messages

@@ -40,7 +40,8 @@ def run(
 ) -> tuple[SplitResult, list[bytes], list[bytes]]:
     src = write(tmp_path, lines)
     kwargs.setdefault("eval_fraction", 0.1)
-    result = split_file(src, out_dir=tmp_path / "out", **kwargs)
+    # force: tests split twice in one tmp_path (hypothesis examples share it too).
+    result = split_file(src, out_dir=tmp_path / "out", force=True, **kwargs)
     train = Path(result.train_path).read_bytes().splitlines()
     evals = Path(result.eval_path).read_bytes().splitlines()
     return result, train, evals
@@ -182,7 +183,11 @@ def test_split_is_a_deterministic_partition_of_the_deduped_input(
     assert not {key(x) for x in train} & {key(x) for x in evals}
     assert len(evals) == eval_count(len(deduped), fraction)
     again = split_file(
-        tmp_path / "data.jsonl", eval_fraction=fraction, seed=seed, out_dir=tmp_path / "again"
+        tmp_path / "data.jsonl",
+        eval_fraction=fraction,
+        seed=seed,
+        out_dir=tmp_path / "again",
+        force=True,
     )
     assert Path(again.eval_path).read_bytes().splitlines() == evals
     assert Path(again.train_path).read_bytes().splitlines() == train

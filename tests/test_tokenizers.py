@@ -12,6 +12,8 @@ from tuner.datasets.tokenizers import (
     DEFAULT_MODEL,
     MODELS,
     TOKENIZER_NAMES,
+    Counting,
+    InvalidSeqLenError,
     UnknownModelError,
     base_model_name,
     context_length,
@@ -19,10 +21,11 @@ from tuner.datasets.tokenizers import (
     known_models,
     load_tokenizer,
     model_info,
+    resolve_counting,
     resolve_tokenizer,
 )
 
-# training-data.md's table, name by name.
+# docs/data.md's table (#tokenizers-per-base-model), name by name.
 EXPECTED = {
     "open-mistral-7b": "v3-sentencepiece",
     "open-mistral-nemo": "v3-tekken",
@@ -167,3 +170,24 @@ def test_load_tokenizer(name: str, instruct: type, raw: type, vocabulary: int) -
     assert tokenizer.instruct_tokenizer.tokenizer.n_words == vocabulary
     # Loaded once per process.
     assert load_tokenizer(name.upper()) is tokenizer
+
+
+def test_resolve_counting_is_the_one_rule_for_cli_and_dashboard() -> None:
+    default = resolve_counting(None, None)
+    assert default == Counting(
+        resolve_tokenizer(DEFAULT_MODEL, None), DEFAULT_MODEL, context_length(DEFAULT_MODEL)
+    )
+    large = resolve_counting("mistral-large-latest", None, 4096)
+    assert large.tokenizer == resolve_tokenizer("mistral-large-latest", None)
+    assert (large.model, large.seq_len) == ("mistral-large-latest", 4096)
+    # A tokenizer alone names no model: no context length to default to.
+    assert resolve_counting(None, "v3-tekken") == Counting("v3-tekken", None, None)
+    with pytest.raises(UnknownModelError):
+        resolve_counting("no-such-model", None)
+
+
+@pytest.mark.parametrize("seq_len", [0, -1])
+def test_a_seq_len_below_one_is_refused(seq_len: int) -> None:
+    with pytest.raises(InvalidSeqLenError, match=f"at least 1 token, not {seq_len}") as info:
+        resolve_counting(None, None, seq_len)
+    assert "--seq-len" in info.value.hint

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 import stat
 import tomllib
 from collections.abc import Iterator, Mapping
@@ -115,6 +116,16 @@ class _ConfigFileSource(PydanticBaseSettingsSource):
         return dict(self._values)
 
 
+# What a notify_env entry must look like: a POSIX environment variable name.
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _is_header_safe(key: str) -> bool:
+    """Whether ``key`` can travel in an HTTP header: printable ASCII (spaces are stripped)."""
+    stripped = key.strip()
+    return stripped.isascii() and stripped.isprintable()
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix=ENV_PREFIX,
@@ -183,6 +194,10 @@ class Settings(BaseSettings):
     incoming-webhook URL is its own credential), so never shown."""
     notify_command: str | None = None
     """``TUNER_NOTIFY_COMMAND``: a shell command the daemon runs per transition."""
+    notify_env: Annotated[tuple[str, ...], NoDecode] = ()
+    """``TUNER_NOTIFY_ENV`` (comma-separated) or ``notify_env = [...]``: names of environment
+    variables the notification command may see besides the fixed allow-list (``PATH``,
+    ``HOME``, ``LANG``, ``LC_*``, ``TZ``, ``TMPDIR`` and the job's ``TUNER_*`` fields)."""
 
     @field_validator("api_url")
     @classmethod
@@ -200,6 +215,37 @@ class Settings(BaseSettings):
                 for item in value
                 if not (isinstance(item, str) and not item.strip())
             )
+        return value
+
+    @field_validator("notify_env", mode="before")
+    @classmethod
+    def _split_names(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = value.split(",")
+        if isinstance(value, list | tuple):
+            names = tuple(item.strip() if isinstance(item, str) else item for item in value)
+            return tuple(name for name in names if name != "")
+        return value
+
+    @field_validator("notify_env")
+    @classmethod
+    def _env_names(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        bad = [name for name in value if not _ENV_NAME.fullmatch(name)]
+        if bad:
+            raise ValueError(f"not environment variable names: {', '.join(map(repr, bad))}")
+        return value
+
+    @field_validator("api_keys", "mistral_api_key", "openai_api_keys", "openai_api_key")
+    @classmethod
+    def _ascii_keys(cls, value: Any) -> Any:
+        keys = value if isinstance(value, tuple) else (value,)
+        for key in keys:
+            if key is not None and not _is_header_safe(key.get_secret_value()):
+                # The key itself is never shown; say what is wrong with it.
+                raise ValueError(
+                    "an API key holds a non-ASCII or control character (keys are plain ASCII; "
+                    "look for a character picked up when copying it)"
+                )
         return value
 
     @field_validator(

@@ -111,7 +111,13 @@ def plan_daemon(settings: Settings, options: DaemonOptions) -> DaemonPlan:
         options.webhook, None if stored_url is None else stored_url.get_secret_value()
     )
     command = _chosen(options.command, settings.notify_command)
-    notifiers = _notifiers(webhook, options.webhook_timeout, command, options.command_timeout)
+    notifiers = _notifiers(
+        webhook,
+        options.webhook_timeout,
+        command,
+        options.command_timeout,
+        settings.notify_env,
+    )
     sources = {"log": "built in"}
     if webhook:
         sources["webhook"] = "option --webhook" if options.webhook else "setting webhook_url"
@@ -130,7 +136,11 @@ def _chosen(option: T | None, setting: T) -> T:
 
 
 def _notifiers(
-    webhook: str | None, webhook_timeout: float, command: str | None, command_timeout: float
+    webhook: str | None,
+    webhook_timeout: float,
+    command: str | None,
+    command_timeout: float,
+    command_env: Sequence[str] = (),
 ) -> list[Notifier]:
     from tuner.jobs.notifiers import CommandNotifier, LogNotifier, WebhookNotifier
 
@@ -138,7 +148,8 @@ def _notifiers(
     if webhook:
         found.append(WebhookNotifier(webhook, timeout=webhook_timeout))
     if command:
-        found.append(CommandNotifier(command, timeout=command_timeout))
+        # The command's environment is allow-listed; notify_env names what it may see more.
+        found.append(CommandNotifier(command, timeout=command_timeout, pass_env=command_env))
     return found
 
 
@@ -271,7 +282,7 @@ class Services:
 
     async def record_job(self, job: Job) -> None:
         """Record a job snapshot the way the orchestrator does (with the key that owns it)."""
-        await asyncio.to_thread(self.orchestrator().submitter.record, job)
+        await self.orchestrator().submitter.record(job)
 
     async def refresh_job(self, job_id: str) -> Job:
         """The job as the API has it now, recorded in the ledger."""

@@ -30,6 +30,7 @@ ENV_NAMES = (
     "TUNER_DAEMON_IDLE_INTERVAL",
     "TUNER_WEBHOOK_URL",
     "TUNER_NOTIFY_COMMAND",
+    "TUNER_NOTIFY_ENV",
 )
 WEBHOOK = "https://hooks.example.com/services/T000/B000/sEcReTtOkEn42"
 
@@ -114,6 +115,34 @@ def test_keys_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MISTRAL_API_KEY", KEY_C)
     settings = load_settings().settings
     assert [k.get_secret_value() for k in settings.key_pool()] == [KEY_A, KEY_B, KEY_C]
+
+
+@pytest.mark.parametrize(
+    ("name", "key"),
+    [
+        ("MISTRAL_API_KEY", "abcdé0123456789SECRET"),
+        ("TUNER_API_KEYS", f"{KEY_A},k\u200bSECRET"),  # a zero-width space from a copy
+        ("MISTRAL_API_KEY", "abc\u001b[2JSECRET"),
+    ],
+)
+def test_a_key_that_cannot_be_sent_is_refused_without_showing_it(
+    monkeypatch: pytest.MonkeyPatch, name: str, key: str
+) -> None:
+    monkeypatch.setenv(name, key)
+    with pytest.raises(ConfigError, match="non-ASCII or control character") as caught:
+        load_settings()
+    assert "SECRET" not in str(caught.value)
+
+
+def test_notify_env_names(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TUNER_NOTIFY_ENV", " SLACK_CHANNEL, PROJECT ,")
+    assert load_settings().settings.notify_env == ("SLACK_CHANNEL", "PROJECT")
+    monkeypatch.delenv("TUNER_NOTIFY_ENV")
+    _write_config(tmp_path, 'notify_env = ["A_B"]\n')
+    assert load_settings().settings.notify_env == ("A_B",)
+    monkeypatch.setenv("TUNER_NOTIFY_ENV", "OK,$(rm -rf x)")
+    with pytest.raises(ConfigError, match="not environment variable names"):
+        load_settings()
 
 
 def test_mistral_api_key_alone(monkeypatch: pytest.MonkeyPatch) -> None:

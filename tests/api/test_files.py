@@ -11,7 +11,7 @@ import httpx
 import pytest
 import respx
 
-from tuner.api import NotFoundError, RetryPolicy, TunerClient
+from tuner.api import InvalidIdError, NotFoundError, RetryPolicy, TunerClient
 
 from .support import BASE_URL, FILE_ID, FILE_ID_2, KEY_A, ClientFactory, FakeTime, file_payload
 
@@ -161,8 +161,11 @@ async def test_ids_cannot_change_the_route(
 ) -> None:
     route = api.get(url__regex=r"/v1/files/.+").respond(200, json=file_payload())
     async with make_client() as client:
-        await client.files.get("../jobs?x=1")
-    assert route.calls.last.request.url.raw_path == b"/v1/files/..%2Fjobs%3Fx%3D1"
+        await client.files.get("jobs?x=1#y")
+        with pytest.raises(InvalidIdError):  # a "/" is refused, not sent escaped
+            await client.files.get("../jobs?x=1")
+    assert route.calls.call_count == 1
+    assert route.calls.last.request.url.raw_path == b"/v1/files/jobs%3Fx%3D1%23y"
 
 
 async def test_download_streams_to_the_destination(

@@ -101,6 +101,15 @@ def test_suffix_longer_than_18_is_refused_before_any_request() -> None:
     assert _spec(suffix="s" * 18).suffix == "s" * 18
 
 
+@pytest.mark.parametrize(
+    "suffix", ["v1\u001b[2J", "x\u001b]8;;http://e/\u001b\\", "a\u0007", "a/b"]
+)
+def test_a_suffix_with_control_characters_is_refused_before_any_request(suffix: str) -> None:
+    with pytest.raises(pydantic.ValidationError, match="suffix: holds"):
+        _spec(suffix=suffix)
+    assert _spec(suffix="support-v1.2_é").suffix == "support-v1.2_é"
+
+
 def test_spec_checks_ranges_unknown_fields_and_needs_training_data() -> None:
     with pytest.raises(pydantic.ValidationError):
         TrainingParameters(learning_rate=2.0)

@@ -227,7 +227,7 @@ async def test_one_daemon_per_ledger(client: TunerClient, open_at: Callable[...,
     assert not waiting.ran and waiting.holder == first.owner
     assert waiting.poll is None
 
-    first.release_lease()
+    await first.release_lease()
     assert (await second.run_cycle()).ran
 
 

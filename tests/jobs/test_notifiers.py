@@ -17,6 +17,7 @@ import pytest
 
 from tuner.jobs.ledger import Ledger
 from tuner.jobs.notifiers import (
+    ENV_FIELDS,
     Backoff,
     CommandNotifier,
     DeliveryError,
@@ -164,6 +165,54 @@ async def test_the_command_sees_the_fields_and_the_payload(tmp_path: Path) -> No
     )
     await CommandNotifier(script).send(payload())
     assert out.read_text() == ("SUCCESS 1a2b3c4d-0000:6:SUCCESS " + notification_text(payload()))
+
+
+SECRETS = {
+    "MISTRAL_API_KEY": "mistral-SECRET-0123456789",
+    "TUNER_API_KEYS": "pool-SECRET-1,pool-SECRET-2",
+    "WANDB_API_KEY": "w" * 40,
+    "TUNER_WEBHOOK_URL": "https://hooks.slack.com/services/T0/B0/SECRETtoken",
+    "AWS_SECRET_ACCESS_KEY": "aws-SECRET",
+}
+
+
+async def test_the_command_gets_an_allow_listed_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name, value in SECRETS.items():
+        monkeypatch.setenv(name, value)
+    allowed = {
+        "HOME": str(tmp_path),
+        "LANG": "C.UTF-8",
+        "LC_ALL": "C.UTF-8",
+        "TZ": "UTC",
+        "TMPDIR": str(tmp_path),
+        "SLACK_CHANNEL": "#training",  # named in the notify_env setting
+    }
+    for name, value in allowed.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("NOT_NAMED", "left out")
+    dump = tmp_path / "env.json"
+    script = (
+        f'{sys.executable} -c \'import json, os; json.dump(dict(os.environ), open("{dump}", "w"))\''
+    )
+
+    await CommandNotifier(script, pass_env=["SLACK_CHANNEL"]).send(payload())
+
+    seen = json.loads(dump.read_text())
+    for name, value in SECRETS.items():
+        assert name not in seen
+        assert all(value not in text for text in seen.values())
+    assert "NOT_NAMED" not in seen
+    for name, value in allowed.items():
+        assert seen[name] == value
+    assert seen["PATH"] == os.environ["PATH"]
+    assert seen["TUNER_JOB_STATUS"] == "SUCCESS"
+    assert seen["TUNER_JOB_ID"] == payload()["job_id"]
+    # Nothing but the allow-list, the job's fields and what the shell itself sets.
+    shell_own = {"PWD", "SHLVL", "_", "OLDPWD"}
+    job_fields = {*ENV_FIELDS, "TUNER_NOTIFICATION_TEXT"}
+    assert set(seen) - shell_own - job_fields - {"PATH", *allowed} == set()
 
 
 async def test_a_failing_command_is_a_delivery_error() -> None:

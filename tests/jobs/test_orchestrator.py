@@ -80,9 +80,8 @@ async def run_until_terminal(
     """Daemon-like cycles: the clock moves a little, the queue cycle refreshes active jobs."""
     for _ in range(limit):
         await orchestrator.cycle()
-        if orchestrator.submitter.active_jobs() == [] and not orchestrator.ledger.entries_in_state(
-            "pending"
-        ):
+        active = await orchestrator.submitter.active_jobs()
+        if active == [] and not orchestrator.ledger.entries_in_state("pending"):
             return
         sandbox.advance(step)
     raise AssertionError("jobs did not finish")
@@ -239,13 +238,13 @@ async def test_auto_start_false_leaves_the_job_validated(
     [job] = result.jobs
     assert job.status == "VALIDATED" and job.metadata is not None
     # Parked: it does not hold a place in the queue's concurrency limit.
-    assert orchestrator().submitter.active_jobs() == []
+    assert await orchestrator().submitter.active_jobs() == []
     record = ledger.get_job(job.id)
     assert record is not None and record.status == "VALIDATED"
 
 
 @pytest.mark.anyio
-async def test_declining_or_a_budget_leaves_the_job_validated(
+async def test_declining_leaves_the_job_validated_and_over_budget_creates_nothing(
     tmp_path: Path, orchestrator: MakeOrchestrator, sandbox: SandboxHandle, plans: list[Plan]
 ) -> None:
     declined = await orchestrator(answer=False).create(load_spec(support_spec(tmp_path)))
@@ -260,8 +259,13 @@ async def test_declining_or_a_budget_leaves_the_job_validated(
     assert refused.outcome == "over_budget"
     assert refused.message is not None and "over the budget of 5.00" in refused.message
     assert len(plans) == 1  # never asked
+    # The local estimate was already over: the job was never created (only the declined one
+    # exists), so running the spec again meets the same refusal, not a duplicate.
     listed = await orchestrator().client.jobs.list().to_list()
-    assert [j.status for j in listed] == ["VALIDATED", "VALIDATED"]
+    assert [j.status for j in listed] == ["VALIDATED"]
+    again = await orchestrator().create(spec, max_cost=5.0)
+    assert again.outcome == "over_budget" and not again.jobs
+    assert len(await orchestrator().client.jobs.list().to_list()) == 1
 
 
 @pytest.mark.anyio

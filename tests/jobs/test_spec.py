@@ -91,6 +91,10 @@ def test_the_request_uses_file_ids_and_never_auto_starts(tmp_path: Path) -> None
     [
         ({"training_files": []}, "training_files: List should have at least 1 item"),
         ({"suffix": "x" * 19}, "suffix: at most 18 characters"),
+        ({"suffix": "v1\u001b[2J"}, "suffix: holds '.x1b'"),
+        ({"suffix": "v1\u009b"}, "suffix: holds '.x9b'"),
+        ({"suffix": "a b"}, "suffix: holds ' '"),
+        ({"suffix": "a:b"}, "suffix: holds ':'"),
         ({"hyperparameters": {"learning_rate": 5}}, "hyperparameters.learning_rate: Input should"),
         ({"hyperparameters": {"training_steps": 0}}, "hyperparameters.training_steps"),
         ({"hyperparameters": {"training_steps": 5, "epochs": 2}}, "not both"),

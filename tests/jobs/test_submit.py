@@ -146,8 +146,9 @@ async def test_at_most_max_active_jobs_run_at_once(
     peak = 0
     for _ in range(200):
         await sub.cycle()
-        peak = max(peak, len(sub.active_jobs()))
-        if not ledger.entries_in_state("pending") and not sub.active_jobs():
+        active = await sub.active_jobs()
+        peak = max(peak, len(active))
+        if not ledger.entries_in_state("pending") and not active:
             break
         sandbox.advance(10)
 

@@ -132,3 +132,34 @@ async def test_a_missing_file_is_reported(make_tui: AppFactory, tmp_path: Path) 
         await open_file(app, pilot, tmp_path / "nope.jsonl", wait=False)
         await settle(pilot, lambda: any(n.severity == "error" for n in app._notifications))
         assert isinstance(app.screen, DataScreen)
+
+
+async def test_fix_leaves_no_empty_rejects_file_and_overwrites_nothing(
+    make_tui: AppFactory, tmp_path: Path
+) -> None:
+    # Every problem here can be fixed (CRLF endings, a role in upper case): nothing is rejected,
+    # so no rejects file may appear (the dashboard used to leave a 0-byte one).
+    folder = tmp_path / "data"  # tmp_path also holds the dashboard's ledger
+    folder.mkdir()
+    fixable = folder / "fixable.jsonl"
+    line = (
+        b'{"messages": [{"role": "User", "content": "hi"}, {"role": "assistant", "content": "yo"}]}'
+    )
+    fixable.write_bytes(line + b"\r\n" + line.replace(b"hi", b"hello") + b"\r\n")
+    taken = folder / "fixable.fixed.jsonl"
+    taken.write_bytes(b"an earlier fix, kept\n")
+    app = make_tui(mode="data", probe=False, self_poll=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        screen = await open_file(app, pilot, fixable)
+        await pilot.press("f")
+        await settle(pilot, lambda: screen.loaded >= 2)
+    fixed = folder / "fixable.fixed.2.jsonl"
+    assert screen.path == str(fixed)
+    assert fixed.read_bytes().count(b"\n") == 2 and b"\r" not in fixed.read_bytes()
+    assert taken.read_bytes() == b"an earlier fix, kept\n"
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "fixable.fixed.2.jsonl",
+        "fixable.fixed.jsonl",
+        "fixable.jsonl",
+    ]

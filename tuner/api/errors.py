@@ -1,7 +1,7 @@
 """Errors raised by the API client: one class per HTTP status, plus connection and timeout errors.
 
 Every error carries a readable one-line ``message`` parsed from whichever of the API's error body
-shapes came back (see reference/mistral-api.md, section 5), the status, the request id and the
+shapes came back (``docs/api.md#errors-and-status-codes``), the status, the request id and the
 parsed body; a status error also carries the wait its ``Retry-After`` asked for (``retry_after``,
 see ``tuner.api.retry``). API keys never appear in messages or reprs: known secrets are scrubbed
 from the message and the body before the error is built, and reprs leave the body out.
@@ -66,6 +66,11 @@ class APIError(Exception):
             f"{type(self).__name__}(status_code={self.status_code!r}, "
             f"message={self.message!r}, request_id={self.request_id!r})"
         )
+
+
+class InvalidIdError(APIError, ValueError):
+    """An id that cannot be one URL path segment (empty, ``.``, ``..``, or holding ``/``);
+    refused before any request is sent."""
 
 
 class APIConnectionError(APIError):

@@ -28,6 +28,27 @@ from pydantic import (
 from tuner.api.sentinel import NOT_GIVEN, NotGiven
 
 SUFFIX_MAX_LENGTH = 18
+# Characters a suffix must not hold. The API documents only the length limit; its character
+# rules are UNCONFIRMED, so this is conservative: the suffix becomes part of the fine-tuned
+# model's name (``ft:<base>:<owner>:<date>:<suffix>:<id>``) and of URL paths, where ":", "/"
+# and whitespace would break it, and it is shown on terminals (no control characters).
+SUFFIX_FORBIDDEN = frozenset(":/\\")
+
+
+def suffix_problem(value: str) -> str | None:
+    """Why ``value`` cannot be a job suffix, or None (the one rule, for specs and requests)."""
+    if len(value) > SUFFIX_MAX_LENGTH:
+        return f"at most {SUFFIX_MAX_LENGTH} characters, got {len(value)} (the API's limit)"
+    bad = sorted({c for c in value if not c.isprintable() or c.isspace() or c in SUFFIX_FORBIDDEN})
+    if bad:
+        shown = ", ".join(repr(c) for c in bad)
+        return (
+            f"holds {shown}: use printable characters without spaces, ':', '/' or '\\' "
+            "(the suffix goes into the model's name)"
+        )
+    return None
+
+
 _REVEAL = "reveal_secrets"
 
 
@@ -139,10 +160,9 @@ class JobCreate(RequestModel):
     @classmethod
     def _suffix_length(cls, value: object) -> object:
         # Checked here, before the union, so the error is one clear line.
-        if isinstance(value, str) and len(value) > SUFFIX_MAX_LENGTH:
-            raise ValueError(
-                f"suffix must be at most {SUFFIX_MAX_LENGTH} characters, got {len(value)}"
-            )
+        problem = suffix_problem(value) if isinstance(value, str) else None
+        if problem is not None:
+            raise ValueError(f"suffix: {problem}")
         return value
 
     @model_validator(mode="after")

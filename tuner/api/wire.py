@@ -1,4 +1,4 @@
-"""Response models: what the API sends back (reference/mistral-api.md).
+"""Response models: what the API sends back (``docs/api.md``).
 
 All accept unknown fields (``extra="allow"``) and are lenient about fields the reference marks as
 required but that real responses have left null or out (``bytes: null`` in official examples,

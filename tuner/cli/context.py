@@ -161,11 +161,14 @@ def describe_api_error(error: APIError, api_url: str | None = None) -> Failure:
         APIStatusError,
         AuthenticationError,
         ConflictError,
+        InvalidIdError,
         NotFoundError,
         PayloadTooLargeError,
     )
 
     where = api_url or "the API"
+    if isinstance(error, InvalidIdError):  # refused before sending anything
+        return Failure(str(error), _NOT_FOUND_HINT, Exit.USAGE)
     if isinstance(error, AuthenticationError):
         return Failure(str(error), KEYS_HINT.format(url=where), Exit.USAGE)
     if isinstance(error, APIConnectionError):

@@ -23,8 +23,9 @@ from tuner.cli.context import (
     run_async,
     session,
 )
-from tuner.cli.output import Exit, console, emit_json, err_console, fail
+from tuner.cli.output import Exit, console, emit_json, err_console, fail, shown
 from tuner.services import DaemonOptions, DaemonPlan, plan_daemon
+from tuner.textsafe import inert
 
 if TYPE_CHECKING:
     from tuner.jobs.daemon import CycleReport, Daemon
@@ -155,12 +156,17 @@ def daemon(
     _finish(outcome, once=once, as_json=as_json, api_url=ctx.backend)
 
 
+class InertFormatter(logging.Formatter):
+    """Log lines quote job suffixes, model names and server messages: shown inert."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return inert(super().format(record), multiline=True)
+
+
 def _configure_logging(verbose: bool) -> None:
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(InertFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, handlers=[handler])
     for name in _QUIET_LOGGERS:
         logging.getLogger(name).setLevel(logging.WARNING)
 
@@ -188,7 +194,7 @@ def _finish(
         emit_json(_report_json(report))
     if not report.ran:
         err_console.print(
-            f"[yellow]skipped:[/] another daemon holds the lease ({report.holder}); "
+            f"[yellow]skipped:[/] another daemon holds the lease ({shown(report.holder)}); "
             "it is doing this work."
         )
         return

@@ -5,25 +5,30 @@ from __future__ import annotations
 import functools
 from collections import defaultdict
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
 
-from tuner.cli.output import Exit, console, emit_json, fail, progress_for
+from tuner.cli.output import Exit, console, emit_json, err_console, fail, progress_for, shown
+from tuner.datasets.tokenizers import DEFAULT_MODEL
+from tuner.fsutil import OutputRefused
+from tuner.textsafe import inert
+
+if TYPE_CHECKING:
+    from tuner.datasets.tokenizers import Counting
 
 app = typer.Typer(
     help="Check, convert and prepare training data (JSONL for Mistral fine-tuning).",
     no_args_is_help=True,
 )
 
-DEFAULT_MODEL = "open-mistral-7b"
 MAX_LINES_SHOWN = 12
 
 ModelOpt = typer.Option(
     None,
     "--model",
     "-m",
-    help=f"Base model whose tokenizer counts tokens [default: {DEFAULT_MODEL}].",
+    help=f"Base model whose tokenizer counts tokens \\[default: {DEFAULT_MODEL}].",
 )
 TokenizerOpt = typer.Option(
     None,
@@ -31,27 +36,33 @@ TokenizerOpt = typer.Option(
     help="Tokenizer by name instead of a model: v3-sentencepiece, v3-tekken, v7-sentencepiece.",
 )
 JsonOpt = typer.Option(False, "--json", help="Print one JSON object instead of the report.")
+ForceOpt = typer.Option(
+    False, "--force", help="Write over an existing output file, even one that is an input."
+)
 QuietOpt = typer.Option(False, "--quiet", "-q", help="No progress bars.")
 
 
-def _resolve(model: str | None, tokenizer: str | None) -> tuple[str, str | None]:
-    """(tokenizer name, model) from the options; a usage error for unknown names."""
-    from tuner.datasets.tokenizers import UnknownModelError, resolve_tokenizer
+def _resolve(model: str | None, tokenizer: str | None, seq_len: int | None = None) -> Counting:
+    """Tokenizer, model and seq_len from the options (the core decides); usage errors else."""
+    from tuner.datasets.tokenizers import InvalidSeqLenError, UnknownModelError, resolve_counting
 
-    if model is None and tokenizer is None:
-        model = DEFAULT_MODEL
     try:
-        return resolve_tokenizer(model, tokenizer), model
+        return resolve_counting(model, tokenizer, seq_len)
     except UnknownModelError as exc:
         fail(str(exc), hint="See `tuner data validate --help` for the known models.")
+    except InvalidSeqLenError as exc:
+        fail(str(exc), hint=exc.hint)
 
 
-def _default_seq_len(model: str | None, seq_len: int | None) -> int | None:
-    from tuner.datasets.tokenizers import context_length
+def _refused(exc: OutputRefused) -> NoReturn:
+    """An output that must not be written (exists, is an input, unwritable folder): exit 2."""
+    fail(str(exc), hint=exc.hint)
 
-    if seq_len is not None or model is None:
-        return seq_len
-    return context_length(model)
+
+def _say_temps_removed(paths: list[str]) -> None:
+    """Temporary files of a killed run that this run removed: said on stderr, never silently."""
+    for path in paths:
+        err_console.print(f"removed {path}, left behind by an interrupted run", markup=False)
 
 
 def _counter_factory(tokenizer: str) -> Any:
@@ -71,10 +82,10 @@ def validate(
     seq_len: int | None = typer.Option(
         None,
         "--seq-len",
-        help="Warn about conversations longer than this [default: the model's context].",
+        help="Warn about conversations longer than this \\[default: the model's context].",
     ),
     fmt: str | None = typer.Option(
-        None, "--format", help="instruct or pretrain [default: decided by the first valid line]."
+        None, "--format", help="instruct or pretrain \\[default: decided by the first valid line]."
     ),
     eval_path: Path | None = typer.Option(
         None, "--eval", help="Also check this evaluation file and report train/eval overlap."
@@ -84,7 +95,7 @@ def validate(
         None,
         "--workers",
         min=1,
-        help="Worker processes for parsing and tokenizing [default: cores].",
+        help="Worker processes for parsing and tokenizing \\[default: cores].",
     ),
     as_json: bool = JsonOpt,
     quiet: bool = QuietOpt,
@@ -99,15 +110,15 @@ def validate(
 
     if fmt is not None and fmt not in ("instruct", "pretrain"):
         fail(f"--format must be instruct or pretrain, not {fmt!r}")
-    name, model = _resolve(model, tokenizer)
-    options = ValidateOptions(fmt=fmt, seq_len=_default_seq_len(model, seq_len), strict=strict)
+    counting = _resolve(model, tokenizer, seq_len)
+    options = ValidateOptions(fmt=fmt, seq_len=counting.seq_len, strict=strict)
     extra: dict[str, Any] = {} if workers is None else {"workers": workers}
     with progress_for(quiet or as_json) as progress:
         try:
             report = validate_paths(
                 paths,
                 options=options,
-                counter_factory=_counter_factory(name),
+                counter_factory=_counter_factory(counting.tokenizer),
                 eval_path=eval_path,
                 progress=progress,
                 **extra,
@@ -138,7 +149,7 @@ def render_validation(data: dict[str, Any]) -> None:
         errors = f"[red]{f['errors']:,} errors[/]" if f["errors"] else "0 errors"
         warnings = f"[yellow]{f['warnings']:,} warnings[/]" if f["warnings"] else "0 warnings"
         console.print(
-            f"[bold]{f['path']}[/]  {f['format'] or '-'}  {f['lines']:,} lines  "
+            f"[bold]{shown(f['path'])}[/]  {f['format'] or '-'}  {f['lines']:,} lines  "
             f"{f['conversations']:,} conversations  {errors}  {warnings}"
         )
         if tokens:
@@ -172,7 +183,8 @@ def render_findings(findings: list[dict[str, Any]]) -> None:
         )
         for item in items[:MAX_LINES_SHOWN]:
             where = f"{item['path']}:{item['line']}" if item["line"] is not None else item["path"]
-            console.print(f"  {where}: {item['message']}", markup=False)
+            # Messages quote the data (roles, keys, ids, content): shown inert.
+            console.print(f"  {inert(where)}: {inert(item['message'])}", markup=False)
         if len(items) > MAX_LINES_SHOWN:
             lines = ", ".join(str(i["line"]) for i in items[MAX_LINES_SHOWN:][:40])
             console.print(
@@ -180,7 +192,7 @@ def render_findings(findings: list[dict[str, Any]]) -> None:
             )
         hints = list(dict.fromkeys(i["hint"] for i in items if i.get("hint")))
         for hint in hints[:3]:
-            console.print(f"  hint: {hint}", style="dim", markup=False)
+            console.print(f"  hint: {inert(hint)}", style="dim", markup=False)
 
 
 # --------------------------------------------------------------------------- stats
@@ -208,16 +220,16 @@ def stats(
 
     if steps is not None and epochs is not None:
         fail("give --steps or --epochs, not both")
-    name, model = _resolve(model, tokenizer)
+    counting = _resolve(model, tokenizer, seq_len)
     with progress_for(quiet or as_json) as progress:
         try:
             result = compute_stats(
                 path,
-                counter=counter_for(name),
-                model=model,
+                counter=counter_for(counting.tokenizer),
+                model=counting.model,
                 training_steps=steps,
                 epochs=epochs,
-                seq_len=_default_seq_len(model, seq_len),
+                seq_len=counting.seq_len,
                 progress=progress,
             )
         except DataInputError as exc:
@@ -242,7 +254,8 @@ def render_stats(data: dict[str, Any]) -> None:
     n = data["conversations"]
     tokens = data["tokens"]
     console.print(
-        f"[bold]{data['path']}[/] ({data['format'] or 'empty'}, tokenizer {data['tokenizer']})"
+        f"[bold]{shown(data['path'])}[/] ({data['format'] or 'empty'}, "
+        f"tokenizer {shown(data['tokenizer'])})"
     )
     console.print(
         f"  {data['lines']:,} lines, {n:,} valid conversations, "
@@ -291,7 +304,7 @@ def _duration(seconds: float) -> str:
 BASIS = {
     "steps": "from --steps",
     "epochs": "derived from --epochs",
-    "default": "one epoch: give --steps or --epochs for your plan",
+    "default": "fewest whole steps covering one epoch: give --steps or --epochs for your plan",
 }
 
 
@@ -301,7 +314,9 @@ def render_estimate(est: dict[str, Any]) -> None:
         est["price_source"], f"price from {est['price_source']}"
     )
     usd = est["currency"]
-    console.print(f"\n[bold]Cost and duration: ESTIMATE[/] ({est['model']}, {source})")
+    console.print(
+        f"\n[bold]Cost and duration: ESTIMATE[/] ({shown(est['model'])}, {shown(source)})"
+    )
     rows = [
         ("training steps", f"{est['training_steps']:,} ({BASIS.get(est['basis'], est['basis'])})"),
         (
@@ -345,7 +360,9 @@ def _print_findings_brief(title: str, findings: list[Any]) -> None:
 def fix(
     src: Path = typer.Argument(..., help="The JSONL file to fix."),
     out: Path | None = typer.Option(None, "--out", "-o", help="Where to write the fixed file."),
-    in_place: bool = typer.Option(False, "--in-place", help="Replace SRC (atomically)."),
+    in_place: bool = typer.Option(
+        False, "--in-place", help="Replace SRC (atomically): your consent to replace it."
+    ),
     drop_trailing: bool = typer.Option(
         False,
         "--drop-trailing-non-assistant",
@@ -354,8 +371,11 @@ def fix(
     rejects: Path | None = typer.Option(
         None,
         "--rejects",
-        help="Where unfixable lines are copied unchanged [default: <out>.rejects.jsonl when any].",
+        help="Where unfixable lines are copied unchanged; by default <out stem>.rejects.jsonl "
+        "beside OUT. Made only when a line is rejected, never written over: a numbered file "
+        "beside it when the name is taken.",
     ),
+    force: bool = ForceOpt,
     as_json: bool = JsonOpt,
     quiet: bool = QuietOpt,
 ) -> None:
@@ -366,36 +386,37 @@ def fix(
     Fixes: BOM, blank lines, CRLF, invalid tool-call ids (rewritten consistently in calls and
     tool messages), `arguments` objects to JSON strings, `text` -> `content`, role case. Lines
     that still have errors are left out of OUT, listed, and copied to the rejects file, so
-    nothing is lost. The input is never half-written.
+    nothing is lost: that file is created on the first rejected line and never written over
+    (a later run writes <stem>.rejects.2.jsonl beside it). The input is never half-written.
     """
     from tuner.datasets.errors import DataInputError
     from tuner.datasets.fix import fix_file
 
     if in_place == (out is not None):
         fail("give either --out OUT or --in-place", hint="tuner data fix IN --out OUT")
-    target = src if in_place else out
-    assert target is not None
-    rejects_path = rejects or target.with_name(f"{target.stem}.rejects.jsonl")
     with progress_for(quiet or as_json) as progress:
         try:
             result = fix_file(
                 src,
-                target,
+                out,
+                in_place=in_place,
                 drop_trailing_non_assistant=drop_trailing,
-                rejects=rejects_path,
+                rejects=rejects,
+                force=force,
                 progress=progress,
             )
         except DataInputError as exc:
             fail(str(exc), hint="Pass an existing JSONL file.")
-    if result.unfixable_lines == 0 and rejects is None:
-        rejects_path.unlink(missing_ok=True)  # nothing rejected: no empty file left behind
-    data = _as_json(result)
-    data["rejects"] = str(rejects_path) if result.unfixable_lines else None
+        except OutputRefused as exc:
+            _refused(exc)
+    _say_temps_removed(result.temps_removed)
+    # Exit 1 when OUT holds only part of the input: scripts must not take it as complete.
+    code = Exit.OK if result.ok and not result.wrote_nothing else Exit.FAILED
     if as_json:
-        emit_json(data)
-        raise typer.Exit(int(Exit.OK if result.unfixable_lines == 0 else Exit.FAILED))
+        emit_json(_as_json(result))
+        raise typer.Exit(int(code))
     console.print(
-        f"[bold]{src}[/] → [bold]{target}[/]: {result.lines_read:,} lines read, "
+        f"[bold]{shown(src)}[/] → [bold]{shown(result.out)}[/]: {result.lines_read:,} lines read, "
         f"{result.lines_written:,} written, {result.lines_changed:,} changed, "
         f"{result.blank_dropped:,} blank removed, {result.unfixable_lines:,} unfixable"
     )
@@ -403,15 +424,19 @@ def fix(
     for change in result.changes:
         by_code[change.code].append(change.line)
     for change in result.changes[: MAX_LINES_SHOWN * 3]:
-        console.print(f"  line {change.line}: [cyan]{change.code}[/] {change.description}")
+        console.print(f"  line {change.line}: [cyan]{change.code}[/] {shown(change.description)}")
     if len(result.changes) > MAX_LINES_SHOWN * 3:
         summary = ", ".join(f"{code} × {len(lines)}" for code, lines in sorted(by_code.items()))
         console.print(f"  … {len(result.changes):,} changes in all: {summary}")
     _print_findings_brief("Not fixable (left out of the output)", result.unfixable)
-    if result.unfixable_lines:
-        console.print(f"Unfixable lines were copied unchanged to [bold]{rejects_path}[/].")
-        # Exit 1: OUT holds only part of the input; scripts must not take it as complete.
-        raise typer.Exit(int(Exit.FAILED))
+    if result.rejects is not None:
+        console.print(f"Unfixable lines were copied unchanged to [bold]{shown(result.rejects)}[/].")
+    if result.wrote_nothing:
+        console.print(
+            f"[bold red]Nothing written[/]: no line could be kept; {shown(result.out)} "
+            + ("was left as it was." if in_place else "was not created.")
+        )
+    raise typer.Exit(int(code))
 
 
 @app.command()
@@ -425,6 +450,7 @@ def dedupe(
         max=1.0,
         help="Also drop near-duplicates at this Jaccard similarity (MinHash), e.g. 0.9.",
     ),
+    force: bool = ForceOpt,
     as_json: bool = JsonOpt,
     quiet: bool = QuietOpt,
 ) -> None:
@@ -438,16 +464,19 @@ def dedupe(
 
     with progress_for(quiet or as_json) as progress:
         try:
-            result = dedupe_file(src, out, near=near, progress=progress)
+            result = dedupe_file(src, out, near=near, force=force, progress=progress)
         except DataInputError as exc:
             fail(str(exc), hint="Pass an existing JSONL file.")
+        except OutputRefused as exc:
+            _refused(exc)
         except ValueError as exc:
             fail(str(exc))
+    _say_temps_removed(result.temps_removed)
     if as_json:
         emit_json(_as_json(result))
         return
     console.print(
-        f"[bold]{src}[/] → [bold]{out}[/]: {result.lines_read:,} lines read, "
+        f"[bold]{shown(src)}[/] → [bold]{shown(out)}[/]: {result.lines_read:,} lines read, "
         f"{result.lines_written:,} written, {result.exact_removed:,} exact and "
         f"{result.near_removed:,} near duplicates removed, {result.invalid_lines:,} invalid kept"
     )
@@ -471,11 +500,12 @@ def split(
     out_dir: Path | None = typer.Option(
         None,
         "--out-dir",
-        help="Where <stem>.train.jsonl and <stem>.eval.jsonl go [default: beside SRC].",
+        help="Where <stem>.train.jsonl and <stem>.eval.jsonl go \\[default: beside SRC].",
     ),
     near: float | None = typer.Option(
         None, "--near", min=0.0, max=1.0, help="Also drop near-duplicates before splitting."
     ),
+    force: bool = ForceOpt,
     as_json: bool = JsonOpt,
     quiet: bool = QuietOpt,
 ) -> None:
@@ -491,19 +521,25 @@ def split(
                 out_dir=out_dir or src.parent,
                 seed=seed,
                 near=near,
+                force=force,
                 progress=progress,
             )
         except DataInputError as exc:
             fail(str(exc), hint="Pass an existing JSONL file.")
+        except OutputRefused as exc:
+            _refused(exc)
         except ValueError as exc:
             fail(str(exc), hint="--eval-fraction takes a number between 0 and 1, e.g. 0.1")
+    _say_temps_removed(result.temps_removed)
     if as_json:
         emit_json(_as_json(result))
         return
     console.print(
-        f"[bold]{src}[/]: {result.lines_read:,} lines → train [bold]{result.train_path}[/] "
+        f"[bold]{shown(src)}[/]: {result.lines_read:,} lines → train "
+        f"[bold]{shown(result.train_path)}[/] "
         f"({result.train_lines:,} lines, {result.train_bytes:,} bytes), eval "
-        f"[bold]{result.eval_path}[/] ({result.eval_lines:,} lines, {result.eval_bytes:,} bytes); "
+        f"[bold]{shown(result.eval_path)}[/] ({result.eval_lines:,} lines, "
+        f"{result.eval_bytes:,} bytes); "
         f"seed {result.seed}"
     )
     console.print(
@@ -511,7 +547,7 @@ def split(
         f"{result.invalid_lines:,} invalid line(s) left out"
     )
     for warning in result.warnings:
-        console.print(f"  [yellow]warning[/] {warning.message}", markup=True)
+        console.print(f"  [yellow]warning[/] {shown(warning.message)}", markup=True)
     _print_findings_brief("Invalid lines (in neither output)", result.invalid)
 
 
@@ -569,6 +605,7 @@ def convert(
         "weight 0 before the answer).",
     ),
     model: str | None = ModelOpt,
+    force: bool = ForceOpt,
     as_json: bool = JsonOpt,
     quiet: bool = QuietOpt,
 ) -> None:
@@ -588,7 +625,7 @@ def convert(
         fail(f"--from must be one of {', '.join(FORMATS)}, not {source_format!r}")
     options = _convert_options(kto_keep_desirable, preference, drop_media, reasoning)
     mapping, sources = _convert_mapping(mapping_path, dataset_info, dataset, sources or [])
-    name, model = _resolve(model, None)
+    counting = _resolve(model, None)
     with progress_for(quiet or as_json) as progress:
         try:
             result = run_convert(
@@ -597,6 +634,7 @@ def convert(
                 source_format=source_format,
                 mapping=mapping,
                 options=options,
+                force=force,
                 progress=progress,
             )
         except ConvertInputError as exc:
@@ -606,11 +644,14 @@ def convert(
             )
         except ConvertRefusedError as exc:
             _refuse(exc, as_json=as_json)
+        except OutputRefused as exc:
+            _refused(exc)
+        _say_temps_removed(result.temps_removed)
         report = (
             validate_paths(
                 [out],
-                options=ValidateOptions(seq_len=_default_seq_len(model, None)),
-                counter_factory=_counter_factory(name),
+                options=ValidateOptions(seq_len=counting.seq_len),
+                counter_factory=_counter_factory(counting.tokenizer),
                 progress=progress,
             )
             if result.converted
@@ -622,6 +663,8 @@ def convert(
             {
                 "ok": ok,
                 "out": str(result.out),
+                # False when nothing converted: OUT was then not written (an old one is kept).
+                "written": result.converted > 0,
                 "read": result.read,
                 "converted": result.converted,
                 "skipped": result.skipped_count,
@@ -677,14 +720,14 @@ def _convert_mapping(
             info = load_dataset_info(dataset_info, dataset)
             for key in info.not_applied:
                 console.print(
-                    f"[yellow]warning[/]: {_plain(str(dataset_info))}: {key!r} of "
-                    f"{_plain(repr(dataset))} is not applied; every record of the file is read",
+                    f"[yellow]warning[/]: {shown(str(dataset_info))}: {key!r} of "
+                    f"{shown(repr(dataset))} is not applied; every record of the file is read",
                     highlight=False,
                 )
             return info.mapping, sources or info.files
         mapping = load_mapping(mapping_path) if mapping_path is not None else None
     except MappingError as exc:
-        fail(_plain(str(exc)), hint="See README, 'Mapping files'.")
+        fail(str(exc), hint="See README, 'Mapping files'.")
     if not sources:
         fail("no source given", hint="Pass one or more files, or --dataset-info with --dataset.")
     return mapping, sources
@@ -695,15 +738,14 @@ def _refuse(exc: Any, *, as_json: bool) -> None:
     if as_json:
         emit_json({"ok": False, "refused": exc.finding.to_dict()})
         raise typer.Exit(int(Exit.FAILED))
-    # The message quotes field names from the data: escaped, so they print as written.
-    hint = exc.finding.hint
-    fail(_plain(str(exc)), hint=_plain(hint) if hint else None, code=Exit.FAILED)
+    # The message quotes field names from the data: fail() shows them inert, as written.
+    fail(str(exc), hint=exc.finding.hint or None, code=Exit.FAILED)
 
 
 def _render_convert(result: Any, report: Any) -> None:
     for source in result.sources:
         console.print(
-            f"[bold]{source.path}[/]: {source.read:,} records read, "
+            f"[bold]{shown(source.path)}[/]: {source.read:,} records read, "
             f"{source.converted:,} converted, "
             f"{source.skipped:,} skipped"
         )
@@ -712,10 +754,12 @@ def _render_convert(result: Any, report: Any) -> None:
         reasons = ", ".join(f"{code} × {n}" for code, n in sorted(result.skip_reasons.items()))
         console.print(f"  skipped: {reasons}")
         render_findings([f.to_dict() for f in result.skipped])
-    console.print(f"Wrote [bold]{result.out}[/] ({result.converted:,} conversations).")
     if report is None:
-        console.print("[bold red]FAILED[/]: nothing was converted.")
+        console.print(
+            f"[bold red]FAILED[/]: nothing was converted; {shown(result.out)} was not written."
+        )
         return
+    console.print(f"Wrote [bold]{shown(result.out)}[/] ({result.converted:,} conversations).")
     console.print("\nValidation of the output:")
     render_validation(report.to_dict())
 
@@ -735,12 +779,6 @@ def _render_fields(fields: Any) -> None:
     if fields.unused:
         console.print(
             f"  [yellow]warning convert_unused_field[/]: not in the output: "
-            f"{_plain(listed(fields.unused))}",
+            f"{shown(listed(fields.unused))}",
             highlight=False,
         )
-
-
-def _plain(text: str) -> str:
-    from rich.markup import escape
-
-    return escape(text)

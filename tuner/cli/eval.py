@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
-from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -25,7 +24,7 @@ from rich.progress import (
 from rich.table import Table
 
 from tuner.cli.context import load_context, run_async, session
-from tuner.cli.output import Exit, console, emit_json, err_console, fail
+from tuner.cli.output import Exit, console, emit_json, err_console, fail, shown
 from tuner.jobs.records import SIMULATED
 
 if TYPE_CHECKING:
@@ -78,7 +77,7 @@ class EvalProgress:
             transient=True,
         )
         self._bar.start()
-        self._task = self._bar.add_task(task, total=total, failed=0)
+        self._task = self._bar.add_task(shown(task), total=total, failed=0)
 
     def advance(self, amount: int = 1) -> None:
         if self._bar is not None and self._task is not None:
@@ -132,7 +131,11 @@ def run(
         None, "--limit", min=1, help="Only the first N conversations (a later run can extend it)."
     ),
     temperature: float | None = typer.Option(
-        None, "--temperature", min=0.0, max=1.5, help="Sampling temperature [default: the model's]."
+        None,
+        "--temperature",
+        min=0.0,
+        max=1.5,
+        help="Sampling temperature \\[default: the model's].",
     ),
     max_tokens: int | None = typer.Option(
         None, "--max-tokens", min=1, help="Cap on answer length."
@@ -182,7 +185,8 @@ def run(
     except EvalDataError as exc:
         fail(str(exc), hint="Check it with `tuner data validate`.", code=Exit.FAILED)
     for skipped in eval_set.skipped[:5]:
-        err_console.print(f"[yellow]skipped[/] {data}:{skipped.line}: {escape(skipped.reason)}")
+        where = shown(f"{data}:{skipped.line}")
+        err_console.print(f"[yellow]skipped[/] {where}: {shown(skipped.reason)}")
     if len(eval_set.skipped) > 5:
         err_console.print(f"[yellow]skipped[/] {len(eval_set.skipped) - 5} more line(s)")
     ctx = load_context()
@@ -291,16 +295,16 @@ def _summary_table(report: RunReport) -> Table:
 def _print_report(report: RunReport, top: int) -> None:
     run = report.run
     if report.simulated_note:
-        console.print(f"[bold black on yellow] {escape(report.simulated_note)} [/]")
+        console.print(f"[bold black on yellow] {shown(report.simulated_note)} [/]")
     console.print(
-        f"[bold]run {run.run_id}[/] · {escape(run.data_path)} · {len(report.rows)} items · "
+        f"[bold]run {run.run_id}[/] · {shown(run.data_path)} · {len(report.rows)} items · "
         f"{run.status}"
     )
     for role, model in (("candidate", report.candidate), ("baseline", report.baseline)):
         if model is not None:
-            console.print(f"  {role}: {escape(model)}")
+            console.print(f"  {role}: {shown(model)}")
     if report.note:
-        console.print(f"[dim]{escape(report.note)}[/]")
+        console.print(f"[dim]{shown(report.note)}[/]")
     console.print(_summary_table(report))
     console.print(
         f"[dim]{MARK.strip()} the better model on that metric; "
@@ -316,7 +320,7 @@ def _print_judge(report: RunReport) -> None:
     if judge is None:
         return
     line = (
-        f"judge {escape(report.run.judge or '')}: candidate wins {judge.wins}, ties {judge.ties}, "
+        f"judge {shown(report.run.judge or '')}: candidate wins {judge.wins}, ties {judge.ties}, "
         f"loses {judge.losses}"
     )
     if judge.win_rate is not None and judge.ci95 is not None:
@@ -335,16 +339,16 @@ def _print_differences(report: RunReport, top: int) -> None:
         where = f" (line {row.item.line})" if row.item is not None else ""
         console.print(f"[bold]#{row.index}[/]{where} Δ {difference:+.2f}")
         if row.item is not None:
-            console.print(f"  prompt:    {escape(_excerpt(row.item.last_user_text))}")
-            console.print(f"  reference: {escape(_excerpt(row.item.reference.rendered()))}")
+            console.print(f"  prompt:    {shown(_excerpt(row.item.last_user_text))}")
+            console.print(f"  reference: {shown(_excerpt(row.item.reference.rendered()))}")
         for role, model in (("candidate", report.candidate), ("baseline", report.baseline)):
             if model is None:
                 continue
             record = row.answers.get(model)
             text = record.response_text if record is not None else None
             score = row.metric(model, "token_f1")
-            shown = f"{score:.2f}" if score is not None else "–"
-            console.print(f"  {role}: {escape(_excerpt(text))} [dim](F1 {shown})[/]")
+            f1 = f"{score:.2f}" if score is not None else "–"
+            console.print(f"  {role}: {shown(_excerpt(text))} [dim](F1 {f1})[/]")
 
 
 # --------------------------------------------------------------------------- stored runs
@@ -400,8 +404,8 @@ def list_runs(
         mark = f"{SIMULATED}  " if run.simulated else ""
         console.print(
             f"{run.run_id}  {mark}{created:%Y-%m-%d %H:%M}  {run.status:<9}  "
-            f"{answered[run.run_id]:>5} answers  {escape(' vs '.join(run.models))}{escape(judge)}  "
-            f"{escape(run.data_path)}"
+            f"{answered[run.run_id]:>5} answers  {shown(' vs '.join(run.models))}{shown(judge)}  "
+            f"{shown(run.data_path)}"
         )
 
 
@@ -450,7 +454,7 @@ def report(
             handle.write(render_html(found).encode("utf-8"))
     except OSError as exc:
         fail(f"cannot write {html}: {exc.strerror or exc}", code=Exit.FAILED)
-    err_console.print(f"wrote {html} ({len(found.rows)} items)")
+    err_console.print(f"wrote {shown(html)} ({len(found.rows)} items)")
 
 
 @app.command()
@@ -484,7 +488,7 @@ def _print_comparison(comparison: RunComparison) -> None:
     columns = [("A", a, m) for m in a.models] + [("B", b, m) for m in b.models]
     names = [f"{label}·{list(r.models).index(m) + 1}" for label, r, m in columns]
     for name, (_, found, model) in zip(names, columns, strict=True):
-        console.print(f"  {name} = {escape(model)} (run {found.run.run_id})")
+        console.print(f"  {name} = {shown(model)} (run {found.run.run_id})")
     table = Table(show_edge=False)
     table.add_column("metric")
     for name in names:

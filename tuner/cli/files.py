@@ -16,9 +16,12 @@ from tuner.cli.output import (
     err_console,
     fail,
     progress_for,
+    shown,
     wire_json,
 )
+from tuner.fsutil import OutputRefused, prepare_outputs
 from tuner.jobs.records import Backend
+from tuner.textsafe import inert
 
 if TYPE_CHECKING:
     from tuner.api import File
@@ -77,7 +80,7 @@ def upload(
         return
     for result in results:
         how = "already uploaded" if result.reused else "uploaded"
-        console.print(f"[bold]{result.file_id}[/]  {result.path}  ({how})")
+        console.print(f"[bold]{shown(result.file_id)}[/]  {shown(result.path)}  ({how})")
 
 
 def _refuse_invalid(paths: list[Path], *, as_json: bool, quiet: bool) -> None:
@@ -155,10 +158,10 @@ def show(file_id: str = IdArg, as_json: bool = JsonOpt) -> None:
     if as_json:
         emit_json(wire_json(file))
         return
-    console.print(f"[bold]{file.id}[/]")
+    console.print(f"[bold]{shown(file.id)}[/]")
     for key, value in wire_json(file).items():
         if key != "id" and value is not None:
-            console.print(f"  {key:<12} {value}", markup=False)
+            console.print(inert(f"  {key:<12} {value}"), markup=False)
 
 
 @app.command()
@@ -177,14 +180,14 @@ def delete(
             s.ledger.mark_file_deleted(file_id, now=s.clock())
 
     run_async(body(), api_url=ctx.backend)
-    console.print(f"deleted {file_id}")
+    console.print(f"deleted {shown(file_id)}")
 
 
 @app.command()
 def download(
     file_id: str = IdArg,
     out: Path | None = typer.Option(
-        None, "--out", "-o", help="Where to write it [default: its filename, here]."
+        None, "--out", "-o", help="Where to write it \\[default: its filename, here]."
     ),
     force: bool = typer.Option(False, "--force", help="Overwrite an existing file."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
@@ -195,8 +198,12 @@ def download(
     async def body() -> Path:
         async with session(ctx) as s:
             target = out or Path(Path((await s.client.files.get(file_id)).filename or file_id).name)
-            if target.exists() and not force:
-                fail(f"{target} exists", hint="Pass --force to overwrite it, or --out PATH.")
+            try:  # the one no-clobber check every writer uses
+                removed = prepare_outputs([target], force=force)
+            except OutputRefused as exc:
+                fail(str(exc), hint=exc.hint)
+            for path in removed:
+                err_console.print(f"removed {path}, left behind by an interrupted run")
             with progress_for(quiet) as progress:
                 progress.start(f"downloading {target.name}", unit="B")
                 seen = 0
@@ -209,4 +216,4 @@ def download(
                 return await s.client.files.download(file_id, target, progress=advance)
 
     target = run_async(body(), api_url=ctx.backend)
-    err_console.print(f"wrote {target}")
+    err_console.print(f"wrote {shown(target)}")

@@ -28,11 +28,14 @@ from tuner.cli.output import (
     err_console,
     fail,
     progress_for,
+    shown,
+    shown_text,
     simulated_banner,
     wire_json,
 )
 from tuner.jobs.ledger import LedgerError, open_ledger
 from tuner.jobs.records import Backend
+from tuner.textsafe import inert
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Coroutine
@@ -184,7 +187,11 @@ def _report_create(result: CreateResult, out: Console, as_json: bool) -> None:
         emit_json([wire_json(job) for job in result.jobs])
     _summarise(result, out)
     if not result.ok:
-        fail(result.message or _OUTCOME_TEXT[result.outcome], code=Exit.FAILED)
+        fail(
+            result.message or _OUTCOME_TEXT[result.outcome],
+            hint=_OVER_BUDGET_HINT if result.outcome == "over_budget" and not result.jobs else None,
+            code=Exit.FAILED,
+        )
 
 
 def _dry_run_json(result: CreateResult) -> dict[str, Any]:
@@ -195,6 +202,10 @@ def _dry_run_json(result: CreateResult) -> dict[str, Any]:
     }
 
 
+_OVER_BUDGET_HINT = (
+    "Nothing was uploaded or created. Raise --max-cost, or lower training_steps or epochs in "
+    "the spec (`--dry-run` shows the estimate)."
+)
 _OUTCOME_TEXT = {
     "over_budget": "refused: over the --max-cost budget",
     "declined": "not started: the cost was not confirmed",
@@ -210,13 +221,16 @@ def _summarise(result: CreateResult, out: Console) -> None:
     if result.outcome in ("validated", "over_budget"):
         render_plan(result.plan, out)  # nobody was asked, so the cost was not shown yet
     for job in result.jobs:
-        out.print(f"[bold]{job.id}[/]  {job.status}  {job.model}  {job.suffix or '-'}")
+        out.print(
+            f"[bold]{shown(job.id)}[/]  {shown(job.status)}  {shown(job.model)}  "
+            f"{shown(job.suffix or '-')}"
+        )
     outcome = result.outcome
     if outcome == "validated":
         ids = " ".join(job.id for job in result.jobs if job.status == "VALIDATED")
-        out.print(f"Left VALIDATED; start it with: tuner jobs start {ids}")
+        out.print(f"Left VALIDATED; start it with: tuner jobs start {shown(ids)}")
     elif outcome in ("declined", "over_budget") and result.jobs:
-        job_id = result.jobs[0].id
+        job_id = shown(result.jobs[0].id)
         out.print(
             f"The job waits VALIDATED: `tuner jobs start {job_id}` or `tuner jobs cancel {job_id}`."
         )
@@ -231,7 +245,7 @@ def _summarise(result: CreateResult, out: Console) -> None:
             "earlier run that did not finish; they were used, not queued again."
         )
     if result.message and result.ok:
-        out.print(f"[yellow]note:[/] {result.message}")
+        out.print(f"[yellow]note:[/] {shown(result.message)}")
 
 
 def render_plan(plan: Plan, out: Console) -> None:
@@ -246,7 +260,7 @@ def render_plan(plan: Plan, out: Console) -> None:
 
 def _render_one(plan: Plan, out: Console) -> None:
     job = plan.jobs[0]
-    title = f"{plan.model} {job.spec.suffix or ''}".strip()
+    title = shown(f"{plan.model} {job.spec.suffix or ''}".strip())
     table = Table(title=f"Cost of {title} (local figures are ESTIMATES)", title_justify="left")
     table.add_column("field")
     table.add_column("local estimate", justify="right")
@@ -259,7 +273,11 @@ def _render_one(plan: Plan, out: Console) -> None:
         meta = job.metadata or {}
         rows = [(key, "-", value) for key, value in meta.items() if value is not None]
     for name, local, server in rows:
-        table.add_row(name, _shown(local), _shown(server) if server is not None else "-")
+        table.add_row(
+            shown_text(name),
+            shown_text(_shown(local)),
+            shown_text(_shown(server) if server is not None else "-"),
+        )
     out.print(table)
     if job.cost is not None:
         out.print(f"billed (at least the $4 minimum per job): about ${job.cost:,.2f}")
@@ -278,8 +296,8 @@ def _render_sweep(plan: Plan, out: Console) -> None:
         values = ", ".join(f"{k}={v}" for k, v in job.spec.sweep_values.items())
         steps = job.estimate.training_steps if job.estimate is not None else None
         table.add_row(
-            job.spec.suffix or "-",
-            values,
+            shown_text(job.spec.suffix or "-"),
+            shown_text(values),
             _shown(steps) if steps is not None else "-",
             f"${job.cost:,.2f}" if job.cost is not None else "?",
         )
@@ -368,20 +386,22 @@ def show(job_id: str = IdArg, as_json: bool = JsonOpt) -> None:
         return
     if view["backend"]["sandbox"]:
         simulated_banner([view["backend"]["url"]])
-    console.print(f"[bold]{view['id']}[/]  {view['status']}")
+    # Everything in the view came from the server: shown inert, never as markup.
+    console.print(f"[bold]{shown(view['id'])}[/]  {shown(view['status'])}")
     for key in ("model", "suffix", "fine_tuned_model", "trained_tokens", "sweep_id"):
         if view[key] is not None:
-            console.print(f"  {key.replace('_', ' '):<18} {view[key]}")
+            console.print(f"  {key.replace('_', ' '):<18} {shown(view[key])}")
     console.print(f"  {'created':<18} {_when(view['created_at'])}")
     if view["hyperparameters"]:
-        shown = ", ".join(f"{k}={v}" for k, v in view["hyperparameters"].items() if v is not None)
-        console.print(f"  {'hyperparameters':<18} {shown}")
+        values = ", ".join(f"{k}={v}" for k, v in view["hyperparameters"].items() if v is not None)
+        console.print(f"  {'hyperparameters':<18} {shown(values)}")
     if view["metadata"] and view["metadata"].get("cost") is not None:
         meta = view["metadata"]
-        console.print(f"  {'cost':<18} {meta['cost']} {meta.get('cost_currency') or ''}")
+        cost = f"{meta['cost']} {meta.get('cost_currency') or ''}"
+        console.print(f"  {'cost':<18} {shown(cost)}")
     console.print("\n[bold]transitions[/]")
     for t in view["transitions"]:
-        console.print(f"  {_when(t['at'])}  {t['from'] or '-'} → {t['to']}")
+        console.print(f"  {_when(t['at'])}  {shown(t['from'] or '-')} → {shown(t['to'])}")
     _render_checkpoints(view["checkpoints"])
     console.print(f"\n{len(view['events'])} event(s): `tuner jobs events {job_id}`")
 
@@ -395,9 +415,9 @@ def _render_checkpoints(checkpoints: list[dict[str, Any]]) -> None:
     for c in sorted(checkpoints, key=lambda item: item["step"]):
         metrics = c["metrics"] or {}
         table.add_row(
-            str(c["step"]),
+            shown_text(c["step"]),
             *(
-                _shown(metrics.get(k)) if metrics.get(k) is not None else "-"
+                shown_text(_shown(metrics.get(k)) if metrics.get(k) is not None else "-")
                 for k in ("train_loss", "valid_loss", "valid_mean_token_accuracy")
             ),
         )
@@ -414,7 +434,8 @@ def events(job_id: str = IdArg, as_json: bool = JsonOpt) -> None:
     for event in sorted(view["events"], key=lambda e: e["created_at"] or 0):
         data = event["data"]
         detail = ", ".join(f"{k}={v}" for k, v in data.items()) if isinstance(data, dict) else ""
-        console.print(f"{_when(event['created_at'])}  {event['name']}  {detail}", markup=False)
+        line = f"{_when(event['created_at'])}  {event['name']}  {detail}"
+        console.print(inert(line), markup=False)
 
 
 @app.command()
@@ -447,7 +468,7 @@ def start(job_id: str = IdArg, yes: bool = YesOpt, max_cost: float | None = MaxC
                 fail(f"job {job_id} is {job.status}; only a VALIDATED job can be started")
             cost = billed_cost(job.metadata.cost if job.metadata else None)
             if cost is not None:
-                console.print(f"{job_id}: billed about ${cost:,.2f} (the server's metadata)")
+                console.print(f"{shown(job_id)}: billed about ${cost:,.2f} (the server's metadata)")
             if max_cost is not None and (cost is None or cost > max_cost):
                 fail(f"refused: the cost is over --max-cost {max_cost:,.2f}", code=Exit.FAILED)
             if not yes and not _ask(f"Start job {job_id}?"):
@@ -457,7 +478,7 @@ def start(job_id: str = IdArg, yes: bool = YesOpt, max_cost: float | None = MaxC
     job = run_async(body(), api_url=ctx.backend)
     if job is None:
         fail("not started", code=Exit.FAILED)
-    console.print(f"[bold]{job.id}[/]  {job.status}")
+    console.print(f"[bold]{shown(job.id)}[/]  {shown(job.status)}")
 
 
 @app.command()
@@ -472,7 +493,7 @@ def cancel(job_id: str = IdArg, yes: bool = YesOpt) -> None:
             return await s.orchestrator().cancel(job_id)
 
     job = run_async(body(), api_url=ctx.backend)
-    console.print(f"[bold]{job.id}[/]  {job.status}")
+    console.print(f"[bold]{shown(job.id)}[/]  {shown(job.status)}")
 
 
 # --------------------------------------------------------------------------- watch
@@ -499,8 +520,10 @@ def watch(job_id: str = IdArg, interval: float = IntervalOpt) -> None:
 
     job = run_async(body(), api_url=ctx.backend)
     if job.status != "SUCCESS":
-        fail(f"job {job.id} ended {job.status}", code=Exit.FAILED)
-    console.print(f"[bold green]SUCCESS[/]: {job.fine_tuned_model or job.id}")
+        from tuner.jobs.orchestrator import failure_reason
+
+        fail(f"{failure_reason(job)} (it ended there)", code=Exit.FAILED)
+    console.print(f"[bold green]SUCCESS[/]: {shown(job.fine_tuned_model or job.id)}")
 
 
 class JobView:
@@ -537,7 +560,7 @@ class JobView:
         if self._bar is not None:
             self._bar.update(
                 self._task,
-                description=f"{job.id[:8]} {job.status}",
+                description=shown(f"{job.id[:8]} {job.status}"),
                 total=total,
                 completed=done,
                 losses=losses,
@@ -545,7 +568,7 @@ class JobView:
             return
         line = f"{job.id}  {job.status}  step {done}/{total or '?'}  {losses}".rstrip()
         if line != self._last_line:
-            self._out.print(line, markup=False)
+            self._out.print(inert(line), markup=False)
             self._last_line = line
 
     def __exit__(

@@ -7,8 +7,9 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from tuner.cli.context import load_context, run_async, session
-from tuner.cli.output import Exit, console, emit_json, emit_listing, fail, wire_json
+from tuner.cli.output import Exit, console, emit_json, emit_listing, fail, shown, wire_json
 from tuner.jobs.records import Backend
+from tuner.textsafe import inert
 
 if TYPE_CHECKING:
     from tuner.api import ModelCard
@@ -73,10 +74,10 @@ def show(model_id: str = IdArg, as_json: bool = JsonOpt) -> None:
     if as_json:
         emit_json(data)
         return
-    console.print(f"[bold]{card.id}[/]  ({_kind(card)})")
+    console.print(f"[bold]{shown(card.id)}[/]  ({_kind(card)})")
     for key, value in data.items():
         if key not in ("id", "type", "object") and value not in (None, [], {}):
-            console.print(f"  {key:<28} {value}", markup=False)
+            console.print(inert(f"  {key:<28} {value}"), markup=False)
 
 
 @app.command()
@@ -104,7 +105,7 @@ def rename(
     if as_json:
         emit_json(wire_json(model))
         return
-    console.print(f"[bold]{model.id}[/]  name: {model.name or '-'}")
+    console.print(f"[bold]{shown(model.id)}[/]  name: {shown(model.name or '-')}")
 
 
 def _set_archived(model_id: str, archived: bool, as_json: bool) -> None:
@@ -119,7 +120,7 @@ def _set_archived(model_id: str, archived: bool, as_json: bool) -> None:
     if as_json:
         emit_json(wire_json(result))
         return
-    console.print(f"{result.id}: {'archived' if result.archived else 'not archived'}")
+    console.print(f"{shown(result.id)}: {'archived' if result.archived else 'not archived'}")
 
 
 @app.command()
@@ -151,4 +152,4 @@ def delete(
             return await s.client.models.delete(model_id)
 
     result = run_async(body(), api_url=ctx.backend)
-    console.print(f"deleted {result.id}")
+    console.print(f"deleted {shown(result.id)}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
@@ -13,6 +14,7 @@ import orjson
 import typer
 from pydantic import BaseModel
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -23,8 +25,10 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 from rich.table import Table
+from rich.text import Text
 
 from tuner.jobs.records import Backend, simulated_note
+from tuner.textsafe import inert
 
 console = Console(highlight=False, soft_wrap=True)
 err_console = Console(stderr=True, highlight=False)
@@ -49,11 +53,25 @@ class Exit(IntEnum):
     PARTIAL = 4  # done, but some requests failed after retries (the output says which)
 
 
+def shown(value: object) -> str:
+    """Untrusted text (data, ids, names, server messages) for a rich markup string: control
+    characters escaped (:func:`tuner.textsafe.inert`) and markup brackets escaped."""
+    return escape(inert(value))
+
+
+def shown_text(value: object, *, multiline: bool = False) -> Text:
+    """Untrusted text as a rich Text (never parsed as markup), control characters escaped."""
+    return Text(inert(value, multiline=multiline))
+
+
 def fail(message: str, hint: str | None = None, code: Exit = Exit.USAGE) -> NoReturn:
-    """Print one clear line (and a hint) on stderr and exit; never a traceback for user errors."""
-    err_console.print(f"[bold red]error:[/] {message}", markup=True, highlight=False)
+    """Print one clear line (and a hint) on stderr and exit; never a traceback for user errors.
+
+    Messages often quote the server or the data, so both are shown inert, never as markup.
+    """
+    err_console.print(f"[bold red]error:[/] {shown(message)}", markup=True, highlight=False)
     if hint:
-        err_console.print(f"[dim]hint:[/] {hint}")
+        err_console.print(f"[dim]hint:[/] {shown(hint)}")
     raise typer.Exit(int(code))
 
 
@@ -64,8 +82,25 @@ def simulated_banner(urls: Sequence[str | None]) -> None:
 
 def emit_json(data: Any) -> None:
     """Exactly one JSON document on stdout."""
-    sys.stdout.write(orjson.dumps(data, option=orjson.OPT_INDENT_2).decode() + "\n")
+    sys.stdout.write(json_text(data) + "\n")
     sys.stdout.flush()
+
+
+def json_text(data: Any) -> str:
+    """``data`` as indented JSON, whatever numbers the server sent.
+
+    orjson refuses integers beyond 64 bits (a job with ``training_steps`` 10**20 exists on a
+    server as soon as it was accepted); the standard library writes them exactly, and takes
+    every other value (datetimes, enums, dataclasses) through orjson's own conversion.
+    """
+    try:
+        return orjson.dumps(data, option=orjson.OPT_INDENT_2).decode()
+    except TypeError:  # orjson.JSONEncodeError is a TypeError
+        return json.dumps(data, indent=2, ensure_ascii=False, default=_via_orjson)
+
+
+def _via_orjson(value: Any) -> Any:
+    return orjson.loads(orjson.dumps(value))
 
 
 def wire_json(model: BaseModel) -> dict[str, Any]:
@@ -83,7 +118,8 @@ def emit_listing(
     origin: Backend | None = None,
 ) -> None:
     """A listing command's output: the API objects as one JSON list, or a table of ``columns``
-    with one ``row`` per item (``empty`` instead, when given and there are no items).
+    with one ``row`` per item (``empty`` instead, when given and there are no items). Cells come
+    from the server: they are shown inert, never as markup.
 
     ``origin`` is the server that listed them: each JSON object carries it as ``backend``, and
     a sandbox's listing is marked SIMULATED above the table."""
@@ -100,7 +136,7 @@ def emit_listing(
     for column in columns:
         table.add_column(column, overflow="fold")
     for item in items:
-        table.add_row(*row(item))
+        table.add_row(*(shown_text(cell) for cell in row(item)))
     console.print(table)
 
 
@@ -127,7 +163,7 @@ class RichProgress:
             transient=True,
         )
         self._bar.start()
-        self._task = self._bar.add_task(task, total=total)
+        self._task = self._bar.add_task(shown(task), total=total)  # may name files, models
 
     def advance(self, amount: int = 1) -> None:
         if self._bar is not None and self._task is not None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 
 from tuner.cli.output import err_console, fail
 from tuner.config import is_loopback_host
@@ -21,7 +22,7 @@ def serve(
     host: str = typer.Option("127.0.0.1", "--host", help="Address to bind (loopback by default)."),
     port: int = typer.Option(8000, "--port", help="Port to bind; 0 picks a free one."),
     data_dir: Path | None = typer.Option(
-        None, "--data-dir", help="Where files, jobs and models persist [default: XDG data dir]."
+        None, "--data-dir", help="Where files, jobs and models persist \\[default: XDG data dir]."
     ),
     speed: float = typer.Option(
         1.0, "--speed", help="Simulated-clock speed: 100 makes a 100-step job finish in seconds."
@@ -36,7 +37,16 @@ def serve(
     ),
     seed: int = typer.Option(0, "--seed", help="Seed for faults and simulated losses."),
     api_key: str | None = typer.Option(
-        None, "--api-key", help="Accept only this bearer key [default: any non-empty key]."
+        None,
+        "--api-key",
+        help="Accept only this bearer key \\[default: any non-empty key; required with a "
+        "non-loopback --host].",
+    ),
+    allowed_host: list[str] = typer.Option(
+        [],
+        "--allowed-host",
+        help="With a non-loopback --host: a further Host name to answer (repeatable). Loopback "
+        "names are always answered; any other Host gets 400.",
     ),
     provider: str = typer.Option(
         "mistral",
@@ -44,12 +54,18 @@ def serve(
         help="Whose API to speak: mistral, or openai (OpenAI's paths and shapes under /v1).",
     ),
 ) -> None:
-    """Serve the sandbox API until Ctrl-C."""
+    """Serve the sandbox API until Ctrl-C.
+
+    It listens on loopback unless --host says otherwise; a non-loopback --host needs --api-key
+    (else anyone on the network could list, download and delete its files).
+    """
+    from tuner.sandbox.server import DataDirError
     from tuner.sandbox.server import serve as run
 
-    if not is_loopback_host(host):
+    if not is_loopback_host(host) and api_key is not None:
         err_console.print(
-            f"[yellow]warning:[/] binding {host}: the sandbox is reachable from other machines."
+            f"[yellow]warning:[/] binding {escape(host)}: the sandbox is reachable from other "
+            "machines."
         )
     try:
         run(
@@ -62,7 +78,10 @@ def serve(
             api_key=api_key,
             manual_clock=manual_clock,
             provider=provider,
+            allowed_hosts=allowed_host,
         )
+    except DataDirError as exc:
+        fail(str(exc), hint="Give --data-dir a directory (it is created if missing).")
     except ValueError as exc:
         fail(str(exc), hint="See `tuner sandbox serve --help`.")
     except OSError as exc:

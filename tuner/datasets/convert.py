@@ -47,7 +47,7 @@ from tuner.datasets.fields import (
     RecordFields,
     is_empty,
 )
-from tuner.datasets.findings import Category, Finding, Severity, excerpt
+from tuner.datasets.findings import Category, Finding, Severity, a_or_an, excerpt
 from tuner.datasets.formats import Source, UnreadableRow, UnreadableSourceError, open_source
 from tuner.datasets.mapping import (
     DEFAULT_MAPPING,
@@ -56,10 +56,10 @@ from tuner.datasets.mapping import (
     Mapping,
     ResolvedMapping,
 )
-from tuner.fsutil import atomic_writer
+from tuner.fsutil import atomic_writer, prepare_outputs
 from tuner.progress import NULL_PROGRESS, Progress
 
-# code -> what it reports. The README's table of codes is generated from this.
+# code -> what it reports. docs/data.md's table of codes is generated from this.
 CONVERT_CODES: dict[str, str] = {
     "convert_bad_json": "A line, or a cell that should hold JSON, is not valid JSON.",
     "convert_bad_encoding": "A line is not valid UTF-8, or text cannot be written as UTF-8.",
@@ -154,6 +154,8 @@ class ConvertResult:
     skip_reasons: dict[str, int]
     # One ``convert_unused_field`` warning per source and field the output has no place for.
     warnings: list[Finding] = field(default_factory=list)
+    # Temporary files of killed runs removed from the output folder before writing.
+    temps_removed: list[str] = field(default_factory=list)
 
     @property
     def read(self) -> int:
@@ -178,22 +180,26 @@ def convert(
     source_format: str = "auto",
     mapping: Mapping | None = None,
     options: ConvertOptions = DEFAULT_OPTIONS,
+    force: bool = False,
     progress: Progress = NULL_PROGRESS,
 ) -> ConvertResult:
     """Convert ``sources`` (shards, in order) into one Mistral instruct JSONL file at ``out``.
 
-    Every source is opened before anything is written, so an unreadable one raises
-    :class:`ConvertInputError` and leaves ``out`` untouched (as does any failure midway, and a
-    record that ``options`` do not allow, which raises :class:`ConvertRefusedError`).
+    ``out`` must not exist and must not be a source unless ``force``
+    (:func:`tuner.fsutil.prepare_outputs`). Every source is opened before anything is written,
+    so an unreadable one raises :class:`ConvertInputError` and leaves ``out`` untouched (as does
+    any failure midway, and a record that ``options`` do not allow, which raises
+    :class:`ConvertRefusedError`); when no record converts, ``out`` is not written either.
     """
     chosen = mapping if mapping is not None else DEFAULT_MAPPING
     resolved = resolve_format(source_format, chosen)
     plan = chosen.resolve(resolved)
+    removed = prepare_outputs([out], sources, force=force)
     opened = [_open(path, chosen.split) for path in sources]
     counts: list[SourceCounts] = []
     skipped: list[Finding] = []
     index = 0
-    with atomic_writer(out) as handle:
+    with atomic_writer(out, keep_empty=False) as handle:
         for source in opened:
             progress.start(f"Converting {source.path.name}", source.total, "rows")
             try:
@@ -204,7 +210,9 @@ def convert(
             index += tally.read
     reasons = Counter(finding.code for finding in skipped)
     warnings = [warning for tally in counts for warning in unused_field_warnings(tally)]
-    return ConvertResult(Path(out), counts, skipped, dict(reasons), warnings)
+    return ConvertResult(
+        Path(out), counts, skipped, dict(reasons), warnings, [str(p) for p in removed]
+    )
 
 
 def unused_field_warnings(counts: SourceCounts) -> list[Finding]:
@@ -1411,7 +1419,7 @@ def _message(role: OutRole, content: str | None, weight: Any) -> dict[str, Any]:
 
 def _unanswered(pending: list[_Pending], before: str | None = None) -> RecordError:
     names = ", ".join(call.name for call in pending)
-    where = f" before a {before} turn" if before else ""
+    where = f" before {a_or_an(before)} turn" if before else ""
     return RecordError(
         f"tool calls not answered{where}: {excerpt(names)}",
         code="convert_unanswered_tool_call",

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Literal
 from tuner.datasets.findings import Finding
 from tuner.datasets.lines import Format, check_input, checked_lines, copy_line
 from tuner.datasets.samples import InstructSample, Sample, sample_key
-from tuner.fsutil import atomic_writer
+from tuner.fsutil import atomic_writer, prepare_outputs
 from tuner.progress import NULL_PROGRESS, Progress
 
 if TYPE_CHECKING:
@@ -64,6 +64,8 @@ class DedupeResult:
     # Lines with errors, passed through unchanged; their error findings are in ``invalid``.
     invalid_lines: int = 0
     invalid: list[Finding] = field(default_factory=list)
+    # Temporary files of killed runs removed from the output folder before writing.
+    temps_removed: list[str] = field(default_factory=list)
 
     @property
     def exact_removed(self) -> int:
@@ -205,16 +207,20 @@ def dedupe_file(
     *,
     near: float | None = None,
     expect: Format | None = None,
+    force: bool = False,
     progress: Progress = NULL_PROGRESS,
 ) -> DedupeResult:
-    """Write ``src`` to ``out`` without its duplicate conversations (``out`` may be ``src``).
+    """Write ``src`` to ``out`` without its duplicate conversations.
 
-    Kept lines, and lines with errors, are copied byte for byte in their order (line endings are
-    written as LF).
+    ``out`` must not exist and must not be ``src`` unless ``force``
+    (:func:`tuner.fsutil.prepare_outputs`). Kept lines, and lines with errors, are copied byte
+    for byte in their order (line endings are written as LF).
     """
     validate_near(near)
     source = check_input(src)
+    removed = prepare_outputs([out], [source], force=force)
     result = DedupeResult(path=str(source), out=os.fspath(out))
+    result.temps_removed = [str(p) for p in removed]
     deduper = Deduper(near)
     progress.start("dedupe", total=None, unit="lines")
     with atomic_writer(out) as handle:

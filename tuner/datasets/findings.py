@@ -1,8 +1,8 @@
 """Findings: what the validator (and the converters and fixers) report about input data.
 
 Every finding names the file, the 1-based physical line (``None`` only for file-level findings),
-a severity, a category from ``reference/training-data.md`` and a stable snake_case ``code``.
-Codes are part of the public interface (``--json`` output, README): never rename one.
+a severity, a category (``docs/data.md``) and a stable snake_case ``code``. Codes are part of the
+public interface (``--json`` output, ``docs/data.md#finding-codes``): never rename one.
 """
 
 from __future__ import annotations
@@ -43,6 +43,15 @@ def excerpt(value: object, limit: int = EXCERPT_CHARS) -> str:
     text = value if isinstance(value, str) else repr(value)
     text = text.replace("\r", "\\r").replace("\n", "\\n")
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def a_or_an(word: str) -> str:
+    """``word`` after its indefinite article, for messages: "an assistant", "a user", "an array".
+
+    Only the words messages put here (roles, JSON type names) need to be right: a leading "u"
+    takes "a" (as in "a user").
+    """
+    return f"{'an' if word[:1].lower() in ('a', 'e', 'i', 'o') else 'a'} {word}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -41,14 +41,13 @@ would silently keep only the last value): such lines are left as they are.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO, Literal
+from typing import Any, BinaryIO, Literal, cast
 
 import orjson
 
@@ -56,7 +55,14 @@ from tuner.datasets.findings import Finding
 from tuner.datasets.lines import check_input, copy_span
 from tuner.datasets.reader import RawLine, iter_lines
 from tuner.datasets.rules import ROLES, check_record, oversized_finding
-from tuner.fsutil import atomic_writer
+from tuner.fsutil import (
+    NewFileWriter,
+    OutputRefused,
+    atomic_writer,
+    check_output,
+    prepare_outputs,
+    same_file,
+)
 from tuner.progress import NULL_PROGRESS, Progress
 
 Format = Literal["instruct", "pretrain"]
@@ -68,7 +74,7 @@ _ID_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 _ID_LENGTH = 9
 
 
-# code -> what it means; every Change carries one of these (the README's table comes from here).
+# code -> what it means; every Change carries one of these (docs/data.md's table comes from here).
 CHANGE_CODES: dict[str, str] = {
     "bom_removed": "A UTF-8 byte-order mark before line 1 removed.",
     "blank_line_removed": "A blank or whitespace-only line removed.",
@@ -104,6 +110,15 @@ class FixResult:
     unfixable_lines: int = 0
     changes: list[Change] = field(default_factory=list)
     unfixable: list[Finding] = field(default_factory=list)
+    # Where the unfixable lines were copied; None when no line was rejected (no file made).
+    rejects: str | None = None
+    # Temporary files of killed runs removed from the output folder before writing.
+    temps_removed: list[str] = field(default_factory=list)
+
+    @property
+    def wrote_nothing(self) -> bool:
+        """True when no line was written, so OUT was not written (or replaced) at all."""
+        return self.lines_written == 0
 
     @property
     def ok(self) -> bool:
@@ -459,7 +474,7 @@ class _Fixer:
     drop_trailing: bool
     expect: Format | None
     out: BinaryIO
-    rejects: BinaryIO | None
+    rejects: NewFileWriter
     last_written: int | None = None
     # Where the current line starts in the input: an over-long line is copied from there.
     offset: int = 0
@@ -500,15 +515,15 @@ class _Fixer:
     def _unfixable(self, raw: RawLine, findings: list[Finding]) -> None:
         self.result.unfixable_lines += 1
         self.result.unfixable.extend(f for f in findings if f.is_error)
-        if self.rejects is None:
-            return
-        # The original bytes (CRLF, BOM and all): the user repairs them by hand.
+        # The original bytes (CRLF, BOM and all): the user repairs them by hand. The file is
+        # created here, on the first rejected line.
         ending = b"\r\n" if raw.crlf else b"\n"
+        rejects = self.rejects.open()
         if raw.data is not None:
-            self.rejects.write(raw.data + ending)
+            rejects.write(raw.data + ending)
         else:
-            copy_span(Path(self.result.path), self.offset, raw.size, self.rejects)
-            self.rejects.write(ending)
+            copy_span(Path(self.result.path), self.offset, raw.size, rejects)
+            rejects.write(ending)
 
     def final_newline(self, last: RawLine) -> None:
         """Every written line ends in a newline; say so when the input's last line had none."""
@@ -531,33 +546,75 @@ def _byte_fixes(raw: RawLine, data: bytes) -> tuple[bytes, list[Change]]:
     return data, changes
 
 
+def default_rejects_path(out: str | os.PathLike[str]) -> Path:
+    """``<stem of OUT>.rejects.jsonl`` beside OUT (a numbered one when that name is taken)."""
+    target = Path(out)
+    return target.with_name(f"{target.stem}.rejects.jsonl")
+
+
 def fix_file(
     src: str | os.PathLike[str],
-    out: str | os.PathLike[str],
+    out: str | os.PathLike[str] | None = None,
     *,
+    in_place: bool = False,
     drop_trailing_non_assistant: bool = False,
     rejects: str | os.PathLike[str] | None = None,
     expect: Format | None = None,
+    force: bool = False,
     progress: Progress = NULL_PROGRESS,
 ) -> FixResult:
-    """Write the fixed lines of ``src`` to ``out`` (``out`` may be ``src``: fixed in place).
+    """Write the fixed lines of ``src`` to ``out``, or back to ``src`` with ``in_place``.
 
-    OUT (and REJECTS, when given: the lines that could not be fixed, unchanged) are written to a
-    temporary file and renamed into place at the end, so the input is never half-overwritten.
+    ``in_place`` is the consent to replace ``src``; otherwise ``out`` must not exist and must not
+    be ``src`` unless ``force`` (:func:`tuner.fsutil.prepare_outputs`, which raises
+    :class:`~tuner.fsutil.OutputRefused`).
+
+    Lines that cannot be fixed are copied unchanged to ``rejects`` (default:
+    :func:`default_rejects_path`). That file is created only when a line is first rejected and
+    never written over a file: when its name is taken (say by an earlier run's rejects), the
+    lines go to a numbered file beside it (``<stem>.rejects.2.jsonl``, …), so no later run can
+    lose them. :attr:`FixResult.rejects` says where they are. ``rejects`` naming ``src`` is
+    refused unless ``force``.
+
+    OUT is written to a temporary file and renamed into place at the end (after the rejects are
+    safe), so the input is never half-overwritten. When no line is written, OUT is not written
+    at all (``src`` stays as it was with ``in_place``).
     """
     source = check_input(src)
-    result = FixResult(path=str(source), out=os.fspath(out))
+    if in_place and out is not None and not same_file(out, source):
+        raise ValueError("in_place writes back to the input: give no other output path")
+    if not in_place and out is None:
+        raise ValueError("give an output path, or in_place to replace the input")
+    target = source if in_place else Path(cast("str | os.PathLike[str]", out))
+    rejects_path = Path(rejects) if rejects is not None else default_rejects_path(target)
+    removed = prepare_outputs([target], [source], force=force or in_place)
+    if same_file(rejects_path, target):
+        raise OutputRefused(
+            f"{rejects_path} is named for both the output and the rejects",
+            "Give the rejects file its own path.",
+        )
+    # Never overwritten (an existing name gets a numbered file beside it), but naming the input
+    # is most likely a slip: refused like any output over an input.
+    check_output(rejects_path, [source], force=force or not same_file(rejects_path, source))
+    result = FixResult(path=str(source), out=str(target))
+    result.temps_removed = [str(p) for p in removed]
     progress.start("fix", total=None, unit="lines")
-    with contextlib.ExitStack() as stack:
-        handle = stack.enter_context(atomic_writer(out))
-        reject_handle = stack.enter_context(atomic_writer(rejects)) if rejects is not None else None
-        fixer = _Fixer(result, drop_trailing_non_assistant, expect, handle, reject_handle)
-        last: RawLine | None = None
-        for raw in iter_lines(source):
-            fixer.line(raw)
-            progress.advance()
-            last = raw
-        if last is not None:
-            fixer.final_newline(last)
+    reject_file = NewFileWriter(rejects_path)
+    try:
+        with atomic_writer(target, keep_empty=False) as handle:
+            fixer = _Fixer(result, drop_trailing_non_assistant, expect, handle, reject_file)
+            last: RawLine | None = None
+            for raw in iter_lines(source):
+                fixer.line(raw)
+                progress.advance()
+                last = raw
+            if last is not None:
+                fixer.final_newline(last)
+            # The rejects first: once OUT replaces the input, they are the only copy.
+            committed = reject_file.commit()
+            result.rejects = None if committed is None else str(committed)
+    except BaseException:
+        reject_file.discard()
+        raise
     progress.finish()
     return result

@@ -1,6 +1,7 @@
 """The mapping file of ``tuner data convert``: where conversations are in a user's records.
 
-Every framework users come from describes its data with the same table (peers.md §4): which
+Every framework users come from describes its data with the same table
+(``docs/data.md#source-shapes-for-convert``): which
 column holds the turns, which keys inside a turn hold the role and the text, and what each role
 name means. This module is that table, read from TOML::
 

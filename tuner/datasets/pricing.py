@@ -1,7 +1,7 @@
 """The cost and duration of a fine-tuning job, estimated before it starts: the price table.
 
-Everything here is an ESTIMATE; say so wherever it is shown. What is known (``reference/
-mistral-api.md``, job ``metadata`` of real jobs):
+Everything here is an ESTIMATE; say so wherever it is shown. What is known
+(``docs/data.md#cost-and-duration-estimate``, job ``metadata`` of real jobs):
 
 - ``train_tokens = training_steps × train_tokens_per_step`` and ``epochs = train_tokens /
   data_tokens`` (the platform's own metadata fits both exactly);

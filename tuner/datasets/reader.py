@@ -1,6 +1,6 @@
 """Streaming JSONL line reader: physical lines as bytes, memory flat whatever the file size.
 
-The rules (``reference/training-data.md``, "Reading a file"): lines are split on ``\\n`` only; one
+The rules (``docs/data.md#reading-a-file``): lines are split on ``\\n`` only; one
 ``\\r`` right before it is dropped (CRLF files are fine; a lone ``\\r`` inside a line is JSON
 whitespace, not a break); a final ``\\n`` does not make an empty last line; line numbers are
 1-based physical lines. A line longer than the limit is yielded with ``data=None`` and read past

@@ -1,4 +1,4 @@
-"""The line-level rules of ``reference/training-data.md``: one JSONL line in, its findings out.
+"""The line-level rules of ``docs/data.md``: one JSONL line in, its findings out.
 
 :func:`check_record` is pure and never raises, whatever the bytes: it runs on every line of files
 of any size, in worker processes, and one odd line must never stop the others from being checked.
@@ -11,7 +11,8 @@ where it crashes or stays silent, we report properly.
 Speed: the common case is one ``orjson.loads`` and plain dict/list checks; the standard library's
 parser is only used, after orjson has refused a line, to say precisely what is wrong with it.
 
-Codes are stable (they appear in ``--json`` output and the README): :data:`CODES` lists them all.
+Codes are stable (they appear in ``--json`` output and ``docs/data.md#finding-codes``):
+:data:`CODES` lists them all (the converter's: ``tuner.datasets.convert.CONVERT_CODES``).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from typing import Any, Literal, TypeGuard, cast
 
 import orjson
 
-from tuner.datasets.findings import Category, Finding, Severity, excerpt
+from tuner.datasets.findings import Category, Finding, Severity, a_or_an, excerpt
 from tuner.datasets.samples import (
     InstructSample,
     Message,
@@ -40,7 +41,7 @@ Kind = Literal["instruct", "pretrain"]
 E, W = Severity.ERROR, Severity.WARNING
 C = Category
 
-# code -> (category, severity, description). The README's table of codes is generated from this.
+# code -> (category, severity, description). docs/data.md's table of codes is generated from this.
 CODES: dict[str, tuple[Category, Severity, str]] = {
     # encoding
     "invalid_utf8": (C.ENCODING, E, "The line is not valid UTF-8."),
@@ -738,7 +739,11 @@ class _Instruct:
             return
         function = tool.get("function")
         if not isinstance(function, dict):
-            what = "no 'function'" if function is None else f"a {_json_type(function)} 'function'"
+            what = (
+                "no 'function'"
+                if function is None
+                else f"{a_or_an(_json_type(function))} 'function'"
+            )
             out.add("tool_missing_function", f"{label} has {what}", hint)
             return
         missing = [k for k in ("name", "description", "parameters") if k not in function]
@@ -1162,14 +1167,14 @@ class _Instruct:
         if len(turns) == 1 and turns[0].role != "user":
             out.add(
                 "single_message",
-                f"the only message (besides any system prompt) is a {turns[0].role} message",
+                f"the only message (besides any system prompt) is {a_or_an(turns[0].role)} message",
                 "A conversation starts with a user message followed by the assistant's answer.",
             )
         last = turns[-1]
         if last.role != "assistant":
             out.add(
                 "last_not_assistant",
-                f"the last message is a {last.role} message (message {last.number})",
+                f"the last message is {a_or_an(last.role)} message (message {last.number})",
                 "End every conversation with the assistant turn to train on.",
             )
         if self._order():
@@ -1182,7 +1187,7 @@ class _Instruct:
                 ok = False
                 self.out.add(
                     "role_order",
-                    f"message {turn.number} ({turn.role}) follows a {previous.role} message",
+                    f"message {turn.number} ({turn.role}) follows {a_or_an(previous.role)} message",
                     "A tool message must follow the assistant turn whose call it answers.",
                 )
         return ok
@@ -1271,6 +1276,6 @@ def _undesirable(obj: dict[str, Any], key: str) -> bool:
 
 
 def iter_codes() -> Iterator[tuple[str, Category, Severity, str]]:
-    """Every code with its category, severity and description (for the README and --help)."""
+    """Every code with its category, severity and description (for docs/data.md and --help)."""
     for code, (category, severity, description) in CODES.items():
         yield code, category, severity, description

@@ -69,8 +69,8 @@ def sample_key(sample: Sample) -> str:
     """A stable key under which two samples count as the same conversation.
 
     Used for duplicate warnings, train/eval overlap and ``tuner data dedupe``/``split``: the same
-    conversation "after normalising whitespace" (training-data.md). Roles, texts, tool calls and
-    the system prompt take part; weights and unknown keys do not.
+    conversation "after normalising whitespace" (``docs/data.md#warnings``). Roles, texts, tool
+    calls and the system prompt take part; weights and unknown keys do not.
     """
     import hashlib
 

@@ -31,7 +31,7 @@ from tuner.datasets.rules import make_finding
 # The platform's limit on a file given as ``validation_files`` (1 MB and 5% of the training
 # data), kept where the validator keeps it so that split and validate never disagree.
 from tuner.datasets.validate import EVAL_MAX_BYTES, EVAL_MAX_FRACTION
-from tuner.fsutil import atomic_writer
+from tuner.fsutil import atomic_writer, prepare_outputs
 from tuner.progress import NULL_PROGRESS, Progress
 
 
@@ -51,6 +51,8 @@ class SplitResult:
     invalid_lines: int = 0
     invalid: list[Finding] = field(default_factory=list)
     warnings: list[Finding] = field(default_factory=list)
+    # Temporary files of killed runs removed from the output folder before writing.
+    temps_removed: list[str] = field(default_factory=list)
 
 
 def output_paths(src: str | os.PathLike[str], out_dir: str | os.PathLike[str]) -> tuple[Path, Path]:
@@ -124,14 +126,20 @@ def split_file(
     seed: int = 42,
     near: float | None = None,
     expect: Format | None = None,
+    force: bool = False,
     progress: Progress = NULL_PROGRESS,
 ) -> SplitResult:
-    """Split ``src`` into ``<stem>.train.jsonl`` and ``<stem>.eval.jsonl`` under ``out_dir``."""
+    """Split ``src`` into ``<stem>.train.jsonl`` and ``<stem>.eval.jsonl`` under ``out_dir``.
+
+    Neither output may exist or be ``src`` unless ``force`` (:func:`tuner.fsutil.prepare_outputs`).
+    """
     validate_fraction(eval_fraction)
     validate_near(near)
     source = check_input(src)
     train_path, eval_path = output_paths(source, out_dir)
+    removed = prepare_outputs([train_path, eval_path], [source], force=force)
     result = SplitResult(str(source), str(train_path), str(eval_path), seed)
+    result.temps_removed = [str(p) for p in removed]
 
     deduper = Deduper(near)
     progress.start("split: deduplicate", total=None, unit="lines")

@@ -11,7 +11,8 @@ records the models as they stood while it was offered):
   (``utils/validate_data.py``) counts with ``MistralTokenizer.v3()``. ``ministral-3b`` is not in
   mistral-common's table; it is the 8B's smaller sibling of the same release, with Tekken.
 - The ``-latest`` aliases: Mistral's fine-tuning docs (the base models one could fine-tune) and
-  ``reference/training-data.md``, each alias resolved to the dated model it pointed to then.
+  ``docs/data.md#tokenizers-per-base-model``, each alias resolved to the dated model it pointed
+  to then.
 - Context lengths: the "Max Tokens" column of docs.mistral.ai/getting-started/models (32k for
   Mistral 7B and Codestral, 128k for NeMo, Large 2 and the Ministrals) and the Hugging Face model
   cards (Mistral-Small-Instruct-2409: "32k sequence length"; Ministral-8B-Instruct-2410: "128k
@@ -64,7 +65,7 @@ class ModelInfo:
     tokenizer: str
     context_length: int
     aliases: tuple[str, ...] = ()
-    # In the reference's list of base models one can fine-tune (mistral-api.md §6, text models).
+    # In the platform's list of base models one can fine-tune for text (docs/api.md#models).
     fine_tunable: bool = True
 
 
@@ -101,7 +102,7 @@ def known_models() -> list[str]:
 
 
 def fine_tunable_models() -> list[str]:
-    """The base models the fine-tuning API offered for text (mistral-api.md §6), in its order."""
+    """The base models the fine-tuning API offered for text (``docs/api.md#models``), in order."""
     return [info.name for info in MODELS if info.fine_tunable]
 
 
@@ -166,6 +167,45 @@ def resolve_tokenizer(model: str | None, tokenizer: str | None) -> str:
     if info is None:
         raise _unknown_model(str(model))
     return info.tokenizer
+
+
+class InvalidSeqLenError(ValueError):
+    """A maximum sequence length below one token; ``hint`` says what to give instead."""
+
+    def __init__(self, seq_len: int) -> None:
+        super().__init__(f"the sequence length must be at least 1 token, not {seq_len}")
+        self.hint = "Give --seq-len a positive number of tokens (e.g. 8192), or leave it out."
+
+
+@dataclass(frozen=True, slots=True)
+class Counting:
+    """How a command counts tokens: with which tokenizer, for which model, up to which length."""
+
+    tokenizer: str
+    # The model named, or the default one; None when only a tokenizer was given.
+    model: str | None
+    # The longest conversation to allow: the one given, else the model's context length.
+    seq_len: int | None
+
+
+def resolve_counting(
+    model: str | None, tokenizer: str | None, seq_len: int | None = None
+) -> Counting:
+    """The tokenizer, model and sequence length to count with, from what the user gave.
+
+    With neither a model nor a tokenizer, the default model (``open-mistral-7b``). Without
+    ``seq_len``, the model's context length (None with only a tokenizer). The one place the CLI
+    and the dashboard decide this. Raises :class:`UnknownModelError` for an unknown name and
+    :class:`InvalidSeqLenError` for ``seq_len < 1``.
+    """
+    if seq_len is not None and seq_len < 1:
+        raise InvalidSeqLenError(seq_len)
+    if model is None and tokenizer is None:
+        model = DEFAULT_MODEL
+    name = resolve_tokenizer(model, tokenizer)
+    if seq_len is None and model is not None:
+        seq_len = context_length(model)
+    return Counting(name, model, seq_len)
 
 
 def _constructors() -> dict[str, Callable[[], AnyMistralTokenizer]]:

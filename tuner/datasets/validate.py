@@ -1,4 +1,4 @@
-"""``tuner data validate``: every rule of ``reference/training-data.md`` over whole files, fast.
+"""``tuner data validate``: every rule of ``docs/data.md`` over whole files, fast.
 
 The work splits in two:
 
@@ -42,6 +42,7 @@ from tuner.datasets.rules import (
     wrong_format_finding,
 )
 from tuner.datasets.samples import Sample, sample_key
+from tuner.datasets.workers import die_with_parent
 from tuner.progress import NULL_PROGRESS, Progress
 
 # Limits; module constants so tests can patch them.
@@ -213,9 +214,11 @@ def _tokenize_failed(path: str, line: int) -> RawFinding:
 _WORKER_COUNTER: TokenCounter | None = None
 
 
-def _init_worker(factory: CounterFactory | None) -> None:
-    """Pool initializer: build the worker's counter once (tokenizers are never pickled)."""
+def _init_worker(factory: CounterFactory | None, parent_pid: int) -> None:
+    """Pool initializer: exit with the parent; build the worker's counter once (tokenizers are
+    never pickled)."""
     global _WORKER_COUNTER
+    die_with_parent(parent_pid)
     _WORKER_COUNTER = factory() if factory is not None else None
 
 
@@ -236,6 +239,9 @@ class _InProcess:
         for task in tasks:
             yield check_chunk(task, self.counter)
 
+    def abort(self) -> None:
+        return None
+
     def close(self) -> None:
         return None
 
@@ -254,7 +260,7 @@ class _Pool:
             max_workers=workers,
             mp_context=context,
             initializer=_init_worker,
-            initargs=(factory,),
+            initargs=(factory, os.getpid()),
         )
 
     def run(self, tasks: Iterator[ChunkTask]) -> Iterator[ChunkResult]:
@@ -265,6 +271,12 @@ class _Pool:
                 yield window.popleft().result()
         while window:
             yield window.popleft().result()
+
+    def abort(self) -> None:
+        """Stop the workers now (Ctrl-C, an error): waiting for their chunks took seconds."""
+        # concurrent.futures has no public way before Python 3.14 (terminate_workers).
+        for process in list(self.executor._processes.values()):
+            process.terminate()
 
     def close(self) -> None:
         self.executor.shutdown(wait=True, cancel_futures=True)
@@ -507,6 +519,9 @@ def validate_paths(
             shared.tokenizer = runner.counter.name
         for index, report in enumerate(reports):
             _validate_file(report, index, fmt, shared, runner, progress)
+    except BaseException:
+        runner.abort()
+        raise
     finally:
         runner.close()
     _cross_file_checks(reports, shared, counted=counter_factory is not None)

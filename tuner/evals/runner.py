@@ -20,13 +20,13 @@ ask for them a second time.
 
 Recording. Each result joins the open batch as soon as it is scored (no await in between, so
 a cancellation cannot separate an answer from its record), and a batch is written in one
-transaction, away from the event loop (``_ledger_call``), when it holds ``BATCH_ROWS`` results
-or ``BATCH_SECONDS`` after the last write, and always when a phase ends: normally, on
-cancellation (Ctrl-C) and on an error. What can be lost is the open batch, at most
-``BATCH_ROWS`` results or half a second of answers, and only if the process dies without
-unwinding (SIGKILL, power loss) or the write itself fails. That is safe: a result that is not in
-the ledger is simply missing, so the resumed run asks for it again (paid twice, never recorded
-wrong), and a batch is all or nothing, so the ledger never holds part of one.
+transaction, away from the event loop (``ledger.aio``, the ledger's worker thread), when it
+holds ``BATCH_ROWS`` results or ``BATCH_SECONDS`` after the last write, and always when a
+phase ends: normally, on cancellation (Ctrl-C) and on an error. What can be lost is the open
+batch, at most ``BATCH_ROWS`` results or half a second of answers, and only if the process dies
+without unwinding (SIGKILL, power loss) or the write itself fails. That is safe: a result that is
+not in the ledger is simply missing, so the resumed run asks for it again (paid twice, never
+recorded wrong), and a batch is all or nothing, so the ledger never holds part of one.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ import time
 import uuid
 from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, ParamSpec, TypeVar
+from typing import Any, Literal
 
 import orjson
 
@@ -74,15 +74,6 @@ _MAX_RAW_CHARS = 500
 # A batch of results is written when it holds this many, or this long after the last write.
 BATCH_ROWS = 64
 BATCH_SECONDS = 0.5
-
-P = ParamSpec("P")
-T = TypeVar("T")
-
-
-async def _ledger_call(call: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-    """Every ledger call the runner makes from async code goes through here: in a worker thread,
-    so a slow database (a busy SQLite file, a remote PostgreSQL) never stalls the event loop."""
-    return await asyncio.to_thread(call, *args, **kwargs)
 
 
 class EvalConfigError(ValueError):
@@ -287,7 +278,7 @@ class _Recorder:
             closing = self._closing
             if self._pending:
                 batch, self._pending = self._pending, []
-                await _ledger_call(self._ledger.record_eval_items, batch, now=self._now())
+                await self._ledger.aio.call(self._ledger.record_eval_items, batch, now=self._now())
             if closing and not self._pending:
                 return
 
@@ -365,7 +356,7 @@ class EvalRunner:
         """
         await self.learn_backend()
         run_id = run_id or self.run_id_for(eval_set, options)
-        plan = await _ledger_call(self.plan, eval_set, options, run_id)
+        plan = await self._ledger.aio.call(self.plan, eval_set, options, run_id)
         await self._open(plan, eval_set, options)
         counts = _Counts()
         try:
@@ -385,7 +376,7 @@ class EvalRunner:
         if plan.resumed:
             await self._set_status(plan.run_id, "running")
             return
-        await _ledger_call(
+        await self._ledger.aio.call(
             self._ledger.create_eval_run,
             run_id=plan.run_id,
             data_path=eval_set.path,
@@ -400,7 +391,9 @@ class EvalRunner:
     async def _set_status(
         self, run_id: str, status: Literal["running", "completed", "failed", "cancelled"]
     ) -> None:
-        await _ledger_call(self._ledger.set_eval_run_status, run_id, status, now=self._stamp())
+        await self._ledger.aio.call(
+            self._ledger.set_eval_run_status, run_id, status, now=self._stamp()
+        )
 
     def _stamp(self) -> int:
         return int(self._now())
@@ -412,7 +405,7 @@ class EvalRunner:
     async def _answer_missing(
         self, run_id: str, eval_set: EvalSet, options: EvalOptions, counts: _Counts
     ) -> None:
-        records = await _ledger_call(self._ledger.eval_items, run_id)
+        records = await self._ledger.aio.call(self._ledger.eval_items, run_id)
         missing = _missing_answers(eval_set.items, options, records)
         by_index = {item.index: item for item in eval_set.items}
         self._progress.start("asking the models", total=len(missing), unit="answers")
@@ -531,7 +524,7 @@ class EvalRunner:
     ) -> None:
         judge = options.judge
         assert judge is not None
-        records = await _ledger_call(self._ledger.eval_items, run_id)
+        records = await self._ledger.aio.call(self._ledger.eval_items, run_id)
         pairs = _unjudged_pairs(eval_set.items, options.models, records)
         self._progress.start("judging", total=len(pairs), unit="pairs")
         recorder = _Recorder(self._ledger, self._stamp)

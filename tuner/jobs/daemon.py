@@ -20,6 +20,9 @@ it every third of that, so a long idle interval does not let it lapse. A daemon 
 SIGKILL leaves its lease behind: another host waits for it to expire, but a daemon restarted on
 the same host sees that the owner's process is gone and takes the lease over at once.
 
+Every ledger call goes through ``ledger.aio`` (the ledger's worker thread), so a slow database
+never holds the loop, its scheduler or the signal handling.
+
 Stopping: the signal handler only sets an event (``run_until_stopped``); the main flow then
 pauses the scheduler, gives the cycle in hand ``stop_grace`` seconds to finish the step it is
 in (a cycle checks the event between steps and between notifications), cancels it if needed,
@@ -274,10 +277,12 @@ class Daemon:
 
     # -- the lease ----------------------------------------------------------------------------
 
-    def take_lease(self) -> bool:
+    async def take_lease(self) -> bool:
         """Take or renew the lease; False (logged once per holder) while someone else has it."""
         now = self._now()
-        outcome = take_lease(self._ledger, LEASE_NAME, self.owner, self._config.lease_ttl, now)
+        outcome = await self._ledger.aio.call(
+            take_lease, self._ledger, LEASE_NAME, self.owner, self._config.lease_ttl, now
+        )
         if outcome.took_over_from is not None:
             logger.warning(
                 "the daemon lease was held by %s, a process on this host that is gone; "
@@ -306,7 +311,7 @@ class Daemon:
         # Whoever holds the lease meanwhile may register other notifiers: register again.
         self._registered = False
 
-    def register_notifiers(self) -> None:
+    async def register_notifiers(self) -> None:
         """Register this daemon's notifiers in the ledger unless done since the lease was taken
         (called by the cycle once it holds the lease, before polling). Registered notifiers this
         run does not have stay registered: their notifications wait for a daemon that has them,
@@ -314,10 +319,13 @@ class Daemon:
         if self._registered:
             return
         names = [notifier.name for notifier in self._notifiers]
-        self._ledger.register_notifiers(names, now=self._now(), sources=self._notifier_sources)
+        await self._ledger.aio.register_notifiers(
+            names, now=self._now(), sources=self._notifier_sources
+        )
         self._registered = True
         logger.info("notifiers registered in the ledger: %s", ", ".join(names) or "none")
-        missing = [name for name in self._ledger.registered_notifiers() if name not in names]
+        registered = await self._ledger.aio.registered_notifiers()
+        missing = [name for name in registered if name not in names]
         if missing:
             logger.warning(
                 "registered but not configured in this run, so their notifications wait until "
@@ -326,14 +334,16 @@ class Daemon:
                 ", ".join(missing),
             )
 
-    def _acquire(self, now: int) -> bool:
-        return self._ledger.acquire_lease(LEASE_NAME, self.owner, self._config.lease_ttl, now)
+    async def _acquire(self, now: int) -> bool:
+        return await self._ledger.aio.acquire_lease(
+            LEASE_NAME, self.owner, self._config.lease_ttl, now
+        )
 
-    def release_lease(self) -> None:
+    async def release_lease(self) -> None:
         if self._holding:
             self._lost_lease()
             with contextlib.suppress(LedgerError):
-                self._ledger.release_lease(LEASE_NAME, self.owner)
+                await self._ledger.aio.release_lease(LEASE_NAME, self.owner)
             logger.info("released the daemon lease")
 
     async def _renew_lease(self) -> None:
@@ -342,7 +352,7 @@ class Daemon:
         if not self._holding or self.stopping:
             return
         try:
-            renewed = self._acquire(self._now())
+            renewed = await self._acquire(self._now())
         except LedgerError as exc:
             logger.warning("could not renew the daemon lease: %s", exc)
             return
@@ -354,21 +364,21 @@ class Daemon:
 
     async def run_cycle(self) -> CycleReport:
         """Lease, poll, drain the queue, deliver notifications (see the module doc)."""
-        if not self.take_lease():
-            holder = self._ledger.lease_holder(LEASE_NAME, self._now())
+        if not await self.take_lease():
+            holder = await self._ledger.aio.lease_holder(LEASE_NAME, self._now())
             return CycleReport(
                 ran=False,
                 holder=None if holder is None else holder.owner,
                 holder_expires_at=None if holder is None else holder.expires_at,
             )
-        self.register_notifiers()
+        await self.register_notifiers()
         poll, error = await self._poll()
         queue: QueueReport | None = None
         if error is None and not self.stopping:
             queue, error = await self._drain()
         holder = None if queue is None else queue.holder
         delivery = NOTHING_DELIVERED
-        if not self.stopping and self.take_lease():
+        if not self.stopping and await self.take_lease():
             delivery = await deliver_pending(
                 self._ledger,
                 self._notifiers,
@@ -382,13 +392,13 @@ class Daemon:
             poll=poll,
             error=error,
             submitted=0 if queue is None else len(queue.created),
-            queued=len(self._ledger.entries_in_state("pending")),
+            queued=len(await self._ledger.aio.entries_in_state("pending")),
             queue_holder=None if holder is None else describe_holder(holder),
             queue_holder_expires_at=None if holder is None else holder.expires_at,
             delivery=delivery,
         )
         # The end of a completed cycle: dashboards show it as "the daemon last polled".
-        self._ledger.record_heartbeat(LEASE_NAME, self._now())
+        await self._ledger.aio.record_heartbeat(LEASE_NAME, self._now())
         self.cycles += 1
         self.last_report = report
         return report
@@ -513,7 +523,7 @@ class Daemon:
             scheduler.shutdown(wait=False)
             await asyncio.sleep(0)  # the asyncio scheduler shuts down on the next loop turn
         self._scheduler = None
-        self.release_lease()
+        await self.release_lease()
         logger.info("daemon stopped after %d cycle(s)", self.cycles)
 
     async def _finish_cycle(self) -> None:
@@ -546,7 +556,7 @@ class Daemon:
             return task.result()
         finally:
             stopper.cancel()
-            self.release_lease()
+            await self.release_lease()
 
 
 @contextlib.contextmanager

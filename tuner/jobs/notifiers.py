@@ -147,10 +147,20 @@ ENV_FIELDS: Mapping[str, str] = {
 null); ``TUNER_NOTIFICATION_TEXT`` holds the text and stdin the whole payload as JSON."""
 
 
-def command_environment(payload: Payload, base: Mapping[str, str]) -> dict[str, str]:
-    """``base`` (the daemon's own environment) plus the job's fields; nothing else is added,
-    so the command sees no secret the user's environment did not already hold."""
-    env = dict(base)
+PASSED_ENV = ("PATH", "HOME", "LANG", "TZ", "TMPDIR")
+"""Variables of the daemon's environment the command always gets (and every ``LC_*``)."""
+
+
+def command_environment(
+    payload: Payload, base: Mapping[str, str], passed: Sequence[str] = ()
+) -> dict[str, str]:
+    """The command's whole environment: the allow-listed variables of ``base`` (the daemon's
+    environment: ``PASSED_ENV``, ``LC_*`` and the names in ``passed``, the ``notify_env``
+    setting) plus the job's fields. Nothing else: the daemon's environment holds API keys
+    (``MISTRAL_API_KEY``, ``TUNER_API_KEYS``), ``WANDB_API_KEY`` and the webhook URL, and a
+    notification script has no business with them."""
+    allowed = {*PASSED_ENV, *passed}
+    env = {name: value for name, value in base.items() if name in allowed or name.startswith("LC_")}
     for variable, key in ENV_FIELDS.items():
         value = payload.get(key)
         env[variable] = "" if value is None else str(value)
@@ -162,8 +172,9 @@ class CommandNotifier:
     """Runs a shell command per notification; exit status 0 counts as delivered.
 
     The command gets the job's fields in ``TUNER_*`` environment variables and the payload as
-    JSON on stdin. It runs in its own process group, so a timeout (or the daemon stopping) ends
-    the whole pipeline it started, not just the shell.
+    JSON on stdin, and of the daemon's environment only the allow-listed variables
+    (:func:`command_environment`; ``pass_env`` names more). It runs in its own process group,
+    so a timeout (or the daemon stopping) ends the whole pipeline it started, not just the shell.
     """
 
     def __init__(
@@ -173,10 +184,12 @@ class CommandNotifier:
         timeout: float = 60.0,
         name: str = COMMAND,
         environ: Mapping[str, str] | None = None,
+        pass_env: Sequence[str] = (),
     ) -> None:
         if not command.strip():
             raise ValueError("the notification command must not be empty")
         self._command = command
+        self._pass_env = tuple(pass_env)
         self._timeout = timeout
         self._name = name
         self._environ = environ
@@ -196,7 +209,7 @@ class CommandNotifier:
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.STDOUT,
-            env=command_environment(payload, base),
+            env=command_environment(payload, base, self._pass_env),
             start_new_session=True,
         )
         stdin = json.dumps(with_text(payload)).encode()
@@ -308,7 +321,7 @@ async def _deliver_for(
     limit: int,
     should_stop: Callable[[], bool],
 ) -> DeliveryResult:
-    rows = ledger.pending_notifications(_EVERY_PENDING, limit, notifier=notifier.name)
+    rows = await ledger.aio.pending_notifications(_EVERY_PENDING, limit, notifier=notifier.name)
     sent = failed = held = 0
     waiting_jobs: set[str] = set()
     for row in rows:
@@ -339,19 +352,19 @@ async def _deliver_one(
     try:
         await notifier.send(row.payload)
     except DeliveryError as exc:
-        _record_failure(ledger, notifier, row, str(exc), now=now(), backoff=backoff)
+        await _record_failure(ledger, notifier, row, str(exc), now=now(), backoff=backoff)
         return False
     except Exception as exc:  # a notifier bug must not stop the others; keep the row
         logger.exception("notifier %s failed unexpectedly", notifier.name)
         message = f"unexpected {type(exc).__name__}"
-        _record_failure(ledger, notifier, row, message, now=now(), backoff=backoff)
+        await _record_failure(ledger, notifier, row, message, now=now(), backoff=backoff)
         return False
     # Recorded at once: the window in which a crash repeats this notification is this gap.
-    ledger.mark_sent(row.id, now())
+    await ledger.aio.mark_sent(row.id, now())
     return True
 
 
-def _record_failure(
+async def _record_failure(
     ledger: Ledger,
     notifier: Notifier,
     row: NotificationRecord,
@@ -362,7 +375,7 @@ def _record_failure(
 ) -> None:
     attempts = row.attempts + 1
     retry_at = backoff.next_attempt(attempts, now)
-    ledger.mark_failed(row.id, error, now, retry_at)
+    await ledger.aio.mark_failed(row.id, error, now, retry_at)
     if retry_at is None:
         logger.error(
             "notification %s via %s given up after %d attempt(s): %s",

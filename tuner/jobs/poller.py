@@ -10,7 +10,8 @@ The cost of a poll grows with the *active* jobs, not with all jobs an account ev
    active statuses (finished, failed, cancelled) since the last poll.
 
 Each detail is recorded with ``Ledger.apply_snapshot``: one transaction per job, idempotent, so
-a poll that dies half-way is simply completed by the next one.
+a poll that dies half-way is simply completed by the next one. Every ledger call goes through
+``ledger.aio``, off the event loop: the loop (the dashboard's) never waits on the database.
 
 The platform does not move ``modified_at`` when a running job reports a checkpoint (neither does
 the sandbox), so checkpoints of a running job are recorded when its status next changes; the
@@ -150,11 +151,14 @@ async def poll_once(
     started = asyncio.get_running_loop().time()
     rate_limited_before = _rate_limited(client)
     requests_before = _requests(client)
-    known = {job.id: job for job in ledger.list_jobs(active_only=True, backend=backend)}
+    active = await ledger.aio.list_jobs(active_only=True, backend=backend)
+    known = {job.id: job for job in active}
     listed, seen = await _list_active(client, tuple(statuses), page_size)
     list_requests = _requests(client) - requests_before
 
-    changed = [job.id for job in seen.values() if _differs(_stored(ledger, known, job.id), job)]
+    changed = [
+        job.id for job in seen.values() if _differs(await _stored(ledger, known, job.id), job)
+    ]
     left = [job_id for job_id in known if job_id not in seen]
     details = await _fetch_and_record(
         client, ledger, [*changed, *left], backend=backend, now=now, concurrency=concurrency
@@ -202,10 +206,10 @@ async def _list_active(
     return listed, seen
 
 
-def _stored(ledger: Ledger, known: Mapping[str, JobRecord], job_id: str) -> JobRecord | None:
+async def _stored(ledger: Ledger, known: Mapping[str, JobRecord], job_id: str) -> JobRecord | None:
     # Most listed jobs are among the known active ones; a new job costs one extra read.
     record = known.get(job_id)
-    return record if record is not None else ledger.get_job(job_id)
+    return record if record is not None else await ledger.aio.get_job(job_id)
 
 
 def _differs(stored: JobRecord | None, listed: Job) -> bool:
@@ -235,7 +239,9 @@ async def _fetch_and_record(
         if job is not None:
             # Recorded as each detail arrives, so a crash later in the poll keeps this one.
             details.tally.add(
-                ledger.apply_snapshot(job, backend=backend, now=now, sandbox=client.is_sandbox)
+                await ledger.aio.apply_snapshot(
+                    job, backend=backend, now=now, sandbox=client.is_sandbox
+                )
             )
 
     await asyncio.gather(*(fetch(job_id) for job_id in job_ids))

@@ -17,8 +17,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 JsonObject = dict[str, Any]
 
-# The job statuses the platform never leaves (see reference/mistral-api.md). Repeated here, not
-# imported from tuner.api.wire: importing tuner.api pulls in httpx, and tuner.jobs must not.
+# The job statuses the platform never leaves (docs/api.md#job-statuses-and-lifecycle). Repeated
+# here, not imported from tuner.api.wire: importing tuner.api pulls in httpx, and tuner.jobs must
+# not.
 TERMINAL_STATUSES: frozenset[str] = frozenset(
     {"SUCCESS", "FAILED", "FAILED_VALIDATION", "CANCELLED"}
 )

@@ -49,6 +49,7 @@ from tuner.api.params import (
     TrainingFile,
     TrainingParameters,
     WandbIntegration,
+    suffix_problem,
 )
 
 HYPERPARAMETERS: tuple[str, ...] = tuple(TrainingParameters.model_fields)
@@ -110,10 +111,9 @@ class JobSpec(_Strict):
     @field_validator("suffix")
     @classmethod
     def _suffix(cls, value: str | None) -> str | None:
-        if value is not None and len(value) > SUFFIX_MAX_LENGTH:
-            raise ValueError(
-                f"at most {SUFFIX_MAX_LENGTH} characters (the API's limit), got {len(value)}"
-            )
+        problem = suffix_problem(value) if value is not None else None
+        if problem is not None:
+            raise ValueError(problem)
         return value or None
 
     @field_validator("validation_files")

@@ -22,6 +22,9 @@ lookup could still find the first job.
 
 Each queued spec is the API request body (secrets stripped) plus a ``"tuner"`` object,
 :class:`SubmissionMeta`: whether the job may be started unattended and within which budget.
+
+The submitter runs on an event loop (the CLI's, the daemon's, the dashboard's): it reaches the
+ledger only through ``ledger.aio``, so the loop never waits on the database.
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ from tuner.api import (
     APIResponseValidationError,
     APIStatusError,
     AuthenticationError,
+    ConflictError,
     InternalServerError,
     Job,
     JobCreate,
@@ -57,6 +61,11 @@ from tuner.jobs.liveness import describe_holder, make_owner, take_lease
 from tuner.jobs.records import JobRecord, LeaseRecord, QueueEntry
 
 logger = logging.getLogger("tuner.jobs")
+
+DUPLICATE_HINT = (
+    "(the same job already exists on the server: start it with `tuner jobs start ID` or "
+    "cancel it with `tuner jobs cancel ID`, or change the spec)"
+)
 
 DEFAULT_MAX_ACTIVE = 3
 """Jobs allowed to be active (not terminal, not parked) at once, by default."""
@@ -221,7 +230,9 @@ class Submitter:
         """Refresh, start agreed jobs, reconcile and drain; API failures are reported, not
         raised, so a daemon keeps cycling through a flaky network."""
         report = CycleReport()
-        outcome = take_lease(self.ledger, LEASE_NAME, self.owner, LEASE_TTL_S, self.clock())
+        outcome = await self.ledger.aio.call(
+            take_lease, self.ledger, LEASE_NAME, self.owner, LEASE_TTL_S, self.clock()
+        )
         if not outcome.taken:
             report.busy, report.holder = True, outcome.holder
             return report
@@ -240,48 +251,48 @@ class Submitter:
             if healthy:
                 await self.drain(report)
         finally:
-            self.ledger.release_lease(LEASE_NAME, self.owner)
+            await self.ledger.aio.release_lease(LEASE_NAME, self.owner)
         return report
 
     async def refresh_active(self, report: CycleReport) -> None:
         """Bring every job the ledger counts as active up to date with the API."""
-        for record in self.ledger.list_jobs(active_only=True, backend=self.backend):
-            self.heartbeat()
+        for record in await self.ledger.aio.list_jobs(active_only=True, backend=self.backend):
+            await self.heartbeat()
             try:
-                self.record(await self.client.jobs.get(record.id))
+                await self.record(await self.client.jobs.get(record.id))
             except NotFoundError:
                 logger.warning("job %s is gone from the API; not counted as active", record.id)
             except APIError as error:
                 report.errors.append(_tolerated(error, f"refreshing job {record.id}"))
 
-    def active_jobs(self) -> list[JobRecord]:
+    async def active_jobs(self) -> list[JobRecord]:
         """Jobs that count against the limit: not terminal, and not parked at VALIDATED.
 
         A job left VALIDATED for a person to start (or refused for its cost) uses no training
         capacity, and counting it would stall the queue behind a decision nobody is making.
         """
-        active = self.ledger.list_jobs(active_only=True, backend=self.backend)
+        active = await self.ledger.aio.list_jobs(active_only=True, backend=self.backend)
         return [record for record in active if not is_parked(record)]
 
-    def room(self) -> int:
-        return max(0, self.max_active - len(self.active_jobs()))
+    async def room(self) -> int:
+        return max(0, self.max_active - len(await self.active_jobs()))
 
     async def drain(self, report: CycleReport) -> None:
         """Submit pending entries while there is room; stop at the first API failure."""
-        while self.room() > 0:
-            entry = self.ledger.claim_next(self.clock())
+        while await self.room() > 0:
+            entry = await self.ledger.aio.claim_next(self.clock())
             if entry is None:
                 return
             outcome = await self.submit(entry)
             report.submissions.append(outcome)
             if outcome.kind in ("requeued", "uncertain"):
                 return  # the API is failing: the next cycle tries again
-            self.heartbeat()
+            await self.heartbeat()
 
-    def heartbeat(self) -> None:
+    async def heartbeat(self) -> None:
         """Renew the queue lease (between API calls of a cycle): it outlives a live holder's
         slowest call, and lapses soon after the holder dies."""
-        self.ledger.acquire_lease(LEASE_NAME, self.owner, LEASE_TTL_S, self.clock())
+        await self.ledger.aio.acquire_lease(LEASE_NAME, self.owner, LEASE_TTL_S, self.clock())
 
     # -- one entry --------------------------------------------------------------------------
 
@@ -290,25 +301,29 @@ class Submitter:
         try:
             request = request_from(entry.spec, wandb_key=self.wandb_key)
         except ValueError as exc:
-            return self._failed(entry, str(exc))
+            return await self._failed(entry, str(exc))
         try:
             job = await self.client.jobs.create(request)
         except AuthenticationError:
             # Every key was refused at the gateway: no job was made, and the spec is not at
             # fault. Back in line, and the caller learns the configuration is broken.
-            self.ledger.mark_queue_failed(
+            await self.ledger.aio.mark_queue_failed(
                 entry.id, "no valid API key", now=self.clock(), retry=True
             )
             raise
+        except ConflictError as error:
+            # Typically the spec run again while its earlier job waits VALIDATED (declined,
+            # or over budget on the server's figures): say what to do, not just "409".
+            return await self._failed(entry, f"{error} {DUPLICATE_HINT}")
         except APIError as error:
             if not _is_transient(error):
-                return self._failed(entry, str(error))
+                return await self._failed(entry, str(error))
             return await self._after_transient(entry, error)
-        return self._submitted(entry, job, "submitted")
+        return await self._submitted(entry, job, "submitted")
 
     async def _after_transient(self, entry: QueueEntry, error: APIError) -> Submission:
         if not _may_have_created(error):
-            return self._retry_later(entry, str(error))
+            return await self._retry_later(entry, str(error))
         # The create may have reached the server: look for the job before sending it again.
         try:
             found = await self.find_job(entry)
@@ -316,24 +331,24 @@ class Submitter:
             logger.warning("entry %s: job creation and lookup failed: %s", entry.id, lookup_error)
             return Submission(entry.id, "uncertain", error=str(error))  # stays submitting
         if found is not None:
-            return self._submitted(entry, found, "recovered")
-        return self._retry_later(entry, str(error))
+            return await self._submitted(entry, found, "recovered")
+        return await self._retry_later(entry, str(error))
 
     async def reconcile_abandoned(self, report: CycleReport) -> bool:
         """Settle entries left submitting by a process that died; False if the API failed.
 
         Only the lease holder submits, so a submitting entry seen under the lease is abandoned.
         """
-        for entry in self.ledger.entries_in_state("submitting"):
+        for entry in await self.ledger.aio.entries_in_state("submitting"):
             try:
                 found = await self.find_job(entry)
             except APIError as error:
                 report.errors.append(_tolerated(error, f"reconciling queue entry {entry.id}"))
                 return False
             if found is not None:
-                report.submissions.append(self._submitted(entry, found, "recovered"))
+                report.submissions.append(await self._submitted(entry, found, "recovered"))
             else:
-                self.ledger.requeue(entry.id, now=self.clock())
+                await self.ledger.aio.requeue(entry.id, now=self.clock())
                 logger.info("queue entry %s: no job was created; queued again", entry.id)
         return True
 
@@ -342,7 +357,8 @@ class Submitter:
         spec = entry.spec
         # ``updated_at`` is when the entry was claimed (its create was sent after that).
         earliest = entry.updated_at - CLOCK_SKEW_ALLOWANCE
-        taken = {e.job_id for e in self.ledger.entries_in_state("submitted") if e.job_id}
+        submitted = await self.ledger.aio.entries_in_state("submitted")
+        taken = {entry.job_id for entry in submitted if entry.job_id}
         suffix = spec.get("suffix")
         filters: dict[str, Any] = {"suffix": suffix} if isinstance(suffix, str) and suffix else {}
         listing = self.client.jobs.list(
@@ -357,35 +373,36 @@ class Submitter:
                 return job
         return None
 
-    def _submitted(self, entry: QueueEntry, job: Job, kind: SubmissionKind) -> Submission:
-        self.record(job, spec=entry.spec, sweep_id=entry.sweep_id)
-        self.ledger.mark_submitted(entry.id, job.id, now=self.clock())
+    async def _submitted(self, entry: QueueEntry, job: Job, kind: SubmissionKind) -> Submission:
+        await self.record(job, spec=entry.spec, sweep_id=entry.sweep_id)
+        await self.ledger.aio.mark_submitted(entry.id, job.id, now=self.clock())
         return Submission(entry.id, kind, job=job)
 
-    def _failed(self, entry: QueueEntry, error: str) -> Submission:
-        self.ledger.mark_queue_failed(entry.id, error, now=self.clock())
+    async def _failed(self, entry: QueueEntry, error: str) -> Submission:
+        await self.ledger.aio.mark_queue_failed(entry.id, error, now=self.clock())
         logger.warning("queue entry %s failed: %s", entry.id, error)
         return Submission(entry.id, "failed", error=error)
 
-    def _retry_later(self, entry: QueueEntry, error: str) -> Submission:
+    async def _retry_later(self, entry: QueueEntry, error: str) -> Submission:
         if entry.attempts >= self.max_attempts:
-            return self._failed(entry, f"gave up after {entry.attempts} attempts: {error}")
-        self.ledger.mark_queue_failed(entry.id, error, now=self.clock(), retry=True)
+            return await self._failed(entry, f"gave up after {entry.attempts} attempts: {error}")
+        await self.ledger.aio.mark_queue_failed(entry.id, error, now=self.clock(), retry=True)
         return Submission(entry.id, "requeued", error=error)
 
     # -- starting agreed jobs ---------------------------------------------------------------
 
     async def start_approved(self, report: CycleReport) -> None:
         """Start VALIDATED jobs queued with an agreed start, oldest first, within budget."""
+        validated = await self.ledger.aio.list_jobs(status="VALIDATED", backend=self.backend)
         waiting = [
             record
-            for record in self.ledger.list_jobs(status="VALIDATED", backend=self.backend)
+            for record in validated
             if (meta := meta_of(record.spec)) is not None and meta.start == "approved"
         ]
         for record in reversed(waiting):  # list_jobs is newest first
-            reason = self.over_budget(record)
+            reason = await self.over_budget(record)
             if reason is not None:
-                self.refuse(record, reason)
+                await self.refuse(record, reason)
                 report.refused.append((record.id, reason))
                 continue
             try:
@@ -393,7 +410,7 @@ class Submitter:
             except APIError as error:
                 report.errors.append(_tolerated(error, f"starting job {record.id}"))
 
-    def over_budget(self, record: JobRecord) -> str | None:
+    async def over_budget(self, record: JobRecord) -> str | None:
         """Why starting this job would break the agreed budget, or None if it may start."""
         meta = meta_of(record.spec)
         if meta is None:
@@ -405,7 +422,7 @@ class Submitter:
             if cost > meta.max_cost + 1e-9:
                 return f"it costs {cost:.2f}, over the agreed {meta.max_cost:.2f} per job"
         if meta.max_total is not None and record.sweep_id is not None and cost is not None:
-            spent = self.sweep_spent(record.sweep_id, excluding=record.id)
+            spent = await self.sweep_spent(record.sweep_id, excluding=record.id)
             if spent + cost > meta.max_total + 1e-9:
                 return (
                     f"the sweep's started jobs cost {spent:.2f}; this one ({cost:.2f}) would "
@@ -413,21 +430,22 @@ class Submitter:
                 )
         return None
 
-    def sweep_spent(self, sweep_id: str, *, excluding: str) -> float:
+    async def sweep_spent(self, sweep_id: str, *, excluding: str) -> float:
         """The billed cost of a sweep's members that were started."""
+        members = await self.ledger.aio.list_jobs(sweep_id=sweep_id, backend=self.backend)
         return sum(
             server_cost(member) or 0.0
-            for member in self.ledger.list_jobs(sweep_id=sweep_id, backend=self.backend)
+            for member in members
             if member.id != excluding and was_started(member)
         )
 
-    def refuse(self, record: JobRecord, reason: str) -> None:
+    async def refuse(self, record: JobRecord, reason: str) -> None:
         """Leave the job VALIDATED (parked) and remember why, so it is not tried again."""
         meta = meta_of(record.spec) or SubmissionMeta()
         spec = with_meta(
             record.spec or {}, meta.model_copy(update={"start": "refused", "refused": reason})
         )
-        self.ledger.upsert_job(
+        await self.ledger.aio.upsert_job(
             record.last_snapshot, backend=self.backend, now=self.clock(), spec=spec, notify=False
         )
         logger.warning("job %s not started: %s", record.id, reason)
@@ -446,12 +464,12 @@ class Submitter:
             job = await self.client.jobs.get(job_id)
             if job.status == "VALIDATED":
                 raise
-        self.record(job)
+        await self.record(job)
         return job
 
     # -- the ledger -------------------------------------------------------------------------
 
-    def record(
+    async def record(
         self,
         job: Job,
         *,
@@ -460,7 +478,7 @@ class Submitter:
     ) -> JobRecord:
         """Apply a job snapshot; with ``spec``, also what only the submitter knows."""
         hint = self.client.keys.owner_of(job.id)
-        return self.ledger.upsert_job(
+        return await self.ledger.aio.upsert_job(
             job,
             backend=self.backend,
             now=self.clock(),

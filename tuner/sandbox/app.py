@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from fastapi import FastAPI
 from starlette.types import ASGIApp
 
@@ -13,6 +15,9 @@ from tuner.sandbox.service import Sandbox
 
 # The platform's per-file upload limit.
 MAX_UPLOAD_BYTES = 512 * 1024 * 1024
+# The Host names a loopback sandbox answers (ports are ignored); any other gets 400, so a page
+# on a DNS-rebinding domain cannot drive it through a browser.
+LOOPBACK_HOST_NAMES = ("127.0.0.1", "localhost", "[::1]")
 
 
 def create_app(
@@ -22,6 +27,7 @@ def create_app(
     seed: int = 0,
     api_key: str | None = None,
     max_upload_bytes: int = MAX_UPLOAD_BYTES,
+    allowed_hosts: Sequence[str] = LOOPBACK_HOST_NAMES,
 ) -> ASGIApp:
     # No /docs or /openapi.json: the platform has none, and they would need the API key anyway.
     app = FastAPI(title="tuner sandbox", docs_url=None, redoc_url=None, openapi_url=None)
@@ -30,4 +36,4 @@ def create_app(
     install_handlers(app)
     app.include_router(router)
     injector = FaultInjector(faults or FaultPlan(), seed)
-    return SandboxMiddleware(app, injector=injector, api_key=api_key)
+    return SandboxMiddleware(app, injector=injector, api_key=api_key, allowed_hosts=allowed_hosts)

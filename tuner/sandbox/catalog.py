@@ -1,6 +1,6 @@
 """The base models the sandbox serves, with the figures its simulated training uses.
 
-The list is the reference's fine-tunable text models (``mistral-api.md`` §6) plus
+The list is the platform's fine-tunable text models (``docs/api.md#models``) plus
 ``mistral-embed`` (embeddings, not fine-tunable). Every figure comes from the project's tables,
 so the sandbox, the validator and the cost estimate never disagree:
 

@@ -1,4 +1,6 @@
-"""The platform's error bodies, one shape per route family (``mistral-api.md`` §5).
+"""The platform's error bodies, one shape per route family.
+
+See ``docs/api.md#errors-and-status-codes``:
 
 - Fine-tuning, files and routing errors use a string ``detail`` (``{"detail": "..."}``).
 - Request validation uses FastAPI's own bare detail list (``{"detail": [{"type", "loc", ...}]}``),

@@ -1,10 +1,17 @@
-"""Seeded fault injection: rate limits, server errors, dropped connections and slow answers.
+"""Seeded fault injection: rate limits, server errors, dropped connections, slow answers and
+jobs that fail mid-run.
 
 A spec such as ``"429=0.1,500=0.05,drop=0.02,latency=0.3@0.2"`` means: answer 10 % of requests
 with 429, 5 % with 500, close the connection without answering 2 %, and delay 20 % by 0.3 s.
 Any 4xx/5xx code can be listed (``503=0.1``). One random generator seeded with ``seed`` decides,
 drawing the same number of values for every request, so the same sequence of requests meets the
 same faults on every run (concurrent requests are decided in arrival order).
+
+``job_fail=0.3`` makes 30 % of created jobs fail while RUNNING (status FAILED, after part of their
+steps and any checkpoints on the way, with an error in the FAILED event's ``data.error``). It is
+decided when the job is created, by its own generator seeded with ``seed`` (two draws per job,
+in creation order: whether it fails, and how far it gets), and stored with the job, so a restart
+does not change a job's fate. It is independent of the per-request faults.
 """
 
 from __future__ import annotations
@@ -25,6 +32,8 @@ class FaultPlan:
     drop: float = 0.0
     latency_seconds: float = 0.0
     latency_probability: float = 0.0
+    # The share of created jobs that fail mid-run (not a per-request fault).
+    job_fail: float = 0.0
 
     @property
     def empty(self) -> bool:
@@ -46,12 +55,15 @@ def parse_faults(spec: str | None) -> FaultPlan:
     statuses: list[tuple[int, float]] = []
     drop = 0.0
     latency = (0.0, 0.0)
+    job_fail = 0.0
     for item in spec.split(","):
         key, sep, value = item.strip().partition("=")
         if not sep:
             raise FaultSpecError(f"fault {item.strip()!r} is not KEY=VALUE")
         if key == "drop":
             drop = _probability(key, value)
+        elif key == "job_fail":
+            job_fail = _probability(key, value)
         elif key == "latency":
             seconds, at, chance = value.partition("@")
             if not at:
@@ -61,12 +73,12 @@ def parse_faults(spec: str | None) -> FaultPlan:
             statuses.append((int(key), _probability(key, value)))
         else:
             raise FaultSpecError(
-                f"unknown fault {key!r}: use a 4xx/5xx status, 'drop' or 'latency'"
+                f"unknown fault {key!r}: use a 4xx/5xx status, 'drop', 'latency' or 'job_fail'"
             )
     total = sum(p for _, p in statuses) + drop
     if total > 1:
         raise FaultSpecError(f"fault probabilities add up to {total:g}, more than 1")
-    return FaultPlan(tuple(statuses), drop, latency[0], latency[1])
+    return FaultPlan(tuple(statuses), drop, latency[0], latency[1], job_fail)
 
 
 def _probability(key: str, value: str) -> float:
@@ -87,6 +99,30 @@ def _seconds(value: str) -> float:
     if number < 0:
         raise FaultSpecError(f"latency: {number:g} seconds is negative")
     return number
+
+
+# How far a failing job gets: between these shares of its steps.
+FAIL_PROGRESS = (0.3, 0.8)
+
+
+class JobFate:
+    """Decides, job by job in creation order, which jobs fail mid-run and where (seeded)."""
+
+    def __init__(self, probability: float, seed: int = 0) -> None:
+        self.probability = probability
+        self._rng = random.Random(f"{seed}:job_fail")
+        self._lock = threading.Lock()
+
+    def fail_fraction(self) -> float | None:
+        """The share of its steps a new job completes before failing, or None: it succeeds."""
+        if not self.probability:
+            return None
+        with self._lock:
+            chance, progress = self._rng.random(), self._rng.random()
+        if chance >= self.probability:
+            return None
+        low, high = FAIL_PROGRESS
+        return round(low + (high - low) * progress, 6)
 
 
 @dataclass

@@ -1,7 +1,7 @@
 """Chat completions and embeddings, answered by the deterministic stand-ins of :mod:`standin`.
 
-Response and chunk shapes follow ``mistral-api.md`` §4 and the SDK's models (``ChatCompletion
-Response``, ``CompletionChunk``, ``EmbeddingResponse``).
+Response and chunk shapes follow ``docs/api.md#chat-completions`` and the SDK's models
+(``ChatCompletionResponse``, ``CompletionChunk``, ``EmbeddingResponse``).
 """
 
 from __future__ import annotations

@@ -10,6 +10,7 @@ Course of a job (durations in simulated seconds)::
     created ─5─▶ VALIDATING ─15─▶ VALIDATED (metadata) ─ parked until /start unless auto_start
     start ──▶ QUEUED ─10─▶ RUNNING ─(setup + steps × seconds/step)─▶ SUCCESS
     invalid data: VALIDATING ─15─▶ FAILED_VALIDATION
+    job_fail fault: RUNNING ─(setup + a share of the steps)─▶ FAILED
     cancel: CANCELLATION_REQUESTED ─3─▶ CANCELLED (nothing planned after the request happens)
 
 Checkpoints come every 10 % of the steps but at least 10 steps apart (as the platform's docs
@@ -113,14 +114,38 @@ def planned_transitions(job: JobRecord, model: ModelSpec) -> list[Transition]:
             running = start + QUEUED_BEFORE_RUN
             plan.append(Transition(start, Status.QUEUED))
             plan.append(Transition(running, Status.RUNNING))
-            finish = running + run_seconds(model, outcome.training_steps)
-            plan.append(Transition(finish, Status.SUCCESS))
+            failing = failed_step(job)
+            if failing is None:
+                finish = running + run_seconds(model, outcome.training_steps)
+                plan.append(Transition(finish, Status.SUCCESS))
+            else:
+                finish = running + run_seconds(model, 0) + failing * model.seconds_per_step
+                plan.append(Transition(finish, Status.FAILED))
     cancel = job.cancel_requested_at
     if cancel is not None:
         plan = [t for t in plan if t.at <= cancel]
         plan.append(Transition(cancel, Status.CANCELLATION_REQUESTED))
         plan.append(Transition(cancel + CANCELLING_SECONDS, Status.CANCELLED))
     return plan
+
+
+def failed_step(job: JobRecord) -> int | None:
+    """The step at which a job given the job_fail fault fails (None: it does not fail)."""
+    outcome = job.validation
+    if job.fail_fraction is None or outcome is None or not outcome.ok:
+        return None
+    steps = outcome.training_steps
+    return min(max(1, math.floor(steps * job.fail_fraction)), max(1, steps - 1))
+
+
+def failure_message(job: JobRecord) -> str:
+    """The error a job failed by the job_fail fault reports in its FAILED event."""
+    step = failed_step(job)
+    steps = job.validation.training_steps if job.validation is not None else 0
+    return (
+        f"Training failed at step {step} of {steps}: simulated worker failure "
+        "(tuner sandbox job_fail fault)."
+    )
 
 
 def transitions_until(job: JobRecord, model: ModelSpec, now: float) -> list[Transition]:
@@ -173,7 +198,10 @@ def checkpoints_at(
 ) -> list[PlannedCheckpoint]:
     """Checkpoints visible at ``now``, newest first."""
     cutoff = now if job.cancel_requested_at is None else min(now, job.cancel_requested_at)
+    failing = failed_step(job)
     planned = planned_checkpoints(job, model, seed=seed, has_validation_data=has_validation_data)
+    if failing is not None:
+        planned = [c for c in planned if c.step <= failing]
     return [c for c in reversed(planned) if c.at <= cutoff]
 
 

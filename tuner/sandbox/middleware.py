@@ -1,4 +1,4 @@
-"""The outermost layer: the sandbox mark, injected faults and the gateway's API-key check.
+"""The outermost layer: the sandbox mark, the Host check, injected faults and the API-key check.
 
 It wraps the whole FastAPI application (outside Starlette's own middleware), for two reasons:
 every answer, including injected faults and 401s, must carry ``x-tuner-sandbox: 1``; and a
@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import orjson
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tuner.sandbox.errors import gateway_body
@@ -31,22 +32,36 @@ RETRY_AFTER_SECONDS = 1
 
 
 class SandboxMiddleware:
-    def __init__(self, app: ASGIApp, *, injector: FaultInjector, api_key: str | None) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        injector: FaultInjector,
+        api_key: str | None,
+        allowed_hosts: Sequence[str],
+    ) -> None:
         self.app = app
         self.injector = injector
         self.api_key = api_key
+        # The Host check comes first (before faults and auth): a page on a rebinding domain
+        # must not reach a loopback sandbox through the victim's browser. It answers 400.
+        self._host_checked = TrustedHostMiddleware(
+            self._serve, allowed_hosts=list(allowed_hosts), www_redirect=False
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        marked = _marking(send)
+        await self._host_checked(scope, receive, _marking(send))
+
+    async def _serve(self, scope: Scope, receive: Receive, marked: Send) -> None:
         path: str = scope["path"]
         if not path.startswith(CONTROL_PREFIX):
             decision = self.injector.decide()
             if decision.delay:
                 await asyncio.sleep(decision.delay)
-            if decision.drop and await _drop_connection(send):
+            if decision.drop and await _drop_connection(getattr(marked, "inner", marked)):
                 return
             if decision.status is not None:
                 await _fault_response(decision.status, marked)
@@ -60,13 +75,20 @@ class SandboxMiddleware:
         await self.app(scope, receive, marked)
 
 
-def _marking(send: Send) -> Send:
-    async def marked(message: Message) -> None:
+class _Marked:
+    """The server's ``send`` adding the sandbox mark; ``inner`` is the server's own."""
+
+    def __init__(self, inner: Send) -> None:
+        self.inner = inner
+
+    async def __call__(self, message: Message) -> None:
         if message["type"] == "http.response.start":
             message["headers"] = [*message.get("headers", []), SANDBOX_HEADER]
-        await send(message)
+        await self.inner(message)
 
-    return marked
+
+def _marking(send: Send) -> Send:
+    return _Marked(send)
 
 
 def _bearer(scope: Scope) -> str | None:

@@ -76,6 +76,8 @@ class JobRecord(Stored):
     start_requested_at: float | None = None
     cancel_requested_at: float | None = None
     fine_tuned_model: str | None = None
+    # The share of its steps the job completes before failing (the job_fail fault), or None.
+    fail_fraction: float | None = None
     # True once the job reached a terminal status and everything it produces was stored.
     settled: bool = False
 

@@ -1,7 +1,8 @@
 """Request bodies, strict like the platform's: unknown fields are refused (422 ``extra_forbidden``).
 
-Field constraints follow ``mistral-api.md`` §2 and §4; where the official SDK sends a field the
-reference does not list, it is accepted so that the SDK's requests pass.
+Field constraints follow ``docs/api.md#creating-a-job`` and ``docs/api.md#chat-completions``;
+where the official SDK sends a field those do not list, it is accepted so that the SDK's requests
+pass.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """HTTP routes: parse, call :class:`~tuner.sandbox.service.Sandbox`, return the wire shape.
 
-Paths, parameters and status codes follow ``mistral-api.md`` §1-4. Path ids are typed as UUIDs
-(the OAS declares ``format: uuid``), so a malformed id is a 422, as on the platform. Handlers
+Paths, parameters and status codes follow ``docs/api.md`` (files, jobs, models, chat,
+embeddings). Path ids are typed as UUIDs (the OAS declares ``format: uuid``), so a malformed id
+is a 422, as on the platform. Handlers
 that may block (validation, token counting, disk) are plain functions, which FastAPI runs in its
 thread pool; the upload handler is async because it streams the request body.
 """

@@ -9,6 +9,7 @@ import os
 import socket
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -18,7 +19,7 @@ import uvicorn
 from uvicorn.config import LOGGING_CONFIG
 
 from tuner.config import is_loopback_host
-from tuner.sandbox.app import MAX_UPLOAD_BYTES, create_app
+from tuner.sandbox.app import LOOPBACK_HOST_NAMES, MAX_UPLOAD_BYTES, create_app
 from tuner.sandbox.clock import Clock, ManualClock, ScaledClock
 from tuner.sandbox.faults import parse_faults
 from tuner.sandbox.openai import OpenAISandbox, create_openai_app
@@ -72,6 +73,57 @@ def _announce(url: str, data_dir: Path, clock: Clock, provider: str = "mistral")
     log.info("%s (%s, data in %s, %s)", _STARTUP_LINES[provider], url, data_dir, timing)
 
 
+class DataDirError(ValueError):
+    """The data directory cannot be used (it is a file, or cannot be created)."""
+
+
+def served_host_names(host: str, allowed_hosts: Sequence[str] = ()) -> tuple[str, ...]:
+    """The Host header names a sandbox bound to ``host`` answers; raise ValueError if unsafe.
+
+    A non-loopback bind must have an API key (checked by the caller) and answers the bound
+    address itself plus the names given in ``allowed_hosts``; a loopback bind answers only
+    loopback names, so extra names there are refused (they would reopen DNS rebinding).
+    """
+    extra = tuple(name.strip().lower() for name in allowed_hosts if name.strip())
+    for name in extra:
+        if "*" in name or "/" in name or (":" in name.strip("[]") and not name.startswith("[")):
+            raise ValueError(
+                f"--allowed-host {name!r} is not a host name (no port, scheme or wildcard; "
+                "IPv6 addresses in brackets)"
+            )
+    bound = f"[{host}]" if ":" in host else host.lower()
+    if is_loopback_host(host):
+        if extra:
+            raise ValueError(
+                "--allowed-host is only for a non-loopback --host: a loopback sandbox answers "
+                "loopback names only, so a DNS-rebinding page cannot reach it"
+            )
+        return tuple(dict.fromkeys((*LOOPBACK_HOST_NAMES, bound)))
+    wildcard = bound in ("0.0.0.0", "[::]")
+    own = () if wildcard else (bound,)
+    return tuple(dict.fromkeys((*LOOPBACK_HOST_NAMES, *own, *extra)))
+
+
+def check_exposure(host: str, api_key: str | None) -> None:
+    """Refuse a non-loopback bind without an API key (ValueError saying why)."""
+    if not is_loopback_host(host) and api_key is None:
+        raise ValueError(
+            f"refusing to listen on {host} without --api-key: anyone on the network could "
+            "list, download and delete the sandbox's files and jobs"
+        )
+
+
+def _open_store(data_dir: Path) -> Store:
+    # Checked here, before binding: otherwise the failure surfaces as an OSError that reads
+    # like a busy port.
+    if data_dir.exists() and not data_dir.is_dir():
+        raise DataDirError(f"--data-dir {data_dir} is a file, not a directory")
+    try:
+        return Store(data_dir)
+    except OSError as exc:
+        raise DataDirError(f"cannot use --data-dir {data_dir}: {exc.strerror or exc}") from None
+
+
 def _build(
     data_dir: Path,
     clock: Clock,
@@ -80,6 +132,7 @@ def _build(
     seed: int,
     api_key: str | None,
     max_upload_bytes: int,
+    allowed_hosts: Sequence[str] = LOOPBACK_HOST_NAMES,
     provider: str = "mistral",
 ) -> tuple[Sandbox | OpenAISandbox, Any]:
     plan = parse_faults(faults)  # before touching the data dir: a bad spec changes nothing
@@ -88,13 +141,26 @@ def _build(
     if provider not in PROVIDERS:
         raise ValueError(f"provider must be one of {', '.join(PROVIDERS)}, got {provider!r}")
     if provider == "openai":
-        speaker = OpenAISandbox(Store(data_dir), clock, seed=seed)
+        if plan.job_fail:
+            # Refused rather than ignored: the OpenAI sandbox does not simulate it yet.
+            raise ValueError("the job_fail fault is not available with --provider openai")
+        speaker = OpenAISandbox(_open_store(data_dir), clock, seed=seed)
         return speaker, create_openai_app(
-            speaker, faults=plan, seed=seed, api_key=api_key, max_upload_bytes=max_upload_bytes
+            speaker,
+            faults=plan,
+            seed=seed,
+            api_key=api_key,
+            max_upload_bytes=max_upload_bytes,
+            allowed_hosts=allowed_hosts,
         )
-    sandbox = Sandbox(Store(data_dir), clock, seed=seed)
+    sandbox = Sandbox(_open_store(data_dir), clock, seed=seed, job_fail=plan.job_fail)
     app = create_app(
-        sandbox, faults=plan, seed=seed, api_key=api_key, max_upload_bytes=max_upload_bytes
+        sandbox,
+        faults=plan,
+        seed=seed,
+        api_key=api_key,
+        max_upload_bytes=max_upload_bytes,
+        allowed_hosts=allowed_hosts,
     )
     return sandbox, app
 
@@ -148,6 +214,7 @@ def start_in_thread(
     seed: int = 0,
     api_key: str | None = None,
     max_upload_bytes: int = MAX_UPLOAD_BYTES,
+    allowed_hosts: Sequence[str] = (),
     provider: str = "mistral",
 ) -> SandboxHandle:
     """Start a sandbox on ``host:port`` (port 0: any free port) and return once it answers.
@@ -156,6 +223,8 @@ def start_in_thread(
     the clock is the wall clock sped up ``speed`` times. ``provider="openai"`` speaks OpenAI's
     dialect (:mod:`tuner.sandbox.openai`) instead of Mistral's.
     """
+    check_exposure(host, api_key)
+    names = served_host_names(host, allowed_hosts)
     root = Path(data_dir)
     the_clock = clock if clock is not None else ScaledClock(speed)
     sandbox, app = _build(
@@ -165,6 +234,7 @@ def start_in_thread(
         seed=seed,
         api_key=api_key,
         max_upload_bytes=max_upload_bytes,
+        allowed_hosts=names,
         provider=provider,
     )
     sock = _bind(host, port)
@@ -210,14 +280,19 @@ def serve(
     *,
     manual_clock: bool = False,
     max_upload_bytes: int = MAX_UPLOAD_BYTES,
+    allowed_hosts: Sequence[str] = (),
     provider: str = "mistral",
 ) -> None:
     """Run the sandbox in the foreground until interrupted (the ``tuner sandbox`` command).
 
     ``speed`` scales the wall clock (100: a 100-step job finishes in seconds); ``manual_clock``
     freezes it instead, to be moved with ``POST /sandbox/clock/advance``. Raises ValueError for
-    a bad ``faults`` spec or ``speed``, OSError when the address cannot be bound.
+    a bad ``faults`` spec or ``speed``, a non-loopback ``host`` without ``api_key`` or an
+    unusable ``data_dir`` (DataDirError), OSError when the address cannot be bound. It answers
+    only the Host names of :func:`served_host_names`.
     """
+    check_exposure(host, api_key)
+    names = served_host_names(host, allowed_hosts)
     root = Path(data_dir) if data_dir is not None else default_data_dir()
     clock: Clock = ManualClock() if manual_clock else ScaledClock(speed)
     sandbox, app = _build(
@@ -227,6 +302,7 @@ def serve(
         seed=seed,
         api_key=api_key,
         max_upload_bytes=max_upload_bytes,
+        allowed_hosts=names,
         provider=provider,
     )
     try:
@@ -238,7 +314,11 @@ def serve(
     server = uvicorn.Server(config)
     _announce(_url(host, sock), root, clock, provider)
     if not is_loopback_host(host):
-        log.warning("listening on %s: the sandbox is reachable from other machines", host)
+        log.warning(
+            "listening on %s: the sandbox is reachable from other machines (Host names: %s)",
+            host,
+            ", ".join(names),
+        )
     try:
         server.run(sockets=[sock])
     except KeyboardInterrupt:

@@ -27,6 +27,7 @@ from tuner.sandbox import errors, lifecycle, validation, wire
 from tuner.sandbox.catalog import BASE_MODELS, ModelSpec, base_model
 from tuner.sandbox.clock import Clock
 from tuner.sandbox.errors import ApiError, detail_error, unprocessable, validation_detail
+from tuner.sandbox.faults import JobFate
 from tuner.sandbox.lifecycle import Status
 from tuner.sandbox.records import (
     FileRecord,
@@ -91,10 +92,11 @@ def _page(items: list[Any], page: int, page_size: int) -> list[Any]:
 
 
 class Sandbox:
-    def __init__(self, store: Store, clock: Clock, *, seed: int = 0) -> None:
+    def __init__(self, store: Store, clock: Clock, *, seed: int = 0, job_fail: float = 0.0) -> None:
         self.store = store
         self.clock = clock
         self.seed = seed
+        self._fate = JobFate(job_fail, seed)
         saved = store.get_meta(CLOCK_KEY)
         if saved is not None:
             clock.resume_from(float(saved))
@@ -310,6 +312,7 @@ class Sandbox:
             if body.repositories is None
             else [r.model_dump(exclude={"token"}) for r in body.repositories],
             invalid_sample_skip_percentage=body.invalid_sample_skip_percentage,
+            fail_fraction=self._fate.fail_fraction(),
         )
         # Settle earlier jobs first, so a job whose validation has (silently) failed by now is
         # not taken for an active duplicate.

@@ -1,4 +1,4 @@
-"""Wire shapes: the sandbox's records rendered as the platform's JSON (``mistral-api.md`` §1-3).
+"""Wire shapes: the sandbox's records rendered as the platform's JSON (``docs/api.md``).
 
 Where the reference and the official SDK (mistralai 2.5.1, which parses these) disagree, the
 SDK wins. Every optional field is present (often as null) so that strict clients see the whole
@@ -13,7 +13,7 @@ from typing import Any
 from tuner.sandbox import lifecycle
 from tuner.sandbox.catalog import ModelSpec, run_seconds, token_cost
 from tuner.sandbox.lifecycle import Status
-from tuner.sandbox.records import FileRecord, JobRecord, ModelRecord, Validation
+from tuner.sandbox.records import FileRecord, JobRecord, ModelRecord
 
 JSON = dict[str, Any]
 
@@ -149,7 +149,7 @@ def job_out(job: JobRecord, model: ModelSpec, now: float, *, seed: int, detailed
         "repositories": repositories_out(job),
     }
     if detailed:
-        body["events"] = [_event(t, outcome) for t in transitions]
+        body["events"] = [_event(t, job) for t in transitions]
         body["checkpoints"] = [
             {
                 "metrics": {
@@ -167,11 +167,15 @@ def job_out(job: JobRecord, model: ModelSpec, now: float, *, seed: int, detailed
     return body
 
 
-def _event(transition: lifecycle.Transition, outcome: Validation | None) -> JSON:
+def _event(transition: lifecycle.Transition, job: JobRecord) -> JSON:
     data: JSON = {"status": transition.status.value}
+    outcome = job.validation
+    # Sandbox addition: why the job failed (the platform's events were only seen with a
+    # status; where it reports a run-time failure's reason is unconfirmed).
     if transition.status is Status.FAILED_VALIDATION and outcome is not None and outcome.error:
-        # Sandbox addition: why the data was refused (the platform's events carry only status).
         data["error"] = outcome.error
+    elif transition.status is Status.FAILED:
+        data["error"] = lifecycle.failure_message(job)
     return {"name": "status-updated", "data": data, "created_at": int(transition.at)}
 
 

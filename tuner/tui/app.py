@@ -5,10 +5,10 @@ same client, ledger, orchestrator and queue ``tuner jobs`` uses); tests may pass
 ``client=..., ledger=..., clock=...`` instead, from which ``make_app`` builds the services. The
 app builds the client in a worker after the first frame when it does not exist yet, so start-up
 pays neither for ``tuner.api`` nor httpx before the jobs show (the first frame reads only the
-ledger). All I/O runs in workers: async workers for the async
-client, ``to_thread`` for the (blocking) ledger. The refresh loop is dolphie's: the next refresh
-is armed only once the previous one has finished, so refreshes never overlap, and it pauses while
-a dialog is open.
+ledger). All I/O runs in workers: async workers for the async client, ``ledger.aio`` (the
+ledger's own worker thread) for the (blocking) ledger. The refresh loop is dolphie's: the next
+refresh is armed only once the previous one has finished, so refreshes never overlap, and it
+pauses while a dialog is open.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from textual import work
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
+from textual.notifications import SeverityLevel
 from textual.screen import ModalScreen, Screen
 from textual.signal import Signal
 from textual.timer import Timer
@@ -31,6 +32,7 @@ from textual.worker import Worker, WorkerState
 from tuner.config import Settings
 from tuner.jobs.ledger import Ledger, LedgerError
 from tuner.services import Services
+from tuner.tui import format as fmt
 from tuner.tui.commands import ActionsProvider
 from tuner.tui.config import DEFAULT_POLL_INTERVAL, Mode, TuiConfig
 from tuner.tui.screens.jobs import JobsScreen
@@ -234,7 +236,7 @@ class TunerApp(App[None]):
                 await self._read_ledger()
 
     async def _read_ledger(self) -> JobsSnapshot:
-        snapshot = await asyncio.to_thread(load_jobs, self.ledger, self.backend, self.now())
+        snapshot = await self.ledger.aio.call(load_jobs, self.ledger, self.backend, self.now())
         self.snapshot = snapshot
         self.jobs_signal.publish(snapshot)
         self.publish_status()
@@ -349,6 +351,25 @@ class TunerApp(App[None]):
                 severity="error",
                 markup=False,
             )
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = True,
+    ) -> None:
+        """Every toast (widgets' ``notify`` lands here) shows its text inert: messages quote
+        servers, data and file names. Callers pass ``markup=False`` for such text as well."""
+        super().notify(
+            fmt.plain(message, multiline=True),
+            title=fmt.plain(title),
+            severity=severity,
+            timeout=timeout,
+            markup=markup,
+        )
 
     def notify_error(self, what: str, error: BaseException) -> None:
         self.notify(f"{what}: {describe(error)}", title="Error", severity="error", markup=False)

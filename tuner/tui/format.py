@@ -1,12 +1,18 @@
 """How values look in the dashboard: ages, sizes, token counts, costs, statuses.
 
-Pure functions over plain values (no textual, no I/O), so they are tested on their own.
+Pure functions over plain values (no textual, no I/O), so they are tested on their own. Text
+from data or a server (ids, names, suffixes, statuses, messages, content) goes through
+:func:`plain` (or a helper that uses it) before it is shown: escape sequences are shown escaped,
+never sent to the terminal. Widgets show it as ``rich.text.Text`` or with ``markup=False``, so
+it is never read as markup either.
 """
 
 from __future__ import annotations
 
 import math
 from datetime import UTC, datetime
+
+from tuner.textsafe import inert
 
 # Colour of each job status: one style per state, consistent in every screen.
 STATUS_STYLES: dict[str, str] = {
@@ -35,12 +41,18 @@ ROLE_STYLES: dict[str, str] = {
 }
 
 
+def plain(text: object, *, multiline: bool = False) -> str:
+    """Untrusted text as the dashboard shows it: control characters shown escaped (one line,
+    unless ``multiline``: conversation content and long messages keep their newlines)."""
+    return inert(text, multiline=multiline)
+
+
 def status_style(status: str) -> str:
     return STATUS_STYLES.get(status, "")
 
 
 def status_label(status: str, *, short: bool = False) -> str:
-    return STATUS_SHORT.get(status, status) if short else status
+    return plain(STATUS_SHORT.get(status, status) if short else status)
 
 
 def age(seconds: float | None) -> str:
@@ -110,7 +122,7 @@ def cost(value: float | None, currency: str | None = None) -> str:
         return "-"
     symbol = {"USD": "$", "EUR": "€"}.get((currency or "USD").upper())
     if symbol is None:
-        return f"{value:.2f} {currency}"
+        return f"{value:.2f} {plain(currency)}"
     return f"{symbol}{value:.2f}"
 
 
@@ -141,12 +153,13 @@ def score(value: float | None) -> str:
 
 
 def short_id(job_id: str, length: int = 8) -> str:
-    return job_id[:length]
+    return plain(job_id[:length])
 
 
 def truncate(text: str, width: int) -> str:
-    """``text`` cut to ``width`` cells with an ellipsis; line breaks become spaces."""
-    flat = " ".join(text.split())
+    """``text`` cut to ``width`` cells with an ellipsis; line breaks become spaces; control
+    characters are shown escaped (:func:`plain`)."""
+    flat = plain(" ".join(text.split()))
     if width <= 0:
         return ""
     return flat if len(flat) <= width else flat[: max(0, width - 1)] + "…"

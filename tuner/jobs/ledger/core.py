@@ -9,11 +9,12 @@ it.
 from __future__ import annotations
 
 import os
+import threading
 import uuid
 from collections.abc import Collection, Mapping, Sequence
 from contextlib import AbstractContextManager
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 from sqlalchemy import Connection
@@ -55,6 +56,9 @@ from .snapshot import (
     stored_snapshot,
 )
 
+if TYPE_CHECKING:
+    from .aio import AsyncLedger
+
 JsonInput = Mapping[str, Any] | BaseModel
 
 
@@ -74,6 +78,8 @@ class Ledger(AbstractContextManager["Ledger"]):
     def __init__(self, url: str, *, notifiers: Sequence[str] = ()) -> None:
         resolved = resolve_url(url)
         self._url = masked(resolved)
+        self._aio: AsyncLedger | None = None
+        self._aio_lock = threading.Lock()
         self._notifiers = _check_notifiers(notifiers)
         try:
             self._engine = create_ledger_engine(resolved)
@@ -110,6 +116,18 @@ class Ledger(AbstractContextManager["Ledger"]):
         """The notifiers this ``Ledger`` was opened with (see ``registered_notifiers`` too)."""
         return self._notifiers
 
+    @property
+    def aio(self) -> AsyncLedger:
+        """This ledger for async code: the same operations as coroutines that run in this
+        ledger's worker thread, so the event loop never waits on the database (see ``aio.py``).
+        Code that runs on an event loop uses this, never the blocking methods."""
+        with self._aio_lock:
+            if self._aio is None:
+                from .aio import AsyncLedger  # aio.py builds on this module
+
+                self._aio = AsyncLedger(self)
+            return self._aio
+
     def __repr__(self) -> str:
         return f"Ledger({self._url!r})"
 
@@ -118,6 +136,12 @@ class Ledger(AbstractContextManager["Ledger"]):
             return migrations.current_version(conn)
 
     def close(self) -> None:
+        """Stop the async worker (after the calls already made) and close the connections.
+        A closed ledger still works: it reconnects when used again."""
+        with self._aio_lock:
+            aio = self._aio
+        if aio is not None:
+            aio.close()
         self._engine.dispose()
 
     def __exit__(

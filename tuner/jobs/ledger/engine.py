@@ -12,12 +12,18 @@ SQLite specifics, each for a reason:
   and write transactions use BEGIN IMMEDIATE: they take the write lock up front, so two writers
   that both read first cannot deadlock on the upgrade from read to write (which SQLite reports
   as "database is locked" at once, ignoring the busy timeout).
+- before an engine's first write transaction, ``PRAGMA quick_check``: a damaged file is refused
+  (``LedgerCorruptError``, with how to recover) and never written to. It runs once per process
+  and only when something is about to write, not on open: its cost grows with the file (about
+  30 ms per MB), and the dashboard's first frame only reads. Reads of damaged pages fail with
+  the same advice.
 """
 
 from __future__ import annotations
 
 import os
 import sqlite3
+import threading
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -28,7 +34,7 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
-from .errors import LedgerError, UnsupportedDatabaseError
+from .errors import LedgerCorruptError, LedgerError, UnsupportedDatabaseError
 
 LEDGER_ENV = "TUNER_DB"
 SQLITE_BUSY_TIMEOUT_S = 30.0
@@ -114,7 +120,7 @@ def _sqlite_engine(url: URL) -> Engine:
         connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S, "check_same_thread": False},
     )
     event.listen(engine, "connect", _on_sqlite_connect)
-    event.listen(engine, "begin", _on_sqlite_begin)
+    event.listen(engine, "begin", _SqliteBegin(path))
     return engine
 
 
@@ -159,9 +165,51 @@ def _ensure_wal(cursor: Any) -> None:
             time.sleep(_WAL_RETRY_S)
 
 
-def _on_sqlite_begin(conn: Connection) -> None:
-    write = bool(conn.get_execution_options().get(_WRITE_OPTION, False))
-    conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+class _SqliteBegin:
+    """Emits BEGIN (IMMEDIATE for writes); checks the file once before the first write."""
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._sound = False
+        self._lock = threading.Lock()
+
+    def __call__(self, conn: Connection) -> None:
+        write = bool(conn.get_execution_options().get(_WRITE_OPTION, False))
+        if write and not self._sound:
+            self._check(conn)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+    def _check(self, conn: Connection) -> None:
+        with self._lock:
+            if self._sound:
+                return
+            try:
+                rows = conn.exec_driver_sql("PRAGMA quick_check").fetchall()
+            except SQLAlchemyError as exc:
+                raise LedgerCorruptError(corruption_message(self._path, _reason(exc))) from exc
+            problems = [str(row[0]) for row in rows if str(row[0]).lower() != "ok"]
+            if problems:
+                raise LedgerCorruptError(corruption_message(self._path, _first(problems)))
+            self._sound = True
+
+
+def _first(problems: list[str]) -> str:
+    """quick_check's first finding on one line (its report can run to many lines)."""
+    lines = [line.strip() for text in problems for line in text.splitlines() if line.strip()]
+    lines = [line for line in lines if not line.startswith("***")] or lines
+    more = f" and {len(lines) - 1} more finding(s)" if len(lines) > 1 else ""
+    return lines[0][:200] + more
+
+
+def corruption_message(path: Path | str, problem: str) -> str:
+    """What to tell the user about a damaged SQLite ledger: the problem and how to recover."""
+    recovered = f"{path}.recovered"
+    return (
+        f"the ledger {path} is damaged ({problem}); nothing was written to it. Keep a copy "
+        f"(cp {path} {path}.bak), then recover what it holds with: sqlite3 {path} .recover "
+        f"| sqlite3 {recovered}, check it, and point TUNER_DB at {recovered} (or move it into "
+        "place)"
+    )
 
 
 @contextmanager
@@ -176,7 +224,11 @@ def transaction(engine: Engine, *, write: bool, what: str) -> Iterator[Connectio
             with conn.begin():
                 yield conn
     except SQLAlchemyError as exc:
-        raise LedgerError(f"ledger: {what} failed: {_reason(exc)}") from exc
+        reason = _reason(exc)
+        if "malformed" in reason and engine.dialect.name == "sqlite":
+            path = engine.url.database or "?"
+            raise LedgerCorruptError(f"{what} failed: {corruption_message(path, reason)}") from exc
+        raise LedgerError(f"ledger: {what} failed: {reason}") from exc
 
 
 def _reason(exc: SQLAlchemyError) -> str:

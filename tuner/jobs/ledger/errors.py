@@ -11,6 +11,10 @@ class UnsupportedDatabaseError(LedgerError):
     """The URL names a database the ledger does not support (SQLite and PostgreSQL only)."""
 
 
+class LedgerCorruptError(LedgerError):
+    """The SQLite file is damaged (``PRAGMA quick_check`` failed): nothing may write to it."""
+
+
 class SchemaTooNewError(LedgerError):
     """The database was written by a newer tuner; this one must not touch it."""
 

@@ -77,7 +77,15 @@ def current_version(conn: Connection) -> int:
 
 
 def migrate(engine: Engine, migrations: Sequence[Migration] = MIGRATIONS) -> int:
-    """Bring the database up to ``len(migrations)``; returns the version it was at before."""
+    """Bring the database up to ``len(migrations)``; returns the version it was at before.
+
+    An up-to-date database is only read: a write transaction (and SQLite's check before the
+    first write, see ``engine``) happens only when there is something to migrate.
+    """
+    with transaction(engine, write=False, what="reading the schema version") as conn:
+        before = current_version(conn)
+    if before == len(migrations):
+        return before
     with transaction(engine, write=True, what="migrating the schema") as conn:
         if conn.dialect.name == "postgresql":
             conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_MIGRATION_LOCK})

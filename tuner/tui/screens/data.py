@@ -36,6 +36,7 @@ from tuner.tui.widgets.inputs import TunerInput
 
 if TYPE_CHECKING:
     from tuner.datasets.findings import Finding
+    from tuner.datasets.fix import FixResult
     from tuner.datasets.report import Report
 
 FINDINGS_SHOWN = 5000
@@ -43,23 +44,32 @@ FINDINGS_SHOWN = 5000
 
 def validate_file(path: str, model: str) -> Report:
     """Validate one file with the model's tokenizer (blocking: run it in a thread)."""
-    from tuner.datasets.tokenizers import context_length, resolve_tokenizer
+    from tuner.datasets.tokenizers import resolve_counting
     from tuner.datasets.tokens import counter_for
     from tuner.datasets.validate import ValidateOptions, validate_paths
 
-    name = resolve_tokenizer(model or None, None)
-    options = ValidateOptions(seq_len=context_length(model) if model else None)
+    counting = resolve_counting(model or None, None)
+    options = ValidateOptions(seq_len=counting.seq_len)
+    factory = functools.partial(counter_for, counting.tokenizer)
     # One process: the dashboard runs threads, so a fork-based pool is not safe here.
-    return validate_paths(
-        [path], options=options, counter_factory=functools.partial(counter_for, name), workers=1
-    )
+    return validate_paths([path], options=options, counter_factory=factory, workers=1)
+
+
+def fix_beside(path: str) -> FixResult:
+    """Fix ``path`` into ``<stem>.fixed.jsonl`` beside it (numbered when taken), by the core's
+    rules: the rejects file only when a line is rejected, nothing written over (blocking)."""
+    from tuner.datasets.fix import fix_file
+    from tuner.fsutil import next_free_path
+
+    source = Path(path)
+    return fix_file(source, next_free_path(source.with_name(f"{source.stem}.fixed.jsonl")))
 
 
 def summary_text(report: Report) -> Text:
     """Three lines: the file and its state, lines and findings, tokens."""
     file = report.files[0]
     text = Text()
-    text.append(Path(file.path).name, style="bold")
+    text.append(fmt.plain(Path(file.path).name), style="bold")
     text.append("  ")
     text.append("valid" if report.ok else "has errors", "bold green" if report.ok else "bold red")
     text.append(f"  {file.format or '?'}, {fmt.size(file.size)}\n")
@@ -136,7 +146,7 @@ class DataScreen(TunerScreen):
             self.notify("give a file path first", severity="warning")
             return
         model = self.query_one("#data-model", TunerInput).value.strip()
-        self.query_one("#data-summary", Static).update(Text(f"validating {path}…"))
+        self.query_one("#data-summary", Static).update(Text(f"validating {fmt.plain(path)}…"))
         self.validate(path, model)
 
     @work(group="data", exclusive=True, exit_on_error=False, description="validating")
@@ -147,7 +157,9 @@ class DataScreen(TunerScreen):
         try:
             report = await asyncio.to_thread(validate_file, path, model)
         except (DataInputError, UnknownModelError, OSError) as error:
-            self.query_one("#data-summary", Static).update(Text(str(error), style="bold red"))
+            self.query_one("#data-summary", Static).update(
+                Text(fmt.plain(error, multiline=True), style="bold red")
+            )
             self.notify(str(error), title="Data", severity="error", markup=False)
             return
         findings = await asyncio.to_thread(lambda: list(report.iter_findings()))
@@ -166,7 +178,7 @@ class DataScreen(TunerScreen):
                 Text("-" if finding.line is None else str(finding.line), justify="right"),
                 severity,
                 Text(finding.code),
-                Text(finding.message),
+                Text(fmt.plain(finding.message)),
                 key=str(index),
             )
         if len(findings) > FINDINGS_SHOWN:
@@ -214,20 +226,28 @@ class DataScreen(TunerScreen):
 
     @work(group="data-tool", exclusive=True, exit_on_error=False, description="fixing")
     async def fix(self, path: str) -> None:
-        from tuner.datasets.fix import fix_file
+        from tuner.datasets.errors import DataInputError
+        from tuner.fsutil import OutputRefused
 
-        source = Path(path)
-        out = source.with_name(f"{source.stem}.fixed.jsonl")
-        rejects = source.with_name(f"{source.stem}.fixed.rejects.jsonl")
-        result = await asyncio.to_thread(fix_file, source, out, rejects=rejects)
+        try:
+            result = await asyncio.to_thread(fix_beside, path)
+        except (DataInputError, OutputRefused, OSError) as error:
+            self.notify(str(error), title="Fix", severity="error", markup=False)
+            return
+        left_out = f"{result.unfixable_lines} left out"
+        if result.rejects is not None:
+            left_out += f" (in {Path(result.rejects).name})"
+        if result.wrote_nothing:
+            self.notify(f"nothing written: {left_out}", title="Fix", severity="error", markup=False)
+            return
+        out = result.out
         self.notify(
-            f"{result.lines_changed} line(s) fixed, {result.unfixable_lines} left out "
-            f"(in {rejects.name}) → {out.name}",
+            f"{result.lines_changed} line(s) fixed, {left_out} → {Path(out).name}",
             title="Fix",
             markup=False,
         )
-        self.query_one("#data-path", TunerInput).value = str(out)
-        self.open_path(str(out))
+        self.query_one("#data-path", TunerInput).value = out
+        self.open_path(out)
 
     def action_split(self) -> None:
         path = self._need_file()
@@ -252,13 +272,14 @@ class DataScreen(TunerScreen):
     @work(group="data-tool", exclusive=True, exit_on_error=False, description="splitting")
     async def split(self, path: str, fraction: float) -> None:
         from tuner.datasets.split import split_file
+        from tuner.fsutil import OutputRefused
 
         source = Path(path)
         try:
             result = await asyncio.to_thread(
                 split_file, source, eval_fraction=fraction, out_dir=source.parent
             )
-        except ValueError as error:
+        except (ValueError, OutputRefused) as error:
             self.notify(str(error), title="Split", severity="error", markup=False)
             return
         notes = "; ".join(f.message for f in result.warnings)
@@ -291,7 +312,8 @@ class ConversationScreen(Screen[None]):
         self.findings = findings
 
     def compose(self) -> ComposeResult:
-        title = Text(f"{Path(self.path).name}, line {self.content.number}", style="bold")
+        name = fmt.plain(Path(self.path).name)
+        title = Text(f"{name}, line {self.content.number}", style="bold")
         yield Static(title, id="conversation-title")
         yield ConversationView(self.content, self.findings, id="conversation")
         yield Footer()

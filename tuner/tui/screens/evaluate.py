@@ -91,7 +91,7 @@ def judge_text(report: RunReport) -> Text:
     if judge is None:
         return Text("")
     rate = fmt.score(judge.win_rate) if judge.win_rate is not None else "-"
-    text = Text(f"\njudge {report.run.judge}: ", style="dim")
+    text = Text(f"\njudge {fmt.plain(report.run.judge)}: ", style="dim")
     text.append(f"{judge.wins} wins, {judge.ties} ties, {judge.losses} losses", style="bold")
     text.append(f" for the tuned model (win rate {rate})")
     return text
@@ -114,10 +114,10 @@ def verdict_text(row: ItemRow, candidate: str) -> Text:
     if verdict is None:
         return Text("-", style="dim")
     if verdict.get("status") != "ok":
-        return Text(str(verdict.get("status")), style="yellow")
+        return Text(fmt.plain(verdict.get("status")), style="yellow")
     outcome = verdict.get("outcome")
     style = {"win": "bold green", "loss": "bold red", "tie": "yellow"}.get(str(outcome), "")
-    return Text(str(outcome), style=style)
+    return Text(fmt.plain(outcome), style=style)
 
 
 class EvaluateScreen(TunerScreen):
@@ -255,7 +255,7 @@ class EvaluateScreen(TunerScreen):
         except EvalConfigError as error:
             self.notify(str(error), title="Evaluate", severity="error", markup=False)
             return
-        report = await asyncio.to_thread(load_report, app.ledger, outcome.run_id)
+        report = await app.ledger.aio.call(load_report, app.ledger, outcome.run_id)
         self.query_one("#eval-stage", Label).update(
             Text(f"done: {outcome.asked} asked, {outcome.failed} failed, {outcome.judged} judged")
         )
@@ -280,13 +280,13 @@ class EvaluateScreen(TunerScreen):
         from tuner.evals import load_report
 
         ledger = self.tuner.ledger
-        runs = await asyncio.to_thread(ledger.list_eval_runs, limit=1)
+        runs = await ledger.aio.list_eval_runs(limit=1)
         if not runs:
             self.query_one("#eval-summary", Static).update(
                 Text("No evaluation yet: fill in the form and press Run (ctrl+r).", style="dim")
             )
             return
-        report = await asyncio.to_thread(load_report, ledger, runs[0].run_id)
+        report = await ledger.aio.call(load_report, ledger, runs[0].run_id)
         self.show_report(report)
 
     def show_report(self, report: RunReport) -> None:
@@ -297,13 +297,13 @@ class EvaluateScreen(TunerScreen):
             head.append(f" {report.simulated_note} ", style="bold black on yellow")
             head.append("\n")
         head.append(f"run {run.run_id}", style="bold")
-        head.append(f"  {run.status}  {Path(run.data_path).name}  ")
+        head.append(f"  {run.status}  {fmt.plain(Path(run.data_path).name)}  ")
         head.append(f"{len(report.rows)} items", style="dim")
         head.append("\ntuned: ", style="dim")
-        head.append(report.candidate, style="bold green")
+        head.append(fmt.plain(report.candidate), style="bold green")
         if report.baseline is not None:
             head.append("  baseline: ", style="dim")
-            head.append(report.baseline, style="bold")
+            head.append(fmt.plain(report.baseline), style="bold")
         head.append_text(judge_text(report))
         self.query_one("#eval-summary", Static).update(Group(head, summary_table(report)))
         table = self.query_one("#eval-items", DataTable)
@@ -362,21 +362,25 @@ class EvalItemScreen(Screen[None]):
                     record = row.answers.get(model)
                     role = "tuned" if index == 0 else "baseline"
                     answer = Static(_answer(record), classes="message role-assistant answer")
-                    answer.border_title = f"{role}: {model}"
+                    answer.border_title = Text(f"{role}: {fmt.plain(model)}")
                     answer.border_subtitle = _scores(record)
                     yield answer
             verdict = row.verdict
             if verdict is not None:
                 reason = verdict.get("reason") or verdict.get("raw") or verdict.get("error") or ""
-                text = Text(f"judge ({verdict.get('judge', report.run.judge)}): ", style="bold")
+                judge = fmt.plain(verdict.get("judge", report.run.judge))
+                text = Text(f"judge ({judge}): ", style="bold")
                 text.append(
-                    str(verdict.get("outcome") or verdict.get("status")),
+                    fmt.plain(verdict.get("outcome") or verdict.get("status")),
                     style="bold green" if verdict.get("outcome") == "win" else "bold",
                 )
-                text.append(f"  {reason}")
+                text.append(f"  {fmt.plain(reason, multiline=True)}")
                 yield Static(text, id="eval-item-verdict")
             if item is not None:
-                reference = Static(Text(item.reference.rendered()), classes="message role-tool")
+                reference = Static(
+                    Text(fmt.plain(item.reference.rendered(), multiline=True)),
+                    classes="message role-tool",
+                )
                 reference.border_title = "reference"
                 yield reference
                 panel = Static(prompt_text(item.messages), classes="message role-user")
@@ -390,13 +394,14 @@ def prompt_text(messages: Any) -> Text:
     text = Text()
     for message in messages:
         role = str(message.get("role"))
-        text.append(f"{role}: ", style=f"bold {fmt.ROLE_STYLES.get(role, '')}")
+        text.append(f"{fmt.plain(role)}: ", style=f"bold {fmt.ROLE_STYLES.get(role, '')}")
         content = message.get("content")
         if content:
-            text.append(content if isinstance(content, str) else str(content))
+            text.append(fmt.plain(content, multiline=True))
         for call in message.get("tool_calls") or ():
             function = call.get("function") or {}
-            text.append(f"→ {function.get('name')}({function.get('arguments')})", style="yellow")
+            called = f"→ {function.get('name')}({function.get('arguments')})"
+            text.append(fmt.plain(called), style="yellow")
         text.append("\n")
     text.rstrip()
     return text
@@ -406,8 +411,8 @@ def _answer(record: Any) -> Text:
     if record is None:
         return Text("(not asked)", style="dim")
     if record.error is not None:
-        return Text(f"failed: {record.error}", style="bold red")
-    return Text(record.response_text or "")
+        return Text(f"failed: {fmt.plain(record.error, multiline=True)}", style="bold red")
+    return Text(fmt.plain(record.response_text or "", multiline=True))
 
 
 def _scores(record: Any) -> str:

@@ -3,7 +3,6 @@ unarchive and delete (deleting asks first)."""
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any, ClassVar
 
 from rich.text import Text
@@ -106,7 +105,7 @@ class FilesScreen(TunerScreen):
                 Text(fmt.truncate(item.filename or "", 28)),
                 Text(fmt.size(item.size_bytes), justify="right"),
                 Text(fmt.count(item.num_lines), justify="right"),
-                Text(item.purpose or "-"),
+                Text(fmt.plain(item.purpose or "-")),
                 Text(fmt.timestamp(item.created_at)),
                 key=item.id,
             )
@@ -120,9 +119,9 @@ class FilesScreen(TunerScreen):
         for card in sorted(models, key=lambda m: (m.created or 0, m.id), reverse=True):
             archived = Text("archived", style="dim") if card.archived else Text("active", "green")
             table.add_row(
-                Text(card.id),
-                Text(card.name or "-"),
-                Text(card.root or "-"),
+                Text(fmt.plain(card.id)),
+                Text(fmt.plain(card.name or "-")),
+                Text(fmt.plain(card.root or "-")),
                 archived,
                 Text(fmt.timestamp(card.created)),
                 key=card.id,
@@ -209,13 +208,13 @@ class FilesScreen(TunerScreen):
         result: Any
         if how == "rename":
             result = await models.update(model_id, name=name)
-            self.notify(f"{model_id} renamed to {result.name}")
+            self.notify(f"{model_id} renamed to {result.name}", markup=False)
         elif how == "archive":
             await models.archive(model_id)
-            self.notify(f"{model_id} archived")
+            self.notify(f"{model_id} archived", markup=False)
         else:
             await models.unarchive(model_id)
-            self.notify(f"{model_id} unarchived")
+            self.notify(f"{model_id} unarchived", markup=False)
         self.load()
 
     @work(group="files-action", exclusive=True, exit_on_error=False, description="deleting")
@@ -226,9 +225,9 @@ class FilesScreen(TunerScreen):
         else:
             await client.files.delete(ident)
             ledger = self.tuner.ledger
-            if await asyncio.to_thread(ledger.get_file, ident) is not None:
-                await asyncio.to_thread(ledger.mark_file_deleted, ident, now=self.tuner.now())
-        self.notify(f"deleted {ident}")
+            if await ledger.aio.get_file(ident) is not None:
+                await ledger.aio.mark_file_deleted(ident, now=self.tuner.now())
+        self.notify(f"deleted {ident}", markup=False)
         self.load()
 
 

@@ -3,7 +3,6 @@ the best ``valid_loss`` marked, the loss chart, and the lineage from dataset to 
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any, ClassVar
 
 from rich.table import Table
@@ -55,7 +54,7 @@ class JobDetailScreen(TunerScreen):
         """Times the detail was shown (tests wait on it)."""
 
     def compose_body(self) -> ComposeResult:
-        yield Static(Text(f"job {self.job_id}", style="bold"), id="job-title")
+        yield Static(Text(f"job {fmt.plain(self.job_id)}", style="bold"), id="job-title")
         with TabbedContent(id="job-tabs", initial="overview"):
             with (
                 TabPane("Overview", id="overview"),
@@ -103,9 +102,9 @@ class JobDetailScreen(TunerScreen):
                 await app.services.refresh_job(self.job_id)
             except APIError as error:
                 app.notify_error(f"fetching job {fmt.short_id(self.job_id)}", error)
-        detail = await asyncio.to_thread(app.services.job_detail, self.job_id)
+        detail = await app.ledger.aio.call(app.services.job_detail, self.job_id)
         if detail is None:
-            self.notify(f"job {self.job_id} is not in the ledger", severity="error")
+            self.notify(f"job {self.job_id} is not in the ledger", severity="error", markup=False)
             return
         self.show(detail)
 
@@ -116,12 +115,12 @@ class JobDetailScreen(TunerScreen):
         if job.simulated:
             title.append(f" {SIMULATED} ", style="bold black on yellow")
             title.append(" ")
-        title.append(f"job {job.id}  ", style="bold")
+        title.append(f"job {fmt.plain(job.id)}  ", style="bold")
         title.append(fmt.status_label(job.status), style=fmt.status_style(job.status))
-        title.append(f"  {job.model}")
+        title.append(f"  {fmt.plain(job.model)}")
         if job.fine_tuned_model:
             title.append(" → ")
-            title.append(job.fine_tuned_model, style="bold green")
+            title.append(fmt.plain(job.fine_tuned_model), style="bold green")
         self.query_one("#job-title", Static).update(title)
         self.query_one("#job-hyper", Static).update(hyper_table(detail))
         self.query_one("#job-meta", Static).update(meta_table(detail, self.tuner.now()))
@@ -173,7 +172,7 @@ class JobDetailScreen(TunerScreen):
                 shown = "" if data is None else str(data)
             table.add_row(
                 Text(fmt.timestamp(event.created_at, seconds=True)),
-                Text(event.name),
+                Text(fmt.plain(event.name)),
                 Text(fmt.truncate(shown, 60)),
                 key=str(index),
             )
@@ -211,6 +210,7 @@ class JobDetailScreen(TunerScreen):
             self.notify(
                 f"the job is {detail.job.status}; only a VALIDATED job can be started",
                 severity="warning",
+                markup=False,
             )
             return
         meta = detail.job.metadata or {}
@@ -249,7 +249,7 @@ class JobDetailScreen(TunerScreen):
         else:
             job = await orchestrator.cancel(self.job_id)
         await self.tuner.record_job(job)
-        self.notify(f"job {fmt.short_id(self.job_id)}: {job.status}")
+        self.notify(f"job {fmt.short_id(self.job_id)}: {job.status}", markup=False)
         self.load(fetch=False)
 
     def action_evaluate(self) -> None:
@@ -261,9 +261,9 @@ class JobDetailScreen(TunerScreen):
 
 
 def node_label(node: LineageNode) -> Text:
-    text = Text(node.label, style=LINEAGE_STYLES.get(node.kind, ""))
+    text = Text(fmt.plain(node.label), style=LINEAGE_STYLES.get(node.kind, ""))
     if node.detail:
-        text.append(f"  {node.detail}", style="dim")
+        text.append(f"  {fmt.plain(node.detail)}", style="dim")
     return text
 
 
@@ -274,8 +274,8 @@ def hyper_table(detail: JobDetail) -> Table:
     for key, value in sorted((detail.job.hyperparameters or {}).items()):
         if value is not None:
             shown = fmt.number(value) if isinstance(value, float) else str(value)
-            table.add_row(key, Text(shown))
-    table.add_row("suffix", Text(detail.job.suffix or "-"))
+            table.add_row(Text(fmt.plain(key)), Text(fmt.plain(shown)))
+    table.add_row("suffix", Text(fmt.plain(detail.job.suffix or "-")))
     table.add_row("auto_start", Text(str(detail.job.auto_start)))
     return table
 
@@ -286,7 +286,7 @@ def meta_table(detail: JobDetail, now: int) -> Table:
     table = Table(title="Server metadata", show_header=False, box=None, title_justify="left")
     table.add_column(style="dim")
     table.add_column()
-    table.add_row("cost", fmt.cost(meta.get("cost"), meta.get("cost_currency")))
+    table.add_row("cost", Text(fmt.cost(meta.get("cost"), meta.get("cost_currency"))))
     table.add_row("expected duration", fmt.duration(meta.get("expected_duration_seconds")))
     table.add_row("train tokens", fmt.count(meta.get("train_tokens")))
     table.add_row("data tokens", fmt.count(meta.get("data_tokens")))

@@ -35,11 +35,11 @@ class JobPreview(Static):
             self.update("")
             return
         text = Text()
-        text.append(f"{row.id}\n", style="bold")
+        text.append(f"{fmt.plain(row.id)}\n", style="bold")
         text.append(fmt.status_label(row.status), style=fmt.status_style(row.status))
-        text.append(f"\n\nmodel     {row.model}\n")
-        text.append(f"suffix    {row.suffix or '-'}\n")
-        text.append(f"tuned     {row.fine_tuned_model or '-'}\n")
+        text.append(f"\n\nmodel     {fmt.plain(row.model)}\n")
+        text.append(f"suffix    {fmt.plain(row.suffix or '-')}\n")
+        text.append(f"tuned     {fmt.plain(row.fine_tuned_model or '-')}\n")
         text.append(f"steps     {fmt.steps(row.step, row.total_steps)}\n")
         text.append(f"tokens    {fmt.count(row.trained_tokens)}\n")
         text.append(f"cost      {fmt.cost(row.cost, row.currency)}\n")
@@ -157,6 +157,7 @@ class JobsScreen(TunerScreen):
             self.notify(
                 f"job {fmt.short_id(row.id)} is {row.status}; only a VALIDATED job can be started",
                 severity="warning",
+                markup=False,
             )
             return
         detail = f"Cost: {fmt.cost(row.cost, row.currency)} (the server's figure)."
@@ -186,13 +187,13 @@ class JobsScreen(TunerScreen):
     async def start_job(self, job_id: str) -> None:
         job = await self.tuner.orchestrator().start(job_id)
         await self.tuner.record_job(job)
-        self.notify(f"job {fmt.short_id(job_id)} started: {job.status}")
+        self.notify(f"job {fmt.short_id(job_id)} started: {job.status}", markup=False)
 
     @work(group="job-action", exclusive=True, exit_on_error=False, description="cancelling a job")
     async def cancel_job(self, job_id: str) -> None:
         job = await self.tuner.orchestrator().cancel(job_id)
         await self.tuner.record_job(job)
-        self.notify(f"job {fmt.short_id(job_id)}: {job.status}")
+        self.notify(f"job {fmt.short_id(job_id)}: {job.status}", markup=False)
 
     def action_evaluate_job(self) -> None:
         row = self._selected_row()
@@ -202,6 +203,7 @@ class JobsScreen(TunerScreen):
             self.notify(
                 f"job {fmt.short_id(row.id)} has no tuned model yet ({row.status})",
                 severity="warning",
+                markup=False,
             )
             return
         self.tuner.open_evaluate(row.fine_tuned_model, row.model)
@@ -225,7 +227,7 @@ class JobsScreen(TunerScreen):
 
         try:
             spec = load_spec(path)
-            self.notify(f"validating the data of {path}…")
+            self.notify(f"validating the data of {path}…", markup=False)
             result = await self.tuner.orchestrator().create(spec, dry_run=True)
         except SpecError as error:
             self.notify(str(error), title="Job spec", severity="error", markup=False)
@@ -274,7 +276,9 @@ class JobsScreen(TunerScreen):
             if yes:
                 self.start_job(job_id)
             else:
-                self.notify(f"job {fmt.short_id(job_id)} left VALIDATED; start it with s")
+                self.notify(
+                    f"job {fmt.short_id(job_id)} left VALIDATED; start it with s", markup=False
+                )
 
         self.app.push_screen(
             ConfirmScreen(f"Job {job_id} is validated. Start it?", detail=detail, yes="Start"),

@@ -46,11 +46,11 @@ class ChatPane(VerticalScroll):
     def ask(self, prompt: str, model: str) -> None:
         self.model = model
         self.history.append({"role": "user", "content": prompt})
-        user = Static(Text(prompt), classes="message role-user")
+        user = Static(Text(fmt.plain(prompt, multiline=True)), classes="message role-user")
         user.border_title = "you"
         self._add(user)
         self.reply = Static(Text("…", style="dim"), classes="message role-assistant")
-        self.reply.border_title = model
+        self.reply.border_title = Text(fmt.plain(model))
         self.reply_text = ""
         self.chunks = 0
         self.updates = 0
@@ -63,9 +63,10 @@ class ChatPane(VerticalScroll):
         at_bottom = self.scroll_y >= self.max_scroll_y - 1
         self.reply_text = text
         self.updates += 1
-        body = Text(text)
+        # A model's reply and the server's error are untrusted text.
+        body = Text(fmt.plain(text, multiline=True))
         if error is not None:
-            body.append(("\n" if text else "") + f"error: {error}", style="bold red")
+            body.append(("\n" if text else "") + f"error: {fmt.plain(error)}", style="bold red")
         elif not done:
             body.append("▌", style="dim")
         self.reply.update(body)

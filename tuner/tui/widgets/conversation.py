@@ -1,5 +1,8 @@
 """One conversation of a training file, readable: roles coloured, trained turns marked, tool
-calls as indented JSON, and the part a finding points at highlighted."""
+calls as indented JSON, and the part a finding points at highlighted.
+
+Everything here is the file's own text: shown through ``fmt.plain`` (control characters
+escaped; content keeps its newlines) and as ``Text``, never as markup, titles included."""
 
 from __future__ import annotations
 
@@ -47,39 +50,40 @@ def _pretty_arguments(arguments: Any) -> str:
 def tool_calls_text(calls: Any, highlight: int | None = None) -> Text:
     text = Text()
     if not isinstance(calls, list):
-        text.append(f"tool_calls: {json.dumps(calls, ensure_ascii=False)}", style="bold red")
+        shown = fmt.plain(f"tool_calls: {json.dumps(calls, ensure_ascii=False)}")
+        text.append(shown, style="bold red")
         return text
     for number, call in enumerate(calls, start=1):
         style = "on dark_red" if highlight == number else ""
         if not isinstance(call, dict):
-            text.append(f"call {number}: {json.dumps(call)}\n", style=style or "red")
+            text.append(f"call {number}: {fmt.plain(json.dumps(call))}\n", style=style or "red")
             continue
         function = call.get("function") if isinstance(call.get("function"), dict) else {}
         name = function.get("name", "?") if isinstance(function, dict) else "?"
         text.append(f"→ call {number} ", style="bold yellow")
-        text.append(f"{name}", style=f"bold {style}".strip())
-        text.append(f"  id={call.get('id')}\n", style="dim")
+        text.append(fmt.plain(name), style=f"bold {style}".strip())
+        text.append(f"  id={fmt.plain(call.get('id'))}\n", style="dim")
         arguments = function.get("arguments") if isinstance(function, dict) else None
         for line in _pretty_arguments(arguments).splitlines():
-            text.append(f"    {line}\n", style=style)
+            text.append(f"    {fmt.plain(line)}\n", style=style)
     return text
 
 
 def message_body(message: Any, pointer: Pointer, number: int) -> RenderableType:
     if not isinstance(message, dict):
-        return Text(json.dumps(message, ensure_ascii=False), style="bold red")
+        return Text(fmt.plain(json.dumps(message, ensure_ascii=False)), style="bold red")
     parts: list[RenderableType] = []
     content = message.get("content", message.get("text"))
     shown = _content_text(content)
     if shown:
-        parts.append(Text(shown))
+        parts.append(Text(fmt.plain(shown, multiline=True)))
     if message.get("tool_calls") is not None:
         highlight = pointer.tool_call if pointer.message == number else None
         parts.append(tool_calls_text(message["tool_calls"], highlight))
     if message.get("role") == "tool":
         extra = [f"{k}={message[k]}" for k in ("tool_call_id", "name") if k in message]
         if extra:
-            parts.append(Text(" ".join(extra), style="dim"))
+            parts.append(Text(fmt.plain(" ".join(extra)), style="dim"))
     if not parts:
         parts.append(Text("(no content)", style="dim italic"))
     return Group(*parts)
@@ -98,9 +102,13 @@ def weight_label(message: Any) -> str:
 
 
 def raw_line(content: LineContent, column: int | None) -> Text:
-    text = Text(content.raw)
-    if column is not None and 0 < column <= len(content.raw):
-        text.stylize("bold reverse red", column - 1, column)
+    raw = content.raw
+    if column is None or not 0 < column <= len(raw):
+        return Text(fmt.plain(raw))
+    # Escaping changes lengths: the pointed-at character is escaped on its own, then marked.
+    text = Text(fmt.plain(raw[: column - 1]))
+    text.append(fmt.plain(raw[column - 1]), style="bold reverse red")
+    text.append(fmt.plain(raw[column:]))
     return text
 
 
@@ -124,9 +132,9 @@ class ConversationView(VerticalScroll):
         for finding in self.findings:
             style = "bold red" if finding.is_error else "bold yellow"
             line = Text(f"{finding.severity.value} {finding.code}: ", style=style)
-            line.append(finding.message, style="")
+            line.append(fmt.plain(finding.message), style="")
             if finding.hint:
-                line.append(f"\nhint: {finding.hint}", style="dim")
+                line.append(f"\nhint: {fmt.plain(finding.hint)}", style="dim")
             yield Static(line, classes="finding")
         if not content.parsed:
             column = next((p.column for p in self.pointers if p.column is not None), None)
@@ -137,7 +145,8 @@ class ConversationView(VerticalScroll):
         value = content.value
         if isinstance(value, dict) and not content.messages:
             panel = Static(
-                Text(json.dumps(value, indent=2, ensure_ascii=False)), classes="message raw"
+                Text(fmt.plain(json.dumps(value, indent=2, ensure_ascii=False), multiline=True)),
+                classes="message raw",
             )
             panel.border_title = f"line {content.number}"
             yield panel
@@ -147,7 +156,8 @@ class ConversationView(VerticalScroll):
                 str((t.get("function") or {}).get("name", "?")) if isinstance(t, dict) else "?"
                 for t in content.tools
             ]
-            yield Static(Text("tools: " + ", ".join(names), style="dim"), classes="tools")
+            shown = fmt.plain("tools: " + ", ".join(names))
+            yield Static(Text(shown, style="dim"), classes="tools")
         offending = self.offending_messages
         pointer_by_message = {p.message: p for p in self.pointers if p.message is not None}
         for number, message in enumerate(content.messages, start=1):
@@ -157,7 +167,9 @@ class ConversationView(VerticalScroll):
             if number in offending:
                 classes += " offending"
             panel = Static(message_body(message, pointer, number), classes=classes)
-            panel.border_title = f"{number} {role if isinstance(role, str) else '?'}"
+            panel.border_title = Text(
+                f"{number} {fmt.plain(role) if isinstance(role, str) else '?'}"
+            )
             subtitle = weight_label(message)
             if number in offending:
                 subtitle = (subtitle + " · " if subtitle else "") + "◀ finding"

@@ -84,7 +84,7 @@ def backend_text(info: StatusInfo) -> Text:
     else:
         text.append(" ? ", style="reverse")
         text.append(" ")
-    text.append(info.backend, style="dim")
+    text.append(fmt.plain(info.backend), style="dim")
     if info.reachable is False:
         text.append(" unreachable", style="bold red")
     return text
@@ -115,7 +115,7 @@ def daemon_text(info: StatusInfo) -> Text:
         owner = ":".join(info.daemon.owner.split(":")[:2])
         text.append("daemon ", style="green")
         text.append("● ", style="bold green")
-        text.append(owner, style="dim")
+        text.append(fmt.plain(owner), style="dim")
         if info.daemon_cycle is None:
             text.append(" · no poll yet ")
         else:
