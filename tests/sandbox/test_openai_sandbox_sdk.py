@@ -288,3 +288,18 @@ def test_every_answer_is_marked_as_a_sandbox(oai_sandbox: SandboxHandle) -> None
         "last_id": None,
         "has_more": False,
     }
+
+
+def test_other_host_names_are_refused(oai_sandbox: SandboxHandle) -> None:
+    with httpx.Client(base_url=oai_sandbox.url) as http:
+        answer = http.get(
+            "/v1/files",
+            headers={"Authorization": f"Bearer {API_KEY}", "Host": "tuner.example.com"},
+        )
+    assert answer.status_code == 400
+    assert answer.headers["x-tuner-sandbox"] == "1"
+
+
+def test_the_job_fail_fault_is_refused_not_ignored(start_sandbox: StartSandbox) -> None:
+    with pytest.raises(ValueError, match="job_fail"):
+        start_sandbox(provider="openai", faults="job_fail=0.5")
