@@ -44,8 +44,18 @@ from pydantic_settings import (
 )
 
 DEFAULT_API_URL = "https://api.mistral.ai"
+DEFAULT_OPENAI_URL = "https://api.openai.com/v1"
+"""OpenAI's base URL includes the ``/v1`` (as ``OPENAI_BASE_URL`` does for the official SDK)."""
 ENV_PREFIX = "TUNER_"
-_SECRET_FIELDS = ("api_keys", "mistral_api_key", "MISTRAL_API_KEY", "webhook_url")
+_SECRET_FIELDS = (
+    "api_keys",
+    "mistral_api_key",
+    "MISTRAL_API_KEY",
+    "webhook_url",
+    "openai_api_key",
+    "OPENAI_API_KEY",
+    "openai_api_keys",
+)
 """Settings whose presence makes a config file readable by others worth a warning."""
 
 
@@ -134,6 +144,28 @@ class Settings(BaseSettings):
     )
     """``MISTRAL_API_KEY``, as the official SDK reads it; joins the pool."""
 
+    openai_api_key: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("OPENAI_API_KEY", "openai_api_key")
+    )
+    """``OPENAI_API_KEY``, as OpenAI's SDK reads it; joins the OpenAI key pool."""
+    openai_api_keys: Annotated[tuple[SecretStr, ...], NoDecode] = ()
+    """``TUNER_OPENAI_API_KEYS``: comma-separated; the OpenAI key pool."""
+    openai_base_url: str = Field(
+        default=DEFAULT_OPENAI_URL,
+        validation_alias=AliasChoices("OPENAI_BASE_URL", "openai_base_url"),
+    )
+    """``OPENAI_BASE_URL`` (with its ``/v1``). Checked like ``api_url`` (https, or plain http on
+    loopback) when an OpenAI client is built, not here: a variable set for other tools must not
+    stop tuner's Mistral commands from loading their settings."""
+    openai_organization: str | None = Field(
+        default=None, validation_alias=AliasChoices("OPENAI_ORG_ID", "openai_organization")
+    )
+    """``OPENAI_ORG_ID``: sent as the ``OpenAI-Organization`` header."""
+    openai_project: str | None = Field(
+        default=None, validation_alias=AliasChoices("OPENAI_PROJECT_ID", "openai_project")
+    )
+    """``OPENAI_PROJECT_ID``: sent as the ``OpenAI-Project`` header."""
+
     connect_timeout: float = Field(default=5.0, gt=0)
     read_timeout: float = Field(default=60.0, gt=0)
     write_timeout: float = Field(default=60.0, gt=0)
@@ -175,7 +207,7 @@ class Settings(BaseSettings):
     def _api_url(cls, value: str) -> str:
         return check_api_url(value)
 
-    @field_validator("api_keys", mode="before")
+    @field_validator("api_keys", "openai_api_keys", mode="before")
     @classmethod
     def _split_keys(cls, value: object) -> object:
         if isinstance(value, str):
@@ -206,7 +238,7 @@ class Settings(BaseSettings):
             raise ValueError(f"not environment variable names: {', '.join(map(repr, bad))}")
         return value
 
-    @field_validator("api_keys", "mistral_api_key")
+    @field_validator("api_keys", "mistral_api_key", "openai_api_keys", "openai_api_key")
     @classmethod
     def _ascii_keys(cls, value: Any) -> Any:
         keys = value if isinstance(value, tuple) else (value,)
@@ -219,7 +251,15 @@ class Settings(BaseSettings):
                 )
         return value
 
-    @field_validator("mistral_api_key", "webhook_url", "notify_command", mode="before")
+    @field_validator(
+        "mistral_api_key",
+        "webhook_url",
+        "notify_command",
+        "openai_api_key",
+        "openai_organization",
+        "openai_project",
+        mode="before",
+    )
     @classmethod
     def _blank_is_none(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
@@ -237,17 +277,24 @@ class Settings(BaseSettings):
 
     def key_pool(self) -> tuple[SecretStr, ...]:
         """Every configured key once, in order: ``api_keys`` first, then ``MISTRAL_API_KEY``."""
-        seen: set[str] = set()
-        pool: list[SecretStr] = []
-        candidates = [*self.api_keys]
-        if self.mistral_api_key is not None:
-            candidates.append(self.mistral_api_key)
-        for key in candidates:
-            value = key.get_secret_value().strip()
-            if value and value not in seen:
-                seen.add(value)
-                pool.append(key)
-        return tuple(pool)
+        return _unique_keys([*self.api_keys, self.mistral_api_key])
+
+    def openai_key_pool(self) -> tuple[SecretStr, ...]:
+        """Every OpenAI key once: ``openai_api_keys`` first, then ``OPENAI_API_KEY``."""
+        return _unique_keys([*self.openai_api_keys, self.openai_api_key])
+
+
+def _unique_keys(candidates: list[SecretStr | None]) -> tuple[SecretStr, ...]:
+    seen: set[str] = set()
+    pool: list[SecretStr] = []
+    for key in candidates:
+        if key is None:
+            continue
+        value = key.get_secret_value().strip()
+        if value and value not in seen:
+            seen.add(value)
+            pool.append(key)
+    return tuple(pool)
 
 
 class LoadedSettings(NamedTuple):
@@ -318,9 +365,19 @@ def _readable_by_others(path: Path) -> bool:
     return bool(mode & (stat.S_IRGRP | stat.S_IROTH))
 
 
+_OPENAI_ENV = {
+    "openai_api_key": "OPENAI_API_KEY",
+    "openai_base_url": "OPENAI_BASE_URL",
+    "openai_organization": "OPENAI_ORG_ID",
+    "openai_project": "OPENAI_PROJECT_ID",
+}
+
+
 def _env_name(field: str) -> str:
     if field in {"mistral_api_key", "MISTRAL_API_KEY"}:
         return "MISTRAL_API_KEY"
+    if field in _OPENAI_ENV:
+        return _OPENAI_ENV[field]
     return f"{ENV_PREFIX}{field.upper()}"
 
 

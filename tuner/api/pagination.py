@@ -71,3 +71,65 @@ class AsyncPager(Generic[T]):
         finally:
             await iterator.aclose()
         return items
+
+
+@dataclass(frozen=True, slots=True)
+class CursorPage(Generic[T]):
+    items: list[T]
+    has_more: bool
+
+
+class AsyncCursorPager(Generic[T]):
+    """Cursor paging (OpenAI's ``after``/``limit``/``has_more``): each page starts after the
+    last item of the one before, until ``has_more`` is false, a page is empty, or a page has
+    nothing new (a server that ignores ``after`` must not loop us)."""
+
+    def __init__(
+        self,
+        fetch: Callable[[str | None, int], Awaitable[CursorPage[T]]],
+        *,
+        after: str | None,
+        limit: int,
+        identity: Callable[[T], str],
+    ) -> None:
+        if limit < 1:
+            raise ValueError("limit must be at least 1")
+        self._fetch = fetch
+        self._after = after
+        self._limit = limit
+        self._identity = identity
+
+    def __aiter__(self) -> AsyncIterator[T]:
+        return self._iterate()
+
+    async def _iterate(self) -> AsyncGenerator[T, None]:
+        after = self._after
+        seen: set[str] = set()
+        while True:
+            page = await self._fetch(after, self._limit)
+            fresh = [item for item in page.items if self._identity(item) not in seen]
+            for item in fresh:
+                seen.add(self._identity(item))
+                yield item
+            if not fresh or not page.has_more:
+                return
+            after = self._identity(page.items[-1])
+
+    async def first_page(self) -> CursorPage[T]:
+        """Only the first page (``has_more`` says whether there is another)."""
+        return await self._fetch(self._after, self._limit)
+
+    async def to_list(self, limit: int | None = None) -> list[T]:
+        """Collect the items (at most ``limit``); stops fetching once the limit is reached."""
+        items: list[T] = []
+        if limit is not None and limit <= 0:
+            return items
+        iterator = self._iterate()
+        try:
+            async for item in iterator:
+                items.append(item)
+                if limit is not None and len(items) >= limit:
+                    break
+        finally:
+            await iterator.aclose()
+        return items

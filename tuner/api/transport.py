@@ -56,6 +56,7 @@ M = TypeVar("M", bound=BaseModel)
 
 SANDBOX_HEADER = "x-tuner-sandbox"
 _KEY_HINT = "check MISTRAL_API_KEY, TUNER_API_KEYS or api_keys in the tuner config file"
+_NO_KEY = "set MISTRAL_API_KEY or TUNER_API_KEYS, or api_keys in the tuner config file"
 _MAX_ERROR_BODY = 64 * 1024
 # httpx errors that no retry can fix: the request itself is wrong on our side.
 _NOT_RETRYABLE = (
@@ -148,8 +149,17 @@ class Transport:
         clock: Clock = time.monotonic,
         wall_clock: Clock = time.time,
         rng: random.Random | None = None,
+        headers: Mapping[str, str] | None = None,
+        key_hint: str = _KEY_HINT,
+        no_key_hint: str = _NO_KEY,
     ) -> None:
+        """``headers`` go with every request (e.g. OpenAI's organisation and project);
+        ``key_hint``/``no_key_hint`` say where the keys come from when they are rejected or
+        missing (each provider has its own settings)."""
         self.base_url = base_url.rstrip("/")
+        self.headers = dict(headers or {})
+        self.key_hint = key_hint
+        self.no_key_hint = no_key_hint
         self.keys = keys
         self.timeouts = timeouts
         self.policy = retry
@@ -297,19 +307,17 @@ class Transport:
     def _no_key_error(self) -> AuthenticationError:
         if len(self.keys) == 0:
             return AuthenticationError(
-                "no API key configured; set MISTRAL_API_KEY or TUNER_API_KEYS, "
-                "or api_keys in the tuner config file",
-                status_code=401,
+                f"no API key configured; {self.no_key_hint}", status_code=401
             )
         removed = ", ".join(self.keys.removed_hints)
         return AuthenticationError(
-            f"every API key was rejected (401): {removed}; {_KEY_HINT}", status_code=401
+            f"every API key was rejected (401): {removed}; {self.key_hint}", status_code=401
         )
 
     def _every_key_rejected(self, error: APIStatusError) -> AuthenticationError:
         removed = ", ".join(self.keys.removed_hints)
         return AuthenticationError(
-            f"{error.message}; every API key was rejected: {removed}; {_KEY_HINT}",
+            f"{error.message}; every API key was rejected: {removed}; {self.key_hint}",
             status_code=401,
             request_id=error.request_id,
             body=error.body,
@@ -329,7 +337,7 @@ class Transport:
         return self.base_url + path
 
     def _build(self, spec: RequestSpec, key: ApiKey) -> httpx.Request:
-        headers = dict(spec.headers)
+        headers = {**self.headers, **spec.headers}
         headers["Authorization"] = f"Bearer {key.reveal()}"
         extra: dict[str, Any] = {}
         if not isinstance(spec.json, NotGiven):

@@ -48,6 +48,11 @@ def serve(
         help="With a non-loopback --host: a further Host name to answer (repeatable). Loopback "
         "names are always answered; any other Host gets 400.",
     ),
+    provider: str = typer.Option(
+        "mistral",
+        "--provider",
+        help="Whose API to speak: mistral, or openai (OpenAI's paths and shapes under /v1).",
+    ),
 ) -> None:
     """Serve the sandbox API until Ctrl-C.
 
@@ -72,6 +77,7 @@ def serve(
             seed=seed,
             api_key=api_key,
             manual_clock=manual_clock,
+            provider=provider,
             allowed_hosts=allowed_host,
         )
     except DataDirError as exc:

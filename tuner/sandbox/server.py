@@ -22,12 +22,19 @@ from tuner.config import is_loopback_host
 from tuner.sandbox.app import LOOPBACK_HOST_NAMES, MAX_UPLOAD_BYTES, create_app
 from tuner.sandbox.clock import Clock, ManualClock, ScaledClock
 from tuner.sandbox.faults import parse_faults
+from tuner.sandbox.openai import OpenAISandbox, create_openai_app
 from tuner.sandbox.service import Sandbox
 from tuner.sandbox.store import Store
 
 log = logging.getLogger("tuner.sandbox")
 
 STARTUP_LINE = "tuner sandbox: training is SIMULATED, not the Mistral API"
+PROVIDERS = ("mistral", "openai")
+"""Whose API dialect the sandbox speaks."""
+_STARTUP_LINES = {
+    "mistral": STARTUP_LINE,
+    "openai": "tuner sandbox: training is SIMULATED, not the OpenAI API",
+}
 STARTUP_TIMEOUT_SECONDS = 10.0
 
 
@@ -58,12 +65,12 @@ def _url(host: str, sock: socket.socket) -> str:
     return f"http://{shown}:{port}"
 
 
-def _announce(url: str, data_dir: Path, clock: Clock) -> None:
+def _announce(url: str, data_dir: Path, clock: Clock, provider: str = "mistral") -> None:
     if isinstance(clock, ManualClock):
         timing = "manual clock (POST /sandbox/clock/advance)"
     else:
         timing = f"clock speed {getattr(clock, 'speed', 1.0):g}x"
-    log.info("%s (%s, data in %s, %s)", STARTUP_LINE, url, data_dir, timing)
+    log.info("%s (%s, data in %s, %s)", _STARTUP_LINES[provider], url, data_dir, timing)
 
 
 class DataDirError(ValueError):
@@ -126,10 +133,26 @@ def _build(
     api_key: str | None,
     max_upload_bytes: int,
     allowed_hosts: Sequence[str] = LOOPBACK_HOST_NAMES,
-) -> tuple[Sandbox, Any]:
+    provider: str = "mistral",
+) -> tuple[Sandbox | OpenAISandbox, Any]:
     plan = parse_faults(faults)  # before touching the data dir: a bad spec changes nothing
     if api_key is not None and not api_key.strip():
         raise ValueError("api_key must not be empty (leave it out to accept any key)")
+    if provider not in PROVIDERS:
+        raise ValueError(f"provider must be one of {', '.join(PROVIDERS)}, got {provider!r}")
+    if provider == "openai":
+        if plan.job_fail:
+            # Refused rather than ignored: the OpenAI sandbox does not simulate it yet.
+            raise ValueError("the job_fail fault is not available with --provider openai")
+        speaker = OpenAISandbox(_open_store(data_dir), clock, seed=seed)
+        return speaker, create_openai_app(
+            speaker,
+            faults=plan,
+            seed=seed,
+            api_key=api_key,
+            max_upload_bytes=max_upload_bytes,
+            allowed_hosts=allowed_hosts,
+        )
     sandbox = Sandbox(_open_store(data_dir), clock, seed=seed, job_fail=plan.job_fail)
     app = create_app(
         sandbox,
@@ -148,7 +171,7 @@ class SandboxHandle:
 
     url: str
     clock: Clock
-    sandbox: Sandbox
+    sandbox: Sandbox | OpenAISandbox
     _server: uvicorn.Server = field(repr=False)
     _thread: threading.Thread = field(repr=False)
     _stopped: bool = field(default=False, repr=False)
@@ -192,11 +215,13 @@ def start_in_thread(
     api_key: str | None = None,
     max_upload_bytes: int = MAX_UPLOAD_BYTES,
     allowed_hosts: Sequence[str] = (),
+    provider: str = "mistral",
 ) -> SandboxHandle:
     """Start a sandbox on ``host:port`` (port 0: any free port) and return once it answers.
 
     Pass ``clock=ManualClock()`` to move time by hand (``handle.advance(seconds)``); otherwise
-    the clock is the wall clock sped up ``speed`` times.
+    the clock is the wall clock sped up ``speed`` times. ``provider="openai"`` speaks OpenAI's
+    dialect (:mod:`tuner.sandbox.openai`) instead of Mistral's.
     """
     check_exposure(host, api_key)
     names = served_host_names(host, allowed_hosts)
@@ -210,6 +235,7 @@ def start_in_thread(
         api_key=api_key,
         max_upload_bytes=max_upload_bytes,
         allowed_hosts=names,
+        provider=provider,
     )
     sock = _bind(host, port)
     # log_config=None: an in-process server must not reconfigure the host's logging.
@@ -228,7 +254,7 @@ def start_in_thread(
             raise RuntimeError("the sandbox server did not start")
         time.sleep(0.01)
     url = _url(host, sock)
-    _announce(url, root, the_clock)
+    _announce(url, root, the_clock, provider)
     return SandboxHandle(url, the_clock, sandbox, server, thread)
 
 
@@ -255,6 +281,7 @@ def serve(
     manual_clock: bool = False,
     max_upload_bytes: int = MAX_UPLOAD_BYTES,
     allowed_hosts: Sequence[str] = (),
+    provider: str = "mistral",
 ) -> None:
     """Run the sandbox in the foreground until interrupted (the ``tuner sandbox`` command).
 
@@ -276,6 +303,7 @@ def serve(
         api_key=api_key,
         max_upload_bytes=max_upload_bytes,
         allowed_hosts=names,
+        provider=provider,
     )
     try:
         sock = _bind(host, port)
@@ -284,7 +312,7 @@ def serve(
         raise
     config = uvicorn.Config(app, log_config=_log_config(), lifespan="off")
     server = uvicorn.Server(config)
-    _announce(_url(host, sock), root, clock)
+    _announce(_url(host, sock), root, clock, provider)
     if not is_loopback_host(host):
         log.warning(
             "listening on %s: the sandbox is reachable from other machines (Host names: %s)",

@@ -168,6 +168,12 @@ def _json_lines(path: Path) -> Iterator[dict[str, Any]]:
                 yield value
 
 
+def examples_of(record: dict[str, Any]) -> list[Example]:
+    """The (prompt, reply) examples of one chat-format training record (other providers' data
+    is first put in this shape by their own sandbox)."""
+    return list(_examples(record))
+
+
 def _examples(record: dict[str, Any]) -> Iterator[Example]:
     messages = record.get("messages", record.get("interactions"))
     if not isinstance(messages, list):

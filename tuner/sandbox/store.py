@@ -63,6 +63,14 @@ class Store:
                     "(id TEXT PRIMARY KEY, created REAL NOT NULL, body TEXT NOT NULL)"
                 )
 
+    def add_table(self, table: Table[R]) -> None:
+        """Create one more record table (another provider's sandbox keeps its own kinds)."""
+        with self._lock, self._db:
+            self._db.execute(
+                f"CREATE TABLE IF NOT EXISTS {table.name} "
+                "(id TEXT PRIMARY KEY, created REAL NOT NULL, body TEXT NOT NULL)"
+            )
+
     def close(self) -> None:
         with self._lock:
             self._db.close()

@@ -1,0 +1,305 @@
+"""Contract tests: the official ``openai`` SDK against ``tuner sandbox serve --provider openai``.
+
+The SDK parses every answer with its own models (``FileObject``, ``FineTuningJob``, ...), so
+these prove the sandbox's shapes are ones OpenAI's own client reads. Time moves only by
+``sandbox.advance``: no test waits on the wall clock.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import openai
+import pytest
+from openai import OpenAI
+
+from tuner.sandbox import SandboxHandle
+from tuner.sandbox.openai import training
+
+from .conftest import StartSandbox
+from .support import API_KEY, QUESTIONS, jsonl, training_data
+
+BASE = "gpt-4o-mini-2024-07-18"
+# Long enough for validation, the queue and every step of a small job.
+PAST_THE_END = 10_000
+
+
+@pytest.fixture
+def oai_sandbox(start_sandbox: StartSandbox) -> SandboxHandle:
+    return start_sandbox(provider="openai")
+
+
+@pytest.fixture
+def sdk(oai_sandbox: SandboxHandle) -> Iterator[OpenAI]:
+    with OpenAI(api_key=API_KEY, base_url=oai_sandbox.url + "/v1", max_retries=0) as client:
+        yield client
+
+
+def preference_data() -> bytes:
+    records: list[dict[str, Any]] = [
+        {
+            "input": {"messages": [{"role": "user", "content": question}]},
+            "preferred_output": [{"role": "assistant", "content": answer}],
+            "non_preferred_output": [{"role": "assistant", "content": "I do not know."}],
+        }
+        for question, answer in QUESTIONS
+    ]
+    return jsonl(records)
+
+
+def upload(sdk: OpenAI, content: bytes, name: str = "train.jsonl") -> str:
+    return sdk.files.create(file=(name, content), purpose="fine-tune").id
+
+
+def test_upload_list_get_delete(sdk: OpenAI) -> None:
+    content = training_data()
+    uploaded = sdk.files.create(file=("train.jsonl", content), purpose="fine-tune")
+    assert uploaded.id.startswith("file-")
+    assert uploaded.bytes == len(content)
+    assert uploaded.filename == "train.jsonl"
+    assert uploaded.purpose == "fine-tune"
+    assert sdk.files.retrieve(uploaded.id).id == uploaded.id
+    assert sdk.files.content(uploaded.id).read() == content
+    assert [f.id for f in sdk.files.list(purpose="fine-tune")] == [uploaded.id]
+    deleted = sdk.files.delete(uploaded.id)
+    assert deleted.deleted is True
+    with pytest.raises(openai.NotFoundError):
+        sdk.files.retrieve(uploaded.id)
+
+
+def test_supervised_job_runs_to_succeeded(sdk: OpenAI, oai_sandbox: SandboxHandle) -> None:
+    file_id = upload(sdk, training_data())
+    job = sdk.fine_tuning.jobs.create(
+        model=BASE,
+        training_file=file_id,
+        suffix="support",
+        seed=7,
+        metadata={"team": "care"},
+        method={"type": "supervised", "supervised": {"hyperparameters": {"n_epochs": 2}}},
+    )
+    assert job.status == "validating_files"
+    assert job.id.startswith("ftjob-")
+    assert job.seed == 7
+    assert job.fine_tuned_model is None
+    assert job.method is not None and job.method.type == "supervised"
+
+    oai_sandbox.advance(training.VALIDATE_SECONDS)
+    assert sdk.fine_tuning.jobs.retrieve(job.id).status == "queued"
+    oai_sandbox.advance(training.QUEUE_SECONDS + training.STEP_SECONDS)
+    running = sdk.fine_tuning.jobs.retrieve(job.id)
+    assert running.status == "running"
+    assert running.estimated_finish is not None
+    assert running.hyperparameters.n_epochs == 2
+
+    oai_sandbox.advance(PAST_THE_END)
+    done = sdk.fine_tuning.jobs.retrieve(job.id)
+    assert done.status == "succeeded"
+    assert done.error is None
+    assert done.finished_at is not None
+    assert done.trained_tokens is not None and done.trained_tokens > 0
+    assert done.fine_tuned_model is not None
+    prefix, base, org, suffix, model_id = done.fine_tuned_model.split(":")
+    assert (prefix, base, suffix) == ("ft", BASE, "support")
+    assert org and len(model_id) == 8
+
+    events = list(sdk.fine_tuning.jobs.list_events(job.id, limit=100))
+    metrics = [e for e in events if e.type == "metrics"]
+    assert metrics, "a finished job reports per-step metrics"
+    assert isinstance(metrics[0].data, dict)
+    assert {"step", "train_loss", "total_steps"} <= set(metrics[0].data)
+    steps = [e.data["step"] for e in metrics if isinstance(e.data, dict)]
+    assert steps == sorted(steps, reverse=True), "events are listed newest first"
+    assert any("successfully completed" in e.message for e in events)
+    assert all(e.level in {"info", "warn", "error"} for e in events)
+
+    checkpoints = list(sdk.fine_tuning.jobs.checkpoints.list(job.id))
+    assert [c.step_number for c in checkpoints] == sorted(
+        (c.step_number for c in checkpoints), reverse=True
+    )
+    assert len(checkpoints) == 2  # one per epoch, two epochs
+    last = checkpoints[0]
+    assert (
+        last.fine_tuned_model_checkpoint == f"{done.fine_tuned_model}:ckpt-step-{last.step_number}"
+    )
+    assert last.metrics.train_loss is not None and last.metrics.full_valid_loss is not None
+
+
+def test_events_page_with_a_cursor(sdk: OpenAI, oai_sandbox: SandboxHandle) -> None:
+    job = sdk.fine_tuning.jobs.create(model=BASE, training_file=upload(sdk, training_data()))
+    oai_sandbox.advance(PAST_THE_END)
+    every = list(sdk.fine_tuning.jobs.list_events(job.id, limit=100))
+    first = sdk.fine_tuning.jobs.list_events(job.id, limit=3)
+    assert [e.id for e in first.data] == [e.id for e in every[:3]]
+    assert first.has_more is True
+    following = sdk.fine_tuning.jobs.list_events(job.id, limit=3, after=first.data[-1].id)
+    assert [e.id for e in following.data] == [e.id for e in every[3:6]]
+    # The SDK's auto-paging walks the cursor to the end.
+    assert [e.id for e in sdk.fine_tuning.jobs.list_events(job.id, limit=4)] == [
+        e.id for e in every
+    ]
+
+
+def test_job_list_is_cursor_paginated(sdk: OpenAI) -> None:
+    file_id = upload(sdk, training_data())
+    created = [
+        sdk.fine_tuning.jobs.create(model=BASE, training_file=file_id, suffix=f"s{n}").id
+        for n in range(5)
+    ]
+    page = sdk.fine_tuning.jobs.list(limit=2)
+    assert len(page.data) == 2 and page.has_more is True
+    seen = [job.id for job in sdk.fine_tuning.jobs.list(limit=2)]  # auto-paged
+    assert sorted(seen) == sorted(created) and len(seen) == 5
+    last = sdk.fine_tuning.jobs.list(limit=2, after=seen[3])
+    assert [j.id for j in last.data] == [seen[4]] and last.has_more is False
+    tagged = sdk.fine_tuning.jobs.create(model=BASE, training_file=file_id, metadata={"sweep": "a"})
+    assert [j.id for j in sdk.fine_tuning.jobs.list(metadata={"sweep": "a"})] == [tagged.id]
+
+
+def test_cancel_stops_a_running_job(sdk: OpenAI, oai_sandbox: SandboxHandle) -> None:
+    job = sdk.fine_tuning.jobs.create(model=BASE, training_file=upload(sdk, training_data()))
+    oai_sandbox.advance(training.VALIDATE_SECONDS + training.QUEUE_SECONDS + 1)
+    cancelled = sdk.fine_tuning.jobs.cancel(job.id)
+    assert cancelled.status == "cancelled"
+    oai_sandbox.advance(PAST_THE_END)
+    later = sdk.fine_tuning.jobs.retrieve(job.id)
+    assert later.status == "cancelled" and later.fine_tuned_model is None
+    with pytest.raises(openai.BadRequestError):
+        sdk.fine_tuning.jobs.cancel(job.id)
+
+
+def test_pause_and_resume_hold_the_training_clock(sdk: OpenAI, oai_sandbox: SandboxHandle) -> None:
+    job = sdk.fine_tuning.jobs.create(model=BASE, training_file=upload(sdk, training_data()))
+    oai_sandbox.advance(training.VALIDATE_SECONDS + training.QUEUE_SECONDS + 1)
+    assert sdk.fine_tuning.jobs.pause(job.id).status == "paused"
+    oai_sandbox.advance(PAST_THE_END)
+    assert sdk.fine_tuning.jobs.retrieve(job.id).status == "paused"
+    assert sdk.fine_tuning.jobs.resume(job.id).status == "running"
+    oai_sandbox.advance(PAST_THE_END)
+    assert sdk.fine_tuning.jobs.retrieve(job.id).status == "succeeded"
+
+
+def test_dpo_job(sdk: OpenAI, oai_sandbox: SandboxHandle) -> None:
+    file_id = upload(sdk, preference_data(), "prefs.jsonl")
+    job = sdk.fine_tuning.jobs.create(
+        model="gpt-4.1-mini-2025-04-14",
+        training_file=file_id,
+        suffix="prefs",
+        method={"type": "dpo", "dpo": {"hyperparameters": {"beta": 0.2}}},
+    )
+    oai_sandbox.advance(PAST_THE_END)
+    done = sdk.fine_tuning.jobs.retrieve(job.id)
+    assert done.status == "succeeded", done.error
+    assert done.method is not None and done.method.type == "dpo"
+    assert done.method.dpo is not None and done.method.dpo.hyperparameters is not None
+    assert done.method.dpo.hyperparameters.beta == 0.2
+    assert done.fine_tuned_model is not None
+    assert done.fine_tuned_model.startswith("ft:gpt-4.1-mini-2025-04-14:")
+
+
+def test_a_malformed_file_uploads_and_fails_the_job(
+    sdk: OpenAI, oai_sandbox: SandboxHandle
+) -> None:
+    lines = training_data().splitlines()
+    lines[3] = b'{"messages": [{"role": "user", "content": "no closing brace"}'
+    file_id = upload(sdk, b"\n".join(lines) + b"\n")  # accepted, as OpenAI accepts it
+    job = sdk.fine_tuning.jobs.create(model=BASE, training_file=file_id)
+    assert job.status == "validating_files"
+    oai_sandbox.advance(PAST_THE_END)
+    failed = sdk.fine_tuning.jobs.retrieve(job.id)
+    assert failed.status == "failed"
+    assert failed.error is not None
+    assert failed.error.code == "invalid_training_file"
+    assert failed.error.param == "training_file"
+    assert "Line 4" in failed.error.message
+    assert failed.fine_tuned_model is None
+    levels = [e.level for e in sdk.fine_tuning.jobs.list_events(job.id)]
+    assert "error" in levels
+
+
+def test_a_preference_file_fails_a_supervised_job(sdk: OpenAI, oai_sandbox: SandboxHandle) -> None:
+    job = sdk.fine_tuning.jobs.create(
+        model=BASE, training_file=upload(sdk, preference_data(), "prefs.jsonl")
+    )
+    oai_sandbox.advance(PAST_THE_END)
+    failed = sdk.fine_tuning.jobs.retrieve(job.id)
+    assert failed.status == "failed" and failed.error is not None
+    assert "Line 1" in failed.error.message
+
+
+def test_bad_requests_get_openai_error_bodies(sdk: OpenAI) -> None:
+    file_id = upload(sdk, training_data())
+    with pytest.raises(openai.BadRequestError) as unknown_model:
+        sdk.fine_tuning.jobs.create(model="gpt-nope", training_file=file_id)
+    assert unknown_model.value.code == "model_not_available"
+    assert unknown_model.value.param == "model"
+    with pytest.raises(openai.BadRequestError) as missing_file:
+        sdk.fine_tuning.jobs.create(model=BASE, training_file="file-missing")
+    assert missing_file.value.param == "training_file"
+    with pytest.raises(openai.BadRequestError):
+        sdk.fine_tuning.jobs.create(
+            model=BASE, training_file=file_id, method={"type": "reinforcement"}
+        )
+    with pytest.raises(openai.NotFoundError):
+        sdk.fine_tuning.jobs.retrieve("ftjob-missing")
+
+
+def test_chat_with_the_tuned_model(sdk: OpenAI, oai_sandbox: SandboxHandle) -> None:
+    job = sdk.fine_tuning.jobs.create(model=BASE, training_file=upload(sdk, training_data()))
+    question, answer = QUESTIONS[1]
+    with pytest.raises(openai.NotFoundError):
+        # Not a model until its job has succeeded.
+        sdk.chat.completions.create(
+            model=f"ft:{BASE}:x:y:z", messages=[{"role": "user", "content": question}]
+        )
+    oai_sandbox.advance(PAST_THE_END)
+    tuned = sdk.fine_tuning.jobs.retrieve(job.id).fine_tuned_model
+    assert tuned is not None
+    reply = sdk.chat.completions.create(
+        model=tuned, messages=[{"role": "user", "content": question}]
+    )
+    assert reply.choices[0].message.content == answer
+    assert reply.model == tuned
+    assert reply.usage is not None and reply.usage.total_tokens > 0
+    base = sdk.chat.completions.create(model=BASE, messages=[{"role": "user", "content": question}])
+    assert base.choices[0].message.content != answer
+    checkpoint = next(iter(sdk.fine_tuning.jobs.checkpoints.list(job.id)))
+    from_checkpoint = sdk.chat.completions.create(
+        model=checkpoint.fine_tuned_model_checkpoint,
+        messages=[{"role": "user", "content": question}],
+    )
+    assert from_checkpoint.choices[0].message.content == answer
+
+
+def test_every_answer_is_marked_as_a_sandbox(oai_sandbox: SandboxHandle) -> None:
+    with httpx.Client(base_url=oai_sandbox.url) as http:
+        refused = http.get("/v1/fine_tuning/jobs")  # no key
+        listed = http.get("/v1/fine_tuning/jobs", headers={"Authorization": f"Bearer {API_KEY}"})
+    assert refused.status_code == 401
+    assert refused.headers["x-tuner-sandbox"] == "1"
+    assert listed.status_code == 200
+    assert listed.headers["x-tuner-sandbox"] == "1"
+    assert json.loads(listed.content) == {
+        "object": "list",
+        "data": [],
+        "first_id": None,
+        "last_id": None,
+        "has_more": False,
+    }
+
+
+def test_other_host_names_are_refused(oai_sandbox: SandboxHandle) -> None:
+    with httpx.Client(base_url=oai_sandbox.url) as http:
+        answer = http.get(
+            "/v1/files",
+            headers={"Authorization": f"Bearer {API_KEY}", "Host": "tuner.example.com"},
+        )
+    assert answer.status_code == 400
+    assert answer.headers["x-tuner-sandbox"] == "1"
+
+
+def test_the_job_fail_fault_is_refused_not_ignored(start_sandbox: StartSandbox) -> None:
+    with pytest.raises(ValueError, match="job_fail"):
+        start_sandbox(provider="openai", faults="job_fail=0.5")

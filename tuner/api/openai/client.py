@@ -1,0 +1,153 @@
+"""``OpenAIClient``: the async client for OpenAI's fine-tuning API (or the OpenAI sandbox).
+
+async with OpenAIClient.from_settings(load_settings().settings) as client:
+    file = await client.files.upload("train.jsonl")
+    job = await client.jobs.create(OpenAIJobCreate(model="gpt-4o-mini-2024-07-18",
+                                                   training_file=file.id))
+    async for event in client.jobs.events(job.id):
+        ...
+
+The same transport as the Mistral client: one retry loop, the key pool (429 rests, 401
+removal, owner tracking), error mapping (OpenAI's ``{"error": {...}}`` body is read by
+``tuner.api.errors``) and sandbox detection (``x-tuner-sandbox: 1``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import Iterable
+from types import TracebackType
+
+import httpx
+from pydantic import SecretStr
+
+from tuner.api.keys import ApiKey, KeyPool, OwnerHook
+from tuner.api.openai.resources import Chat, Files, Jobs
+from tuner.api.retry import RetryPolicy
+from tuner.api.transport import Clock, Sleep, Timeouts, Transport
+from tuner.config import DEFAULT_OPENAI_URL, ConfigError, Settings, check_api_url
+
+PROVIDER = "openai"
+ORGANIZATION_HEADER = "OpenAI-Organization"
+PROJECT_HEADER = "OpenAI-Project"
+_KEY_HINT = (
+    "check OPENAI_API_KEY, TUNER_OPENAI_API_KEYS or openai_api_keys in the tuner config file"
+)
+_NO_KEY = "set OPENAI_API_KEY or TUNER_OPENAI_API_KEYS, or openai_api_keys in the tuner config file"
+
+
+class OpenAIClient:
+    provider = PROVIDER
+
+    def __init__(
+        self,
+        api_keys: KeyPool | Iterable[str | SecretStr | ApiKey] = (),
+        *,
+        base_url: str = DEFAULT_OPENAI_URL,
+        organization: str | None = None,
+        project: str | None = None,
+        timeouts: Timeouts | None = None,
+        retry: RetryPolicy | None = None,
+        http_client: httpx.AsyncClient | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        sleep: Sleep = asyncio.sleep,
+        clock: Clock = time.monotonic,
+        wall_clock: Clock = time.time,
+        rng: random.Random | None = None,
+        on_owner: OwnerHook | None = None,
+    ) -> None:
+        """``base_url`` includes OpenAI's ``/v1`` (https, or plain http on loopback only);
+        ``organization``/``project`` are sent as OpenAI's headers on every request."""
+        pool = api_keys if isinstance(api_keys, KeyPool) else KeyPool(api_keys, clock=clock)
+        if on_owner is not None:
+            pool.on_owner = on_owner
+        headers = {}
+        if organization:
+            headers[ORGANIZATION_HEADER] = organization
+        if project:
+            headers[PROJECT_HEADER] = project
+        self._transport = Transport(
+            base_url=_checked_url(base_url),
+            keys=pool,
+            timeouts=timeouts or Timeouts(),
+            retry=retry or RetryPolicy(),
+            http_client=http_client,
+            transport=transport,
+            sleep=sleep,
+            clock=clock,
+            wall_clock=wall_clock,
+            rng=rng,
+            headers=headers,
+            key_hint=_KEY_HINT,
+            no_key_hint=_NO_KEY,
+        )
+        self.files = Files(self._transport)
+        self.jobs = Jobs(self._transport)
+        self.chat = Chat(self._transport)
+
+    @classmethod
+    def from_settings(cls, settings: Settings, **options: object) -> OpenAIClient:
+        """A client for the configured OpenAI URL, keys, organisation and project, with the
+        shared timeouts and retry policy. Raises ``ConfigError`` for an unusable URL."""
+        timeouts = Timeouts(
+            connect=settings.connect_timeout,
+            read=settings.read_timeout,
+            write=settings.write_timeout,
+            pool=settings.pool_timeout,
+            upload=settings.upload_timeout,
+        )
+        retry = RetryPolicy(
+            max_attempts=settings.retry_max_attempts,
+            max_elapsed=settings.retry_max_elapsed,
+            retry_after_cap=settings.retry_after_cap,
+            backoff_initial=settings.retry_backoff_initial,
+            backoff_max=settings.retry_backoff_max,
+        )
+        return cls(
+            settings.openai_key_pool(),
+            base_url=settings.openai_base_url,
+            organization=settings.openai_organization,
+            project=settings.openai_project,
+            timeouts=timeouts,
+            retry=retry,
+            **options,  # type: ignore[arg-type]
+        )
+
+    @property
+    def base_url(self) -> str:
+        return self._transport.base_url
+
+    @property
+    def keys(self) -> KeyPool:
+        return self._transport.keys
+
+    @property
+    def is_sandbox(self) -> bool | None:
+        """None until the first response; then whether the backend marks itself a sandbox."""
+        return self._transport.is_sandbox
+
+    def __repr__(self) -> str:
+        return f"OpenAIClient(base_url={self.base_url!r}, keys={self.keys!r})"
+
+    async def aclose(self) -> None:
+        await self._transport.aclose()
+
+    async def __aenter__(self) -> OpenAIClient:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+
+def _checked_url(url: str) -> str:
+    try:
+        return check_api_url(url)
+    except ValueError as exc:
+        raise ConfigError(f"OPENAI_BASE_URL: {exc}") from None
