@@ -13,11 +13,11 @@ import asyncio
 import random
 import time
 from collections.abc import Iterable
-from types import TracebackType
 
 import httpx
 from pydantic import SecretStr
 
+from tuner.api.base import TransportClient, retry_from, timeouts_from
 from tuner.api.keys import ApiKey, KeyPool, OwnerHook
 from tuner.api.resources.chat import Chat
 from tuner.api.resources.classifiers import Classifiers
@@ -30,7 +30,7 @@ from tuner.api.transport import Clock, Sleep, Timeouts, Transport
 from tuner.config import DEFAULT_API_URL, ConfigError, Settings, check_api_url
 
 
-class TunerClient:
+class TunerClient(TransportClient):
     def __init__(
         self,
         api_keys: KeyPool | Iterable[str | SecretStr | ApiKey] = (),
@@ -77,20 +77,7 @@ class TunerClient:
 
         ``options`` are passed to the constructor (e.g. ``on_owner=``, or ``sleep=`` in tests).
         """
-        timeouts = Timeouts(
-            connect=settings.connect_timeout,
-            read=settings.read_timeout,
-            write=settings.write_timeout,
-            pool=settings.pool_timeout,
-            upload=settings.upload_timeout,
-        )
-        retry = RetryPolicy(
-            max_attempts=settings.retry_max_attempts,
-            max_elapsed=settings.retry_max_elapsed,
-            retry_after_cap=settings.retry_after_cap,
-            backoff_initial=settings.retry_backoff_initial,
-            backoff_max=settings.retry_backoff_max,
-        )
+        timeouts, retry = timeouts_from(settings), retry_from(settings)
         return cls(
             settings.key_pool(),
             base_url=settings.api_url,
@@ -100,43 +87,12 @@ class TunerClient:
         )
 
     @property
-    def base_url(self) -> str:
-        return self._transport.base_url
-
-    @property
     def timeouts(self) -> Timeouts:
         return self._transport.timeouts
 
     @property
     def retry_policy(self) -> RetryPolicy:
         return self._transport.policy
-
-    @property
-    def keys(self) -> KeyPool:
-        """The key pool: ``keys.snapshot()`` for the dashboard, ``keys.owners`` for the ledger."""
-        return self._transport.keys
-
-    @property
-    def is_sandbox(self) -> bool | None:
-        """None until the first response; then whether the backend marks itself a sandbox."""
-        return self._transport.is_sandbox
-
-    def __repr__(self) -> str:
-        return f"TunerClient(base_url={self.base_url!r}, keys={self.keys!r})"
-
-    async def aclose(self) -> None:
-        await self._transport.aclose()
-
-    async def __aenter__(self) -> TunerClient:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        await self.aclose()
 
 
 def _checked_url(url: str) -> str:

@@ -18,11 +18,11 @@ import asyncio
 import random
 import time
 from collections.abc import Iterable
-from types import TracebackType
 
 import httpx
 from pydantic import SecretStr
 
+from tuner.api.base import TransportClient, retry_from, timeouts_from
 from tuner.api.keys import ApiKey, KeyPool, OwnerHook
 from tuner.api.openai.resources import Chat, Files, Jobs
 from tuner.api.retry import RetryPolicy
@@ -38,7 +38,7 @@ _KEY_HINT = (
 _NO_KEY = "set OPENAI_API_KEY or TUNER_OPENAI_API_KEYS, or openai_api_keys in the tuner config file"
 
 
-class OpenAIClient:
+class OpenAIClient(TransportClient):
     provider = PROVIDER
 
     def __init__(
@@ -91,20 +91,7 @@ class OpenAIClient:
     def from_settings(cls, settings: Settings, **options: object) -> OpenAIClient:
         """A client for the configured OpenAI URL, keys, organisation and project, with the
         shared timeouts and retry policy. Raises ``ConfigError`` for an unusable URL."""
-        timeouts = Timeouts(
-            connect=settings.connect_timeout,
-            read=settings.read_timeout,
-            write=settings.write_timeout,
-            pool=settings.pool_timeout,
-            upload=settings.upload_timeout,
-        )
-        retry = RetryPolicy(
-            max_attempts=settings.retry_max_attempts,
-            max_elapsed=settings.retry_max_elapsed,
-            retry_after_cap=settings.retry_after_cap,
-            backoff_initial=settings.retry_backoff_initial,
-            backoff_max=settings.retry_backoff_max,
-        )
+        timeouts, retry = timeouts_from(settings), retry_from(settings)
         return cls(
             settings.openai_key_pool(),
             base_url=settings.openai_base_url,
@@ -114,36 +101,6 @@ class OpenAIClient:
             retry=retry,
             **options,  # type: ignore[arg-type]
         )
-
-    @property
-    def base_url(self) -> str:
-        return self._transport.base_url
-
-    @property
-    def keys(self) -> KeyPool:
-        return self._transport.keys
-
-    @property
-    def is_sandbox(self) -> bool | None:
-        """None until the first response; then whether the backend marks itself a sandbox."""
-        return self._transport.is_sandbox
-
-    def __repr__(self) -> str:
-        return f"OpenAIClient(base_url={self.base_url!r}, keys={self.keys!r})"
-
-    async def aclose(self) -> None:
-        await self._transport.aclose()
-
-    async def __aenter__(self) -> OpenAIClient:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        await self.aclose()
 
 
 def _checked_url(url: str) -> str:
