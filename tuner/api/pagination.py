@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
@@ -15,7 +16,33 @@ class Page(Generic[T]):
     total: int | None
 
 
-class AsyncPager(Generic[T]):
+class _Pager(ABC, Generic[T]):
+    """What both kinds of paging share: iteration, and collecting with a limit."""
+
+    @abstractmethod
+    def _iterate(self) -> AsyncGenerator[T, None]:
+        """Each pager walks its pages its own way (page numbers, or a cursor)."""
+
+    def __aiter__(self) -> AsyncIterator[T]:
+        return self._iterate()
+
+    async def to_list(self, limit: int | None = None) -> list[T]:
+        """Collect the items (at most ``limit``); stops fetching once the limit is reached."""
+        items: list[T] = []
+        if limit is not None and limit <= 0:
+            return items
+        iterator = self._iterate()
+        try:
+            async for item in iterator:
+                items.append(item)
+                if limit is not None and len(items) >= limit:
+                    break
+        finally:
+            await iterator.aclose()
+        return items
+
+
+class AsyncPager(_Pager[T]):
     """Fetches page after page (``page`` is 0-based) until a short or empty page, the reported
     ``total``, or a page with nothing new (a server that ignores ``page`` must not loop us)."""
 
@@ -36,9 +63,6 @@ class AsyncPager(Generic[T]):
         self._page_size = page_size
         self._identity = identity
 
-    def __aiter__(self) -> AsyncIterator[T]:
-        return self._iterate()
-
     async def _iterate(self) -> AsyncGenerator[T, None]:
         page = self._first_page
         seen: set[str] = set()
@@ -57,21 +81,6 @@ class AsyncPager(Generic[T]):
             return True
         return result.total is not None and (page + 1) * self._page_size >= result.total
 
-    async def to_list(self, limit: int | None = None) -> list[T]:
-        """Collect the items (at most ``limit``); stops fetching once the limit is reached."""
-        items: list[T] = []
-        if limit is not None and limit <= 0:
-            return items
-        iterator = self._iterate()
-        try:
-            async for item in iterator:
-                items.append(item)
-                if limit is not None and len(items) >= limit:
-                    break
-        finally:
-            await iterator.aclose()
-        return items
-
 
 @dataclass(frozen=True, slots=True)
 class CursorPage(Generic[T]):
@@ -79,7 +88,7 @@ class CursorPage(Generic[T]):
     has_more: bool
 
 
-class AsyncCursorPager(Generic[T]):
+class AsyncCursorPager(_Pager[T]):
     """Cursor paging (OpenAI's ``after``/``limit``/``has_more``): each page starts after the
     last item of the one before, until ``has_more`` is false, a page is empty, or a page has
     nothing new (a server that ignores ``after`` must not loop us)."""
@@ -99,9 +108,6 @@ class AsyncCursorPager(Generic[T]):
         self._limit = limit
         self._identity = identity
 
-    def __aiter__(self) -> AsyncIterator[T]:
-        return self._iterate()
-
     async def _iterate(self) -> AsyncGenerator[T, None]:
         after = self._after
         seen: set[str] = set()
@@ -118,18 +124,3 @@ class AsyncCursorPager(Generic[T]):
     async def first_page(self) -> CursorPage[T]:
         """Only the first page (``has_more`` says whether there is another)."""
         return await self._fetch(self._after, self._limit)
-
-    async def to_list(self, limit: int | None = None) -> list[T]:
-        """Collect the items (at most ``limit``); stops fetching once the limit is reached."""
-        items: list[T] = []
-        if limit is not None and limit <= 0:
-            return items
-        iterator = self._iterate()
-        try:
-            async for item in iterator:
-                items.append(item)
-                if limit is not None and len(items) >= limit:
-                    break
-        finally:
-            await iterator.aclose()
-        return items
