@@ -29,11 +29,30 @@ def create_app(
     max_upload_bytes: int = MAX_UPLOAD_BYTES,
     allowed_hosts: Sequence[str] = LOOPBACK_HOST_NAMES,
 ) -> ASGIApp:
-    # No /docs or /openapi.json: the platform has none, and they would need the API key anyway.
-    app = FastAPI(title="tuner sandbox", docs_url=None, redoc_url=None, openapi_url=None)
-    app.state.sandbox = sandbox
-    app.state.max_upload_bytes = max_upload_bytes
+    app = fastapi_app("tuner sandbox", sandbox, max_upload_bytes)
     install_handlers(app)
     app.include_router(router)
+    return wrapped(app, faults=faults, seed=seed, api_key=api_key, allowed_hosts=allowed_hosts)
+
+
+def fastapi_app(title: str, sandbox: object, max_upload_bytes: int) -> FastAPI:
+    """A sandbox's FastAPI app (either dialect) with its state; the caller adds its routes."""
+    # No /docs or /openapi.json: the platform has none, and they would need the API key anyway.
+    app = FastAPI(title=title, docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.sandbox = sandbox
+    app.state.max_upload_bytes = max_upload_bytes
+    return app
+
+
+def wrapped(
+    app: FastAPI,
+    *,
+    faults: FaultPlan | None,
+    seed: int,
+    api_key: str | None,
+    allowed_hosts: Sequence[str],
+) -> ASGIApp:
+    """``app`` inside the sandbox middleware: the sandbox header, seeded faults, the key check
+    and the Host names it answers (the same for both dialects)."""
     injector = FaultInjector(faults or FaultPlan(), seed)
     return SandboxMiddleware(app, injector=injector, api_key=api_key, allowed_hosts=allowed_hosts)

@@ -6,12 +6,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from fastapi import FastAPI
 from starlette.types import ASGIApp
 
-from tuner.sandbox.app import LOOPBACK_HOST_NAMES
-from tuner.sandbox.faults import FaultInjector, FaultPlan
-from tuner.sandbox.middleware import SandboxMiddleware
+from tuner.sandbox.app import LOOPBACK_HOST_NAMES, fastapi_app, wrapped
+from tuner.sandbox.faults import FaultPlan
 from tuner.sandbox.openai.routes import MAX_UPLOAD_BYTES, install_handlers, router
 from tuner.sandbox.openai.service import OpenAISandbox
 
@@ -25,10 +23,7 @@ def create_openai_app(
     max_upload_bytes: int = MAX_UPLOAD_BYTES,
     allowed_hosts: Sequence[str] = LOOPBACK_HOST_NAMES,
 ) -> ASGIApp:
-    app = FastAPI(title="tuner sandbox (OpenAI)", docs_url=None, redoc_url=None, openapi_url=None)
-    app.state.sandbox = sandbox
-    app.state.max_upload_bytes = max_upload_bytes
+    app = fastapi_app("tuner sandbox (OpenAI)", sandbox, max_upload_bytes)
     install_handlers(app)
     app.include_router(router)
-    injector = FaultInjector(faults or FaultPlan(), seed)
-    return SandboxMiddleware(app, injector=injector, api_key=api_key, allowed_hosts=allowed_hosts)
+    return wrapped(app, faults=faults, seed=seed, api_key=api_key, allowed_hosts=allowed_hosts)
