@@ -4,13 +4,29 @@ that do not depend on the provider's API."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from types import TracebackType
 from typing import Self
 
-from tuner.api.keys import KeyPool
+from pydantic import SecretStr
+
+from tuner.api.keys import ApiKey, KeyPool, OwnerHook
 from tuner.api.retry import RetryPolicy
-from tuner.api.transport import Timeouts, Transport
+from tuner.api.transport import Clock, Timeouts, Transport
 from tuner.config import Settings
+
+
+def pool_of(
+    api_keys: KeyPool | Iterable[str | SecretStr | ApiKey],
+    *,
+    clock: Clock,
+    on_owner: OwnerHook | None,
+) -> KeyPool:
+    """The key pool a client rotates over (a given pool as it is), with the owner hook set."""
+    pool = api_keys if isinstance(api_keys, KeyPool) else KeyPool(api_keys, clock=clock)
+    if on_owner is not None:
+        pool.on_owner = on_owner
+    return pool
 
 
 def timeouts_from(settings: Settings) -> Timeouts:

@@ -17,7 +17,7 @@ from collections.abc import Iterable
 import httpx
 from pydantic import SecretStr
 
-from tuner.api.base import TransportClient, retry_from, timeouts_from
+from tuner.api.base import TransportClient, pool_of, retry_from, timeouts_from
 from tuner.api.keys import ApiKey, KeyPool, OwnerHook
 from tuner.api.resources.chat import Chat
 from tuner.api.resources.classifiers import Classifiers
@@ -49,9 +49,7 @@ class TunerClient(TransportClient):
         """``sleep``, ``clock`` (monotonic), ``wall_clock`` (UNIX time) and ``rng`` are there so
         tests can drive retries and rests without waiting; ``on_owner`` lets the ledger record
         which key created each file and job."""
-        pool = api_keys if isinstance(api_keys, KeyPool) else KeyPool(api_keys, clock=clock)
-        if on_owner is not None:
-            pool.on_owner = on_owner
+        pool = pool_of(api_keys, clock=clock, on_owner=on_owner)
         self._transport = Transport(
             base_url=_checked_url(base_url),
             keys=pool,

@@ -22,7 +22,7 @@ from collections.abc import Iterable
 import httpx
 from pydantic import SecretStr
 
-from tuner.api.base import TransportClient, retry_from, timeouts_from
+from tuner.api.base import TransportClient, pool_of, retry_from, timeouts_from
 from tuner.api.keys import ApiKey, KeyPool, OwnerHook
 from tuner.api.openai.resources import Chat, Files, Jobs
 from tuner.api.retry import RetryPolicy
@@ -60,9 +60,7 @@ class OpenAIClient(TransportClient):
     ) -> None:
         """``base_url`` includes OpenAI's ``/v1`` (https, or plain http on loopback only);
         ``organization``/``project`` are sent as OpenAI's headers on every request."""
-        pool = api_keys if isinstance(api_keys, KeyPool) else KeyPool(api_keys, clock=clock)
-        if on_owner is not None:
-            pool.on_owner = on_owner
+        pool = pool_of(api_keys, clock=clock, on_owner=on_owner)
         headers = {}
         if organization:
             headers[ORGANIZATION_HEADER] = organization
