@@ -323,7 +323,9 @@ class EvaluateScreen(TunerScreen):
         table = self.query_one("#eval-items", DataTable)
         table.clear()
         candidate, baseline = report.candidate, report.baseline
-        room = max(20, self.size.width - 36)
+        # The terminal's width, not the screen's: this can run before the screen's first layout
+        # (a fast ledger read on mount), when the screen's own size is still 0 by 0.
+        room = max(20, self.app.size.width - 36)
         for row in report.rows:
             prompt = row.item.last_user_text if row.item is not None else "(eval file changed)"
             table.add_row(
