@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     # entry point starts: `tuner tui` and `tuner data` must not pay for it before they show
     # anything.
     from tuner.api import Job, TunerClient
+    from tuner.api.openai import OpenAIClient
     from tuner.evals import EvalRunner
     from tuner.evals.runner import Listener
     from tuner.jobs.daemon import Daemon, DaemonConfig, DrainQueue
@@ -177,6 +178,8 @@ class Services:
         sleep: Sleep = asyncio.sleep,
         environ: Mapping[str, str] | None = None,
         client_options: Mapping[str, Any] | None = None,
+        openai_client: OpenAIClient | None = None,
+        openai_client_factory: Callable[[], OpenAIClient] | None = None,
     ) -> None:
         self.settings = settings
         self.clock = clock
@@ -188,6 +191,9 @@ class Services:
         self._ledger = ledger
         self._ledger_factory = ledger_factory
         self._owns_client = client is None
+        self._openai_client = openai_client
+        self._openai_client_factory = openai_client_factory
+        self._owns_openai_client = openai_client is None
         self._owns_ledger = ledger is None
         self._lock = threading.Lock()
         self._cycle_locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
@@ -234,6 +240,38 @@ class Services:
 
                     self._client = TunerClient.from_settings(self.settings, **self._client_options)
             return self._client
+
+    # -- the second provider (OpenAI) ----------------------------------------------------------
+
+    @property
+    def openai_backend(self) -> str:
+        """OpenAI's API URL (``OPENAI_BASE_URL``), as the ledger keys its files and jobs."""
+        return self.settings.openai_base_url
+
+    @property
+    def has_openai(self) -> bool:
+        """Whether OpenAI is configured: a client was given, or at least one key is set."""
+        given = self._openai_client is not None or self._openai_client_factory is not None
+        return given or bool(self.settings.openai_key_pool())
+
+    @property
+    def openai_client(self) -> OpenAIClient:
+        """The OpenAI client, built on first use like :attr:`client` (``ConfigError`` for an
+        unusable ``OPENAI_BASE_URL``; a missing key fails on the first request, with a hint)."""
+        client = self._openai_client
+        if client is not None:
+            return client
+        with self._lock:
+            if self._openai_client is None:
+                if self._openai_client_factory is not None:
+                    self._openai_client = self._openai_client_factory()
+                else:
+                    from tuner.api.openai import OpenAIClient
+
+                    self._openai_client = OpenAIClient.from_settings(
+                        self.settings, **self._client_options
+                    )
+            return self._openai_client
 
     @property
     def ledger(self) -> Ledger:
@@ -366,6 +404,8 @@ class Services:
         try:
             if self._owns_client and self._client is not None:
                 await self._client.aclose()
+            if self._owns_openai_client and self._openai_client is not None:
+                await self._openai_client.aclose()
         finally:
             self.close_ledger()
 
