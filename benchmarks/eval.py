@@ -37,7 +37,6 @@ from pathlib import Path
 from support import run_child as run_child_process
 from support import sandbox_process
 
-ROOT = Path(__file__).resolve().parent.parent
 API_KEY = "bench-key"
 MODEL = "open-mistral-7b"
 TARGET_RATIO = 1.5

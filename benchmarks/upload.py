@@ -50,7 +50,6 @@ from pathlib import Path
 from support import run_child as run_child_process
 from support import sandbox_process
 
-ROOT = Path(__file__).resolve().parent.parent
 API_KEY = "bench-key"
 MIB = 2**20
 # tuner.sandbox.app.MAX_UPLOAD_BYTES; not imported: this parent process stays small (_rss_now).
