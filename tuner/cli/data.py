@@ -776,11 +776,23 @@ def convert(
         help="Classifier data: TARGET=COLUMN, or TARGET=COLUMN[] for a multi-label column "
         "(a list, or labels separated by |); repeat per target.",
     ),
+    provider_opt: str | None = ProviderOpt,
+    method: str | None = typer.Option(
+        None,
+        "--method",
+        help="With --provider openai: sft (chat lines) or dpo (preference lines from "
+        "chosen/rejected pairs) \\[default: auto, decided by the first record: a pair makes "
+        "DPO data].",
+    ),
     force: bool = ForceOpt,
     as_json: bool = JsonOpt,
     quiet: bool = QuietOpt,
 ) -> None:
     """Convert conversations from the shapes people have them to Mistral JSONL, then validate it.
+
+    With --provider openai the output is OpenAI JSONL: chat lines (SFT), or DPO lines
+    ({input, preferred_output, non_preferred_output}) built from preference pairs, which the
+    Mistral path refuses; the output says which method it holds.
 
     Every record that cannot be converted is reported with its source, row and reason; none is
     dropped silently. Every field is reported as used, dropped (by an option) or unused. KTO
@@ -789,6 +801,28 @@ def convert(
     record is refused. With --text and --label, rows become classifier lines ({"text",
     "labels"}) instead.
     """
+    provider = _provider(provider_opt)
+    if provider == "openai":
+        if text_column is not None or label_columns:
+            fail("classifier data is Mistral's: --text and --label go without --provider openai")
+        _convert_openai(
+            sources or [],
+            out,
+            source_format=source_format,
+            mapping_path=mapping_path,
+            dataset_info=dataset_info,
+            dataset=dataset,
+            split_name=split_name,
+            options=_convert_options(kto_keep_desirable, preference, drop_media, reasoning),
+            method=method or "auto",
+            model=model,
+            force=force,
+            as_json=as_json,
+            quiet=quiet,
+        )
+        return
+    if method is not None:
+        fail("--method is for --provider openai (Mistral's fine-tuning API is SFT only)")
     if text_column is not None or label_columns:
         _convert_classifier(
             sources or [], out, text_column, label_columns or [], model, force, as_json, quiet
@@ -855,6 +889,97 @@ def convert(
             }
         )
     else:
+        _render_convert(result, report)
+    raise typer.Exit(int(Exit.OK if ok else Exit.FAILED))
+
+
+def _convert_openai(
+    sources: list[Path],
+    out: Path,
+    *,
+    source_format: str,
+    mapping_path: Path | None,
+    dataset_info: Path | None,
+    dataset: str | None,
+    split_name: str | None,
+    options: Any,
+    method: str,
+    model: str | None,
+    force: bool,
+    as_json: bool,
+    quiet: bool,
+) -> None:
+    """``convert --provider openai``: OpenAI SFT or DPO JSONL, validated with OpenAI's rules."""
+    from tuner.datasets.convert import ConvertInputError, ConvertRefusedError
+    from tuner.datasets.openai_convert import METHODS, convert_openai
+    from tuner.datasets.validate import ValidateOptions, validate_paths
+
+    if source_format not in FORMATS:
+        fail(f"--from must be one of {', '.join(FORMATS)}, not {source_format!r}")
+    if method not in METHODS:
+        fail(f"--method must be one of {', '.join(METHODS)}, not {method!r}")
+    mapping, sources = _convert_mapping(mapping_path, dataset_info, dataset, sources)
+    counting = _counting_for("openai", model, None)
+    factory = _factory_for("openai", counting.tokenizer)
+    with progress_for(quiet or as_json) as progress:
+        try:
+            converted = convert_openai(
+                sources,
+                out,
+                method=method,  # type: ignore[arg-type]  # checked just above
+                source_format=source_format,
+                mapping=mapping,
+                options=options,
+                force=force,
+                progress=progress,
+                split=split_name,
+            )
+        except ConvertInputError as exc:
+            fail(
+                str(exc),
+                hint="Sources can be .jsonl(.gz), .json(.gz), .csv, .parquet, .arrow or a saved "
+                "dataset dir.",
+            )
+        except ConvertRefusedError as exc:
+            _refuse(exc, as_json=as_json)
+        except OutputRefused as exc:
+            _refused(exc)
+        result = converted.result
+        _say_temps_removed(result.temps_removed)
+        fmt = "preference" if converted.method == "dpo" else "instruct"
+        report = (
+            validate_paths(
+                [out],
+                options=ValidateOptions(fmt=fmt, seq_len=counting.seq_len, provider="openai"),
+                counter_factory=factory,
+                progress=progress,
+            )
+            if result.converted
+            else None
+        )
+    ok = report is not None and report.ok
+    if as_json:
+        emit_json(
+            {
+                "ok": ok,
+                "provider": "openai",
+                "method": converted.method,
+                "out": str(result.out),
+                "written": result.converted > 0,
+                "read": result.read,
+                "converted": result.converted,
+                "skipped": result.skipped_count,
+                "skip_reasons": result.skip_reasons,
+                "sources": [_as_json(s) for s in result.sources],
+                "skipped_records": [f.to_dict() for f in result.skipped],
+                "warnings": [f.to_dict() for f in result.warnings],
+                "validation": report.to_dict() if report is not None else None,
+            }
+        )
+    else:
+        if converted.method is not None:
+            what = {"dpo": "preference pairs (DPO)", "sft": "conversations (SFT)"}
+            console.print(f"OpenAI {what[converted.method]} data.", highlight=False)
         _render_convert(result, report)
     raise typer.Exit(int(Exit.OK if ok else Exit.FAILED))
 

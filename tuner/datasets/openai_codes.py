@@ -109,3 +109,12 @@ OPENAI_CODES: dict[str, tuple[Category, Severity, str]] = {
         "OpenAI: an example with more tokens (estimated) than the model's training context.",
     ),
 }
+
+# ``tuner data convert --provider openai``'s own skip reasons; they join
+# :data:`tuner.datasets.convert.CONVERT_CODES`.
+OPENAI_CONVERT_CODES: dict[str, str] = {
+    "convert_dpo_shape": "OpenAI DPO: a pair whose sides are not one assistant answer each "
+    "after a shared prompt.",
+    "convert_other_method": "OpenAI: a pair in SFT output, or a plain conversation in DPO output "
+    "(one file holds one method).",
+}

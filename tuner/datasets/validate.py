@@ -97,9 +97,10 @@ class ValidateOptions:
 
     def __post_init__(self) -> None:
         check_provider(self.provider)
-        if self.fmt not in (None, "instruct", "pretrain", "classifier"):
+        if self.fmt not in (None, "instruct", "pretrain", "classifier", "preference"):
             raise ValueError(
-                f"format must be 'instruct', 'pretrain' or 'classifier', not {self.fmt!r}"
+                "format must be 'instruct', 'pretrain', 'classifier' or 'preference' (OpenAI "
+                f"DPO), not {self.fmt!r}"
             )
         if self.seq_len is not None and self.seq_len < 1:
             raise ValueError(f"seq_len must be positive, not {self.seq_len}")
