@@ -143,6 +143,13 @@ def test_message_rules(message: dict[str, Any], code: str) -> None:
     assert code in codes({"messages": [message, ANSWER]})
 
 
+def test_role_hints() -> None:
+    (finding,) = check({"messages": [{"role": "human", "content": "hi"}, ANSWER]}).findings
+    assert finding.hint == "Use 'user' for 'human' turns."
+    (finding,) = check({"messages": [{"role": "User", "content": "hi"}, ANSWER]}).findings
+    assert finding.hint == "Roles are lowercase: use 'user'."
+
+
 @pytest.mark.parametrize("weight", [0.5, 2, "1", True, None])
 def test_weight_must_be_0_or_1(weight: object) -> None:
     line = {"messages": [USER, {"role": "assistant", "content": "x", "weight": weight}]}
@@ -337,7 +344,6 @@ def test_a_dpo_line_is_valid() -> None:
         ({"input": {"prompt": "x"}}, "dpo_missing_key"),
         ({"preferred_output": {"role": "assistant", "content": "x"}}, "dpo_missing_key"),
         ({"non_preferred_output": []}, "dpo_output_shape"),
-        ({"preferred_output": [ANSWER, ANSWER]}, "dpo_output_shape"),
         ({"preferred_output": [USER]}, "dpo_output_shape"),
         ({"input": {"messages": [USER, ANSWER]}}, "dpo_input_ends_with_assistant"),
         ({"input": {"messages": []}}, "no_messages"),
@@ -359,6 +365,13 @@ def test_a_dpo_line_is_valid() -> None:
 )
 def test_dpo_rules(changes: dict[str, Any], code: str) -> None:
     assert code in codes(dpo(**changes))
+
+
+def test_an_output_may_hold_several_assistant_messages() -> None:
+    # OpenAI's API description types each output as a list of assistant messages.
+    result = check(dpo(preferred_output=[ANSWER, {"role": "assistant", "content": "Sure."}]))
+    assert result.findings == []
+    assert [m.text for m in result.sample.preferred] == ["Paris.", "Sure."]
 
 
 def test_equal_answers_are_a_warning() -> None:

@@ -86,7 +86,7 @@ OPENAI_CODES: dict[str, tuple[Category, Severity, str]] = {
     "dpo_output_shape": (
         C.STRUCTURE,
         E,
-        "OpenAI DPO: an output that is not exactly one assistant message.",
+        "OpenAI DPO: an output that is empty or holds a message that is not an assistant message.",
     ),
     "dpo_input_ends_with_assistant": (
         C.STRUCTURE,
@@ -113,8 +113,8 @@ OPENAI_CODES: dict[str, tuple[Category, Severity, str]] = {
 # ``tuner data convert --provider openai``'s own skip reasons; they join
 # :data:`tuner.datasets.convert.CONVERT_CODES`.
 OPENAI_CONVERT_CODES: dict[str, str] = {
-    "convert_dpo_shape": "OpenAI DPO: a pair whose sides are not one assistant answer each "
-    "after a shared prompt.",
+    "convert_dpo_shape": "OpenAI DPO: a pair whose sides are not assistant messages only after "
+    "a shared prompt.",
     "convert_other_method": "OpenAI: a pair in SFT output, or a plain conversation in DPO output "
     "(one file holds one method).",
 }

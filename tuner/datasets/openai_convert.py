@@ -13,8 +13,8 @@ here a pair becomes one DPO line::
      "non_preferred_output": [rejected assistant message]}
 
 The prompt is what the chosen and rejected conversations share; each side's remainder must be
-exactly one assistant message (OpenAI's DPO compares one answer per side), otherwise the record
-is skipped and reported. One output holds one method: ``method`` says which ("sft" or "dpo"),
+assistant messages only (usually one: the answer), otherwise the record is skipped and
+reported. One output holds one method: ``method`` says which ("sft" or "dpo"),
 or "auto" lets the first convertible record decide (a pair: DPO); a record of the other kind is
 skipped and reported, never dropped in silence.
 """
@@ -226,7 +226,8 @@ class _Run:
 
 
 def dpo_line(pair: PreferencePair) -> dict[str, Any]:
-    """The OpenAI DPO line of a pair; :class:`RecordError` when it is not one answer per side."""
+    """The OpenAI DPO line of a pair; :class:`RecordError` when a side is not the assistant's
+    answer (assistant messages only) after the prompt both sides share."""
     shared = 0
     for chosen, rejected in zip(pair.chosen, pair.rejected, strict=False):
         if chosen != rejected:
@@ -244,21 +245,23 @@ def dpo_line(pair: PreferencePair) -> dict[str, Any]:
             hint="give the prompt in its own column (prompt, instruction or messages)",
         )
     for name, side in (("chosen", preferred), ("rejected", non_preferred)):
-        if len(side) != 1 or side[0].get("role") != "assistant":
+        roles = [message.get("role") for message in side]
+        if not side or any(role != "assistant" for role in roles):
             raise RecordError(
-                f"the {name} side is not one assistant message after the shared prompt "
-                f"({len(side)} message(s)); OpenAI DPO compares one answer per side",
+                f"the {name} side after the shared prompt is not assistant messages only "
+                f"({', '.join(map(str, roles)) or 'nothing'}); OpenAI DPO outputs are the "
+                "assistant's answer",
                 code="convert_dpo_shape",
                 category=Category.STRUCTURE,
-                hint="keep one assistant answer per side; put earlier turns in the prompt",
+                hint="put the user and tool turns in the prompt, shared by both sides",
             )
     source: dict[str, Any] = {"messages": prompt}
     if pair.tools:
         source["tools"] = pair.tools
     return {
         "input": source,
-        "preferred_output": [_answer(preferred[0])],
-        "non_preferred_output": [_answer(non_preferred[0])],
+        "preferred_output": [_answer(message) for message in preferred],
+        "non_preferred_output": [_answer(message) for message in non_preferred],
     }
 
 

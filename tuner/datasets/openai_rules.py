@@ -27,6 +27,7 @@ from tuner.datasets.findings import a_or_an, excerpt
 from tuner.datasets.rules import (
     _NAME_RE,
     _NOTHING,
+    _ROLE_HINTS,
     Kind,
     LineCheck,
     _json_type,
@@ -376,6 +377,8 @@ class _Chat:
             hint = "The 'function' role is deprecated: answer tool calls with 'tool' messages."
         elif isinstance(role, str) and role.strip().lower() in ROLES:
             hint = f"Roles are lowercase: use {role.strip().lower()!r}."
+        elif isinstance(role, str) and role.strip().lower() in _ROLE_HINTS:
+            hint = f"Use {_ROLE_HINTS[role.strip().lower()]!r} for {role!r} turns."
         self.out.add("openai_unknown_role", f"{label} has role {_show(role)}", hint)
         return None
 
@@ -757,49 +760,54 @@ class _Preference:
         )
 
     def _output(self, key: str, declared: set[str]) -> tuple[Message, ...] | None:
+        """One side of the pair: a non-empty list of assistant messages (usually one)."""
         out = self.out
         raw = self.obj.get(key)
         if not isinstance(raw, list):
             what = "missing" if raw is None else f"a JSON {_json_type(raw)}"
             out.add(
                 "dpo_missing_key",
-                f"'{key}' is {what}; it must be a list holding one assistant message",
+                f"'{key}' is {what}; it must be a list of assistant messages",
                 f'Write "{key}": [{{"role": "assistant", "content": "..."}}].',
             )
             return None
-        if len(raw) != 1:
+        if not raw:
             out.add(
                 "dpo_output_shape",
-                f"'{key}' holds {len(raw)} messages; OpenAI takes exactly one assistant message",
-                "Keep the one assistant answer to compare.",
+                f"'{key}' is empty; it needs the assistant's answer",
+                f'Write "{key}": [{{"role": "assistant", "content": "..."}}].',
             )
             return None
         # Each output is checked on its own (its own calls), with the input's declared tools.
         chat = _Chat({}, out, where="")
         chat.state.declared = set(declared)
-        message = chat._message(f"{key}[0]", raw[0], text_only=True)
-        if message is None:
-            return None
-        if message.role != "assistant":
-            out.add(
-                "dpo_output_shape",
-                f"'{key}' holds {a_or_an(message.role)} message, not an assistant message",
-                'Write the answer as {"role": "assistant", "content": "..."}.',
-            )
-            return None
-        if message.weight is not None:
-            out.add(
-                "weight_not_assistant",
-                f"'{key}' has a 'weight': DPO outputs take none",
-                "Remove it: both outputs of a pair are compared as a whole.",
-            )
+        messages: list[Message] = []
+        for index, item in enumerate(raw):
+            message = chat._message(f"{key}[{index}]", item, text_only=True)
+            if message is None:
+                return None
+            if message.role != "assistant":
+                out.add(
+                    "dpo_output_shape",
+                    f"'{key}[{index}]' is {a_or_an(message.role)} message, not an assistant "
+                    "message",
+                    'Write the answer as {"role": "assistant", "content": "..."}.',
+                )
+                return None
+            if message.weight is not None:
+                out.add(
+                    "weight_not_assistant",
+                    f"'{key}[{index}]' has a 'weight': DPO outputs take none",
+                    "Remove it: both outputs of a pair are compared as a whole.",
+                )
+            messages.append(message)
         if chat.state.unknown:
             out.add(
                 "unknown_key",
                 f"keys OpenAI does not read: {'; '.join(chat.state.unknown[:_MAX_LISTED])}",
                 "Remove them, or keep them knowing they are not used for training.",
             )
-        return (message,)
+        return tuple(messages)
 
 
 def _same(a: tuple[Message, ...], b: tuple[Message, ...]) -> bool:
