@@ -457,3 +457,28 @@ def test_unknown_provider_is_refused() -> None:
         providers.check_provider("anthropic")
     with pytest.raises(ValueError, match="unknown provider"):
         ValidateOptions(provider="anthropic")
+
+
+def test_worker_processes_give_the_same_report(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tuner.datasets import validate as validate_module
+    from tuner.datasets.openai_tokens import openai_counter_for
+
+    pytest.importorskip("bpe_openai")
+    monkeypatch.setattr(validate_module, "POOL_MIN_BYTES", 0)
+    monkeypatch.setattr(validate_module, "CHUNK_LINES", 7)
+    lines = [example(n) for n in range(40)] + [dpo(), {"messages": [USER]}]
+    path = write(tmp_path / "t.jsonl", lines)
+    factory = functools.partial(openai_counter_for, "o200k_base")
+    reports = [
+        validate_paths(
+            [path],
+            options=ValidateOptions(provider="openai"),
+            counter_factory=factory,
+            workers=workers,
+        ).to_dict()
+        for workers in (1, 2)
+    ]
+    assert reports[0] == reports[1]
+    assert {f["code"] for f in reports[0]["findings"]} == {"wrong_format", "last_not_assistant"}

@@ -106,6 +106,14 @@ def test_long_texts_are_cut_only_where_counts_add_up() -> None:
     )
 
 
+def test_text_of_many_tokens_per_character_is_still_counted() -> None:
+    # Each of these characters is 4 tokens (byte fallback): 60,000 of them are 240,000 tokens,
+    # over what bpe-openai encodes in one call; without line breaks the cuts are approximate.
+    text = "\U00013000" * 60_000
+    count = OpenAITokenCounter("o200k_base").text_tokens(text)
+    assert abs(count - 4 * 60_000) <= 2 * len(openai_tokens._pieces(text))
+
+
 def sample(line: bytes) -> object:
     result = check_record(line, path="t", line=1, expect=None)
     assert result.sample is not None, result.findings

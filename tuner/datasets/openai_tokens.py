@@ -44,9 +44,10 @@ DEFAULT_OPENAI_MODEL: Final = "gpt-4.1-mini-2025-04-14"
 INSTALL_HINT: Final = (
     "Install the extra that ships OpenAI's vocabularies: pip install 'tuner[openai]'"
 )
-# bpe-openai refuses one string of 1,000,000 characters or more (and over 200,000 tokens): longer
-# texts are encoded in pieces cut where a token cannot span the cut (see _pieces).
-_PIECE_CHARS: Final = 100_000
+# bpe-openai refuses one string of 1,000,000 characters or more, or of over 200,000 tokens: longer
+# texts are encoded in pieces cut where a token cannot span the cut (see _pieces). A character is
+# at most 4 tokens (its UTF-8 bytes), so 40,000 characters stay under the token limit.
+_PIECE_CHARS: Final = 40_000
 _FINE_TUNED_PREFIX: Final = "ft:"
 
 
@@ -146,8 +147,8 @@ _SAFE_CUT = re.compile(r"[\r\n]+(?=[^\r\n/])")
 def _pieces(text: str) -> list[str]:
     """``text`` cut into pieces of about :data:`_PIECE_CHARS` whose counts add up to its count.
 
-    Only texts without a line break for 100,000 characters are cut anywhere else (at the limit):
-    their count may then differ from the true one by a token per cut.
+    Only texts without a line break for 40,000 characters are cut anywhere else (at the limit):
+    their count may then differ from the true one by a token or two per cut.
     """
     if len(text) <= _PIECE_CHARS:
         return [text]
