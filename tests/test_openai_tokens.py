@@ -52,13 +52,27 @@ def o200k() -> OpenAITokenCounter:
 
 @pytest.mark.parametrize(("text", "tokens"), list(O200K.items()))
 def test_known_o200k_tokens(text: str, tokens: list[int]) -> None:
-    encoding = openai_tokens.load_encoding("o200k_base")
-    assert encoding.encode_ordinary(text) == tokens
+    # The Rust tokenizer tuner counts with, and the package's public tiktoken-like API.
+    assert openai_tokens._rust_tokenizer("o200k_base").encode(text) == tokens
+    assert bpe_openai.get_encoding("o200k_base").encode_ordinary(text) == tokens
+    assert openai_tokens.load_encoding("o200k_base")(text) == len(tokens)
     assert OpenAITokenCounter("o200k_base").text_tokens(text) == len(tokens)
 
 
 def test_known_cl100k_tokens() -> None:
-    assert openai_tokens.load_encoding("cl100k_base").encode_ordinary("hello world") == CL100K_HELLO
+    assert openai_tokens._rust_tokenizer("cl100k_base").encode("hello world") == CL100K_HELLO
+    assert openai_tokens.load_encoding("cl100k_base")("hello world") == len(CL100K_HELLO)
+
+
+def test_the_package_import_path_counts_the_same(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where the Rust module cannot be loaded on its own, the package's API counts."""
+    monkeypatch.setattr(openai_tokens, "_rust_tokenizer", lambda name: None)
+    openai_tokens._load.cache_clear()
+    try:
+        for text, tokens in O200K.items():
+            assert openai_tokens.load_encoding("o200k_base")(text) == len(tokens)
+    finally:
+        openai_tokens._load.cache_clear()
 
 
 def test_counts_equal_tiktoken_on_the_same_vocabulary() -> None:
@@ -217,6 +231,7 @@ def test_without_the_package_the_counter_refuses_with_a_hint(
 
     openai_tokens._load.cache_clear()
     monkeypatch.setitem(sys.modules, "bpe_openai", None)  # import fails as if not installed
+    monkeypatch.delitem(sys.modules, "bpe_openai._bindings", raising=False)
     try:
         with pytest.raises(OpenAITokenizerMissing) as info:
             OpenAITokenCounter("o200k_base")
