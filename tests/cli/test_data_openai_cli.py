@@ -94,6 +94,8 @@ def test_usage_errors_are_one_line_with_a_hint(sft: Path) -> None:
     assert code == 2 and "completions model" in out
     code, out = run("data", "validate", str(sft), "--provider", "openai", "--format", "pretrain")
     assert code == 2 and "instruct or preference" in out
+    code, out = run("data", "validate", str(sft), "--provider", "openai", "--labels", "t=a,b")
+    assert code == 2 and "classifier" in out
 
 
 def test_stats_with_openai(sft: Path) -> None:
@@ -107,6 +109,9 @@ def test_stats_with_openai(sft: Path) -> None:
     assert data["seq_len"] == 65_536
     assert data["estimate"] is None  # no OpenAI price table yet
     assert "estimated" in data["tokenizer"]
+    # No OpenAI cost estimate: its planning options are refused rather than ignored.
+    code, out = run("data", "stats", str(sft), "--provider", "openai", "--epochs", "3")
+    assert code == 2 and "Mistral's only" in out
 
 
 def test_split_with_openai_rules(sft: Path, tmp_path: Path) -> None:

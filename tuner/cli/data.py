@@ -185,6 +185,8 @@ def validate(
     from tuner.datasets.validate import ValidateOptions, validate_paths
 
     provider = _provider(provider_opt)
+    if provider == "openai" and labels:
+        fail("--labels is for classifier data, which is Mistral's only")
     formats = ("instruct", "preference") if provider == "openai" else _MISTRAL_FORMATS
     if fmt is not None and fmt not in formats:
         fail(f"--format must be {' or '.join(formats)} for {provider} data, not {fmt!r}")
@@ -336,6 +338,11 @@ def stats(
     if steps is not None and epochs is not None:
         fail("give --steps or --epochs, not both")
     provider = _provider(provider_opt)
+    if provider == "openai" and (steps is not None or epochs is not None):
+        fail(
+            "--steps and --epochs plan the cost estimate, which is Mistral's only for now",
+            hint="Leave them out with --provider openai.",
+        )
     counting = _counting_for(provider, model, tokenizer, seq_len)
     counter = _factory_for(provider, counting.tokenizer)()
     with progress_for(quiet or as_json) as progress:
