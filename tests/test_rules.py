@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from tuner.datasets.findings import Category, Severity
+from tuner.datasets.openai_codes import OPENAI_CODES
 from tuner.datasets.rules import CODES, LineCheck, check_record, iter_codes
 from tuner.datasets.samples import InstructSample, Message, PretrainSample, ToolCall
 
@@ -393,6 +394,8 @@ def test_every_error_code_of_the_line_rules_is_exercised() -> None:
         "missing_labels",
         "target_kind_changed",
         "label_not_in_set",
+        # OpenAI's rules (--provider openai): tests/test_openai_rules.py
+        *OPENAI_CODES,
     }
     line_errors = {code for code, (_, sev, _) in CODES.items() if sev is Severity.ERROR}
     assert line_errors - elsewhere <= exercised
@@ -495,6 +498,7 @@ def test_every_line_warning_code_is_exercised() -> None:
         "train_eval_overlap",
         "rare_label",  # classifier files (tests/test_classifier_data.py)
         "class_imbalance",
+        *OPENAI_CODES,  # OpenAI's rules: tests/test_openai_rules.py
     }
     line_warnings = {code for code, (_, sev, _) in CODES.items() if sev is Severity.WARNING}
     assert line_warnings - cross_line == exercised

@@ -31,7 +31,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
 from types import MappingProxyType
-from typing import Annotated, Any, NamedTuple
+from typing import Annotated, Any, Literal, NamedTuple
 from urllib.parse import urlsplit
 
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
@@ -165,6 +165,10 @@ class Settings(BaseSettings):
         default=None, validation_alias=AliasChoices("OPENAI_PROJECT_ID", "openai_project")
     )
     """``OPENAI_PROJECT_ID``: sent as the ``OpenAI-Project`` header."""
+
+    provider: Literal["mistral", "openai"] = "mistral"
+    """``TUNER_PROVIDER``: whose data rules ``tuner data`` commands check by default
+    (``--provider`` wins)."""
 
     connect_timeout: float = Field(default=5.0, gt=0)
     read_timeout: float = Field(default=60.0, gt=0)

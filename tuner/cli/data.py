@@ -40,6 +40,69 @@ ForceOpt = typer.Option(
     False, "--force", help="Write over an existing output file, even one that is an input."
 )
 QuietOpt = typer.Option(False, "--quiet", "-q", help="No progress bars.")
+ProviderOpt = typer.Option(
+    None,
+    "--provider",
+    help="Whose rules and tokenizer: mistral or openai \\[default: the provider setting "
+    "(TUNER_PROVIDER), else mistral]. With openai, --model picks the vocabulary and context "
+    "(e.g. gpt-4.1-mini-2025-04-14, gpt-4o-mini-2024-07-18).",
+)
+
+
+def _provider(option: str | None) -> str:
+    """``--provider``, else the ``provider`` setting; a usage error for an unknown name."""
+    from tuner.datasets.providers import PROVIDERS
+
+    if option is None:
+        from tuner.config import ConfigError, load_settings
+
+        try:
+            return load_settings().settings.provider
+        except ConfigError as exc:
+            fail(str(exc), hint="Fix the setting, or give --provider.")
+    if option not in PROVIDERS:
+        fail(f"--provider must be one of {', '.join(PROVIDERS)}, not {option!r}")
+    return option
+
+
+def _counting_for(
+    provider: str, model: str | None, tokenizer: str | None, seq_len: int | None = None
+) -> Counting:
+    """:func:`_resolve` for Mistral; for OpenAI the model's vocabulary and training context."""
+    if provider != "openai":
+        return _resolve(model, tokenizer, seq_len)
+    from tuner.datasets.openai_tokens import resolve_openai_counting
+    from tuner.datasets.tokenizers import InvalidSeqLenError, UnknownModelError
+
+    if tokenizer is not None:
+        fail(
+            "--tokenizer names a Mistral tokenizer; with --provider openai the vocabulary "
+            "follows --model",
+            hint="e.g. --provider openai --model gpt-4o-mini-2024-07-18",
+        )
+    try:
+        return resolve_openai_counting(model, seq_len)
+    except UnknownModelError as exc:
+        fail(str(exc), hint="Give --model an OpenAI chat model, e.g. gpt-4.1-mini-2025-04-14.")
+    except InvalidSeqLenError as exc:
+        fail(str(exc), hint=exc.hint)
+
+
+def _factory_for(provider: str, tokenizer: str) -> Any:
+    """The picklable counter factory of ``provider``; OpenAI's needs the ``openai`` extra."""
+    if provider != "openai":
+        return _counter_factory(tokenizer)
+    from tuner.datasets.openai_tokens import (
+        OpenAITokenizerMissing,
+        load_encoding,
+        openai_counter_for,
+    )
+
+    try:
+        load_encoding(tokenizer)  # fail here, in one line, rather than in a worker
+    except OpenAITokenizerMissing as exc:
+        fail(str(exc).split(". ")[0], hint=exc.hint)
+    return functools.partial(openai_counter_for, tokenizer)
 
 
 def _resolve(model: str | None, tokenizer: str | None, seq_len: int | None = None) -> Counting:
@@ -105,10 +168,15 @@ def validate(
         min=1,
         help="Worker processes for parsing and tokenizing \\[default: cores].",
     ),
+    provider_opt: str | None = ProviderOpt,
     as_json: bool = JsonOpt,
     quiet: bool = QuietOpt,
 ) -> None:
     """Check files against the platform's rules, with exact token counts.
+
+    With --provider openai: OpenAI's chat (SFT) and DPO rules; content token counts are exact
+    (the model's own vocabulary), the per-message overhead is an estimate, so totals are labelled
+    estimates.
 
     Reports every finding of every file (file, line, code, message, hint). Exit 0 when no error
     is found, 1 when any is, 2 for a usage error.
@@ -116,14 +184,19 @@ def validate(
     from tuner.datasets.errors import DataInputError
     from tuner.datasets.validate import ValidateOptions, validate_paths
 
-    if fmt is not None and fmt not in ("instruct", "pretrain", "classifier"):
-        fail(f"--format must be instruct, pretrain or classifier, not {fmt!r}")
-    counting = _resolve(model, tokenizer, seq_len)
+    provider = _provider(provider_opt)
+    if provider == "openai" and labels:
+        fail("--labels is for classifier data, which is Mistral's only")
+    formats = ("instruct", "preference") if provider == "openai" else _MISTRAL_FORMATS
+    if fmt is not None and fmt not in formats:
+        fail(f"--format must be {' or '.join(formats)} for {provider} data, not {fmt!r}")
+    counting = _counting_for(provider, model, tokenizer, seq_len)
     options = ValidateOptions(
         fmt=fmt,
         seq_len=counting.seq_len,
         strict=strict,
         label_sets=_label_sets(labels or []),
+        provider=provider,
     )
     extra: dict[str, Any] = {} if workers is None else {"workers": workers}
     with progress_for(quiet or as_json) as progress:
@@ -131,7 +204,7 @@ def validate(
             report = validate_paths(
                 paths,
                 options=options,
-                counter_factory=_counter_factory(counting.tokenizer),
+                counter_factory=_factory_for(provider, counting.tokenizer),
                 eval_path=eval_path,
                 progress=progress,
                 **extra,
@@ -144,6 +217,9 @@ def validate(
     else:
         render_validation(data)
     raise typer.Exit(int(Exit.OK if data["ok"] else Exit.FAILED))
+
+
+_MISTRAL_FORMATS = ("instruct", "pretrain", "classifier")
 
 
 def _label_sets(values: list[str]) -> dict[str, list[str]] | None:
@@ -247,23 +323,36 @@ def stats(
     seq_len: int | None = typer.Option(
         None, "--seq-len", help="Count conversations longer than this."
     ),
+    provider_opt: str | None = ProviderOpt,
     as_json: bool = JsonOpt,
     quiet: bool = QuietOpt,
 ) -> None:
-    """Counts, turns, the token distribution and the cost and duration estimate."""
+    """Counts, turns, the token distribution and the cost and duration estimate.
+
+    With --provider openai the token totals are estimates (exact content, estimated overhead)
+    and there is no cost estimate yet (the price table is Mistral's).
+    """
     from tuner.datasets.errors import DataInputError
     from tuner.datasets.stats import compute_stats
-    from tuner.datasets.tokens import counter_for
 
     if steps is not None and epochs is not None:
         fail("give --steps or --epochs, not both")
-    counting = _resolve(model, tokenizer, seq_len)
+    provider = _provider(provider_opt)
+    if provider == "openai" and (steps is not None or epochs is not None):
+        fail(
+            "--steps and --epochs plan the cost estimate, which is Mistral's only for now",
+            hint="Leave them out with --provider openai.",
+        )
+    counting = _counting_for(provider, model, tokenizer, seq_len)
+    counter = _factory_for(provider, counting.tokenizer)()
     with progress_for(quiet or as_json) as progress:
         try:
             result = compute_stats(
                 path,
-                counter=counter_for(counting.tokenizer),
-                model=counting.model,
+                counter=counter,
+                provider=provider,
+                # The price table is Mistral's: no cost estimate for OpenAI models yet.
+                model=counting.model if provider != "openai" else None,
                 training_steps=steps,
                 epochs=epochs,
                 seq_len=counting.seq_len,
@@ -566,14 +655,18 @@ def split(
     near: float | None = typer.Option(
         None, "--near", min=0.0, max=1.0, help="Also drop near-duplicates before splitting."
     ),
+    provider_opt: str | None = ProviderOpt,
     force: bool = ForceOpt,
     as_json: bool = JsonOpt,
     quiet: bool = QuietOpt,
 ) -> None:
-    """Deduplicate, then split deterministically into train and eval with no overlap."""
+    """Deduplicate, then split deterministically into train and eval with no overlap.
+
+    Lines are read with the rules of --provider (invalid lines go to neither output)."""
     from tuner.datasets.errors import DataInputError
     from tuner.datasets.split import parse_fraction, split_file
 
+    provider = _provider(provider_opt)
     try:
         fraction = parse_fraction(eval_fraction)
     except ValueError as exc:
@@ -588,6 +681,7 @@ def split(
                 near=near,
                 force=force,
                 progress=progress,
+                provider=provider,
             )
         except DataInputError as exc:
             fail(str(exc), hint="Pass an existing JSONL file.")
@@ -689,11 +783,23 @@ def convert(
         help="Classifier data: TARGET=COLUMN, or TARGET=COLUMN[] for a multi-label column "
         "(a list, or labels separated by |); repeat per target.",
     ),
+    provider_opt: str | None = ProviderOpt,
+    method: str | None = typer.Option(
+        None,
+        "--method",
+        help="With --provider openai: sft (chat lines) or dpo (preference lines from "
+        "chosen/rejected pairs) \\[default: auto, decided by the first record: a pair makes "
+        "DPO data].",
+    ),
     force: bool = ForceOpt,
     as_json: bool = JsonOpt,
     quiet: bool = QuietOpt,
 ) -> None:
     """Convert conversations from the shapes people have them to Mistral JSONL, then validate it.
+
+    With --provider openai the output is OpenAI JSONL: chat lines (SFT), or DPO lines
+    ({input, preferred_output, non_preferred_output}) built from preference pairs, which the
+    Mistral path refuses; the output says which method it holds.
 
     Every record that cannot be converted is reported with its source, row and reason; none is
     dropped silently. Every field is reported as used, dropped (by an option) or unused. KTO
@@ -702,6 +808,28 @@ def convert(
     record is refused. With --text and --label, rows become classifier lines ({"text",
     "labels"}) instead.
     """
+    provider = _provider(provider_opt)
+    if provider == "openai":
+        if text_column is not None or label_columns:
+            fail("classifier data is Mistral's: --text and --label go without --provider openai")
+        _convert_openai(
+            sources or [],
+            out,
+            source_format=source_format,
+            mapping_path=mapping_path,
+            dataset_info=dataset_info,
+            dataset=dataset,
+            split_name=split_name,
+            options=_convert_options(kto_keep_desirable, preference, drop_media, reasoning),
+            method=method or "auto",
+            model=model,
+            force=force,
+            as_json=as_json,
+            quiet=quiet,
+        )
+        return
+    if method is not None:
+        fail("--method is for --provider openai (Mistral's fine-tuning API is SFT only)")
     if text_column is not None or label_columns:
         _convert_classifier(
             sources or [], out, text_column, label_columns or [], model, force, as_json, quiet
@@ -768,6 +896,97 @@ def convert(
             }
         )
     else:
+        _render_convert(result, report)
+    raise typer.Exit(int(Exit.OK if ok else Exit.FAILED))
+
+
+def _convert_openai(
+    sources: list[Path],
+    out: Path,
+    *,
+    source_format: str,
+    mapping_path: Path | None,
+    dataset_info: Path | None,
+    dataset: str | None,
+    split_name: str | None,
+    options: Any,
+    method: str,
+    model: str | None,
+    force: bool,
+    as_json: bool,
+    quiet: bool,
+) -> None:
+    """``convert --provider openai``: OpenAI SFT or DPO JSONL, validated with OpenAI's rules."""
+    from tuner.datasets.convert import ConvertInputError, ConvertRefusedError
+    from tuner.datasets.openai_convert import METHODS, convert_openai
+    from tuner.datasets.validate import ValidateOptions, validate_paths
+
+    if source_format not in FORMATS:
+        fail(f"--from must be one of {', '.join(FORMATS)}, not {source_format!r}")
+    if method not in METHODS:
+        fail(f"--method must be one of {', '.join(METHODS)}, not {method!r}")
+    mapping, sources = _convert_mapping(mapping_path, dataset_info, dataset, sources)
+    counting = _counting_for("openai", model, None)
+    factory = _factory_for("openai", counting.tokenizer)
+    with progress_for(quiet or as_json) as progress:
+        try:
+            converted = convert_openai(
+                sources,
+                out,
+                method=method,  # type: ignore[arg-type]  # checked just above
+                source_format=source_format,
+                mapping=mapping,
+                options=options,
+                force=force,
+                progress=progress,
+                split=split_name,
+            )
+        except ConvertInputError as exc:
+            fail(
+                str(exc),
+                hint="Sources can be .jsonl(.gz), .json(.gz), .csv, .parquet, .arrow or a saved "
+                "dataset dir.",
+            )
+        except ConvertRefusedError as exc:
+            _refuse(exc, as_json=as_json)
+        except OutputRefused as exc:
+            _refused(exc)
+        result = converted.result
+        _say_temps_removed(result.temps_removed)
+        fmt = "preference" if converted.method == "dpo" else "instruct"
+        report = (
+            validate_paths(
+                [out],
+                options=ValidateOptions(fmt=fmt, seq_len=counting.seq_len, provider="openai"),
+                counter_factory=factory,
+                progress=progress,
+            )
+            if result.converted
+            else None
+        )
+    ok = report is not None and report.ok
+    if as_json:
+        emit_json(
+            {
+                "ok": ok,
+                "provider": "openai",
+                "method": converted.method,
+                "out": str(result.out),
+                "written": result.converted > 0,
+                "read": result.read,
+                "converted": result.converted,
+                "skipped": result.skipped_count,
+                "skip_reasons": result.skip_reasons,
+                "sources": [_as_json(s) for s in result.sources],
+                "skipped_records": [f.to_dict() for f in result.skipped],
+                "warnings": [f.to_dict() for f in result.warnings],
+                "validation": report.to_dict() if report is not None else None,
+            }
+        )
+    else:
+        if converted.method is not None:
+            what = {"dpo": "preference pairs (DPO)", "sft": "conversations (SFT)"}
+            console.print(f"OpenAI {what[converted.method]} data.", highlight=False)
         _render_convert(result, report)
     raise typer.Exit(int(Exit.OK if ok else Exit.FAILED))
 

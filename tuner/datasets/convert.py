@@ -56,6 +56,7 @@ from tuner.datasets.mapping import (
     Mapping,
     ResolvedMapping,
 )
+from tuner.datasets.openai_codes import OPENAI_CONVERT_CODES
 from tuner.fsutil import atomic_writer, prepare_outputs
 from tuner.progress import NULL_PROGRESS, Progress
 
@@ -86,6 +87,8 @@ CONVERT_CODES: dict[str, str] = {
     "convert_reasoning": "Refused: a reasoning chunk (pass `--reasoning drop|untrained`).",
     "convert_unused_field": "Warning: a source field that is in no output line.",
 }
+# `convert --provider openai` (tuner.datasets.openai_convert) adds its own.
+CONVERT_CODES.update(OPENAI_CONVERT_CODES)
 CALL_ID_PATTERN = re.compile(r"^[a-zA-Z0-9]{9}$")
 _ID_ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 _ID_LENGTH = 9

@@ -15,11 +15,12 @@ from typing import BinaryIO, Literal
 
 from tuner.datasets.errors import check_readable, input_error
 from tuner.datasets.findings import Finding
+from tuner.datasets.providers import DEFAULT_PROVIDER, check_line
 from tuner.datasets.reader import RawLine, iter_lines
-from tuner.datasets.rules import check_record, oversized_finding
+from tuner.datasets.rules import oversized_finding
 from tuner.datasets.samples import Sample
 
-Format = Literal["instruct", "pretrain", "classifier"]
+Format = Literal["instruct", "pretrain", "classifier", "preference"]
 
 
 def check_input(path: str | os.PathLike[str]) -> Path:
@@ -42,11 +43,13 @@ class CheckedLine:
         return self.raw.number
 
 
-def checked_lines(path: Path, *, expect: Format | None = None) -> Iterator[CheckedLine]:
+def checked_lines(
+    path: Path, *, expect: Format | None = None, provider: str = DEFAULT_PROVIDER
+) -> Iterator[CheckedLine]:
     """Every line of ``path`` with the validator's findings and, when it has no error, its sample.
 
     Without ``expect`` the file's format is the format of its first valid line, as the validator
-    decides it.
+    decides it. ``provider`` says whose rules (``tuner.datasets.providers``).
     """
     name = str(path)
     offset = 0
@@ -55,7 +58,7 @@ def checked_lines(path: Path, *, expect: Format | None = None) -> Iterator[Check
             findings = [oversized_finding(name, raw)]
             sample: Sample | None = None
         else:
-            check = check_record(raw.data, path=name, line=raw.number, expect=expect)
+            check = check_line(provider, raw.data, path=name, line=raw.number, expect=expect)
             findings, sample = check.findings, check.sample
             if expect is None and sample is not None:
                 expect = sample.kind

@@ -28,6 +28,7 @@ import orjson
 
 from tuner.datasets import classifier
 from tuner.datasets.findings import Category, Finding, Severity, a_or_an, excerpt
+from tuner.datasets.openai_codes import OPENAI_CODES
 from tuner.datasets.samples import (
     InstructSample,
     Message,
@@ -37,7 +38,8 @@ from tuner.datasets.samples import (
     ToolCall,
 )
 
-Kind = Literal["instruct", "pretrain", "classifier"]
+# "preference": OpenAI DPO lines (tuner.datasets.openai_rules); the Mistral rules never give it.
+Kind = Literal["instruct", "pretrain", "classifier", "preference"]
 
 E, W = Severity.ERROR, Severity.WARNING
 C = Category
@@ -151,8 +153,9 @@ CODES: dict[str, tuple[Category, Severity, str]] = {
         "Content holds control tokens ([INST], <s>, <|...|>).",
     ),
 }
-# Classifier lines have their own module; their codes join the one table.
+# Classifier lines and OpenAI's rules have their own modules; their codes join the one table.
 CODES.update(classifier.CODES)
+CODES.update(OPENAI_CODES)
 
 ROLES = frozenset({"system", "user", "assistant", "tool"})
 _TOP_KEYS = frozenset({"messages", "interactions", "tools", "available_tools", "system_prompt"})
@@ -271,7 +274,12 @@ def oversized_finding(path: str, raw: Any, limit: int = 16 * 2**20) -> Finding:
 
 def wrong_format_finding(path: str, line: int, kind: Kind, fmt: Kind) -> Finding:
     """The ``schema`` error of a line written in the other format than the file's."""
-    key = {"instruct": "'messages'", "pretrain": "'text'", "classifier": "'labels'"}[kind]
+    key = {
+        "instruct": "'messages'",
+        "pretrain": "'text'",
+        "classifier": "'labels'",
+        "preference": "'preferred_output'",
+    }[kind]
     return make_finding(
         path,
         line,

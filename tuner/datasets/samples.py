@@ -10,7 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-Role = Literal["system", "user", "assistant", "tool"]
+# "developer" is OpenAI's (its data keeps system and developer messages in place, in order).
+Role = Literal["system", "developer", "user", "assistant", "tool"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +30,8 @@ class Message:
     tool_call_id: str | None = None
     # Assistant turns only: 1 trains on the turn, 0 does not; None means the default (1).
     weight: float | None = None
+    # OpenAI's optional participant name (it is part of what the model reads, so it is counted).
+    name: str | None = None
 
     @property
     def text(self) -> str:
@@ -71,6 +74,19 @@ class ClassifierSample(PretrainSample):
     kind: Literal["classifier"] = field(default="classifier", init=False)  # type: ignore[assignment]
 
 
+@dataclass(frozen=True, slots=True)
+class PreferenceSample(InstructSample):
+    """An OpenAI DPO line: the prompt (``messages``, ``tools``) and the two answers to compare.
+
+    An :class:`InstructSample` to the code that only reads the prompt; ``preferred`` and
+    ``non_preferred`` each hold the assistant message(s) of one answer.
+    """
+
+    preferred: tuple[Message, ...] = ()
+    non_preferred: tuple[Message, ...] = ()
+    kind: Literal["preference"] = field(default="preference", init=False)  # type: ignore[assignment]
+
+
 Sample = InstructSample | PretrainSample
 
 
@@ -93,14 +109,25 @@ def sample_key(sample: Sample) -> str:
         parts = ["P", _normalise(sample.text)]
     else:
         parts = ["I", _normalise(sample.system_prompt or "")]
-        for message in sample.messages:
-            parts.append(message.role)
-            parts.append(_normalise(message.text))
-            for call in message.tool_calls:
-                parts.append(f"{call.name}({_normalise(call.arguments)})")
+        parts.extend(_message_parts(sample.messages))
         if sample.tools:
             parts.append("T" + tools_key(sample.tools))
+        if isinstance(sample, PreferenceSample):
+            # The same prompt with other answers is another preference pair, not a duplicate.
+            for label, answer in (("+", sample.preferred), ("-", sample.non_preferred)):
+                parts.append(label)
+                parts.extend(_message_parts(answer))
     return hashlib.blake2b("\x1f".join(parts).encode(), digest_size=16).hexdigest()
+
+
+def _message_parts(messages: tuple[Message, ...]) -> list[str]:
+    parts: list[str] = []
+    for message in messages:
+        parts.append(message.role)
+        parts.append(_normalise(message.text))
+        for call in message.tool_calls:
+            parts.append(f"{call.name}({_normalise(call.arguments)})")
+    return parts
 
 
 def tools_key(tools: tuple[dict[str, Any], ...]) -> str:

@@ -40,6 +40,7 @@ from tuner.datasets.classifier import stratum
 from tuner.datasets.dedupe import Deduper, Removal, validate_near
 from tuner.datasets.findings import Finding
 from tuner.datasets.lines import Format, check_input, checked_lines
+from tuner.datasets.providers import DEFAULT_PROVIDER
 from tuner.datasets.reader import iter_lines
 from tuner.datasets.rules import make_finding
 from tuner.datasets.samples import ClassifierSample
@@ -175,7 +176,9 @@ def choose_eval_stratified(
     return chosen
 
 
-def _size_warnings(result: SplitResult, kept: int) -> list[Finding]:
+def _size_warnings(
+    result: SplitResult, kept: int, provider: str = DEFAULT_PROVIDER
+) -> list[Finding]:
     warnings: list[Finding] = []
     if kept < 2:
         warnings.append(
@@ -188,7 +191,8 @@ def _size_warnings(result: SplitResult, kept: int) -> list[Finding]:
             )
         )
     limit = min(EVAL_MAX_BYTES, EVAL_MAX_FRACTION * result.train_bytes)
-    if result.eval_bytes > limit:
+    # The 1 MB / 5% limit on validation files is Mistral's; OpenAI states none.
+    if result.eval_bytes > limit and provider != "openai":
         warnings.append(
             make_finding(
                 result.eval_path,
@@ -213,6 +217,7 @@ def split_file(
     expect: Format | None = None,
     force: bool = False,
     progress: Progress = NULL_PROGRESS,
+    provider: str = DEFAULT_PROVIDER,
 ) -> SplitResult:
     """Split ``src`` into ``<stem>.train.jsonl`` and ``<stem>.eval.jsonl`` under ``out_dir``.
 
@@ -230,7 +235,7 @@ def split_file(
     deduper = Deduper(near)
     strata: dict[int, str] = {}
     progress.start("split: deduplicate", total=None, unit="lines")
-    for line in checked_lines(source, expect=expect):
+    for line in checked_lines(source, expect=expect, provider=provider):
         result.lines_read += 1
         progress.advance()
         if line.sample is None:
@@ -269,5 +274,5 @@ def split_file(
                 result.train_lines += 1
                 result.train_bytes += len(raw.data) + 1
     progress.finish()
-    result.warnings = _size_warnings(result, len(kept))
+    result.warnings = _size_warnings(result, len(kept), provider)
     return result

@@ -14,6 +14,7 @@ from typing import Any
 from tuner.datasets.counting import TokenCounter
 from tuner.datasets.lines import check_input, checked_lines
 from tuner.datasets.pricing import Estimate, estimate
+from tuner.datasets.providers import DEFAULT_PROVIDER
 from tuner.datasets.samples import InstructSample, Sample
 from tuner.datasets.summary import Bin, Summary, histogram, summarize
 from tuner.progress import NULL_PROGRESS, Progress
@@ -85,10 +86,12 @@ class DatasetStats:
         }
 
 
-def _valid_samples(path: Path, tally: _Tally, progress: Progress) -> Iterator[Sample]:
+def _valid_samples(
+    path: Path, tally: _Tally, progress: Progress, provider: str = DEFAULT_PROVIDER
+) -> Iterator[Sample]:
     """The samples of the lines without errors, read as the validator reads them (the first
     valid line decides the format; a line of the other format counts as invalid)."""
-    for line in checked_lines(path):
+    for line in checked_lines(path, provider=provider):
         tally.lines += 1
         progress.advance()
         if line.sample is None:
@@ -106,7 +109,10 @@ def _record_shape(sample: Sample, tally: _Tally) -> None:
     tally.user_turns.append(roles.count("user"))
     tally.assistant_turns.append(roles.count("assistant"))
     tally.with_tools += bool(sample.tools) or any(m.tool_calls for m in sample.messages)
-    tally.with_system += sample.system_prompt is not None
+    # OpenAI's data keeps system (and developer) messages in place.
+    tally.with_system += sample.system_prompt is not None or any(
+        m.role in ("system", "developer") for m in sample.messages
+    )
     tally.with_untrained_turns += any(
         m.role == "assistant" and m.weight == 0 for m in sample.messages
     )
@@ -127,13 +133,15 @@ def compute_stats(
     epochs: float | None = None,
     seq_len: int | None = None,
     progress: Progress = NULL_PROGRESS,
+    provider: str = DEFAULT_PROVIDER,
 ) -> DatasetStats:
-    """Measure ``path``; with a ``model``, add the cost and duration estimate."""
+    """Measure ``path``; with a ``model``, add the cost and duration estimate (Mistral's prices:
+    none for OpenAI models, pass ``model=None``). ``provider`` says whose rules read the lines."""
     source = check_input(path)
     tally = _Tally()
     progress.start(f"Reading {source.name}", unit="lines")
     batch: list[Sample] = []
-    for sample in _valid_samples(source, tally, progress):
+    for sample in _valid_samples(source, tally, progress, provider):
         _record_shape(sample, tally)
         batch.append(sample)
         if len(batch) >= BATCH:

@@ -33,11 +33,11 @@ from tuner.datasets import classifier
 from tuner.datasets.counting import TokenCount, TokenCounter
 from tuner.datasets.errors import DataInputError, check_readable, input_error
 from tuner.datasets.findings import Finding
+from tuner.datasets.providers import DEFAULT_PROVIDER, check_line, check_provider
 from tuner.datasets.reader import is_json_array, iter_lines
 from tuner.datasets.report import FileReport, Report
 from tuner.datasets.rules import (
     Kind,
-    check_record,
     line_too_long,
     make_finding,
     wrong_format_finding,
@@ -66,7 +66,7 @@ IN_FLIGHT_PER_WORKER = 2
 MAX_PENDING_LINES = 10_000
 
 CounterFactory = Callable[[], TokenCounter]
-_KINDS: tuple[Kind | None, ...] = (None, "instruct", "pretrain", "classifier")
+_KINDS: tuple[Kind | None, ...] = (None, "instruct", "pretrain", "classifier", "preference")
 _KIND_CODE: dict[Kind | None, int] = {kind: code for code, kind in enumerate(_KINDS)}
 # A finding as it travels from a worker: (line, code, message, hint).
 RawFinding = tuple[int, str, str, str | None]
@@ -92,11 +92,15 @@ class ValidateOptions:
     strict: bool = False
     # Worker processes (1: everything in this process); None: :func:`default_workers`.
     workers: int | None = None
+    # Whose rules: "mistral" or "openai" (tuner.datasets.providers).
+    provider: str = DEFAULT_PROVIDER
 
     def __post_init__(self) -> None:
-        if self.fmt not in (None, "instruct", "pretrain", "classifier"):
+        check_provider(self.provider)
+        if self.fmt not in (None, "instruct", "pretrain", "classifier", "preference"):
             raise ValueError(
-                f"format must be 'instruct', 'pretrain' or 'classifier', not {self.fmt!r}"
+                "format must be 'instruct', 'pretrain', 'classifier' or 'preference' (OpenAI "
+                f"DPO), not {self.fmt!r}"
             )
         if self.seq_len is not None and self.seq_len < 1:
             raise ValueError(f"seq_len must be positive, not {self.seq_len}")
@@ -114,6 +118,7 @@ class ChunkTask:
     # (line number, bytes or None when over the line limit, size in bytes)
     lines: list[tuple[int, bytes | None, int]]
     max_line_bytes: int = MAX_LINE_BYTES
+    provider: str = DEFAULT_PROVIDER
 
 
 @dataclass(slots=True)
@@ -153,7 +158,7 @@ def check_chunk(task: ChunkTask, counter: TokenCounter | None) -> ChunkResult:
             kinds.append(0)
             keys.append(0)
             continue
-        check = check_record(data, path=task.path, line=number, expect=task.expect)
+        check = check_line(task.provider, data, path=task.path, line=number, expect=task.expect)
         findings.extend(_raw(f) for f in check.findings)
         kinds.append(_KIND_CODE[check.kind])
         if check.sample is None:
@@ -316,7 +321,9 @@ def _make_runner(
 # --------------------------------------------------------------------------- reading
 
 
-def _chunks(path: str, expect: Kind | None, max_line_bytes: int) -> Iterator[ChunkTask]:
+def _chunks(
+    path: str, expect: Kind | None, max_line_bytes: int, provider: str = DEFAULT_PROVIDER
+) -> Iterator[ChunkTask]:
     lines: list[tuple[int, bytes | None, int]] = []
     nbytes = 0
     try:
@@ -324,14 +331,14 @@ def _chunks(path: str, expect: Kind | None, max_line_bytes: int) -> Iterator[Chu
             lines.append((raw.number, raw.data, raw.size))
             nbytes += raw.size
             if len(lines) >= CHUNK_LINES or nbytes >= CHUNK_BYTES:
-                yield ChunkTask(path, expect, lines, max_line_bytes)
+                yield ChunkTask(path, expect, lines, max_line_bytes, provider)
                 lines, nbytes = [], 0
     except OSError as error:
         raise input_error(path, f"cannot read ({error.strerror or error})") from None
     except EOFError:  # a truncated .gz
         raise input_error(path, "cannot read (the compressed file ends early)") from None
     if lines:
-        yield ChunkTask(path, expect, lines, max_line_bytes)
+        yield ChunkTask(path, expect, lines, max_line_bytes, provider)
 
 
 # --------------------------------------------------------------------------- across lines
@@ -346,6 +353,7 @@ class _Shared:
     # Training conversations seen: 64-bit key -> (file index << 40 | line).
     train_keys: dict[int, int] = field(default_factory=dict)
     tokenizer: str | None = None
+    provider: str = DEFAULT_PROVIDER
 
 
 class _FileRun:
@@ -451,7 +459,15 @@ class _FileRun:
         report.tokens_total += total
         report.tokens_trained += trained
         seq_len = self.shared.seq_len
-        if seq_len is not None and total > seq_len:
+        if seq_len is not None and total > seq_len and self.shared.provider == "openai":
+            self.log.add(
+                number,
+                "over_training_context",
+                f"the example has about {total:,} tokens (estimate), more than the {seq_len:,} "
+                "one training example may have",
+                "Shorten or split it: OpenAI truncates (or refuses) what exceeds the context.",
+            )
+        elif seq_len is not None and total > seq_len:
             self.log.add(
                 number,
                 "over_seq_len",
@@ -517,7 +533,7 @@ def validate_paths(
     names = [*train, os.fspath(eval_path)] if eval_path is not None else train
     sizes = [check_readable(name) for name in names]
     count = workers or options.workers or default_workers()
-    shared = _Shared(names=names, seq_len=options.seq_len)
+    shared = _Shared(names=names, seq_len=options.seq_len, provider=options.provider)
     fmt = cast(Kind | None, options.fmt)
     reports = [
         FileReport(name, size=size, is_eval=index >= len(train), strict=options.strict)
@@ -578,7 +594,7 @@ def _validate_file(
     run = _FileRun(report, index, fmt, shared)
     progress.start(f"validating {Path(path).name}", total=report.size, unit="B")
     try:
-        for result in runner.run(_chunks(path, fmt, MAX_LINE_BYTES)):
+        for result in runner.run(_chunks(path, fmt, MAX_LINE_BYTES, shared.provider)):
             run.fold(result)
             progress.advance(result.nbytes)
     finally:
@@ -598,7 +614,9 @@ def _cross_file_checks(reports: list[FileReport], shared: _Shared, *, counted: b
     for report in reports:
         if counted:
             report.tokenizer = shared.tokenizer
-        if report.is_eval:
+        if shared.provider == "openai":
+            _openai_file_checks(report)
+        elif report.is_eval:
             _eval_size(report, train_bytes)
         elif (
             report.size
@@ -615,6 +633,27 @@ def _cross_file_checks(reports: list[FileReport], shared: _Shared, *, counted: b
                     "Add conversations, or fix the broken lines.",
                 )
             )
+
+
+def _openai_file_checks(report: FileReport) -> None:
+    """OpenAI fails a job whose training file has fewer than 10 examples; no eval size rule."""
+    if (
+        report.is_eval
+        or not report.size
+        or report.conversations >= MIN_CONVERSATIONS
+        or any(f.code == "json_array_file" for f in report.file_findings)
+    ):
+        return
+    report.add_file_finding(
+        make_finding(
+            report.path,
+            None,
+            "too_few_examples",
+            f"only {report.conversations} valid example(s); OpenAI needs at least "
+            f"{MIN_CONVERSATIONS} in a training file",
+            "Add examples, or fix the broken lines.",
+        )
+    )
 
 
 def _human(size: int) -> str:

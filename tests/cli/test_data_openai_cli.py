@@ -1,0 +1,146 @@
+"""`tuner data … --provider openai` end to end through the real CLI, on data written here."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+from typer.testing import CliRunner
+
+from tuner.cli.main import app
+
+runner = CliRunner()
+
+pytest.importorskip("bpe_openai")
+
+
+def run(*args: str) -> tuple[int, str]:
+    result = runner.invoke(app, list(args))
+    return result.exit_code, result.output
+
+
+@pytest.fixture(autouse=True)
+def no_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    monkeypatch.delenv("TUNER_PROVIDER", raising=False)
+
+
+def example(n: int) -> dict[str, Any]:
+    return {
+        "messages": [
+            {"role": "developer", "content": "Answer briefly."},
+            {"role": "user", "content": f"What is {n} + {n}?"},
+            {"role": "assistant", "content": str(2 * n)},
+        ]
+    }
+
+
+def write(path: Path, lines: list[Any]) -> Path:
+    path.write_bytes(b"".join(orjson.dumps(line) + b"\n" for line in lines))
+    return path
+
+
+@pytest.fixture
+def sft(tmp_path: Path) -> Path:
+    return write(tmp_path / "sft.jsonl", [example(n) for n in range(12)])
+
+
+def test_validate_with_openai_rules_and_estimated_counts(sft: Path) -> None:
+    code, out = run(
+        "data", "validate", str(sft), "--provider", "openai", "--model", "gpt-4o-mini", "--json"
+    )
+    assert code == 0, out
+    data = json.loads(out)
+    assert data["ok"] is True
+    tokens = data["files"][0]["tokens"]
+    assert tokens["tokenizer"] == "o200k_base, content exact, per-message overhead estimated"
+    assert tokens["total"] > tokens["trained"] > 0
+    # The same file under Mistral's rules: "developer" is not one of its roles.
+    code, out = run("data", "validate", str(sft), "--json")
+    assert code == 1
+    assert {f["code"] for f in json.loads(out)["findings"]} == {
+        "unknown_role",
+        "too_few_conversations",
+    }
+
+
+def test_the_provider_setting_is_the_default(sft: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TUNER_PROVIDER", "openai")
+    code, out = run("data", "validate", str(sft), "--json")
+    assert code == 0, out
+    assert "o200k_base" in json.loads(out)["files"][0]["tokens"]["tokenizer"]
+    # --provider wins over the setting.
+    code, _ = run("data", "validate", str(sft), "--provider", "mistral", "--json")
+    assert code == 1
+
+
+def test_text_report_labels_the_estimate(sft: Path) -> None:
+    code, out = run("data", "validate", str(sft), "--provider", "openai")
+    assert code == 0, out
+    assert "per-message overhead estimated" in out
+
+
+def test_usage_errors_are_one_line_with_a_hint(sft: Path) -> None:
+    code, out = run("data", "validate", str(sft), "--provider", "gemini")
+    assert code == 2 and "--provider must be one of mistral, openai" in out
+    code, out = run(
+        "data", "validate", str(sft), "--provider", "openai", "--tokenizer", "v3-tekken"
+    )
+    assert code == 2 and "--model" in out
+    code, out = run("data", "validate", str(sft), "--provider", "openai", "--model", "babbage-002")
+    assert code == 2 and "completions model" in out
+    code, out = run("data", "validate", str(sft), "--provider", "openai", "--format", "pretrain")
+    assert code == 2 and "instruct or preference" in out
+    code, out = run("data", "validate", str(sft), "--provider", "openai", "--labels", "t=a,b")
+    assert code == 2 and "classifier" in out
+
+
+def test_stats_with_openai(sft: Path) -> None:
+    code, out = run(
+        "data", "stats", str(sft), "--provider", "openai", "--model", "gpt-4.1-mini", "--json"
+    )
+    assert code == 0, out
+    data = json.loads(out)
+    assert data["conversations"] == 12
+    assert data["share_with_system_prompt"] == 1.0  # developer messages count as one
+    assert data["seq_len"] == 65_536
+    assert data["estimate"] is None  # no OpenAI price table yet
+    assert "estimated" in data["tokenizer"]
+    # No OpenAI cost estimate: its planning options are refused rather than ignored.
+    code, out = run("data", "stats", str(sft), "--provider", "openai", "--epochs", "3")
+    assert code == 2 and "Mistral's only" in out
+
+
+def test_split_with_openai_rules(sft: Path, tmp_path: Path) -> None:
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    code, out = run(
+        "data",
+        "split",
+        str(sft),
+        "--provider",
+        "openai",
+        "--out-dir",
+        str(out_dir),
+        "--json",
+        "--eval-fraction",
+        "0.2",
+    )
+    assert code == 0, out
+    data = json.loads(out)
+    assert data["invalid_lines"] == 0
+    assert data["train_lines"] + data["eval_lines"] == 12
+    # Under Mistral's rules every line is invalid (the developer role).
+    code, out = run(
+        "data",
+        "split",
+        str(sft),
+        "--out-dir",
+        str(out_dir),
+        "--json",
+        "--force",
+    )
+    assert json.loads(out)["invalid_lines"] == 12
