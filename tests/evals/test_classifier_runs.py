@@ -15,6 +15,7 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
+from tuner.api import APIStatusError
 from tuner.cli.main import app
 from tuner.evals import EvalConfigError, stable_run_id
 from tuner.evals.classifier_run import load_classifier_data
@@ -24,6 +25,7 @@ from tuner.evals.classifier_runner import (
     build_classifier_report,
     run_params,
 )
+from tuner.evals.runner import is_fatal
 from tuner.jobs.ledger import Ledger
 from tuner.jobs.records import Backend
 from tuner.sandbox import SandboxHandle
@@ -217,6 +219,22 @@ async def test_failed_items_are_recorded_and_asked_again(
     assert again is not None
     (tuned,) = build_classifier_report(again, ledger.eval_items(run_id)).results
     assert (tuned.failed, tuned.targets[0].accuracy) == (0, 1.0)
+
+
+async def test_an_unknown_chat_model_stops_the_run_and_keeps_what_was_answered(
+    classifier: Classifier, ledger: Ledger
+) -> None:
+    handle, model = classifier
+    options = ClassifierOptions(classifier=model, chat_model="no-such-model")
+    with pytest.raises(APIStatusError) as raised:
+        await run_once(handle.url, ledger, options, Counting())
+    assert is_fatal(raised.value)
+    (run,) = ledger.list_eval_runs()
+    assert run.status == "failed"
+    recorded = ledger.eval_items(run.run_id)
+    # The classifier's answers stay recorded; no chat item was recorded as failed.
+    assert {r.model for r in recorded} == {model}
+    assert len(recorded) == ITEMS
 
 
 async def test_a_limited_run_is_extended_by_a_later_one(

@@ -221,7 +221,7 @@ class ClassifierRunner:
         run_id = run_id or self.run_id_for(data, options)
         plan = await self._ledger.aio.call(self.plan, data, options, run_id)
         await self._open(plan, data, options)
-        counts = [0, 0]  # asked, failed
+        counts = _Tally()
         try:
             records = await self._ledger.aio.call(self._ledger.eval_items, plan.run_id)
             todo = missing(data, options, records)
@@ -235,7 +235,7 @@ class ClassifierRunner:
             await self._set_status(plan.run_id, "failed")
             raise
         await self._set_status(plan.run_id, "completed")
-        return RunOutcome(plan.run_id, plan.resumed, counts[0], counts[1], 0)
+        return RunOutcome(plan.run_id, plan.resumed, counts.asked, counts.failed, 0)
 
     async def _open(self, plan: RunPlan, data: ClassifierData, options: ClassifierOptions) -> None:
         if plan.resumed:
@@ -265,7 +265,7 @@ class ClassifierRunner:
         data: ClassifierData,
         options: ClassifierOptions,
         items: Sequence[Item],
-        counts: list[int],
+        counts: _Tally,
     ) -> None:
         """The classifier, one request per batch, each batch recorded once answered."""
         model = options.classifier
@@ -287,8 +287,8 @@ class ClassifierRunner:
                 await self._ledger.aio.call(
                     self._ledger.record_eval_items, rows, now=int(self._now())
                 )
-                counts[0] += len(batch)
-                counts[1] += sum(answer.error is not None for answer in answers)
+                counts.asked += len(batch)
+                counts.failed += sum(answer.error is not None for answer in answers)
                 self._progress.advance(len(batch))
         finally:
             self._progress.finish()
@@ -299,7 +299,7 @@ class ClassifierRunner:
         data: ClassifierData,
         options: ClassifierOptions,
         items: Sequence[Item],
-        counts: list[int],
+        counts: _Tally,
     ) -> None:
         """The chat model, at most ``concurrency`` requests at a time; each item's answer joins
         the open batch of writes as soon as all its targets are answered."""
@@ -312,17 +312,31 @@ class ClassifierRunner:
         async def one(item: Item) -> None:
             answer = await ask_chat(self._client, model, item, data.targets, gate)
             recorder.add(item_row(run_id, model, item, answer))
-            counts[0] += 1
-            counts[1] += answer.error is not None
+            counts.asked += 1
+            counts.failed += answer.error is not None
             self._progress.advance()
 
+        tasks = [asyncio.create_task(one(item)) for item in items]
         try:
-            await asyncio.gather(*(one(item) for item in items))
+            await asyncio.gather(*tasks)
         finally:
+            # After an error (or a cancellation) nothing else is asked; what was answered is
+            # in the recorder's batch, written by ``close``.
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
             try:
                 await recorder.close()
             finally:
                 self._progress.finish()
+
+
+@dataclass
+class _Tally:
+    asked: int = 0
+    """Answers requested in this session."""
+    failed: int = 0
+    """Of those, how many failed after the client's retries."""
 
 
 def check_resumable(
