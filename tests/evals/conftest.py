@@ -17,7 +17,7 @@ import pytest
 from tuner.jobs.ledger import Ledger, open_ledger
 from tuner.sandbox import ManualClock, SandboxHandle, start_in_thread
 
-from .support import API_KEY, BASE_MODEL, START, write_split
+from .support import API_KEY, BASE_MODEL, CLASSIFIER_TARGETS, START, TRAIN_REVIEWS, write_split
 
 
 @dataclass(frozen=True)
@@ -66,6 +66,40 @@ def _fine_tune(handle: SandboxHandle, train: Path) -> str:
         job = http.get(f"/v1/fine_tuning/jobs/{created.json()['id']}").json()
     assert job["status"] == "SUCCESS", job
     return str(job["fine_tuned_model"])
+
+
+@pytest.fixture(scope="session")
+def classifier(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[SandboxHandle, str]]:
+    """A sandbox and a classifier fine-tuned there on the example reviews."""
+    root = tmp_path_factory.mktemp("classifier")
+    handle = start_in_thread(root / "sandbox", port=0, clock=ManualClock(START))
+    headers = {"Authorization": f"Bearer {API_KEY}"}
+    try:
+        with httpx.Client(base_url=handle.url, headers=headers, timeout=30) as http:
+            uploaded = http.post(
+                "/v1/files",
+                files={"file": (TRAIN_REVIEWS.name, TRAIN_REVIEWS.read_bytes())},
+                data={"purpose": "fine-tune"},
+            )
+            assert uploaded.status_code == 200, uploaded.text
+            body = {
+                "model": "ministral-3b-latest",
+                "job_type": "classifier",
+                "classifier_targets": CLASSIFIER_TARGETS,
+                "hyperparameters": {"training_steps": 10},
+                "training_files": [{"file_id": uploaded.json()["id"]}],
+                "auto_start": True,
+            }
+            created = http.post("/v1/fine_tuning/jobs", json=body)
+            assert created.status_code == 200, created.text
+            handle.advance(2000)
+            job = http.get(f"/v1/fine_tuning/jobs/{created.json()['id']}").json()
+        assert job["status"] == "SUCCESS", job
+        yield handle, str(job["fine_tuned_model"])
+    finally:
+        handle.stop()
 
 
 @pytest.fixture

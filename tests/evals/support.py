@@ -25,6 +25,17 @@ JUDGE_MODEL = "mistral-small-latest"
 EMBED_MODEL = "mistral-embed"
 START = 1_760_000_000
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "data" / "support.jsonl"
+REVIEWS = Path(__file__).resolve().parents[2] / "examples" / "data"
+TRAIN_REVIEWS = REVIEWS / "reviews.train.jsonl"
+HELD_OUT_REVIEWS = REVIEWS / "reviews.eval.jsonl"
+CLASSIFIER_TARGETS = [
+    {"name": "sentiment", "labels": ["negative", "neutral", "positive"]},
+    {
+        "name": "topics",
+        "labels": ["app", "delivery", "quality", "support"],
+        "loss_function": "multi_class",
+    },
+]
 # Every 15th conversation is held out (20 of 300); the model trains on 120 of the others.
 HELD_OUT_EVERY = 15
 TRAIN_LINES = 120

@@ -3,64 +3,17 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from typer.testing import CliRunner
 
 from tuner.cli.main import app
 from tuner.evals.classifier_run import Target, parse_choice
-from tuner.sandbox import ManualClock, SandboxHandle, start_in_thread
+from tuner.sandbox import SandboxHandle
 
-from .support import API_KEY, START
-
-REPO = Path(__file__).resolve().parents[2]
-TRAIN = REPO / "examples" / "data" / "reviews.train.jsonl"
-HELD_OUT = REPO / "examples" / "data" / "reviews.eval.jsonl"
-TARGETS = [
-    {"name": "sentiment", "labels": ["negative", "neutral", "positive"]},
-    {
-        "name": "topics",
-        "labels": ["app", "delivery", "quality", "support"],
-        "loss_function": "multi_class",
-    },
-]
-
-
-@pytest.fixture(scope="module")
-def classifier(
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[tuple[SandboxHandle, str]]:
-    root = tmp_path_factory.mktemp("classifier")
-    handle = start_in_thread(root / "sandbox", port=0, clock=ManualClock(START))
-    headers = {"Authorization": f"Bearer {API_KEY}"}
-    try:
-        with httpx.Client(base_url=handle.url, headers=headers, timeout=30) as http:
-            uploaded = http.post(
-                "/v1/files",
-                files={"file": (TRAIN.name, TRAIN.read_bytes())},
-                data={"purpose": "fine-tune"},
-            )
-            assert uploaded.status_code == 200, uploaded.text
-            body = {
-                "model": "ministral-3b-latest",
-                "job_type": "classifier",
-                "classifier_targets": TARGETS,
-                "hyperparameters": {"training_steps": 10},
-                "training_files": [{"file_id": uploaded.json()["id"]}],
-                "auto_start": True,
-            }
-            created = http.post("/v1/fine_tuning/jobs", json=body)
-            assert created.status_code == 200, created.text
-            handle.advance(2000)
-            job = http.get(f"/v1/fine_tuning/jobs/{created.json()['id']}").json()
-        assert job["status"] == "SUCCESS", job
-        yield handle, str(job["fine_tuned_model"])
-    finally:
-        handle.stop()
+from .support import API_KEY, HELD_OUT_REVIEWS, TRAIN_REVIEWS
 
 
 @pytest.fixture
@@ -84,7 +37,7 @@ def test_classifier_eval_json_html_and_terminal(
 ) -> None:
     model = classifier[1]
     page = tmp_path / "report.html"
-    args = ["--data", str(TRAIN), "--model", model, "--baseline", "ministral-3b-latest"]
+    args = ["--data", str(TRAIN_REVIEWS), "--model", model, "--baseline", "ministral-3b-latest"]
     result = run(cli, *args, "--json", "--html", str(page))
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
@@ -110,18 +63,21 @@ def test_classifier_eval_json_html_and_terminal(
     again = run(cli, *args, "--html", str(page))
     assert again.exit_code == 2 and "--force" in again.output
 
-    shown = run(cli, "--data", str(HELD_OUT), "--model", model)
+    shown = run(cli, "--data", str(HELD_OUT_REVIEWS), "--model", model)
     assert shown.exit_code == 0, shown.output
     assert "SIMULATED" in shown.stdout
     assert "accuracy" in shown.stdout and "confusion" in shown.stdout
 
 
-def test_a_model_that_cannot_classify_fails_every_item(cli: CliRunner) -> None:
-    result = run(cli, "--data", str(HELD_OUT), "--model", "ministral-3b-latest", "--json")
-    assert result.exit_code == 4
-    report = json.loads(result.stdout)
-    assert report["results"][0]["failed_requests"] == 1
-    assert report["results"][0]["targets"][0]["accuracy"] == 0.0
+def test_a_model_that_cannot_classify_stops_the_run(cli: CliRunner) -> None:
+    # An unknown model concerns every item: the run stops (recorded as failed) instead of
+    # recording each item as failed.
+    result = run(cli, "--data", str(HELD_OUT_REVIEWS), "--model", "ministral-3b-latest")
+    assert result.exit_code == 1
+    assert "ministral-3b-latest" in result.output
+    listed = cli.invoke(app, ["eval", "list", "--json"], catch_exceptions=False)
+    (stored,) = json.loads(listed.stdout)
+    assert (stored["kind"], stored["status"], stored["answered"]) == ("classifier", "failed", 0)
 
 
 @pytest.mark.parametrize(

@@ -3,6 +3,7 @@ against a real sandbox through to a SUCCESS recorded in the ledger, with targets
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 from pathlib import Path
 from typing import Any
@@ -133,6 +134,19 @@ async def test_a_classifier_spec_runs_to_success(
     assert [(t["name"], t["loss_function"]) for t in shown] == [
         ("sentiment", "single_class"),
         ("topics", "multi_class"),
+    ]
+    assert detail.to_dict()["classifier_targets_source"] == "server"
+    # Without the server's targets (a snapshot from before they were reported), the spec's.
+    snapshot = {k: v for k, v in detail.job.last_snapshot.items() if k != "classifier_targets"}
+    from_spec = dataclasses.replace(
+        detail, job=detail.job.model_copy(update={"last_snapshot": snapshot})
+    )
+    assert from_spec.classifier_targets_source == "spec"
+    # The same targets, except the weight the spec left to the server's default (1.0).
+    sent = from_spec.classifier_targets()
+    assert [t["weight"] for t in sent] == [None, 0.5]
+    assert [(t["name"], t["labels"], t["loss_function"]) for t in sent] == [
+        (t["name"], t["labels"], t["loss_function"]) for t in shown
     ]
     server = await orchestrator.client.jobs.get(job.id)
     assert [t.name for t in server.classifier_targets] == ["sentiment", "topics"]

@@ -30,7 +30,8 @@ from tuner.jobs.records import SIMULATED
 if TYPE_CHECKING:
     from tuner.cli.context import CommandContext
     from tuner.evals import EvalOptions, EvalSet, RunComparison, RunEvent, RunReport
-    from tuner.evals.classifier_run import ClassifierReport
+    from tuner.evals.classifier_run import ClassifierData, ClassifierReport
+    from tuner.evals.classifier_runner import ClassifierOptions
     from tuner.jobs.ledger import Ledger
 
 app = typer.Typer(
@@ -174,16 +175,28 @@ def run(
     Classifier data (lines with "labels") is evaluated as classification: --model is the
     fine-tuned classifier (scored by /v1/classifications), --baseline a chat model prompted to
     pick the label; the report has accuracy, macro-F1, per-label precision/recall and a
-    confusion matrix per target (not stored in the ledger, not resumable yet).
+    confusion matrix per target. Stored and resumable like chat runs (`tuner eval show`).
     """
     from tuner.evals import EvalConfigError, EvalDataError, EvalOptions, load_eval_set
     from tuner.evals.classifier_run import is_classifier_data
+    from tuner.evals.classifier_runner import ClassifierOptions
     from tuner.evals.metrics import parse_prices
 
     if is_classifier_data(data):
-        if judge or embed_model:
-            fail("--judge and --embed-model do not apply to classifier data")
-        _run_classifier(data, model, baseline, concurrency, limit, html_out, force, as_json)
+        if judge or embed_model or temperature is not None or max_tokens is not None or prices:
+            fail(
+                "--judge, --embed-model, --temperature, --max-tokens and --price do not apply "
+                "to classifier data"
+            )
+        classifier_options = ClassifierOptions(
+            classifier=model,
+            chat_model=baseline,
+            concurrency=concurrency,
+            run_id=run_id,
+            new_run=new,
+            retry_failed=not keep_failed,
+        )
+        _run_classifier(data, classifier_options, limit, html_out, force, as_json, quiet)
         return
     if html_out is not None:
         fail("--html is for classifier data; use `tuner eval report RUN_ID --out FILE`")
@@ -233,43 +246,90 @@ def run(
 
 def _run_classifier(
     data: Path,
-    model: str,
-    baseline: str | None,
-    concurrency: int,
+    options: ClassifierOptions,
     limit: int | None,
     html_out: Path | None,
     force: bool,
     as_json: bool,
+    quiet: bool,
 ) -> None:
-    from tuner.evals.classifier_run import evaluate_classifier, load_classifier_data, render_html
+    from tuner.evals.classifier_run import load_classifier_data, render_html
 
     if html_out is not None and html_out.exists() and not force:
         fail(f"{html_out} exists", hint="Add --force to overwrite it, or pick another --html.")
+    try:
+        options.check()
+    except ValueError as exc:
+        fail(str(exc), hint="See `tuner eval run --help`.")
     loaded = load_classifier_data(data, limit)
     if not loaded.items:
         fail(f"{data}: no valid classifier line", code=Exit.FAILED)
     ctx = load_context()
-
-    async def go() -> ClassifierReport:
-        async with session(ctx) as s:
-            return await evaluate_classifier(
-                s.client, loaded, classifier=model, chat_model=baseline, concurrency=concurrency
-            )
-
-    report = run_async(go(), api_url=ctx.backend)
+    progress = EvalProgress(enabled=not quiet)
+    try:
+        report = run_async(
+            _run_classifier_async(ctx, loaded, options, progress, quiet), api_url=ctx.backend
+        )
+    except KeyboardInterrupt:
+        progress.finish()
+        err_console.print(
+            "[yellow]stopped.[/] Answers received so far are recorded; run the same command "
+            "again to resume."
+        )
+        raise typer.Exit(INTERRUPTED) from None
     if html_out is not None:
-        html_out.write_text(render_html(report), encoding="utf-8")
+        _write_html(html_out, render_html(report))
     if as_json:
         emit_json(report.to_dict())
     else:
         _print_classifier_report(report)
-    failed = sum(r.failed_requests for r in report.results)
+    failed = sum(r.failed for r in report.results)
     if failed:
         fail(
-            f"{failed} request(s) failed after retries; their items count as unanswered",
-            hint="Check the model names (`tuner models list`) and run again.",
+            f"{failed} item(s) failed after retries; they count as unanswered",
+            hint="Run the same command again to retry them (--keep-failed keeps them as failures).",
             code=Exit.PARTIAL,
         )
+
+
+async def _run_classifier_async(
+    ctx: CommandContext,
+    data: ClassifierData,
+    options: ClassifierOptions,
+    progress: EvalProgress,
+    quiet: bool,
+) -> ClassifierReport:
+    from tuner.evals import EvalConfigError
+    from tuner.evals.classifier_runner import ClassifierRunner, load_classifier_report
+
+    async with session(ctx) as s:
+        runner = ClassifierRunner(s.client, s.ledger, now=s.clock, progress=progress)
+        await runner.learn_backend()
+        try:
+            plan = await s.ledger.aio.call(runner.plan, data, options)
+        except EvalConfigError as exc:
+            fail(str(exc), hint="Add --new to start a separate run.")
+        if not quiet:
+            done = plan.answers_total - plan.answers_missing
+            verb = f"resuming run {plan.run_id}" if plan.resumed else f"run {plan.run_id}"
+            err_console.print(
+                f"{verb}: {len(data.items)} items × {len(options.models)} model(s), "
+                f"{done} answer(s) already recorded, {plan.answers_missing} to ask"
+            )
+        outcome = await runner.run(data, options, run_id=plan.run_id)
+        record = await s.ledger.aio.get_eval_run(outcome.run_id)
+        assert record is not None
+        return await s.ledger.aio.call(load_classifier_report, s.ledger, record)
+
+
+def _write_html(path: Path, page: str) -> None:
+    from tuner.fsutil import atomic_writer
+
+    try:
+        with atomic_writer(path) as handle:
+            handle.write(page.encode("utf-8"))
+    except OSError as exc:
+        fail(f"cannot write {path}: {exc.strerror or exc}", code=Exit.FAILED)
 
 
 def _print_classifier_report(report: ClassifierReport) -> None:
@@ -277,9 +337,18 @@ def _print_classifier_report(report: ClassifierReport) -> None:
 
     if report.simulated_note:
         console.print(f"[bold black on yellow] {shown(report.simulated_note)} [/]")
-    console.print(f"[bold]{shown(report.data)}[/] · {report.items} items")
+    console.print(
+        f"[bold]run {report.run_id}[/] · classifier · {shown(report.data)} · "
+        f"{report.items} items · {shown(report.status)}"
+    )
     for result in report.results:
-        console.print(f"\n[bold]{shown(result.model)}[/] ({result.role})")
+        mark = f" [bold black on yellow] {SIMULATED} [/]" if result.backend.sandbox else ""
+        console.print(f"\n[bold]{shown(result.model)}[/] ({result.role}){mark}")
+        if result.failed:
+            console.print(
+                f"  [yellow]{result.failed} of {result.items} item(s) failed after retries[/] "
+                "(counted as unanswered; a rerun asks them again)"
+            )
         for target in result.targets:
             console.print(
                 f"  target {shown(target.name)}: accuracy {target.accuracy:.1%}, "
@@ -462,6 +531,18 @@ def _ledger() -> Ledger:
     return load_context().ledger()
 
 
+def _classifier_report(ledger: Ledger, run_id: str) -> ClassifierReport | None:
+    """The report of a stored classifier run; None when the run is a chat evaluation."""
+    from tuner.evals import RunNotFoundError, find_run
+    from tuner.evals.classifier_runner import is_classifier_run, load_classifier_report
+
+    try:
+        run = find_run(ledger, run_id)
+    except RunNotFoundError as exc:
+        fail(str(exc), hint="See `tuner eval list`.")
+    return load_classifier_report(ledger, run) if is_classifier_run(run) else None
+
+
 def _report(ledger: Ledger, run_id: str) -> RunReport:
     from tuner.evals import RunNotFoundError, load_report
 
@@ -480,6 +561,8 @@ def list_runs(
     as_json: bool = JsonOpt,
 ) -> None:
     """Evaluation runs in the ledger, newest first."""
+    from tuner.evals.classifier_runner import is_classifier_run
+
     ledger = _ledger()
     try:
         runs = ledger.list_eval_runs(model=model, limit=limit)
@@ -493,6 +576,7 @@ def list_runs(
                     **run.model_dump(exclude={"backends"}),
                     "backend": run.backends_json(),
                     "simulated": run.simulated,
+                    "kind": "classifier" if is_classifier_run(run) else "chat",
                     "answered": answered[run.run_id],
                 }
                 for run in runs
@@ -506,6 +590,7 @@ def list_runs(
         created = datetime.datetime.fromtimestamp(run.created_at, datetime.UTC)
         judge = f" judge {run.judge}" if run.judge else ""
         mark = f"{SIMULATED}  " if run.simulated else ""
+        mark += "classifier  " if is_classifier_run(run) else ""
         console.print(
             f"{run.run_id}  {mark}{created:%Y-%m-%d %H:%M}  {run.status:<9}  "
             f"{answered[run.run_id]:>5} answers  {shown(' vs '.join(run.models))}{shown(judge)}  "
@@ -525,12 +610,20 @@ def show(
     ),
     as_json: bool = JsonOpt,
 ) -> None:
-    """The report of a stored run."""
+    """The report of a stored run (chat or classifier)."""
     ledger = _ledger()
     try:
-        report = _report(ledger, run_id)
+        found = _classifier_report(ledger, run_id)
+        report = _report(ledger, run_id) if found is None else None
     finally:
         ledger.close()
+    if found is not None:
+        if as_json:
+            emit_json(found.to_dict())
+        else:
+            _print_classifier_report(found)
+        return
+    assert report is not None
     if as_json:
         emit_json(report.as_json())
     else:
@@ -546,18 +639,20 @@ def report(
 ) -> None:
     """Write one self-contained HTML report (summary, distributions, answers side by side)."""
     from tuner.evals import render_html
-    from tuner.fsutil import atomic_writer
+    from tuner.evals.classifier_run import render_html as classifier_html
 
     ledger = _ledger()
     try:
-        found = _report(ledger, run_id)
+        classified = _classifier_report(ledger, run_id)
+        found = _report(ledger, run_id) if classified is None else None
     finally:
         ledger.close()
-    try:
-        with atomic_writer(html) as handle:
-            handle.write(render_html(found).encode("utf-8"))
-    except OSError as exc:
-        fail(f"cannot write {html}: {exc.strerror or exc}", code=Exit.FAILED)
+    if classified is not None:
+        _write_html(html, classifier_html(classified))
+        err_console.print(f"wrote {shown(html)} ({classified.items} items)")
+        return
+    assert found is not None
+    _write_html(html, render_html(found))
     err_console.print(f"wrote {shown(html)} ({len(found.rows)} items)")
 
 
@@ -572,6 +667,12 @@ def compare(
 
     ledger = _ledger()
     try:
+        if _classifier_report(ledger, run_a) or _classifier_report(ledger, run_b):
+            fail(
+                "comparing classifier runs is not supported yet",
+                hint="Show each with `tuner eval show RUN` (one run can hold the classifier "
+                "and a chat model).",
+            )
         first, second = _report(ledger, run_a), _report(ledger, run_b)
     finally:
         ledger.close()

@@ -400,8 +400,10 @@ def show(job_id: str = IdArg, as_json: bool = JsonOpt) -> None:
     if view["hyperparameters"]:
         values = ", ".join(f"{k}={v}" for k, v in view["hyperparameters"].items() if v is not None)
         console.print(f"  {'hyperparameters':<18} {shown(values)}")
+    # The server's targets when its job object carries them, else the spec's (said so).
+    sent = " (as tuner sent it)" if view.get("classifier_targets_source") == "spec" else ""
     for target in view.get("classifier_targets") or []:
-        console.print(f"  {'target':<18} {shown(_target_line(target))}")
+        console.print(f"  {'target':<18} {shown(_target_line(target))}{sent}")
     if view["metadata"] and view["metadata"].get("cost") is not None:
         meta = view["metadata"]
         cost = f"{meta['cost']} {meta.get('cost_currency') or ''}"
@@ -419,10 +421,10 @@ def _target_line(target: dict[str, Any]) -> str:
     from tuner.datasets.classifier import shown as quoted
 
     labels = ", ".join(quoted(label) for label in target.get("labels") or [])
-    return (
-        f"{quoted(target.get('name'))} ({target.get('loss_function') or 'single_class'}, "
-        f"weight {target.get('weight', 1.0)}): {labels}"
-    )
+    weight = target.get("weight")
+    kind = target.get("loss_function") or "single_class"
+    about = f"{kind}, weight {weight}" if weight is not None else kind
+    return f"{quoted(target.get('name'))} ({about}): {labels}"
 
 
 def _render_checkpoints(checkpoints: list[dict[str, Any]]) -> None:

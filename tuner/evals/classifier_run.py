@@ -5,24 +5,28 @@ scores (the top label of a single-label target, every label scored above 0.5 for
 one) against a chat model (the base or any other) prompted to pick the label(s) from the
 target's set. Each prediction is scored by :mod:`tuner.evals.classifier_metrics`.
 
-Not stored in the ledger (unlike chat evaluations, these runs are not resumable yet): the report
-says which backend answered and whether it was the sandbox, whose scores are stand-ins.
+This module asks and scores; :mod:`tuner.evals.classifier_runner` records each item's
+predictions in the ledger (so a run resumes, and ``tuner eval show`` re-renders it) and builds
+the :class:`ClassifierReport` from what is recorded.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime
+import hashlib
 import html
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tuner.api import TunerClient
-from tuner.api.errors import APIError
+import orjson
+
+from tuner.api import APIError, TunerClient
 from tuner.datasets.classifier import iter_labelled, label_stats
 from tuner.evals.classifier_metrics import (
     NO_ANSWER,
@@ -30,6 +34,7 @@ from tuner.evals.classifier_metrics import (
     multi_label_metrics,
     single_label_metrics,
 )
+from tuner.jobs.records import Backend, simulated_note
 
 # Classification inputs per request to /v1/classifications.
 BATCH = 32
@@ -43,18 +48,37 @@ class Target:
     labels: tuple[str, ...]
     multi: bool
 
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "labels": list(self.labels), "multi": self.multi}
+
+    @classmethod
+    def from_json(cls, raw: Mapping[str, Any]) -> Target:
+        return cls(str(raw["name"]), tuple(str(x) for x in raw["labels"]), bool(raw["multi"]))
+
 
 @dataclass(frozen=True, slots=True)
 class Item:
+    index: int
+    """Position among the file's valid classifier lines (the run's item index)."""
     line: int
     text: str
     messages: list[dict[str, Any]] | None
     labels: dict[str, list[str]]
 
+    @property
+    def input_hash(self) -> str:
+        """What decides this item's predictions and scores: its input and its true labels."""
+        payload = orjson.dumps(
+            {"text": self.text, "messages": self.messages, "labels": self.labels},
+            option=orjson.OPT_SORT_KEYS,
+        )
+        return hashlib.sha256(payload).hexdigest()
+
 
 @dataclass(frozen=True, slots=True)
 class ClassifierData:
     path: str
+    data_hash: str
     items: list[Item]
     targets: list[Target]
 
@@ -65,31 +89,35 @@ def is_classifier_data(path: str | os.PathLike[str]) -> bool:
 
 
 def load_classifier_data(path: str | os.PathLike[str], limit: int | None = None) -> ClassifierData:
-    """The valid labelled lines of ``path`` and the targets they use (labels sorted)."""
-    items = []
+    """The valid labelled lines of ``path`` (the first ``limit``) and the targets of the whole
+    file (labels sorted), with the file's content hash."""
+    from tuner.evals.dataset import file_sha256
+
+    items: list[Item] = []
     for labelled in iter_labelled(path):
+        if limit is not None and len(items) >= limit:
+            break
         messages = labelled.raw.get("messages")
         items.append(
             Item(
+                len(items),
                 labelled.line,
                 labelled.text,
                 messages if isinstance(messages, list) else None,
                 labelled.labels,
             )
         )
-        if limit is not None and len(items) >= limit:
-            break
     targets = [
         Target(stats.name, tuple(sorted(stats.counts)), stats.multi)
         for stats in label_stats(path).values()
     ]
-    return ClassifierData(os.fspath(path), items, targets)
+    return ClassifierData(os.fspath(path), file_sha256(path), items, targets)
 
 
 # --------------------------------------------------------------------------- the classifier
 
 
-def pick(scores: dict[str, float], target: Target) -> Prediction:
+def pick(scores: Mapping[str, float], target: Target) -> Prediction:
     """The classifier's prediction from its scores for one target."""
     if not scores:
         return None
@@ -98,34 +126,37 @@ def pick(scores: dict[str, float], target: Target) -> Prediction:
     return max(scores, key=lambda label: scores[label])
 
 
-async def predict_with_classifier(
-    client: TunerClient, model: str, data: ClassifierData
-) -> tuple[list[dict[str, Prediction]], int]:
-    """Predictions of a fine-tuned classifier for every item, and how many requests failed."""
-    predictions: list[dict[str, Prediction]] = []
-    failed = 0
-    for start in range(0, len(data.items), BATCH):
-        batch = data.items[start : start + BATCH]
-        try:
-            if all(item.messages is not None for item in batch):
-                chats = [{"messages": item.messages} for item in batch]
-                answer = await client.classifiers.classify_chat(model=model, inputs=chats)
-            else:
-                texts = [item.text for item in batch]
-                answer = await client.classifiers.classify(model=model, inputs=texts)
-            results = answer.results
-        except APIError:
-            failed += 1
-            results = []
-        for index in range(len(batch)):
-            result = results[index] if index < len(results) else {}
-            predictions.append(
-                {
-                    t.name: pick(result[t.name].scores, t) if t.name in result else None
-                    for t in data.targets
-                }
-            )
-    return predictions, failed
+@dataclass(frozen=True, slots=True)
+class ItemAnswer:
+    """One model's answer on one item, as recorded: per target the prediction, and the
+    classifier's scores or the chat model's raw answer; ``error`` when a request failed (its
+    targets are then unanswered)."""
+
+    predicted: dict[str, Prediction]
+    scores: dict[str, dict[str, float]] = field(default_factory=dict)
+    answers: dict[str, str | None] = field(default_factory=dict)
+    error: str | None = None
+
+
+async def classify_batch(
+    client: TunerClient, model: str, batch: Sequence[Item], targets: Sequence[Target]
+) -> list[ItemAnswer]:
+    """The fine-tuned classifier's answers on a batch of items (one request). API errors
+    propagate: the caller decides whether they end the run or mark the batch failed."""
+    if all(item.messages is not None for item in batch):
+        chats = [{"messages": item.messages} for item in batch]
+        answer = await client.classifiers.classify_chat(model=model, inputs=chats)
+    else:
+        texts = [item.text for item in batch]
+        answer = await client.classifiers.classify(model=model, inputs=texts)
+    found = []
+    for index in range(len(batch)):
+        result = answer.results[index] if index < len(answer.results) else {}
+        scores = {t.name: dict(result[t.name].scores) for t in targets if t.name in result}
+        predicted = {t.name: pick(scores.get(t.name, {}), t) for t in targets}
+        missing = None if index < len(answer.results) else "the response had no result for it"
+        found.append(ItemAnswer(predicted, scores=scores, error=missing))
+    return found
 
 
 # --------------------------------------------------------------------------- a chat model
@@ -177,55 +208,67 @@ def parse_choice(answer: str | None, target: Target) -> Prediction:
     return min(mentioned)[1] if mentioned else None
 
 
-async def predict_with_chat(
-    client: TunerClient, model: str, data: ClassifierData, *, concurrency: int = 4
-) -> tuple[list[dict[str, Prediction]], int]:
-    """Predictions of a chat model prompted per item and target, and how many requests failed."""
-    gate = asyncio.Semaphore(concurrency)
-    failed = 0
+async def ask_chat(
+    client: TunerClient,
+    model: str,
+    item: Item,
+    targets: Sequence[Target],
+    gate: asyncio.Semaphore | None = None,
+) -> ItemAnswer:
+    """A chat model's pick for every target of one item (one request per target, together).
 
-    async def ask(item: Item, target: Target) -> Prediction:
-        nonlocal failed
-        async with gate:
-            try:
+    A failed request leaves its target unanswered and is reported in ``error``; errors about
+    the whole run (a rejected key, an unknown model) propagate. ``gate`` bounds the requests
+    in flight across items."""
+    from tuner.evals.runner import is_fatal, one_line
+
+    async def ask(target: Target) -> tuple[str | None, str | None]:
+        try:
+            async with gate if gate is not None else contextlib.nullcontext():
                 reply = await client.chat.complete(
                     model=model, messages=chat_prompt(item, target), temperature=0.0
                 )
-            except APIError:
-                failed += 1
-                return None
+        except APIError as exc:
+            if is_fatal(exc):
+                raise
+            return None, f"{target.name}: {one_line(str(exc)) or type(exc).__name__}"
         message = reply.choices[0].message if reply.choices else None
         content = message.content if message is not None else None
-        return parse_choice(content if isinstance(content, str) else None, target)
+        return (content if isinstance(content, str) else None), None
 
-    rows = await asyncio.gather(
-        *(asyncio.gather(*(ask(item, target) for target in data.targets)) for item in data.items)
+    replies = await asyncio.gather(*(ask(target) for target in targets))
+    answers = {t.name: text for t, (text, _) in zip(targets, replies, strict=True)}
+    errors = [problem for _, problem in replies if problem is not None]
+    return ItemAnswer(
+        {t.name: parse_choice(answers[t.name], t) for t in targets},
+        answers=answers,
+        error="; ".join(errors) if errors else None,
     )
-    predictions = [{t.name: p for t, p in zip(data.targets, row, strict=True)} for row in rows]
-    return predictions, failed
 
 
 # --------------------------------------------------------------------------- scoring, report
 
 
 def score(
-    data: ClassifierData, predictions: Sequence[dict[str, Prediction]]
+    targets: Sequence[Target],
+    rows: Sequence[tuple[Mapping[str, Sequence[str]], Mapping[str, Prediction]]],
 ) -> list[TargetMetrics]:
-    """Per target, the metrics of ``predictions`` against the data's labels."""
+    """Per target, the metrics of the predictions against the true labels; each row is an
+    item's (true labels by target, predictions by target)."""
     metrics = []
-    for target in data.targets:
-        rows = [
-            (item.labels[target.name], guess.get(target.name))
-            for item, guess in zip(data.items, predictions, strict=True)
-            if target.name in item.labels
+    for target in targets:
+        pairs = [
+            (truth[target.name], guess.get(target.name))
+            for truth, guess in rows
+            if target.name in truth
         ]
         if target.multi:
             metrics.append(
                 multi_label_metrics(
                     target.name,
                     target.labels,
-                    [frozenset(true) for true, _ in rows],
-                    [g if isinstance(g, frozenset) else None for _, g in rows],
+                    [frozenset(true) for true, _ in pairs],
+                    [g if isinstance(g, frozenset) else None for _, g in pairs],
                 )
             )
         else:
@@ -233,8 +276,8 @@ def score(
                 single_label_metrics(
                     target.name,
                     target.labels,
-                    [true[0] for true, _ in rows],
-                    [g if isinstance(g, str) else None for _, g in rows],
+                    [true[0] for true, _ in pairs],
+                    [g if isinstance(g, str) else None for _, g in pairs],
                 )
             )
     return metrics
@@ -245,63 +288,62 @@ class ModelResult:
     model: str
     role: str
     """"classifier" (scored by /v1/classifications) or "chat" (prompted to pick a label)."""
+    backend: Backend
     targets: list[TargetMetrics]
-    failed_requests: int
+    items: int
+    """Items with a recorded answer (failed ones included)."""
+    failed: int
+    """Of those, items whose request failed after retries: counted as unanswered."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "model": self.model,
             "role": self.role,
-            "failed_requests": self.failed_requests,
+            "backend": self.backend.to_json(),
+            "simulated": self.backend.sandbox is True,
+            "items": self.items,
+            "failed_items": self.failed,
             "targets": [t.to_dict() for t in self.targets],
         }
 
 
 @dataclass(slots=True)
 class ClassifierReport:
+    run_id: str
+    status: str
     data: str
+    data_hash: str
+    created_at: int
     items: int
-    backend: str
-    sandbox: bool | None
+    """Items recorded for any model of the run."""
+    backend: dict[str, Any]
+    """``{"url", "sandbox"}``, or one such per model when they differ."""
     results: list[ModelResult] = field(default_factory=list)
 
     @property
+    def simulated(self) -> bool:
+        return any(r.backend.sandbox is True for r in self.results)
+
+    @property
     def simulated_note(self) -> str | None:
-        if not self.sandbox:
+        if not self.simulated:
             return None
-        return (
-            f"SIMULATED: answered by the tuner sandbox at {self.backend}; its scores are "
-            "stand-ins, not a model's"
-        )
+        note = simulated_note([r.backend.url for r in self.results if r.backend.sandbox])
+        return f"{note} Its classifier scores are stand-ins."
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "kind": "classifier",
+            "run_id": self.run_id,
+            "status": self.status,
             "data": self.data,
+            "data_hash": self.data_hash,
+            "created_at": self.created_at,
             "items": self.items,
-            "backend": {"url": self.backend, "sandbox": self.sandbox},
-            "simulated": bool(self.sandbox),
+            "backend": self.backend,
+            "simulated": self.simulated,
             "results": [r.to_dict() for r in self.results],
         }
-
-
-async def evaluate_classifier(
-    client: TunerClient,
-    data: ClassifierData,
-    *,
-    classifier: str,
-    chat_model: str | None = None,
-    concurrency: int = 4,
-) -> ClassifierReport:
-    """Score the fine-tuned ``classifier`` (and ``chat_model`` prompted to pick labels)."""
-    predictions, failed = await predict_with_classifier(client, classifier, data)
-    results = [ModelResult(classifier, "classifier", score(data, predictions), failed)]
-    if chat_model is not None:
-        chat, chat_failed = await predict_with_chat(
-            client, chat_model, data, concurrency=concurrency
-        )
-        results.append(ModelResult(chat_model, "chat", score(data, chat), chat_failed))
-    return ClassifierReport(data.path, len(data.items), client.base_url, client.is_sandbox, results)
 
 
 # --------------------------------------------------------------------------- HTML
@@ -340,24 +382,28 @@ def _target_html(metrics: TargetMetrics) -> str:
     )
 
 
+def _result_html(result: ModelResult) -> str:
+    e = html.escape
+    mark = " <span class='simulated'>SIMULATED</span>" if result.backend.sandbox else ""
+    failed = f"<p>{result.failed} item(s) failed after retries</p>" if result.failed else ""
+    return f"<h2>{e(result.model)} ({result.role}){mark}</h2>{failed}" + "".join(
+        _target_html(t) for t in result.targets
+    )
+
+
 def render_html(report: ClassifierReport) -> str:
     """A self-contained HTML page of the report (all data and names escaped)."""
     e = html.escape
     note = report.simulated_note
     banner = f'<p class="simulated">{e(note)}</p>' if note else ""
-    sections = "".join(
-        f"<h2>{e(result.model)} ({result.role})</h2>"
-        + (f"<p>{result.failed_requests} request(s) failed</p>" if result.failed_requests else "")
-        + "".join(_target_html(t) for t in result.targets)
-        for result in report.results
-    )
-    made = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    sections = "".join(_result_html(result) for result in report.results)
+    made = datetime.datetime.fromtimestamp(report.created_at, datetime.UTC)
     return (
         "<!doctype html><html><head><meta charset='utf-8'><title>tuner classifier evaluation"
         "</title><style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse;"
         "margin:.5em 0}td,th{border:1px solid #ccc;padding:.2em .5em;text-align:right}"
         "td:first-child,th:first-child{text-align:left}.simulated{background:#fd0;padding:.5em;"
         f"font-weight:bold}}</style></head><body>{banner}<h1>Classifier evaluation</h1>"
-        f"<p>{e(Path(report.data).name)} · {report.items} items · {e(report.backend)} · {made}"
-        f"</p>{sections}</body></html>"
+        f"<p>run {e(report.run_id)} · {e(Path(report.data).name)} · {report.items} items · "
+        f"{e(report.status)} · {made:%Y-%m-%d %H:%M} UTC</p>{sections}</body></html>"
     )

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from tuner.jobs.ledger import Ledger
 from tuner.jobs.records import (
@@ -109,10 +109,24 @@ class JobDetail:
         return xs, ys
 
     def classifier_targets(self) -> list[dict[str, Any]]:
-        """A classifier job's targets as tuner sent them ([] for other jobs and for jobs
-        created outside tuner, whose spec the ledger does not hold)."""
-        targets = (self.job.spec or {}).get("classifier_targets")
-        return [dict(t) for t in targets] if isinstance(targets, list) else []
+        """A classifier job's targets, each ``{"name", "labels", "weight", "loss_function"}``
+        ([] for other jobs): as the server's job object last reported them, which covers jobs
+        created elsewhere and synced; else as tuner sent them (the spec). Which one:
+        :attr:`classifier_targets_source`."""
+        return [dict(target) for target in self._targets()[1]]
+
+    @property
+    def classifier_targets_source(self) -> Literal["server", "spec"] | None:
+        """Where :meth:`classifier_targets` come from; None when there are none."""
+        return self._targets()[0]
+
+    def _targets(self) -> tuple[Literal["server", "spec"] | None, list[dict[str, Any]]]:
+        for source, holder in (("server", self.job.last_snapshot), ("spec", self.job.spec)):
+            targets = (holder or {}).get("classifier_targets")
+            if isinstance(targets, list) and targets:
+                found = [_target(t) for t in targets if isinstance(t, Mapping)]
+                return ("server" if source == "server" else "spec"), found
+        return None, []
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON of ``tuner jobs show --json``: the row, files, transitions, checkpoints and
@@ -131,6 +145,7 @@ class JobDetail:
             "trained_tokens": record.trained_tokens,
             "hyperparameters": record.hyperparameters,
             "classifier_targets": self.classifier_targets(),
+            "classifier_targets_source": self.classifier_targets_source,
             "metadata": record.metadata,
             "sweep_id": record.sweep_id,
             "spec": record.spec,
@@ -187,6 +202,18 @@ class JobDetail:
         if not data:
             data.append(LineageNode("file", "training files not recorded"))
         return [LineageNode("root", "data", "", tuple(data)), job_node]
+
+
+def _target(raw: Mapping[str, Any]) -> dict[str, Any]:
+    """One classifier target in one shape, whichever side it came from (the spec's labels may
+    be absent when derived, the server's weight and loss function may be null)."""
+    labels = raw.get("labels")
+    return {
+        "name": raw.get("name"),
+        "labels": list(labels) if isinstance(labels, list) else [],
+        "weight": raw.get("weight"),
+        "loss_function": raw.get("loss_function"),
+    }
 
 
 def _metric(metrics: Mapping[str, Any], name: str) -> float | None:

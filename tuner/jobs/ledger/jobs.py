@@ -7,7 +7,7 @@ and a dashboard's live refresh — are serialised and each change is recorded on
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -100,7 +100,7 @@ def apply_job_snapshot(
     else:
         stale = is_stale(existing["status"], existing["modified_at"], snap)
         if not stale:
-            _update_job(conn, snap, stored, now=now)
+            _update_job(conn, snap, _kept_details(stored, existing["last_snapshot"]), now=now)
             if existing["status"] != snap.status:
                 transitions += _record_transition(
                     conn, snap, from_status=existing["status"], now=now
@@ -133,7 +133,9 @@ def is_stale(stored_status: str, stored_modified_at: int | None, snap: JobSnapsh
 
 
 def _lock_job(conn: Connection, job_id: str) -> RowMapping | None:
-    query = select(_J.status, _J.modified_at).where(_J.id == job_id).with_for_update()
+    query = (
+        select(_J.status, _J.modified_at, _J.last_snapshot).where(_J.id == job_id).with_for_update()
+    )
     return conn.execute(query).mappings().first()
 
 
@@ -160,6 +162,21 @@ def _insert_job(
     }
     # Another process may insert the same job between our look-up and this insert.
     return insert_ignore(conn, schema.jobs, [row], ["id"]) == 1
+
+
+# Fields only the detailed job object carries (GET, start, cancel; not the list): a list
+# snapshot, where they are absent or empty, keeps the values the last detailed one gave.
+DETAIL_ONLY_FIELDS = ("classifier_targets",)
+
+
+def _kept_details(stored: dict[str, Any], previous: Any) -> dict[str, Any]:
+    if not isinstance(previous, Mapping):
+        return stored
+    kept = dict(stored)
+    for name in DETAIL_ONLY_FIELDS:
+        if not kept.get(name) and previous.get(name):
+            kept[name] = previous[name]
+    return kept
 
 
 def _update_job(conn: Connection, snap: JobSnapshot, stored: dict[str, Any], *, now: int) -> None:

@@ -1,0 +1,433 @@
+"""Classifier evaluation runs in the ledger: recorded item by item, resumable, re-rendered.
+
+Stored in the evaluation tables chat runs use, with no column of their own:
+
+- ``eval_runs.params``: ``{"kind": "classifier", "roles", "targets", "multi_threshold"}``, the
+  targets (name, labels, multi-label or not) being what the report needs without the data file;
+- ``eval_run_models``: the fine-tuned classifier first, then the chat model, each with the
+  backend that answered it (URL, sandbox or not);
+- ``eval_items``: one row per item and model. ``prompt_hash`` is the hash of the item's input
+  and true labels; ``scores`` holds ``{"kind": "classifier", "line", "truth", "predicted"}``
+  plus the classifier's label ``scores`` or the chat model's raw ``answers`` per target;
+  ``error`` says why a request failed after retries (its targets count as unanswered).
+
+Identity and resuming work as for chat runs (:mod:`tuner.evals.runner`): the run id is a digest
+of the data's hash, the models, the parameters and the backends, so running the same command
+again asks only the items not recorded yet (and, unless told not to, those that failed), and a
+run made against a sandbox is never resumed, or reported, as a real one. The classifier is asked
+in batches (one request per ``BATCH`` items), each batch recorded as soon as it is answered;
+the chat model's answers are recorded in small batches as they arrive, and what is pending is
+written when the run stops, Ctrl-C included.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from tuner.api import APIError, TunerClient
+from tuner.evals.classifier_run import (
+    BATCH,
+    MULTI_THRESHOLD,
+    ClassifierData,
+    ClassifierReport,
+    Item,
+    ItemAnswer,
+    ModelResult,
+    Prediction,
+    Target,
+    ask_chat,
+    classify_batch,
+    score,
+)
+from tuner.evals.runner import (
+    EvalConfigError,
+    RunOutcome,
+    RunPlan,
+    _Recorder,
+    is_fatal,
+    one_line,
+    stable_run_id,
+)
+from tuner.jobs.ledger import EvalItemWrite, Ledger
+from tuner.jobs.records import Backend, EvalItemRecord, EvalRunRecord
+from tuner.progress import NULL_PROGRESS, Progress
+
+KIND = "classifier"
+ROLES = ("classifier", "chat")
+DEFAULT_CONCURRENCY = 4
+
+
+@dataclass(frozen=True, slots=True)
+class ClassifierOptions:
+    classifier: str
+    """The fine-tuned classifier, scored by ``/v1/classifications``."""
+    chat_model: str | None = None
+    """A chat model prompted to pick the labels (the base model or any other)."""
+    concurrency: int = DEFAULT_CONCURRENCY
+    run_id: str | None = None
+    new_run: bool = False
+    retry_failed: bool = True
+
+    @property
+    def models(self) -> tuple[str, ...]:
+        return (self.classifier,) if self.chat_model is None else (self.classifier, self.chat_model)
+
+    def check(self) -> None:
+        if self.chat_model == self.classifier:
+            raise EvalConfigError("the classifier and the chat model are the same model")
+        if self.concurrency < 1:
+            raise EvalConfigError("concurrency must be at least 1")
+        if self.run_id is not None and self.new_run:
+            raise EvalConfigError("give either a run id to resume or ask for a new run, not both")
+
+
+def is_classifier_run(run: EvalRunRecord) -> bool:
+    return (run.params or {}).get("kind") == KIND
+
+
+def run_params(data: ClassifierData, options: ClassifierOptions) -> dict[str, Any]:
+    """What the run records besides data and models; part of its id."""
+    return {
+        "kind": KIND,
+        "roles": list(ROLES[: len(options.models)]),
+        "targets": [target.to_json() for target in data.targets],
+        "multi_threshold": MULTI_THRESHOLD,
+    }
+
+
+# --------------------------------------------------------------------------- item rows
+
+
+def _encode(prediction: Prediction) -> str | list[str] | None:
+    return sorted(prediction) if isinstance(prediction, frozenset) else prediction
+
+
+def _decode(value: Any) -> Prediction:
+    if isinstance(value, list):
+        return frozenset(str(v) for v in value)
+    return value if isinstance(value, str) else None
+
+
+def item_row(run_id: str, model: str, item: Item, answer: ItemAnswer) -> EvalItemWrite:
+    """One model's answer on one item, as the ledger records it."""
+    scores: dict[str, Any] = {
+        "kind": KIND,
+        "line": item.line,
+        "truth": item.labels,
+        "predicted": {name: _encode(p) for name, p in answer.predicted.items()},
+    }
+    if answer.scores:
+        scores["scores"] = answer.scores
+    if answer.answers:
+        scores["answers"] = answer.answers
+    return EvalItemWrite(
+        run_id, item.index, model, item.input_hash, scores=scores, error=answer.error
+    )
+
+
+def _failed(targets: Sequence[Target], error: str) -> ItemAnswer:
+    return ItemAnswer({t.name: None for t in targets}, error=error)
+
+
+def _usable(record: EvalItemRecord, item: Item, retry_failed: bool) -> bool:
+    if record.prompt_hash != item.input_hash:
+        return False
+    return record.error is None or not retry_failed
+
+
+def missing(
+    data: ClassifierData, options: ClassifierOptions, records: Sequence[EvalItemRecord]
+) -> dict[str, list[Item]]:
+    """Per model, the items without a usable recorded answer, in item order."""
+    by_index = {item.index: item for item in data.items}
+    done = {
+        (r.item_index, r.model)
+        for r in records
+        if r.item_index in by_index and _usable(r, by_index[r.item_index], options.retry_failed)
+    }
+    return {
+        model: [item for item in data.items if (item.index, model) not in done]
+        for model in options.models
+    }
+
+
+# --------------------------------------------------------------------------- the runner
+
+
+class ClassifierRunner:
+    """Asks what is missing of a classifier run and records it; nothing is printed."""
+
+    def __init__(
+        self,
+        client: TunerClient,
+        ledger: Ledger,
+        *,
+        now: Callable[[], float] = time.time,
+        progress: Progress = NULL_PROGRESS,
+    ) -> None:
+        self._client = client
+        self._ledger = ledger
+        self._now = now
+        self._progress = progress
+
+    def backends(self, options: ClassifierOptions) -> list[Backend]:
+        origin = Backend(url=self._client.base_url, sandbox=self._client.is_sandbox)
+        return [origin] * len(options.models)
+
+    async def learn_backend(self) -> None:
+        """Make sure the client knows whether its server is a sandbox (the run id and the
+        SIMULATED mark depend on it)."""
+        if self._client.is_sandbox is None:
+            await self._client.models.list()
+
+    def run_id_for(self, data: ClassifierData, options: ClassifierOptions) -> str:
+        if options.run_id is not None:
+            return options.run_id
+        if options.new_run:
+            return "ev" + uuid.uuid4().hex[:14]
+        return stable_run_id(
+            data.data_hash,
+            options.models,
+            None,
+            run_params(data, options),
+            self.backends(options),
+        )
+
+    def plan(
+        self, data: ClassifierData, options: ClassifierOptions, run_id: str | None = None
+    ) -> RunPlan:
+        """The run id, whether it resumes, and how many answers are left (blocking: SQL).
+
+        Await ``learn_backend`` first: the backends are part of the run's identity."""
+        options.check()
+        run_id = run_id or self.run_id_for(data, options)
+        existing = self._ledger.get_eval_run(run_id)
+        if existing is not None:
+            check_resumable(existing, data, options, self.backends(options))
+        records = self._ledger.eval_items(run_id) if existing is not None else []
+        left = sum(len(items) for items in missing(data, options, records).values())
+        return RunPlan(run_id, existing is not None, left, len(data.items) * len(options.models))
+
+    async def run(
+        self, data: ClassifierData, options: ClassifierOptions, *, run_id: str | None = None
+    ) -> RunOutcome:
+        """Ask the classifier (and the chat model) what is missing, recording as it goes."""
+        await self.learn_backend()
+        run_id = run_id or self.run_id_for(data, options)
+        plan = await self._ledger.aio.call(self.plan, data, options, run_id)
+        await self._open(plan, data, options)
+        counts = _Tally()
+        try:
+            records = await self._ledger.aio.call(self._ledger.eval_items, plan.run_id)
+            todo = missing(data, options, records)
+            await self._classify(plan.run_id, data, options, todo[options.classifier], counts)
+            if options.chat_model is not None:
+                await self._chat(plan.run_id, data, options, todo[options.chat_model], counts)
+        except asyncio.CancelledError:
+            await self._set_status(plan.run_id, "cancelled")
+            raise
+        except BaseException:
+            await self._set_status(plan.run_id, "failed")
+            raise
+        await self._set_status(plan.run_id, "completed")
+        return RunOutcome(plan.run_id, plan.resumed, counts.asked, counts.failed, 0)
+
+    async def _open(self, plan: RunPlan, data: ClassifierData, options: ClassifierOptions) -> None:
+        if plan.resumed:
+            await self._set_status(plan.run_id, "running")
+            return
+        await self._ledger.aio.call(
+            self._ledger.create_eval_run,
+            run_id=plan.run_id,
+            data_path=data.path,
+            data_hash=data.data_hash,
+            models=options.models,
+            backends=self.backends(options),
+            params=run_params(data, options),
+            now=int(self._now()),
+        )
+
+    async def _set_status(
+        self, run_id: str, status: Literal["running", "completed", "failed", "cancelled"]
+    ) -> None:
+        await self._ledger.aio.call(
+            self._ledger.set_eval_run_status, run_id, status, now=int(self._now())
+        )
+
+    async def _classify(
+        self,
+        run_id: str,
+        data: ClassifierData,
+        options: ClassifierOptions,
+        items: Sequence[Item],
+        counts: _Tally,
+    ) -> None:
+        """The classifier, one request per batch, each batch recorded once answered."""
+        model = options.classifier
+        self._progress.start(f"classifying with {model}", total=len(items), unit="items")
+        try:
+            for start in range(0, len(items), BATCH):
+                batch = items[start : start + BATCH]
+                try:
+                    answers = await classify_batch(self._client, model, batch, data.targets)
+                except APIError as exc:
+                    if is_fatal(exc):
+                        raise
+                    problem = one_line(str(exc)) or type(exc).__name__
+                    answers = [_failed(data.targets, problem) for _ in batch]
+                rows = [
+                    item_row(run_id, model, item, answer)
+                    for item, answer in zip(batch, answers, strict=True)
+                ]
+                await self._ledger.aio.call(
+                    self._ledger.record_eval_items, rows, now=int(self._now())
+                )
+                counts.asked += len(batch)
+                counts.failed += sum(answer.error is not None for answer in answers)
+                self._progress.advance(len(batch))
+        finally:
+            self._progress.finish()
+
+    async def _chat(
+        self,
+        run_id: str,
+        data: ClassifierData,
+        options: ClassifierOptions,
+        items: Sequence[Item],
+        counts: _Tally,
+    ) -> None:
+        """The chat model, at most ``concurrency`` requests at a time; each item's answer joins
+        the open batch of writes as soon as all its targets are answered."""
+        model = options.chat_model
+        assert model is not None
+        gate = asyncio.Semaphore(options.concurrency)
+        recorder = _Recorder(self._ledger, lambda: int(self._now()))
+        self._progress.start(f"asking {model}", total=len(items), unit="items")
+
+        async def one(item: Item) -> None:
+            answer = await ask_chat(self._client, model, item, data.targets, gate)
+            recorder.add(item_row(run_id, model, item, answer))
+            counts.asked += 1
+            counts.failed += answer.error is not None
+            self._progress.advance()
+
+        tasks = [asyncio.create_task(one(item)) for item in items]
+        try:
+            await asyncio.gather(*tasks)
+        finally:
+            # After an error (or a cancellation) nothing else is asked; what was answered is
+            # in the recorder's batch, written by ``close``.
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            try:
+                await recorder.close()
+            finally:
+                self._progress.finish()
+
+
+@dataclass
+class _Tally:
+    asked: int = 0
+    """Answers requested in this session."""
+    failed: int = 0
+    """Of those, how many failed after the client's retries."""
+
+
+def check_resumable(
+    run: EvalRunRecord,
+    data: ClassifierData,
+    options: ClassifierOptions,
+    backends: Sequence[Backend],
+) -> None:
+    """A resumed run must be the same classifier evaluation: same data, models and parameters,
+    each model answered by the same backend (a sandbox's answers are never reused as real)."""
+    if not is_classifier_run(run):
+        raise EvalConfigError(f"run {run.run_id} is not a classifier evaluation")
+    problems = []
+    for model, now, then in zip(run.models, backends, run.backends, strict=False):
+        if (now.url, now.sandbox) != (then.url, then.sandbox):
+            problems.append(f"{model} was answered by {_origin(then)}, not {_origin(now)}")
+    if run.data_hash != data.data_hash:
+        problems.append("the data file's content changed")
+    if list(run.models) != list(options.models):
+        problems.append(f"it evaluated {', '.join(run.models)}")
+    stored = run.params or {}
+    wanted = run_params(data, options)
+    if {k: stored.get(k) for k in wanted} != wanted:
+        problems.append("its parameters differ")
+    if problems:
+        raise EvalConfigError(
+            f"run {run.run_id} cannot be resumed with these options: {'; '.join(problems)}"
+        )
+
+
+def _origin(backend: Backend) -> str:
+    kind = {True: "the sandbox", False: "the API", None: "a backend"}[backend.sandbox]
+    return f"{kind} at {backend.url or 'an unknown URL'}"
+
+
+# --------------------------------------------------------------------------- the report
+
+
+ScoredRow = tuple[Mapping[str, Sequence[str]], Mapping[str, Prediction]]
+
+
+def _rows(records: Sequence[EvalItemRecord]) -> list[ScoredRow]:
+    rows: list[ScoredRow] = []
+    for record in records:
+        scores = record.scores or {}
+        truth = scores.get("truth")
+        predicted = scores.get("predicted")
+        if not isinstance(truth, Mapping):
+            continue  # not a classifier row: nothing to score it against
+        guesses = predicted if isinstance(predicted, Mapping) else {}
+        rows.append(
+            (
+                {str(k): [str(v) for v in values] for k, values in truth.items()},
+                {str(k): _decode(v) for k, v in guesses.items()},
+            )
+        )
+    return rows
+
+
+def build_classifier_report(
+    run: EvalRunRecord, records: Sequence[EvalItemRecord]
+) -> ClassifierReport:
+    """The report of a stored classifier run, from its recorded items alone."""
+    params = run.params or {}
+    targets = [Target.from_json(t) for t in params.get("targets") or []]
+    roles = list(params.get("roles") or ROLES)
+    results = []
+    for position, model in enumerate(run.models):
+        mine = [r for r in records if r.model == model]
+        backend = run.backends[position] if position < len(run.backends) else None
+        results.append(
+            ModelResult(
+                model=model,
+                role=str(roles[position]) if position < len(roles) else "model",
+                backend=backend or Backend(url=None, sandbox=None),
+                targets=score(targets, _rows(mine)),
+                items=len(mine),
+                failed=sum(r.error is not None for r in mine),
+            )
+        )
+    return ClassifierReport(
+        run_id=run.run_id,
+        status=run.status,
+        data=run.data_path,
+        data_hash=run.data_hash,
+        created_at=run.created_at,
+        items=len({r.item_index for r in records}),
+        backend=run.backends_json(),
+        results=results,
+    )
+
+
+def load_classifier_report(ledger: Ledger, run: EvalRunRecord) -> ClassifierReport:
+    return build_classifier_report(run, ledger.eval_items(run.run_id))
