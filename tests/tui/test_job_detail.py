@@ -16,6 +16,7 @@ from tuner.sandbox import SandboxHandle
 from tuner.tui.screens.dialogs import ConfirmScreen, EventScreen
 from tuner.tui.screens.job_detail import JobDetailScreen, hyper_table, meta_table
 from tuner.tui.widgets.charts import LossChart
+from tuner.tui.widgets.jobs_table import JobsTable
 
 from .conftest import AppFactory
 from .support import START, SandboxJobs, plain, settle
@@ -209,8 +210,8 @@ LONG_ERROR = (
 async def test_a_failed_job_says_why_in_full_and_events_expand(
     make_tui: AppFactory, ledger: Ledger, sandbox: SandboxHandle
 ) -> None:
-    # A job that failed mid-run, as the ledger records it (until the sandbox's job_fail fault
-    # lands, written here directly).
+    # A failed job as the ledger records it, with a longer error than the sandbox's (the next
+    # test fails a job on the sandbox itself).
     now = int(sandbox.clock.now())
     snapshot = {
         "id": "ftjob-failed-0001",
@@ -261,6 +262,55 @@ async def test_a_failed_job_says_why_in_full_and_events_expand(
         assert LONG_ERROR in " ".join(text.split())
         await pilot.press("escape")
         await settle(pilot, lambda: isinstance(app.screen, JobDetailScreen))
+
+
+@pytest.mark.parametrize("sandbox_faults", ["job_fail=1.0"])
+async def test_a_job_that_failed_mid_run_on_the_sandbox_says_why(
+    make_tui: AppFactory, jobs: SandboxJobs, sandbox: SandboxHandle
+) -> None:
+    # The sandbox's job_fail fault: the job runs part of its steps, then FAILED with an error,
+    # while the dashboard watches.
+    job = jobs.create_job(jobs.upload(training_bytes()), hyperparameters={"training_steps": 100})
+    sandbox.advance(200)
+    app = make_tui()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot, lambda: app.cycles >= 1)
+        table = app.screen.query_one("#jobs-table", JobsTable)
+        assert table.rows_by_id[job["id"]].status == "RUNNING"
+        sandbox.advance(5000)
+        await pilot.press("r")
+        await settle(pilot, lambda: table.rows_by_id[job["id"]].status == "FAILED")
+        served = jobs.job(job["id"])
+        assert served["status"] == "FAILED"
+        error = served["events"][-1]["data"]["error"]
+        assert error.startswith("Training failed at step ") and len(error) > 80
+        reached = max(c["step_number"] for c in served["checkpoints"])
+        row = table.get_row(job["id"])
+        assert row[table.get_column_index("status")].plain == "FAILED"
+        # It keeps the progress it made before failing.
+        assert row[table.get_column_index("steps")].plain == f"{reached}/100"
+
+        app.screen.open_job(job["id"])  # type: ignore[attr-defined]
+        await settle(pilot, lambda: isinstance(app.screen, JobDetailScreen) and app.screen.loaded)
+        screen = app.screen
+        assert isinstance(screen, JobDetailScreen)
+        assert screen.detail is not None and screen.detail.failure == error
+        panel = screen.query_one("#job-error")
+        await settle(pilot, lambda: panel.display and panel.size.height > 1)
+        lines = panel.render_lines(Region(0, 0, *panel.outer_size))
+        shown = " ".join(" ".join(strip.text.lstrip("█▌▐ ") for strip in lines).split())
+        assert f"FAILED: {error}" in shown  # whole, wrapped at 80 columns
+
+        # The FAILED event opens in full from the events tab.
+        screen.query_one(TabbedContent).active = "events"
+        await settle(pilot)
+        events = screen.query_one("#job-events", DataTable)
+        events.focus()
+        events.move_cursor(row=events.row_count - 1)
+        await pilot.press("enter")
+        await settle(pilot, lambda: isinstance(app.screen, EventScreen))
+        text = str(app.screen.query_one("#event-data").render())
+        assert error in " ".join(text.split())
 
 
 def test_the_validation_file_is_found_for_an_evaluation(ledger: Ledger) -> None:
