@@ -108,11 +108,27 @@ class JobDetail:
                 ys.append(value)
         return xs, ys
 
+    @property
+    def classifier_targets_source(self) -> str | None:
+        """Where :meth:`classifier_targets` come from: ``"server"`` (the job's last detailed
+        answer, which carries every field of every target), ``"spec"`` (what tuner sent: the
+        list answers carry no targets) or None (no targets: not a classifier job)."""
+        if _targets_in(self.job.last_snapshot):
+            return "server"
+        if _targets_in(self.job.spec):
+            return "spec"
+        return None
+
     def classifier_targets(self) -> list[dict[str, Any]]:
-        """A classifier job's targets as tuner sent them ([] for other jobs and for jobs
-        created outside tuner, whose spec the ledger does not hold)."""
-        targets = (self.job.spec or {}).get("classifier_targets")
-        return [dict(t) for t in targets] if isinstance(targets, list) else []
+        """A classifier job's targets, each ``{name, labels, weight, loss_function}``: as the
+        server last reported them, else as tuner sent them (the ledger's spec); [] for other
+        jobs. ``weight`` left out is the API's default, 1.0; ``loss_function`` left out stays
+        None (the server decides)."""
+        source = self.classifier_targets_source
+        if source is None:
+            return []
+        holder = self.job.last_snapshot if source == "server" else self.job.spec
+        return [_target(t) for t in _targets_in(holder) if isinstance(t, Mapping)]
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON of ``tuner jobs show --json``: the row, files, transitions, checkpoints and
@@ -187,6 +203,24 @@ class JobDetail:
         if not data:
             data.append(LineageNode("file", "training files not recorded"))
         return [LineageNode("root", "data", "", tuple(data)), job_node]
+
+
+def _targets_in(holder: Mapping[str, Any] | None) -> list[Any]:
+    targets = (holder or {}).get("classifier_targets")
+    return targets if isinstance(targets, list) else []
+
+
+def _target(raw: Mapping[str, Any]) -> dict[str, Any]:
+    """One classifier target in the shape shown, whatever the server or the spec gave."""
+    labels = raw.get("labels")
+    weight = raw.get("weight")
+    loss = raw.get("loss_function")
+    return {
+        "name": str(raw.get("name", "")),
+        "labels": [str(label) for label in labels] if isinstance(labels, list) else [],
+        "weight": float(weight) if isinstance(weight, int | float) else 1.0,
+        "loss_function": str(loss) if loss is not None else None,
+    }
 
 
 def _metric(metrics: Mapping[str, Any], name: str) -> float | None:
