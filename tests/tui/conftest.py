@@ -31,8 +31,18 @@ def _stopping() -> Iterator[list[threading.Thread]]:
 
 
 @pytest.fixture
-def sandbox(tmp_path: Path, _stopping: list[threading.Thread]) -> Iterator[SandboxHandle]:
-    handle = start_in_thread(tmp_path / "sandbox", port=0, clock=ManualClock(START))
+def sandbox_faults() -> str | None:
+    """The sandbox's ``--faults`` (none); a test parametrizes it to inject some."""
+    return None
+
+
+@pytest.fixture
+def sandbox(
+    tmp_path: Path, _stopping: list[threading.Thread], sandbox_faults: str | None
+) -> Iterator[SandboxHandle]:
+    handle = start_in_thread(
+        tmp_path / "sandbox", port=0, clock=ManualClock(START), faults=sandbox_faults
+    )
     yield handle
     # Stopping takes ~0.2 s of fixed sleeps in uvicorn: let it happen while the next test runs.
     thread = threading.Thread(target=handle.stop, name="stop-sandbox")

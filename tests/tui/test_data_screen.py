@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
 import pytest
-from textual.widgets import DataTable, Static
+from textual.widgets import DataTable, Input, Static
 
 from tuner.tui.screens.data import ConversationScreen, DataScreen
 from tuner.tui.screens.dialogs import PromptScreen
@@ -164,3 +165,39 @@ async def test_fix_leaves_no_empty_rejects_file_and_overwrites_nothing(
         "fixable.fixed.jsonl",
         "fixable.jsonl",
     ]
+
+
+async def test_the_open_prompt_completes_paths(make_tui: AppFactory, tmp_path: Path) -> None:
+    # o, then a few letters of a folder and of a file: each completed as typed (right arrow
+    # accepts), folders first, only data files offered, then enter opens the completed path.
+    folder = tmp_path / "datasets"
+    folder.mkdir()
+    shutil.copy(SUPPORT, folder / "support.jsonl")
+    (folder / "summary.txt").write_text("not data\n", encoding="utf-8")
+    (folder / "sub").mkdir()
+    app = make_tui(mode="data", probe=False, self_poll=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, DataScreen)
+        await pilot.press("o")
+        field = screen.query_one("#data-path", Input)
+        assert field.has_focus
+        # The folder part is set (typing a long path costs ~0.1 s a key), the rest is typed.
+        field.value = f"{tmp_path}{os.sep}"
+        field.cursor_position = len(field.value)
+        await pilot.press("d", "a")
+        await settle(pilot, lambda: field._suggestion == f"{folder}{os.sep}")
+        await pilot.press("right")
+        assert field.value == f"{folder}{os.sep}"
+        await pilot.press("s")
+        # A folder comes first; then the data file, never the .txt beside it.
+        await settle(pilot, lambda: field._suggestion == f"{folder}{os.sep}sub{os.sep}")
+        await pilot.press("u", "p")
+        await settle(pilot, lambda: field._suggestion == str(folder / "support.jsonl"))
+        await pilot.press("right")
+        assert field.value == str(folder / "support.jsonl")
+        await pilot.press("enter")
+        await settle(pilot, lambda: screen.loaded >= 1)
+        assert screen.path == str(folder / "support.jsonl")
+        assert screen.report is not None and screen.report.ok

@@ -6,7 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from textual.widgets import DataTable, Static
+from textual.geometry import Region
+from textual.widget import Widget
+from textual.widgets import DataTable, Input, Static
 
 from tuner.sandbox import SandboxHandle
 from tuner.tui.screens.evaluate import EvalItemScreen, EvaluateScreen
@@ -99,3 +101,46 @@ async def test_evaluate_needs_a_file_and_a_model(make_tui: AppFactory) -> None:
         await pilot.press("ctrl+r")
         await settle(pilot, lambda: any(n.severity == "error" for n in app._notifications))
         assert isinstance(app.screen, EvaluateScreen)
+
+
+def rendered(widget: Widget) -> str:
+    """What a widget shows on screen, its lines joined."""
+    lines = widget.render_lines(Region(0, 0, *widget.outer_size))
+    return "\n".join(strip.text for strip in lines)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (100, 30)])
+async def test_the_tuned_model_is_shown_whole(
+    size: tuple[int, int],
+    make_tui: AppFactory,
+    jobs: SandboxJobs,
+    sandbox: SandboxHandle,
+    tmp_path: Path,
+) -> None:
+    # The longest suffix the API takes (18): the tuned model's id is 64 characters long.
+    lines = SUPPORT.read_bytes().splitlines(keepends=True)
+    held_out = tmp_path / "eval.jsonl"
+    held_out.write_bytes(lines[0])
+    job = jobs.create_job(jobs.upload(b"".join(lines[1:60])), suffix="support-2025-sweep")
+    sandbox.advance(1000)
+    model = str(jobs.job(job["id"])["fine_tuned_model"])
+    assert len(model) == 64
+    app = make_tui()
+    async with app.run_test(size=size) as pilot:
+        await settle(pilot, lambda: app.cycles >= 1)
+        app.screen.query_one("#jobs-table").select(job["id"])  # type: ignore[attr-defined]
+        await pilot.press("e")
+        await settle(pilot, lambda: isinstance(app.screen, EvaluateScreen))
+        screen = app.screen
+        assert isinstance(screen, EvaluateScreen)
+        field = screen.query_one("#eval-model", Input)
+        assert field.value == model
+        assert model in rendered(field)  # the whole id in the field, not its first half
+
+        screen.query_one("#eval-path", Input).value = str(held_out)
+        screen.query_one("#eval-judge", Input).value = ""
+        await pilot.press("ctrl+r")
+        await settle(pilot, lambda: screen.completed == 1)
+        summary = rendered(screen.query_one("#eval-summary", Static))
+        assert f"tuned: {model}" in summary
+        assert f"baseline: {BASE_MODEL}" in summary

@@ -4,6 +4,8 @@ loss chart's data, events, and the lineage dataset → file → job → model �
 from __future__ import annotations
 
 import hashlib
+import shutil
+from pathlib import Path
 
 import pytest
 from textual.geometry import Region
@@ -14,11 +16,17 @@ from tuner.jobs.detail import load_job_detail
 from tuner.jobs.ledger import Ledger
 from tuner.sandbox import SandboxHandle
 from tuner.tui.screens.dialogs import ConfirmScreen, EventScreen
-from tuner.tui.screens.job_detail import JobDetailScreen, hyper_table, meta_table
+from tuner.tui.screens.job_detail import (
+    JobDetailScreen,
+    hyper_table,
+    meta_table,
+    targets_table,
+)
 from tuner.tui.widgets.charts import LossChart
+from tuner.tui.widgets.jobs_table import JobsTable
 
 from .conftest import AppFactory
-from .support import START, SandboxJobs, plain, settle
+from .support import REPO, START, SandboxJobs, create_from_spec, plain, settle
 
 pytestmark = pytest.mark.anyio
 
@@ -99,6 +107,9 @@ async def test_detail_shows_checkpoints_chart_events_and_lineage(
         assert any(label.startswith(f"job {job_id}") for label in labels)
         assert any(label.startswith(f"model {model}") for label in labels)
         assert any(label.startswith("eval ev-lineage-test") for label in labels)
+
+        # A completion job: no classifier targets panel.
+        assert not screen.query_one("#job-targets").display
 
         # Metadata: the server's cost and duration.
         meta = plain(meta_table(detail, app.now()))
@@ -209,8 +220,8 @@ LONG_ERROR = (
 async def test_a_failed_job_says_why_in_full_and_events_expand(
     make_tui: AppFactory, ledger: Ledger, sandbox: SandboxHandle
 ) -> None:
-    # A job that failed mid-run, as the ledger records it (until the sandbox's job_fail fault
-    # lands, written here directly).
+    # A failed job as the ledger records it, with a longer error than the sandbox's (the next
+    # test fails a job on the sandbox itself).
     now = int(sandbox.clock.now())
     snapshot = {
         "id": "ftjob-failed-0001",
@@ -263,6 +274,55 @@ async def test_a_failed_job_says_why_in_full_and_events_expand(
         await settle(pilot, lambda: isinstance(app.screen, JobDetailScreen))
 
 
+@pytest.mark.parametrize("sandbox_faults", ["job_fail=1.0"])
+async def test_a_job_that_failed_mid_run_on_the_sandbox_says_why(
+    make_tui: AppFactory, jobs: SandboxJobs, sandbox: SandboxHandle
+) -> None:
+    # The sandbox's job_fail fault: the job runs part of its steps, then FAILED with an error,
+    # while the dashboard watches.
+    job = jobs.create_job(jobs.upload(training_bytes()), hyperparameters={"training_steps": 100})
+    sandbox.advance(200)
+    app = make_tui()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot, lambda: app.cycles >= 1)
+        table = app.screen.query_one("#jobs-table", JobsTable)
+        assert table.rows_by_id[job["id"]].status == "RUNNING"
+        sandbox.advance(5000)
+        await pilot.press("r")
+        await settle(pilot, lambda: table.rows_by_id[job["id"]].status == "FAILED")
+        served = jobs.job(job["id"])
+        assert served["status"] == "FAILED"
+        error = served["events"][-1]["data"]["error"]
+        assert error.startswith("Training failed at step ") and len(error) > 80
+        reached = max(c["step_number"] for c in served["checkpoints"])
+        row = table.get_row(job["id"])
+        assert row[table.get_column_index("status")].plain == "FAILED"
+        # It keeps the progress it made before failing.
+        assert row[table.get_column_index("steps")].plain == f"{reached}/100"
+
+        app.screen.open_job(job["id"])  # type: ignore[attr-defined]
+        await settle(pilot, lambda: isinstance(app.screen, JobDetailScreen) and app.screen.loaded)
+        screen = app.screen
+        assert isinstance(screen, JobDetailScreen)
+        assert screen.detail is not None and screen.detail.failure == error
+        panel = screen.query_one("#job-error")
+        await settle(pilot, lambda: panel.display and panel.size.height > 1)
+        lines = panel.render_lines(Region(0, 0, *panel.outer_size))
+        shown = " ".join(" ".join(strip.text.lstrip("█▌▐ ") for strip in lines).split())
+        assert f"FAILED: {error}" in shown  # whole, wrapped at 80 columns
+
+        # The FAILED event opens in full from the events tab.
+        screen.query_one(TabbedContent).active = "events"
+        await settle(pilot)
+        events = screen.query_one("#job-events", DataTable)
+        events.focus()
+        events.move_cursor(row=events.row_count - 1)
+        await pilot.press("enter")
+        await settle(pilot, lambda: isinstance(app.screen, EventScreen))
+        text = str(app.screen.query_one("#event-data").render())
+        assert error in " ".join(text.split())
+
+
 def test_the_validation_file_is_found_for_an_evaluation(ledger: Ledger) -> None:
     # e on a job prefills Evaluate with the file the job was validated on, as recorded.
     digest = "b" * 64
@@ -283,3 +343,112 @@ def test_the_validation_file_is_found_for_an_evaluation(ledger: Ledger) -> None:
     detail = load_job_detail(ledger, "job-with-validation")
     assert detail is not None
     assert detail.validation_path == "/work/data/eval.jsonl"  # normalised
+
+
+def copy_classifier_example(folder: Path) -> Path:
+    """examples/jobs/classifier.toml with its data, as a user's checkout would have them."""
+    (folder / "data").mkdir()
+    shutil.copy(REPO / "examples" / "data" / "reviews.train.jsonl", folder / "data")
+    (folder / "jobs").mkdir()
+    return Path(shutil.copy(REPO / "examples" / "jobs" / "classifier.toml", folder / "jobs"))
+
+
+CLASSIFIER_TARGETS = [
+    # name, loss function, weight, labels: as the example spec says or its data gives.
+    ("sentiment", "single_class", "1", "positive, negative, neutral"),
+    ("topics", "multi_class", "0.5", "app, delivery, quality, support"),
+]
+
+
+async def test_a_classifier_job_shows_its_targets(
+    make_tui: AppFactory, jobs: SandboxJobs, sandbox: SandboxHandle, tmp_path: Path
+) -> None:
+    # Created from the dashboard (n, the example classifier spec, yes twice), run on the
+    # sandbox to SUCCESS, then opened: the overview lists each target.
+    spec = copy_classifier_example(tmp_path)
+    app = make_tui()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot, lambda: app.cycles >= 1)
+        await create_from_spec(pilot, spec)
+        table = app.screen.query_one("#jobs-table", JobsTable)
+        await settle(pilot, lambda: table.row_count == 1)
+        job_id = next(iter(table.rows_by_id))
+        sandbox.advance(5000)
+        await pilot.press("r")
+        await settle(pilot, lambda: table.rows_by_id[job_id].status == "SUCCESS")
+        served = jobs.job(job_id)
+        assert served["job_type"] == "classifier"
+
+        app.screen.open_job(job_id)  # type: ignore[attr-defined]
+        await settle(pilot, lambda: isinstance(app.screen, JobDetailScreen) and app.screen.loaded)
+        screen = app.screen
+        assert isinstance(screen, JobDetailScreen) and screen.detail is not None
+        assert screen.detail.classifier_targets_source == "server"
+        panel = screen.query_one("#job-targets")
+        await settle(pilot, lambda: panel.display and panel.size.height > 1)
+        lines = [strip.text for strip in panel.render_lines(Region(0, 0, *panel.outer_size))]
+        assert "Classifier targets (from the server)" in lines[0]
+        for name, loss, weight, labels in CLASSIFIER_TARGETS:
+            row = next(line for line in lines if line.split()[:1] == [name])
+            assert row.split()[1:3] == [loss, weight]
+            assert row.split(None, 3)[3].strip() == labels
+        # The server's targets are the ones the dashboard shows.
+        assert [t["name"] for t in served["classifier_targets"]] == ["sentiment", "topics"]
+        # The title shows the classifier's tuned model whole (ft:classifier:…, 71 characters).
+        title = screen.query_one("#job-title")
+        shown = [strip.text.strip() for strip in title.render_lines(Region(0, 0, *title.size))]
+        assert served["fine_tuned_model"] in shown
+
+
+def test_targets_come_from_the_server_else_from_the_spec(ledger: Ledger) -> None:
+    spec = {
+        "model": "ministral-3b-latest",
+        "job_type": "classifier",
+        "classifier_targets": [
+            {
+                "name": "sentiment",
+                "labels": ["positive", "negative"],
+                "loss_function": "single_class",
+            }
+        ],
+    }
+    listed = {"id": "clf-1", "model": "ministral-3b-latest", "status": "QUEUED"}
+    # Known from a list answer only (no targets in it): the spec tuner sent says.
+    ledger.upsert_job(
+        {**listed, "job_type": "classifier"}, backend="http://x", now=START, spec=spec
+    )
+    detail = load_job_detail(ledger, "clf-1")
+    assert detail is not None and detail.classifier_targets_source == "spec"
+    assert detail.classifier_targets() == [
+        {
+            "name": "sentiment",
+            "labels": ["positive", "negative"],
+            "weight": 1.0,  # left out of the spec: the API's default
+            "loss_function": "single_class",
+        }
+    ]
+    # The server's detailed answer, made outside tuner (no spec): every field from it.
+    detailed = {
+        "id": "clf-2",
+        "model": "ministral-3b-latest",
+        "status": "RUNNING",
+        "job_type": "classifier",
+        "classifier_targets": [
+            {"name": "topics", "labels": ["app", "\x1b[31mred"], "weight": 0.5,
+             "loss_function": "multi_class"}
+        ],
+    }  # fmt: skip
+    ledger.upsert_job(detailed, backend="http://x", now=START)
+    detail = load_job_detail(ledger, "clf-2")
+    assert detail is not None and detail.classifier_targets_source == "server"
+    [target] = detail.classifier_targets()
+    assert (target["weight"], target["loss_function"]) == (0.5, "multi_class")
+    table = targets_table(detail)
+    assert table is not None
+    shown = plain(table)
+    assert "\x1b" not in shown and "\\x1b[31mred" in shown  # a label cannot colour the screen
+    # Not a classifier job: no targets, no panel.
+    ledger.upsert_job(listed | {"id": "plain-1"}, backend="http://x", now=START)
+    detail = load_job_detail(ledger, "plain-1")
+    assert detail is not None and detail.classifier_targets() == []
+    assert detail.classifier_targets_source is None and targets_table(detail) is None

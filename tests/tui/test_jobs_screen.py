@@ -374,3 +374,108 @@ async def test_every_binding_is_in_the_command_palette(
         await best.command()  # type: ignore[misc]
         await settle(pilot)
         assert app.current_mode == "files"
+
+
+def three_jobs(jobs: SandboxJobs) -> dict[str, str]:
+    """Three jobs, oldest first: bravo parked VALIDATED (50 steps), alpha RUNNING with
+    validation data (1000 steps), charlie finished (10 steps). Suffix → job id."""
+    sandbox = jobs.sandbox
+    bravo = jobs.create_job(
+        jobs.upload(training_bytes(tag="B "), "b.jsonl"),
+        suffix="bravo",
+        auto_start=False,
+        hyperparameters={"training_steps": 50},
+    )
+    sandbox.advance(10)
+    alpha = jobs.create_job(
+        jobs.upload(training_bytes(tag="A "), "a.jsonl"),
+        suffix="alpha",
+        validation_files=[jobs.upload(training_bytes(tag="V "), "v.jsonl")],
+        hyperparameters={"training_steps": 1000},
+    )
+    sandbox.advance(10)
+    charlie = jobs.create_job(
+        jobs.upload(training_bytes(tag="C "), "c.jsonl"),
+        suffix="charlie",
+        hyperparameters={"training_steps": 10},
+    )
+    sandbox.advance(1200)
+    ids = {"bravo": bravo["id"], "alpha": alpha["id"], "charlie": charlie["id"]}
+    statuses = {name: jobs.job(job_id)["status"] for name, job_id in ids.items()}
+    assert statuses == {"bravo": "VALIDATED", "alpha": "RUNNING", "charlie": "SUCCESS"}
+    return ids
+
+
+def suffix_order(table: JobsTable) -> list[str]:
+    """The rows' suffixes, top to bottom."""
+    rows = (table.coordinate_to_cell_key((i, 0))[0].value for i in range(table.row_count))
+    return [str(table.rows_by_id[str(job_id)].suffix) for job_id in rows]
+
+
+async def click_header(pilot: Any, table: JobsTable, column: str) -> None:
+    """A mouse click on a column's header."""
+    x = 0
+    for key in table.column_keys:
+        if key == column:
+            break
+        x += table.columns[key].get_render_width(table)  # type: ignore[index]
+    assert await pilot.click(table, offset=(x + 2, 0))
+    await settle(pilot)
+
+
+async def test_a_header_click_sorts_by_that_column_and_again_reverses(
+    make_tui: AppFactory, jobs: SandboxJobs
+) -> None:
+    three_jobs(jobs)
+    app = make_tui()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot, lambda: app.cycles >= 1)
+        table = table_of(app)
+        assert suffix_order(table) == ["charlie", "alpha", "bravo"]  # newest first
+
+        await click_header(pilot, table, "suffix")
+        assert suffix_order(table) == ["alpha", "bravo", "charlie"]
+        await click_header(pilot, table, "suffix")
+        assert suffix_order(table) == ["charlie", "bravo", "alpha"]
+
+        await click_header(pilot, table, "status")  # RUNNING, SUCCESS, VALIDATED
+        assert suffix_order(table) == ["alpha", "charlie", "bravo"]
+        await click_header(pilot, table, "cost")  # 10, 50 and 1000 steps: cheapest first
+        assert suffix_order(table) == ["charlie", "bravo", "alpha"]
+        await click_header(pilot, table, "age")
+        assert suffix_order(table) == ["charlie", "alpha", "bravo"]
+
+        # The order holds through a refresh, and the selection stays on its job.
+        await click_header(pilot, table, "suffix")
+        table.move_cursor(row=2)
+        assert table.selected is not None and table.selected.suffix == "charlie"
+        await pilot.press("r")
+        await settle(pilot, lambda: app.cycles >= 2)
+        assert suffix_order(table) == ["alpha", "bravo", "charlie"]
+        assert table.selected is not None and table.selected.suffix == "charlie"
+
+
+async def test_o_cycles_through_the_sort_keys(make_tui: AppFactory, jobs: SandboxJobs) -> None:
+    three_jobs(jobs)
+    app = make_tui()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot, lambda: app.cycles >= 1)
+        table = table_of(app)
+        table.focus()
+        best = {row.suffix: row.best_valid_loss for row in table.rows_by_id.values()}
+        assert best["alpha"] is not None  # in training, with validation data
+        assert suffix_order(table) == ["charlie", "alpha", "bravo"]
+        expected = [
+            ("suffix", ["alpha", "bravo", "charlie"]),
+            ("status", ["alpha", "charlie", "bravo"]),
+            # The one job with a validation loss first; the others after it, oldest first.
+            ("val loss", ["alpha", "bravo", "charlie"]),
+            ("cost", ["charlie", "bravo", "alpha"]),
+            ("age", ["charlie", "alpha", "bravo"]),  # back to the start: newest first
+        ]
+        for name, order in expected:
+            await pilot.press("o")
+            await settle(pilot)
+            assert suffix_order(table) == order, name
+            assert app._notifications, name
+            assert list(app._notifications)[-1].message == f"sorted by {name}"

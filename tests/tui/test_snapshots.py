@@ -127,9 +127,15 @@ def test_files_screen(snap_compare: Any, seeded: Ledger) -> None:
 
 
 def test_evaluate_screen(snap_compare: Any, seeded: Ledger) -> None:
+    """The form with the tuned model's id filled in (whole, on a row of its own)."""
+
+    async def filled(pilot: Pilot[Any]) -> None:
+        await ready(lambda app: getattr(app.screen, "shown", 0) >= 1)(pilot)
+        pilot.app.screen.query_one("#eval-model").value = fixed.SUPPORT_MODEL
+        await settle(pilot)
+
     app = fixed_app(seeded, mode="evaluate")
-    run_before = ready(lambda app: getattr(app.screen, "shown", 0) >= 1)
-    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+    assert snap_compare(app, terminal_size=SIZE, run_before=filled)
 
 
 def test_evaluate_item_screen(snap_compare: Any, seeded: Ledger) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 from tuner.jobs.ledger import Ledger
 from tuner.jobs.records import (
@@ -108,25 +108,27 @@ class JobDetail:
                 ys.append(value)
         return xs, ys
 
-    def classifier_targets(self) -> list[dict[str, Any]]:
-        """A classifier job's targets, each ``{"name", "labels", "weight", "loss_function"}``
-        ([] for other jobs): as the server's job object last reported them, which covers jobs
-        created elsewhere and synced; else as tuner sent them (the spec). Which one:
-        :attr:`classifier_targets_source`."""
-        return [dict(target) for target in self._targets()[1]]
-
     @property
-    def classifier_targets_source(self) -> Literal["server", "spec"] | None:
-        """Where :meth:`classifier_targets` come from; None when there are none."""
-        return self._targets()[0]
+    def classifier_targets_source(self) -> str | None:
+        """Where :meth:`classifier_targets` come from: ``"server"`` (the job's last detailed
+        answer, which carries every field of every target), ``"spec"`` (what tuner sent: the
+        list answers carry no targets) or None (no targets: not a classifier job)."""
+        if _targets_in(self.job.last_snapshot):
+            return "server"
+        if _targets_in(self.job.spec):
+            return "spec"
+        return None
 
-    def _targets(self) -> tuple[Literal["server", "spec"] | None, list[dict[str, Any]]]:
-        for source, holder in (("server", self.job.last_snapshot), ("spec", self.job.spec)):
-            targets = (holder or {}).get("classifier_targets")
-            if isinstance(targets, list) and targets:
-                found = [_target(t) for t in targets if isinstance(t, Mapping)]
-                return ("server" if source == "server" else "spec"), found
-        return None, []
+    def classifier_targets(self) -> list[dict[str, Any]]:
+        """A classifier job's targets, each ``{name, labels, weight, loss_function}``: as the
+        server last reported them, else as tuner sent them (the ledger's spec); [] for other
+        jobs. ``weight`` left out is the API's default, 1.0; ``loss_function`` left out stays
+        None (the server decides)."""
+        source = self.classifier_targets_source
+        if source is None:
+            return []
+        holder = self.job.last_snapshot if source == "server" else self.job.spec
+        return [_target(t) for t in _targets_in(holder) if isinstance(t, Mapping)]
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON of ``tuner jobs show --json``: the row, files, transitions, checkpoints and
@@ -204,15 +206,21 @@ class JobDetail:
         return [LineageNode("root", "data", "", tuple(data)), job_node]
 
 
+def _targets_in(holder: Mapping[str, Any] | None) -> list[Any]:
+    targets = (holder or {}).get("classifier_targets")
+    return targets if isinstance(targets, list) else []
+
+
 def _target(raw: Mapping[str, Any]) -> dict[str, Any]:
-    """One classifier target in one shape, whichever side it came from (the spec's labels may
-    be absent when derived, the server's weight and loss function may be null)."""
+    """One classifier target in the shape shown, whatever the server or the spec gave."""
     labels = raw.get("labels")
+    weight = raw.get("weight")
+    loss = raw.get("loss_function")
     return {
-        "name": raw.get("name"),
-        "labels": list(labels) if isinstance(labels, list) else [],
-        "weight": raw.get("weight"),
-        "loss_function": raw.get("loss_function"),
+        "name": str(raw.get("name", "")),
+        "labels": [str(label) for label in labels] if isinstance(labels, list) else [],
+        "weight": float(weight) if isinstance(weight, int | float) else 1.0,
+        "loss_function": str(loss) if loss is not None else None,
     }
 
 

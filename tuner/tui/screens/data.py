@@ -26,6 +26,7 @@ from textual.widgets import (
 )
 
 from tuner.tui import format as fmt
+from tuner.tui.paths import PathSuggester
 from tuner.tui.screens.base import TunerScreen
 from tuner.tui.screens.dialogs import PromptScreen
 from tuner.tui.views.charts import histogram
@@ -40,6 +41,8 @@ if TYPE_CHECKING:
     from tuner.datasets.report import Report
 
 FINDINGS_SHOWN = 5000
+DATA_SUFFIXES = (".jsonl", ".jsonl.gz")
+"""What the open prompt completes to (besides folders): the files validation reads."""
 
 
 def validate_file(path: str, model: str) -> Report:
@@ -108,7 +111,12 @@ class DataScreen(TunerScreen):
     def compose_body(self) -> ComposeResult:
         with Horizontal(id="data-open", classes="form-row"):
             yield Label("file", classes="form-label")
-            yield TunerInput(placeholder="path to a .jsonl file (o)", id="data-path", compact=True)
+            yield TunerInput(
+                placeholder="path to a .jsonl file (o)",
+                id="data-path",
+                compact=True,
+                suggester=PathSuggester(DATA_SUFFIXES),
+            )
             yield Label("tokenizer of", classes="form-label")
             yield TunerInput(value=self.tuner.config.base_model, id="data-model", compact=True)
             yield Button("Open", id="data-open-button", variant="primary", compact=True)

@@ -138,6 +138,9 @@ class EvaluateScreen(TunerScreen):
 
     def compose_body(self) -> ComposeResult:
         models = self.tuner_models
+        # The tuned model has a row of its own: a tuned model's id (``ft:<base>:<owner>:<date>:
+        # <suffix>:<id>``, longer for a classifier) is what tells runs apart, so it is shown
+        # whole rather than cut at half the width; the limit sits beside the file it limits.
         with Vertical(id="eval-form"):
             with Horizontal(classes="form-row"):
                 yield Label("eval file", classes="form-label")
@@ -147,15 +150,18 @@ class EvaluateScreen(TunerScreen):
                     compact=True,
                     suggester=PathSuggester((".jsonl",)),
                 )
+                yield Label("limit", classes="form-label")
+                yield TunerInput(placeholder="all", id="eval-limit", compact=True)
                 yield Button("Run", id="eval-run", variant="primary", compact=True)
             with Horizontal(classes="form-row"):
                 yield Label("tuned", classes="form-label")
                 yield TunerInput(
-                    placeholder="ft:…",
+                    placeholder="ft:… (the fine-tuned model)",
                     id="eval-model",
                     compact=True,
                     suggester=ModelSuggester(models),
                 )
+            with Horizontal(classes="form-row"):
                 yield Label("baseline", classes="form-label")
                 yield TunerInput(
                     placeholder="open-mistral-7b",
@@ -163,7 +169,6 @@ class EvaluateScreen(TunerScreen):
                     compact=True,
                     suggester=ModelSuggester(models),
                 )
-            with Horizontal(classes="form-row"):
                 yield Label("judge", classes="form-label")
                 yield TunerInput(
                     value=self.tuner.config.judge,
@@ -172,8 +177,6 @@ class EvaluateScreen(TunerScreen):
                     placeholder="none",
                     suggester=ModelSuggester(models),
                 )
-                yield Label("limit", classes="form-label")
-                yield TunerInput(placeholder="all items", id="eval-limit", compact=True)
             with Horizontal(classes="form-row", id="eval-progress-row"):
                 yield ProgressBar(id="eval-progress", show_eta=False)
                 yield Label("", id="eval-stage")
@@ -313,10 +316,12 @@ class EvaluateScreen(TunerScreen):
         head.append(f"run {run.run_id}", style="bold")
         head.append(f"  {run.status}  {fmt.plain(Path(run.data_path).name)}  ")
         head.append(f"{len(report.rows)} items", style="dim")
+        # One line each: the tuned model's id is long, and a wrapped line would part a label
+        # from its model (a longer id folds, whole, onto the next line).
         head.append("\ntuned: ", style="dim")
         head.append(fmt.plain(report.candidate), style="bold green")
         if report.baseline is not None:
-            head.append("  baseline: ", style="dim")
+            head.append("\nbaseline: ", style="dim")
             head.append(fmt.plain(report.baseline), style="bold")
         head.append_text(judge_text(report))
         self.query_one("#eval-summary", Static).update(Group(head, summary_table(report)))

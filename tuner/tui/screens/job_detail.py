@@ -66,6 +66,8 @@ class JobDetailScreen(TunerScreen):
                 with Horizontal(id="job-overview"):
                     yield Static(id="job-hyper", classes="panel")
                     yield Static(id="job-meta", classes="panel")
+                # A classifier job's targets (name, loss, weight, labels): shown only for one.
+                yield Static(id="job-targets", classes="panel")
             with TabPane("Loss", id="loss"):
                 yield LossChart(id="job-chart")
             with TabPane("Checkpoints", id="checkpoints"):
@@ -139,6 +141,7 @@ class JobDetailScreen(TunerScreen):
         self._show_failure(detail)
         self.query_one("#job-hyper", Static).update(hyper_table(detail))
         self.query_one("#job-meta", Static).update(meta_table(detail, self.tuner.now()))
+        self._show_targets(detail)
         self._show_chart(detail)
         self._show_checkpoints(detail)
         self._show_events(detail)
@@ -154,6 +157,13 @@ class JobDetailScreen(TunerScreen):
             text = Text(f"{fmt.status_label(detail.job.status)}: ", style="bold red")
             text.append(reason)
             panel.update(text)
+
+    def _show_targets(self, detail: JobDetail) -> None:
+        panel = self.query_one("#job-targets", Static)
+        table = targets_table(detail)
+        panel.display = table is not None
+        if table is not None:
+            panel.update(table)
 
     def _show_chart(self, detail: JobDetail) -> None:
         best = detail.best_checkpoint
@@ -333,6 +343,35 @@ def hyper_table(detail: JobDetail) -> Table:
             table.add_row(Text(fmt.plain(key)), Text(fmt.plain(shown)))
     table.add_row("suffix", Text(fmt.plain(detail.job.suffix or "-")))
     table.add_row("auto_start", Text(auto_start_text(detail)))
+    return table
+
+
+def targets_table(detail: JobDetail) -> Table | None:
+    """A classifier job's targets, one row each (labels wrapped, never cut); None for a job
+    without targets. Names and labels come from the server or the spec: shown inert."""
+    targets = detail.classifier_targets()
+    if not targets:
+        return None
+    source = "server" if detail.classifier_targets_source == "server" else "job spec"
+    table = Table(
+        title=f"Classifier targets (from the {source})",
+        title_justify="left",
+        box=None,
+        padding=(0, 1),
+        header_style="dim",
+    )
+    table.add_column("target", no_wrap=True, style="bold")
+    table.add_column("loss", no_wrap=True)
+    table.add_column("weight", justify="right", no_wrap=True)
+    table.add_column("labels", overflow="fold")
+    for target in targets:
+        loss = target["loss_function"]
+        table.add_row(
+            Text(fmt.plain(target["name"])),
+            Text(fmt.plain(loss)) if loss else Text("server default", style="dim"),
+            Text(f"{target['weight']:g}"),
+            Text(", ".join(fmt.plain(label) for label in target["labels"]) or "-"),
+        )
     return table
 
 
