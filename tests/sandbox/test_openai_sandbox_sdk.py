@@ -21,7 +21,7 @@ from tuner.sandbox import SandboxHandle
 from tuner.sandbox.openai import training
 
 from .conftest import StartSandbox
-from .support import API_KEY, QUESTIONS, jsonl, training_data
+from .support import API_KEY, QUESTIONS, WEATHER_TOOL, jsonl, tool_conversation, training_data
 
 BASE = "gpt-4o-mini-2024-07-18"
 # Long enough for validation, the queue and every step of a small job.
@@ -345,8 +345,7 @@ def test_job_fail_decides_per_job_with_the_seed(
         with OpenAI(api_key=API_KEY, base_url=handle.url + "/v1", max_retries=0) as sdk:
             file_id = upload(sdk, training_data())
             ids = [
-                sdk.fine_tuning.jobs.create(model=BASE, training_file=file_id).id
-                for _ in range(8)
+                sdk.fine_tuning.jobs.create(model=BASE, training_file=file_id).id for _ in range(8)
             ]
             handle.advance(PAST_THE_END)
             outcomes.append([sdk.fine_tuning.jobs.retrieve(i).status for i in ids])
@@ -397,3 +396,38 @@ def test_a_stream_ends_with_done_and_leaves_usage_out_unless_asked(
     chunks = [json.loads(event.removeprefix("data: ")) for event in events[:-1]]
     assert all("usage" not in chunk for chunk in chunks)
     assert chunks[-1]["choices"][0]["delta"] == {}
+
+
+def test_the_tuned_model_calls_a_tool_it_learnt(sdk: OpenAI, oai_sandbox: SandboxHandle) -> None:
+    job = sdk.fine_tuning.jobs.create(
+        model=BASE, training_file=upload(sdk, training_data(with_tool=True))
+    )
+    oai_sandbox.advance(PAST_THE_END)
+    tuned = sdk.fine_tuning.jobs.retrieve(job.id).fine_tuned_model
+    assert tuned is not None
+    question = tool_conversation()["messages"][0]["content"]
+    asked: dict[str, Any] = {
+        "model": tuned,
+        "messages": [{"role": "user", "content": question}],
+        "tools": [WEATHER_TOOL],
+    }
+    reply = sdk.chat.completions.create(**asked)
+    choice = reply.choices[0]
+    assert choice.finish_reason == "tool_calls"
+    assert choice.message.tool_calls is not None
+    call = choice.message.tool_calls[0]
+    assert call.type == "function"
+    assert (call.function.name, json.loads(call.function.arguments)) == (
+        "get_weather",
+        {"city": "Lyon"},
+    )
+    streamed = list(sdk.chat.completions.create(**asked, stream=True))
+    deltas = [c.choices[0].delta.tool_calls for c in streamed if c.choices]
+    calls = [d for delta in deltas if delta for d in delta]
+    assert [(d.index, d.function.name if d.function else None) for d in calls] == [
+        (0, "get_weather")
+    ]
+    assert streamed[-1].choices[0].finish_reason == "tool_calls"
+    # Without tools declared, the model answers in words.
+    plain = sdk.chat.completions.create(model=tuned, messages=asked["messages"])
+    assert plain.choices[0].message.tool_calls is None and plain.choices[0].message.content

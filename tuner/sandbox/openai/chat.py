@@ -16,8 +16,9 @@ from typing import Any
 
 import orjson
 
-from tuner.sandbox import standin
+from tuner.sandbox import shapes, standin
 from tuner.sandbox.openai.service import OpenAISandbox, openai_error
+from tuner.sandbox.standin import Reply, ToolCall
 
 JSON = dict[str, Any]
 # Tokens the chat format adds around each message (an approximation, like the whole count).
@@ -32,6 +33,7 @@ class Answer:
     text: str
     finish_reason: str
     usage: JSON
+    tool_calls: tuple[ToolCall, ...] = ()
 
 
 def answer(sandbox: OpenAISandbox, body: JSON) -> Answer:
@@ -45,14 +47,21 @@ def answer(sandbox: OpenAISandbox, body: JSON) -> Answer:
     index = sandbox.model_index(model)
     prompt = _prompt(messages)
     verdict = standin.judge_verdict(prompt) if _wants_json(body) else None
-    if verdict is not None:
-        text = orjson.dumps(verdict).decode()
-    else:
-        reply = index.best(prompt) if index is not None else None
-        text = reply.content if reply is not None else standin.generic_reply(prompt)
+    reply = Reply(orjson.dumps(verdict).decode()) if verdict is not None else None
+    if reply is None:
+        reply = (index.best(prompt) if index is not None else None) or Reply(
+            standin.generic_reply(prompt)
+        )
+        tools = body.get("tools")
+        declared = tools if isinstance(tools, list) else None
+        reply = shapes.apply_tool_choice(reply, declared, body.get("tool_choice"), prompt)
+        if not reply.tool_calls and not reply.content:
+            # The stand-in's call was dropped (no tools, or "none"): answer in words instead.
+            reply = Reply(standin.generic_reply(prompt))
+    text = reply.content
     limit = body.get("max_completion_tokens", body.get("max_tokens"))
-    finish = "stop"
-    if verdict is None and isinstance(limit, int) and limit > 0:
+    finish = "tool_calls" if reply.tool_calls else "stop"
+    if verdict is None and not reply.tool_calls and isinstance(limit, int) and limit > 0:
         text, cut = standin.truncate_tokens(text, limit)
         finish = "length" if cut else "stop"
     prompt_tokens = sum(
@@ -60,7 +69,9 @@ def answer(sandbox: OpenAISandbox, body: JSON) -> Answer:
         for m in messages
         if isinstance(m, dict)
     )
-    completion_tokens = standin.approx_tokens(text)
+    completion_tokens = standin.approx_tokens(text) + sum(
+        standin.approx_tokens(c.name) + standin.approx_tokens(c.arguments) for c in reply.tool_calls
+    )
     created = int(sandbox.now())
     return Answer(
         id="chatcmpl-" + standin.stable_id(f"{model}:{prompt}:{created}", 24),
@@ -73,7 +84,20 @@ def answer(sandbox: OpenAISandbox, body: JSON) -> Answer:
             "completion_tokens": completion_tokens,
             "total_tokens": prompt_tokens + completion_tokens,
         },
+        tool_calls=reply.tool_calls,
     )
+
+
+def _tool_calls(result: Answer, *, streamed: bool = False) -> list[JSON]:
+    return [
+        {
+            **({"index": position} if streamed else {}),
+            "id": call.id,
+            "type": "function",
+            "function": {"name": call.name, "arguments": call.arguments},
+        }
+        for position, call in enumerate(result.tool_calls)
+    ]
 
 
 def completion_body(result: Answer) -> JSON:
@@ -85,7 +109,12 @@ def completion_body(result: Answer) -> JSON:
         "choices": [
             {
                 "index": 0,
-                "message": {"role": "assistant", "content": result.text, "refusal": None},
+                "message": {
+                    "role": "assistant",
+                    "content": result.text if result.text or not result.tool_calls else None,
+                    "refusal": None,
+                    **({"tool_calls": _tool_calls(result)} if result.tool_calls else {}),
+                },
                 "finish_reason": result.finish_reason,
                 "logprobs": None,
             }
@@ -118,6 +147,8 @@ def stream_chunks(result: Answer, *, include_usage: bool) -> Iterator[bytes]:
         return [{"index": 0, "delta": delta, "finish_reason": finish, "logprobs": None}]
 
     yield event(choice({"role": "assistant", "content": "", "refusal": None}))
+    if result.tool_calls:
+        yield event(choice({"tool_calls": _tool_calls(result, streamed=True)}))
     for piece in standin.split_for_stream(result.text):
         yield event(choice({"content": piece}))
     yield event(choice({}, result.finish_reason))
