@@ -266,6 +266,15 @@ def test_chat_with_the_tuned_model(sdk: OpenAI, oai_sandbox: SandboxHandle) -> N
     assert reply.usage is not None and reply.usage.total_tokens > 0
     base = sdk.chat.completions.create(model=BASE, messages=[{"role": "user", "content": question}])
     assert base.choices[0].message.content != answer
+    for untuned in ("gpt-4.1", "gpt-4o-mini"):  # chat-only models (judges) answer too
+        other = sdk.chat.completions.create(
+            model=untuned, messages=[{"role": "user", "content": question}]
+        )
+        assert other.model == untuned and other.choices[0].message.content != answer
+    with pytest.raises(openai.NotFoundError):
+        sdk.chat.completions.create(
+            model="gpt-unknown", messages=[{"role": "user", "content": question}]
+        )
     checkpoint = next(iter(sdk.fine_tuning.jobs.checkpoints.list(job.id)))
     from_checkpoint = sdk.chat.completions.create(
         model=checkpoint.fine_tuned_model_checkpoint,
@@ -431,3 +440,22 @@ def test_the_tuned_model_calls_a_tool_it_learnt(sdk: OpenAI, oai_sandbox: Sandbo
     # Without tools declared, the model answers in words.
     plain = sdk.chat.completions.create(model=tuned, messages=asked["messages"])
     assert plain.choices[0].message.tool_calls is None and plain.choices[0].message.content
+
+
+def test_the_same_key_and_bind_rules_as_the_mistral_sandbox(start_sandbox: StartSandbox) -> None:
+    handle = start_sandbox(provider="openai", api_key="the-only-key")
+    wrong = OpenAI(api_key="another-key", base_url=handle.url + "/v1", max_retries=0)
+    with wrong, pytest.raises(openai.AuthenticationError) as refused:
+        wrong.fine_tuning.jobs.list()
+    assert refused.value.response.headers["x-tuner-sandbox"] == "1"
+    with OpenAI(api_key="the-only-key", base_url=handle.url + "/v1", max_retries=0) as right:
+        assert list(right.fine_tuning.jobs.list()) == []
+    port = handle.url.rsplit(":", 1)[1]
+    with httpx.Client(base_url=handle.url) as http:
+        for host in (f"localhost:{port}", f"[::1]:{port}"):
+            answer = http.get(
+                "/v1/files", headers={"Authorization": "Bearer the-only-key", "Host": host}
+            )
+            assert answer.status_code == 200, host
+    with pytest.raises(ValueError, match="without --api-key"):
+        start_sandbox(provider="openai", host="0.0.0.0")

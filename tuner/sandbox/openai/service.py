@@ -44,6 +44,8 @@ BASE_MODELS: dict[str, frozenset[str]] = {
     "gpt-4.1-mini-2025-04-14": frozenset({"supervised", "dpo"}),
     "gpt-4o-mini-2024-07-18": frozenset({"supervised", "dpo"}),
 }
+CHAT_MODELS = frozenset({"gpt-4o", "gpt-4o-mini", "gpt-4.1", "gpt-4.1-mini", "gpt-4.1-nano"})
+"""Models the sandbox chats as (not tunable in it): the usual choices of an evaluation judge."""
 PURPOSES = frozenset({"fine-tune", "batch", "assistants", "vision", "user_data", "evals"})
 ORGANIZATION = "tuner-sandbox"
 """The organisation part of tuned model names (``ft:<base>:<org>:<suffix>:<id>``)."""
@@ -482,7 +484,7 @@ class OpenAISandbox:
         """The stand-in of a tuned model (or one of its checkpoints); None for a base model.
 
         Raises a 404 for a name that is neither."""
-        if model in BASE_MODELS:
+        if model in BASE_MODELS or model in CHAT_MODELS:
             return None
         now = self.now()
         for job in self.store.all(OPENAI_JOBS):
