@@ -349,7 +349,10 @@ class EvalRunner:
         ref = model_ref(model)
         chat = self._chats.get(ref.provider)
         if chat is None:
-            raise EvalConfigError(f"{model} is an {ref.provider} model, and no client for it")
+            raise EvalConfigError(
+                f"{model} is a model of {ref.provider}, and this runner has no {ref.provider} "
+                "client"
+            )
         return chat, ref.name
 
     def backends(self, options: EvalOptions) -> list[Backend]:
