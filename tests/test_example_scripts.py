@@ -53,3 +53,42 @@ def test_prepare_and_launch(tmp_path: Path) -> None:
         )
         assert forced.returncode == 0, forced.stdout + forced.stderr
         assert "valid:" in forced.stdout
+
+
+def test_two_providers(tmp_path: Path) -> None:
+    """examples/two_providers.py starts both sandboxes itself, tunes the same data on each and
+    compares the two tuned models, all offline on loopback."""
+    out = tmp_path / "out"
+    env = {**os.environ, "XDG_CONFIG_HOME": str(tmp_path / "config")}
+    for name in ("MISTRAL_API_KEY", "OPENAI_API_KEY", "TUNER_API_URL", "OPENAI_BASE_URL"):
+        env.pop(name, None)  # the script needs none of them: it makes its own sandboxes
+    command = [sys.executable, str(ROOT / "examples" / "two_providers.py"), "--out", str(out)]
+    result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    lines = result.stdout.splitlines()
+    tuned = {
+        line.split(": ")[0]: line.rsplit(" ", 1)[-1] for line in lines if "tuned model" in line
+    }
+    assert tuned["mistral"].startswith("ft:open-mistral-7b:")
+    assert tuned["openai"].startswith("ft:gpt-4o-mini-2024-07-18:tuner-sandbox:support:")
+    assert any(line.startswith("SIMULATED: produced by the tuner sandbox") for line in lines)
+    assert any(
+        line.strip().startswith(f"openai:{tuned['openai']} (http://127.0.0.1:") for line in lines
+    )
+    assert "judge mistral-large-latest" in result.stdout
+
+    # Stored: one run, each model with its own (sandbox) backend.
+    from tuner.jobs.ledger import open_ledger
+
+    with open_ledger(str(out / "ledger.db")) as ledger:
+        (run,) = ledger.list_eval_runs()
+    assert run.models == [f"openai:{tuned['openai']}", tuned["mistral"]]
+    assert [b.sandbox for b in run.backends] == [True, True]
+    assert run.backends[0].url != run.backends[1].url
+    assert run.backends[0].url and run.backends[0].url.endswith("/v1")
+
+    # An existing output directory is not written over without --force.
+    again = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 2
+    assert again.stderr.startswith("error: ") and "--force" in again.stderr
+    assert len(again.stderr.strip().splitlines()) == 1

@@ -360,11 +360,18 @@ class Services:
     def eval_runner(
         self, *, progress: Progress = NULL_PROGRESS, listener: Listener | None = None
     ) -> EvalRunner:
-        """The evaluation runner over this client and ledger."""
+        """The evaluation runner over this ledger: Mistral's models through :attr:`client`,
+        OpenAI's (``openai:…``, ``gpt-…``) through :attr:`openai_client`, each client built only
+        when a model of its provider is asked."""
         from tuner.evals import EvalRunner
 
         return EvalRunner(
-            self.client, self.ledger, now=self.clock, progress=progress, listener=listener
+            lambda: self.client,
+            self.ledger,
+            openai_client=lambda: self.openai_client,
+            now=self.clock,
+            progress=progress,
+            listener=listener,
         )
 
     # -- the daemon ---------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -20,7 +21,7 @@ from tuner.sandbox import SandboxHandle
 from tuner.sandbox.openai import training
 
 from .conftest import StartSandbox
-from .support import API_KEY, QUESTIONS, jsonl, training_data
+from .support import API_KEY, QUESTIONS, WEATHER_TOOL, jsonl, tool_conversation, training_data
 
 BASE = "gpt-4o-mini-2024-07-18"
 # Long enough for validation, the queue and every step of a small job.
@@ -265,6 +266,15 @@ def test_chat_with_the_tuned_model(sdk: OpenAI, oai_sandbox: SandboxHandle) -> N
     assert reply.usage is not None and reply.usage.total_tokens > 0
     base = sdk.chat.completions.create(model=BASE, messages=[{"role": "user", "content": question}])
     assert base.choices[0].message.content != answer
+    for untuned in ("gpt-4.1", "gpt-4o-mini"):  # chat-only models (judges) answer too
+        other = sdk.chat.completions.create(
+            model=untuned, messages=[{"role": "user", "content": question}]
+        )
+        assert other.model == untuned and other.choices[0].message.content != answer
+    with pytest.raises(openai.NotFoundError):
+        sdk.chat.completions.create(
+            model="gpt-unknown", messages=[{"role": "user", "content": question}]
+        )
     checkpoint = next(iter(sdk.fine_tuning.jobs.checkpoints.list(job.id)))
     from_checkpoint = sdk.chat.completions.create(
         model=checkpoint.fine_tuned_model_checkpoint,
@@ -300,6 +310,152 @@ def test_other_host_names_are_refused(oai_sandbox: SandboxHandle) -> None:
     assert answer.headers["x-tuner-sandbox"] == "1"
 
 
-def test_the_job_fail_fault_is_refused_not_ignored(start_sandbox: StartSandbox) -> None:
-    with pytest.raises(ValueError, match="job_fail"):
-        start_sandbox(provider="openai", faults="job_fail=0.5")
+def test_the_job_fail_fault_fails_jobs_mid_run(start_sandbox: StartSandbox) -> None:
+    handle = start_sandbox(provider="openai", faults="job_fail=1")
+    with OpenAI(api_key=API_KEY, base_url=handle.url + "/v1", max_retries=0) as sdk:
+        job = sdk.fine_tuning.jobs.create(
+            model=BASE,
+            training_file=upload(sdk, training_data()),
+            method={"type": "supervised", "supervised": {"hyperparameters": {"n_epochs": 3}}},
+        )
+        handle.advance(training.VALIDATE_SECONDS + training.QUEUE_SECONDS + 1)
+        assert sdk.fine_tuning.jobs.retrieve(job.id).status == "running"
+        handle.advance(PAST_THE_END)
+        failed = sdk.fine_tuning.jobs.retrieve(job.id)
+        assert failed.status == "failed"
+        assert failed.fine_tuned_model is None and failed.finished_at is not None
+        assert failed.error is not None
+        assert failed.error.param is None  # not about a parameter, as OpenAI leaves it
+        assert failed.error.code == "server_error" and "job_fail" in failed.error.message
+        events = list(sdk.fine_tuning.jobs.list_events(job.id, limit=100))
+        assert events[0].level == "error" and events[0].message == failed.error.message
+        steps = [e.data["step"] for e in events if e.type == "metrics" and isinstance(e.data, dict)]
+        total = next(e.data["total_steps"] for e in events if e.type == "metrics")
+        assert steps and 1 <= max(steps) < total, "it fails part-way, after some steps"
+        # Checkpoints reached before the failure stay listed; none after it.
+        checkpoints = list(sdk.fine_tuning.jobs.checkpoints.list(job.id))
+        assert all(c.step_number <= max(steps) for c in checkpoints)
+        with pytest.raises(openai.NotFoundError):
+            sdk.chat.completions.create(
+                model=f"ft:{BASE}:tuner-sandbox::x", messages=[{"role": "user", "content": "hi"}]
+            )
+        with pytest.raises(openai.BadRequestError):
+            sdk.fine_tuning.jobs.cancel(job.id)  # already finished
+
+
+def test_job_fail_decides_per_job_with_the_seed(
+    start_sandbox: StartSandbox, tmp_path: Path
+) -> None:
+    outcomes = []
+    for run in range(2):
+        handle = start_sandbox(
+            provider="openai", faults="job_fail=0.5", seed=11, data_dir=tmp_path / f"run{run}"
+        )
+        with OpenAI(api_key=API_KEY, base_url=handle.url + "/v1", max_retries=0) as sdk:
+            file_id = upload(sdk, training_data())
+            ids = [
+                sdk.fine_tuning.jobs.create(model=BASE, training_file=file_id).id for _ in range(8)
+            ]
+            handle.advance(PAST_THE_END)
+            outcomes.append([sdk.fine_tuning.jobs.retrieve(i).status for i in ids])
+    assert outcomes[0] == outcomes[1], "the same seed fails the same jobs"
+    assert set(outcomes[0]) == {"failed", "succeeded"}
+
+
+def test_streamed_chat_with_the_tuned_model(sdk: OpenAI, oai_sandbox: SandboxHandle) -> None:
+    job = sdk.fine_tuning.jobs.create(
+        model=BASE, training_file=upload(sdk, training_data()), suffix="care"
+    )
+    oai_sandbox.advance(PAST_THE_END)
+    tuned = sdk.fine_tuning.jobs.retrieve(job.id).fine_tuned_model
+    assert tuned is not None
+    question, answer = QUESTIONS[2]
+    chunks = list(
+        sdk.chat.completions.create(
+            model=tuned,
+            messages=[{"role": "user", "content": question}],
+            stream=True,
+            stream_options={"include_usage": True},
+        )
+    )
+    assert chunks[0].choices[0].delta.role == "assistant"
+    assert all(c.object == "chat.completion.chunk" and c.model == tuned for c in chunks)
+    assert len({c.id for c in chunks}) == 1
+    text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    assert text == answer
+    finishes = [c.choices[0].finish_reason for c in chunks if c.choices]
+    assert finishes[-1] == "stop" and set(finishes[:-1]) == {None}
+    usage = chunks[-1]
+    assert usage.choices == [] and usage.usage is not None and usage.usage.total_tokens > 0
+    assert all(c.usage is None for c in chunks[:-1])
+
+
+def test_a_stream_ends_with_done_and_leaves_usage_out_unless_asked(
+    oai_sandbox: SandboxHandle,
+) -> None:
+    body = {"model": BASE, "messages": [{"role": "user", "content": "hello"}], "stream": True}
+    headers = {"Authorization": f"Bearer {API_KEY}"}
+    with httpx.Client(base_url=oai_sandbox.url) as http:
+        answer = http.post("/v1/chat/completions", json=body, headers=headers)
+    assert answer.status_code == 200
+    assert answer.headers["content-type"].startswith("text/event-stream")
+    assert answer.headers["x-tuner-sandbox"] == "1"
+    events = [line for line in answer.text.split("\n\n") if line]
+    assert events[-1] == "data: [DONE]"
+    chunks = [json.loads(event.removeprefix("data: ")) for event in events[:-1]]
+    assert all("usage" not in chunk for chunk in chunks)
+    assert chunks[-1]["choices"][0]["delta"] == {}
+
+
+def test_the_tuned_model_calls_a_tool_it_learnt(sdk: OpenAI, oai_sandbox: SandboxHandle) -> None:
+    job = sdk.fine_tuning.jobs.create(
+        model=BASE, training_file=upload(sdk, training_data(with_tool=True))
+    )
+    oai_sandbox.advance(PAST_THE_END)
+    tuned = sdk.fine_tuning.jobs.retrieve(job.id).fine_tuned_model
+    assert tuned is not None
+    question = tool_conversation()["messages"][0]["content"]
+    asked: dict[str, Any] = {
+        "model": tuned,
+        "messages": [{"role": "user", "content": question}],
+        "tools": [WEATHER_TOOL],
+    }
+    reply = sdk.chat.completions.create(**asked)
+    choice = reply.choices[0]
+    assert choice.finish_reason == "tool_calls"
+    assert choice.message.tool_calls is not None
+    call = choice.message.tool_calls[0]
+    assert call.type == "function"
+    assert (call.function.name, json.loads(call.function.arguments)) == (
+        "get_weather",
+        {"city": "Lyon"},
+    )
+    streamed = list(sdk.chat.completions.create(**asked, stream=True))
+    deltas = [c.choices[0].delta.tool_calls for c in streamed if c.choices]
+    calls = [d for delta in deltas if delta for d in delta]
+    assert [(d.index, d.function.name if d.function else None) for d in calls] == [
+        (0, "get_weather")
+    ]
+    assert streamed[-1].choices[0].finish_reason == "tool_calls"
+    # Without tools declared, the model answers in words.
+    plain = sdk.chat.completions.create(model=tuned, messages=asked["messages"])
+    assert plain.choices[0].message.tool_calls is None and plain.choices[0].message.content
+
+
+def test_the_same_key_and_bind_rules_as_the_mistral_sandbox(start_sandbox: StartSandbox) -> None:
+    handle = start_sandbox(provider="openai", api_key="the-only-key")
+    wrong = OpenAI(api_key="another-key", base_url=handle.url + "/v1", max_retries=0)
+    with wrong, pytest.raises(openai.AuthenticationError) as refused:
+        wrong.fine_tuning.jobs.list()
+    assert refused.value.response.headers["x-tuner-sandbox"] == "1"
+    with OpenAI(api_key="the-only-key", base_url=handle.url + "/v1", max_retries=0) as right:
+        assert list(right.fine_tuning.jobs.list()) == []
+    port = handle.url.rsplit(":", 1)[1]
+    with httpx.Client(base_url=handle.url) as http:
+        for host in (f"localhost:{port}", f"[::1]:{port}"):
+            answer = http.get(
+                "/v1/files", headers={"Authorization": "Bearer the-only-key", "Host": host}
+            )
+            assert answer.status_code == 200, host
+    with pytest.raises(ValueError, match="without --api-key"):
+        start_sandbox(provider="openai", host="0.0.0.0")

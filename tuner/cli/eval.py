@@ -113,15 +113,23 @@ def run(
         help="Eval conversations (JSONL, training format).",
     ),
     model: str = typer.Option(
-        ..., "--model", "-m", help="The model to evaluate (e.g. the tuned one)."
+        ...,
+        "--model",
+        "-m",
+        help="The model to evaluate (e.g. the tuned one). Prefix openai: for an OpenAI model "
+        "(gpt-… and ft:gpt-… are OpenAI's without it); other ids are Mistral's.",
     ),
     baseline: str | None = typer.Option(
-        None, "--baseline", "-b", help="The model to compare with (e.g. its base model)."
+        None,
+        "--baseline",
+        "-b",
+        help="The model to compare with (e.g. its base model); may be on the other provider.",
     ),
     judge: str | None = typer.Option(
         None,
         "--judge",
-        help="A model that picks the better answer of each pair (needs --baseline).",
+        help="A model that picks the better answer of each pair (needs --baseline); "
+        "either provider.",
     ),
     embed_model: str | None = typer.Option(
         None,
@@ -171,6 +179,11 @@ def run(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ) -> None:
     """Ask every model every conversation, score the answers, and report (resumable).
+
+    Each model is asked through its own provider: Mistral (TUNER_API_URL, MISTRAL_API_KEY) or
+    OpenAI (OPENAI_BASE_URL, OPENAI_API_KEY), so a Mistral-tuned and an OpenAI-tuned model can
+    be compared on the same held-out set. The openai:/mistral: prefix is tuner's notation; the
+    server is sent the id without it.
 
     Classifier data (lines with "labels") is evaluated as classification: --model is the
     fine-tuned classifier (scored by /v1/classifications), --baseline a chat model prompted to
@@ -229,7 +242,9 @@ def run(
     ctx = load_context()
     progress = EvalProgress(enabled=not quiet)
     try:
-        report = run_async(_run(ctx, eval_set, options, progress, quiet), api_url=ctx.backend)
+        report = run_async(
+            _run(ctx, eval_set, options, progress, quiet), api_url=_api_url(ctx, options)
+        )
     except KeyboardInterrupt:
         progress.finish()
         err_console.print(
@@ -412,7 +427,7 @@ async def _run(
 
     async with session(ctx) as s:
         runner = s.eval_runner(progress=progress, listener=progress.on_event)
-        await runner.learn_backend()
+        await runner.learn_backend(options)
         try:
             plan = runner.plan(eval_set, options)
         except EvalConfigError as exc:
@@ -475,7 +490,7 @@ def _print_report(report: RunReport, top: int) -> None:
     )
     for role, model in (("candidate", report.candidate), ("baseline", report.baseline)):
         if model is not None:
-            console.print(f"  {role}: {shown(model)}")
+            console.print(f"  {role}: {shown(model)}{_origin_mark(report, model)}")
     if report.note:
         console.print(f"[dim]{shown(report.note)}[/]")
     console.print(_summary_table(report))
@@ -486,6 +501,34 @@ def _print_report(report: RunReport, top: int) -> None:
     _print_judge(report)
     if top:
         _print_differences(report, top)
+
+
+def _origin_mark(report: RunReport, model: str) -> str:
+    """Where a model's answers came from, when the run's models have different origins or any
+    is a sandbox: `` (openai, SIMULATED: sandbox at URL)``."""
+    from tuner.evals.providers import provider_of
+
+    backend = report.run.backend_of(model)
+    mixed = len({provider_of(m) for m in report.run.models}) > 1
+    if backend is None or not (mixed or report.model_simulated(model)):
+        return ""
+    where = backend.url or "an unknown URL"
+    origin = f"{SIMULATED}: sandbox at {where}" if report.model_simulated(model) else where
+    return f" [dim]({provider_of(model)}, {shown(origin)})[/]"
+
+
+def _api_url(ctx: CommandContext, options: EvalOptions) -> str | None:
+    """The server named in API error messages: the one every model and the judge are on, or
+    None ("the API") when they span providers."""
+    from tuner.evals.providers import provider_of
+
+    named = [*options.models, *([options.judge] if options.judge else [])]
+    providers = {provider_of(model) for model in named}
+    if providers == {"mistral"}:
+        return ctx.backend
+    if providers == {"openai"}:
+        return ctx.settings.openai_base_url
+    return None
 
 
 def _print_judge(report: RunReport) -> None:

@@ -16,6 +16,7 @@ from tuner.datasets.summary import percentile
 from tuner.evals.dataset import EvalDataError, EvalItem, EvalSet, load_eval_set
 from tuner.evals.judge import JudgeSummary, Outcome, bootstrap_ci, summarise
 from tuner.evals.metrics import mean, metric_values
+from tuner.evals.providers import judge_backend_of
 from tuner.jobs.ledger import Ledger
 from tuner.jobs.records import EvalItemRecord, EvalRunRecord, simulated_note
 
@@ -251,12 +252,24 @@ class RunReport:
         return [pair for pair in scored[:limit] if pair[1] != 0]
 
     @property
+    def simulated(self) -> bool:
+        """Whether a sandbox answered any model of the run, or judged it."""
+        judge = judge_backend_of(self.run)
+        return self.run.simulated or (judge is not None and judge.sandbox is True)
+
+    @property
     def simulated_note(self) -> str | None:
-        """The SIMULATED sentence when a sandbox answered any model of the run."""
-        run = self.run
-        if not run.simulated:
+        """The SIMULATED sentence when a sandbox answered any model of the run (or judged)."""
+        if not self.simulated:
             return None
-        return simulated_note([b.url for b in run.backends if b.sandbox])
+        judge = judge_backend_of(self.run)
+        judges = [judge] if judge is not None else []
+        return simulated_note([b.url for b in [*self.run.backends, *judges] if b.sandbox])
+
+    def model_simulated(self, model: str) -> bool:
+        """Whether ``model``'s answers in this run came from a sandbox."""
+        backend = self.run.backend_of(model)
+        return backend is not None and backend.sandbox is True
 
     def as_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -270,10 +283,15 @@ class RunReport:
             "items": len(self.rows),
             "models": {model: summary.as_json() for model, summary in self.models.items()},
             "backend": self.run.backends_json(),
-            "simulated": self.run.simulated,
+            "simulated": self.simulated,
         }
         if self.judge is not None:
-            out["judge"] = {"model": self.run.judge, **self.judge.as_json()}
+            judged_by = judge_backend_of(self.run)
+            out["judge"] = {
+                "model": self.run.judge,
+                "backend": None if judged_by is None else judged_by.to_json(),
+                **self.judge.as_json(),
+            }
         return out
 
 

@@ -38,12 +38,11 @@ import time
 import uuid
 from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import orjson
 
 from tuner.api import (
-    NOT_GIVEN,
     APIError,
     APIStatusError,
     AuthenticationError,
@@ -60,9 +59,21 @@ from tuner.evals.judge import (
     parse_verdict,
 )
 from tuner.evals.metrics import cosine, cost_usd, score_answer
+from tuner.evals.providers import (
+    JUDGE_BACKEND,
+    ChatBackend,
+    MistralChat,
+    OpenAIChat,
+    Provider,
+    judge_backend_of,
+    model_ref,
+)
 from tuner.jobs.ledger import EvalItemWrite, Ledger
 from tuner.jobs.records import Backend, EvalItemRecord, EvalRunRecord
 from tuner.progress import NULL_PROGRESS, Progress
+
+if TYPE_CHECKING:
+    from tuner.api.openai import OpenAIClient
 
 JsonDict = dict[str, Any]
 Job = Callable[[], Coroutine[Any, Any, None]]
@@ -83,7 +94,8 @@ class EvalConfigError(ValueError):
 @dataclass(frozen=True, slots=True)
 class EvalOptions:
     models: tuple[str, ...]
-    """The candidate (usually the tuned model) first, then the baseline, if any."""
+    """The candidate (usually the tuned model) first, then the baseline, if any. Each may name
+    its provider (``openai:…``, see :mod:`tuner.evals.providers`)."""
     judge: str | None = None
     embed_model: str | None = None
     temperature: float | None = None
@@ -113,6 +125,15 @@ class EvalOptions:
             raise EvalConfigError("max tokens must be at least 1")
         if self.run_id is not None and self.new_run:
             raise EvalConfigError("give either a run id to resume or ask for a new run, not both")
+        for model in (*self.models, *([self.judge] if self.judge else [])):
+            try:
+                model_ref(model)
+            except ValueError as exc:
+                raise EvalConfigError(str(exc)) from None
+        if self.embed_model is not None and model_ref(self.embed_model).provider != "mistral":
+            raise EvalConfigError(
+                "the embedding model must be a Mistral one (OpenAI embeddings are not supported)"
+            )
 
     def params(self) -> JsonDict:
         """What, besides the data, models and judge, decides the answers: part of the run id."""
@@ -231,10 +252,6 @@ def _vector(values: object) -> list[float]:
     return [float(v) for v in values]
 
 
-def _given(value: float | int | None) -> Any:
-    return NOT_GIVEN if value is None else value
-
-
 class _Recorder:
     """The open batch of results and the task that writes it; see "Recording" above.
 
@@ -286,17 +303,23 @@ class _Recorder:
 class EvalRunner:
     def __init__(
         self,
-        client: TunerClient,
+        client: TunerClient | Callable[[], TunerClient],
         ledger: Ledger,
         *,
+        openai_client: OpenAIClient | Callable[[], OpenAIClient] | None = None,
         now: Callable[[], float] = time.time,
         progress: Progress = NULL_PROGRESS,
         listener: Listener | None = None,
         timer: Callable[[], float] = time.monotonic,
         grace_s: float = DEFAULT_GRACE_S,
     ) -> None:
-        """``now`` stamps ledger rows (UNIX seconds); ``timer`` measures latency."""
-        self._client = client
+        """``client`` answers Mistral's models, ``openai_client`` OpenAI's (each may be given as
+        a function that builds it: it is built only when a model of its provider is asked).
+        ``now`` stamps ledger rows (UNIX seconds); ``timer`` measures latency."""
+        self._mistral = MistralChat(client)
+        self._chats: dict[Provider, ChatBackend] = {"mistral": self._mistral}
+        if openai_client is not None:
+            self._chats["openai"] = OpenAIChat(openai_client)
         self._ledger = ledger
         self._now = now
         self._progress = progress
@@ -311,24 +334,45 @@ class EvalRunner:
             return options.run_id
         if options.new_run:
             return "ev" + uuid.uuid4().hex[:14]
+        backends = self.backends(options)
+        judge = self.judge_backend(options)
+        if judge is not None and judge not in backends:
+            # A judge on a server no model uses is part of the run's identity too (a judge
+            # that moved to or from a sandbox makes another run); otherwise its server already is.
+            backends = [*backends, judge]
         return stable_run_id(
-            eval_set.data_hash,
-            options.models,
-            options.judge,
-            options.params(),
-            self.backends(options),
+            eval_set.data_hash, options.models, options.judge, options.params(), backends
         )
 
-    def backends(self, options: EvalOptions) -> list[Backend]:
-        """Which backend answers each model (one client serves them all today)."""
-        origin = Backend(url=self._client.base_url, sandbox=self._client.is_sandbox)
-        return [origin] * len(options.models)
+    def chat_for(self, model: str) -> tuple[ChatBackend, str]:
+        """The provider that answers ``model`` and the id its server is sent."""
+        ref = model_ref(model)
+        chat = self._chats.get(ref.provider)
+        if chat is None:
+            raise EvalConfigError(
+                f"{model} is a model of {ref.provider}, and this runner has no {ref.provider} "
+                "client"
+            )
+        return chat, ref.name
 
-    async def learn_backend(self) -> None:
-        """Make sure the client knows whether its server is a sandbox (one GET of the model
-        list when nothing was asked yet): the run id and the SIMULATED mark depend on it."""
-        if self._client.is_sandbox is None:
-            await self._client.models.list()
+    def backends(self, options: EvalOptions) -> list[Backend]:
+        """Which backend answers each model: its provider's server."""
+        return [self.chat_for(model)[0].origin() for model in options.models]
+
+    def judge_backend(self, options: EvalOptions) -> Backend | None:
+        return None if options.judge is None else self.chat_for(options.judge)[0].origin()
+
+    async def learn_backend(self, options: EvalOptions | None = None) -> None:
+        """Make sure each client the run uses knows whether its server is a sandbox (one cheap
+        GET when nothing was asked yet): the run id and the SIMULATED mark depend on it.
+        Without ``options``, only the Mistral client (the default provider)."""
+        if options is None:
+            await self._mistral.learn()
+            return
+        named = [*options.models, *([options.judge] if options.judge else [])]
+        chats = {id(chat): chat for chat in (self.chat_for(model)[0] for model in named)}
+        for chat in chats.values():
+            await chat.learn()
 
     def plan(self, eval_set: EvalSet, options: EvalOptions, run_id: str | None = None) -> RunPlan:
         """What ``run`` would do: the run id, whether it resumes, how many answers are left.
@@ -338,7 +382,9 @@ class EvalRunner:
         run_id = run_id or self.run_id_for(eval_set, options)
         existing = self._ledger.get_eval_run(run_id)
         if existing is not None:
-            _check_resumable(existing, eval_set, options, self.backends(options))
+            _check_resumable(
+                existing, eval_set, options, self.backends(options), self.judge_backend(options)
+            )
         records = self._ledger.eval_items(run_id) if existing is not None else []
         missing = _missing_answers(eval_set.items, options, records)
         total = len(eval_set.items) * len(options.models)
@@ -354,7 +400,8 @@ class EvalRunner:
         ``run_id`` is the id a ``plan()`` call returned, so that a new run (whose id is drawn at
         random) is the one that was announced.
         """
-        await self.learn_backend()
+        options.check()
+        await self.learn_backend(options)
         run_id = run_id or self.run_id_for(eval_set, options)
         plan = await self._ledger.aio.call(self.plan, eval_set, options, run_id)
         await self._open(plan, eval_set, options)
@@ -384,9 +431,16 @@ class EvalRunner:
             models=options.models,
             backends=self.backends(options),
             judge=options.judge,
-            params=options.params(),
+            params=self._stored_params(options),
             now=self._stamp(),
         )
+
+    def _stored_params(self, options: EvalOptions) -> JsonDict:
+        """The parameters the ledger keeps: the options' own, and the judge's backend (the
+        ledger has one backend per model; the judge's verdicts need their origin too)."""
+        judge = self.judge_backend(options)
+        params = options.params()
+        return params if judge is None else {**params, JUDGE_BACKEND: judge.to_json()}
 
     async def _set_status(
         self, run_id: str, status: Literal["running", "completed", "failed", "cancelled"]
@@ -445,14 +499,15 @@ class EvalRunner:
         self, recorder: _Recorder, run_id: str, item: EvalItem, model: str, options: EvalOptions
     ) -> str | None:
         """Ask one model one item and record the result; the error text when it failed."""
+        chat, name = self.chat_for(model)
         started = self._timer()
         try:
-            completion = await self._client.chat.complete(
-                model=model,
+            completion = await chat.complete(
+                model=name,
                 messages=item.messages,
-                tools=list(item.tools) if item.tools else NOT_GIVEN,
-                temperature=_given(options.temperature),
-                max_tokens=_given(options.max_tokens),
+                tools=item.tools or None,
+                temperature=options.temperature,
+                max_tokens=options.max_tokens,
             )
             answer = answer_of(completion)
         except (APIError, ValueError) as exc:
@@ -505,8 +560,8 @@ class EvalRunner:
             # The API refuses empty inputs; two empty texts agree, one empty one does not.
             return (1.0 if said.strip() == expected.strip() else 0.0), None
         try:
-            response = await self._client.embeddings.create(
-                model=embed_model, input=[said, expected]
+            response = await self._mistral.client.embeddings.create(
+                model=model_ref(embed_model).name, input=[said, expected]
             )
             vectors = sorted(response.data, key=lambda e: e.index)
             if len(vectors) != 2:
@@ -586,11 +641,12 @@ class EvalRunner:
         messages = judge_messages(item, first.response_text or "", second.response_text or "")
         verdict: JsonDict = {"judge": judge, "order": [first.model, second.model]}
         raw = ""
+        chat, name = self.chat_for(judge)
         for attempt in range(1, JUDGE_ATTEMPTS + 1):
             verdict["attempts"] = attempt
             try:
-                completion = await self._client.chat.complete(
-                    model=judge,
+                completion = await chat.complete(
+                    model=name,
                     messages=messages,
                     temperature=0.0,
                     response_format={"type": "json_object"},
@@ -676,10 +732,18 @@ def _check_resumable(
     eval_set: EvalSet,
     options: EvalOptions,
     backends: Sequence[Backend],
+    judge_backend: Backend | None = None,
 ) -> None:
     """A resumed run must be the same evaluation: same data, models, judge and parameters,
-    each model answered by the same backend (never a sandbox's answers reused as real)."""
+    each model (and the judge) answered by the same backend (never a sandbox's answers reused
+    as real)."""
     problems = []
+    then_judge = judge_backend_of(run)
+    if judge_backend is not None and then_judge is not None and then_judge != judge_backend:
+        problems.append(
+            f"its judge was answered by {_origin_text(then_judge)}, "
+            f"not {_origin_text(judge_backend)}"
+        )
     for model, now, then in zip(run.models, backends, run.backends, strict=False):
         if (now.url, now.sandbox) != (then.url, then.sandbox):
             problems.append(

@@ -141,10 +141,7 @@ def _build(
     if provider not in PROVIDERS:
         raise ValueError(f"provider must be one of {', '.join(PROVIDERS)}, got {provider!r}")
     if provider == "openai":
-        if plan.job_fail:
-            # Refused rather than ignored: the OpenAI sandbox does not simulate it yet.
-            raise ValueError("the job_fail fault is not available with --provider openai")
-        speaker = OpenAISandbox(_open_store(data_dir), clock, seed=seed)
+        speaker = OpenAISandbox(_open_store(data_dir), clock, seed=seed, job_fail=plan.job_fail)
         return speaker, create_openai_app(
             speaker,
             faults=plan,

@@ -52,6 +52,8 @@ class OpenAIJobRecord(Stored):
     """[paused at, resumed at (or -1 while paused)] intervals: running time excludes them."""
     model_id: str
     """The random part of the tuned model's name, chosen at creation."""
+    fail_fraction: float | None = None
+    """The share of its steps the job completes before failing (the job_fail fault), or None."""
 
 
 OPENAI_FILES = Table("openai_files", OpenAIFileRecord)

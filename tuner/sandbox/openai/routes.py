@@ -12,13 +12,13 @@ from typing import Annotated, Any, cast
 import orjson
 from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.responses import FileResponse, JSONResponse, Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
-from tuner.sandbox import standin
 from tuner.sandbox.clock import ManualClock
 from tuner.sandbox.errors import ApiError
+from tuner.sandbox.openai import chat as openai_chat
 from tuner.sandbox.openai.service import (
     DEFAULT_PAGE,
     MAX_PAGE,
@@ -174,63 +174,14 @@ def job_checkpoints(
 # -------------------------------------------------------------------------------------- chat
 
 
-@router.post("/v1/chat/completions")
-async def chat(request: Request, sandbox: SandboxDep) -> JSON:
+@router.post("/v1/chat/completions", response_model=None)
+async def chat(request: Request, sandbox: SandboxDep) -> JSON | StreamingResponse:
     body = await _json_body(request)
-    return await run_in_threadpool(_complete, sandbox, body)
-
-
-def _complete(sandbox: OpenAISandbox, body: JSON) -> JSON:
-    model = body.get("model")
-    messages = body.get("messages")
-    if not isinstance(model, str) or not model:
-        raise openai_error(400, "Missing required parameter: 'model'.", param="model")
-    if not isinstance(messages, list) or not messages:
-        raise openai_error(400, "'messages' must be a non-empty list.", param="messages")
-    if body.get("stream"):
-        raise openai_error(400, "The sandbox does not stream OpenAI chat answers.", param="stream")
-    index = sandbox.model_index(model)
-    prompt = _prompt(messages)
-    reply = index.best(prompt) if index is not None else None
-    text = reply.content if reply is not None else standin.generic_reply(prompt)
-    limit = body.get("max_completion_tokens", body.get("max_tokens"))
-    finish = "stop"
-    if isinstance(limit, int) and limit > 0:
-        text, cut = standin.truncate_tokens(text, limit)
-        finish = "length" if cut else "stop"
-    prompt_tokens = sum(
-        standin.approx_tokens(standin.message_text(m.get("content"))) + 3
-        for m in messages
-        if isinstance(m, dict)
-    )
-    completion_tokens = standin.approx_tokens(text)
-    created = int(sandbox.now())
-    return {
-        "id": "chatcmpl-" + standin.stable_id(f"{model}:{prompt}:{created}", 24),
-        "object": "chat.completion",
-        "created": created,
-        "model": model,
-        "choices": [
-            {
-                "index": 0,
-                "message": {"role": "assistant", "content": text, "refusal": None},
-                "finish_reason": finish,
-                "logprobs": None,
-            }
-        ],
-        "usage": {
-            "prompt_tokens": prompt_tokens,
-            "completion_tokens": completion_tokens,
-            "total_tokens": prompt_tokens + completion_tokens,
-        },
-    }
-
-
-def _prompt(messages: list[Any]) -> str:
-    for message in reversed(messages):
-        if isinstance(message, dict) and message.get("role") == "user":
-            return standin.message_text(message.get("content"))
-    return " ".join(standin.message_text(m.get("content")) for m in messages if isinstance(m, dict))
+    result = await run_in_threadpool(openai_chat.answer, sandbox, body)
+    if body.get("stream") is True:
+        chunks = openai_chat.stream_chunks(result, include_usage=openai_chat.wants_usage(body))
+        return StreamingResponse(chunks, media_type="text/event-stream")
+    return openai_chat.completion_body(result)
 
 
 # --------------------------------------------------------------------------- sandbox control

@@ -22,6 +22,7 @@ import orjson
 from tuner.sandbox import standin
 from tuner.sandbox.clock import Clock
 from tuner.sandbox.errors import ApiError
+from tuner.sandbox.faults import JobFate
 from tuner.sandbox.openai import training
 from tuner.sandbox.openai.records import (
     OPENAI_FILES,
@@ -43,12 +44,18 @@ BASE_MODELS: dict[str, frozenset[str]] = {
     "gpt-4.1-mini-2025-04-14": frozenset({"supervised", "dpo"}),
     "gpt-4o-mini-2024-07-18": frozenset({"supervised", "dpo"}),
 }
+CHAT_MODELS = frozenset({"gpt-4o", "gpt-4o-mini", "gpt-4.1", "gpt-4.1-mini", "gpt-4.1-nano"})
+"""Models the sandbox chats as (not tunable in it): the usual choices of an evaluation judge."""
 PURPOSES = frozenset({"fine-tune", "batch", "assistants", "vision", "user_data", "evals"})
 ORGANIZATION = "tuner-sandbox"
 """The organisation part of tuned model names (``ft:<base>:<org>:<suffix>:<id>``)."""
 DEFAULT_PAGE = 20
 MAX_PAGE = 100
 CHECKPOINTS_KEPT = 3
+FAULT_CODE = "server_error"
+"""The ``error.code`` of a job failed mid-run by the job_fail fault (the sandbox's choice: OpenAI
+does not document the codes of training failures; ``param`` is null, as for any failure that is
+not about a parameter)."""
 """OpenAI keeps checkpoints at the end of the last epochs; the sandbox keeps up to three."""
 
 
@@ -100,10 +107,11 @@ def listing(data: list[JSON], has_more: bool) -> JSON:
 
 
 class OpenAISandbox:
-    def __init__(self, store: Store, clock: Clock, *, seed: int = 0) -> None:
+    def __init__(self, store: Store, clock: Clock, *, seed: int = 0, job_fail: float = 0.0) -> None:
         self.store = store
         self.clock = clock
         self.seed = seed
+        self._fate = JobFate(job_fail, seed)
         store.add_table(OPENAI_FILES)
         store.add_table(OPENAI_JOBS)
         seen = store.get_meta("openai_last_time")
@@ -226,6 +234,7 @@ class OpenAISandbox:
             method=method,
             hyperparameters=hyperparameters,
             model_id=_random_id("", 8),
+            fail_fraction=self._fate.fail_fraction(),
         )
         self.store.put(OPENAI_JOBS, job, created=now)
         log.info("job %s created on %s (%s)", job.id, model, method)
@@ -339,7 +348,9 @@ class OpenAISandbox:
         )
         succeeded = line.status == "succeeded"
         error = None
-        if line.status == "failed" and job.check is not None:
+        if line.status == "failed" and line.failed_step is not None:
+            error = {"code": FAULT_CODE, "message": training.failure_message(line), "param": None}
+        elif line.status == "failed" and job.check is not None:
             error = {"code": job.check.code, "message": job.check.message, "param": job.check.param}
         tokens = job.check.tokens if job.check is not None else 0
         method_hyper = dict(resolved)
@@ -399,7 +410,7 @@ class OpenAISandbox:
 
         add(job.created_at, f"Validating training file: {job.training_file}")
         validated_at = job.created_at + training.VALIDATE_SECONDS
-        if line.status == "failed" and job.check is not None:
+        if line.status == "failed" and job.check is not None and not job.check.ok:
             add(validated_at, job.check.message or "The job failed.", level="error")
             return out
         if now < validated_at or job.check is None:
@@ -422,6 +433,8 @@ class OpenAISandbox:
             if step in self._checkpoint_steps(line):
                 name = f"{self.tuned_model(job)}:ckpt-step-{step}"
                 add(at, f"Checkpoint created at step {step}", data={"model": name})
+        if line.failed_step is not None and line.finished_at is not None:
+            add(line.finished_at, training.failure_message(line), level="error")
         if line.status == "succeeded" and line.finished_at is not None:
             add(line.finished_at, f"New fine-tuned model created: {self.tuned_model(job)}")
             add(line.finished_at, "The job has successfully completed")
@@ -471,7 +484,7 @@ class OpenAISandbox:
         """The stand-in of a tuned model (or one of its checkpoints); None for a base model.
 
         Raises a 404 for a name that is neither."""
-        if model in BASE_MODELS:
+        if model in BASE_MODELS or model in CHAT_MODELS:
             return None
         now = self.now()
         for job in self.store.all(OPENAI_JOBS):

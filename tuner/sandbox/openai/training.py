@@ -4,7 +4,8 @@ As on OpenAI, the upload of a training file is not checked for its format; the j
 file while ``validating_files`` and fails with an ``error {code, message, param}`` when it is
 unusable. Everything after creation is a function of the clock: a job is validating for
 ``VALIDATE_SECONDS``, queued for ``QUEUE_SECONDS``, then runs ``STEP_SECONDS`` per step, less
-any time it spent paused.
+any time it spent paused. A job given the ``job_fail`` fault (decided at creation, stored with
+it) fails part-way through its steps instead of succeeding.
 
 The rules checked here are the broad ones of OpenAI's public data guide (one JSON object per
 line, chat ``messages`` with known roles and an assistant turn, DPO's ``input`` /
@@ -170,6 +171,8 @@ class Timeline:
     started_at: float | None
     finished_at: float | None
     estimated_finish: float | None
+    failed_step: int | None = None
+    """The step at which the job_fail fault failed the job (None: it did not)."""
 
 
 def step_time(job: OpenAIJobRecord, start: float, step: int) -> float:
@@ -201,6 +204,10 @@ def timeline(job: OpenAIJobRecord, now: float) -> Timeline:
 
     if check is not None and not check.ok and now >= validated_at:
         return Timeline("failed", 0, total, per_epoch, None, validated_at, None)
+    failing = failing_step(job, total)
+    if failing is not None and step_time(job, start, failing) <= at:
+        fail_at = step_time(job, start, failing)
+        return Timeline("failed", failing, total, per_epoch, start, fail_at, None, failing)
     if end <= at:
         return state("succeeded", end)
     if job.cancelled_at is not None and now >= job.cancelled_at:
@@ -212,6 +219,22 @@ def timeline(job: OpenAIJobRecord, now: float) -> Timeline:
     if job.paused and job.paused[-1][1] < 0:
         return state("paused")
     return state("running")
+
+
+def failing_step(job: OpenAIJobRecord, total: int) -> int | None:
+    """The step at which a job given the job_fail fault fails: part-way, never before its first
+    step nor (when it has more than one) at its last. None: it does not fail."""
+    if job.fail_fraction is None or job.check is None or not job.check.ok:
+        return None
+    return min(max(1, math.floor(total * job.fail_fraction)), max(1, total - 1))
+
+
+def failure_message(line: Timeline) -> str:
+    """The error message of a job failed by the job_fail fault."""
+    return (
+        f"Training failed at step {line.failed_step} of {line.total_steps}: simulated worker "
+        "failure (tuner sandbox job_fail fault)."
+    )
 
 
 def _steps_done(job: OpenAIJobRecord, start: float, total: int, at: float) -> int:
