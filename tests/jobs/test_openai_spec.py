@@ -116,7 +116,7 @@ def test_an_openai_sweep_uses_openai_names() -> None:
         {"n_epochs": 2, "batch_size": "auto"},
     ]
     assert [m.suffix for m in members] == ["care-1", "care-2", "care-3", "care-4"]
-    with pytest.raises(SpecError, match="sweep.learning_rate: not a hyperparameter"):
+    with pytest.raises(SpecError, match=r"sweep\.learning_rate: not a hyperparameter"):
         parse_spec({**OPENAI, "sweep": {"learning_rate": [1e-4]}}, base_dir=Path("/s"))
     with pytest.raises(SpecError, match="sweep member 1"):
         parse_spec({**OPENAI, "sweep": {"n_epochs": [0]}}, base_dir=Path("/s"))

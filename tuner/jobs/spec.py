@@ -523,7 +523,6 @@ def _foreign_fields(job: JobSpec) -> list[str]:
     return found
 
 
-
 def _file_refs(value: object, base_dir: Path) -> object:
     """Plain strings are paths; every path is made absolute against the spec's folder."""
     if not isinstance(value, list):
