@@ -472,7 +472,7 @@ class Orchestrator:
             plan, note = await self._server_dry_run(plan, first)
             return CreateResult("dry_run", plan, report, message=note)
         await self.submitter.refresh_active(CycleReport())
-        waiting = len(await self.ledger.aio.entries_in_state("pending"))
+        waiting = len(await self.ledger.aio.entries_in_state("pending", provider="mistral"))
         interactive = not spec_file.is_sweep and await self.submitter.room() > waiting
         # Queued jobs are started unattended later: the local estimate is agreed to now. A job
         # confirmed interactively is checked again on the server's figures, but one whose local
