@@ -44,6 +44,9 @@ if TYPE_CHECKING:
     from tuner.jobs.daemon import Daemon, DaemonConfig, DrainQueue
     from tuner.jobs.detail import JobDetail
     from tuner.jobs.notifiers import Notifier
+    from tuner.jobs.openai_create import Confirm as OpenAIConfirm
+    from tuner.jobs.openai_create import OpenAICreator
+    from tuner.jobs.openai_jobs import OpenAIJobs
     from tuner.jobs.orchestrator import Confirm, Orchestrator
 
 T = TypeVar("T")
@@ -272,6 +275,37 @@ class Services:
                         self.settings, **self._client_options
                     )
             return self._openai_client
+
+    def openai_jobs(self, *, max_active: int | None = None) -> OpenAIJobs:
+        """OpenAI's jobs over the OpenAI client and this ledger: recording, polling,
+        cancelling and OpenAI's submission queue (``max_active`` overrides the setting)."""
+        from tuner.jobs.openai_jobs import OpenAIJobs
+
+        return OpenAIJobs(
+            self.openai_client,
+            self.ledger,
+            backend=self.openai_backend,
+            clock=self.clock,
+            max_active=self.settings.max_active_jobs if max_active is None else max_active,
+            cycle_lock=self.cycle_lock(),
+        )
+
+    def openai_creator(
+        self,
+        *,
+        confirm: OpenAIConfirm | None = None,
+        progress: Progress = NULL_PROGRESS,
+        max_active: int | None = None,
+    ) -> OpenAICreator:
+        """Creates OpenAI jobs from specs (``confirm`` asked about the local estimate; default:
+        refuse)."""
+        from tuner.jobs.openai_create import OpenAICreator, refuse_all
+
+        return OpenAICreator(
+            self.openai_jobs(max_active=max_active),
+            confirm=confirm or refuse_all,
+            progress=progress,
+        )
 
     @property
     def ledger(self) -> Ledger:
