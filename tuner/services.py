@@ -18,6 +18,7 @@ No printing, no typer, no textual: entry points render what this returns.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import threading
 import time
@@ -429,7 +430,21 @@ class Services:
             clock=self.clock,
             drain_queue=self.drain_queue(plan.max_active),
             notifier_sources=plan.sources,
+            openai=self._daemon_openai(plan.max_active),
         )
+
+    def _daemon_openai(self, max_active: int) -> OpenAIJobs | None:
+        """OpenAI's jobs for the daemon when OpenAI has a key; a misconfigured OpenAI (an
+        unusable ``OPENAI_BASE_URL``) is one warning, and Mistral's jobs are still polled."""
+        if not self.has_openai:
+            return None
+        from tuner.config import ConfigError
+
+        try:
+            return self.openai_jobs(max_active=max_active)
+        except ConfigError as exc:
+            logging.getLogger("tuner.jobs.daemon").warning("OpenAI is not polled: %s", exc)
+            return None
 
     # -- closing ------------------------------------------------------------------------------
 
