@@ -313,3 +313,22 @@ async def test_the_queue_waits_for_room_and_each_provider_claims_its_own(
     assert [s.kind for s in later.submissions] == ["submitted"]
     assert sorted(j["user_provided_suffix"] for j in server_jobs(http)) == ["grid-1", "grid-2"]
     assert [e.spec for e in ledger.entries_in_state("pending")] == [{"model": "open-mistral-7b"}]
+
+
+async def test_the_example_spec_runs_on_the_openai_sandbox(
+    jobs: OpenAIJobs, ledger: Ledger, oai: SandboxHandle
+) -> None:
+    example = Path(__file__).resolve().parents[2] / "examples" / "jobs" / "openai.toml"
+    spec = load_spec(example)
+
+    result = await OpenAICreator(jobs, confirm=lambda plan: True).create(spec, max_cost=50.0)
+
+    assert result.outcome == "started", result.message
+    estimate = result.plan.jobs[0].estimate
+    assert estimate is not None and estimate.epochs == 2 and estimate.examples > 100
+    oai.advance(PAST_THE_END)
+    await jobs.poll()
+    record = ledger.get_job(result.jobs[0].id)
+    assert record is not None and (record.status, record.suffix) == ("SUCCESS", "support-v1")
+    assert {link.role for link in ledger.job_files(record.id)} == {"training", "validation"}
+    assert any(c.metrics.get("valid_loss") is not None for c in ledger.checkpoints(record.id))
