@@ -129,3 +129,17 @@ async def test_a_rejected_mistral_key_leaves_openai_polled(
     assert report.error is not None and report.error.status_code == 401  # type: ignore[attr-defined]
     assert daemon.fatal is None and not daemon.stopping
     assert report.openai is not None and report.openai.fetched == (made.id,)
+
+
+async def test_the_mistral_orchestrator_sends_openai_specs_to_their_own_flow(
+    client: TunerClient, ledger: Ledger, tmp_path: Path
+) -> None:
+    from tuner.jobs.orchestrator import Orchestrator
+    from tuner.jobs.spec import SpecError, load_spec
+
+    from .test_openai_jobs import write_spec
+
+    orchestrator = Orchestrator(client, ledger, clock=lambda: NOW, confirm=lambda plan: True)
+    with pytest.raises(SpecError, match='provider = "openai": create it with `tuner jobs create`'):
+        await orchestrator.create(load_spec(write_spec(tmp_path, "")))
+    assert ledger.list_jobs() == [] and ledger.entries_in_state("pending") == []

@@ -450,6 +450,12 @@ class Orchestrator:
         """Validate, estimate, upload, queue, create, and start (see the module doc)."""
         members = spec_file.members()
         first = spec_file.job
+        if first.is_openai:
+            # OpenAI has no VALIDATED step to confirm at: tuner.jobs.openai_create's flow.
+            raise SpecError(
+                f'{spec_file.source}: provider = "openai": create it with `tuner jobs create` '
+                "(OpenAI jobs are confirmed on the local estimate, before they are created)"
+            )
         if first.integrations.wandb is not None and self.wandb_key is None:
             raise SpecError("integrations.wandb needs a W&B key: set WANDB_API_KEY")
         if not dry_run:
