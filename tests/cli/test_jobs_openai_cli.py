@@ -96,6 +96,9 @@ def test_cancel_and_start_go_to_the_jobs_provider(
     created = run("jobs", "create", str(openai_spec(tmp_path, "stop")), "--yes", "--json")
     [job] = data(created)
 
+    again = run("jobs", "create", str(openai_spec(tmp_path / "again", "other")), "--yes")
+    assert again.exit_code == 0 and "SIMULATED" in again.stdout
+
     started = run("jobs", "start", job["id"], "--yes")
     assert started.exit_code == 2 and "creating an OpenAI job starts it" in started.output
 

@@ -95,6 +95,8 @@ def _report(result: OpenAICreateResult, out: Console, as_json: bool) -> None:
         emit_json([_job_json(job) for job in result.jobs])
     if result.outcome in ("over_budget", "invalid", "duplicate"):
         render_openai_plan(result.plan, out)
+    if result.sandbox and result.jobs and not as_json:
+        simulated_banner([result.backend])
     for job in result.jobs:
         out.print(
             f"[bold]{shown(job.id)}[/]  {shown(job.ledger_status or job.status)} "

@@ -130,6 +130,10 @@ class OpenAICreateResult:
     sweep_id: str | None = None
     message: str | None = None
     cycle: OpenAICycle | None = None
+    backend: str | None = None
+    """The OpenAI URL the jobs were created at."""
+    sandbox: bool | None = None
+    """Whether that server is a sandbox (its jobs are SIMULATED); None before it answered."""
 
     @property
     def ok(self) -> bool:
@@ -241,7 +245,18 @@ class OpenAICreator:
             outcome = "started"
         else:
             outcome = "failed" if failed else "queued"
-        return OpenAICreateResult(outcome, plan, counted, created, queued, sweep_id, message, cycle)
+        return OpenAICreateResult(
+            outcome,
+            plan,
+            counted,
+            created,
+            queued,
+            sweep_id,
+            message,
+            cycle,
+            backend=self.jobs.backend,
+            sandbox=self.client.is_sandbox,
+        )
 
     async def upload(self, path: Path) -> FileRecord:
         """Upload ``path`` (purpose fine-tune) unless the same content is still on this
