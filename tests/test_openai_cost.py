@@ -106,3 +106,11 @@ def test_an_unknown_family_cannot_be_counted(tmp_path: Path) -> None:
     path = write(tmp_path / "t.jsonl", [{"messages": []}])
     with pytest.raises(ValueError, match="no tokenizer known"):
         count_tokens(path, "open-mistral-7b")
+
+
+def test_trained_tokens_are_priced_with_the_tables_figure() -> None:
+    from tuner.datasets.openai_cost import trained_cost
+
+    found = trained_cost("gpt-4.1-mini-2025-04-14", 2_000_000)
+    assert found is not None and found[0] == 10.0 and found[1].source == "unconfirmed"
+    assert trained_cost("gpt-9", 1_000) is None

@@ -76,6 +76,10 @@ def test_openai_and_mistral_jobs_side_by_side(
     assert view["backend"] == {"url": oai.url + "/v1", "sandbox": True}
     text = run("jobs", "show", job["id"])
     assert "SUCCESS (succeeded)" in text.stdout and "SIMULATED" in text.stdout
+    # The estimate agreed to, beside what the job's own trained tokens cost at the table's price.
+    assert "cost (estimate)" in text.stdout and "(agreed before creation)" in text.stdout
+    assert f"{view['trained_tokens']:,} trained tokens at $3/M" in text.stdout
+    assert "price unconfirmed 2026-04" in text.stdout
 
     listed = run("jobs", "list", "--json")
     assert listed.exit_code == 0, listed.output

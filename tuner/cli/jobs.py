@@ -430,6 +430,8 @@ def show(job_id: str = IdArg, as_json: bool = JsonOpt) -> None:
         console.print(f"  {'hyperparameters':<18} {shown(values)}")
     for target in view.get("classifier_targets") or []:
         console.print(f"  {'target':<18} {shown(_target_line(target))}")
+    if view["provider"] == "openai":
+        _openai_costs(view)
     if view["metadata"] and view["metadata"].get("cost") is not None:
         meta = view["metadata"]
         cost = f"{meta['cost']} {meta.get('cost_currency') or ''}"
@@ -439,6 +441,25 @@ def show(job_id: str = IdArg, as_json: bool = JsonOpt) -> None:
         console.print(f"  {_when(t['at'])}  {shown(t['from'] or '-')} → {shown(t['to'])}")
     _render_checkpoints(view["checkpoints"])
     console.print(f"\n{len(view['events'])} event(s): `tuner jobs events {job_id}`")
+
+
+def _openai_costs(view: dict[str, Any]) -> None:
+    """An OpenAI job's local estimate (agreed before it was created) beside what its own
+    ``trained_tokens`` cost at the price table's figure (OpenAI reports no cost)."""
+    from tuner.datasets.openai_cost import trained_cost
+
+    meta = (view["spec"] or {}).get("tuner")
+    estimated = meta.get("estimated_cost") if isinstance(meta, dict) else None
+    if isinstance(estimated, int | float):
+        console.print(f"  {'cost (estimate)':<18} ${estimated:,.2f} (agreed before creation)")
+    tokens = view["trained_tokens"]
+    found = trained_cost(view["model"], tokens) if isinstance(tokens, int) else None
+    if found is not None:
+        cost, price = found
+        console.print(
+            f"  {'cost (trained)':<18} ${cost:,.2f} ({tokens:,} trained tokens at "
+            f"${price.usd_per_million_tokens:g}/M, price {price.source} {price.as_of})"
+        )
 
 
 def _target_line(target: dict[str, Any]) -> str:

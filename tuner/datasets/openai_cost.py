@@ -114,6 +114,15 @@ def _is_snapshot_of(name: str, alias: str) -> bool:
     return name.startswith(f"{alias}-") and name[len(alias) + 1 :][:1].isdigit()
 
 
+def trained_cost(model: str, trained_tokens: int) -> tuple[float, OpenAIPrice] | None:
+    """What ``trained_tokens`` (the job's own count, once it succeeded) cost at the table's
+    price, with the price (and so its source); None for a model without a price."""
+    price = price_for(model)
+    if price is None:
+        return None
+    return round(trained_tokens / 1_000_000 * price.usd_per_million_tokens, 4), price
+
+
 @dataclass(frozen=True, slots=True)
 class LineProblem:
     line: int
