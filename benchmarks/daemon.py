@@ -25,18 +25,16 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-import subprocess
 import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
+from support import sandbox_process
 
 from tuner.api import RetryPolicy, TunerClient
 from tuner.jobs.daemon import CycleReport, Daemon, DaemonConfig
@@ -136,41 +134,6 @@ def store_jobs(data_dir: Path, jobs: list[JobRecord]) -> None:
         store.close()
 
 
-_SERVE = """
-import sys
-from tuner.sandbox import ManualClock, start_in_thread
-handle = start_in_thread(sys.argv[1], clock=ManualClock(float(sys.argv[2])))
-print(handle.url, flush=True)
-sys.stdin.read()  # until the benchmark closes our stdin
-handle.stop()
-"""
-
-
-@contextmanager
-def sandbox_process(data_dir: Path) -> Iterator[str]:
-    """A sandbox in a child process on the seeded data dir; yields its URL."""
-    child = subprocess.Popen(
-        [sys.executable, "-c", _SERVE, str(data_dir), str(START)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert child.stdout is not None
-        url = child.stdout.readline().strip()
-        if not url.startswith("http://127.0.0.1:"):
-            raise RuntimeError("the sandbox did not start")
-        yield url
-    finally:
-        if child.stdin is not None:
-            child.stdin.close()
-        try:
-            child.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            child.kill()
-            child.wait()
-
-
 def advance(url: str, seconds: float) -> None:
     response = httpx.post(
         f"{url}/sandbox/clock/advance",
@@ -253,8 +216,8 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="tuner-bench-daemon-") as tmp:
         root = Path(tmp)
         store_jobs(root / "sandbox", seed_jobs(plan, START))
-        with sandbox_process(root / "sandbox") as url:
-            rows = asyncio.run(run_cycles(url, root / "ledger.db"))
+        with sandbox_process(root / "sandbox", clock_start=START) as sandbox:
+            rows = asyncio.run(run_cycles(sandbox.url, root / "ledger.db"))
     return 0 if print_rows(plan, rows) else 1
 
 

@@ -29,15 +29,14 @@ import argparse
 import json
 import random
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from support import run_child as run_child_process
+from support import sandbox_process
+
 API_KEY = "bench-key"
 MODEL = "open-mistral-7b"
 TARGET_RATIO = 1.5
@@ -159,56 +158,12 @@ def child_main(method: str, url: str, data: str, concurrency: str, ledger: str) 
 
 # ----------------------------------------------------------------------------- parent
 
-_SERVE = """
-import sys
-from tuner.sandbox import start_in_thread
-handle = start_in_thread(sys.argv[1])
-print(handle.url, flush=True)
-sys.stdin.read()  # until the benchmark closes our stdin
-handle.stop()
-"""
-
-
-@contextmanager
-def sandbox_process(data_dir: Path) -> Iterator[str]:
-    """A sandbox in a child process (127.0.0.1, a free port); yields its URL."""
-    child = subprocess.Popen(
-        [sys.executable, "-c", _SERVE, str(data_dir)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-        cwd=ROOT,
-    )
-    try:
-        assert child.stdout is not None
-        url = child.stdout.readline().strip()
-        if not url.startswith("http://127.0.0.1:"):
-            raise RuntimeError("the sandbox did not start")
-        yield url
-    finally:
-        if child.stdin is not None:
-            child.stdin.close()
-        try:
-            child.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            child.kill()
-            child.wait()
-
 
 def run_child(
     method: str, url: str, data: Path, concurrency: int, ledger: Path
 ) -> dict[str, float]:
-    script = str(Path(__file__).resolve())
-    command = [
-        sys.executable, script, "--child", method, url, str(data), str(concurrency), str(ledger)
-    ]  # fmt: skip
-    # subprocess.run kills the child on a timeout or Ctrl-C before re-raising.
-    done = subprocess.run(command, capture_output=True, text=True, timeout=CHILD_TIMEOUT, cwd=ROOT)
-    if done.returncode != 0:
-        sys.stderr.write(done.stderr)
-        raise SystemExit(f"the {method} child failed with exit code {done.returncode}")
-    result: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
-    return result
+    args = [method, url, str(data), str(concurrency), str(ledger)]
+    return run_child_process(__file__, args, label=method, timeout=CHILD_TIMEOUT)
 
 
 def main() -> int:
@@ -232,7 +187,8 @@ def main() -> int:
         data = root / "eval.jsonl"
         make_eval_file(data, args.items, args.seed)
         runs: dict[str, list[dict[str, float]]] = {m: [] for m in METHODS}
-        with sandbox_process(root / "sandbox") as url:
+        with sandbox_process(root / "sandbox") as sandbox:
+            url = sandbox.url
             for round_index in range(args.rounds):
                 order = METHODS if round_index % 2 == 0 else METHODS[::-1]
                 for method in order:

@@ -36,23 +36,20 @@ fails.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import io
 import json
 import random
 import resource
-import selectors
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from support import run_child as run_child_process
+from support import sandbox_process
+
 API_KEY = "bench-key"
 MIB = 2**20
 # tuner.sandbox.app.MAX_UPLOAD_BYTES; not imported: this parent process stays small (_rss_now).
@@ -60,7 +57,6 @@ PLATFORM_LIMIT = 512 * MIB
 TARGET_RSS_MB = 150
 UPLOAD_TIMEOUT = 3600.0  # seconds for a read or a write; validation of 500 MB takes a while
 CHILD_TIMEOUT = 3 * 3600.0
-STARTUP_TIMEOUT = 60.0
 METHODS = ("tuner", "httpx")
 
 # ----------------------------------------------------------------------------- data
@@ -227,69 +223,9 @@ def child_main(mode: str, url: str, path: str) -> int:
 
 # ----------------------------------------------------------------------------- parent
 
-_SERVE = """
-import json, resource, sys
-from tuner.sandbox import start_in_thread
-handle = start_in_thread(sys.argv[1])
-print(handle.url, flush=True)
-sys.stdin.read()  # until the benchmark closes our stdin
-handle.stop()
-print(json.dumps({"maxrss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}))
-"""
-
-
-@dataclass
-class Sandbox:
-    url: str
-    process: subprocess.Popen[str]
-    peak: dict[str, int] | None = None
-
-
-@contextlib.contextmanager
-def sandbox_process(data_dir: Path) -> Iterator[Sandbox]:
-    """A sandbox in a child process (127.0.0.1, a free port); stopped on exit, also on Ctrl-C."""
-    child = subprocess.Popen(
-        [sys.executable, "-c", _SERVE, str(data_dir)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-        cwd=ROOT,
-    )
-    sandbox = Sandbox("", child)
-    try:
-        assert child.stdout is not None
-        with selectors.DefaultSelector() as selector:
-            selector.register(child.stdout, selectors.EVENT_READ)
-            if not selector.select(timeout=STARTUP_TIMEOUT):
-                raise RuntimeError(f"the sandbox did not start within {STARTUP_TIMEOUT:g} s")
-        sandbox.url = child.stdout.readline().strip()
-        if not sandbox.url.startswith("http://127.0.0.1:"):
-            raise RuntimeError("the sandbox did not start")
-        yield sandbox
-        # Closing its stdin stops it; it prints its peak RSS on the way out.
-        with contextlib.suppress(subprocess.TimeoutExpired, IndexError, ValueError):
-            out, _ = child.communicate(timeout=30)
-            sandbox.peak = json.loads(out.strip().splitlines()[-1])
-    finally:
-        if child.stdin is not None and not child.stdin.closed:
-            with contextlib.suppress(OSError):
-                child.stdin.close()
-        try:
-            child.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            child.kill()
-            child.wait()
-
 
 def run_child(mode: str, url: str, path: Path) -> dict[str, object]:
-    command = [sys.executable, str(Path(__file__).resolve()), "--child", mode, url, str(path)]
-    # subprocess.run kills the child on a timeout or Ctrl-C before re-raising.
-    done = subprocess.run(command, capture_output=True, text=True, timeout=CHILD_TIMEOUT, cwd=ROOT)
-    if done.returncode != 0:
-        sys.stderr.write(done.stderr)
-        raise SystemExit(f"the {mode} child failed with exit code {done.returncode}")
-    result: dict[str, object] = json.loads(done.stdout.strip().splitlines()[-1])
-    return result
+    return run_child_process(__file__, [mode, url, str(path)], label=mode, timeout=CHILD_TIMEOUT)
 
 
 def delete_file(url: str, file_id: object) -> None:

@@ -361,9 +361,9 @@ async def _run(
                 f"[yellow]{outcome.failed} answer(s) failed after retries[/] (recorded with the "
                 "reason; a rerun asks them again)"
             )
-        record = s.ledger.get_eval_run(outcome.run_id)
+        record = await s.ledger.aio.get_eval_run(outcome.run_id)
         assert record is not None
-        return build_report(record, s.ledger.eval_items(outcome.run_id), eval_set)
+        return build_report(record, await s.ledger.aio.eval_items(outcome.run_id), eval_set)
 
 
 # --------------------------------------------------------------------------- rendering

@@ -177,7 +177,7 @@ def delete(
     async def body() -> None:
         async with session(ctx) as s:
             await s.client.files.delete(file_id)
-            s.ledger.mark_file_deleted(file_id, now=s.clock())
+            await s.ledger.aio.mark_file_deleted(file_id, now=s.clock())
 
     run_async(body(), api_url=ctx.backend)
     console.print(f"deleted {shown(file_id)}")
