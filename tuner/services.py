@@ -18,6 +18,7 @@ No printing, no typer, no textual: entry points render what this returns.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import threading
 import time
@@ -44,6 +45,9 @@ if TYPE_CHECKING:
     from tuner.jobs.daemon import Daemon, DaemonConfig, DrainQueue
     from tuner.jobs.detail import JobDetail
     from tuner.jobs.notifiers import Notifier
+    from tuner.jobs.openai_create import Confirm as OpenAIConfirm
+    from tuner.jobs.openai_create import OpenAICreator
+    from tuner.jobs.openai_jobs import OpenAIJobs
     from tuner.jobs.orchestrator import Confirm, Orchestrator
 
 T = TypeVar("T")
@@ -273,6 +277,37 @@ class Services:
                     )
             return self._openai_client
 
+    def openai_jobs(self, *, max_active: int | None = None) -> OpenAIJobs:
+        """OpenAI's jobs over the OpenAI client and this ledger: recording, polling,
+        cancelling and OpenAI's submission queue (``max_active`` overrides the setting)."""
+        from tuner.jobs.openai_jobs import OpenAIJobs
+
+        return OpenAIJobs(
+            self.openai_client,
+            self.ledger,
+            backend=self.openai_backend,
+            clock=self.clock,
+            max_active=self.settings.max_active_jobs if max_active is None else max_active,
+            cycle_lock=self.cycle_lock(),
+        )
+
+    def openai_creator(
+        self,
+        *,
+        confirm: OpenAIConfirm | None = None,
+        progress: Progress = NULL_PROGRESS,
+        max_active: int | None = None,
+    ) -> OpenAICreator:
+        """Creates OpenAI jobs from specs (``confirm`` asked about the local estimate; default:
+        refuse)."""
+        from tuner.jobs.openai_create import OpenAICreator, refuse_all
+
+        return OpenAICreator(
+            self.openai_jobs(max_active=max_active),
+            confirm=confirm or refuse_all,
+            progress=progress,
+        )
+
     @property
     def ledger(self) -> Ledger:
         """The ledger, opened on first use (``LedgerError`` when it cannot be)."""
@@ -402,7 +437,21 @@ class Services:
             clock=self.clock,
             drain_queue=self.drain_queue(plan.max_active),
             notifier_sources=plan.sources,
+            openai=self._daemon_openai(plan.max_active),
         )
+
+    def _daemon_openai(self, max_active: int) -> OpenAIJobs | None:
+        """OpenAI's jobs for the daemon when OpenAI has a key; a misconfigured OpenAI (an
+        unusable ``OPENAI_BASE_URL``) is one warning, and Mistral's jobs are still polled."""
+        if not self.has_openai:
+            return None
+        from tuner.config import ConfigError
+
+        try:
+            return self.openai_jobs(max_active=max_active)
+        except ConfigError as exc:
+            logging.getLogger("tuner.jobs.daemon").warning("OpenAI is not polled: %s", exc)
+            return None
 
     # -- closing ------------------------------------------------------------------------------
 

@@ -29,6 +29,12 @@ CLEARED_ENV = (
     "TUNER_DAEMON_IDLE_INTERVAL",
     "TUNER_WEBHOOK_URL",
     "TUNER_NOTIFY_COMMAND",
+    # OpenAI's settings: a key in the runner's environment would make the commands ask OpenAI.
+    "OPENAI_API_KEY",
+    "TUNER_OPENAI_API_KEYS",
+    "OPENAI_BASE_URL",
+    "OPENAI_ORG_ID",
+    "OPENAI_PROJECT_ID",
 )
 
 

@@ -142,9 +142,9 @@ async def test_a_classifier_spec_runs_to_success(
         detail, job=detail.job.model_copy(update={"last_snapshot": snapshot})
     )
     assert from_spec.classifier_targets_source == "spec"
-    # The same targets, except the weight the spec left to the server's default (1.0).
+    # The same targets; the weight the spec left out is shown as the API's default, 1.0.
     sent = from_spec.classifier_targets()
-    assert [t["weight"] for t in sent] == [None, 0.5]
+    assert [t["weight"] for t in sent] == [1.0, 0.5]
     assert [(t["name"], t["labels"], t["loss_function"]) for t in sent] == [
         (t["name"], t["labels"], t["loss_function"]) for t in shown
     ]

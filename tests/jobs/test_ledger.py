@@ -1103,7 +1103,7 @@ def test_version_1_is_migrated_to_2_keeping_its_data(ledger_url: str) -> None:
     assert table_names(ledger_url) == EXPECTED_TABLES - {"notifiers", "heartbeats"}
 
     with open_ledger(ledger_url) as ledger:
-        assert ledger.schema_version() == SCHEMA_VERSION == 4
+        assert ledger.schema_version() == SCHEMA_VERSION == 5
         job = ledger.get_job(job_id)
         assert job is not None and job.status == "RUNNING"
         assert [t.id for t in ledger.transitions(job_id)] == [transition_id]
@@ -1122,6 +1122,7 @@ def test_version_1_is_migrated_to_2_keeping_its_data(ledger_url: str) -> None:
         (2,),
         (3,),
         (4,),
+        (5,),
     ]
 
 
@@ -1156,7 +1157,7 @@ def test_version_2_is_migrated_to_3_keeping_its_data(ledger_url: str) -> None:
     assert table_names(ledger_url) == EXPECTED_TABLES - {"heartbeats"}
 
     with open_ledger(ledger_url) as ledger:
-        assert ledger.schema_version() == SCHEMA_VERSION == 4
+        assert ledger.schema_version() == SCHEMA_VERSION == 5
         job = ledger.get_job(job_id)
         assert job is not None and job.status == "RUNNING"
         holder = ledger.lease_holder("daemon", 50)
@@ -1172,6 +1173,7 @@ def test_version_2_is_migrated_to_3_keeping_its_data(ledger_url: str) -> None:
         (2,),
         (3,),
         (4,),
+        (5,),
     ]
 
 
@@ -1210,7 +1212,7 @@ def test_version_3_is_migrated_to_4_keeping_its_data(ledger_url: str) -> None:
         engine.dispose()
 
     with open_ledger(ledger_url) as ledger:
-        assert ledger.schema_version() == SCHEMA_VERSION == 4
+        assert ledger.schema_version() == SCHEMA_VERSION == 5
         job = ledger.get_job(job_id)
         assert job is not None and job.sandbox is None and not job.simulated
         run = ledger.get_eval_run("old-run")
@@ -1226,6 +1228,7 @@ def test_version_3_is_migrated_to_4_keeping_its_data(ledger_url: str) -> None:
         (2,),
         (3,),
         (4,),
+        (5,),
     ]
 
 

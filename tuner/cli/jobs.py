@@ -25,7 +25,6 @@ from tuner.cli.output import (
     Exit,
     console,
     emit_json,
-    emit_listing,
     err_console,
     fail,
     progress_for,
@@ -35,7 +34,6 @@ from tuner.cli.output import (
     wire_json,
 )
 from tuner.jobs.ledger import LedgerError, open_ledger
-from tuner.jobs.records import Backend
 from tuner.textsafe import inert
 
 if TYPE_CHECKING:
@@ -69,11 +67,13 @@ MaxActiveOpt = typer.Option(
 )
 IntervalOpt = typer.Option(10.0, "--interval", min=0.0, help="Seconds between polls.")
 _FULL_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
+_OPENAI_ID = re.compile(r"^ftjob-[A-Za-z0-9]{8,}$")
+"""OpenAI's job ids (``ftjob-`` and a random part): full ids, never prefixes of one."""
 
 
 def full_job_id(value: str) -> str:
     """A job id, or a unique prefix of one the ledger knows (the short ids tables show)."""
-    if _FULL_ID.match(value):
+    if _FULL_ID.match(value) or _OPENAI_ID.match(value):
         return value
     try:
         with open_ledger() as ledger:
@@ -88,6 +88,19 @@ def full_job_id(value: str) -> str:
             f"no job in the ledger starts with {value!r}: give the full id (see `tuner jobs list`)"
         )
     raise typer.BadParameter(f"{value!r} is the start of {len(matches)} jobs: give more of it")
+
+
+def _mistral_only(job_id: str, what: str, hint: str) -> None:
+    """Exit 2 when ``job_id`` is an OpenAI job: ``what`` is a Mistral-only command."""
+    provider = "openai" if _OPENAI_ID.match(job_id) else None
+    try:
+        with open_ledger() as ledger:
+            record = ledger.get_job(job_id)
+            provider = record.provider if record is not None else provider
+    except LedgerError:
+        pass
+    if provider == "openai":
+        fail(f"job {job_id} is an OpenAI job: {what}", hint=hint)
 
 
 IdArg = typer.Argument(..., help="The job id, or a unique start of it.", callback=full_job_id)
@@ -118,6 +131,9 @@ def create(
 ) -> None:
     """Validate, upload, create, show the cost, confirm, start.
 
+    An OpenAI spec (provider = "openai") is counted and estimated locally and confirmed before
+    anything is uploaded: creating an OpenAI job starts it, so there is no later confirmation.
+
     The model must be fine-tunable and the data valid before anything is uploaded; each file is
     uploaded once (an unchanged file already on the server is reused). A single job is created
     with auto_start=false, and once VALIDATED its cost (local estimate beside the server's) is
@@ -132,6 +148,22 @@ def create(
         fail(str(exc), hint="See examples/jobs/*.toml for the spec format.")
     ctx = load_context()
     out = err_console if as_json else console
+    if spec_file.job.is_openai:
+        from tuner.cli.jobs_openai import create_openai
+
+        create_openai(
+            spec_file,
+            ctx,
+            out,
+            yes=yes,
+            max_cost=max_cost,
+            dry_run=dry_run,
+            as_json=as_json,
+            max_active=max_active,
+            quiet=quiet,
+            ask=_ask,
+        )
+        return
 
     def confirm(plan: Plan) -> bool:
         render_plan(plan, out)
@@ -329,7 +361,12 @@ def list_jobs(
     suffix: str | None = typer.Option(None, "--suffix", help="Only jobs with this suffix."),
     as_json: bool = JsonOpt,
 ) -> None:
-    """Every job the API lists (all pages); each is recorded in the ledger."""
+    """Every job the API lists (all pages) of every provider that has a key (Mistral, OpenAI);
+    each is recorded in the ledger. A provider that fails is one warning on stderr and the
+    others are still listed. Statuses are the ledger's, with the provider's own word beside
+    them when it differs; --json gives each job as its API has it, plus "provider"."""
+    from tuner.cli.jobs_openai import ListedJob, emit_jobs, list_all
+
     filters = {
         key: value
         for key, value in {"status": status, "model": model, "suffix": suffix}.items()
@@ -337,26 +374,12 @@ def list_jobs(
     }
     ctx = load_context()
 
-    async def body() -> tuple[list[Job], Backend]:
+    async def body() -> tuple[list[ListedJob], list[str]]:
         async with session(ctx) as s:
-            return await s.sync_jobs(**filters), s.origin()
+            return await list_all(s, filters)
 
-    listed, origin = run_async(body(), api_url=ctx.backend)
-    emit_listing(
-        listed,
-        origin=origin,
-        as_json=as_json,
-        columns=("id", "status", "model", "suffix", "fine-tuned model", "created"),
-        row=lambda job: (
-            job.id,
-            job.status,
-            job.model,
-            job.suffix or "-",
-            job.fine_tuned_model or "-",
-            _when(job.created_at),
-        ),
-        empty="No jobs.",
-    )
+    listed, warnings = run_async(body(), api_url=ctx.backend)
+    emit_jobs(listed, warnings, as_json=as_json, when=_when)
 
 
 def _when(seconds: int | None) -> str:
@@ -370,9 +393,11 @@ def _when(seconds: int | None) -> str:
 def _refreshed(job_id: str, ctx: CommandContext) -> dict[str, Any]:
     """The job from the API, recorded, then read back from the ledger with its history."""
 
+    from tuner.cli.jobs_openai import refresh_any
+
     async def body() -> dict[str, Any]:
         async with session(ctx) as s:
-            await s.refresh_job(job_id)
+            await refresh_any(s, job_id)
             detail = await asyncio.to_thread(s.job_detail, job_id)
             if detail is None:
                 fail(f"job {job_id} is not in the ledger", code=Exit.FAILED)
@@ -392,7 +417,10 @@ def show(job_id: str = IdArg, as_json: bool = JsonOpt) -> None:
     if view["backend"]["sandbox"]:
         simulated_banner([view["backend"]["url"]])
     # Everything in the view came from the server: shown inert, never as markup.
-    console.print(f"[bold]{shown(view['id'])}[/]  {shown(view['status'])}")
+    status = view["status"]
+    if str(view["provider_status"]).upper() != status:
+        status = f"{status} ({view['provider_status']})"
+    console.print(f"[bold]{shown(view['id'])}[/]  {shown(status)}  {shown(view['provider'])}")
     for key in ("model", "suffix", "fine_tuned_model", "trained_tokens", "sweep_id"):
         if view[key] is not None:
             console.print(f"  {key.replace('_', ' '):<18} {shown(view[key])}")
@@ -404,6 +432,8 @@ def show(job_id: str = IdArg, as_json: bool = JsonOpt) -> None:
     sent = " (as tuner sent it)" if view.get("classifier_targets_source") == "spec" else ""
     for target in view.get("classifier_targets") or []:
         console.print(f"  {'target':<18} {shown(_target_line(target))}{sent}")
+    if view["provider"] == "openai":
+        _openai_costs(view)
     if view["metadata"] and view["metadata"].get("cost") is not None:
         meta = view["metadata"]
         cost = f"{meta['cost']} {meta.get('cost_currency') or ''}"
@@ -413,6 +443,25 @@ def show(job_id: str = IdArg, as_json: bool = JsonOpt) -> None:
         console.print(f"  {_when(t['at'])}  {shown(t['from'] or '-')} → {shown(t['to'])}")
     _render_checkpoints(view["checkpoints"])
     console.print(f"\n{len(view['events'])} event(s): `tuner jobs events {job_id}`")
+
+
+def _openai_costs(view: dict[str, Any]) -> None:
+    """An OpenAI job's local estimate (agreed before it was created) beside what its own
+    ``trained_tokens`` cost at the price table's figure (OpenAI reports no cost)."""
+    from tuner.datasets.openai_cost import trained_cost
+
+    meta = (view["spec"] or {}).get("tuner")
+    estimated = meta.get("estimated_cost") if isinstance(meta, dict) else None
+    if isinstance(estimated, int | float):
+        console.print(f"  {'cost (estimate)':<18} ${estimated:,.2f} (agreed before creation)")
+    tokens = view["trained_tokens"]
+    found = trained_cost(view["model"], tokens) if isinstance(tokens, int) else None
+    if found is not None:
+        cost, price = found
+        console.print(
+            f"  {'cost (trained)':<18} ${cost:,.2f} ({tokens:,} trained tokens at "
+            f"${price.usd_per_million_tokens:g}/M, price {price.source} {price.as_of})"
+        )
 
 
 def _target_line(target: dict[str, Any]) -> str:
@@ -479,6 +528,11 @@ def start(job_id: str = IdArg, yes: bool = YesOpt, max_cost: float | None = MaxC
     """Start a VALIDATED job, after showing its cost (asks unless --yes)."""
     from tuner.jobs.submit import billed_cost
 
+    _mistral_only(
+        job_id,
+        "creating an OpenAI job starts it, so there is nothing to start",
+        "Follow it with `tuner jobs show ID` or the daemon.",
+    )
     ctx = load_context()
 
     async def body() -> Job | None:
@@ -504,17 +558,19 @@ def start(job_id: str = IdArg, yes: bool = YesOpt, max_cost: float | None = MaxC
 
 @app.command()
 def cancel(job_id: str = IdArg, yes: bool = YesOpt) -> None:
-    """Cancel a job (asks unless --yes); steps already trained are still billed."""
+    """Cancel a job at its provider (asks unless --yes); steps already trained are billed."""
+    from tuner.cli.jobs_openai import cancel_any
+
     ctx = load_context()
     if not yes and not _ask(f"Cancel job {job_id}? Steps already trained are billed."):
         fail("not cancelled", code=Exit.FAILED)
 
-    async def body() -> Job:
+    async def body() -> tuple[str, str]:
         async with session(ctx) as s:
-            return await s.orchestrator().cancel(job_id)
+            return await cancel_any(s, job_id)
 
-    job = run_async(body(), api_url=ctx.backend)
-    console.print(f"[bold]{shown(job.id)}[/]  {shown(job.status)}")
+    cancelled, status = run_async(body(), api_url=ctx.backend)
+    console.print(f"[bold]{shown(cancelled)}[/]  {shown(status)}")
 
 
 # --------------------------------------------------------------------------- watch
@@ -525,7 +581,13 @@ def watch(job_id: str = IdArg, interval: float = IntervalOpt) -> None:
     """Follow one job until it ends: status, a progress bar over steps, the latest losses.
 
     Exit 0 on SUCCESS, 1 when it ends otherwise, 3 when the API cannot be reached.
+    Mistral jobs only for now (OpenAI's: `tuner jobs show`, or the daemon).
     """
+    _mistral_only(
+        job_id,
+        "watch follows Mistral jobs only for now",
+        "Use `tuner jobs show ID` (refreshed each time) or run `tuner daemon`.",
+    )
     ctx = load_context()
 
     async def body() -> Job:

@@ -9,7 +9,12 @@ A cycle (``Daemon.run_cycle``):
    nothing, so it cannot switch off the notifiers of the one that runs;
 2. polls the API into the ledger (``tuner.jobs.poller.poll_once``);
 3. drains the submission queue (the ``drain_queue`` hook, when given);
-4. delivers due notifications (``tuner.jobs.notifiers.deliver_pending``).
+4. when OpenAI is configured (``openai``), polls OpenAI's jobs into the same ledger and drains
+   OpenAI's queue (``tuner.jobs.openai_jobs``). Each provider fails on its own: a provider that
+   is down, or whose key is rejected, gets a one-line warning and the other is still polled
+   (a rejected key stops the daemon only when no other provider is left);
+5. delivers due notifications (``tuner.jobs.notifiers.deliver_pending``), whichever provider's
+   transitions made them.
 
 The next cycle comes after ``interval`` seconds while jobs are active or queued and after
 ``idle_interval`` when nothing is; after a 429 or a failed poll the wait doubles with each
@@ -55,6 +60,7 @@ from tuner.jobs.notifiers import (
     Notifier,
     deliver_pending,
 )
+from tuner.jobs.openai_jobs import OpenAICycle, OpenAIJobs, OpenAIPoll
 from tuner.jobs.poller import (
     DETAIL_CONCURRENCY,
     LIST_PAGE_SIZE,
@@ -165,12 +171,17 @@ class CycleReport:
     delivery: DeliveryResult = NOTHING_DELIVERED
     interrupted: bool = False
     """A stop cancelled the cycle before it finished (``run_once``)."""
+    openai: OpenAIPoll | None = None
+    """OpenAI's poll, when OpenAI is configured and answered."""
+    openai_error: str | None = None
+    """Why OpenAI's poll or queue failed (one line), when it did."""
 
     @property
     def busy(self) -> bool:
         """Whether something is in motion, so the next cycle should come soon."""
         active = self.poll is not None and (self.poll.active > 0 or bool(self.poll.left))
-        return active or self.submitted > 0 or self.queued > 0
+        openai_active = self.openai is not None and self.openai.active > 0
+        return active or openai_active or self.submitted > 0 or self.queued > 0
 
     @property
     def rate_limited(self) -> bool:
@@ -228,11 +239,13 @@ class Daemon:
         clock: Callable[[], float] = time.time,
         owner: str | None = None,
         notifier_sources: Mapping[str, str] | None = None,
+        openai: OpenAIJobs | None = None,
     ) -> None:
         """``clock`` gives UNIX seconds for the ledger (tests pass a fake one);
         ``notifier_sources`` says where each notifier's target comes from (recorded in the
-        registry; never the target itself)."""
+        registry; never the target itself); ``openai``: OpenAI's jobs, polled and queued too."""
         self._client = client
+        self._openai = openai
         self._ledger = ledger
         self._notifiers = tuple(notifiers)
         self._notifier_sources = dict(notifier_sources or {})
@@ -377,6 +390,7 @@ class Daemon:
         if error is None and not self.stopping:
             queue, error = await self._drain()
         holder = None if queue is None else queue.holder
+        openai_poll, openai_error = await self._openai_cycle()
         delivery = NOTHING_DELIVERED
         if not self.stopping and await self.take_lease():
             delivery = await deliver_pending(
@@ -396,6 +410,8 @@ class Daemon:
             queue_holder=None if holder is None else describe_holder(holder),
             queue_holder_expires_at=None if holder is None else holder.expires_at,
             delivery=delivery,
+            openai=openai_poll,
+            openai_error=openai_error,
         )
         # The end of a completed cycle: dashboards show it as "the daemon last polled".
         await self._ledger.aio.record_heartbeat(LEASE_NAME, self._now())
@@ -435,7 +451,32 @@ class Daemon:
             logger.exception("submitting queued jobs failed unexpectedly")
             return None, None
 
+    async def _openai_cycle(self) -> tuple[OpenAIPoll | None, str | None]:
+        """Poll OpenAI's jobs and drain its queue; any failure is one warning line, never the
+        end of the cycle (Mistral's jobs and the notifications still go on)."""
+        if self._openai is None or self.stopping:
+            return None, None
+        try:
+            polled = await self._openai.poll()
+            queue: OpenAICycle = await self._openai.cycle(refresh=False)
+        except APIError as error:
+            line = f"OpenAI: {error}"
+        except Exception as error:  # a misconfigured provider must not stop the others
+            if isinstance(error, LedgerError):
+                raise
+            line = f"OpenAI: {type(error).__name__}: {error}"
+        else:
+            for problem in queue.errors:
+                logger.warning("OpenAI queue: %s", problem)
+            return polled, None
+        logger.warning("%s (the other provider is still polled)", line.splitlines()[0])
+        return None, line.splitlines()[0]
+
     def _note_fatal(self, error: APIError) -> None:
+        if isinstance(error, AuthenticationError) and self._openai is not None:
+            # Mistral's keys are rejected, but OpenAI's jobs are still worth polling.
+            logger.warning("Mistral: every API key was rejected; polling OpenAI only")
+            return
         if isinstance(error, AuthenticationError):
             # Every key was rejected: no later cycle can succeed until the configuration changes.
             self.fatal = error

@@ -65,6 +65,11 @@ class JobDetail:
         did not fail; the bare status when no event says why."""
         if self.job.status not in FAILED_STATUSES:
             return None
+        # OpenAI says why on the job itself: error {code, message, param}.
+        error = self.job.last_snapshot.get("error")
+        if isinstance(error, Mapping) and error.get("message"):
+            param = f" ({error['param']})" if error.get("param") else ""
+            return f"{error['message']}{param}"
         for event in sorted(self.events, key=lambda e: e.created_at or 0, reverse=True):
             data = event.data if isinstance(event.data, Mapping) else {}
             error = data.get("error") or data.get("message")
@@ -136,7 +141,9 @@ class JobDetail:
         record = self.job
         return {
             "id": record.id,
+            "provider": record.provider,
             "status": record.status,
+            "provider_status": record.provider_status,
             "model": record.model,
             "suffix": record.suffix,
             "fine_tuned_model": record.fine_tuned_model,

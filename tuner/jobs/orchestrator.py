@@ -450,6 +450,12 @@ class Orchestrator:
         """Validate, estimate, upload, queue, create, and start (see the module doc)."""
         members = spec_file.members()
         first = spec_file.job
+        if first.is_openai:
+            # OpenAI has no VALIDATED step to confirm at: tuner.jobs.openai_create's flow.
+            raise SpecError(
+                f'{spec_file.source}: provider = "openai": create it with `tuner jobs create` '
+                "(OpenAI jobs are confirmed on the local estimate, before they are created)"
+            )
         if first.integrations.wandb is not None and self.wandb_key is None:
             raise SpecError("integrations.wandb needs a W&B key: set WANDB_API_KEY")
         if not dry_run:
@@ -472,7 +478,7 @@ class Orchestrator:
             plan, note = await self._server_dry_run(plan, first)
             return CreateResult("dry_run", plan, report, message=note)
         await self.submitter.refresh_active(CycleReport())
-        waiting = len(await self.ledger.aio.entries_in_state("pending"))
+        waiting = len(await self.ledger.aio.entries_in_state("pending", provider="mistral"))
         interactive = not spec_file.is_sweep and await self.submitter.room() > waiting
         # Queued jobs are started unattended later: the local estimate is agreed to now. A job
         # confirmed interactively is checked again on the server's figures, but one whose local

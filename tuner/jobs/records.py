@@ -61,6 +61,7 @@ class FileRecord(Record):
     deleted_at: int | None
     sandbox: bool | None = None
     """Whether the server that took the upload was a sandbox (None: not known)."""
+    provider: str = "mistral"
 
     @property
     def simulated(self) -> bool:
@@ -95,6 +96,15 @@ class JobRecord(Record):
     sweep_id: str | None
     sandbox: bool | None = None
     """Whether the server that reported the job was a sandbox (None: not known)."""
+    provider: str = "mistral"
+    """The provider that runs the job ("mistral" or "openai")."""
+
+    @property
+    def provider_status(self) -> str:
+        """The provider's own word for the status (OpenAI's ``running``…; Mistral's is the
+        ledger's own), from the last snapshot."""
+        raw = self.last_snapshot.get("provider_status")
+        return raw if isinstance(raw, str) and raw else self.status
 
     @property
     def is_terminal(self) -> bool:
@@ -197,6 +207,7 @@ class QueueEntry(Record):
     created_at: int
     updated_at: int
     submitted_at: int | None
+    provider: str = "mistral"
 
 
 class LeaseRecord(Record):

@@ -16,6 +16,27 @@
     learning_rate = [1e-4, 5e-5]
     training_steps = [100, 200]
 
+An OpenAI job names its provider; it takes exactly one training file (no weights), at most one
+validation file, and OpenAI's own hyperparameter names, each "auto" or a number::
+
+    provider = "openai"
+    model = "gpt-4.1-mini-2025-04-14"
+    suffix = "support-v1"
+    seed = 7                          # optional
+    method = "supervised"             # or "dpo" (preference data)
+    training_files = ["data/train.jsonl"]
+    validation_files = ["data/eval.jsonl"]
+    [hyperparameters]
+    n_epochs = 3                      # "auto" (OpenAI picks) or a number
+    batch_size = "auto"
+    learning_rate_multiplier = 1.8
+    # beta = 0.1                      # dpo only
+
+Fields of one provider are refused in the other's spec with a message naming them (Mistral's
+weights, classifier targets, W&B integration, ``invalid_sample_skip_percentage`` and
+``auto_start = false``; OpenAI's ``seed`` and ``method``): dropping them silently would change
+what gets trained.
+
 A classifier job (Mistral's classifier fine-tuning) says so and names its targets::
 
     model = "ministral-3b-latest"
@@ -54,6 +75,8 @@ from pydantic import (
     model_validator,
 )
 
+from tuner.api.openai.params import HYPERPARAMETERS as OPENAI_HYPERPARAMETERS
+from tuner.api.openai.params import OpenAIJobCreate
 from tuner.api.params import (
     SUFFIX_MAX_LENGTH,
     ClassifierTarget,
@@ -70,6 +93,12 @@ MAX_SWEEP_MEMBERS = 256
 DEFAULT_SWEEP_SUFFIX = "sweep"
 
 Scalar = int | float | str | bool
+Provider = Literal["mistral", "openai"]
+PROVIDERS: tuple[str, ...] = ("mistral", "openai")
+OpenAIMethod = Literal["supervised", "dpo"]
+OPENAI_SWEEPABLE: tuple[str, ...] = tuple(OPENAI_HYPERPARAMETERS["dpo"])
+_OPENAI_PLACEHOLDER_FILE = "file-placeholder"
+"""Stands in for the training file when only the hyperparameters are being checked."""
 
 
 class SpecError(ValueError):
@@ -123,6 +152,7 @@ class TargetSpec(_Strict):
 class JobSpec(_Strict):
     """One job to create: what a spec file says, with a sweep member's values applied."""
 
+    provider: Provider = "mistral"
     model: Annotated[str, Field(min_length=1)]
     job_type: Literal["completion", "classifier"] = "completion"
     classifier_targets: list[TargetSpec] = Field(default_factory=list)
@@ -133,6 +163,10 @@ class JobSpec(_Strict):
     hyperparameters: dict[str, Scalar] = Field(default_factory=dict)
     integrations: Integrations = Field(default_factory=Integrations)
     invalid_sample_skip_percentage: Annotated[float, Field(ge=0, le=0.5)] | None = None
+    seed: int | None = None
+    """OpenAI only: the training seed."""
+    method: OpenAIMethod | None = None
+    """OpenAI only: ``supervised`` (the default) or ``dpo``."""
     sweep_values: dict[str, Scalar] = Field(default_factory=dict)
     """For a sweep member, the values the grid gave it (empty for a plain spec)."""
     member_index: int | None = None
@@ -141,6 +175,8 @@ class JobSpec(_Strict):
     @field_validator("suffix")
     @classmethod
     def _suffix(cls, value: str | None) -> str | None:
+        # Mistral's rule (at most 18 characters, a safe alphabet) for both providers: OpenAI
+        # allows 64, but a spec that moves between providers should not have to change.
         problem = suffix_problem(value) if value is not None else None
         if problem is not None:
             raise ValueError(problem)
@@ -154,8 +190,18 @@ class JobSpec(_Strict):
         return value
 
     @model_validator(mode="after")
+    def _provider_fields(self) -> JobSpec:
+        problems = _foreign_fields(self)
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    @model_validator(mode="after")
     def _hyperparameters(self) -> JobSpec:
-        check_hyperparameters(self.hyperparameters)
+        if self.is_openai:
+            check_openai_hyperparameters(self.hyperparameters, self.openai_method)
+        else:
+            check_hyperparameters(self.hyperparameters)
         return self
 
     @model_validator(mode="after")
@@ -177,6 +223,45 @@ class JobSpec(_Strict):
     @property
     def is_classifier(self) -> bool:
         return self.job_type == "classifier"
+
+    @property
+    def is_openai(self) -> bool:
+        return self.provider == "openai"
+
+    @property
+    def openai_method(self) -> OpenAIMethod:
+        return self.method or "supervised"
+
+    @property
+    def n_epochs(self) -> int | None:
+        """OpenAI's epochs when the spec fixes them (None: "auto" or not given)."""
+        value = self.hyperparameters.get("n_epochs")
+        return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+    def to_openai_create(
+        self, file_ids: Mapping[Path, str], *, metadata: Mapping[str, str] | None = None
+    ) -> OpenAIJobCreate:
+        """The OpenAI request, with local paths replaced by their uploaded ``file_ids``.
+        Raises ``SpecError`` for a missing file id or a spec that is not an OpenAI one."""
+        if not self.is_openai:
+            raise SpecError('not an OpenAI spec (provider = "openai")')
+        try:
+            return OpenAIJobCreate(
+                model=self.model,
+                training_file=_file_id(self.training_files[0], file_ids),
+                validation_file=_file_id(self.validation_files[0], file_ids)
+                if self.validation_files
+                else None,
+                suffix=self.suffix,
+                seed=self.seed,
+                method=self.openai_method,
+                hyperparameters=dict(self.hyperparameters),
+                metadata=metadata,
+            )
+        except ValueError as exc:
+            if isinstance(exc, SpecError):
+                raise
+            raise SpecError(str(exc)) from None
 
     def label_sets(self) -> dict[str, list[str]]:
         """The labels the spec states, per target (targets without labels take the data's)."""
@@ -245,6 +330,8 @@ class JobSpec(_Strict):
         Always ``auto_start=False``: the job is started once its cost is known and agreed to.
         Raises ``SpecError`` for a missing file id or a W&B integration without a key.
         """
+        if self.is_openai:
+            raise SpecError("an OpenAI spec: its request is to_openai_create's")
         body: dict[str, Any] = {
             "model": self.model,
             "hyperparameters": check_hyperparameters(self.hyperparameters),
@@ -283,6 +370,23 @@ class SpecFile(_Strict):
         return expand(self)
 
 
+def check_openai_hyperparameters(
+    values: Mapping[str, object], method: OpenAIMethod = "supervised"
+) -> dict[str, object]:
+    """``values`` checked by the OpenAI request itself (names of ``method``, each "auto" or a
+    positive number); ``ValueError`` with one line per problem."""
+    try:
+        OpenAIJobCreate(
+            model="check",
+            training_file=_OPENAI_PLACEHOLDER_FILE,
+            method=method,
+            hyperparameters=dict(values),
+        )
+    except ValueError as exc:
+        raise ValueError(f"hyperparameters: {exc}") from None
+    return dict(values)
+
+
 def check_hyperparameters(values: Mapping[str, object]) -> TrainingParameters:
     """``values`` as the API's training parameters; ``ValueError`` with one line per problem."""
     if "training_steps" in values and "epochs" in values:
@@ -319,7 +423,7 @@ def parse_spec(data: Mapping[str, Any], *, base_dir: Path, source: str = "<spec>
         job = JobSpec.model_validate(raw)
     except ValidationError as exc:
         raise SpecError(f"{source}: {_describe(exc)}") from None
-    grid = _check_sweep(sweep, source)
+    grid = _check_sweep(sweep, source, OPENAI_SWEEPABLE if job.is_openai else HYPERPARAMETERS)
     spec = SpecFile(source=source, job=job, sweep=grid)
     expand(spec)  # every member must be a valid job before anything is used
     return spec
@@ -346,7 +450,7 @@ def expand(spec: SpecFile) -> list[JobSpec]:
             members.append(
                 spec.job.model_copy(
                     update={
-                        "hyperparameters": dict(check_hyperparameters(hyper).to_body()),
+                        "hyperparameters": _checked(spec.job, hyper),
                         "suffix": suffix,
                         "sweep_values": values,
                         "member_index": index,
@@ -356,6 +460,13 @@ def expand(spec: SpecFile) -> list[JobSpec]:
         except ValueError as exc:
             raise SpecError(f"{spec.source}: sweep member {index + 1} ({values}): {exc}") from None
     return members
+
+
+def _checked(job: JobSpec, hyper: Mapping[str, Scalar]) -> dict[str, Any]:
+    """A sweep member's hyperparameters, checked for the job's provider."""
+    if job.is_openai:
+        return check_openai_hyperparameters(hyper, job.openai_method)
+    return dict(check_hyperparameters(hyper).to_body())
 
 
 def derive_suffix(base: str | None, index: int, count: int) -> str:
@@ -372,6 +483,44 @@ def derive_suffix(base: str | None, index: int, count: int) -> str:
 
 
 # -- helpers ------------------------------------------------------------------------------------
+
+_MISTRAL_ONLY = "a Mistral field; OpenAI has no such setting"
+_OPENAI_ONLY = 'an OpenAI field; set provider = "openai" or remove it'
+
+
+def _foreign_fields(job: JobSpec) -> list[str]:
+    """The fields the job's provider does not take, each with why (see the module doc)."""
+    if not job.is_openai:
+        found = []
+        if job.seed is not None:
+            found.append(f"seed: {_OPENAI_ONLY}")
+        if job.method is not None:
+            found.append(f"method: {_OPENAI_ONLY}")
+        theirs = [name for name in job.hyperparameters if name in OPENAI_SWEEPABLE]
+        found += [f"hyperparameters.{name}: {_OPENAI_ONLY}" for name in theirs]
+        return found
+    found = []
+    if len(job.training_files) != 1:
+        found.append(
+            f"training_files: OpenAI takes exactly one training file, not "
+            f"{len(job.training_files)} (merge them into one file first)"
+        )
+    if any(ref.weight is not None for ref in job.training_files):
+        found.append("training_files: OpenAI takes no weights")
+    if len(job.validation_files) > 1:
+        found.append("validation_files: OpenAI takes at most one validation file")
+    if job.job_type != "completion" or job.classifier_targets:
+        found.append(f"job_type/classifier_targets: {_MISTRAL_ONLY} (classifier fine-tuning)")
+    if job.integrations.wandb is not None:
+        found.append(f"integrations.wandb: {_MISTRAL_ONLY} in tuner yet (not sent to OpenAI)")
+    if job.invalid_sample_skip_percentage is not None:
+        found.append(f"invalid_sample_skip_percentage: {_MISTRAL_ONLY}")
+    if not job.auto_start:
+        found.append(
+            "auto_start = false: creating an OpenAI job starts it, so there is nothing to hold "
+            "it at; use --dry-run to see the estimate first (docs/openai.md)"
+        )
+    return found
 
 
 def _file_refs(value: object, base_dir: Path) -> object:
@@ -392,13 +541,14 @@ def _resolve(base_dir: Path, text: str) -> Path:
     return path if path.is_absolute() else (base_dir / path).absolute()
 
 
-def _check_sweep(sweep: Mapping[str, object], source: str) -> dict[str, list[Scalar]]:
+def _check_sweep(
+    sweep: Mapping[str, object], source: str, sweepable: tuple[str, ...]
+) -> dict[str, list[Scalar]]:
     grid: dict[str, list[Scalar]] = {}
     for name, values in sweep.items():
-        if name not in HYPERPARAMETERS:
+        if name not in sweepable:
             raise SpecError(
-                f"{source}: sweep.{name}: not a hyperparameter; sweepable: "
-                f"{', '.join(HYPERPARAMETERS)}"
+                f"{source}: sweep.{name}: not a hyperparameter; sweepable: {', '.join(sweepable)}"
             )
         if not isinstance(values, list) or not values:
             raise SpecError(f"{source}: sweep.{name}: give a non-empty list of values")

@@ -202,6 +202,9 @@ class CycleReport:
 class Submitter:
     """Drains the submission queue against one backend (see the module doc)."""
 
+    provider = "mistral"
+    """The queue entries this submitter claims (each provider's submitter claims its own)."""
+
     def __init__(
         self,
         client: TunerClient,
@@ -292,7 +295,7 @@ class Submitter:
     async def drain(self, report: CycleReport) -> None:
         """Submit pending entries while there is room; stop at the first API failure."""
         while await self.room() > 0:
-            entry = await self.ledger.aio.claim_next(self.clock())
+            entry = await self.ledger.aio.claim_next(self.clock(), provider=self.provider)
             if entry is None:
                 return
             outcome = await self.submit(entry)
@@ -351,7 +354,8 @@ class Submitter:
 
         Only the lease holder submits, so a submitting entry seen under the lease is abandoned.
         """
-        for entry in await self.ledger.aio.entries_in_state("submitting"):
+        abandoned = await self.ledger.aio.entries_in_state("submitting", provider=self.provider)
+        for entry in abandoned:
             try:
                 found = await self.find_job(entry)
             except APIError as error:

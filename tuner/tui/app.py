@@ -337,7 +337,11 @@ class TunerApp(App[None]):
         await self._guard(self._load_models(), "listing models")
 
     async def _read_ledger(self) -> JobsSnapshot:
-        snapshot = await self.ledger.aio.call(load_jobs, self.ledger, self.backend, self.now())
+        # Another provider's jobs too (OpenAI, when it has a key): one table, a provider column.
+        also = (self.services.openai_backend,) if self.services.has_openai else ()
+        snapshot = await self.ledger.aio.call(
+            load_jobs, self.ledger, self.backend, self.now(), also
+        )
         self.snapshot = snapshot
         self.jobs_signal.publish(snapshot)
         self.publish_status()

@@ -201,6 +201,7 @@ class Ledger(AbstractContextManager["Ledger"]):
         num_lines: int | None = None,
         key_last4: str | None = None,
         sandbox: bool | None = None,
+        provider: str = "mistral",
     ) -> FileRecord:
         """Record an uploaded file (idempotent by file id). ``content_hash`` must be recorded
         with ``record_dataset`` first; ``key_last4`` is the uploading key's last four characters;
@@ -218,6 +219,7 @@ class Ledger(AbstractContextManager["Ledger"]):
             "key_last4": check_last4(key_last4),
             "uploaded_at": to_seconds(uploaded_at),
             "sandbox": sandbox,
+            "provider": provider,
         }
         with self._write("recording an uploaded file") as conn:
             return files.record_file(conn, row)
@@ -357,8 +359,10 @@ class Ledger(AbstractContextManager["Ledger"]):
         *,
         backend: str | None = None,
         sweep_id: str | None = None,
+        provider: str | None = None,
     ) -> list[JobRecord]:
-        """Jobs newest first (by the server's ``created_at``)."""
+        """Jobs newest first (by the server's ``created_at``); ``provider`` keeps one
+        provider's ("mistral", "openai")."""
         with self._read("listing jobs") as conn:
             return jobs.list_jobs(
                 conn,
@@ -367,6 +371,7 @@ class Ledger(AbstractContextManager["Ledger"]):
                 limit=limit,
                 backend=None if backend is None else normalise_backend(backend),
                 sweep_id=sweep_id,
+                provider=provider,
             )
 
     def transitions(self, job_id: str) -> list[TransitionRecord]:
@@ -465,17 +470,26 @@ class Ledger(AbstractContextManager["Ledger"]):
     # -- the submission queue -------------------------------------------------------------
 
     def enqueue(
-        self, specs: Sequence[JsonInput], sweep_id: str | None = None, *, now: Instant
+        self,
+        specs: Sequence[JsonInput],
+        sweep_id: str | None = None,
+        *,
+        now: Instant,
+        provider: str = "mistral",
     ) -> list[QueueEntry]:
-        """Queue job specs (secrets stripped) in order; a sweep's members are queued once."""
+        """Queue job specs (secrets stripped) in order; a sweep's members are queued once.
+        ``provider`` says whose submitter creates them."""
         stripped = [json_object(spec) or {} for spec in specs]
         with self._write("queueing job specs") as conn:
-            return submissions.enqueue(conn, stripped, sweep_id=sweep_id, now=to_seconds(now))
+            return submissions.enqueue(
+                conn, stripped, sweep_id=sweep_id, now=to_seconds(now), provider=provider
+            )
 
-    def claim_next(self, now: Instant) -> QueueEntry | None:
-        """Atomically take the oldest pending entry (→ submitting); None when none is left."""
+    def claim_next(self, now: Instant, *, provider: str = "mistral") -> QueueEntry | None:
+        """Atomically take the oldest pending entry of ``provider`` (→ submitting); None when
+        none is left. Each provider's submitter claims only its own entries."""
         with self._write("claiming a queue entry") as conn:
-            return submissions.claim_next(conn, now=to_seconds(now))
+            return submissions.claim_next(conn, now=to_seconds(now), provider=provider)
 
     def mark_submitted(self, entry_id: int, job_id: str, *, now: Instant) -> QueueEntry:
         with self._write("marking a queue entry submitted") as conn:
@@ -500,10 +514,11 @@ class Ledger(AbstractContextManager["Ledger"]):
             return submissions.get_entry(conn, entry_id)
 
     def entries_in_state(
-        self, state: QueueState, *, sweep_id: str | None = None
+        self, state: QueueState, *, sweep_id: str | None = None, provider: str | None = None
     ) -> list[QueueEntry]:
+        """Entries in ``state``, oldest first; every provider's unless ``provider`` is given."""
         with self._read("listing queue entries") as conn:
-            return submissions.entries_in_state(conn, state, sweep_id=sweep_id)
+            return submissions.entries_in_state(conn, state, sweep_id=sweep_id, provider=provider)
 
     # -- leases ---------------------------------------------------------------------------
 

@@ -157,6 +157,7 @@ def _insert_job(
         "first_seen_at": now,
         "updated_at": now,
         "last_snapshot": stored,
+        "provider": snap.provider or schema.DEFAULT_PROVIDER,
         **{name: getattr(snap, name) for name in _COPIED_FIELDS},
         **extras.values(),
     }
@@ -312,6 +313,7 @@ def job_record(row: RowMapping) -> JobRecord:
         key_last4=row["key_last4"],
         sweep_id=row["sweep_id"],
         sandbox=row["sandbox"],
+        provider=row["provider"],
     )
 
 
@@ -332,8 +334,11 @@ def list_jobs(
     limit: int | None = None,
     backend: str | None = None,
     sweep_id: str | None = None,
+    provider: str | None = None,
 ) -> list[JobRecord]:
     query = select(schema.jobs).order_by(*newest_first())
+    if provider is not None:
+        query = query.where(_J.provider == provider)
     if status is not None:
         wanted = [status] if isinstance(status, str) else list(status)
         query = query.where(_J.status.in_([s.upper() for s in wanted]))

@@ -60,11 +60,29 @@ def _v4_add_origin(conn: Connection) -> None:
         conn.execute(text(f'ALTER TABLE {table.name} ADD COLUMN "{name}" {kind}'))
 
 
+def _v5_add_provider(conn: Connection) -> None:
+    # The provider of each file, job and queued spec; existing rows are Mistral's (the only
+    # provider before version 5). Like version 4, only the missing columns: a ledger created
+    # since version 5 has them from ``_v1_create_tables``.
+    inspector = inspect(conn)
+    for table, name in schema.V5_COLUMNS:
+        present = {column["name"] for column in inspector.get_columns(table.name)}
+        if name in present:
+            continue
+        conn.execute(
+            text(
+                f'ALTER TABLE {table.name} ADD COLUMN "{name}" VARCHAR(16) NOT NULL '
+                f"DEFAULT '{schema.DEFAULT_PROVIDER}'"
+            )
+        )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     _v1_create_tables,
     _v2_add_notifiers,
     _v3_add_heartbeats,
     _v4_add_origin,
+    _v5_add_provider,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -41,6 +41,10 @@ def notification_payload(transition: TransitionRecord, job: JobRecord) -> dict[s
         "suffix": job.suffix,
         "fine_tuned_model": job.fine_tuned_model,
         "sweep_id": job.sweep_id,
+        # Since schema version 5: whose job it is, and the provider's own word for the
+        # status (OpenAI's "succeeded" beside the ledger's SUCCESS).
+        "provider": job.provider,
+        "provider_status": job.provider_status,
     }
 
 

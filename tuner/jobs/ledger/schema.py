@@ -66,6 +66,15 @@ def _time(name: str, *, nullable: bool = False) -> Column[int]:
     return Column(name, BigInteger, nullable=nullable)
 
 
+DEFAULT_PROVIDER = "mistral"
+
+
+def _provider() -> Column[str]:
+    # NOT NULL with a server default: rows written before version 5 (and by code that does not
+    # name a provider) are Mistral's, the only provider tuner had.
+    return Column("provider", String(16), nullable=False, server_default=DEFAULT_PROVIDER)
+
+
 def _states(column: str, values: tuple[str, ...], name: str) -> CheckConstraint:
     listed = ", ".join(f"'{value}'" for value in values)
     return CheckConstraint(f"{column} IN ({listed})", name=name)
@@ -103,6 +112,8 @@ files = Table(
     Column("key_last4", String(4)),
     # Since version 4: whether the server that answered was a sandbox (NULL: not known).
     Column("sandbox", Boolean),
+    # Since version 5: the provider the file was uploaded to ("mistral" or "openai").
+    _provider(),
     _time("uploaded_at"),
     _time("deleted_at", nullable=True),
     Index(None, "content_hash", "backend"),
@@ -132,6 +143,9 @@ jobs = Table(
     Column("sweep_id", Text),
     # Since version 4: whether the server that answered was a sandbox (NULL: not known).
     Column("sandbox", Boolean),
+    # Since version 5: the provider that runs the job; its own status word is kept in
+    # ``last_snapshot["provider_status"]`` (``status`` is the ledger's state).
+    _provider(),
     Index(None, "status"),
     Index(None, "fine_tuned_model"),
     Index(None, "sweep_id"),
@@ -217,6 +231,8 @@ submissions = Table(
     _time("created_at"),
     _time("updated_at"),
     _time("submitted_at", nullable=True),
+    # Since version 5: the provider the spec is for (each provider's submitter claims its own).
+    _provider(),
     # Enqueueing the same sweep twice adds nothing (NULL sweep ids never clash).
     UniqueConstraint("sweep_id", "member_index"),
     _states("state", ("pending", "submitting", "submitted", "failed"), "state"),
@@ -338,4 +354,11 @@ V4_COLUMNS: tuple[tuple[Table, str], ...] = (
     (eval_run_models, "backend"),
     (eval_run_models, "sandbox"),
     (notifiers, "source"),
+)
+
+# Since version 5: which provider each file, job and queued spec belongs to.
+V5_COLUMNS: tuple[tuple[Table, str], ...] = (
+    (files, "provider"),
+    (jobs, "provider"),
+    (submissions, "provider"),
 )

@@ -51,6 +51,8 @@ class JobSnapshot(_Loose):
     fine_tuned_model: str | None = None
     suffix: str | None = None
     trained_tokens: int | None = None
+    provider: str | None = None
+    """Who runs the job: OpenAI's snapshots say "openai"; Mistral's name none."""
     events: list[SnapshotEvent] = Field(default_factory=list)
     checkpoints: list[SnapshotCheckpoint] = Field(default_factory=list)
 

@@ -27,7 +27,12 @@ def queue_entry(row: RowMapping) -> QueueEntry:
 
 
 def enqueue(
-    conn: Connection, specs: Sequence[dict[str, Any]], *, sweep_id: str | None, now: int
+    conn: Connection,
+    specs: Sequence[dict[str, Any]],
+    *,
+    sweep_id: str | None,
+    now: int,
+    provider: str = "mistral",
 ) -> list[QueueEntry]:
     """Add specs in order. With a sweep id, member ``i`` is added once however often it is sent."""
     rows = [
@@ -39,6 +44,7 @@ def enqueue(
             "attempts": 0,
             "created_at": now,
             "updated_at": now,
+            "provider": provider,
         }
         for index, spec in enumerate(specs)
     ]
@@ -56,11 +62,11 @@ def enqueue(
     return [queue_entry(row) for row in conn.execute(query).mappings()]
 
 
-def claim_next(conn: Connection, *, now: int) -> QueueEntry | None:
-    """Take the oldest pending entry: pending → submitting, attempts + 1."""
+def claim_next(conn: Connection, *, now: int, provider: str = "mistral") -> QueueEntry | None:
+    """Take the oldest pending entry of ``provider``: pending → submitting, attempts + 1."""
     candidate = (
         select(_Q.id)
-        .where(_Q.state == "pending")
+        .where(_Q.state == "pending", _Q.provider == provider)
         .order_by(_Q.id)
         .limit(1)
         .with_for_update(skip_locked=True)
@@ -126,9 +132,15 @@ def get_entry(conn: Connection, entry_id: int) -> QueueEntry | None:
 
 
 def entries_in_state(
-    conn: Connection, state: QueueState, *, sweep_id: str | None = None
+    conn: Connection,
+    state: QueueState,
+    *,
+    sweep_id: str | None = None,
+    provider: str | None = None,
 ) -> list[QueueEntry]:
     query = select(schema.submissions).where(_Q.state == state).order_by(_Q.id)
+    if provider is not None:
+        query = query.where(_Q.provider == provider)
     if sweep_id is not None:
         query = query.where(_Q.sweep_id == sweep_id)
     return [queue_entry(row) for row in conn.execute(query).mappings()]

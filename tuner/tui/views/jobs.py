@@ -51,6 +51,9 @@ class JobRow:
     best_valid_loss: float | None = None
     """The lowest ``valid_loss`` of its checkpoints (read for sweep members and jobs in
     training; None otherwise or without validation data)."""
+    provider: str = "mistral"
+    """Whose job it is ("mistral" or "openai"): the table shows a provider column once a
+    row is not Mistral's."""
 
     @property
     def is_local(self) -> bool:
@@ -95,6 +98,7 @@ def job_row(
         fine_tuned_model=record.fine_tuned_model,
         sweep_values=_sweep_values(record.spec),
         best_valid_loss=best_valid_loss,
+        provider=record.provider,
     )
 
 
@@ -128,6 +132,7 @@ def queue_row(entry: QueueEntry) -> JobRow:
         created_at=entry.created_at,
         fine_tuned_model=None,
         sweep_values=_sweep_values(spec),
+        provider=entry.provider,
     )
 
 
@@ -140,10 +145,17 @@ def load_queue_rows(ledger: Ledger) -> list[JobRow]:
     return [queue_row(entry) for entry in sorted(entries, key=lambda e: e.id, reverse=True)]
 
 
-def load_job_rows(ledger: Ledger, backend: str) -> tuple[list[JobRow], int | None, int]:
-    """Every job of ``backend``, newest first (running jobs with their latest checkpoint step),
-    the newest ``updated_at`` among them, and how many wait VALIDATED for an agreed start."""
+def load_job_rows(
+    ledger: Ledger, backend: str, also: Sequence[str] = ()
+) -> tuple[list[JobRow], int | None, int]:
+    """Every job of ``backend`` (and of the backends ``also`` names: another provider's),
+    newest first (running jobs with their latest checkpoint step), the newest ``updated_at``
+    among them, and how many wait VALIDATED for an agreed start."""
     records = ledger.list_jobs(backend=backend)
+    for other in also:
+        records += ledger.list_jobs(backend=other)
+    if also:
+        records.sort(key=lambda r: (r.created_at or r.first_seen_at, r.id), reverse=True)
     last = max((record.updated_at for record in records), default=None)
     rows = []
     startable = 0
@@ -199,8 +211,9 @@ class JobsSnapshot:
     """VALIDATED jobs queued with an agreed start (a sweep's members): the queue starts them."""
 
 
-def load_jobs(ledger: Ledger, backend: str, now: int) -> JobsSnapshot:
-    rows, last, startable = load_job_rows(ledger, backend)
+def load_jobs(ledger: Ledger, backend: str, now: int, also: Sequence[str] = ()) -> JobsSnapshot:
+    """The jobs screen's read; ``also``: other providers' backends whose jobs are shown too."""
+    rows, last, startable = load_job_rows(ledger, backend, also)
     queued = load_queue_rows(ledger)
     daemon = ledger.lease_holder(DAEMON_LEASE, now)
     cycle = None if daemon is None else ledger.last_heartbeat(DAEMON_LEASE)

@@ -33,6 +33,7 @@ FIXED: dict[str, tuple[str, int]] = {
     "cost": ("Cost", 6),
     "age": ("Age", 4),
     "val_loss": ("Val loss", 8),
+    "provider": ("Prov", 6),  # mistral, openai: only once a row is not Mistral's
 }
 # The suffix is what tells jobs apart (a sweep's members share the model and most of the
 # suffix): it gets its full length first, the model what is left (or no column at all).
@@ -60,12 +61,13 @@ def column_layout(
     suffix_room: int = MAX_SUFFIX,
     swept: Sequence[str] = (),
     compare: bool = False,
+    providers: bool = False,
 ) -> list[Column]:
     """The columns for a table ``total`` cells wide (cell padding and a scrollbar included).
 
     ``suffix_room``: the longest suffix shown (the suffix column never needs more). Compare
     mode shows the swept hyperparameters and the best validation loss instead of the model,
-    the tokens and the cost.
+    the tokens and the cost. ``providers`` adds a provider column (jobs of several providers).
     """
     # Compare mode gives the model's, tokens', cost's and age's room to the sweep's values.
     tail = ["val_loss", "steps"] if compare else ["steps", "tokens", "cost", "age"]
@@ -74,6 +76,8 @@ def column_layout(
         for name in (swept if compare else ())
     ]
     fixed = [Column(key, *FIXED[key]) for key in tail]
+    if providers:
+        fixed.insert(0, Column("provider", *FIXED["provider"]))
     used = ID_WIDTH + STATUS_WIDTH + sum(c.width for c in (*sweep_columns, *fixed))
     count = 3 + len(sweep_columns) + len(fixed)  # id, suffix, status + the rest
     room = total - used - (2 * count + 1)
@@ -149,6 +153,8 @@ def _cell(row: JobRow, now: int, column: Column) -> Text:
         return ident
     if key == "model":
         return Text(fmt.truncate(row.model, column.width))
+    if key == "provider":
+        return Text(fmt.truncate(row.provider, column.width), style="dim")
     if key == "suffix":
         return Text(keep_end(fmt.plain(row.suffix or ""), column.width), style="italic")
     if key == "status":
@@ -231,7 +237,13 @@ class JobsTable(DataTable[Text]):
             for name in row.sweep_values:
                 if name not in swept:
                     swept.append(name)
-        return column_layout(self._width, suffix_room=longest, swept=swept, compare=self.compare)
+        return column_layout(
+            self._width,
+            suffix_room=longest,
+            swept=swept,
+            compare=self.compare,
+            providers=any(row.provider != "mistral" for row in rows),
+        )
 
     # -- what is selected -------------------------------------------------------------------
 

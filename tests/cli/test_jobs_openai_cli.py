@@ -1,0 +1,142 @@
+"""``tuner jobs`` with both providers: an OpenAI spec created from the CLI (the estimate shown
+and confirmed first), ``list`` over both with a provider field and column, ``show`` and
+``cancel`` routed to the job's provider, and OpenAI down as one warning. Real HTTP to a Mistral
+and an OpenAI sandbox on 127.0.0.1, manual clocks."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.jobs.flow_support import write_spec
+from tests.jobs.test_openai_jobs import PAST_THE_END, conversations
+from tuner.sandbox import SandboxHandle
+
+from .conftest import API_KEY, data, run
+from .test_jobs_cli import support_spec
+
+MODEL = "gpt-4o-mini-2024-07-18"
+
+
+@pytest.fixture
+def oai(
+    env: SandboxHandle,
+    start_sandbox: Callable[..., SandboxHandle],
+    monkeypatch: pytest.MonkeyPatch,
+) -> SandboxHandle:
+    """An OpenAI sandbox beside ``env``'s Mistral one, with OpenAI's settings pointing at it."""
+    handle = start_sandbox(provider="openai")
+    monkeypatch.setenv("OPENAI_API_KEY", API_KEY)
+    monkeypatch.setenv("OPENAI_BASE_URL", handle.url + "/v1")
+    return handle
+
+
+def openai_spec(
+    folder: Path, suffix: str, *, body: str = "[hyperparameters]\nn_epochs = 2\n"
+) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "train.jsonl").write_bytes(conversations(prefix=suffix))
+    return write_spec(
+        folder / "job.toml",
+        f'provider = "openai"\nmodel = "{MODEL}"\nsuffix = "{suffix}"\n'
+        f'training_files = ["train.jsonl"]\n{body}',
+    )
+
+
+def test_openai_and_mistral_jobs_side_by_side(
+    env: SandboxHandle, oai: SandboxHandle, tmp_path: Path
+) -> None:
+    (tmp_path / "m").mkdir()
+    mistral = run("jobs", "create", str(support_spec(tmp_path / "m")), "--yes", "--json", "-q")
+    assert mistral.exit_code == 0, mistral.output
+    created = run("jobs", "create", str(openai_spec(tmp_path / "o", "care")), "--yes", "--json")
+
+    assert created.exit_code == 0, created.output
+    [job] = data(created)
+    assert (job["provider"], job["status"], job["ledger_status"]) == (
+        "openai",
+        "validating_files",
+        "VALIDATING",
+    )
+    assert "ESTIMATES" in created.stderr and "unconfirmed (2026-04)" in created.stderr
+
+    oai.advance(PAST_THE_END)
+    shown = run("jobs", "show", job["id"], "--json")
+    assert shown.exit_code == 0, shown.output
+    view = data(shown)
+    assert (view["provider"], view["status"], view["provider_status"]) == (
+        "openai",
+        "SUCCESS",
+        "succeeded",
+    )
+    assert view["checkpoints"] and any(e["name"] == "metrics" for e in view["events"])
+    assert view["backend"] == {"url": oai.url + "/v1", "sandbox": True}
+    text = run("jobs", "show", job["id"])
+    assert "SUCCESS (succeeded)" in text.stdout and "SIMULATED" in text.stdout
+    # The estimate agreed to, beside what the job's own trained tokens cost at the table's price.
+    assert "cost (estimate)" in text.stdout and "(agreed before creation)" in text.stdout
+    assert f"{view['trained_tokens']:,} trained tokens at $3/M" in text.stdout
+    assert "price unconfirmed 2026-04" in text.stdout
+
+    listed = run("jobs", "list", "--json")
+    assert listed.exit_code == 0, listed.output
+    rows = data(listed)
+    assert sorted(row["provider"] for row in rows) == ["mistral", "openai"]
+    openai_row = next(row for row in rows if row["provider"] == "openai")
+    assert openai_row["id"] == job["id"] and openai_row["ledger_status"] == "SUCCESS"
+    table = run("jobs", "list").stdout
+    assert "provider" in table and "openai" in table and "mistral" in table
+    assert "SUCCESS (succeeded)" in table
+    only = data(run("jobs", "list", "--status", "success", "--json"))
+    assert [row["provider"] for row in only] == ["openai"]
+
+
+def test_cancel_and_start_go_to_the_jobs_provider(
+    env: SandboxHandle, oai: SandboxHandle, tmp_path: Path
+) -> None:
+    created = run("jobs", "create", str(openai_spec(tmp_path, "stop")), "--yes", "--json")
+    [job] = data(created)
+
+    again = run("jobs", "create", str(openai_spec(tmp_path / "again", "other")), "--yes")
+    assert again.exit_code == 0 and "SIMULATED" in again.stdout
+
+    started = run("jobs", "start", job["id"], "--yes")
+    assert started.exit_code == 2 and "creating an OpenAI job starts it" in started.output
+
+    cancelled = run("jobs", "cancel", job["id"], "--yes")
+    assert cancelled.exit_code == 0, cancelled.output
+    assert "CANCELLED (cancelled)" in cancelled.stdout
+
+
+def test_over_budget_creates_nothing_and_says_why(
+    env: SandboxHandle, oai: SandboxHandle, tmp_path: Path
+) -> None:
+    refused = run(
+        "jobs", "create", str(openai_spec(tmp_path, "dear")), "--yes", "--max-cost", "0.000001"
+    )
+
+    assert refused.exit_code == 1 and "over the budget" in refused.output
+    assert "Nothing was uploaded or created" in refused.output
+    assert data(run("jobs", "list", "--json")) == []
+
+
+def test_openai_down_is_a_warning_and_mistral_is_still_listed(
+    env: SandboxHandle, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    created = run("jobs", "create", str(support_spec(tmp_path)), "--yes", "--json", "-q")
+    assert created.exit_code == 0, created.output
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{probe.getsockname()[1]}/v1"
+    monkeypatch.setenv("OPENAI_API_KEY", API_KEY)
+    monkeypatch.setenv("OPENAI_BASE_URL", dead)
+
+    listed = run("jobs", "list", "--json")
+
+    assert listed.exit_code == 0, listed.output
+    assert [row["provider"] for row in data(listed)] == ["mistral"]
+    warnings = [line for line in listed.stderr.splitlines() if line.startswith("warning:")]
+    assert len(warnings) == 1 and "openai: cannot reach" in warnings[0]
