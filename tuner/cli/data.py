@@ -247,13 +247,18 @@ def stats(
     seq_len: int | None = typer.Option(
         None, "--seq-len", help="Count conversations longer than this."
     ),
+    workers: int | None = typer.Option(
+        None,
+        "--workers",
+        min=1,
+        help="Worker processes for parsing and tokenizing, as for validate \\[default: cores].",
+    ),
     as_json: bool = JsonOpt,
     quiet: bool = QuietOpt,
 ) -> None:
     """Counts, turns, the token distribution and the cost and duration estimate."""
     from tuner.datasets.errors import DataInputError
     from tuner.datasets.stats import compute_stats
-    from tuner.datasets.tokens import counter_for
 
     if steps is not None and epochs is not None:
         fail("give --steps or --epochs, not both")
@@ -262,11 +267,12 @@ def stats(
         try:
             result = compute_stats(
                 path,
-                counter=counter_for(counting.tokenizer),
+                counter_factory=_counter_factory(counting.tokenizer),
                 model=counting.model,
                 training_steps=steps,
                 epochs=epochs,
                 seq_len=counting.seq_len,
+                workers=workers,
                 progress=progress,
             )
         except DataInputError as exc:
