@@ -715,14 +715,22 @@ def convert(
         return
     from tuner.datasets.convert import ConvertInputError, ConvertRefusedError
     from tuner.datasets.convert import convert as run_convert
-    from tuner.datasets.validate import ValidateOptions, validate_paths
+    from tuner.datasets.validate import OutputCheck, ValidateOptions
 
     if source_format not in FORMATS:
         fail(f"--from must be one of {', '.join(FORMATS)}, not {source_format!r}")
     options = _convert_options(kto_keep_desirable, preference, drop_media, reasoning)
     mapping, sources = _convert_mapping(mapping_path, dataset_info, dataset, sources or [])
     counting = _resolve(model, None)
-    with progress_for(quiet or as_json) as progress:
+    # The output is validated as it is written (the validator's workers check each line while
+    # the next ones convert), not read again afterwards.
+    check = OutputCheck(
+        out,
+        options=ValidateOptions(seq_len=counting.seq_len),
+        counter_factory=_counter_factory(counting.tokenizer),
+        expected_bytes=_total_bytes(sources),
+    )
+    with progress_for(quiet or as_json) as progress, check:
         try:
             result = run_convert(
                 sources,
@@ -733,6 +741,7 @@ def convert(
                 force=force,
                 progress=progress,
                 split=split_name,
+                check=check,
             )
         except ConvertInputError as exc:
             fail(
@@ -745,16 +754,7 @@ def convert(
         except OutputRefused as exc:
             _refused(exc)
         _say_temps_removed(result.temps_removed)
-        report = (
-            validate_paths(
-                [out],
-                options=ValidateOptions(seq_len=counting.seq_len),
-                counter_factory=_counter_factory(counting.tokenizer),
-                progress=progress,
-            )
-            if result.converted
-            else None
-        )
+        report = check.finish() if result.converted else None
     ok = report is not None and report.ok
     if as_json:
         emit_json(
@@ -776,6 +776,15 @@ def convert(
     else:
         _render_convert(result, report)
     raise typer.Exit(int(Exit.OK if ok else Exit.FAILED))
+
+
+def _total_bytes(sources: list[Path]) -> int:
+    """The sources' size on disk (a saved dataset: its files): whether a worker pool pays off."""
+    total = 0
+    for source in sources:
+        paths = source.rglob("*") if source.is_dir() else [source]
+        total += sum(p.stat().st_size for p in paths if p.is_file())
+    return total
 
 
 def _convert_options(
