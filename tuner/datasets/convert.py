@@ -301,6 +301,9 @@ def _convert_source(
             )
         else:
             skipped.append(_finding(path, row, line, source.unit))
+        # Not held while the next row is read and parsed (a record and its output line can
+        # each be hundreds of MB).
+        del line, record
         if read % _PROGRESS_EVERY == 0:
             progress.advance(_PROGRESS_EVERY)
     progress.advance(read % _PROGRESS_EVERY)
@@ -340,7 +343,8 @@ def _convert_row(
             return exc
         return UnreadableRow(exc.category, exc.code, exc.reason, exc.hint)
     try:
-        return orjson.dumps(converted) + b"\n", fields
+        # The newline appended by orjson: ``dumps(...) + b"\n"`` copied the whole line again.
+        return orjson.dumps(converted, option=orjson.OPT_APPEND_NEWLINE), fields
     except orjson.JSONEncodeError as exc:
         # Lone surrogates and values JSON cannot hold (e.g. decimals from Parquet).
         return UnreadableRow(

@@ -265,6 +265,9 @@ class _InProcess:
         """The results still pending, in order."""
         return iter(())
 
+    def start(self) -> None:
+        return None
+
     def abort(self) -> None:
         return None
 
@@ -304,6 +307,11 @@ class _Pool:
     def drain(self) -> Iterator[ChunkResult]:
         while self.window:
             yield self.window.popleft().result()
+
+    def start(self) -> None:
+        """Start the workers now: forked while this process is small, they do not carry a
+        copy of what it holds later (e.g. a huge record being converted)."""
+        self.executor.submit(int)  # with fork, every worker is started by the first submit
 
     def abort(self) -> None:
         """Stop the workers now (Ctrl-C, an error): waiting for their chunks took seconds."""
@@ -719,6 +727,7 @@ class OutputCheck:
         self._runner = _make_runner(counter_factory, count, expected_bytes)
         if self._runner.counter is not None:
             self._shared.tokenizer = self._runner.counter.name
+        self._runner.start()
         self._lines: list[tuple[int, bytes | None, int]] = []
         self._next = 1  # the number of the first line in self._lines
         self._chunk_bytes = 0
