@@ -11,11 +11,16 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tuner.datasets.dedupe import (
+    MINHASH_SEED,
+    NUM_PERM,
     Deduper,
     DedupeResult,
     Removal,
     dedupe_file,
+    jaccard,
     minhash,
+    minhash_of_hashes,
+    shingle_hashes_of,
     shingles,
 )
 from tuner.datasets.errors import DataInputError
@@ -266,6 +271,30 @@ def test_shingles_mark_roles_and_handle_short_texts() -> None:
     }
     assert shingles(PretrainSample("one two")) == {"one two"}
     assert shingles(PretrainSample("...")) == frozenset()
+
+
+_WORDS = st.lists(st.sampled_from(["a", "b", "c", "d", "e", "fox", "Dog", "ünï", "7"]), max_size=40)
+
+
+@settings(max_examples=200)
+@given(_WORDS, _WORDS)
+def test_hashed_shingles_are_the_shingles(one: list[str], two: list[str]) -> None:
+    # The numpy path hashes exactly the shingle sets: same sizes, same exact Jaccard.
+    first, second = PretrainSample(" ".join(one)), PretrainSample(" ".join(two))
+    a, b = shingles(first), shingles(second)
+    hashed_a, hashed_b = shingle_hashes_of(first), shingle_hashes_of(second)
+    assert (len(hashed_a), len(hashed_b)) == (len(a), len(b))
+    expected = len(a & b) / len(a | b) if a | b else 1.0
+    assert jaccard(hashed_a, hashed_b) == pytest.approx(expected)
+
+
+def test_the_numpy_minhash_is_datasketchs() -> None:
+    from datasketch import MinHash
+
+    hashes = shingle_hashes_of(PretrainSample(STORY))
+    reference = MinHash(num_perm=NUM_PERM, seed=MINHASH_SEED, hashfunc=int)
+    reference.update_batch(hashes.tolist())
+    assert (minhash_of_hashes(hashes).hashvalues == reference.hashvalues).all()
 
 
 def test_minhash_estimates_similarity() -> None:

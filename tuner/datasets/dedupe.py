@@ -11,6 +11,9 @@ each candidate is then decided on the exact Jaccard of the two shingle sets, nev
 estimate (at 128 permutations it errs by about ±0.09, which decided pairs near 0.9 by chance).
 The exact sets are held as sorted arrays of 32-bit shingle hashes (4 bytes a shingle, about what
 the MinHash itself takes), so a collision between two different shingles is the only error left.
+Shingle hashes and sketches are computed on whole arrays in numpy (:func:`shingle_hashes_of`,
+:func:`minhash_of_hashes`): building and hashing each 3-gram string, then feeding the sketch
+item by item, took most of the time.
 
 Each conversation is compared only with the conversations kept so far, so a cluster is anchored
 on its first line and a removed line never causes another removal. Lines with errors cannot be
@@ -20,10 +23,10 @@ loses a line it did not prove to be a duplicate.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
-import zlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from typing import TYPE_CHECKING, Literal
@@ -38,7 +41,7 @@ from tuner.progress import NULL_PROGRESS, Progress
 
 if TYPE_CHECKING:
     # datasketch pulls in scipy (about 0.6 s): imported only when near-duplicates are wanted.
-    from datasketch import LeanMinHash, MinHash, MinHashLSH
+    from datasketch import LeanMinHash, MinHashLSH
 
 
 NUM_PERM = 128
@@ -116,40 +119,101 @@ def shingles(sample: Sample, size: int = SHINGLE_SIZE) -> frozenset[str]:
 
 
 @cache
-def _template() -> MinHash:
+def _permutations() -> tuple[np.ndarray, np.ndarray]:
+    """datasketch's permutation parameters (``a``, ``b``) for our seed, as uint32 rows."""
     from datasketch import MinHash
 
-    # Building the permutations is the costly part of a MinHash; copies share the parameters.
-    # The items are already 32-bit CRC hashes of the shingles (see shingle_hashes): datasketch's
-    # affine32 scheme mixes its input (MurmurHash3 finalizer) before permuting, so CRC-32's
-    # linearity does not show, and each shingle is hashed once for the sketch and the exact set.
-    return MinHash(num_perm=NUM_PERM, seed=MINHASH_SEED, hashfunc=int)
+    # Building the permutations is the costly part of a MinHash: done once.
+    sketch = MinHash(num_perm=NUM_PERM, seed=MINHASH_SEED, hashfunc=int, scheme="affine32")
+    a, b = sketch.permutations
+    return a.astype(np.uint32).reshape(1, -1), b.astype(np.uint32).reshape(1, -1)
 
 
-def shingle_hashes(items: Iterable[str]) -> np.ndarray:
-    """The set of shingles as sorted unique 32-bit CRC hashes (for the sketch and exact Jaccard)."""
-    hashes = np.fromiter((zlib.crc32(item.encode("utf-8")) for item in items), dtype=np.uint32)
-    return np.unique(hashes)
+def _fmix32(values: np.ndarray) -> np.ndarray:
+    """MurmurHash3's 32-bit finalizer (uint32 arithmetic wraps, as the algorithm wants)."""
+    values = values ^ (values >> 16)
+    values = values * np.uint32(0x85EBCA6B)
+    values = values ^ (values >> 13)
+    values = values * np.uint32(0xC2B2AE35)
+    mixed: np.ndarray = values ^ (values >> 16)
+    return mixed
+
+
+# Odd 64-bit multipliers, one per position in a shingle.
+_POSITION_MULTIPLIERS = np.array(
+    [0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9, 0xD6E8FEB86659FD93],
+    dtype=np.uint64,
+)
+_WORD_CACHE_LIMIT = 1_000_000  # remembered word hashes (tens of MB); emptied past this
+
+
+class _WordHashes:
+    """A stable 64-bit hash per word (BLAKE2b, so runs and processes agree), remembered:
+    natural text repeats its words, and hashing each distinct word once is what makes
+    shingling cheap."""
+
+    def __init__(self) -> None:
+        self._known: dict[str, int] = {}
+
+    def __call__(self, words: list[str]) -> np.ndarray:
+        known = self._known
+        try:
+            # Most words are known: C-speed lookups, a new word met as a KeyError.
+            return np.fromiter(map(known.__getitem__, words), dtype=np.uint64, count=len(words))
+        except KeyError:
+            pass
+        if len(known) > _WORD_CACHE_LIMIT:
+            known.clear()
+        for word in words:
+            if word not in known:
+                digest = hashlib.blake2b(word.encode("utf-8", "surrogatepass"), digest_size=8)
+                known[word] = int.from_bytes(digest.digest(), "little")
+        return np.fromiter(map(known.__getitem__, words), dtype=np.uint64, count=len(words))
+
+
+_word_hashes = _WordHashes()
+
+
+def shingle_hashes_of(sample: Sample, size: int = SHINGLE_SIZE) -> np.ndarray:
+    """The sample's :func:`shingles` as sorted unique 32-bit hashes, without building them.
+
+    Each word is hashed once (64 bits, uniform); a shingle's hash is the sum of its words'
+    hashes times an odd multiplier per position, modulo 2**64, whose top 32 bits are kept:
+    whole arrays at a time in numpy, where joining and hashing each 3-gram string cost most of
+    the time. Two different shingles collide with probability about 2**-32, as with CRC-32
+    before.
+    """
+    words = _word_hashes(sample_words(sample))
+    count = len(words) - size + 1
+    if count < 1:
+        if not len(words):
+            return np.empty(0, dtype=np.uint32)
+        # Shorter than a shingle: the whole sequence is the one shingle (as in shingles()).
+        count, size = 1, len(words)
+    mixed = words[:count] * _POSITION_MULTIPLIERS[0]
+    for position in range(1, size):
+        mixed += words[position : position + count] * _POSITION_MULTIPLIERS[position]
+    # The word hashes are uniform, so the sum's top bits already are: no finalizer needed
+    # (the sketch mixes its input again).
+    return np.unique((mixed >> np.uint64(32)).astype(np.uint32))
 
 
 def minhash_of_hashes(hashes: np.ndarray) -> LeanMinHash:
-    """The MinHash of a set of shingle hashes (same parameters for every sketch)."""
+    """The MinHash of a set of 32-bit shingle hashes: datasketch's ``affine32`` scheme (the
+    MurmurHash3 finalizer, then ``a * h + b`` per permutation, in uint32), computed on the whole
+    array in numpy instead of item by item (same values as ``MinHash.update_batch``)."""
     from datasketch import LeanMinHash
 
-    sketch = _template().copy()
-    sketch.update_batch(hashes.tolist())
-    # LeanMinHash drops the permutation arrays: a fraction of the memory per kept conversation.
-    return LeanMinHash(sketch)
-
-
-def minhash_of(items: Iterable[str]) -> LeanMinHash:
-    """The MinHash of a set of strings (same parameters for every sketch, so any two compare)."""
-    return minhash_of_hashes(shingle_hashes(items))
+    a, b = _permutations()
+    mixed = _fmix32(hashes.astype(np.uint32)).reshape(-1, 1)
+    values = (mixed * a + b).min(axis=0) if len(mixed) else np.full(NUM_PERM, 2**32 - 1)
+    # LeanMinHash: no permutation arrays, a fraction of the memory per kept conversation.
+    return LeanMinHash(seed=MINHASH_SEED, hashvalues=values, scheme="affine32")
 
 
 def minhash(sample: Sample) -> LeanMinHash:
     """The MinHash of the sample's shingles (deterministic: fixed seed and hash function)."""
-    return minhash_of(shingles(sample))
+    return minhash_of_hashes(shingle_hashes_of(sample))
 
 
 def jaccard(a: np.ndarray, b: np.ndarray) -> float:
@@ -209,7 +273,7 @@ class Deduper:
 
     def _near_match(self, line: int, sample: Sample) -> Removal | None:
         assert self._lsh is not None and self.near is not None
-        items = shingle_hashes(shingles(sample))
+        items = shingle_hashes_of(sample)
         if not len(items):
             # Nothing to compare (no words at all): exact matching already covered it.
             return None
