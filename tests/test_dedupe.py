@@ -20,6 +20,8 @@ from tuner.datasets.dedupe import (
     jaccard,
     minhash,
     minhash_of_hashes,
+    minhashes_of,
+    shingle_hashes_many,
     shingle_hashes_of,
     shingles,
 )
@@ -286,6 +288,32 @@ def test_hashed_shingles_are_the_shingles(one: list[str], two: list[str]) -> Non
     assert (len(hashed_a), len(hashed_b)) == (len(a), len(b))
     expected = len(a & b) / len(a | b) if a | b else 1.0
     assert jaccard(hashed_a, hashed_b) == pytest.approx(expected)
+
+
+@settings(max_examples=100)
+@given(st.lists(_WORDS, max_size=12))
+def test_batched_hashes_and_sketches_are_the_single_ones(texts: list[list[str]]) -> None:
+    samples = [PretrainSample(" ".join(words)) for words in texts]
+    batched = shingle_hashes_many(samples)
+    assert len(batched) == len(samples)
+    for sample, hashes in zip(samples, batched, strict=True):
+        assert hashes.tolist() == shingle_hashes_of(sample).tolist()
+    for hashes, sketch in zip(batched, minhashes_of(batched), strict=True):
+        if len(hashes):
+            assert sketch is not None
+            assert (sketch.hashvalues == minhash_of_hashes(hashes).hashvalues).all()
+        else:
+            assert sketch is None
+
+
+def test_check_many_decides_as_check_one_by_one() -> None:
+    words = [f"word{i}" for i in range(200)]
+    texts = [" ".join(words), _words_variant(words, 1), "short", "short", _words_variant(words, 9)]
+    samples = [(n, _sample(chat(t, "ok"))) for n, t in enumerate(texts * 3, start=1)]
+    one_by_one = Deduper(near=0.9)
+    expected = [one_by_one.check(line, sample) for line, sample in samples]
+    assert Deduper(near=0.9).check_many(samples) == expected
+    assert {r.kind for r in expected if r is not None} == {"exact", "near"}
 
 
 def test_the_numpy_minhash_is_datasketchs() -> None:

@@ -26,15 +26,16 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
-from typing import TYPE_CHECKING, Literal
+from pathlib import Path
+from typing import TYPE_CHECKING, BinaryIO, Literal
 
 import numpy as np
 
 from tuner.datasets.findings import Finding
-from tuner.datasets.lines import Format, check_input, checked_lines, copy_line
+from tuner.datasets.lines import CheckedLine, Format, check_input, checked_lines, copy_line
 from tuner.datasets.samples import InstructSample, Sample, sample_key, tools_key
 from tuner.fsutil import atomic_writer, prepare_outputs
 from tuner.progress import NULL_PROGRESS, Progress
@@ -52,6 +53,9 @@ SHINGLE_SIZE = 3
 # threshold is one in more than 99 cases of 100 (benchmarks/dedupe.py measures the recall).
 CANDIDATE_MARGIN = 0.2
 MIN_LSH_THRESHOLD = 0.3
+# Lines decided together by dedupe_file (their hashes and sketches computed in one numpy pass);
+# a batch holds the lines' bytes, so it stays small.
+BATCH_LINES = 256
 
 _WORD = re.compile(r"\w+")
 
@@ -216,6 +220,69 @@ def minhash(sample: Sample) -> LeanMinHash:
     return minhash_of_hashes(shingle_hashes_of(sample))
 
 
+def shingle_hashes_many(samples: Sequence[Sample], size: int = SHINGLE_SIZE) -> list[np.ndarray]:
+    """:func:`shingle_hashes_of` for many samples at once: the same arrays, with one numpy pass
+    over all their words (per-sample numpy calls on ~300-word arrays cost more in call overhead
+    than in arithmetic)."""
+    words = [_word_hashes(sample_words(sample)) for sample in samples]
+    lengths = np.fromiter(map(len, words), dtype=np.int64, count=len(words))
+    result: list[np.ndarray] = [np.empty(0, dtype=np.uint32)] * len(samples)
+    for index in np.flatnonzero((lengths > 0) & (lengths < size)):
+        result[index] = shingle_hashes_of(samples[index], size)  # shorter than a shingle
+    counts = np.maximum(lengths - size + 1, 0)
+    if not counts.sum():
+        return result
+    flat = np.concatenate(words)
+    span = len(flat) - size + 1
+    mixed = flat[:span] * _POSITION_MULTIPLIERS[0]
+    for position in range(1, size):
+        mixed += flat[position : position + span] * _POSITION_MULTIPLIERS[position]
+    # Keep the windows that lie inside one sample: those starting at a sample's first
+    # len - size + 1 positions.
+    starts = np.concatenate(([0], np.cumsum(lengths)[:-1]))
+    owners = np.repeat(np.arange(len(samples), dtype=np.uint64), counts)
+    offsets = np.arange(len(owners)) - np.repeat(np.cumsum(counts) - counts, counts)
+    positions = np.repeat(starts, counts) + offsets
+    # One sort for the whole batch: (sample, hash) packed in 64 bits, then cut per sample.
+    keys = np.unique(owners << np.uint64(32) | (mixed[positions] >> np.uint64(32)))
+    bounds = np.searchsorted(keys >> np.uint64(32), np.arange(len(samples) + 1, dtype=np.uint64))
+    hashes = (keys & np.uint64(0xFFFFFFFF)).astype(np.uint32)
+    for index in np.flatnonzero(counts):
+        result[index] = hashes[bounds[index] : bounds[index + 1]]
+    return result
+
+
+# Cells of the (shingles x permutations) array computed at once by minhashes_of (4 bytes each).
+_SKETCH_CELLS = 1 << 21
+
+
+def minhashes_of(hash_sets: Sequence[np.ndarray]) -> list[LeanMinHash | None]:
+    """:func:`minhash_of_hashes` of many sets at once (None for an empty set): the permutations
+    applied to all their hashes in a few large numpy operations, minimum per set by
+    ``reduceat``."""
+    from datasketch import LeanMinHash
+
+    a, b = _permutations()
+    sketches: list[LeanMinHash | None] = [None] * len(hash_sets)
+    group: list[int] = []
+    cells = 0
+    for index in [*range(len(hash_sets)), -1]:
+        if index >= 0 and not len(hash_sets[index]):
+            continue
+        if group and (index < 0 or cells + len(hash_sets[index]) * NUM_PERM > _SKETCH_CELLS):
+            sets = [hash_sets[i] for i in group]
+            mixed = _fmix32(np.concatenate(sets).astype(np.uint32)).reshape(-1, 1)
+            starts = np.cumsum([0, *map(len, sets[:-1])])
+            values = np.minimum.reduceat(mixed * a + b, starts, axis=0)
+            for row, member in zip(values, group, strict=True):
+                sketches[member] = LeanMinHash(seed=MINHASH_SEED, hashvalues=row, scheme="affine32")
+            group, cells = [], 0
+        if index >= 0:
+            group.append(index)
+            cells += len(hash_sets[index]) * NUM_PERM
+    return sketches
+
+
 def jaccard(a: np.ndarray, b: np.ndarray) -> float:
     """The exact Jaccard similarity of two sorted unique hash arrays."""
     if not len(a) and not len(b):
@@ -260,27 +327,47 @@ class Deduper:
 
     def check(self, line: int, sample: Sample) -> Removal | None:
         """The removal for ``line`` if it duplicates a kept line, else None (and it is kept)."""
+        return self._check(line, sample, None)
+
+    def check_many(self, lines: Sequence[tuple[int, Sample]]) -> list[Removal | None]:
+        """:meth:`check` for each (line, sample), in order, with the same results; the
+        near-duplicate hashes and sketches of all of them are computed together, in numpy."""
+        if self._lsh is None:
+            return [self.check(line, sample) for line, sample in lines]
+        hash_sets = shingle_hashes_many([sample for _, sample in lines])
+        sketches = minhashes_of(hash_sets)
+        return [
+            self._check(line, sample, (items, sketch))
+            for (line, sample), items, sketch in zip(lines, hash_sets, sketches, strict=True)
+        ]
+
+    def _check(
+        self, line: int, sample: Sample, near: tuple[np.ndarray, LeanMinHash | None] | None
+    ) -> Removal | None:
         key = sample_key(sample)
         first = self._first.get(key)
         if first is not None:
             return Removal(line, first, 1.0, "exact")
         if self._lsh is not None:
-            near = self._near_match(line, sample)
-            if near is not None:
-                return near
+            if near is None:
+                items = shingle_hashes_of(sample)
+                near = (items, minhash_of_hashes(items) if len(items) else None)
+            removal = self._near_match(line, sample, *near)
+            if removal is not None:
+                return removal
         self._first[key] = line
         return None
 
-    def _near_match(self, line: int, sample: Sample) -> Removal | None:
+    def _near_match(
+        self, line: int, sample: Sample, items: np.ndarray, sketch: LeanMinHash | None
+    ) -> Removal | None:
         assert self._lsh is not None and self.near is not None
-        items = shingle_hashes_of(sample)
-        if not len(items):
+        if sketch is None:
             # Nothing to compare (no words at all): exact matching already covered it.
             return None
         tools = (
             tools_key(sample.tools) if isinstance(sample, InstructSample) and sample.tools else None
         )
-        sketch = minhash_of_hashes(items)
         best: tuple[float, int] | None = None
         for candidate in self._lsh.query(sketch):
             if self._tools.get(candidate) != tools:
@@ -328,16 +415,35 @@ def dedupe_file(
     deduper = Deduper(near)
     progress.start("dedupe", total=None, unit="lines")
     with atomic_writer(out) as handle:
+        batch: list[CheckedLine] = []
         for line in checked_lines(source, expect=expect):
             result.lines_read += 1
             progress.advance()
-            if line.sample is None:
-                result.invalid_lines += 1
-                result.invalid.extend(f for f in line.findings if f.is_error)
-            elif (removal := deduper.check(line.number, line.sample)) is not None:
-                result.removed.append(removal)
-                continue
-            copy_line(source, line, handle)
-            result.lines_written += 1
+            batch.append(line)
+            if len(batch) >= BATCH_LINES:
+                _dedupe_batch(batch, deduper, source, handle, result)
+                batch = []
+        _dedupe_batch(batch, deduper, source, handle, result)
     progress.finish()
     return result
+
+
+def _dedupe_batch(
+    batch: list[CheckedLine],
+    deduper: Deduper,
+    source: Path,
+    handle: BinaryIO,
+    result: DedupeResult,
+) -> None:
+    """Decide a batch of lines (in order) and write those kept, and those with errors."""
+    valid = [(line.number, line.sample) for line in batch if line.sample is not None]
+    removals = iter(deduper.check_many(valid))
+    for line in batch:
+        if line.sample is None:
+            result.invalid_lines += 1
+            result.invalid.extend(f for f in line.findings if f.is_error)
+        elif (removal := next(removals)) is not None:
+            result.removed.append(removal)
+            continue
+        copy_line(source, line, handle)
+        result.lines_written += 1
