@@ -265,6 +265,13 @@ def _pss(pid: int) -> int:
 
 def measure(command: list[str]) -> tuple[float, int, int, str]:
     """Run ``command``: (seconds, peak RSS of its largest process, peak summed PSS, stdout)."""
+    elapsed, maxrss, pss, out, _ = measure_cpu(command)
+    return elapsed, maxrss, pss, out
+
+
+def measure_cpu(command: list[str]) -> tuple[float, int, int, str, float]:
+    """:func:`measure`, and the CPU seconds (user + system) of the command and its workers:
+    on a shared machine wall-clock time says little when the cores are busy."""
     out_path = BENCH_DIR / "out.json"
     with out_path.open("wb") as out:
         start = time.perf_counter()
@@ -288,7 +295,8 @@ def measure(command: list[str]) -> tuple[float, int, int, str]:
         process.returncode = os.waitstatus_to_exitcode(status)
     if process.returncode not in (0, 1):
         raise SystemExit(f"{command[:3]} failed with exit code {process.returncode}")
-    return elapsed, usage.ru_maxrss * 1024, peak, out_path.read_text()
+    cpu = usage.ru_utime + usage.ru_stime
+    return elapsed, usage.ru_maxrss * 1024, peak, out_path.read_text(), cpu
 
 
 def _figures(name: str, seconds: float, maxrss: int, pss: int, tokens: int) -> str:

@@ -11,11 +11,18 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tuner.datasets.dedupe import (
+    MINHASH_SEED,
+    NUM_PERM,
     Deduper,
     DedupeResult,
     Removal,
     dedupe_file,
+    jaccard,
     minhash,
+    minhash_of_hashes,
+    minhashes_of,
+    shingle_hashes_many,
+    shingle_hashes_of,
     shingles,
 )
 from tuner.datasets.errors import DataInputError
@@ -266,6 +273,56 @@ def test_shingles_mark_roles_and_handle_short_texts() -> None:
     }
     assert shingles(PretrainSample("one two")) == {"one two"}
     assert shingles(PretrainSample("...")) == frozenset()
+
+
+_WORDS = st.lists(st.sampled_from(["a", "b", "c", "d", "e", "fox", "Dog", "ünï", "7"]), max_size=40)
+
+
+@settings(max_examples=200)
+@given(_WORDS, _WORDS)
+def test_hashed_shingles_are_the_shingles(one: list[str], two: list[str]) -> None:
+    # The numpy path hashes exactly the shingle sets: same sizes, same exact Jaccard.
+    first, second = PretrainSample(" ".join(one)), PretrainSample(" ".join(two))
+    a, b = shingles(first), shingles(second)
+    hashed_a, hashed_b = shingle_hashes_of(first), shingle_hashes_of(second)
+    assert (len(hashed_a), len(hashed_b)) == (len(a), len(b))
+    expected = len(a & b) / len(a | b) if a | b else 1.0
+    assert jaccard(hashed_a, hashed_b) == pytest.approx(expected)
+
+
+@settings(max_examples=100)
+@given(st.lists(_WORDS, max_size=12))
+def test_batched_hashes_and_sketches_are_the_single_ones(texts: list[list[str]]) -> None:
+    samples = [PretrainSample(" ".join(words)) for words in texts]
+    batched = shingle_hashes_many(samples)
+    assert len(batched) == len(samples)
+    for sample, hashes in zip(samples, batched, strict=True):
+        assert hashes.tolist() == shingle_hashes_of(sample).tolist()
+    for hashes, sketch in zip(batched, minhashes_of(batched), strict=True):
+        if len(hashes):
+            assert sketch is not None
+            assert (sketch.hashvalues == minhash_of_hashes(hashes).hashvalues).all()
+        else:
+            assert sketch is None
+
+
+def test_check_many_decides_as_check_one_by_one() -> None:
+    words = [f"word{i}" for i in range(200)]
+    texts = [" ".join(words), _words_variant(words, 1), "short", "short", _words_variant(words, 9)]
+    samples = [(n, _sample(chat(t, "ok"))) for n, t in enumerate(texts * 3, start=1)]
+    one_by_one = Deduper(near=0.9)
+    expected = [one_by_one.check(line, sample) for line, sample in samples]
+    assert Deduper(near=0.9).check_many(samples) == expected
+    assert {r.kind for r in expected if r is not None} == {"exact", "near"}
+
+
+def test_the_numpy_minhash_is_datasketchs() -> None:
+    from datasketch import MinHash
+
+    hashes = shingle_hashes_of(PretrainSample(STORY))
+    reference = MinHash(num_perm=NUM_PERM, seed=MINHASH_SEED, hashfunc=int)
+    reference.update_batch(hashes.tolist())
+    assert (minhash_of_hashes(hashes).hashvalues == reference.hashvalues).all()
 
 
 def test_minhash_estimates_similarity() -> None:

@@ -157,11 +157,12 @@ def test_sigkill_of_validate_leaves_no_worker(
     )
 
 
+@pytest.mark.parametrize("command", ["validate", "stats"])  # stats runs on validate's workers
 def test_ctrl_c_of_validate_leaves_no_worker(
-    tmp_path: Path, started: list[subprocess.Popen[bytes]]
+    tmp_path: Path, started: list[subprocess.Popen[bytes]], command: str
 ) -> None:
     data = big_file(tmp_path / "big.jsonl", 24)
-    process = tuner("data", "validate", data, "--workers", "2", "-q")
+    process = tuner("data", command, data, "--workers", "2", "-q")
     started.append(process)
     workers = workers_started(process, 2)
     # A Ctrl-C in the instant between fork and the initializer would reach a worker that has not

@@ -324,6 +324,12 @@ def stats(
         None, "--seq-len", help="Count conversations longer than this."
     ),
     provider_opt: str | None = ProviderOpt,
+    workers: int | None = typer.Option(
+        None,
+        "--workers",
+        min=1,
+        help="Worker processes for parsing and tokenizing, as for validate \\[default: cores].",
+    ),
     as_json: bool = JsonOpt,
     quiet: bool = QuietOpt,
 ) -> None:
@@ -344,18 +350,19 @@ def stats(
             hint="Leave them out with --provider openai.",
         )
     counting = _counting_for(provider, model, tokenizer, seq_len)
-    counter = _factory_for(provider, counting.tokenizer)()
+    factory = _factory_for(provider, counting.tokenizer)  # fails here, in one line
     with progress_for(quiet or as_json) as progress:
         try:
             result = compute_stats(
                 path,
-                counter=counter,
+                counter_factory=factory,
                 provider=provider,
                 # The price table is Mistral's: no cost estimate for OpenAI models yet.
                 model=counting.model if provider != "openai" else None,
                 training_steps=steps,
                 epochs=epochs,
                 seq_len=counting.seq_len,
+                workers=workers,
                 progress=progress,
             )
         except DataInputError as exc:
@@ -837,14 +844,22 @@ def convert(
         return
     from tuner.datasets.convert import ConvertInputError, ConvertRefusedError
     from tuner.datasets.convert import convert as run_convert
-    from tuner.datasets.validate import ValidateOptions, validate_paths
+    from tuner.datasets.validate import OutputCheck, ValidateOptions
 
     if source_format not in FORMATS:
         fail(f"--from must be one of {', '.join(FORMATS)}, not {source_format!r}")
     options = _convert_options(kto_keep_desirable, preference, drop_media, reasoning)
     mapping, sources = _convert_mapping(mapping_path, dataset_info, dataset, sources or [])
     counting = _resolve(model, None)
-    with progress_for(quiet or as_json) as progress:
+    # The output is validated as it is written (the validator's workers check each line while
+    # the next ones convert), not read again afterwards.
+    check = OutputCheck(
+        out,
+        options=ValidateOptions(seq_len=counting.seq_len),
+        counter_factory=_counter_factory(counting.tokenizer),
+        expected_bytes=_total_bytes(sources),
+    )
+    with progress_for(quiet or as_json) as progress, check:
         try:
             result = run_convert(
                 sources,
@@ -855,6 +870,7 @@ def convert(
                 force=force,
                 progress=progress,
                 split=split_name,
+                check=check,
             )
         except ConvertInputError as exc:
             fail(
@@ -867,16 +883,7 @@ def convert(
         except OutputRefused as exc:
             _refused(exc)
         _say_temps_removed(result.temps_removed)
-        report = (
-            validate_paths(
-                [out],
-                options=ValidateOptions(seq_len=counting.seq_len),
-                counter_factory=_counter_factory(counting.tokenizer),
-                progress=progress,
-            )
-            if result.converted
-            else None
-        )
+        report = check.finish() if result.converted else None
     ok = report is not None and report.ok
     if as_json:
         emit_json(
@@ -989,6 +996,15 @@ def _convert_openai(
             console.print(f"OpenAI {what[converted.method]} data.", highlight=False)
         _render_convert(result, report)
     raise typer.Exit(int(Exit.OK if ok else Exit.FAILED))
+
+
+def _total_bytes(sources: list[Path]) -> int:
+    """The sources' size on disk (a saved dataset: its files): whether a worker pool pays off."""
+    total = 0
+    for source in sources:
+        paths = source.rglob("*") if source.is_dir() else [source]
+        total += sum(p.stat().st_size for p in paths if p.is_file())
+    return total
 
 
 def _convert_options(

@@ -31,7 +31,7 @@ from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO, Literal
+from typing import Any, BinaryIO, Literal, Protocol
 
 import orjson
 
@@ -97,6 +97,15 @@ _PROGRESS_EVERY = 256
 
 Shape = Literal["messages", "alpaca", "prompt-completion"]
 OutRole = Literal["system", "user", "assistant", "tool"]
+
+
+class LineCheck(Protocol):
+    """What sees each output line as it is written (e.g.
+    :class:`tuner.datasets.validate.OutputCheck`, which validates the output in the same pass)."""
+
+    def add(self, line: bytes) -> None:
+        """One line as written, ending in ``\\n``."""
+        ...
 
 
 class ConvertInputError(UnreadableSourceError):
@@ -190,10 +199,12 @@ def convert(
     force: bool = False,
     progress: Progress = NULL_PROGRESS,
     split: str | None = None,
+    check: LineCheck | None = None,
 ) -> ConvertResult:
     """Convert ``sources`` (shards, in order) into one Mistral instruct JSONL file at ``out``.
 
-    ``split`` names the split of a saved DatasetDict (over the mapping's ``split``).
+    ``split`` names the split of a saved DatasetDict (over the mapping's ``split``). ``check``
+    is given every output line as it is written (validation in the same pass).
 
     ``out`` must not exist and must not be a source unless ``force``
     (:func:`tuner.fsutil.prepare_outputs`). Every source is opened before anything is written,
@@ -213,7 +224,9 @@ def convert(
         for source in opened:
             progress.start(f"Converting {source.path.name}", source.total, "rows")
             try:
-                tally = _convert_source(source, handle, plan, options, index, skipped, progress)
+                tally = _convert_source(
+                    source, handle, plan, options, index, skipped, progress, check
+                )
             finally:
                 progress.finish()
             counts.append(tally)
@@ -266,6 +279,7 @@ def _convert_source(
     first_index: int,
     skipped: list[Finding],
     progress: Progress,
+    check: LineCheck | None = None,
 ) -> SourceCounts:
     read = converted = 0
     path = str(source.path)
@@ -275,6 +289,8 @@ def _convert_source(
         line = _convert_row(record, plan, options, first_index + read - 1)
         if isinstance(line, tuple):
             handle.write(line[0])
+            if check is not None:
+                check.add(line[0])
             fields.add(line[1])
             converted += 1
         elif isinstance(line, RecordError):
@@ -288,6 +304,9 @@ def _convert_source(
             )
         else:
             skipped.append(_finding(path, row, line, source.unit))
+        # Not held while the next row is read and parsed (a record and its output line can
+        # each be hundreds of MB).
+        del line, record
         if read % _PROGRESS_EVERY == 0:
             progress.advance(_PROGRESS_EVERY)
     progress.advance(read % _PROGRESS_EVERY)
@@ -327,7 +346,8 @@ def _convert_row(
             return exc
         return UnreadableRow(exc.category, exc.code, exc.reason, exc.hint)
     try:
-        return orjson.dumps(converted) + b"\n", fields
+        # The newline appended by orjson: ``dumps(...) + b"\n"`` copied the whole line again.
+        return orjson.dumps(converted, option=orjson.OPT_APPEND_NEWLINE), fields
     except orjson.JSONEncodeError as exc:
         # Lone surrogates and values JSON cannot hold (e.g. decimals from Parquet).
         return UnreadableRow(

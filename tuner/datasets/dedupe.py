@@ -11,6 +11,9 @@ each candidate is then decided on the exact Jaccard of the two shingle sets, nev
 estimate (at 128 permutations it errs by about ±0.09, which decided pairs near 0.9 by chance).
 The exact sets are held as sorted arrays of 32-bit shingle hashes (4 bytes a shingle, about what
 the MinHash itself takes), so a collision between two different shingles is the only error left.
+Shingle hashes and sketches are computed on whole arrays in numpy (:func:`shingle_hashes_of`,
+:func:`minhash_of_hashes`): building and hashing each 3-gram string, then feeding the sketch
+item by item, took most of the time.
 
 Each conversation is compared only with the conversations kept so far, so a cluster is anchored
 on its first line and a removed line never causes another removal. Lines with errors cannot be
@@ -20,25 +23,26 @@ loses a line it did not prove to be a duplicate.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
-import zlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
-from typing import TYPE_CHECKING, Literal
+from pathlib import Path
+from typing import TYPE_CHECKING, BinaryIO, Literal
 
 import numpy as np
 
 from tuner.datasets.findings import Finding
-from tuner.datasets.lines import Format, check_input, checked_lines, copy_line
+from tuner.datasets.lines import CheckedLine, Format, check_input, checked_lines, copy_line
 from tuner.datasets.samples import InstructSample, Sample, sample_key, tools_key
 from tuner.fsutil import atomic_writer, prepare_outputs
 from tuner.progress import NULL_PROGRESS, Progress
 
 if TYPE_CHECKING:
     # datasketch pulls in scipy (about 0.6 s): imported only when near-duplicates are wanted.
-    from datasketch import LeanMinHash, MinHash, MinHashLSH
+    from datasketch import LeanMinHash, MinHashLSH
 
 
 NUM_PERM = 128
@@ -49,6 +53,9 @@ SHINGLE_SIZE = 3
 # threshold is one in more than 99 cases of 100 (benchmarks/dedupe.py measures the recall).
 CANDIDATE_MARGIN = 0.2
 MIN_LSH_THRESHOLD = 0.3
+# Lines decided together by dedupe_file (their hashes and sketches computed in one numpy pass);
+# a batch holds the lines' bytes, so it stays small.
+BATCH_LINES = 256
 
 _WORD = re.compile(r"\w+")
 
@@ -116,40 +123,164 @@ def shingles(sample: Sample, size: int = SHINGLE_SIZE) -> frozenset[str]:
 
 
 @cache
-def _template() -> MinHash:
+def _permutations() -> tuple[np.ndarray, np.ndarray]:
+    """datasketch's permutation parameters (``a``, ``b``) for our seed, as uint32 rows."""
     from datasketch import MinHash
 
-    # Building the permutations is the costly part of a MinHash; copies share the parameters.
-    # The items are already 32-bit CRC hashes of the shingles (see shingle_hashes): datasketch's
-    # affine32 scheme mixes its input (MurmurHash3 finalizer) before permuting, so CRC-32's
-    # linearity does not show, and each shingle is hashed once for the sketch and the exact set.
-    return MinHash(num_perm=NUM_PERM, seed=MINHASH_SEED, hashfunc=int)
+    # Building the permutations is the costly part of a MinHash: done once.
+    sketch = MinHash(num_perm=NUM_PERM, seed=MINHASH_SEED, hashfunc=int, scheme="affine32")
+    a, b = sketch.permutations
+    return a.astype(np.uint32).reshape(1, -1), b.astype(np.uint32).reshape(1, -1)
 
 
-def shingle_hashes(items: Iterable[str]) -> np.ndarray:
-    """The set of shingles as sorted unique 32-bit CRC hashes (for the sketch and exact Jaccard)."""
-    hashes = np.fromiter((zlib.crc32(item.encode("utf-8")) for item in items), dtype=np.uint32)
-    return np.unique(hashes)
+def _fmix32(values: np.ndarray) -> np.ndarray:
+    """MurmurHash3's 32-bit finalizer (uint32 arithmetic wraps, as the algorithm wants)."""
+    values = values ^ (values >> 16)
+    values = values * np.uint32(0x85EBCA6B)
+    values = values ^ (values >> 13)
+    values = values * np.uint32(0xC2B2AE35)
+    mixed: np.ndarray = values ^ (values >> 16)
+    return mixed
+
+
+# Odd 64-bit multipliers, one per position in a shingle.
+_POSITION_MULTIPLIERS = np.array(
+    [0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9, 0xD6E8FEB86659FD93],
+    dtype=np.uint64,
+)
+_WORD_CACHE_LIMIT = 1_000_000  # remembered word hashes (tens of MB); emptied past this
+
+
+class _WordHashes:
+    """A stable 64-bit hash per word (BLAKE2b, so runs and processes agree), remembered:
+    natural text repeats its words, and hashing each distinct word once is what makes
+    shingling cheap."""
+
+    def __init__(self) -> None:
+        self._known: dict[str, int] = {}
+
+    def __call__(self, words: list[str]) -> np.ndarray:
+        known = self._known
+        try:
+            # Most words are known: C-speed lookups, a new word met as a KeyError.
+            return np.fromiter(map(known.__getitem__, words), dtype=np.uint64, count=len(words))
+        except KeyError:
+            pass
+        if len(known) > _WORD_CACHE_LIMIT:
+            known.clear()
+        for word in words:
+            if word not in known:
+                digest = hashlib.blake2b(word.encode("utf-8", "surrogatepass"), digest_size=8)
+                known[word] = int.from_bytes(digest.digest(), "little")
+        return np.fromiter(map(known.__getitem__, words), dtype=np.uint64, count=len(words))
+
+
+_word_hashes = _WordHashes()
+
+
+def shingle_hashes_of(sample: Sample, size: int = SHINGLE_SIZE) -> np.ndarray:
+    """The sample's :func:`shingles` as sorted unique 32-bit hashes, without building them.
+
+    Each word is hashed once (64 bits, uniform); a shingle's hash is the sum of its words'
+    hashes times an odd multiplier per position, modulo 2**64, whose top 32 bits are kept:
+    whole arrays at a time in numpy, where joining and hashing each 3-gram string cost most of
+    the time. Two different shingles collide with probability about 2**-32, as with CRC-32
+    before.
+    """
+    words = _word_hashes(sample_words(sample))
+    count = len(words) - size + 1
+    if count < 1:
+        if not len(words):
+            return np.empty(0, dtype=np.uint32)
+        # Shorter than a shingle: the whole sequence is the one shingle (as in shingles()).
+        count, size = 1, len(words)
+    mixed = words[:count] * _POSITION_MULTIPLIERS[0]
+    for position in range(1, size):
+        mixed += words[position : position + count] * _POSITION_MULTIPLIERS[position]
+    # The word hashes are uniform, so the sum's top bits already are: no finalizer needed
+    # (the sketch mixes its input again).
+    return np.unique((mixed >> np.uint64(32)).astype(np.uint32))
 
 
 def minhash_of_hashes(hashes: np.ndarray) -> LeanMinHash:
-    """The MinHash of a set of shingle hashes (same parameters for every sketch)."""
+    """The MinHash of a set of 32-bit shingle hashes: datasketch's ``affine32`` scheme (the
+    MurmurHash3 finalizer, then ``a * h + b`` per permutation, in uint32), computed on the whole
+    array in numpy instead of item by item (same values as ``MinHash.update_batch``)."""
     from datasketch import LeanMinHash
 
-    sketch = _template().copy()
-    sketch.update_batch(hashes.tolist())
-    # LeanMinHash drops the permutation arrays: a fraction of the memory per kept conversation.
-    return LeanMinHash(sketch)
-
-
-def minhash_of(items: Iterable[str]) -> LeanMinHash:
-    """The MinHash of a set of strings (same parameters for every sketch, so any two compare)."""
-    return minhash_of_hashes(shingle_hashes(items))
+    a, b = _permutations()
+    mixed = _fmix32(hashes.astype(np.uint32)).reshape(-1, 1)
+    values = (mixed * a + b).min(axis=0) if len(mixed) else np.full(NUM_PERM, 2**32 - 1)
+    # LeanMinHash: no permutation arrays, a fraction of the memory per kept conversation.
+    return LeanMinHash(seed=MINHASH_SEED, hashvalues=values, scheme="affine32")
 
 
 def minhash(sample: Sample) -> LeanMinHash:
     """The MinHash of the sample's shingles (deterministic: fixed seed and hash function)."""
-    return minhash_of(shingles(sample))
+    return minhash_of_hashes(shingle_hashes_of(sample))
+
+
+def shingle_hashes_many(samples: Sequence[Sample], size: int = SHINGLE_SIZE) -> list[np.ndarray]:
+    """:func:`shingle_hashes_of` for many samples at once: the same arrays, with one numpy pass
+    over all their words (per-sample numpy calls on ~300-word arrays cost more in call overhead
+    than in arithmetic)."""
+    words = [_word_hashes(sample_words(sample)) for sample in samples]
+    lengths = np.fromiter(map(len, words), dtype=np.int64, count=len(words))
+    result: list[np.ndarray] = [np.empty(0, dtype=np.uint32)] * len(samples)
+    for index in np.flatnonzero((lengths > 0) & (lengths < size)):
+        result[index] = shingle_hashes_of(samples[index], size)  # shorter than a shingle
+    counts = np.maximum(lengths - size + 1, 0)
+    if not counts.sum():
+        return result
+    flat = np.concatenate(words)
+    span = len(flat) - size + 1
+    mixed = flat[:span] * _POSITION_MULTIPLIERS[0]
+    for position in range(1, size):
+        mixed += flat[position : position + span] * _POSITION_MULTIPLIERS[position]
+    # Keep the windows that lie inside one sample: those starting at a sample's first
+    # len - size + 1 positions.
+    starts = np.concatenate(([0], np.cumsum(lengths)[:-1]))
+    owners = np.repeat(np.arange(len(samples), dtype=np.uint64), counts)
+    offsets = np.arange(len(owners)) - np.repeat(np.cumsum(counts) - counts, counts)
+    positions = np.repeat(starts, counts) + offsets
+    # One sort for the whole batch: (sample, hash) packed in 64 bits, then cut per sample.
+    keys = np.unique(owners << np.uint64(32) | (mixed[positions] >> np.uint64(32)))
+    bounds = np.searchsorted(keys >> np.uint64(32), np.arange(len(samples) + 1, dtype=np.uint64))
+    hashes = (keys & np.uint64(0xFFFFFFFF)).astype(np.uint32)
+    for index in np.flatnonzero(counts):
+        result[index] = hashes[bounds[index] : bounds[index + 1]]
+    return result
+
+
+# Cells of the (shingles x permutations) array computed at once by minhashes_of (4 bytes each).
+_SKETCH_CELLS = 1 << 21
+
+
+def minhashes_of(hash_sets: Sequence[np.ndarray]) -> list[LeanMinHash | None]:
+    """:func:`minhash_of_hashes` of many sets at once (None for an empty set): the permutations
+    applied to all their hashes in a few large numpy operations, minimum per set by
+    ``reduceat``."""
+    from datasketch import LeanMinHash
+
+    a, b = _permutations()
+    sketches: list[LeanMinHash | None] = [None] * len(hash_sets)
+    group: list[int] = []
+    cells = 0
+    for index in [*range(len(hash_sets)), -1]:
+        if index >= 0 and not len(hash_sets[index]):
+            continue
+        if group and (index < 0 or cells + len(hash_sets[index]) * NUM_PERM > _SKETCH_CELLS):
+            sets = [hash_sets[i] for i in group]
+            mixed = _fmix32(np.concatenate(sets).astype(np.uint32)).reshape(-1, 1)
+            starts = np.cumsum([0, *map(len, sets[:-1])])
+            values = np.minimum.reduceat(mixed * a + b, starts, axis=0)
+            for row, member in zip(values, group, strict=True):
+                sketches[member] = LeanMinHash(seed=MINHASH_SEED, hashvalues=row, scheme="affine32")
+            group, cells = [], 0
+        if index >= 0:
+            group.append(index)
+            cells += len(hash_sets[index]) * NUM_PERM
+    return sketches
 
 
 def jaccard(a: np.ndarray, b: np.ndarray) -> float:
@@ -196,27 +327,47 @@ class Deduper:
 
     def check(self, line: int, sample: Sample) -> Removal | None:
         """The removal for ``line`` if it duplicates a kept line, else None (and it is kept)."""
+        return self._check(line, sample, None)
+
+    def check_many(self, lines: Sequence[tuple[int, Sample]]) -> list[Removal | None]:
+        """:meth:`check` for each (line, sample), in order, with the same results; the
+        near-duplicate hashes and sketches of all of them are computed together, in numpy."""
+        if self._lsh is None:
+            return [self.check(line, sample) for line, sample in lines]
+        hash_sets = shingle_hashes_many([sample for _, sample in lines])
+        sketches = minhashes_of(hash_sets)
+        return [
+            self._check(line, sample, (items, sketch))
+            for (line, sample), items, sketch in zip(lines, hash_sets, sketches, strict=True)
+        ]
+
+    def _check(
+        self, line: int, sample: Sample, near: tuple[np.ndarray, LeanMinHash | None] | None
+    ) -> Removal | None:
         key = sample_key(sample)
         first = self._first.get(key)
         if first is not None:
             return Removal(line, first, 1.0, "exact")
         if self._lsh is not None:
-            near = self._near_match(line, sample)
-            if near is not None:
-                return near
+            if near is None:
+                items = shingle_hashes_of(sample)
+                near = (items, minhash_of_hashes(items) if len(items) else None)
+            removal = self._near_match(line, sample, *near)
+            if removal is not None:
+                return removal
         self._first[key] = line
         return None
 
-    def _near_match(self, line: int, sample: Sample) -> Removal | None:
+    def _near_match(
+        self, line: int, sample: Sample, items: np.ndarray, sketch: LeanMinHash | None
+    ) -> Removal | None:
         assert self._lsh is not None and self.near is not None
-        items = shingle_hashes(shingles(sample))
-        if not len(items):
+        if sketch is None:
             # Nothing to compare (no words at all): exact matching already covered it.
             return None
         tools = (
             tools_key(sample.tools) if isinstance(sample, InstructSample) and sample.tools else None
         )
-        sketch = minhash_of_hashes(items)
         best: tuple[float, int] | None = None
         for candidate in self._lsh.query(sketch):
             if self._tools.get(candidate) != tools:
@@ -264,16 +415,35 @@ def dedupe_file(
     deduper = Deduper(near)
     progress.start("dedupe", total=None, unit="lines")
     with atomic_writer(out) as handle:
+        batch: list[CheckedLine] = []
         for line in checked_lines(source, expect=expect):
             result.lines_read += 1
             progress.advance()
-            if line.sample is None:
-                result.invalid_lines += 1
-                result.invalid.extend(f for f in line.findings if f.is_error)
-            elif (removal := deduper.check(line.number, line.sample)) is not None:
-                result.removed.append(removal)
-                continue
-            copy_line(source, line, handle)
-            result.lines_written += 1
+            batch.append(line)
+            if len(batch) >= BATCH_LINES:
+                _dedupe_batch(batch, deduper, source, handle, result)
+                batch = []
+        _dedupe_batch(batch, deduper, source, handle, result)
     progress.finish()
     return result
+
+
+def _dedupe_batch(
+    batch: list[CheckedLine],
+    deduper: Deduper,
+    source: Path,
+    handle: BinaryIO,
+    result: DedupeResult,
+) -> None:
+    """Decide a batch of lines (in order) and write those kept, and those with errors."""
+    valid = [(line.number, line.sample) for line in batch if line.sample is not None]
+    removals = iter(deduper.check_many(valid))
+    for line in batch:
+        if line.sample is None:
+            result.invalid_lines += 1
+            result.invalid.extend(f for f in line.findings if f.is_error)
+        elif (removal := next(removals)) is not None:
+            result.removed.append(removal)
+            continue
+        copy_line(source, line, handle)
+        result.lines_written += 1

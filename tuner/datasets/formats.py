@@ -184,23 +184,38 @@ def detect_kind(path: Path) -> SourceKind:
 
 
 def _jsonl_rows(path: Path) -> Iterator[Row]:
-    """Yield one row per non-blank physical line (split on ``\\n`` only; CRLF is fine)."""
+    """Yield one row per non-blank physical line (split on ``\\n`` only; CRLF is fine).
+
+    Memory per line is bounded by its size, not the file's: a huge single line costs about three
+    times its size at the peak (its bytes, orjson's working copy while it parses, the parsed
+    text); only a streaming parser would do better (see docs/data.md, "Source shapes").
+    """
     try:
         handle = open_binary(path)
     except OSError as exc:
         raise UnreadableSourceError(f"{path}: {exc.strerror or exc}") from exc
     with handle:
-        for number, raw in _numbered_lines(path, handle):
+        number = 0
+        while (raw := _next_line(path, handle)) is not None:
+            number += 1
             line = raw[len(_BOM) :] if number == 1 and raw.startswith(_BOM) else raw
             # Blank lines hold no record (a trailing blank line is common); nothing is lost.
-            if not line.strip():
+            # isspace(), not strip(): no copy of a line that may be hundreds of MB.
+            if not line or line.isspace():
                 continue
-            yield number, _parse_line(line)
+            record = _parse_line(line)
+            # The bytes are not kept while the record is converted: a huge line would otherwise
+            # be held twice (bytes and parsed text). Hence no enumerate() either: it keeps its
+            # last (number, line) tuple for reuse.
+            del raw, line
+            yield number, record
 
 
-def _numbered_lines(path: Path, handle: IO[bytes]) -> Iterator[tuple[int, bytes]]:
+def _next_line(path: Path, handle: IO[bytes]) -> bytes | None:
+    """The next physical line (with its newline), None at the end; a plain call, so no
+    generator frame keeps the line alive."""
     try:
-        yield from enumerate(handle, start=1)
+        return handle.readline() or None
     except (OSError, EOFError) as exc:  # a corrupt or truncated .gz
         raise UnreadableSourceError(f"{path}: cannot read: {exc}") from exc
 

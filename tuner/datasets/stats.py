@@ -1,25 +1,25 @@
 """``tuner data stats``: what a training file holds, in tokens, turns and money (an estimate).
 
-One streaming pass: every line is checked with the validator's rules (invalid lines are counted,
-not used), valid conversations are token-counted in batches with the model's own tokenizer.
+One streaming pass, the validator's own (:func:`tuner.datasets.validate.measure_file`): every line
+is checked with the validator's rules (invalid lines are counted, not used) and valid
+conversations are token-counted with the model's own tokenizer, on the validator's worker
+processes, which also measure each conversation's turns (:func:`conversation_shape`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tuner.datasets.counting import TokenCounter
-from tuner.datasets.lines import check_input, checked_lines
+from tuner.datasets.lines import check_input
 from tuner.datasets.pricing import Estimate, estimate
 from tuner.datasets.providers import DEFAULT_PROVIDER
+from tuner.datasets.report import FileReport
 from tuner.datasets.samples import InstructSample, Sample
 from tuner.datasets.summary import Bin, Summary, histogram, summarize
+from tuner.datasets.validate import CounterFactory, measure_file
 from tuner.progress import NULL_PROGRESS, Progress
-
-BATCH = 1000
 
 
 @dataclass
@@ -30,7 +30,6 @@ class _Tally:
     lines: int = 0
     invalid_lines: int = 0
     tokens: list[int] = field(default_factory=list)
-    trained: list[int] = field(default_factory=list)
     messages: list[int] = field(default_factory=list)
     user_turns: list[int] = field(default_factory=list)
     assistant_turns: list[int] = field(default_factory=list)
@@ -86,70 +85,82 @@ class DatasetStats:
         }
 
 
-def _valid_samples(
-    path: Path, tally: _Tally, progress: Progress, provider: str = DEFAULT_PROVIDER
-) -> Iterator[Sample]:
-    """The samples of the lines without errors, read as the validator reads them (the first
-    valid line decides the format; a line of the other format counts as invalid)."""
-    for line in checked_lines(path, provider=provider):
-        tally.lines += 1
-        progress.advance()
-        if line.sample is None:
-            tally.invalid_lines += 1
-            continue
-        tally.kind = tally.kind or line.sample.kind
-        yield line.sample
+def conversation_shape(sample: Sample) -> tuple[int, ...]:
+    """What stats needs of one conversation: its messages (the system prompt counted), user
+    turns, assistant turns, and 1/0 for: offers tools, has a system prompt, has an untrained
+    (weight 0) assistant turn. () for a pretrain or classifier line (no turns).
 
-
-def _record_shape(sample: Sample, tally: _Tally) -> None:
+    Runs in the validator's workers beside the checks (``measure_file``), so it stays a
+    module-level function (picklable).
+    """
     if not isinstance(sample, InstructSample):
-        return
+        return ()
     roles = [m.role for m in sample.messages]
-    tally.messages.append(len(roles) + (1 if sample.system_prompt else 0))
-    tally.user_turns.append(roles.count("user"))
-    tally.assistant_turns.append(roles.count("assistant"))
-    tally.with_tools += bool(sample.tools) or any(m.tool_calls for m in sample.messages)
-    # OpenAI's data keeps system (and developer) messages in place.
-    tally.with_system += sample.system_prompt is not None or any(
-        m.role in ("system", "developer") for m in sample.messages
-    )
-    tally.with_untrained_turns += any(
-        m.role == "assistant" and m.weight == 0 for m in sample.messages
+    return (
+        len(roles) + (1 if sample.system_prompt else 0),
+        roles.count("user"),
+        roles.count("assistant"),
+        int(bool(sample.tools) or any(m.tool_calls for m in sample.messages)),
+        # OpenAI's data keeps system (and developer) messages in place.
+        int(
+            sample.system_prompt is not None
+            or any(m.role in ("system", "developer") for m in sample.messages)
+        ),
+        int(any(m.role == "assistant" and m.weight == 0 for m in sample.messages)),
     )
 
 
-def _count_batch(batch: Sequence[Sample], counter: TokenCounter, tally: _Tally) -> None:
-    for result in counter.count(batch):
-        tally.tokens.append(result.total)
-        tally.trained.append(result.trained)
+def _tally(report: FileReport, shapes: list[tuple[int, ...]]) -> _Tally:
+    tally = _Tally(
+        kind=report.format,
+        lines=report.lines,
+        invalid_lines=report.lines - report.conversations,
+        tokens=list(report.token_counts),
+    )
+    for shape in shapes:
+        if not shape:
+            continue
+        messages, users, assistants, tools, system, untrained = shape
+        tally.messages.append(messages)
+        tally.user_turns.append(users)
+        tally.assistant_turns.append(assistants)
+        tally.with_tools += tools
+        tally.with_system += system
+        tally.with_untrained_turns += untrained
+    return tally
 
 
 def compute_stats(
     path: str | Path,
     *,
-    counter: TokenCounter,
+    counter_factory: CounterFactory,
     model: str | None = None,
     training_steps: int | None = None,
     epochs: float | None = None,
     seq_len: int | None = None,
+    workers: int | None = None,
     progress: Progress = NULL_PROGRESS,
     provider: str = DEFAULT_PROVIDER,
 ) -> DatasetStats:
     """Measure ``path``; with a ``model``, add the cost and duration estimate (Mistral's prices:
-    none for OpenAI models, pass ``model=None``). ``provider`` says whose rules read the lines."""
+    none for OpenAI models, pass ``model=None``). ``provider`` says whose rules read the lines.
+
+    The file is read by the validator's own pass (:func:`~tuner.datasets.validate.measure_file`):
+    the same worker processes (``workers``; 1 runs in this process, None the validator's
+    default), the same checks deciding which lines are valid conversations, the same counts.
+    ``counter_factory`` builds the token counter in each worker (picklable when workers are
+    spawned, e.g. ``functools.partial(counter_for, name)``).
+    """
     source = check_input(path)
-    tally = _Tally()
-    progress.start(f"Reading {source.name}", unit="lines")
-    batch: list[Sample] = []
-    for sample in _valid_samples(source, tally, progress, provider):
-        _record_shape(sample, tally)
-        batch.append(sample)
-        if len(batch) >= BATCH:
-            _count_batch(batch, counter, tally)
-            batch = []
-    if batch:
-        _count_batch(batch, counter, tally)
-    progress.finish()
+    report, shapes = measure_file(
+        source,
+        conversation_shape,
+        counter_factory=counter_factory,
+        workers=workers,
+        progress=progress,
+        provider=provider,
+    )
+    tally = _tally(report, shapes)
     data_tokens = sum(tally.tokens)
     cost = None
     if model is not None and data_tokens:
@@ -157,12 +168,12 @@ def compute_stats(
     return DatasetStats(
         path=str(source),
         format=tally.kind,
-        tokenizer=counter.name,
+        tokenizer=report.tokenizer or "",
         lines=tally.lines,
-        conversations=len(tally.tokens),
+        conversations=report.conversations,
         invalid_lines=tally.invalid_lines,
         tokens=summarize(tally.tokens),
-        trained_tokens=sum(tally.trained),
+        trained_tokens=report.tokens_trained,
         messages=summarize(tally.messages),
         user_turns=summarize(tally.user_turns),
         assistant_turns=summarize(tally.assistant_turns),

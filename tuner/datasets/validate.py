@@ -66,6 +66,9 @@ IN_FLIGHT_PER_WORKER = 2
 MAX_PENDING_LINES = 10_000
 
 CounterFactory = Callable[[], TokenCounter]
+# Extra figures a caller wants per valid conversation (e.g. turn counts for ``stats``), computed
+# in the worker beside the checks: a module-level function, so that tasks pickle.
+Measure = Callable[[Sample], tuple[int, ...]]
 _KINDS: tuple[Kind | None, ...] = (None, "instruct", "pretrain", "classifier", "preference")
 _KIND_CODE: dict[Kind | None, int] = {kind: code for code, kind in enumerate(_KINDS)}
 # A finding as it travels from a worker: (line, code, message, hint).
@@ -119,6 +122,7 @@ class ChunkTask:
     lines: list[tuple[int, bytes | None, int]]
     max_line_bytes: int = MAX_LINE_BYTES
     provider: str = DEFAULT_PROVIDER
+    measure: Measure | None = None
 
 
 @dataclass(slots=True)
@@ -133,6 +137,8 @@ class ChunkResult:
     findings: list[RawFinding]  # sorted by line; a line's own findings keep their order
     tokenizer: str | None
     nbytes: int
+    # With ``ChunkTask.measure``: its figures per line, () for a line without a sample.
+    measures: list[tuple[int, ...]] | None = None
 
 
 def sample_hash(sample: Sample) -> int:
@@ -148,10 +154,14 @@ def check_chunk(task: ChunkTask, counter: TokenCounter | None) -> ChunkResult:
     findings: list[RawFinding] = []
     samples: list[Sample] = []
     slots: list[int] = []
+    measure = task.measure
+    measures: list[tuple[int, ...]] | None = None if measure is None else []
     nbytes = 0
     for number, data, size in task.lines:
         nbytes += size + 1
         numbers.append(number)
+        if measures is not None:
+            measures.append(())
         if data is None:
             finding = line_too_long(task.path, number, size, task.max_line_bytes)
             findings.append(_raw(finding))
@@ -167,6 +177,8 @@ def check_chunk(task: ChunkTask, counter: TokenCounter | None) -> ChunkResult:
             keys.append(sample_hash(check.sample))
             samples.append(check.sample)
             slots.append(len(numbers) - 1)
+            if measure is not None and measures is not None:
+                measures[-1] = measure(check.sample)
     totals = array("q", [-1]) * len(numbers)
     trained = array("q", [-1]) * len(numbers)
     if counter is not None and samples:
@@ -189,6 +201,7 @@ def check_chunk(task: ChunkTask, counter: TokenCounter | None) -> ChunkResult:
         findings,
         None if counter is None else counter.name,
         nbytes,
+        measures,
     )
 
 
@@ -249,6 +262,17 @@ class _InProcess:
         for task in tasks:
             yield check_chunk(task, self.counter)
 
+    def feed(self, task: ChunkTask) -> Iterator[ChunkResult]:
+        """Take one more chunk; the results ready now, in order (for lines pushed as written)."""
+        yield check_chunk(task, self.counter)
+
+    def drain(self) -> Iterator[ChunkResult]:
+        """The results still pending, in order."""
+        return iter(())
+
+    def start(self) -> None:
+        return None
+
     def abort(self) -> None:
         return None
 
@@ -272,15 +296,27 @@ class _Pool:
             initializer=_init_worker,
             initargs=(factory, os.getpid()),
         )
+        self.window: deque[Future[ChunkResult]] = deque()
 
     def run(self, tasks: Iterator[ChunkTask]) -> Iterator[ChunkResult]:
-        window: deque[Future[ChunkResult]] = deque()
         for task in tasks:
-            window.append(self.executor.submit(_worker_check, task))
-            if len(window) >= self.limit:
-                yield window.popleft().result()
-        while window:
-            yield window.popleft().result()
+            yield from self.feed(task)
+        yield from self.drain()
+
+    def feed(self, task: ChunkTask) -> Iterator[ChunkResult]:
+        """Submit one more chunk; once the window is full, the oldest result (waited for)."""
+        self.window.append(self.executor.submit(_worker_check, task))
+        if len(self.window) >= self.limit:
+            yield self.window.popleft().result()
+
+    def drain(self) -> Iterator[ChunkResult]:
+        while self.window:
+            yield self.window.popleft().result()
+
+    def start(self) -> None:
+        """Start the workers now: forked while this process is small, they do not carry a
+        copy of what it holds later (e.g. a huge record being converted)."""
+        self.executor.submit(int)  # with fork, every worker is started by the first submit
 
     def abort(self) -> None:
         """Stop the workers now (Ctrl-C, an error): waiting for their chunks took seconds."""
@@ -322,7 +358,11 @@ def _make_runner(
 
 
 def _chunks(
-    path: str, expect: Kind | None, max_line_bytes: int, provider: str = DEFAULT_PROVIDER
+    path: str,
+    expect: Kind | None,
+    max_line_bytes: int,
+    provider: str = DEFAULT_PROVIDER,
+    measure: Measure | None = None,
 ) -> Iterator[ChunkTask]:
     lines: list[tuple[int, bytes | None, int]] = []
     nbytes = 0
@@ -331,14 +371,14 @@ def _chunks(
             lines.append((raw.number, raw.data, raw.size))
             nbytes += raw.size
             if len(lines) >= CHUNK_LINES or nbytes >= CHUNK_BYTES:
-                yield ChunkTask(path, expect, lines, max_line_bytes, provider)
+                yield ChunkTask(path, expect, lines, max_line_bytes, provider, measure)
                 lines, nbytes = [], 0
     except OSError as error:
         raise input_error(path, f"cannot read ({error.strerror or error})") from None
     except EOFError:  # a truncated .gz
         raise input_error(path, "cannot read (the compressed file ends early)") from None
     if lines:
-        yield ChunkTask(path, expect, lines, max_line_bytes, provider)
+        yield ChunkTask(path, expect, lines, max_line_bytes, provider, measure)
 
 
 # --------------------------------------------------------------------------- across lines
@@ -371,11 +411,13 @@ class _FileRun:
         # Broken lines are held back until the first valid line says the file's format.
         self.holding = fmt is None
 
-    def fold(self, result: ChunkResult) -> None:
+    def fold(self, result: ChunkResult) -> list[int]:
+        """Take one chunk's results; the indexes (in the chunk) of its valid conversations."""
         if result.tokenizer is not None:
             self.shared.tokenizer = result.tokenizer
         findings = result.findings
         position = 0
+        accepted: list[int] = []
         for index, number in enumerate(result.numbers):
             own: Sequence[RawFinding] = _NO_FINDINGS
             if position < len(findings) and findings[position][0] == number:
@@ -383,16 +425,18 @@ class _FileRun:
                 while position < len(findings) and findings[position][0] == number:
                     position += 1
                 own = findings[start:position]
-            self._line(
+            if self._line(
                 number,
                 _KINDS[result.kinds[index]],
                 own,
                 result.keys[index],
                 result.totals[index],
                 result.trained[index],
-            )
+            ):
+                accepted.append(index)
         if result.numbers:
             self.report.lines = result.numbers[-1]
+        return accepted
 
     def _line(
         self,
@@ -402,7 +446,7 @@ class _FileRun:
         key: int,
         total: int,
         trained: int,
-    ) -> None:
+    ) -> bool:
         if self.fmt is None:
             if key:
                 # The first valid line decides the format, also for the broken lines before it.
@@ -412,8 +456,8 @@ class _FileRun:
                 self.pending.append((number, kind, findings))
                 if len(self.pending) > MAX_PENDING_LINES:
                     self._release()
-                return
-        self._accept(number, kind, findings, key, total, trained)
+                return False
+        return self._accept(number, kind, findings, key, total, trained)
 
     def _release(self) -> None:
         """Stop holding lines back: report the held ones with what is known of the format."""
@@ -434,24 +478,26 @@ class _FileRun:
         key: int,
         total: int,
         trained: int,
-    ) -> None:
+    ) -> bool:
+        """Log the line's findings; True when it is a valid conversation of the file's format."""
         fmt, log = self.fmt, self.log
         if kind is not None and fmt is not None and kind != fmt:
             if fmt == "classifier":
                 self.log.add_finding(classifier.missing_labels_finding(self.report.path, number))
             else:
                 self.log.add_finding(wrong_format_finding(self.report.path, number, kind, fmt))
-            return
+            return False
         for line, code, message, hint in findings:
             if code == "missing_messages" and fmt == "pretrain":
                 code = "missing_text"  # decided after the line was checked
             log.add(line, code, message, hint)
         if not key:
-            return
+            return False
         self.report.conversations += 1
         if total >= 0:
             self._tokens(number, total, trained)
         self._duplicate(number, key)
+        return True
 
     def _tokens(self, number: int, total: int, trained: int) -> None:
         report = self.report
@@ -564,21 +610,7 @@ def _validate_file(
     label_sets: Mapping[str, Sequence[str]] | None = None,
 ) -> None:
     path = report.path
-    if report.size == 0:
-        report.add_file_finding(
-            make_finding(path, None, "empty_file", "the file is empty", "Give a file with data.")
-        )
-    elif report.size > MAX_FILE_BYTES:
-        report.add_file_finding(
-            make_finding(
-                path,
-                None,
-                "file_too_large",
-                f"the file is {_human(report.size)}, over the upload limit of "
-                f"{_human(MAX_FILE_BYTES)}",
-                "Split it into several files (training_files takes a list, with weights).",
-            )
-        )
+    _size_findings(report)
     if report.size and is_json_array(path):
         # One finding, not one per line of a pretty-printed array: `fix` cannot help here.
         report.add_file_finding(
@@ -600,13 +632,168 @@ def _validate_file(
     finally:
         progress.finish()
     run.finish()
+    _classifier_pass(report, label_sets)
+
+
+def _size_findings(report: FileReport) -> None:
+    if report.size == 0:
+        report.add_file_finding(
+            make_finding(
+                report.path, None, "empty_file", "the file is empty", "Give a file with data."
+            )
+        )
+    elif report.size > MAX_FILE_BYTES:
+        report.add_file_finding(
+            make_finding(
+                report.path,
+                None,
+                "file_too_large",
+                f"the file is {_human(report.size)}, over the upload limit of "
+                f"{_human(MAX_FILE_BYTES)}",
+                "Split it into several files (training_files takes a list, with weights).",
+            )
+        )
+
+
+def _classifier_pass(
+    report: FileReport, label_sets: Mapping[str, Sequence[str]] | None = None
+) -> None:
     if report.format == "classifier" and report.size:
         # Rules across lines (label kinds, sets, distribution) need a second pass.
-        for finding in classifier.file_findings(path, label_sets=label_sets):
+        for finding in classifier.file_findings(report.path, label_sets=label_sets):
             if finding.line is None:
                 report.add_file_finding(finding)
             else:
                 report.line_findings.add_finding(finding)
+
+
+# --------------------------------------------------------------------------- other entry points
+
+
+def measure_file(
+    path: str | os.PathLike[str],
+    measure: Measure,
+    *,
+    counter_factory: CounterFactory,
+    workers: int | None = None,
+    progress: Progress = NULL_PROGRESS,
+    provider: str = DEFAULT_PROVIDER,
+) -> tuple[FileReport, list[tuple[int, ...]]]:
+    """Read one file exactly as :func:`validate_paths` reads it, on the same worker processes,
+    with ``measure``'s figures for each valid conversation (``tuner data stats``).
+
+    Returns the file's report (format, lines, valid conversations, their token counts in file
+    order, line findings; the file-level rules are left out) and the figures of each valid
+    conversation, in the same order as ``report.token_counts``. ``measure`` must be a
+    module-level function when workers are spawned. Raises :class:`DataInputError` as
+    :func:`validate_paths` does.
+    """
+    name = os.fspath(path)
+    size = check_readable(name)
+    report = FileReport(name, size=size)
+    check_provider(provider)
+    shared = _Shared(names=[name], seq_len=None, provider=provider)
+    run = _FileRun(report, 0, None, shared)
+    figures: list[tuple[int, ...]] = []
+    runner = _make_runner(counter_factory, workers or default_workers(), size)
+    if runner.counter is not None:
+        shared.tokenizer = runner.counter.name
+    progress.start(f"reading {Path(name).name}", total=size, unit="B")
+    try:
+        for result in runner.run(_chunks(name, None, MAX_LINE_BYTES, provider, measure)):
+            measures = result.measures or []
+            figures.extend(measures[index] for index in run.fold(result))
+            progress.advance(result.nbytes)
+    except BaseException:
+        runner.abort()
+        raise
+    finally:
+        runner.close()
+        progress.finish()
+    run.finish()
+    report.tokenizer = shared.tokenizer
+    return report, figures
+
+
+class OutputCheck:
+    """Validates a JSONL file line by line while it is being written (``tuner data convert``).
+
+    Each line goes through the same per-line checks on the same workers as in
+    :func:`validate_paths`, and :meth:`finish` applies the same cross-line and file rules, so
+    the report is the one ``validate_paths([path])`` gives on the finished file, without reading
+    it again. Use it as a context manager (its workers stop on leaving it, at once on an error);
+    :meth:`add` every line as it is written, then call :meth:`finish` once the file is complete.
+    ``expected_bytes`` (e.g. the sources' size) decides whether a worker pool pays off.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        options: ValidateOptions | None = None,
+        counter_factory: CounterFactory | None = None,
+        workers: int | None = None,
+        expected_bytes: int = 0,
+    ) -> None:
+        self.options = options or ValidateOptions()
+        if workers is not None and workers < 1:
+            raise ValueError(f"workers must be at least 1, not {workers}")
+        self.path = os.fspath(path)
+        self._report = FileReport(self.path, strict=self.options.strict)
+        self._shared = _Shared(names=[self.path], seq_len=self.options.seq_len)
+        self._run = _FileRun(self._report, 0, cast(Kind | None, self.options.fmt), self._shared)
+        self._counted = counter_factory is not None
+        count = workers or self.options.workers or default_workers()
+        self._runner = _make_runner(counter_factory, count, expected_bytes)
+        if self._runner.counter is not None:
+            self._shared.tokenizer = self._runner.counter.name
+        self._runner.start()
+        self._lines: list[tuple[int, bytes | None, int]] = []
+        self._next = 1  # the number of the first line in self._lines
+        self._chunk_bytes = 0
+        self._size = 0
+
+    def __enter__(self) -> OutputCheck:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
+        if kind is not None:
+            self._runner.abort()
+        self._runner.close()
+
+    def add(self, line: bytes) -> None:
+        """One line as written: its bytes ending in ``\n``, with no other newline inside."""
+        size = len(line) - 1
+        self._size += size + 1
+        # An over-long line is reported from its size alone (never copied, as the reader never
+        # holds one).
+        data = line[:-1] if size <= MAX_LINE_BYTES else None
+        self._lines.append((self._next + len(self._lines), data, size))
+        self._chunk_bytes += size
+        if len(self._lines) >= CHUNK_LINES or self._chunk_bytes >= CHUNK_BYTES:
+            self._submit()
+
+    def _submit(self) -> None:
+        expect = cast(Kind | None, self.options.fmt)
+        task = ChunkTask(self.path, expect, self._lines, MAX_LINE_BYTES)
+        self._next += len(self._lines)
+        self._lines, self._chunk_bytes = [], 0
+        for result in self._runner.feed(task):
+            self._run.fold(result)
+
+    def finish(self) -> Report:
+        """The report of the whole file (call once, after the last line, with the file closed)."""
+        if self._lines:
+            self._submit()
+        for result in self._runner.drain():
+            self._run.fold(result)
+        self._run.finish()
+        report = self._report
+        report.size = self._size
+        _size_findings(report)
+        _classifier_pass(report, self.options.label_sets)
+        _cross_file_checks([report], self._shared, counted=self._counted)
+        return Report([report], strict=self.options.strict)
 
 
 def _cross_file_checks(reports: list[FileReport], shared: _Shared, *, counted: bool) -> None:
@@ -686,9 +873,11 @@ __all__ = [
     "ChunkTask",
     "DataInputError",
     "FileReport",
+    "OutputCheck",
     "Report",
     "ValidateOptions",
     "check_chunk",
     "default_workers",
+    "measure_file",
     "validate_paths",
 ]
