@@ -77,6 +77,9 @@ def test_a_job_created_elsewhere_shows_its_targets(env: SandboxHandle) -> None:
         '"topics" (multi_class, weight 0.5): "app", "delivery", "quality", "support"'
         in (target_lines[1])
     )
+    # A loss function the server did not report is not made up.
+    loss = sentiment["loss_function"]
+    assert f"({loss or 'loss function: server default'}, weight 1.0)" in target_lines[0]
     assert "as tuner sent it" not in text.stdout
     assert "\x1b" not in text.stdout  # the hostile label is shown inert
 
@@ -100,3 +103,10 @@ def test_a_listing_keeps_the_targets_a_detailed_answer_gave(
     assert detail is not None and detail.job.spec is None
     assert detail.classifier_targets_source == "server"
     assert [t["name"] for t in detail.classifier_targets()] == ["sentiment", "topics"]
+
+
+def test_a_target_without_a_loss_function_says_the_server_decides() -> None:
+    from tuner.cli.jobs import _target_line
+
+    line = _target_line({"name": "sentiment", "labels": ["a", "b"], "weight": 1.0})
+    assert line == '"sentiment" (loss function: server default, weight 1.0): "a", "b"'

@@ -471,7 +471,9 @@ def _target_line(target: dict[str, Any]) -> str:
 
     labels = ", ".join(quoted(label) for label in target.get("labels") or [])
     weight = target.get("weight")
-    kind = target.get("loss_function") or "single_class"
+    # No loss function given: the server chooses (its default is not confirmed, see
+    # docs/classifier.md), so none is made up here.
+    kind = target.get("loss_function") or "loss function: server default"
     about = f"{kind}, weight {weight}" if weight is not None else kind
     return f"{quoted(target.get('name'))} ({about}): {labels}"
 
