@@ -32,6 +32,9 @@ check: lint typecheck test  ## ruff, mypy and the tests
 
 bench: $(STAMP)  ## speed and memory figures (see README, "Benchmarks"); several minutes
 	$(PY) benchmarks/validate.py
+	$(PY) benchmarks/stats.py
+	$(PY) benchmarks/convert.py
+	$(PY) benchmarks/dedupe.py --sizes 10000
 	$(PY) benchmarks/daemon.py
 	$(PY) benchmarks/upload.py
 	$(PY) benchmarks/tui.py
