@@ -129,7 +129,6 @@ def test_method_sft_refuses_pairs_unless_chosen_is_kept(tmp_path: Path) -> None:
 
 
 def test_cli_says_which_method_it_produced(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    pytest.importorskip("bpe_openai")
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
     monkeypatch.delenv("TUNER_PROVIDER", raising=False)
     src = write(tmp_path / "pairs.jsonl", PAIRS * 4)

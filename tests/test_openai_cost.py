@@ -1,42 +1,13 @@
-"""OpenAI cost estimates: exact content tokens with the family's encoding, the overhead kept
-apart as an estimate, tokens × epochs × price, and a price table that says where it came from."""
+"""OpenAI cost estimates: tokens (from OpenAI's one counter, labelled an estimate) × epochs ×
+price, and a price table that says where it came from."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import orjson
 import pytest
 
-from tuner.datasets.openai_cost import (
-    EXAMPLE_OVERHEAD,
-    MESSAGE_OVERHEAD,
-    PRICES,
-    count_tokens,
-    encoding_name,
-    estimate,
-    price_for,
-)
-
-
-def write(path: Path, records: list[object]) -> Path:
-    path.write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in records))
-    return path
-
-
-@pytest.mark.parametrize(
-    ("model", "encoding"),
-    [
-        ("gpt-4o-mini-2024-07-18", "o200k_base"),
-        ("gpt-4.1-mini-2025-04-14", "o200k_base"),
-        ("ft:gpt-4.1-nano-2025-04-14:acme:care:abc123", "o200k_base"),
-        ("gpt-3.5-turbo-0125", "cl100k_base"),
-        ("davinci-002", "cl100k_base"),
-        ("open-mistral-7b", None),
-    ],
-)
-def test_each_family_has_its_encoding(model: str, encoding: str | None) -> None:
-    assert encoding_name(model) == encoding
+from tuner.datasets import openai_cost
+from tuner.datasets.openai_cost import PRICES, estimate, price_for, trained_cost
+from tuner.datasets.openai_tokens import ESTIMATE_LABEL
 
 
 def test_prices_say_where_they_come_from_and_aliases_find_their_snapshot() -> None:
@@ -49,68 +20,49 @@ def test_prices_say_where_they_come_from_and_aliases_find_their_snapshot() -> No
     assert override is not None and override.source == "override"
 
 
-def test_content_is_counted_exactly_and_the_overhead_apart(tmp_path: Path) -> None:
-    from tuner.datasets.openai_cost import _encoding
+def test_the_estimate_is_tokens_times_epochs_times_price() -> None:
+    def est(
+        model: str, epochs: int | None, basis: openai_cost.EpochsBasis | None = None
+    ) -> openai_cost.OpenAIEstimate:
+        return estimate(
+            1234, model, examples=7, tokenizer="o200k_base", epochs=epochs, epochs_basis=basis
+        )
 
-    messages = [
-        {"role": "system", "content": "Be brief."},
-        {"role": "user", "content": "Où est ma commande ?"},
-        {"role": "assistant", "content": [{"type": "text", "text": "Elle arrive demain."}]},
-    ]
-    path = write(tmp_path / "t.jsonl", [{"messages": messages}] * 2)
+    fixed = est("gpt-4o-mini-2024-07-18", 3)
+    auto = est("gpt-4o-mini-2024-07-18", None)
+    unpriced = est("gpt-4o-9999", 3)
+    assumed = est("gpt-4.1-mini-2025-04-14", 1, "default")
 
-    counted = count_tokens(path, "gpt-4o-mini-2024-07-18")
-
-    enc = _encoding("o200k_base")
-    content = sum(
-        len(enc.encode_ordinary(t))
-        for t in ("Be brief.", "Où est ma commande ?", "Elle arrive demain.")
+    assert fixed.train_tokens == 3 * 1234 and fixed.examples == 7
+    assert fixed.cost == round(3 * 1234 / 1e6 * 3.0, 4)
+    data = fixed.to_dict()
+    assert data["is_estimate"] is True and data["tokens_are_estimate"] is True
+    assert data["tokens_label"] == ESTIMATE_LABEL and ESTIMATE_LABEL in fixed.note
+    assert (data["price_source"], data["price_as_of"], data["epochs_basis"]) == (
+        "unconfirmed",
+        "2026-04",
+        "given",
     )
-    roles = sum(len(enc.encode_ordinary(m["role"])) for m in messages)
-    assert (counted.examples, counted.content_tokens) == (2, 2 * content)
-    assert counted.overhead_tokens == 2 * (EXAMPLE_OVERHEAD + 3 * MESSAGE_OVERHEAD + roles)
-    assert counted.problems == ()
-
-
-def test_dpo_counts_input_and_both_outputs_and_names_bad_lines(tmp_path: Path) -> None:
-    good = {
-        "input": {"messages": [{"role": "user", "content": "hi"}]},
-        "preferred_output": [{"role": "assistant", "content": "Hello!"}],
-        "non_preferred_output": [{"role": "assistant", "content": "What"}],
-    }
-    path = write(tmp_path / "d.jsonl", [good, {"messages": []}, good])
-
-    counted = count_tokens(path, "gpt-4.1-mini-2025-04-14", method="dpo")
-
-    assert counted.examples == 2 and counted.problem_count == 1
-    assert counted.problems[0].line == 2 and "input.messages" in counted.problems[0].reason
-    assert counted.content_tokens > 0
-
-
-def test_the_estimate_is_tokens_times_epochs_times_price(tmp_path: Path) -> None:
-    path = write(tmp_path / "t.jsonl", [{"messages": [{"role": "user", "content": "x" * 50}]}])
-    counted = count_tokens(path, "gpt-4o-mini-2024-07-18")
-
-    fixed = estimate(counted, "gpt-4o-mini-2024-07-18", epochs=3)
-    auto = estimate(counted, "gpt-4o-mini-2024-07-18", epochs=None)
-    unpriced = estimate(counted, "gpt-4o-9999", epochs=3)
-
-    assert fixed.train_tokens == 3 * counted.tokens
-    assert fixed.cost == round(3 * counted.tokens / 1e6 * 3.0, 4)
-    assert fixed.to_dict()["is_estimate"] is True and fixed.to_dict()["overhead_is_estimate"]
     assert auto.cost is None and 'n_epochs is "auto"' in auto.note
+    assert auto.epochs_basis == "auto"
     assert unpriced.cost is None and "no training price known" in unpriced.note
+    assert assumed.cost == round(1234 / 1e6 * 5.0, 4) and "1 epoch(s) assumed" in assumed.note
 
 
-def test_an_unknown_family_cannot_be_counted(tmp_path: Path) -> None:
-    path = write(tmp_path / "t.jsonl", [{"messages": []}])
-    with pytest.raises(ValueError, match="no tokenizer known"):
-        count_tokens(path, "open-mistral-7b")
+def test_dpo_says_how_pairs_are_counted_and_epochs_must_be_whole() -> None:
+    dpo = estimate(10, "gpt-4.1-mini", examples=1, tokenizer="o200k_base", method="dpo", epochs=2)
+    assert "DPO" in dpo.note and dpo.method == "dpo"
+    with pytest.raises(ValueError, match="at least 1"):
+        estimate(10, "gpt-4.1-mini", examples=1, tokenizer="o200k_base", epochs=0)
 
 
 def test_trained_tokens_are_priced_with_the_tables_figure() -> None:
-    from tuner.datasets.openai_cost import trained_cost
-
     found = trained_cost("gpt-4.1-mini-2025-04-14", 2_000_000)
     assert found is not None and found[0] == 10.0 and found[1].source == "unconfirmed"
     assert trained_cost("gpt-9", 1_000) is None
+
+
+def test_the_cost_module_counts_no_tokens_itself() -> None:
+    # One way to count: the cost estimate has no encoding map or loader of its own.
+    for gone in ("count_tokens", "encoding_name", "_encoding", "_ENCODINGS", "MESSAGE_OVERHEAD"):
+        assert not hasattr(openai_cost, gone), gone

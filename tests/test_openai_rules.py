@@ -440,7 +440,6 @@ def test_the_file_format_decides_sft_or_dpo(tmp_path: Path) -> None:
 def test_examples_longer_than_the_training_context_are_reported(tmp_path: Path) -> None:
     from tuner.datasets.openai_tokens import openai_counter_for
 
-    pytest.importorskip("bpe_openai")
     path = write(tmp_path / "t.jsonl", [example(n) for n in range(10)])
     report = validate_paths(
         [path],
@@ -465,7 +464,6 @@ def test_worker_processes_give_the_same_report(
     from tuner.datasets import validate as validate_module
     from tuner.datasets.openai_tokens import openai_counter_for
 
-    pytest.importorskip("bpe_openai")
     monkeypatch.setattr(validate_module, "POOL_MIN_BYTES", 0)
     monkeypatch.setattr(validate_module, "CHUNK_LINES", 7)
     lines = [example(n) for n in range(40)] + [dpo(), {"messages": [USER]}]

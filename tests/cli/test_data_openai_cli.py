@@ -14,8 +14,6 @@ from tuner.cli.main import app
 
 runner = CliRunner()
 
-pytest.importorskip("bpe_openai")
-
 
 def run(*args: str) -> tuple[int, str]:
     result = runner.invoke(app, list(args))
@@ -107,11 +105,75 @@ def test_stats_with_openai(sft: Path) -> None:
     assert data["conversations"] == 12
     assert data["share_with_system_prompt"] == 1.0  # developer messages count as one
     assert data["seq_len"] == 65_536
-    assert data["estimate"] is None  # no OpenAI price table yet
     assert "estimated" in data["tokenizer"]
-    # No OpenAI cost estimate: its planning options are refused rather than ignored.
-    code, out = run("data", "stats", str(sft), "--provider", "openai", "--epochs", "3")
-    assert code == 2 and "Mistral's only" in out
+    # Without --epochs: one epoch, said so; OpenAI's price table, unconfirmed and dated.
+    est = data["estimate"]
+    assert (est["provider"], est["epochs"], est["epochs_basis"]) == ("openai", 1, "default")
+    assert est["data_tokens"] == data["tokens"]["total"] and est["examples"] == 12
+    assert est["tokens_are_estimate"] is True and est["is_estimate"] is True
+    assert (est["price_source"], est["price_as_of"]) == ("unconfirmed", "2026-04")
+    assert est["usd_per_million_tokens"] == 5.0  # the gpt-4.1-mini snapshot's figure
+    assert est["cost"] == round(data["tokens"]["total"] / 1e6 * 5.0, 4)
+
+
+def test_stats_with_openai_epochs_prices_tokens_times_epochs(sft: Path) -> None:
+    code, out = run(
+        "data",
+        "stats",
+        str(sft),
+        "--provider",
+        "openai",
+        "--model",
+        "gpt-4o-mini",
+        "--epochs",
+        "3",
+        "--json",
+    )
+    assert code == 0, out
+    data = json.loads(out)
+    est = data["estimate"]
+    assert (est["epochs"], est["epochs_basis"]) == (3, "given")
+    assert est["train_tokens"] == 3 * data["tokens"]["total"]
+    assert est["cost"] == round(3 * data["tokens"]["total"] / 1e6 * 3.0, 4)
+    # The text report labels the tokens an estimate and the price unconfirmed with its date.
+    code, out = run(
+        "data",
+        "stats",
+        str(sft),
+        "--provider",
+        "openai",
+        "--model",
+        "gpt-4o-mini",
+        "--epochs",
+        "3",
+    )
+    assert code == 0, out
+    assert "Cost: ESTIMATE" in out and "price UNCONFIRMED (2026-04)" in out
+    assert f"{3 * data['tokens']['total']:,}" in out and "(from --epochs)" in out
+    assert "per-message overhead estimated" in out
+
+
+def test_stats_with_openai_refuses_steps_and_fractional_epochs(sft: Path) -> None:
+    code, out = run("data", "stats", str(sft), "--provider", "openai", "--steps", "10")
+    assert code == 2 and "not training steps" in out
+    code, out = run("data", "stats", str(sft), "--provider", "openai", "--epochs", "2.5")
+    assert code == 2 and "whole number" in out
+
+
+def test_stats_with_an_unpriced_openai_model_has_no_cost(sft: Path) -> None:
+    code, out = run(
+        "data",
+        "stats",
+        str(sft),
+        "--provider",
+        "openai",
+        "--model",
+        "gpt-4o-2024-05-13",
+        "--json",
+    )
+    assert code == 0, out
+    est = json.loads(out)["estimate"]
+    assert est["cost"] is None and "no training price known" in est["note"]
 
 
 def test_split_with_openai_rules(sft: Path, tmp_path: Path) -> None:

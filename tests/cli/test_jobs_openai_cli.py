@@ -123,6 +123,29 @@ def test_over_budget_creates_nothing_and_says_why(
     assert data(run("jobs", "list", "--json")) == []
 
 
+def test_data_that_breaks_openais_rules_is_refused_before_upload(
+    env: SandboxHandle, oai: SandboxHandle, tmp_path: Path
+) -> None:
+    spec = openai_spec(tmp_path, "bad")
+    train = tmp_path / "train.jsonl"
+    with train.open("ab") as handle:
+        handle.write(b'{"messages": [{"role": "bot", "content": "hi"}]}\n')
+
+    refused = run("jobs", "create", str(spec), "--yes")
+
+    assert refused.exit_code == 1, refused.output
+    assert "openai_unknown_role" in refused.stdout  # the findings, as for a Mistral spec
+    error = " ".join(refused.stderr.split())  # the one message, as the terminal wrapped it
+    assert error.startswith("error: 1 error(s) under OpenAI's rules") and error.count("error:") == 1
+    assert "nothing was uploaded" in error
+    assert error.endswith(f"tuner data validate --provider openai --model {MODEL} {train}")
+    as_json = run("jobs", "create", str(spec), "--yes", "--json")
+    assert as_json.exit_code == 1
+    refusal = data(as_json)
+    assert refusal["ok"] is False and refusal["jobs"] == [] and not refusal["validation"]["ok"]
+    assert data(run("jobs", "list", "--json")) == []
+
+
 def test_openai_down_is_a_warning_and_mistral_is_still_listed(
     env: SandboxHandle, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

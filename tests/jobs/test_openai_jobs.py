@@ -77,6 +77,18 @@ def jobs(client: OpenAIClient, ledger: Ledger, oai: SandboxHandle) -> OpenAIJobs
     )
 
 
+def preference_pairs() -> bytes:
+    lines = [
+        {
+            "input": {"messages": [{"role": "user", "content": question}]},
+            "preferred_output": [{"role": "assistant", "content": answer}],
+            "non_preferred_output": [{"role": "assistant", "content": "No idea."}],
+        }
+        for question, answer in QUESTIONS
+    ]
+    return b"".join(orjson.dumps(line) + b"\n" for line in lines)
+
+
 def write_spec(folder: Path, body: str, data: bytes | None = None) -> Path:
     (folder / "train.jsonl").write_bytes(conversations() if data is None else data)
     path = folder / "job.toml"
@@ -206,8 +218,102 @@ async def test_declined_and_unusable_lines_upload_nothing(
     invalid = await OpenAICreator(jobs, confirm=lambda p: True).create(broken)
 
     assert invalid.outcome == "invalid" and invalid.message is not None
-    assert "2 line(s)" in invalid.message
-    assert f"line {len(QUESTIONS) + 1}: not a JSON object" in invalid.message
+    assert invalid.report is not None and invalid.report.errors == 2
+    train = tmp_path / "train.jsonl"
+    assert invalid.message.startswith(f"2 error(s) under OpenAI's rules, first {train}:13: ")
+    assert "\n" not in invalid.message
+    assert invalid.message.endswith(
+        f"See them all: tuner data validate --provider openai --model {BASE} {train}"
+    )
+    assert server_files(http) == [] and server_jobs(http) == []
+
+
+# Lines of the right shape (a messages list; input and two outputs) that OpenAI's rules refuse:
+# the broad shape check the create flow had let each of them be uploaded and fail on the server.
+@pytest.mark.parametrize(
+    ("body", "line", "code"),
+    [
+        ("", {"messages": [{"role": "user", "content": "only a question"}]}, "last_not_assistant"),
+        ("", {"messages": [{"role": "bot", "content": "hi"}]}, "openai_unknown_role"),
+        (
+            "",
+            {
+                "messages": [
+                    {"role": "user", "content": "q", "weight": 1},
+                    {"role": "assistant", "content": "a"},
+                ]
+            },
+            "weight_not_assistant",
+        ),
+        (
+            'method = "dpo"\n',
+            {
+                "input": {
+                    "messages": [
+                        {"role": "user", "content": "q"},
+                        {"role": "assistant", "content": "a"},
+                    ]
+                },
+                "preferred_output": [{"role": "assistant", "content": "yes"}],
+                "non_preferred_output": [{"role": "assistant", "content": "no"}],
+            },
+            "dpo_input_ends_with_assistant",
+        ),
+    ],
+)
+async def test_openai_rules_refuse_the_data_before_anything_is_uploaded(
+    jobs: OpenAIJobs, http: httpx.Client, tmp_path: Path, body: str, line: Any, code: str
+) -> None:
+    good = conversations() if "dpo" not in body else preference_pairs()
+    spec = load_spec(write_spec(tmp_path, body, good + orjson.dumps(line) + b"\n"))
+
+    result = await OpenAICreator(jobs, confirm=lambda p: True).create(spec)
+
+    assert result.outcome == "invalid", result.message
+    assert result.report is not None
+    assert code in {f.code for f in result.report.iter_findings() if f.is_error}
+    assert result.message is not None and "tuner data validate --provider openai" in result.message
+    assert server_files(http) == [] and server_jobs(http) == []
+
+
+async def test_a_dpo_spec_refuses_chat_data_and_the_validation_file_is_checked(
+    jobs: OpenAIJobs, http: httpx.Client, tmp_path: Path
+) -> None:
+    dpo = load_spec(write_spec(tmp_path, 'method = "dpo"\n'))  # chat lines, not pairs
+    wrong = await OpenAICreator(jobs, confirm=lambda p: True).create(dpo)
+    assert wrong.outcome == "invalid" and wrong.report is not None and wrong.report.errors
+    pairs = load_spec(write_spec(tmp_path, 'method = "dpo"\n', preference_pairs()))
+    right = await OpenAICreator(jobs).create(pairs, dry_run=True)
+    assert right.outcome == "dry_run" and right.report is not None and right.report.ok
+    estimate = right.plan.jobs[0].estimate
+    assert estimate is not None and estimate.method == "dpo" and "DPO" in estimate.note
+
+    (tmp_path / "valid.jsonl").write_bytes(b'{"messages": "nope"}\n')
+    spec = load_spec(write_spec(tmp_path, 'validation_files = ["valid.jsonl"]\n'))
+    result = await OpenAICreator(jobs, confirm=lambda p: True).create(spec)
+
+    assert result.outcome == "invalid" and result.message is not None
+    assert f"first {tmp_path / 'valid.jsonl'}:1: " in result.message
+    assert result.message.endswith(f"--eval {tmp_path / 'valid.jsonl'}")
+    assert server_files(http) == [] and server_jobs(http) == []
+
+
+async def test_the_estimate_is_the_validation_counters_total(
+    jobs: OpenAIJobs, http: httpx.Client, tmp_path: Path
+) -> None:
+    from tuner.datasets.openai_tokens import ESTIMATE_LABEL
+
+    spec = load_spec(write_spec(tmp_path, "[hyperparameters]\nn_epochs = 3\n"))
+
+    result = await OpenAICreator(jobs).create(spec, dry_run=True)
+
+    assert result.outcome == "dry_run" and result.report is not None and result.report.ok
+    (train,) = result.report.files
+    estimate = result.plan.jobs[0].estimate
+    assert estimate is not None and train.tokenizer == f"o200k_base, {ESTIMATE_LABEL}"
+    assert (estimate.data_tokens, estimate.examples) == (train.tokens_total, len(QUESTIONS))
+    assert estimate.train_tokens == 3 * train.tokens_total
+    assert estimate.cost == round(3 * train.tokens_total / 1e6 * 3.0, 4)
     assert server_files(http) == [] and server_jobs(http) == []
 
 

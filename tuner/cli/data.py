@@ -89,19 +89,11 @@ def _counting_for(
 
 
 def _factory_for(provider: str, tokenizer: str) -> Any:
-    """The picklable counter factory of ``provider``; OpenAI's needs the ``openai`` extra."""
+    """The picklable counter factory of ``provider`` (OpenAI's: tuner.datasets.openai_tokens)."""
     if provider != "openai":
         return _counter_factory(tokenizer)
-    from tuner.datasets.openai_tokens import (
-        OpenAITokenizerMissing,
-        load_encoding,
-        openai_counter_for,
-    )
+    from tuner.datasets.openai_tokens import openai_counter_for
 
-    try:
-        load_encoding(tokenizer)  # fail here, in one line, rather than in a worker
-    except OpenAITokenizerMissing as exc:
-        fail(str(exc).split(". ")[0], hint=exc.hint)
     return functools.partial(openai_counter_for, tokenizer)
 
 
@@ -316,9 +308,15 @@ def stats(
     path: Path = typer.Argument(..., help="A JSONL training file."),
     model: str | None = ModelOpt,
     tokenizer: str | None = TokenizerOpt,
-    steps: int | None = typer.Option(None, "--steps", min=1, help="Planned training steps."),
+    steps: int | None = typer.Option(
+        None, "--steps", min=1, help="Planned training steps (Mistral only)."
+    ),
     epochs: float | None = typer.Option(
-        None, "--epochs", min=0.0, help="Planned epochs (instead of steps)."
+        None,
+        "--epochs",
+        min=0.0,
+        help="Planned epochs (instead of steps); with --provider openai a whole number "
+        "(n_epochs; one epoch when left out).",
     ),
     seq_len: int | None = typer.Option(
         None, "--seq-len", help="Count conversations longer than this."
@@ -335,8 +333,9 @@ def stats(
 ) -> None:
     """Counts, turns, the token distribution and the cost and duration estimate.
 
-    With --provider openai the token totals are estimates (exact content, estimated overhead)
-    and there is no cost estimate yet (the price table is Mistral's).
+    With --provider openai: the token totals are estimates (exact content, estimated overhead),
+    and the cost is tokens × epochs × OpenAI's price for --model (the price table is
+    unconfirmed and dated; no duration). OpenAI jobs are planned in whole epochs, not steps.
     """
     from tuner.datasets.errors import DataInputError
     from tuner.datasets.stats import compute_stats
@@ -344,21 +343,25 @@ def stats(
     if steps is not None and epochs is not None:
         fail("give --steps or --epochs, not both")
     provider = _provider(provider_opt)
-    if provider == "openai" and (steps is not None or epochs is not None):
+    if provider == "openai" and steps is not None:
         fail(
-            "--steps and --epochs plan the cost estimate, which is Mistral's only for now",
-            hint="Leave them out with --provider openai.",
+            "OpenAI jobs are planned in epochs (n_epochs), not training steps",
+            hint="Give --epochs N with --provider openai.",
+        )
+    if provider == "openai" and epochs is not None and (epochs < 1 or not epochs.is_integer()):
+        fail(
+            f"--epochs must be a whole number of at least 1 with --provider openai, not {epochs:g}",
+            hint="OpenAI's n_epochs is a whole number, e.g. --epochs 3.",
         )
     counting = _counting_for(provider, model, tokenizer, seq_len)
-    factory = _factory_for(provider, counting.tokenizer)  # fails here, in one line
+    factory = _factory_for(provider, counting.tokenizer)
     with progress_for(quiet or as_json) as progress:
         try:
             result = compute_stats(
                 path,
                 counter_factory=factory,
                 provider=provider,
-                # The price table is Mistral's: no cost estimate for OpenAI models yet.
-                model=counting.model if provider != "openai" else None,
+                model=counting.model,
                 training_steps=steps,
                 epochs=epochs,
                 seq_len=counting.seq_len,
@@ -464,6 +467,9 @@ BASIS = {
 
 def render_estimate(est: dict[str, Any]) -> None:
     """The estimate as a short, labelled block; always called an estimate."""
+    if est.get("provider") == "openai":
+        render_openai_estimate(est)
+        return
     source = {"observed": "price observed on real jobs", "guess": "price UNCONFIRMED"}.get(
         est["price_source"], f"price from {est['price_source']}"
     )
@@ -487,6 +493,49 @@ def render_estimate(est: dict[str, Any]) -> None:
         ("storage", f"{est['storage_per_month']:g} {usd} per month while the model is kept"),
         ("duration", f"about {_duration(est['expected_duration_seconds'])}"),
     ]
+    for label, value in rows:
+        console.print(f"  {label:<16} {value}", markup=False)
+    if est.get("note"):
+        console.print(f"  note: {est['note']}", style="dim", markup=False)
+
+
+OPENAI_EPOCHS = {
+    "given": "from --epochs",
+    "default": "assumed: give --epochs N for your plan",
+    "auto": 'OpenAI picks ("auto")',
+}
+
+
+def _money(amount: float) -> str:
+    """Cents, or four decimals for a sum under a cent (a small file's cost is not zero)."""
+    return f"{amount:,.2f}" if amount >= 0.01 or amount == 0 else f"{amount:.4f}"
+
+
+def render_openai_estimate(est: dict[str, Any]) -> None:
+    """OpenAI's estimate: tokens (an estimate) × epochs × the table's (unconfirmed) price."""
+    usd = est["currency"]
+    price = (
+        f"price {est['price_source'].upper()} ({est['price_as_of']})"
+        if est["price_source"]
+        else "no price known"
+    )
+    console.print(f"\n[bold]Cost: ESTIMATE[/] ({shown(est['model'])}, {shown(price)})")
+    epochs = "?" if est["epochs"] is None else f"{est['epochs']:,}"
+    rows = [
+        ("data tokens", f"{est['data_tokens']:,} (estimate: {est['tokens_label']})"),
+        ("epochs", f"{epochs} ({OPENAI_EPOCHS.get(est['epochs_basis'], est['epochs_basis'])})"),
+        (
+            "train tokens",
+            "?" if est["train_tokens"] is None else f"{est['train_tokens']:,}",
+        ),
+    ]
+    if est["usd_per_million_tokens"] is not None:
+        cost = "?" if est["cost"] is None else f"{_money(est['cost'])} {usd}"
+        rows.append(
+            ("cost", f"{cost} ({est['usd_per_million_tokens']:g} {usd} per million tokens)")
+        )
+    else:
+        rows.append(("cost", "? (no training price known for this model)"))
     for label, value in rows:
         console.print(f"  {label:<16} {value}", markup=False)
     if est.get("note"):

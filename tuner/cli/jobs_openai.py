@@ -84,16 +84,27 @@ def create_openai(
 
 
 def _report(result: OpenAICreateResult, out: Console, as_json: bool) -> None:
+    from tuner.cli.data import render_refusal
+
+    validation = None if result.report is None else result.report.to_dict()
+    if result.outcome == "invalid":
+        # As for a Mistral spec: the findings that stopped it, then one line (and the command).
+        assert validation is not None
+        render_refusal(validation, as_json=as_json, listing="jobs")
+        fail(result.message or _TEXT["invalid"], code=Exit.FAILED)
     if result.outcome == "dry_run":
         if as_json:
-            emit_json({"ok": True, "plan": result.plan.to_dict()})
+            emit_json({"ok": True, "validation": validation, "plan": result.plan.to_dict()})
         else:
             render_openai_plan(result.plan, out)
-            out.print("[bold green]OK[/]: counted and estimated; nothing was uploaded (--dry-run).")
+            out.print(
+                "[bold green]OK[/]: the data is valid under OpenAI's rules; nothing was uploaded "
+                "(--dry-run)."
+            )
         return
     if as_json:
         emit_json([_job_json(job) for job in result.jobs])
-    if result.outcome in ("over_budget", "invalid", "duplicate"):
+    if result.outcome in ("over_budget", "duplicate"):
         render_openai_plan(result.plan, out)
     if result.sandbox and result.jobs and not as_json:
         simulated_banner([result.backend])
@@ -120,7 +131,7 @@ def _report(result: OpenAICreateResult, out: Console, as_json: bool) -> None:
 _TEXT = {
     "declined": "not created: the cost was not confirmed",
     "failed": "the job could not be created",
-    "invalid": "the training file has lines that are not examples",
+    "invalid": "the data breaks OpenAI's rules; nothing was uploaded",
     "over_budget": "refused: over the --max-cost budget",
     "duplicate": "the same job exists already",
 }

@@ -1,17 +1,18 @@
 """What an OpenAI fine-tuning job costs, estimated before it is created: tokens × epochs × price.
 
 OpenAI has no dry run and no "validated, now start" step: creating a job starts it (and bills
-it). So the confirmation and ``--max-cost`` of an OpenAI job rest on this local estimate alone.
+it). So the confirmation and ``--max-cost`` of an OpenAI job rest on this local estimate alone;
+``tuner data stats --provider openai`` shows the same estimate.
 
-- **Tokens**: message contents are counted exactly with the model family's own encoding
-  (``o200k_base`` for the gpt-4o, gpt-4.1 and o-series families, ``cl100k_base`` for
-  gpt-3.5-turbo, gpt-4, babbage-002 and davinci-002), offline, from the vocabulary that ships
-  inside the ``bpe-openai`` package. The per-message overhead OpenAI bills for training is not
-  published: it is counted as an ESTIMATE (the chat-format figures of OpenAI's cookbook: 3
-  tokens per message plus its role, 3 per example, tools as their JSON) and kept apart from the
-  exact count.
-- **Epochs**: the spec's ``n_epochs``. With "auto" OpenAI picks the epochs from the data, so no
-  cost is estimated (a budget then refuses the job: its cost is unknown).
+- **Tokens**: not counted here. They come from :mod:`tuner.datasets.openai_tokens` (the one
+  OpenAI counter: the model family's encoding, exact content, the per-message overhead as an
+  estimate), through the validation report or the stats that counter filled. The total is
+  therefore an estimate (:data:`~tuner.datasets.openai_tokens.ESTIMATE_LABEL`). DPO pairs count
+  as their prompt and *longer* answer (the counter's figure, the sequence that must fit the
+  context); how OpenAI bills the two answers of a pair is not published.
+- **Epochs**: the spec's ``n_epochs`` (``--epochs`` for stats). With "auto" OpenAI picks the
+  epochs from the data, so no cost is estimated (a budget then refuses the job: its cost is
+  unknown).
 - **Price**: USD per million training tokens, per base model. OpenAI's pricing page could not be
   checked offline; the figures come from third-party reports (April 2026) that disagree with
   each other, so every one is marked ``unconfirmed`` with that date. A caller's override
@@ -20,27 +21,20 @@ it). So the confirmation and ``--max-cost`` of an OpenAI job rest on this local 
 
 from __future__ import annotations
 
-import functools
-import os
-import warnings
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Final, Literal
 
-import orjson
+from tuner.datasets.openai_tokens import ESTIMATE_LABEL, base_model
 
 PriceSource = Literal["unconfirmed", "override"]
+EpochsBasis = Literal["given", "default", "auto"]
+"""Where the epochs come from: the spec or ``--epochs``; one epoch assumed; OpenAI's "auto"."""
 PRICES_AS_OF: Final = "2026-04"
 _REPORTS: Final = (
     "third-party reports of OpenAI's pricing page (April 2026), not checked against OpenAI; "
     "reports disagree"
 )
-MESSAGE_OVERHEAD: Final = 3
-"""Tokens per message around its content (OpenAI cookbook's chat figure; an estimate here)."""
-EXAMPLE_OVERHEAD: Final = 3
-MAX_PROBLEMS: Final = 20
-"""Lines listed as unusable before the rest are only counted."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,42 +57,11 @@ PRICES: Final[Mapping[str, OpenAIPrice]] = {
     }.items()
 }
 
-_ENCODINGS: Final = (
-    ("gpt-4.1", "o200k_base"),
-    ("gpt-4o", "o200k_base"),
-    ("gpt-5", "o200k_base"),
-    ("o1", "o200k_base"),
-    ("o3", "o200k_base"),
-    ("o4", "o200k_base"),
-    ("gpt-3.5", "cl100k_base"),
-    ("gpt-4", "cl100k_base"),
-    ("babbage-002", "cl100k_base"),
-    ("davinci-002", "cl100k_base"),
-)
-
-
-def base_model(model: str) -> str:
-    """The base of a model name: a tuned model (``ft:<base>:<org>:<suffix>:<id>``) is tuned
-    further from its base's family, and priced as it."""
-    if model.startswith("ft:"):
-        parts = model.split(":")
-        return parts[1] if len(parts) > 1 else model
-    return model
-
-
-def encoding_name(model: str) -> str | None:
-    """The tiktoken-style encoding of the model's family; None for a family tuner does not know."""
-    base = base_model(model)
-    # gpt-4.1 and gpt-4o before gpt-4: the longest family name that matches wins.
-    for prefix, name in _ENCODINGS:
-        if base.startswith(prefix):
-            return name
-    return None
-
 
 def price_for(model: str, *, override: float | None = None) -> OpenAIPrice | None:
     """The training price of ``model`` (a dated snapshot, its undated alias, or a tuned model
-    of it); ``override`` (USD per million tokens, from config) wins."""
+    of it: ``ft:<base>:...`` is tuned further at its base's price); ``override`` (USD per
+    million tokens, from config) wins."""
     if override is not None:
         return OpenAIPrice(override, "override", "config", "the openai price override in config")
     base = base_model(model)
@@ -124,52 +87,24 @@ def trained_cost(model: str, trained_tokens: int) -> tuple[float, OpenAIPrice] |
 
 
 @dataclass(frozen=True, slots=True)
-class LineProblem:
-    line: int
-    reason: str
-
-
-@dataclass(frozen=True, slots=True)
-class TokenCount:
-    """A training file's tokens: exact content, estimated overhead, and unusable lines."""
-
-    path: Path
-    encoding: str
-    examples: int
-    content_tokens: int
-    """Exact: the message contents (and DPO outputs) with the model family's encoding."""
-    overhead_tokens: int
-    """An ESTIMATE: per-message and per-example overhead, tools as JSON."""
-    problems: tuple[LineProblem, ...] = ()
-    problem_count: int = 0
-
-    @property
-    def tokens(self) -> int:
-        return self.content_tokens + self.overhead_tokens
-
-
-@dataclass(frozen=True, slots=True)
 class OpenAIEstimate:
     """The local estimate of one OpenAI job (``is_estimate`` is always true)."""
 
     model: str
     method: str
     examples: int
-    content_tokens: int
-    overhead_tokens: int
+    data_tokens: int
+    """The training file's tokens per epoch (OpenAI's counter: an estimate, see the module)."""
     epochs: int | None
+    epochs_basis: EpochsBasis
     train_tokens: int | None
     usd_per_million_tokens: float | None
     cost: float | None
     """USD; None when the epochs ("auto") or the price are unknown."""
     price_source: PriceSource | None
     price_as_of: str | None
-    encoding: str
+    tokenizer: str
     note: str
-
-    @property
-    def data_tokens(self) -> int:
-        return self.content_tokens + self.overhead_tokens
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -177,172 +112,69 @@ class OpenAIEstimate:
             "model": self.model,
             "method": self.method,
             "examples": self.examples,
-            "content_tokens": self.content_tokens,
-            "overhead_tokens": self.overhead_tokens,
-            "overhead_is_estimate": True,
             "data_tokens": self.data_tokens,
+            "tokens_are_estimate": True,
+            "tokens_label": ESTIMATE_LABEL,
             "epochs": self.epochs,
+            "epochs_basis": self.epochs_basis,
             "train_tokens": self.train_tokens,
             "usd_per_million_tokens": self.usd_per_million_tokens,
             "cost": self.cost,
             "currency": "USD",
             "price_source": self.price_source,
             "price_as_of": self.price_as_of,
-            "encoding": self.encoding,
+            "tokenizer": self.tokenizer,
             "note": self.note,
             "is_estimate": True,
         }
 
 
 def estimate(
-    count: TokenCount,
+    data_tokens: int,
     model: str,
     *,
+    examples: int,
+    tokenizer: str,
     method: str = "supervised",
     epochs: int | None,
+    epochs_basis: EpochsBasis | None = None,
     price_override: float | None = None,
 ) -> OpenAIEstimate:
-    """tokens × epochs × price; the cost is None when the epochs or the price are unknown."""
+    """``data_tokens`` × epochs × price; the cost is None when the epochs or the price are
+    unknown. ``data_tokens`` and ``examples`` are what OpenAI's counter found in the training
+    file; ``epochs`` None is OpenAI's "auto"."""
+    if epochs is not None and epochs < 1:
+        raise ValueError(f"epochs must be a whole number of at least 1, not {epochs}")
+    basis: EpochsBasis = "auto" if epochs is None else (epochs_basis or "given")
     price = price_for(model, override=price_override)
     notes = []
     if epochs is None:
         notes.append('n_epochs is "auto": OpenAI picks the epochs from the data; set n_epochs')
+    elif basis == "default":
+        notes.append(f"{epochs} epoch(s) assumed: give the epochs you plan (n_epochs)")
     if price is None:
         notes.append(f"no training price known for {model}")
-    train_tokens = None if epochs is None else count.tokens * epochs
+    train_tokens = None if epochs is None else data_tokens * epochs
     cost = None
     if train_tokens is not None and price is not None:
         cost = round(train_tokens / 1_000_000 * price.usd_per_million_tokens, 4)
     if price is not None:
         notes.append(f"price {price.source} ({price.as_of}): {price.note}")
-    notes.append("overhead tokens are an estimate: OpenAI does not publish them")
+    notes.append(f"tokens are an estimate ({ESTIMATE_LABEL}: OpenAI does not publish it)")
+    if method == "dpo":
+        notes.append("DPO: each pair counted as its prompt and longer answer")
     return OpenAIEstimate(
         model=model,
         method=method,
-        examples=count.examples,
-        content_tokens=count.content_tokens,
-        overhead_tokens=count.overhead_tokens,
+        examples=examples,
+        data_tokens=data_tokens,
         epochs=epochs,
+        epochs_basis=basis,
         train_tokens=train_tokens,
         usd_per_million_tokens=None if price is None else price.usd_per_million_tokens,
         cost=cost,
         price_source=None if price is None else price.source,
         price_as_of=None if price is None else price.as_of,
-        encoding=count.encoding,
+        tokenizer=tokenizer,
         note="; ".join(notes),
     )
-
-
-# -- counting -------------------------------------------------------------------------------
-
-
-@functools.cache
-def _encoding(name: str) -> Any:
-    with warnings.catch_warnings():
-        # bpe-openai 0.1.4 reads its vocabularies (on import too) with
-        # importlib.resources.open_binary, which Python deprecates; harmless, not ours to fix.
-        warnings.simplefilter("ignore", DeprecationWarning)
-        import bpe_openai  # the vocabularies ship inside the package: no download
-
-        return bpe_openai.get_encoding(name)
-
-
-def count_tokens(
-    path: str | os.PathLike[str], model: str, *, method: str = "supervised"
-) -> TokenCount:
-    """Count a JSONL training file's tokens for ``model``. Lines that are not examples of
-    ``method`` (``messages`` for supervised; ``input``, ``preferred_output`` and
-    ``non_preferred_output`` for DPO) are listed in ``problems`` with their reasons.
-
-    Raises ``ValueError`` for a model of an unknown family, ``OSError`` for an unreadable file.
-    """
-    name = encoding_name(model)
-    if name is None:
-        raise ValueError(f"no tokenizer known for {model}: the cost cannot be estimated")
-    encoding = _encoding(name)
-
-    def tokens(text: str) -> int:
-        return len(encoding.encode_ordinary(text))
-
-    source = Path(path)
-    examples = content = overhead = 0
-    problems: list[LineProblem] = []
-    problem_count = 0
-    for number, line in _lines(source):
-        try:
-            record = orjson.loads(line)
-        except orjson.JSONDecodeError:
-            record = None
-        messages, reason = _messages(record, method)
-        if reason is not None:
-            problem_count += 1
-            if len(problems) < MAX_PROBLEMS:
-                problems.append(LineProblem(number, reason))
-            continue
-        examples += 1
-        overhead += EXAMPLE_OVERHEAD
-        for message in messages:
-            overhead += MESSAGE_OVERHEAD + tokens(str(message.get("role", "")))
-            content += tokens(_text(message.get("content")))
-            for extra in ("tool_calls", "function_call"):
-                if message.get(extra) is not None:
-                    overhead += tokens(orjson.dumps(message[extra]).decode())
-        tools = _tools(record)
-        if tools:
-            overhead += tokens(orjson.dumps(tools).decode())
-    return TokenCount(
-        source,
-        name,
-        examples,
-        content,
-        overhead,
-        tuple(problems),
-        problem_count,
-    )
-
-
-def _lines(path: Path) -> Iterator[tuple[int, bytes]]:
-    with path.open("rb") as handle:
-        for number, line in enumerate(handle, start=1):
-            if line.strip():
-                yield number, line
-
-
-def _messages(record: object, method: str) -> tuple[list[Mapping[str, Any]], str | None]:
-    if not isinstance(record, dict):
-        return [], "not a JSON object"
-    if method == "dpo":
-        given = record.get("input")
-        if not isinstance(given, dict) or not isinstance(given.get("messages"), list):
-            return [], "a DPO example needs input.messages"
-        outputs = [record.get("preferred_output"), record.get("non_preferred_output")]
-        if not all(isinstance(output, list) and output for output in outputs):
-            return [], "a DPO example needs preferred_output and non_preferred_output lists"
-        found = [*given["messages"], *outputs[0], *outputs[1]]  # type: ignore[misc]
-    else:
-        if not isinstance(record.get("messages"), list) or not record["messages"]:
-            return [], "a supervised example needs a non-empty messages list"
-        found = record["messages"]
-    if not all(isinstance(message, dict) for message in found):
-        return [], "every message must be a JSON object"
-    return found, None
-
-
-def _tools(record: object) -> object:
-    if not isinstance(record, dict):
-        return None
-    given = record.get("input")
-    return record.get("tools") or (given.get("tools") if isinstance(given, dict) else None)
-
-
-def _text(content: object) -> str:
-    """A message's text: a string, or the text parts of a list of content parts."""
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return "".join(
-            part["text"]
-            for part in content
-            if isinstance(part, dict) and isinstance(part.get("text"), str)
-        )
-    return ""

@@ -3,8 +3,13 @@
 The vocabulary: OpenAI's models read o200k_base (gpt-4o, gpt-4o-mini and the gpt-4.1 family) or
 cl100k_base (gpt-3.5-turbo). ``tiktoken`` downloads these files on first use, which tuner must
 not do; the ``bpe-openai`` package (GitHub's Rust BPE, wrapped with a tiktoken-like API) ships
-both inside its wheel, so counts are offline. It is an optional extra (``tuner[openai]``, a
-~41 MB wheel): without it the OpenAI counter refuses with a one-line hint.
+both inside its wheel, so counts are offline. It is a dependency of tuner (not an extra): an
+OpenAI job's cost is estimated from these counts before the job is created, which starts it.
+
+This module is the one place OpenAI tokens are counted: the data commands (``tuner data ...
+--provider openai``) and the cost estimate before an OpenAI job is created
+(:mod:`tuner.datasets.openai_cost`, from the validation report these counts fill) both use
+:class:`OpenAITokenCounter`, :data:`FAMILIES` and the overhead estimate below.
 
 What is exact and what is not: every text the model reads (message contents, roles, names,
 tool-call names and arguments, tool definitions as JSON) is encoded with the model's own
@@ -23,6 +28,7 @@ import importlib.machinery
 import importlib.util
 import re
 import sys
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,9 +51,6 @@ TOKENS_PER_EXAMPLE: Final = 3
 TOKENS_PER_CALL: Final = 3
 ESTIMATE_LABEL: Final = "content exact, per-message overhead estimated"
 DEFAULT_OPENAI_MODEL: Final = "gpt-4.1-mini-2025-04-14"
-INSTALL_HINT: Final = (
-    "Install the extra that ships OpenAI's vocabularies: pip install 'tuner[openai]'"
-)
 # bpe-openai refuses one string of 1,000,000 characters or more, or of over 200,000 tokens: longer
 # texts are encoded in pieces cut where a token cannot span the cut (see _pieces). A character is
 # at most 4 tokens (its UTF-8 bytes), so 40,000 characters stay under the token limit.
@@ -74,14 +77,6 @@ FAMILIES: Final[tuple[OpenAIFamily, ...]] = (
 )
 # OpenAI's completion-only base models: their data is prompt/completion, not chat.
 _NOT_CHAT: Final = ("babbage-002", "davinci-002")
-
-
-class OpenAITokenizerMissing(RuntimeError):
-    """The package that ships OpenAI's vocabularies is not installed."""
-
-    def __init__(self) -> None:
-        super().__init__(f"exact OpenAI token counts need the bpe-openai package. {INSTALL_HINT}")
-        self.hint = INSTALL_HINT
 
 
 def base_model(model: str) -> str:
@@ -131,7 +126,7 @@ def load_encoding(name: str) -> Count:
     """The exact token count of a text in the encoding called ``name`` (no overhead).
 
     bpe-openai's files ship in its wheel: no download. Raises :class:`UnknownModelError` for an
-    unknown encoding and :class:`OpenAITokenizerMissing` when bpe-openai is not installed.
+    unknown encoding.
     """
     if name not in ENCODINGS:
         raise UnknownModelError(
@@ -145,11 +140,13 @@ def _load(name: str) -> Count:
     backend = _rust_tokenizer(name)
     if backend is not None:
         return cast(Count, backend.count)
-    try:
-        import bpe_openai
-    except ImportError:
-        raise OpenAITokenizerMissing() from None
-    encoding = bpe_openai.get_encoding(name)
+    with warnings.catch_warnings():
+        # bpe-openai 0.1.4 reads its vocabularies (on import too) with
+        # importlib.resources.open_binary, which Python deprecates; harmless, not ours to fix.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        import bpe_openai  # a dependency of tuner; the vocabularies ship inside it
+
+        encoding = bpe_openai.get_encoding(name)
     return lambda text: len(encoding.encode_ordinary(text))
 
 
@@ -327,8 +324,9 @@ __all__ = [
     "DEFAULT_OPENAI_MODEL",
     "ESTIMATE_LABEL",
     "FAMILIES",
+    "OpenAIFamily",
     "OpenAITokenCounter",
-    "OpenAITokenizerMissing",
+    "base_model",
     "family_of",
     "load_encoding",
     "openai_counter_for",

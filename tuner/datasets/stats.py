@@ -1,5 +1,8 @@
 """``tuner data stats``: what a training file holds, in tokens, turns and money (an estimate).
 
+The money: Mistral's price table (:mod:`tuner.datasets.pricing`: steps or epochs) for Mistral
+data, OpenAI's (:mod:`tuner.datasets.openai_cost`: tokens × whole epochs × price) for OpenAI's.
+
 One streaming pass, the validator's own (:func:`tuner.datasets.validate.measure_file`): every line
 is checked with the validator's rules (invalid lines are counted, not used) and valid
 conversations are token-counted with the model's own tokenizer, on the validator's worker
@@ -13,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from tuner.datasets.lines import check_input
+from tuner.datasets.openai_cost import OpenAIEstimate
+from tuner.datasets.openai_cost import estimate as openai_estimate
 from tuner.datasets.pricing import Estimate, estimate
 from tuner.datasets.providers import DEFAULT_PROVIDER
 from tuner.datasets.report import FileReport
@@ -57,7 +62,7 @@ class DatasetStats:
     seq_len: int | None
     over_seq_len: int
     histogram: list[Bin]
-    estimate: Estimate | None
+    estimate: Estimate | OpenAIEstimate | None
 
     def share(self, count: int) -> float:
         return count / self.conversations if self.conversations else 0.0
@@ -142,8 +147,9 @@ def compute_stats(
     progress: Progress = NULL_PROGRESS,
     provider: str = DEFAULT_PROVIDER,
 ) -> DatasetStats:
-    """Measure ``path``; with a ``model``, add the cost and duration estimate (Mistral's prices:
-    none for OpenAI models, pass ``model=None``). ``provider`` says whose rules read the lines.
+    """Measure ``path``; with a ``model``, add the cost estimate of ``provider``'s price table
+    (Mistral's: cost and duration from steps or epochs; OpenAI's: tokens × whole epochs ×
+    price, one epoch when none is given). ``provider`` also says whose rules read the lines.
 
     The file is read by the validator's own pass (:func:`~tuner.datasets.validate.measure_file`):
     the same worker processes (``workers``; 1 runs in this process, None the validator's
@@ -162,8 +168,10 @@ def compute_stats(
     )
     tally = _tally(report, shapes)
     data_tokens = sum(tally.tokens)
-    cost = None
-    if model is not None and data_tokens:
+    cost: Estimate | OpenAIEstimate | None = None
+    if model is not None and data_tokens and provider == "openai":
+        cost = _openai_cost(data_tokens, report, model, training_steps, epochs)
+    elif model is not None and data_tokens:
         cost = estimate(data_tokens, model, training_steps=training_steps, epochs=epochs)
     return DatasetStats(
         path=str(source),
@@ -184,4 +192,27 @@ def compute_stats(
         over_seq_len=sum(1 for t in tally.tokens if seq_len is not None and t > seq_len),
         histogram=histogram(tally.tokens),
         estimate=cost,
+    )
+
+
+def _openai_cost(
+    data_tokens: int,
+    report: FileReport,
+    model: str,
+    training_steps: int | None,
+    epochs: float | None,
+) -> OpenAIEstimate:
+    """OpenAI's estimate: its jobs take whole epochs (``n_epochs``), never steps."""
+    if training_steps is not None:
+        raise ValueError("OpenAI jobs are planned in epochs (n_epochs), not training steps")
+    if epochs is not None and (epochs < 1 or not float(epochs).is_integer()):
+        raise ValueError(f"OpenAI's n_epochs is a whole number of at least 1, not {epochs:g}")
+    return openai_estimate(
+        data_tokens,
+        model,
+        examples=report.conversations,
+        tokenizer=report.tokenizer or "",
+        method="dpo" if report.format == "preference" else "supervised",
+        epochs=1 if epochs is None else int(epochs),
+        epochs_basis="default" if epochs is None else "given",
     )

@@ -4,8 +4,9 @@ OpenAI has no VALIDATED-then-start step: creating a job starts it and bills it. 
 Mistral flow (``tuner.jobs.orchestrator``), everything that needs a person happens before the
 job exists::
 
-    count the training file's tokens with the model family's encoding (tuner.datasets.openai_cost)
-    estimate tokens × epochs × price (the price table's source and date shown with it)
+    validate the local training (and validation) file with OpenAI's rules, counting tokens
+             with the model family's encoding (tuner.datasets.openai_tokens): errors stop here
+    estimate tokens × epochs × price (tuner.datasets.openai_cost; the price's source and date)
     --max-cost: refuse when a job's (or a sweep's) estimate is over it, or unknown
     confirm(plan): the only confirmation
     upload each file once with purpose fine-tune (the ledger knows content already uploaded)
@@ -20,6 +21,8 @@ the progress reporter are injected; it never prints.
 from __future__ import annotations
 
 import asyncio
+import functools
+import shlex
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -28,9 +31,14 @@ from typing import Any, Literal
 
 from tuner.api import NotFoundError
 from tuner.api.openai import FineTuningJob
-from tuner.datasets.openai_cost import OpenAIEstimate, TokenCount, count_tokens, estimate
+from tuner.datasets.errors import DataInputError
+from tuner.datasets.openai_cost import OpenAIEstimate, estimate
+from tuner.datasets.openai_tokens import family_of, openai_counter_for
+from tuner.datasets.report import Report
+from tuner.datasets.tokenizers import UnknownModelError
+from tuner.datasets.validate import ValidateOptions, validate_paths
 from tuner.jobs.openai_jobs import DuplicateJobError, OpenAICycle, OpenAIJobs
-from tuner.jobs.orchestrator import hash_file
+from tuner.jobs.orchestrator import blocking_findings, hash_file
 from tuner.jobs.records import FileRecord
 from tuner.jobs.spec import JobSpec, SpecError, SpecFile
 from tuner.jobs.submit import SubmissionMeta, with_meta
@@ -38,8 +46,8 @@ from tuner.progress import NULL_PROGRESS, Progress
 
 Confirm = Callable[["OpenAIPlan"], bool]
 OpenAIOutcome = Literal[
-    "dry_run",  # counted and estimated only
-    "invalid",  # the training file has unusable lines: nothing uploaded
+    "dry_run",  # validated and estimated only
+    "invalid",  # the data breaks OpenAI's rules: nothing uploaded
     "over_budget",  # --max-cost refused it (nothing uploaded or created)
     "declined",  # confirm() said no (nothing uploaded or created)
     "duplicate",  # the same job exists already (nothing created)
@@ -124,7 +132,8 @@ class OpenAIPlan:
 class OpenAICreateResult:
     outcome: OpenAIOutcome
     plan: OpenAIPlan
-    count: TokenCount | None = None
+    report: Report | None = None
+    """The local files' validation with OpenAI's rules (None: the files are on the server)."""
     jobs: list[FineTuningJob] = field(default_factory=list)
     queued: int = 0
     sweep_id: str | None = None
@@ -149,26 +158,63 @@ class OpenAICreator:
         *,
         confirm: Confirm = refuse_all,
         progress: Progress = NULL_PROGRESS,
+        validate_workers: int | None = None,
     ) -> None:
         self.jobs = jobs
         self.client = jobs.client
         self.ledger = jobs.ledger
         self.confirm = confirm
         self.progress = progress
+        self.validate_workers = validate_workers
 
-    def count(self, spec: JobSpec) -> TokenCount | None:
-        """The training file's tokens (None when it is on the server already, by id)."""
-        paths = spec.training_paths()
-        if not paths:
+    def validate(self, spec: JobSpec) -> Report | None:
+        """Validate the spec's local files with OpenAI's rules (blocking; CPU-bound), the
+        validation file as evaluation data against the training file. Tokens are counted with
+        the model family's encoding; for a family tuner does not know, the rules are checked
+        without counts (and there is no estimate). None when the training file is given by id.
+        """
+        train = spec.training_paths()
+        if not train:
             return None
+        evals = spec.validation_paths()
         try:
-            return count_tokens(paths[0], spec.model, method=spec.openai_method)
-        except FileNotFoundError:
-            raise SpecError(f"{paths[0]}: no such training file") from None
-        except OSError as exc:
-            raise SpecError(f"{paths[0]}: cannot read it: {exc}") from None
-        except ValueError:
-            return None  # a model family without a known encoding: no estimate
+            family = family_of(spec.model)
+        except UnknownModelError:
+            counter, seq_len = None, None
+        else:
+            counter = functools.partial(openai_counter_for, family.encoding)
+            seq_len = family.training_context
+        options = ValidateOptions(
+            fmt="preference" if spec.openai_method == "dpo" else "instruct",
+            seq_len=seq_len,
+            provider="openai",
+        )
+        try:
+            return validate_paths(
+                train,
+                options=options,
+                counter_factory=counter,
+                eval_path=evals[0] if evals else None,
+                progress=self.progress,
+                workers=self.validate_workers,
+            )
+        except DataInputError as exc:
+            raise SpecError(str(exc)) from None
+
+    def estimate(self, spec: JobSpec, report: Report | None) -> OpenAIEstimate | None:
+        """tokens × epochs × price from the training file's counts; None without counts."""
+        files = [f for f in (report.files if report else []) if not f.is_eval and f.tokenizer]
+        tokens = sum(f.tokens_total for f in files)
+        if tokens < 1:
+            return None
+        return estimate(
+            tokens,
+            spec.model,
+            examples=sum(f.conversations for f in files),
+            tokenizer=files[0].tokenizer or "",
+            method=spec.openai_method,
+            epochs=spec.n_epochs,
+        )
 
     async def create(
         self, spec_file: SpecFile, *, max_cost: float | None = None, dry_run: bool = False
@@ -176,39 +222,28 @@ class OpenAICreator:
         first = spec_file.job
         if not first.is_openai:
             raise SpecError(f'{spec_file.source}: not an OpenAI spec (provider = "openai")')
-        counted = await asyncio.to_thread(self.count, first)
+        # A sweep varies hyperparameters only: its members share the files, checked once.
+        report = await asyncio.to_thread(self.validate, first)
         plan = OpenAIPlan(
             source=spec_file.source,
             model=first.model,
             jobs=[
-                OpenAIJobPlan(
-                    member,
-                    None
-                    if counted is None
-                    else estimate(
-                        counted, member.model, method=member.openai_method, epochs=member.n_epochs
-                    ),
-                )
+                OpenAIJobPlan(member, self.estimate(member, report))
                 for member in spec_file.members()
             ],
             max_cost=max_cost,
         )
-        if counted is not None and counted.problem_count:
-            where = "; ".join(f"line {p.line}: {p.reason}" for p in counted.problems[:3])
+        if report is not None and blocking_findings(report):
             return OpenAICreateResult(
-                "invalid",
-                plan,
-                counted,
-                message=f"{counted.path}: {counted.problem_count} line(s) are not "
-                f"{first.openai_method} examples ({where}); nothing was uploaded",
+                "invalid", plan, report, message=refusal_message(report, first)
             )
         if dry_run:
-            return OpenAICreateResult("dry_run", plan, counted)
+            return OpenAICreateResult("dry_run", plan, report)
         refusal = plan.over_budget()
         if refusal is not None:
-            return OpenAICreateResult("over_budget", plan, counted, message=refusal)
+            return OpenAICreateResult("over_budget", plan, report, message=refusal)
         if not self.confirm(plan):
-            return OpenAICreateResult("declined", plan, counted)
+            return OpenAICreateResult("declined", plan, report)
         file_ids = {path: (await self.upload(path)).file_id for path in first.local_paths()}
         sweep_id = uuid.uuid4().hex if spec_file.is_sweep else None
         specs = []
@@ -217,7 +252,7 @@ class OpenAICreator:
             try:
                 await self.jobs.refuse_duplicate(request.to_body())
             except DuplicateJobError as exc:
-                return OpenAICreateResult("duplicate", plan, counted, message=str(exc))
+                return OpenAICreateResult("duplicate", plan, report, message=str(exc))
             meta = SubmissionMeta(
                 start="approved",
                 max_cost=max_cost,
@@ -248,7 +283,7 @@ class OpenAICreator:
         return OpenAICreateResult(
             outcome,
             plan,
-            counted,
+            report,
             created,
             queued,
             sweep_id,
@@ -300,3 +335,16 @@ class OpenAICreator:
             sandbox=self.client.is_sandbox,
             provider="openai",
         )
+
+
+def refusal_message(report: Report, spec: JobSpec) -> str:
+    """One line: how many errors, the first, and the command that lists them all."""
+    blocking = blocking_findings(report)
+    command = ["tuner", "data", "validate", "--provider", "openai", "--model", spec.model]
+    command += [str(path) for path in spec.training_paths()]
+    for path in spec.validation_paths():
+        command += ["--eval", str(path)]
+    return (
+        f"{len(blocking):,} error(s) under OpenAI's rules, first {blocking[0].where}: "
+        f"{blocking[0].message}; nothing was uploaded. See them all: {shlex.join(command)}"
+    )
