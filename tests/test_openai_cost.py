@@ -51,7 +51,12 @@ def test_the_estimate_is_tokens_times_epochs_times_price() -> None:
 
 def test_dpo_says_how_pairs_are_counted_and_epochs_must_be_whole() -> None:
     dpo = estimate(10, "gpt-4.1-mini", examples=1, tokenizer="o200k_base", method="dpo", epochs=2)
-    assert "DPO" in dpo.note and dpo.method == "dpo"
+    sft = estimate(10, "gpt-4.1-mini", examples=1, tokenizer="o200k_base", epochs=2)
+    assert "DPO" in dpo.note and "upper bound" in dpo.note and dpo.method == "dpo"
+    # A pair is counted as its prompt and longer answer; billed, it is read with each answer:
+    # the estimate counts it twice, so it is never below prompt + both answers.
+    assert dpo.train_tokens == 2 * 10 * 2 and sft.train_tokens == 10 * 2
+    assert dpo.cost is not None and sft.cost is not None and dpo.cost == 2 * sft.cost
     with pytest.raises(ValueError, match="at least 1"):
         estimate(10, "gpt-4.1-mini", examples=1, tokenizer="o200k_base", epochs=0)
 

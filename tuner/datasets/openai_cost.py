@@ -129,6 +129,10 @@ class OpenAIEstimate:
         }
 
 
+DPO_FACTOR: Final = 2
+"""A DPO pair is billed as at most this many times (prompt + longer answer): see estimate()."""
+
+
 def estimate(
     data_tokens: int,
     model: str,
@@ -154,7 +158,12 @@ def estimate(
         notes.append(f"{epochs} epoch(s) assumed: give the epochs you plan (n_epochs)")
     if price is None:
         notes.append(f"no training price known for {model}")
-    train_tokens = None if epochs is None else data_tokens * epochs
+    # DPO: the counter counts a pair as its prompt and its longer answer. How OpenAI bills a pair
+    # is not published; it reads the prompt with each answer, so the estimate counts the pair
+    # twice: never below prompt + both answers, so a --max-cost budget is not let through by a
+    # low estimate.
+    billed = data_tokens * DPO_FACTOR if method == "dpo" else data_tokens
+    train_tokens = None if epochs is None else billed * epochs
     cost = None
     if train_tokens is not None and price is not None:
         cost = round(train_tokens / 1_000_000 * price.usd_per_million_tokens, 4)
@@ -162,7 +171,10 @@ def estimate(
         notes.append(f"price {price.source} ({price.as_of}): {price.note}")
     notes.append(f"tokens are an estimate ({ESTIMATE_LABEL}: OpenAI does not publish it)")
     if method == "dpo":
-        notes.append("DPO: each pair counted as its prompt and longer answer")
+        notes.append(
+            f"DPO: an upper bound, each pair counted {DPO_FACTOR} times as its prompt and "
+            "longer answer (OpenAI does not publish how it bills a pair)"
+        )
     return OpenAIEstimate(
         model=model,
         method=method,
