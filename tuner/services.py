@@ -541,10 +541,16 @@ class Services:
             self.close_ledger()
 
     async def aclose_client(self) -> None:
-        """Close the client, injected or built here (whoever was handed it is done with it)."""
+        """Close the clients (Mistral's and OpenAI's), injected or built here (whoever was
+        handed them is done with them)."""
         client, self._client = self._client, None
-        if client is not None:
-            await client.aclose()
+        openai, self._openai_client = self._openai_client, None
+        try:
+            if client is not None:
+                await client.aclose()
+        finally:
+            if openai is not None:
+                await openai.aclose()
 
     def close_ledger(self) -> None:
         """Close the ledger if this object opened it (again: nothing happens)."""
