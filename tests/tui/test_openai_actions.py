@@ -7,6 +7,7 @@ OpenAI job to its end, and no Start offered. A Mistral and an OpenAI sandbox on 
 from __future__ import annotations
 
 import random
+import socket
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -190,3 +191,26 @@ async def test_cancel_and_refresh_an_openai_job_from_the_table_and_the_detail(
         assert {job["status"] for job in openai_jobs(oai)} == {"cancelled"}
         assert errors(app) == []
         assert mistral_jobs(jobs) == []
+
+
+async def test_openai_down_is_said_once_and_mistral_stays_reachable(
+    make_tui: AppFactory, jobs: SandboxJobs
+) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{probe.getsockname()[1]}/v1"
+
+    async def no_wait(_seconds: float) -> None:
+        return None
+
+    down = OpenAIClient([API_KEY], base_url=dead, retry=RetryPolicy(max_attempts=1), sleep=no_wait)
+    app = make_tui(openai_client=down)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await settle(pilot, lambda: app.cycles >= 1)
+        for _ in range(2):
+            await pilot.press("r")
+            await settle(pilot, lambda: not app.refreshing)
+        await settle(pilot, lambda: app.cycles >= 3)
+        said = [m for m in errors(app) if m.startswith("polling OpenAI")]
+        assert len(said) == 1 and "could not reach the API" in said[0]
+        assert app.reachable is True  # Mistral's sandbox answered every poll

@@ -172,6 +172,8 @@ class TunerApp(App[None]):
         self._cycle_again = False
         self._timer: Timer | None = None
         self._last_error: str | None = None
+        self._last_openai_error: str | None = None
+        """Kept apart from Mistral's: OpenAI down is said once, not after each Mistral poll."""
         self._models_asked_for: set[str] = set()
         """Tuned models seen in the ledger for which the models were listed again."""
         self.services = config.services
@@ -369,22 +371,34 @@ class TunerApp(App[None]):
         except Exception as error:
             if not _is_api_error(error):
                 raise
+            message = f"{what}: {describe(error)}"
             if reach:
                 self.reachable = False
-            message = f"{what}: {describe(error)}"
-            if message != self._last_error:
-                self._last_error = message
+                said, self._last_error = self._last_error, message
+            else:
+                said, self._last_openai_error = self._last_openai_error, message
+            if message != said:
                 self.notify(message, title="API", severity="error", markup=False)
             return False
         if reach:
             self.reachable = True
-        self._last_error = None
+            self._last_error = None
+        else:
+            self._last_openai_error = None
         return True
 
     async def _poll_openai(self, snapshot: JobsSnapshot) -> None:
         """One poll of OpenAI's jobs through the core (``OpenAIJobs.poll``), and a cycle of
         OpenAI's submission queue when specs wait in it."""
-        jobs = self.services.openai_jobs()
+        from tuner.config import ConfigError
+
+        try:
+            jobs = self.services.openai_jobs()
+        except ConfigError as unusable:  # an unusable OPENAI_BASE_URL: said once, Mistral goes on
+            if str(unusable) != self._last_openai_error:
+                self._last_openai_error = str(unusable)
+                self.notify(str(unusable), title="OpenAI", severity="error", markup=False)
+            return
         await jobs.poll()
         if any(row.is_local and row.provider == "openai" for row in snapshot.rows):
             report = await jobs.cycle(refresh=False)
