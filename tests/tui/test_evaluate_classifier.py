@@ -13,10 +13,10 @@ import pytest
 from textual.widgets import DataTable, Static
 
 from tuner.evals.classifier_run import Target
-from tuner.evals.classifier_runner import run_params
+from tuner.evals.classifier_runner import load_classifier_report, run_params
 from tuner.jobs.ledger import EvalItemWrite, Ledger
 from tuner.jobs.records import Backend
-from tuner.tui.screens.evaluate import EvaluateScreen
+from tuner.tui.screens.evaluate import EvaluateScreen, classifier_body
 
 from .conftest import AppFactory
 from .support import START, plain, settle
@@ -129,3 +129,29 @@ def row(lines: list[str], label: str) -> list[str]:
         if line.strip().startswith(label):
             return line.strip()[len(label) :].split()
     raise AssertionError(f"no line {label!r} in {lines}")
+
+
+def test_labels_and_names_from_data_are_shown_inert(ledger: Ledger) -> None:
+    hostile = "[red]pos[/red]\x1b[2J"
+    targets = [{"name": "mood\x07", "labels": ["neg", hostile], "multi": False}]
+    data = SimpleNamespace(targets=[Target.from_json(t) for t in targets])
+    run = ledger.create_eval_run(
+        data_path="/data/r.jsonl",
+        data_hash="cd" * 32,
+        models=[CLASSIFIER],
+        backends=[Backend(url=SANDBOX, sandbox=True)],
+        params=run_params(data, SimpleNamespace(models=(CLASSIFIER,))),  # type: ignore[arg-type]
+        status="completed",
+        now=START,
+    )
+    scores = {"kind": "classifier", "truth": {"mood\x07": [hostile]}}
+    scores["predicted"] = {"mood\x07": hostile}
+    ledger.record_eval_items(
+        [EvalItemWrite(run.run_id, 0, CLASSIFIER, "0" * 64, scores=scores)], now=START
+    )
+    report = load_classifier_report(ledger, ledger.get_eval_run(run.run_id))  # type: ignore[arg-type]
+
+    shown = plain(classifier_body(report), width=160)
+
+    assert "[red]pos[/red]" in shown  # as written, not red
+    assert "\x1b" not in shown and "\x07" not in shown

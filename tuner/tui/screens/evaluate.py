@@ -166,7 +166,8 @@ def target_table(per_model: list[tuple[str, str, TargetMetrics]]) -> Table:
     table = Table(box=None, padding=(0, 1), expand=False)
     table.add_column("", style="dim", no_wrap=True)
     for _model, role, _metrics in per_model:
-        table.add_column(f"{fmt.plain(role)} P", justify="right", no_wrap=True)
+        # Text, not str: a str header would be read as markup.
+        table.add_column(Text(f"{fmt.plain(role)} P"), justify="right", no_wrap=True)
         table.add_column("R", justify="right", no_wrap=True)
     best_acc = max(m.accuracy for _, _, m in per_model)
     best_f1 = max(m.macro_f1 for _, _, m in per_model)
@@ -209,16 +210,16 @@ def confusion_tables(per_model: list[tuple[str, str, TargetMetrics]]) -> list[Ta
         if m.multi or len(m.labels) > CONFUSION_MAX_LABELS:
             continue
         table = Table(
-            title=f"{fmt.plain(role)}: true \u2193 predicted \u2192",
+            title=Text(f"{fmt.plain(role)}: true \u2193 predicted \u2192", style="dim"),
             title_justify="left",
-            title_style="dim",
             box=None,
             padding=(0, 1),
             expand=False,
         )
         table.add_column("", style="dim", no_wrap=True)
         for column in (*m.labels, NO_ANSWER):
-            table.add_column(fmt.truncate(fmt.plain(column), 12), justify="right", no_wrap=True)
+            header = Text(fmt.truncate(fmt.plain(column), 12))  # data's labels: never markup
+            table.add_column(header, justify="right", no_wrap=True)
         for i, (label, row) in enumerate(zip(m.labels, m.confusion, strict=True)):
             cells = [
                 Text(str(n), style="bold green" if i == j and n else "") for j, n in enumerate(row)
