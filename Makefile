@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)  ## create .venv and install tuner with its test and dev extras
 
-demo: $(STAMP)  ## the whole flow on the shipped examples
+demo: $(STAMP)  ## the whole flow on the shipped examples, then the same data tuned on OpenAI's sandbox
 	$(PY) examples/demo.py
 
 test: $(STAMP)  ## the test suite (what CI runs)

@@ -3,10 +3,13 @@
 Each step runs the real `tuner` command in a subprocess and shows its output under a heading:
 data preparation (convert, validate, fix, split, stats), then a fine-tuning job on the sandbox
 (created from examples/jobs/support.toml, cost shown, started, followed to SUCCESS), then an
-evaluation of the tuned model against its base with a judge, and an HTML report.
+evaluation of the tuned model against its base with a judge, and an HTML report. Then the
+second provider: OpenAI's sandbox beside Mistral's, a job created from examples/jobs/openai.toml
+(the local estimate shown, creating starts it), followed to its end, and the OpenAI-tuned model
+compared with the Mistral-tuned one on the same held-out split (each asked at its provider).
 
-The sandbox is started in the background on a free loopback port with its own data directory
-under demo-out/, and stopped at the end, on failure and on Ctrl-C. Its training is SIMULATED.
+Each sandbox is started in the background on a free loopback port with its own data directory
+under demo-out/, and stopped at the end, on failure and on Ctrl-C. Their training is SIMULATED.
 The demo exits non-zero as soon as a step does not end as expected.
 """
 
@@ -31,7 +34,11 @@ OUT = Path(os.environ.get("TUNER_DEMO_OUT") or ROOT / "demo-out").resolve()
 TUNER = [sys.executable, "-m", "tuner"]
 # Simulated-clock speed: a 10-step job takes a few seconds of wall time.
 SANDBOX_SPEED = "60"
+# OpenAI's sandbox trains 2 epochs over every example (576 steps of 2 simulated seconds): a
+# faster clock keeps it ~10 s, so `jobs watch` still sees it train.
+OPENAI_SANDBOX_SPEED = "120"
 SANDBOX_KEY = "demo-sandbox-key-0000"
+OPENAI_SANDBOX_KEY = "demo-openai-sandbox-key-0000"
 BASE_MODEL = "open-mistral-7b"
 JUDGE_MODEL = "mistral-large-latest"
 
@@ -44,6 +51,7 @@ CONVERTED = OUT_DATA / "support.jsonl"
 TRAIN = OUT_DATA / "support.train.jsonl"
 EVAL = OUT_DATA / "support.eval.jsonl"
 SPEC = OUT_REL / "jobs" / "support.toml"
+OPENAI_SPEC = OUT_REL / "jobs" / "openai.toml"
 
 
 class DemoError(Exception):
@@ -148,8 +156,7 @@ def data_steps() -> list[Step]:
 
 @contextmanager
 def sandbox() -> Iterator[dict[str, str]]:
-    """Start `tuner sandbox serve` on a free loopback port; yield the environment to reach it."""
-    log_path = OUT / "sandbox.log"
+    """Start Mistral's sandbox on a free loopback port; yield the environment to reach it."""
     env = {
         # Everything the demo writes stays in demo-out/: the ledger, config and data dirs.
         "TUNER_DB": str(OUT / "ledger.db"),
@@ -157,8 +164,21 @@ def sandbox() -> Iterator[dict[str, str]]:
         "XDG_DATA_HOME": str(OUT / "data-home"),
         "MISTRAL_API_KEY": SANDBOX_KEY,
         "TUNER_API_KEYS": "",
+        # Mistral only until step 8 (an OPENAI_API_KEY of the caller's must not be used).
+        "OPENAI_API_KEY": "",
+        "OPENAI_API_KEYS": "",
     }
     heading("4. Start the sandbox: the same HTTP API, offline; training is SIMULATED")
+    with serve("mistral", "sandbox", SANDBOX_SPEED, SANDBOX_KEY, env) as url:
+        print(f"sandbox at {url} (log: {OUT_REL / 'sandbox.log'}); clock {SANDBOX_SPEED}x")
+        yield {**env, "TUNER_API_URL": url}
+
+
+@contextmanager
+def serve(provider: str, name: str, speed: str, key: str, env: dict[str, str]) -> Iterator[str]:
+    """`tuner sandbox serve --provider PROVIDER` on a free loopback port, logging to
+    demo-out/NAME.log with its data in demo-out/NAME; yields its URL; stopped on leaving."""
+    log_path = OUT / f"{name}.log"
     with log_path.open("w") as log:
         process = subprocess.Popen(
             [
@@ -168,11 +188,13 @@ def sandbox() -> Iterator[dict[str, str]]:
                 "--port",
                 "0",
                 "--data-dir",
-                str(OUT / "sandbox"),
+                str(OUT / name),
                 "--speed",
-                SANDBOX_SPEED,
+                speed,
                 "--api-key",
-                SANDBOX_KEY,
+                key,
+                "--provider",
+                provider,
             ],
             cwd=ROOT,
             stdout=log,
@@ -180,16 +202,14 @@ def sandbox() -> Iterator[dict[str, str]]:
             env={**os.environ, **env},
         )
     try:
-        url = _wait_for_url(log_path, process)
-        print(f"sandbox at {url} (log: {OUT_REL / 'sandbox.log'}); clock {SANDBOX_SPEED}x")
-        yield {**env, "TUNER_API_URL": url}
+        yield _wait_for_url(log_path, process)
     finally:
         process.terminate()
         try:
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             process.kill()
-        print("sandbox stopped", flush=True)
+        print(f"{name} stopped", flush=True)
 
 
 def _wait_for_url(log_path: Path, process: subprocess.Popen[bytes]) -> str:
@@ -283,8 +303,68 @@ def eval_steps(env: dict[str, str], model: str) -> Path:
     return report
 
 
+def openai_steps(env: dict[str, str], mistral_model: str) -> None:
+    """The second provider: an OpenAI job on OpenAI's sandbox, and its model compared with
+    the Mistral-tuned one."""
+    heading("8. A second provider: OpenAI's sandbox beside Mistral's (training SIMULATED too)")
+    with serve("openai", "openai-sandbox", OPENAI_SANDBOX_SPEED, OPENAI_SANDBOX_KEY, env) as url:
+        print(
+            f"OpenAI sandbox at {url}/v1 (log: {OUT_REL / 'openai-sandbox.log'}); "
+            f"clock {OPENAI_SANDBOX_SPEED}x"
+        )
+        both = {**env, "OPENAI_BASE_URL": url + "/v1", "OPENAI_API_KEY": OPENAI_SANDBOX_KEY}
+        shutil.copy(ROOT / "examples" / "jobs" / "openai.toml", ROOT / OPENAI_SPEC)
+        run(
+            Step(
+                "8a. Create the OpenAI job from examples/jobs/openai.toml: tokens counted and "
+                "the cost estimated locally, then uploaded and created (creating starts it)",
+                ["jobs", "create", str(OPENAI_SPEC), "--yes"],
+                env=both,
+            )
+        )
+        jobs = capture_json(["jobs", "list", "--json"], both)
+        assert isinstance(jobs, list)
+        openai_jobs = [job for job in jobs if job.get("provider") == "openai"]
+        if not openai_jobs:
+            raise DemoError("no OpenAI job was created")
+        job_id = str(openai_jobs[0]["id"])
+        run(
+            Step(
+                "8b. Follow the OpenAI job until it ends: OpenAI's status, steps and losses",
+                ["jobs", "watch", job_id, "--interval", "1"],
+                env=both,
+            )
+        )
+        job = capture_json(["jobs", "show", job_id, "--json"], both)
+        assert isinstance(job, dict)
+        openai_model = job.get("fine_tuned_model")
+        if not openai_model:
+            raise DemoError(f"OpenAI job {job_id} ended without a fine-tuned model")
+        run(
+            Step(
+                "8c. Compare the OpenAI-tuned model with the Mistral-tuned one on the held-out "
+                "split, each asked at its own provider (openai: names OpenAI's), with a judge",
+                [
+                    "eval",
+                    "run",
+                    "--data",
+                    str(EVAL),
+                    "--model",
+                    f"openai:{openai_model}",
+                    "--baseline",
+                    mistral_model,
+                    "--judge",
+                    JUDGE_MODEL,
+                    "--concurrency",
+                    "4",
+                ],
+                env=both,
+            )
+        )
+
+
 def closing(env: dict[str, str], report: Path) -> None:
-    heading("7. Next: the dashboard on the same data")
+    heading("9. Next: the dashboard on the same data")
     shown = {k: v for k, v in env.items() if k in ("TUNER_DB", "XDG_CONFIG_HOME")}
     prefix = " ".join(f"{k}={shlex.quote(v)}" for k, v in shown.items())
     print(
@@ -308,6 +388,7 @@ def main() -> int:
         with sandbox() as env:
             _, model = job_steps(env)
             report = eval_steps(env, model)
+            openai_steps(env, model)
         closing(env, report)
     except DemoError as exc:
         print(f"\ndemo FAILED at: {exc}", file=sys.stderr)

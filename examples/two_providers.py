@@ -16,10 +16,10 @@ hand-driven clock and a made-up key), so every number it prints is SIMULATED. Th
    is stored in a ledger under --out, with each model's backend;
 4. print the comparison.
 
-The jobs are created with the clients directly: a job spec for OpenAI (``provider = "openai"``
-in a ``tuner jobs create`` spec) is not in tuner yet. Against real servers, build the clients
-with ``TunerClient.from_settings`` / ``OpenAIClient.from_settings`` and sleep between polls
-instead of moving the sandboxes' clocks.
+The jobs are created with the clients directly, to show the library level; from the command
+line, ``tuner jobs create examples/jobs/openai.toml`` does the OpenAI part (``make demo``, step
+8, runs it). Against real servers, build the clients with ``TunerClient.from_settings`` /
+``OpenAIClient.from_settings`` and sleep between polls instead of moving the sandboxes' clocks.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""`make demo` is the main job: it must run end to end (against its own sandbox) and exit 0."""
+"""`make demo` is the main job: it must run end to end (against its own sandboxes, Mistral's
+and OpenAI's) and exit 0."""
 
 from __future__ import annotations
 
@@ -30,11 +31,23 @@ def test_demo_runs_the_whole_flow(tmp_path: Path) -> None:
         "5b. Follow",
         "6a. Evaluate",
         "6b. Write the HTML report",
-        "7. Next",
+        "8. A second provider",
+        "8a. Create the OpenAI job",
+        "8b. Follow the OpenAI job",
+        "8c. Compare the OpenAI-tuned model with the Mistral-tuned one",
+        "9. Next",
     ):
         assert step in out
     assert "UNEXPECTED" not in out
     assert "SUCCESS: ft:open-mistral-7b:" in out
+    # The second provider: OpenAI's job estimated locally, followed to its end, and its model
+    # compared with the Mistral-tuned one, each answer marked with its provider and SIMULATED.
+    second = out[out.index("8. A second provider") :]
+    assert "cost ESTIMATES (creating a job starts it)" in second
+    assert "RUNNING (running)" in second or "SUCCESS (succeeded)" in second
+    assert "SUCCESS: ft:gpt-4o-mini-2024-07-18:" in second
+    assert "(openai, SIMULATED" in second and "(mistral, SIMULATED" in second
+    assert "judge mistral-large-latest" in second
     assert "training is SIMULATED" in (tmp_path / "demo" / "sandbox.log").read_text()
     report = tmp_path / "demo" / "eval-report.html"
     assert report.read_text().startswith("<!DOCTYPE html") or "<html" in report.read_text()

@@ -23,7 +23,7 @@ import os
 import threading
 import time
 import weakref
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -49,12 +49,16 @@ if TYPE_CHECKING:
     from tuner.jobs.openai_create import OpenAICreator
     from tuner.jobs.openai_jobs import OpenAIJobs
     from tuner.jobs.orchestrator import Confirm, Orchestrator
+    from tuner.jobs.watch import WatchFrame
 
 T = TypeVar("T")
 Clock = Callable[[], int]
 Sleep = Callable[[float], Awaitable[None]]
 
 WANDB_KEY_ENV = "WANDB_API_KEY"
+MISTRAL = "mistral"
+OPENAI = "openai"
+_OPENAI_ID_PREFIX = "ftjob-"
 DEFAULT_POLL_INTERVAL = 10.0
 
 
@@ -160,6 +164,23 @@ def _notifiers(
 
 
 # --------------------------------------------------------------------------- the services
+
+
+@dataclass(frozen=True)
+class CancelOutcome:
+    """What cancelling a job answered: its ledger state and the provider's own word."""
+
+    provider: str
+    id: str
+    status: str
+    provider_status: str
+
+    @property
+    def shown_status(self) -> str:
+        """The state, with the provider's own word beside it (OpenAI's, lower case)."""
+        if self.provider_status == self.status:
+            return self.status
+        return f"{self.status} ({self.provider_status})"
 
 
 class Services:
@@ -384,6 +405,60 @@ class Services:
         """Every job the API lists (all pages), each recorded in the ledger."""
         return await self.orchestrator().sync_jobs(**filters)
 
+    # -- one job, whoever runs it -------------------------------------------------------------
+    # The CLI's ``tuner jobs show/cancel/watch`` and the dashboard's actions go through these,
+    # so a job reaches its own provider's API wherever it is acted on.
+
+    async def job_provider(self, job_id: str) -> str:
+        """The job's provider: as the ledger knows it, else by the look of its id (OpenAI's
+        ids start ``ftjob-``)."""
+        record = await self.ledger.aio.get_job(job_id)
+        if record is not None:
+            return record.provider
+        return OPENAI if job_id.startswith(_OPENAI_ID_PREFIX) else MISTRAL
+
+    async def refresh_any(self, job_id: str) -> str:
+        """Refresh the job from its own provider into the ledger (an OpenAI job with its new
+        events and checkpoints); returns the provider."""
+        provider = await self.job_provider(job_id)
+        if provider == OPENAI:
+            await self.openai_jobs().refresh(job_id)
+        else:
+            await self.refresh_job(job_id)
+        return provider
+
+    async def cancel_any(self, job_id: str) -> CancelOutcome:
+        """Cancel the job at its provider and record what it answered."""
+        if await self.job_provider(job_id) == OPENAI:
+            changes = await self.openai_jobs().cancel(job_id)
+            record = changes.job
+            return CancelOutcome(OPENAI, record.id, record.status, record.provider_status)
+        job = await self.orchestrator().cancel(job_id)  # recorded by the orchestrator
+        return CancelOutcome(MISTRAL, job.id, job.status, job.status)
+
+    async def watch_job(self, job_id: str, *, interval: float) -> AsyncIterator[WatchFrame]:
+        """Each poll's view of the job (recorded in the ledger) until it ends, ``interval``
+        seconds apart on this services' sleep: Mistral's through the orchestrator, OpenAI's
+        through ``OpenAIJobs.refresh`` (status, events with metrics, checkpoints)."""
+        from tuner.jobs.watch import ledger_frame, mistral_frame
+
+        if await self.job_provider(job_id) != OPENAI:
+            orchestrator = self.orchestrator(poll_interval=interval)
+            async for job in orchestrator.watch(job_id, interval=interval):
+                yield mistral_frame(job, backend=self.backend, sandbox=self.client.is_sandbox)
+            return
+        jobs = self.openai_jobs()
+        while True:
+            await jobs.refresh(job_id)
+            detail = await self.ledger.aio.call(self.job_detail, job_id)
+            if detail is None:  # refresh recorded it: only a ledger emptied meanwhile
+                raise LookupError(f"job {job_id} is not in the ledger")
+            frame = ledger_frame(detail)
+            yield frame
+            if frame.terminal:
+                return
+            await self.sleep(interval)
+
     def job_detail(self, job_id: str) -> JobDetail | None:
         """One job as the ledger holds it, for display (``None`` when it is not there)."""
         from tuner.jobs.detail import load_job_detail
@@ -466,10 +541,16 @@ class Services:
             self.close_ledger()
 
     async def aclose_client(self) -> None:
-        """Close the client, injected or built here (whoever was handed it is done with it)."""
+        """Close the clients (Mistral's and OpenAI's), injected or built here (whoever was
+        handed them is done with them)."""
         client, self._client = self._client, None
-        if client is not None:
-            await client.aclose()
+        openai, self._openai_client = self._openai_client, None
+        try:
+            if client is not None:
+                await client.aclose()
+        finally:
+            if openai is not None:
+                await openai.aclose()
 
     def close_ledger(self) -> None:
         """Close the ledger if this object opened it (again: nothing happens)."""

@@ -1,6 +1,7 @@
 """``tuner jobs`` with both providers: an OpenAI spec created from the CLI (the estimate shown
 and confirmed first), ``list`` over both with a provider field and column, ``show`` and
-``cancel`` routed to the job's provider, and OpenAI down as one warning. Real HTTP to a Mistral
+``cancel`` routed to the job's provider, ``watch`` following an OpenAI job to its end, and
+OpenAI down as one warning. Real HTTP to a Mistral
 and an OpenAI sandbox on 127.0.0.1, manual clocks."""
 
 from __future__ import annotations
@@ -11,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.jobs.flow_support import write_spec
+from tests.jobs.flow_support import advancing_sleep, write_spec
 from tests.jobs.test_openai_jobs import PAST_THE_END, conversations
+from tuner.cli import context
 from tuner.sandbox import SandboxHandle
 
 from .conftest import API_KEY, data, run
@@ -163,3 +165,44 @@ def test_openai_down_is_a_warning_and_mistral_is_still_listed(
     assert [row["provider"] for row in data(listed)] == ["mistral"]
     warnings = [line for line in listed.stderr.splitlines() if line.startswith("warning:")]
     assert len(warnings) == 1 and "openai: cannot reach" in warnings[0]
+
+
+def test_watch_follows_an_openai_job_to_success(
+    env: SandboxHandle, oai: SandboxHandle, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    created = run("jobs", "create", str(openai_spec(tmp_path, "watched")), "--yes", "--json")
+    [job] = data(created)
+    # The watch's pauses move the OpenAI sandbox's clock (the job's server), not Mistral's.
+    monkeypatch.setattr(context.hooks, "sleep", advancing_sleep(oai))
+
+    watched = run("jobs", "watch", job["id"], "--interval", "20")
+
+    assert watched.exit_code == 0, watched.output
+    lines = watched.stdout.splitlines()
+    assert "SIMULATED" in lines[0]
+    running = [line for line in lines if "RUNNING (running)" in line]
+    # Steps and losses come from OpenAI's metrics events as the job trains.
+    steps = [int(line.split("step ")[1].split("/")[0]) for line in running]
+    assert len(steps) >= 2 and steps == sorted(steps) and steps[-1] > 0
+    # Once training reports, the total steps and the train loss are known.
+    reported = [line for line in running if "step 0/" not in line]
+    assert reported and all("/?" not in line and "train loss" in line for line in reported)
+    assert any(f"{job['id']}  SUCCESS (succeeded)" in line for line in lines)
+    assert lines[-1].startswith("SUCCESS: ft:gpt-4o-mini")
+    # What it saw is in the ledger: show needs nothing new from the server.
+    view = data(run("jobs", "show", job["id"], "--json"))
+    assert view["status"] == "SUCCESS" and view["checkpoints"]
+
+
+def test_watch_of_a_cancelled_openai_job_exits_1_with_its_status(
+    env: SandboxHandle, oai: SandboxHandle, tmp_path: Path
+) -> None:
+    created = run("jobs", "create", str(openai_spec(tmp_path, "halted")), "--yes", "--json")
+    [job] = data(created)
+    assert run("jobs", "cancel", job["id"], "--yes").exit_code == 0
+
+    watched = run("jobs", "watch", job["id"], "--interval", "5")
+
+    assert watched.exit_code == 1
+    assert "CANCELLED (cancelled)" in watched.stdout
+    assert f"job {job['id']} is CANCELLED (it ended there)" in watched.stderr

@@ -41,6 +41,8 @@ if TYPE_CHECKING:
 
     from tuner.api import Job
     from tuner.jobs.orchestrator import CreateResult, Plan
+    from tuner.jobs.watch import WatchFrame
+    from tuner.services import CancelOutcome
 
 app = typer.Typer(
     help="Create fine-tuning jobs from specs; list, show, start, cancel and follow them.",
@@ -393,11 +395,9 @@ def _when(seconds: int | None) -> str:
 def _refreshed(job_id: str, ctx: CommandContext) -> dict[str, Any]:
     """The job from the API, recorded, then read back from the ledger with its history."""
 
-    from tuner.cli.jobs_openai import refresh_any
-
     async def body() -> dict[str, Any]:
         async with session(ctx) as s:
-            await refresh_any(s, job_id)
+            await s.refresh_any(job_id)
             detail = await asyncio.to_thread(s.job_detail, job_id)
             if detail is None:
                 fail(f"job {job_id} is not in the ledger", code=Exit.FAILED)
@@ -561,18 +561,16 @@ def start(job_id: str = IdArg, yes: bool = YesOpt, max_cost: float | None = MaxC
 @app.command()
 def cancel(job_id: str = IdArg, yes: bool = YesOpt) -> None:
     """Cancel a job at its provider (asks unless --yes); steps already trained are billed."""
-    from tuner.cli.jobs_openai import cancel_any
-
     ctx = load_context()
     if not yes and not _ask(f"Cancel job {job_id}? Steps already trained are billed."):
         fail("not cancelled", code=Exit.FAILED)
 
-    async def body() -> tuple[str, str]:
+    async def body() -> CancelOutcome:
         async with session(ctx) as s:
-            return await cancel_any(s, job_id)
+            return await s.cancel_any(job_id)
 
-    cancelled, status = run_async(body(), api_url=ctx.backend)
-    console.print(f"[bold]{shown(cancelled)}[/]  {shown(status)}")
+    outcome = run_async(body(), api_url=ctx.backend)
+    console.print(f"[bold]{shown(outcome.id)}[/]  {shown(outcome.shown_status)}")
 
 
 # --------------------------------------------------------------------------- watch
@@ -582,33 +580,25 @@ def cancel(job_id: str = IdArg, yes: bool = YesOpt) -> None:
 def watch(job_id: str = IdArg, interval: float = IntervalOpt) -> None:
     """Follow one job until it ends: status, a progress bar over steps, the latest losses.
 
-    Exit 0 on SUCCESS, 1 when it ends otherwise, 3 when the API cannot be reached.
-    Mistral jobs only for now (OpenAI's: `tuner jobs show`, or the daemon).
+    Mistral's and OpenAI's jobs alike (each polled at its own provider, recorded in the
+    ledger). Exit 0 on SUCCESS, 1 when it ends otherwise, 3 when the API cannot be reached.
     """
-    _mistral_only(
-        job_id,
-        "watch follows Mistral jobs only for now",
-        "Use `tuner jobs show ID` (refreshed each time) or run `tuner daemon`.",
-    )
     ctx = load_context()
 
-    async def body() -> Job:
+    async def body() -> WatchFrame:
         async with session(ctx) as s:
-            orch = s.orchestrator(poll_interval=interval)
             with JobView(console) as view:
-                last: Job | None = None
-                async for job in orch.watch(job_id, interval=interval):
-                    view.update(job)
-                    last = job
+                last: WatchFrame | None = None
+                async for frame in s.watch_job(job_id, interval=interval):
+                    view.update(frame)
+                    last = frame
             assert last is not None  # watch yields at least once
             return last
 
-    job = run_async(body(), api_url=ctx.backend)
-    if job.status != "SUCCESS":
-        from tuner.jobs.orchestrator import failure_reason
-
-        fail(f"{failure_reason(job)} (it ended there)", code=Exit.FAILED)
-    console.print(f"[bold green]SUCCESS[/]: {shown(job.fine_tuned_model or job.id)}")
+    frame = run_async(body(), api_url=ctx.backend)
+    if not frame.succeeded:
+        fail(f"{frame.failure or frame.status} (it ended there)", code=Exit.FAILED)
+    console.print(f"[bold green]SUCCESS[/]: {shown(frame.fine_tuned_model or frame.id)}")
 
 
 class JobView:
@@ -622,6 +612,7 @@ class JobView:
         self._bar: RichProgressBar | None = None
         self._task: Any = None
         self._last_line: str | None = None
+        self._flagged = False
 
     def __enter__(self) -> JobView:
         if self._out.is_terminal:
@@ -637,21 +628,25 @@ class JobView:
             self._task = self._bar.add_task("", total=None, losses="")
         return self
 
-    def update(self, job: Job) -> None:
-        total = job.hyperparameters.training_steps
-        steps = [c.step_number for c in job.checkpoints if c.step_number is not None]
-        done = max(steps, default=0)
-        losses = _latest_losses(job)
+    def update(self, frame: WatchFrame) -> None:
+        losses = _losses(frame)
+        status = frame.status
+        if frame.provider_status != status:  # OpenAI's own word beside the ledger's
+            status = f"{status} ({frame.provider_status})"
+        if frame.sandbox and not self._flagged:
+            simulated_banner([frame.backend])
+            self._flagged = True
         if self._bar is not None:
             self._bar.update(
                 self._task,
-                description=shown(f"{job.id[:8]} {job.status}"),
-                total=total,
-                completed=done,
+                description=shown(f"{frame.id[:8]} {status}"),
+                total=frame.total_steps,
+                completed=frame.step,
                 losses=losses,
             )
             return
-        line = f"{job.id}  {job.status}  step {done}/{total or '?'}  {losses}".rstrip()
+        line = f"{frame.id}  {status}  step {frame.step}/{frame.total_steps or '?'}  {losses}"
+        line = line.rstrip()
         if line != self._last_line:
             self._out.print(inert(line), markup=False)
             self._last_line = line
@@ -666,15 +661,11 @@ class JobView:
             self._bar.stop()
 
 
-def _latest_losses(job: Job) -> str:
-    """The newest checkpoint's losses (checkpoint order differs between API versions)."""
-    numbered = [c for c in job.checkpoints if c.step_number is not None]
-    if not numbered:
-        return ""
-    metrics = max(numbered, key=lambda c: c.step_number or 0).metrics
+def _losses(frame: WatchFrame) -> str:
+    """The newest losses the job reported."""
     parts = [
         f"{label} {value:.4f}"
-        for label, value in (("train loss", metrics.train_loss), ("valid loss", metrics.valid_loss))
+        for label, value in (("train loss", frame.train_loss), ("valid loss", frame.valid_loss))
         if value is not None
     ]
     return "  ".join(parts)

@@ -5,8 +5,8 @@
 - ``list``: every provider that has a key, one table with a provider column (``--json``: each
   job under its API's own field names plus ``provider``); a provider that fails is one warning
   line and the others are still listed;
-- ``show``/``events``/``checkpoints``/``cancel``: routed to the job's provider (the ledger
-  knows it; an id the ledger does not know yet is OpenAI's when it looks like one).
+- ``show``/``events``/``checkpoints``/``cancel``/``watch``: routed to the job's provider by
+  the core (``Services.refresh_any``, ``cancel_any``, ``watch_job``).
 """
 
 from __future__ import annotations
@@ -38,7 +38,6 @@ if TYPE_CHECKING:
 
 OPENAI = "openai"
 MISTRAL = "mistral"
-_OPENAI_ID_PREFIX = "ftjob-"
 
 
 # --------------------------------------------------------------------------- create
@@ -325,32 +324,3 @@ def emit_jobs(jobs: list[ListedJob], warnings: list[str], *, as_json: bool, when
             )
         )
     console.print(table)
-
-
-# --------------------------------------------------------------------------- one job
-
-
-async def provider_of(s: Services, job_id: str) -> str:
-    """The job's provider: as the ledger knows it, else by the look of its id."""
-    record = await s.ledger.aio.get_job(job_id)
-    if record is not None:
-        return record.provider
-    return OPENAI if job_id.startswith(_OPENAI_ID_PREFIX) else MISTRAL
-
-
-async def refresh_any(s: Services, job_id: str) -> None:
-    """Refresh the job from its own provider into the ledger."""
-    if await provider_of(s, job_id) == OPENAI:
-        await s.openai_jobs().refresh(job_id)
-    else:
-        await s.refresh_job(job_id)
-
-
-async def cancel_any(s: Services, job_id: str) -> tuple[str, str]:
-    """Cancel the job at its provider; (id, status as shown)."""
-    if await provider_of(s, job_id) == OPENAI:
-        changes = await s.openai_jobs().cancel(job_id)
-        job = changes.job
-        return job.id, f"{job.status} ({job.provider_status})"
-    job_ = await s.orchestrator().cancel(job_id)
-    return job_.id, job_.status

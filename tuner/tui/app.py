@@ -42,6 +42,7 @@ from tuner.tui.widgets.status import SECTIONS
 
 if TYPE_CHECKING:
     from tuner.api import Job, TunerClient
+    from tuner.api.openai import OpenAIClient
     from tuner.jobs.orchestrator import Orchestrator
 
 SECTIONS_GROUP = Binding.Group("screens", compact=True)
@@ -171,6 +172,8 @@ class TunerApp(App[None]):
         self._cycle_again = False
         self._timer: Timer | None = None
         self._last_error: str | None = None
+        self._last_openai_error: str | None = None
+        """Kept apart from Mistral's: OpenAI down is said once, not after each Mistral poll."""
         self._models_asked_for: set[str] = set()
         """Tuned models seen in the ledger for which the models were listed again."""
         self.services = config.services
@@ -306,6 +309,7 @@ class TunerApp(App[None]):
 
     async def _cycle(self) -> None:
         snapshot = await self._read_ledger()
+        openai_polled = False
         if snapshot.daemon is None and self.config.self_poll:
             if self.last_poll is None and not snapshot.rows:
                 await self._guard(self._sync_all(), "listing jobs")
@@ -315,9 +319,18 @@ class TunerApp(App[None]):
                 # No daemon: the dashboard drains the submission queue itself (what the daemon
                 # would do), so queued sweep members are created and agreed starts happen.
                 await self._guard(self._drain_queue(snapshot), "submitting queued jobs")
+            if self.services.has_openai:
+                # OpenAI's jobs too, as the daemon polls them: every active one in detail.
+                openai_polled = await self._guard(
+                    self._poll_openai(snapshot), "polling OpenAI", reach=False
+                )
             snapshot = await self._read_ledger()
         if self.config.watch_running:
-            running = [row.id for row in snapshot.rows if row.status == "RUNNING"]
+            running = [
+                row.id
+                for row in snapshot.rows
+                if row.status == "RUNNING" and not (openai_polled and row.provider == "openai")
+            ]
             if running:
                 await self._guard(self._refresh_running(running), "refreshing running jobs")
                 snapshot = await self._read_ledger()
@@ -349,22 +362,48 @@ class TunerApp(App[None]):
             self.call_after_refresh(self._drawn)
         return snapshot
 
-    async def _guard(self, step: Awaitable[object], what: str) -> bool:
-        """Run one step of a refresh; an API failure is a notification (once), not a crash."""
+    async def _guard(self, step: Awaitable[object], what: str, *, reach: bool = True) -> bool:
+        """Run one step of a refresh; an API failure is a notification (once), not a crash.
+        ``reach``: the step talks to the status bar's backend (Mistral's), so its outcome says
+        whether that backend is reachable (OpenAI's steps do not)."""
         try:
             await step
         except Exception as error:
             if not _is_api_error(error):
                 raise
-            self.reachable = False
             message = f"{what}: {describe(error)}"
-            if message != self._last_error:
-                self._last_error = message
+            if reach:
+                self.reachable = False
+                said, self._last_error = self._last_error, message
+            else:
+                said, self._last_openai_error = self._last_openai_error, message
+            if message != said:
                 self.notify(message, title="API", severity="error", markup=False)
             return False
-        self.reachable = True
-        self._last_error = None
+        if reach:
+            self.reachable = True
+            self._last_error = None
+        else:
+            self._last_openai_error = None
         return True
+
+    async def _poll_openai(self, snapshot: JobsSnapshot) -> None:
+        """One poll of OpenAI's jobs through the core (``OpenAIJobs.poll``), and a cycle of
+        OpenAI's submission queue when specs wait in it."""
+        from tuner.config import ConfigError
+
+        try:
+            jobs = self.services.openai_jobs()
+        except ConfigError as unusable:  # an unusable OPENAI_BASE_URL: said once, Mistral goes on
+            if str(unusable) != self._last_openai_error:
+                self._last_openai_error = str(unusable)
+                self.notify(str(unusable), title="OpenAI", severity="error", markup=False)
+            return
+        await jobs.poll()
+        if any(row.is_local and row.provider == "openai" for row in snapshot.rows):
+            report = await jobs.cycle(refresh=False)
+            for error in report.errors:
+                self.notify(error, title="OpenAI queue", severity="warning", markup=False)
 
     async def _poll(self) -> None:
         from tuner.jobs.poller import poll_once
@@ -400,7 +439,8 @@ class TunerApp(App[None]):
 
         async def one(job_id: str) -> None:
             async with gate:
-                await self.services.refresh_job(job_id)
+                # At the job's own provider (an OpenAI row's events and checkpoints too).
+                await self.services.refresh_any(job_id)
 
         await asyncio.gather(*(one(job_id) for job_id in job_ids))
 
@@ -414,6 +454,15 @@ class TunerApp(App[None]):
         """Record a job the user just acted on (start, cancel) and refresh the table."""
         await self.services.record_job(job)
         await self._read_ledger()
+
+    async def cancel_job(self, job_id: str) -> str:
+        """Cancel a job at its own provider (the core's ``cancel_any``, as ``tuner jobs cancel``
+        does), show the table again; the status as shown."""
+        if await self.services.job_provider(job_id) != "openai":
+            await self.ready_client()
+        outcome = await self.services.cancel_any(job_id)
+        await self._read_ledger()
+        return outcome.shown_status
 
     # -- the status bar -----------------------------------------------------------------------
 
@@ -592,11 +641,12 @@ def make_app(
     mode: Mode = "jobs",
     data_path: str | Path | None = None,
     probe: bool = True,
+    openai_client: OpenAIClient | None = None,
 ) -> TunerApp:
     """The dashboard over ``services`` (the CLI's), or over services built here from
     ``client`` (or the ``client_factory`` that builds it after the first frame; ``backend`` is
-    then required), ``ledger``, ``clock`` and ``sleep`` with default settings (tests). See
-    ``TuiConfig`` for the options."""
+    then required), ``ledger``, ``clock``, ``sleep`` and, for OpenAI's jobs, ``openai_client``
+    with default settings (tests). See ``TuiConfig`` for the options."""
     if services is None:
         services = services_for(
             client=client,
@@ -605,6 +655,7 @@ def make_app(
             clock=clock,
             backend=backend,
             sleep=sleep,
+            openai_client=openai_client,
         )
     config = TuiConfig(
         services=services,
@@ -629,8 +680,10 @@ def services_for(
     clock: Callable[[], float],
     backend: str | None,
     sleep: Callable[[float], Awaitable[None]],
+    openai_client: OpenAIClient | None = None,
 ) -> Services:
-    """Services over an injected client (or factory) and ledger, with default settings."""
+    """Services over an injected client (or factory), ledger and OpenAI client (optional),
+    with default settings."""
     if (client is None) == (client_factory is None):
         raise ValueError("give either a client or a client factory")
     if ledger is None:
@@ -640,7 +693,10 @@ def services_for(
         raise ValueError("a client factory needs the backend (the API URL)")
     # model_construct: the defaults of every setting, without reading the environment or a
     # config file (the injected client already carries URL, keys and timeouts).
-    settings = Settings.model_construct(api_url=url)
+    fields: dict[str, Any] = {"api_url": url}
+    if openai_client is not None:
+        fields["openai_base_url"] = openai_client.base_url
+    settings = Settings.model_construct(**fields)
     return Services(
         settings,
         client=client,
@@ -648,4 +704,5 @@ def services_for(
         ledger=ledger,
         clock=lambda: int(clock()),
         sleep=sleep,
+        openai_client=openai_client,
     )

@@ -25,7 +25,13 @@ from tuner.tui.screens.base import TunerScreen
 from tuner.tui.widgets.inputs import TunerInput
 
 if TYPE_CHECKING:
+    from tuner.evals.classifier_metrics import TargetMetrics
+    from tuner.evals.classifier_run import ClassifierReport
     from tuner.evals.report import ItemRow, RunReport
+
+CONFUSION_MAX_LABELS = 6
+"""A single-label target's confusion matrix is shown when it has at most this many labels
+(each model's matrix is then a few columns wide; a wider one would wrap into noise)."""
 
 
 class ModelSuggester(Suggester):
@@ -121,6 +127,114 @@ def verdict_text(row: ItemRow, candidate: str) -> Text:
     return Text(fmt.plain(outcome), style=style)
 
 
+def classifier_head(report: ClassifierReport) -> Text:
+    """A classifier run's heading: SIMULATED when a sandbox answered, the run, each model."""
+    head = Text()
+    if report.simulated_note:
+        head.append(f" {report.simulated_note} ", style="bold black on yellow")
+        head.append("\n")
+    head.append(f"run {fmt.plain(report.run_id)}", style="bold")
+    head.append(f"  {fmt.plain(report.status)}  classifier  {fmt.plain(Path(report.data).name)}  ")
+    head.append(f"{report.items} items", style="dim")
+    for result in report.results:
+        head.append(f"\n{fmt.plain(result.role)}: ", style="dim")
+        style = "bold green" if result.role == "classifier" else "bold"
+        head.append(fmt.plain(result.model), style=style)
+        if result.failed:
+            head.append(f"  ({result.failed} failed, counted unanswered)", style="yellow")
+    return head
+
+
+def classifier_body(report: ClassifierReport) -> Group:
+    """Per target: each model's accuracy and macro-F1, per-label precision and recall, and a
+    compact confusion matrix when the labels are few. Every name and label came from a data
+    file or a server: shown inert."""
+    parts: list[Any] = []
+    names = [t.name for t in report.results[0].targets] if report.results else []
+    for index, name in enumerate(names):
+        per_model = [(r.model, r.role, r.targets[index]) for r in report.results]
+        kind = "multi-label" if per_model[0][2].multi else "single-label"
+        parts.append(Text(f"target {fmt.plain(name)} ({kind})", style="bold"))
+        parts.append(target_table(per_model))
+        parts.extend(confusion_tables(per_model))
+        parts.append(Text(""))
+    return Group(*parts)
+
+
+def target_table(per_model: list[tuple[str, str, TargetMetrics]]) -> Table:
+    """Accuracy and macro-F1, then precision/recall per label, one column pair per model."""
+    table = Table(box=None, padding=(0, 1), expand=False)
+    table.add_column("", style="dim", no_wrap=True)
+    for _model, role, _metrics in per_model:
+        # Text, not str: a str header would be read as markup.
+        table.add_column(Text(f"{fmt.plain(role)} P"), justify="right", no_wrap=True)
+        table.add_column("R", justify="right", no_wrap=True)
+    best_acc = max(m.accuracy for _, _, m in per_model)
+    best_f1 = max(m.macro_f1 for _, _, m in per_model)
+    table.add_row(
+        Text("accuracy"),
+        *(
+            cell
+            for _, _, m in per_model
+            for cell in (_pct(m.accuracy, m.accuracy == best_acc), Text(""))
+        ),
+    )
+    table.add_row(
+        Text("macro-F1"),
+        *(
+            cell
+            for _, _, m in per_model
+            for cell in (_pct(m.macro_f1, m.macro_f1 == best_f1), Text(""))
+        ),
+    )
+    labels = per_model[0][2].labels if per_model else ()
+    for label in labels:
+        cells: list[Text] = []
+        for _, _, m in per_model:
+            scores = m.per_label.get(label)
+            cells.append(_pct(scores.precision if scores else None))
+            cells.append(_pct(scores.recall if scores else None))
+        support = per_model[0][2].per_label.get(label)
+        name = f"{fmt.plain(label)} ({support.support})" if support else fmt.plain(label)
+        table.add_row(Text(name), *cells)
+    return table
+
+
+def confusion_tables(per_model: list[tuple[str, str, TargetMetrics]]) -> list[Table]:
+    """Each model's confusion matrix of a single-label target (rows: true labels; columns:
+    predicted, then no answer), when it has few labels; none otherwise."""
+    from tuner.evals.classifier_metrics import NO_ANSWER
+
+    shown: list[Table] = []
+    for _model, role, m in per_model:
+        if m.multi or len(m.labels) > CONFUSION_MAX_LABELS:
+            continue
+        table = Table(
+            title=Text(f"{fmt.plain(role)}: true \u2193 predicted \u2192", style="dim"),
+            title_justify="left",
+            box=None,
+            padding=(0, 1),
+            expand=False,
+        )
+        table.add_column("", style="dim", no_wrap=True)
+        for column in (*m.labels, NO_ANSWER):
+            header = Text(fmt.truncate(fmt.plain(column), 12))  # data's labels: never markup
+            table.add_column(header, justify="right", no_wrap=True)
+        for i, (label, row) in enumerate(zip(m.labels, m.confusion, strict=True)):
+            cells = [
+                Text(str(n), style="bold green" if i == j and n else "") for j, n in enumerate(row)
+            ]
+            table.add_row(Text(fmt.truncate(fmt.plain(label), 16)), *cells)
+        shown.append(table)
+    return shown
+
+
+def _pct(value: float | None, best: bool = False) -> Text:
+    if value is None:
+        return Text("-", justify="right")
+    return Text(f"{value:.1%}", style="bold green" if best else "", justify="right")
+
+
 class EvaluateScreen(TunerScreen):
     SECTION = "evaluate"
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -132,6 +246,8 @@ class EvaluateScreen(TunerScreen):
     def __init__(self) -> None:
         super().__init__()
         self.report: RunReport | None = None
+        self.classifier_report: ClassifierReport | None = None
+        """The run shown when it is a classifier evaluation (then ``report`` is None)."""
         self.completed = 0
         """Runs finished in this screen (tests wait on it)."""
         self.shown = 0
@@ -182,6 +298,9 @@ class EvaluateScreen(TunerScreen):
                 yield Label("", id="eval-stage")
         yield Static("", id="eval-summary")
         yield DataTable(id="eval-items", cursor_type="row", zebra_stripes=True)
+        # A classifier run's metrics, in place of the items table (scrolls when long).
+        with VerticalScroll(id="eval-classifier"):
+            yield Static("", id="eval-classifier-body")
 
     @property
     def tuner_models(self) -> Any:
@@ -191,6 +310,7 @@ class EvaluateScreen(TunerScreen):
         table = self.query_one("#eval-items", DataTable)
         table.add_columns("#", "Prompt", "F1 tuned", "F1 base", "Judge")
         self.query_one("#eval-progress-row").display = False
+        self.query_one("#eval-classifier").display = False
         table.focus()
         run_id, self.tuner.pending_run = self.tuner.pending_run, None
         self.latest(run_id)
@@ -293,6 +413,7 @@ class EvaluateScreen(TunerScreen):
     async def latest(self, run_id: str | None = None) -> None:
         """Show the newest run, or ``run_id`` (opened from a job's lineage)."""
         from tuner.evals import load_report
+        from tuner.evals.classifier_runner import is_classifier_run, load_classifier_report
 
         ledger = self.tuner.ledger
         if run_id is None:
@@ -303,11 +424,32 @@ class EvaluateScreen(TunerScreen):
                 )
                 return
             run_id = runs[0].run_id
+        run = await ledger.aio.call(ledger.get_eval_run, run_id)
+        if run is not None and is_classifier_run(run):
+            scored = await ledger.aio.call(load_classifier_report, ledger, run)
+            self.show_classifier_report(scored)
+            return
         report = await ledger.aio.call(load_report, ledger, run_id)
         self.show_report(report)
 
+    def show_classifier_report(self, report: ClassifierReport) -> None:
+        """A classifier run's metrics in the summary; no items table (its items are labels,
+        not answers to read side by side)."""
+        self.report = None
+        self.classifier_report = report
+        self.query_one("#eval-summary", Static).update(classifier_head(report))
+        table = self.query_one("#eval-items", DataTable)
+        table.clear()
+        table.display = False
+        self.query_one("#eval-classifier").display = True
+        self.query_one("#eval-classifier-body", Static).update(classifier_body(report))
+        self.shown += 1
+
     def show_report(self, report: RunReport) -> None:
         self.report = report
+        self.classifier_report = None
+        self.query_one("#eval-items", DataTable).display = True
+        self.query_one("#eval-classifier").display = False
         run = report.run
         head = Text()
         if report.simulated_note:

@@ -103,7 +103,7 @@ class JobDetailScreen(TunerScreen):
         """Start, cancel and evaluate only where this job's status allows them."""
         detail = self.detail
         if action == "start_job":
-            return True if detail is not None and detail.job.status == "VALIDATED" else None
+            return True if detail is not None and why_not_start(detail) is None else None
         if action == "cancel_job":
             return True if detail is not None and detail.job.status in CANCELLABLE else None
         if action in ("evaluate", "playground"):
@@ -115,7 +115,8 @@ class JobDetailScreen(TunerScreen):
         app = self.tuner
         if fetch:
             try:
-                await app.services.refresh_job(self.job_id)
+                # At the job's own provider (an OpenAI job with its events and checkpoints).
+                await app.services.refresh_any(self.job_id)
             except APIError as error:
                 app.notify_error(f"fetching job {fmt.short_id(self.job_id)}", error)
         detail = await app.ledger.aio.call(app.services.job_detail, self.job_id)
@@ -258,12 +259,9 @@ class JobDetailScreen(TunerScreen):
         detail = self.detail
         if detail is None:
             return
-        if detail.job.status != "VALIDATED":
-            self.notify(
-                f"the job is {detail.job.status}; only a VALIDATED job can be started",
-                severity="warning",
-                markup=False,
-            )
+        why = why_not_start(detail)
+        if why is not None:
+            self.notify(why, severity="warning", markup=False)
             return
         meta = detail.job.metadata or {}
 
@@ -300,13 +298,13 @@ class JobDetailScreen(TunerScreen):
 
     @work(group="job-detail-action", exclusive=True, exit_on_error=False, description="acting")
     async def act(self, how: str) -> None:
-        orchestrator = self.tuner.orchestrator()
         if how == "start":
-            job = await orchestrator.start(self.job_id)
+            job = await self.tuner.orchestrator().start(self.job_id)
+            await self.tuner.record_job(job)
+            status = job.status
         else:
-            job = await orchestrator.cancel(self.job_id)
-        await self.tuner.record_job(job)
-        self.notify(f"job {fmt.short_id(self.job_id)}: {job.status}", markup=False)
+            status = await self.tuner.cancel_job(self.job_id)  # at the job's own provider
+        self.notify(f"job {fmt.short_id(self.job_id)}: {status}", markup=False)
         self.load(fetch=False)
 
     def action_playground(self) -> None:
@@ -373,6 +371,15 @@ def targets_table(detail: JobDetail) -> Table | None:
             Text(", ".join(fmt.plain(label) for label in target["labels"]) or "-"),
         )
     return table
+
+
+def why_not_start(detail: JobDetail) -> str | None:
+    """Why the job cannot be started (None: it can)."""
+    if detail.job.provider == "openai":
+        return "an OpenAI job starts when it is created: there is nothing to start"
+    if detail.job.status != "VALIDATED":
+        return f"the job is {detail.job.status}; only a VALIDATED job can be started"
+    return None
 
 
 def auto_start_text(detail: JobDetail) -> str:

@@ -20,7 +20,9 @@ from tuner.tui.widgets.inputs import TunerInput
 from tuner.tui.widgets.jobs_table import JobsTable
 
 if TYPE_CHECKING:
+    from tuner.jobs.openai_create import OpenAIPlan
     from tuner.jobs.orchestrator import Plan
+    from tuner.jobs.spec import SpecFile
 
 EMPTY_HINT = (
     "No jobs on this backend yet. Press [b]n[/b] to create one from a job spec "
@@ -237,9 +239,8 @@ class JobsScreen(TunerScreen):
 
     @work(group="job-action", exit_on_error=False, description="cancelling a job")
     async def cancel_job(self, job_id: str) -> None:
-        job = await self.tuner.orchestrator().cancel(job_id)
-        await self.tuner.record_job(job)
-        self.notify(f"job {fmt.short_id(job_id)}: {job.status}", markup=False)
+        status = await self.tuner.cancel_job(job_id)  # at the job's own provider
+        self.notify(f"job {fmt.short_id(job_id)}: {status}", markup=False)
 
     def action_evaluate_job(self) -> None:
         row = self._refused("evaluate_job")
@@ -286,6 +287,9 @@ class JobsScreen(TunerScreen):
 
         try:
             spec = load_spec(path)
+            if spec.job.is_openai:
+                await self.plan_openai_job(path, spec)
+                return
             self.notify(f"validating the data of {path}…", markup=False)
             result = await self.tuner.orchestrator().create(spec, dry_run=True)
         except SpecError as error:
@@ -330,6 +334,69 @@ class JobsScreen(TunerScreen):
         text = f"{message}{': ' + ids if ids else ''}"
         self.notify(text, severity="information" if result.ok else "error", markup=False)
 
+    # -- an OpenAI spec: the local estimate is the only confirmation (creating starts it) ------
+
+    async def plan_openai_job(self, path: str, spec: SpecFile) -> None:
+        """Count and estimate locally (nothing uploaded); create and start once confirmed,
+        through the core's ``OpenAICreator`` (what ``tuner jobs create`` runs)."""
+        if not self.tuner.services.has_openai:
+            self.notify(
+                f"{path} is an OpenAI spec: set OPENAI_API_KEY to create it",
+                title="Job spec",
+                severity="error",
+                markup=False,
+            )
+            return
+        self.notify(f"counting the data of {path}…", markup=False)
+        creator = self.tuner.services.openai_creator()
+        result = await creator.create(spec, dry_run=True)
+        if result.outcome != "dry_run":
+            self.notify(result.message or result.outcome, severity="error", markup=False)
+            return
+        agreed = result.plan.total_cost
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.create_openai_job(path, agreed)
+
+        count = len(result.plan.jobs)
+        what = "this job" if count == 1 else f"these {count} jobs"
+        self.app.push_screen(
+            ConfirmScreen(
+                f"Create and start {what} on OpenAI ({path})?",
+                detail=describe_openai_plan(result.plan),
+                yes="Create and start",
+            ),
+            answered,
+        )
+
+    @work(group="new-job", exit_on_error=False, description="creating an OpenAI job")
+    async def create_openai_job(self, path: str, agreed: float | None) -> None:
+        from tuner.jobs.spec import SpecError, load_spec
+
+        # Only the estimate that was agreed to: a file changed since then is asked about again.
+        def same_estimate(plan: OpenAIPlan) -> bool:
+            return plan.total_cost == agreed
+
+        try:
+            spec = load_spec(path)
+        except SpecError as error:
+            self.notify(str(error), severity="error", markup=False)
+            return
+        self.notify("uploading and creating the OpenAI job…")
+        creator = self.tuner.services.openai_creator(confirm=same_estimate)
+        result = await creator.create(spec)
+        self.tuner.request_refresh()
+        ids = ", ".join(fmt.short_id(job.id) for job in result.jobs)
+        text = result.message or result.outcome
+        if result.queued:
+            text += f" ({result.queued} wait in the OpenAI queue)"
+        self.notify(
+            f"{text}{': ' + ids if ids else ''}",
+            severity="information" if result.ok else "error",
+            markup=False,
+        )
+
     def ask_start_validated(self, job_id: str, detail: str) -> None:
         def answered(yes: bool | None) -> None:
             if yes:
@@ -350,6 +417,8 @@ CANCELLABLE = frozenset({"QUEUED", "STARTED", "VALIDATING", "VALIDATED", "RUNNIN
 
 
 def why_not_start(row: JobRow) -> str | None:
+    if row.provider == "openai":
+        return f"job {fmt.short_id(row.id)} is OpenAI's: creating an OpenAI job starts it"
     if row.status == "VALIDATED":
         return None
     return f"job {fmt.short_id(row.id)} is {row.status}; only a VALIDATED job can be started"
@@ -390,4 +459,29 @@ def describe_plan(plan: Plan) -> str:
     total = plan.total_cost
     if len(plan.jobs) > 1 and total is not None:
         lines.append(f"total: {fmt.cost(total)}")
+    return "\n".join(lines)
+
+
+def describe_openai_plan(plan: OpenAIPlan) -> str:
+    """An OpenAI plan's local estimates, for a confirmation dialog (OpenAI gives no figure
+    before a job runs, and creating one starts it)."""
+    lines = []
+    notes: set[str] = set()
+    for job in plan.jobs:
+        name = job.spec.suffix or plan.model
+        est = job.estimate
+        if est is None:
+            lines.append(f"{name}: {plan.model}, cost unknown (no local estimate)")
+            continue
+        notes.add(est.note)
+        cost = fmt.cost(job.cost, "USD") if job.cost is not None else "unknown"
+        lines.append(
+            f"{name}: {plan.model}, {est.examples:,} examples, {est.data_tokens:,} tokens, "
+            f"{cost} (estimate)"
+        )
+    total = plan.total_cost
+    if len(plan.jobs) > 1 and total is not None:
+        lines.append(f"total: {fmt.cost(total, 'USD')} (estimate)")
+    lines.extend(sorted(notes))
+    lines.append("Creating an OpenAI job starts it: training is billed.")
     return "\n".join(lines)
