@@ -206,3 +206,57 @@ def test_split_with_openai_rules(sft: Path, tmp_path: Path) -> None:
         "--force",
     )
     assert json.loads(out)["invalid_lines"] == 12
+
+
+def pair(n: int, preferred: str, rejected: str) -> dict[str, Any]:
+    return {
+        "input": {"messages": [{"role": "user", "content": f"Tell me about item {n} please."}]},
+        "preferred_output": [{"role": "assistant", "content": preferred}],
+        "non_preferred_output": [{"role": "assistant", "content": rejected}],
+    }
+
+
+def test_dedupe_reads_lines_with_openai_rules(sft: Path, tmp_path: Path) -> None:
+    repeated = write(tmp_path / "repeated.jsonl", [*map(example, range(12)), example(3)])
+    out = tmp_path / "deduped.jsonl"
+    code, output = run("data", "dedupe", str(repeated), "--out", str(out), "--json")
+    # Under Mistral's rules every line is invalid (a developer turn): none is compared.
+    assert code == 0, output
+    assert (json.loads(output)["removed"], json.loads(output)["invalid_lines"]) == ([], 13)
+    out.unlink()
+    code, output = run(
+        "data", "dedupe", str(repeated), "--out", str(out), "--provider", "openai", "--json"
+    )
+    assert code == 0, output
+    result = json.loads(output)
+    assert result["invalid_lines"] == 0
+    assert [(r["line"], r["duplicate_of"], r["kind"]) for r in result["removed"]] == [
+        (13, 4, "exact")
+    ]
+    assert out.read_bytes() == sft.read_bytes()
+
+
+def test_near_dedupe_keeps_dpo_pairs_with_the_same_prompt_and_other_answers(
+    tmp_path: Path,
+) -> None:
+    lines = [pair(n, f"Item {n} is a lamp.", f"No idea about {n}.") for n in range(10)]
+    # Same prompt as pair 0, other answers: another pair. A true repeat of pair 1 goes.
+    lines += [pair(0, "It is a chair, made of oak.", "Cannot say."), lines[1]]
+    source = write(tmp_path / "dpo.jsonl", lines)
+    out = tmp_path / "dpo.deduped.jsonl"
+    code, output = run(
+        "data", "dedupe", str(source), "--out", str(out), "--near", "0.9",
+        "--provider", "openai", "--json",
+    )  # fmt: skip
+    assert code == 0, output
+    result = json.loads(output)
+    assert [(r["line"], r["duplicate_of"]) for r in result["removed"]] == [(12, 2)]
+    assert result["lines_written"] == 11
+
+
+def test_fix_refuses_openai_data_in_one_line(sft: Path, tmp_path: Path) -> None:
+    out = tmp_path / "fixed.jsonl"
+    code, output = run("data", "fix", str(sft), "--out", str(out), "--provider", "openai")
+    assert code == 2
+    assert "Mistral's rules only" in output and "--provider openai" in output
+    assert not out.exists() and not (tmp_path / "fixed.rejects.jsonl").exists()

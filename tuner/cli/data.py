@@ -578,11 +578,12 @@ def fix(
         "beside OUT. Made only when a line is rejected, never written over: a numbered file "
         "beside it when the name is taken.",
     ),
+    provider_opt: str | None = ProviderOpt,
     force: bool = ForceOpt,
     as_json: bool = JsonOpt,
     quiet: bool = QuietOpt,
 ) -> None:
-    """Apply only safe, explained fixes; list every change by line.
+    """Apply only safe, explained fixes; list every change by line (Mistral's rules).
 
     Exit 0 when every line made it into OUT, 1 when some could not be fixed.
 
@@ -597,6 +598,14 @@ def fix(
 
     if in_place == (out is not None):
         fail("give either --out OUT or --in-place", hint="tuner data fix IN --out OUT")
+    if _provider(provider_opt) != "mistral":
+        # Its fixes and its idea of a valid line are Mistral's: on OpenAI data it would reject
+        # lines OpenAI accepts (a developer turn, a weight) into the rejects file.
+        fail(
+            "tuner data fix applies Mistral's rules only, not OpenAI's",
+            hint="Check OpenAI data with `tuner data validate --provider openai --model M FILE` "
+            "and fix what it lists at the source.",
+        )
     with progress_for(quiet or as_json) as progress:
         try:
             result = fix_file(
@@ -653,6 +662,7 @@ def dedupe(
         max=1.0,
         help="Also drop near-duplicates at this Jaccard similarity (MinHash), e.g. 0.9.",
     ),
+    provider_opt: str | None = ProviderOpt,
     force: bool = ForceOpt,
     as_json: bool = JsonOpt,
     quiet: bool = QuietOpt,
@@ -667,7 +677,14 @@ def dedupe(
 
     with progress_for(quiet or as_json) as progress:
         try:
-            result = dedupe_file(src, out, near=near, force=force, progress=progress)
+            result = dedupe_file(
+                src,
+                out,
+                near=near,
+                force=force,
+                progress=progress,
+                provider=_provider(provider_opt),
+            )
         except DataInputError as exc:
             fail(str(exc), hint="Pass an existing JSONL file.")
         except OutputRefused as exc:

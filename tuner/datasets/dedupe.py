@@ -36,7 +36,14 @@ import numpy as np
 
 from tuner.datasets.findings import Finding
 from tuner.datasets.lines import CheckedLine, Format, check_input, checked_lines, copy_line
-from tuner.datasets.samples import InstructSample, Sample, sample_key, tools_key
+from tuner.datasets.providers import DEFAULT_PROVIDER
+from tuner.datasets.samples import (
+    InstructSample,
+    PreferenceSample,
+    Sample,
+    sample_key,
+    tools_key,
+)
 from tuner.fsutil import atomic_writer, prepare_outputs
 from tuner.progress import NULL_PROGRESS, Progress
 
@@ -109,6 +116,16 @@ def sample_words(sample: Sample) -> list[str]:
         words += [f"<{message.role}>", *_words(message.text)]
         for call in message.tool_calls:
             words += ["<call>", call.name, *_words(call.arguments)]
+    if isinstance(sample, PreferenceSample):
+        # A DPO pair is its prompt and both answers: the same prompt with other answers is
+        # another pair, as for the exact key (sample_key).
+        for marker, answer in (
+            ("<preferred>", sample.preferred),
+            ("<rejected>", sample.non_preferred),
+        ):
+            words.append(marker)
+            for message in answer:
+                words += [f"<{message.role}>", *_words(message.text)]
     return words
 
 
@@ -400,8 +417,10 @@ def dedupe_file(
     expect: Format | None = None,
     force: bool = False,
     progress: Progress = NULL_PROGRESS,
+    provider: str = DEFAULT_PROVIDER,
 ) -> DedupeResult:
-    """Write ``src`` to ``out`` without its duplicate conversations.
+    """Write ``src`` to ``out`` without its duplicate conversations, the lines read with
+    ``provider``'s rules (a line those rules refuse is kept, never compared).
 
     ``out`` must not exist and must not be ``src`` unless ``force``
     (:func:`tuner.fsutil.prepare_outputs`). Kept lines, and lines with errors, are copied byte
@@ -416,7 +435,7 @@ def dedupe_file(
     progress.start("dedupe", total=None, unit="lines")
     with atomic_writer(out) as handle:
         batch: list[CheckedLine] = []
-        for line in checked_lines(source, expect=expect):
+        for line in checked_lines(source, expect=expect, provider=provider):
             result.lines_read += 1
             progress.advance()
             batch.append(line)
