@@ -43,6 +43,8 @@ from tuner.jobs.submit import (
     DEFAULT_MAX_ACTIVE,
     LEASE_TTL_S,
     MAX_ATTEMPTS,
+    QueueDrainer,
+    SubmissionKind,
     _is_transient,
     _may_have_created,
     request_body,
@@ -158,8 +160,13 @@ class DuplicateJobError(Exception):
 # -- the service ------------------------------------------------------------------------------
 
 
-class OpenAIJobs:
+class OpenAIJobs(QueueDrainer[FineTuningJob, OpenAISubmission]):
     """OpenAI jobs against one backend and one ledger (see the module doc)."""
+
+    provider = PROVIDER
+    lease_name = LEASE_NAME
+    entry_label = "OpenAI queue entry"
+    log = logger
 
     def __init__(
         self,
@@ -342,7 +349,7 @@ class OpenAIJobs:
         try:
             if refresh:
                 for record in await self.active_jobs():
-                    await self._heartbeat()
+                    await self.heartbeat()
                     try:
                         await self.record(await self.client.jobs.get(record.id))
                     except AuthenticationError:
@@ -350,24 +357,10 @@ class OpenAIJobs:
                     except APIError as error:
                         report.errors.append(f"refreshing OpenAI job {record.id}: {error}")
             if await self._reconcile(report):
-                await self._drain(report)
+                await self.drain(report)
         finally:
             await self.ledger.aio.release_lease(LEASE_NAME, self.owner)
         return report
-
-    async def _heartbeat(self) -> None:
-        await self.ledger.aio.acquire_lease(LEASE_NAME, self.owner, LEASE_TTL_S, self.clock())
-
-    async def _drain(self, report: OpenAICycle) -> None:
-        while await self.room() > 0:
-            entry = await self.ledger.aio.claim_next(self.clock(), provider=PROVIDER)
-            if entry is None:
-                return
-            outcome = await self.submit(entry)
-            report.submissions.append(outcome)
-            if outcome.kind in ("requeued", "uncertain"):
-                return
-            await self._heartbeat()
 
     async def submit(self, entry: QueueEntry) -> OpenAISubmission:
         """Create the job of a claimed entry (unless it would be a duplicate) and record it."""
@@ -430,23 +423,15 @@ class OpenAIJobs:
                 logger.info("OpenAI queue entry %s: no job was created; queued again", entry.id)
         return True
 
-    async def _submitted(
-        self, entry: QueueEntry, job: FineTuningJob, kind: str
+    def _outcome(
+        self,
+        entry_id: int,
+        kind: SubmissionKind,
+        *,
+        job: FineTuningJob | None = None,
+        error: str | None = None,
     ) -> OpenAISubmission:
-        await self.record(job, spec=entry.spec, sweep_id=entry.sweep_id)
-        await self.ledger.aio.mark_submitted(entry.id, job.id, now=self.clock())
-        return OpenAISubmission(entry.id, kind, job=job)
-
-    async def _failed(self, entry: QueueEntry, error: str) -> OpenAISubmission:
-        await self.ledger.aio.mark_queue_failed(entry.id, error, now=self.clock())
-        logger.warning("OpenAI queue entry %s failed: %s", entry.id, error)
-        return OpenAISubmission(entry.id, "failed", error=error)
-
-    async def _retry_later(self, entry: QueueEntry, error: str) -> OpenAISubmission:
-        if entry.attempts >= self.max_attempts:
-            return await self._failed(entry, f"gave up after {entry.attempts} attempts: {error}")
-        await self.ledger.aio.mark_queue_failed(entry.id, error, now=self.clock(), retry=True)
-        return OpenAISubmission(entry.id, "requeued", error=error)
+        return OpenAISubmission(entry_id, kind, job=job, error=error)
 
 
 # -- helpers ----------------------------------------------------------------------------------
