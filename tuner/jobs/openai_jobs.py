@@ -37,7 +37,7 @@ import orjson
 from tuner.api import APIError, AuthenticationError, NotFoundError
 from tuner.api.openai import FineTuningJob, JobCheckpoint, JobEvent, OpenAIClient, OpenAIJobCreate
 from tuner.jobs.ledger import Ledger
-from tuner.jobs.liveness import make_owner, take_lease
+from tuner.jobs.liveness import take_lease
 from tuner.jobs.records import JobRecord, QueueEntry, SnapshotChanges
 from tuner.jobs.submit import (
     DEFAULT_MAX_ACTIVE,
@@ -181,16 +181,16 @@ class OpenAIJobs(QueueDrainer[FineTuningJob, OpenAISubmission]):
         cycle_lock: asyncio.Lock | None = None,
         page_size: int = LIST_PAGE,
     ) -> None:
-        if max_active < 1:
-            raise ValueError("max_active must be at least 1")
+        super().__init__(
+            ledger,
+            backend=backend,
+            clock=clock,
+            max_active=max_active,
+            owner=owner,
+            max_attempts=max_attempts,
+            cycle_lock=cycle_lock,
+        )
         self.client = client
-        self.ledger = ledger
-        self.backend = backend
-        self.clock = clock
-        self.max_active = max_active
-        self.owner = owner or make_owner()
-        self.max_attempts = max_attempts
-        self.cycle_lock = cycle_lock
         self.page_size = page_size
 
     # -- one job ----------------------------------------------------------------------------

@@ -225,15 +225,35 @@ class QueueDrainer(Generic[JobT, OutcomeT]):
     (``record``), how an entry's create is sent (``submit``), what counts as room (``room``)
     and what one entry's outcome looks like (``_outcome``)."""
 
-    ledger: Ledger
-    clock: Callable[[], int]
-    owner: str
-    max_attempts: int
     provider: str
     lease_name: str
     entry_label: str
     """How log lines name an entry ("queue entry", "OpenAI queue entry")."""
     log: logging.Logger
+
+    def __init__(
+        self,
+        ledger: Ledger,
+        *,
+        backend: str,
+        clock: Callable[[], int],
+        max_active: int,
+        owner: str | None,
+        max_attempts: int,
+        cycle_lock: asyncio.Lock | None,
+    ) -> None:
+        if max_active < 1:
+            raise ValueError("max_active must be at least 1")
+        self.ledger = ledger
+        self.backend = backend
+        self.clock = clock
+        self.max_active = max_active
+        self.owner = owner or make_owner()
+        self.max_attempts = max_attempts
+        self.cycle_lock = cycle_lock
+        """Shared by the submitters of one process (one dashboard, several creates): their
+        cycles take turns instead of finding the lease busy and leaving their entries
+        pending."""
 
     async def record(
         self, job: JobT, *, spec: Mapping[str, Any] | None = None, sweep_id: str | None = None
@@ -312,20 +332,17 @@ class Submitter(QueueDrainer[Job, Submission]):
         max_attempts: int = MAX_ATTEMPTS,
         cycle_lock: asyncio.Lock | None = None,
     ) -> None:
-        if max_active < 1:
-            raise ValueError("max_active must be at least 1")
+        super().__init__(
+            ledger,
+            backend=backend,
+            clock=clock,
+            max_active=max_active,
+            owner=owner,
+            max_attempts=max_attempts,
+            cycle_lock=cycle_lock,
+        )
         self.client = client
-        self.ledger = ledger
-        self.backend = backend
-        self.clock = clock
-        self.max_active = max_active
         self.wandb_key = wandb_key
-        self.owner = owner or make_owner()
-        self.max_attempts = max_attempts
-        self.cycle_lock = cycle_lock
-        """Shared by the submitters of one process (one dashboard, several creates): their
-        cycles take turns instead of finding the lease busy and leaving their entries
-        pending."""
 
     # -- the cycle --------------------------------------------------------------------------
 
