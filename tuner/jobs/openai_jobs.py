@@ -38,6 +38,7 @@ from tuner.api import APIError, AuthenticationError, NotFoundError
 from tuner.api.openai import FineTuningJob, JobCheckpoint, JobEvent, OpenAIClient, OpenAIJobCreate
 from tuner.jobs.ledger import Ledger
 from tuner.jobs.liveness import take_lease
+from tuner.jobs.poller import SnapshotTally
 from tuner.jobs.records import JobRecord, QueueEntry, SnapshotChanges
 from tuner.jobs.submit import (
     DEFAULT_MAX_ACTIVE,
@@ -265,10 +266,10 @@ class OpenAIJobs(QueueDrainer[FineTuningJob, OpenAISubmission]):
         fetched: list[str] = []
         missing: list[str] = []
         failed: list[str] = []
-        snapshots: list[SnapshotChanges] = []
+        tally = SnapshotTally()
         for job_id in wanted:
             try:
-                snapshots.append(await self.refresh(job_id))
+                tally.add(await self.refresh(job_id))
                 fetched.append(job_id)
             except NotFoundError:
                 logger.warning(
@@ -286,11 +287,11 @@ class OpenAIJobs(QueueDrainer[FineTuningJob, OpenAISubmission]):
             fetched=tuple(fetched),
             missing=tuple(missing),
             failed=tuple(failed),
-            transitions=sum(len(s.transitions) for s in snapshots),
-            checkpoints=sum(len(s.checkpoints) for s in snapshots),
-            events=sum(len(s.events) for s in snapshots),
-            notifications=sum(len(s.notifications) for s in snapshots),
-            snapshots=tuple(snapshots),
+            transitions=tally.transitions,
+            checkpoints=tally.checkpoints,
+            events=tally.events,
+            notifications=tally.notifications,
+            snapshots=tuple(tally.snapshots),
         )
 
     async def _walk_listing(self, wanted: dict[str, None]) -> tuple[int, int]:
