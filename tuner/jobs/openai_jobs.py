@@ -297,24 +297,27 @@ class OpenAIJobs(QueueDrainer[FineTuningJob, OpenAISubmission]):
     async def _walk_listing(self, wanted: dict[str, None]) -> tuple[int, int]:
         """Add to ``wanted`` the listed jobs the ledger does not hold as they are now."""
         listed = pages = 0
-        after: str | None = None
-        seen: set[str] = set()
-        while True:
-            page = await self.client.jobs.list(after=after, limit=self.page_size).first_page()
-            pages += 1
-            fresh = [job for job in page.items if job.id not in seen]
-            settled = True
-            for job in fresh:
-                seen.add(job.id)
-                listed += 1
-                stored = await self.ledger.aio.get_job(job.id)
-                if stored is None or stored.provider_status != job.status or not job.is_terminal:
-                    wanted.setdefault(job.id, None)
-                    settled = False
-            # A server that ignores ``after`` (nothing new on a page) must not loop us.
-            if not page.has_more or not fresh or settled:
-                return listed, pages
-            after = page.items[-1].id
+        pager = self.client.jobs.list(limit=self.page_size).fresh_pages()
+        try:
+            # The pager stops on a page with nothing new (a server that ignores ``after``).
+            async for fresh in pager:
+                pages += 1
+                settled = True
+                for job in fresh:
+                    listed += 1
+                    stored = await self.ledger.aio.get_job(job.id)
+                    if (
+                        stored is None
+                        or stored.provider_status != job.status
+                        or not job.is_terminal
+                    ):
+                        wanted.setdefault(job.id, None)
+                        settled = False
+                if settled:
+                    break
+        finally:
+            await pager.aclose()
+        return listed, pages
 
     # -- the queue ----------------------------------------------------------------------------
 
