@@ -44,6 +44,7 @@ from tuner.jobs.submit import (
     DEFAULT_MAX_ACTIVE,
     LEASE_TTL_S,
     MAX_ATTEMPTS,
+    EntryOutcome,
     QueueDrainer,
     SubmissionKind,
     _is_transient,
@@ -112,13 +113,8 @@ def _checkpoint(checkpoint: JobCheckpoint) -> dict[str, Any]:
 # -- results ----------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class OpenAISubmission:
-    entry_id: int
-    kind: str
-    """submitted, recovered, requeued, failed or uncertain (as ``tuner.jobs.submit``)."""
-    job: FineTuningJob | None = None
-    error: str | None = None
+class OpenAISubmission(EntryOutcome[FineTuningJob]):
+    """What happened to one OpenAI queue entry in a cycle."""
 
 
 @dataclass

@@ -169,14 +169,21 @@ def server_cost(record: JobRecord) -> float | None:
 SubmissionKind = Literal["submitted", "recovered", "requeued", "failed", "uncertain"]
 
 
+EntryJob = TypeVar("EntryJob")
+
+
 @dataclass(frozen=True)
-class Submission:
-    """What happened to one queue entry in a cycle."""
+class EntryOutcome(Generic[EntryJob]):
+    """What happened to one queue entry in a cycle (each provider names its job type)."""
 
     entry_id: int
     kind: SubmissionKind
-    job: Job | None = None
+    job: EntryJob | None = None
     error: str | None = None
+
+
+class Submission(EntryOutcome[Job]):
+    """What happened to one Mistral queue entry in a cycle."""
 
 
 @dataclass
