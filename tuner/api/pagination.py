@@ -109,14 +109,20 @@ class AsyncCursorPager(_Pager[T]):
         self._identity = identity
 
     async def _iterate(self) -> AsyncGenerator[T, None]:
+        async for fresh in self.fresh_pages():
+            for item in fresh:
+                yield item
+
+    async def fresh_pages(self) -> AsyncGenerator[list[T], None]:
+        """Each page's items not seen on an earlier page, one list a page fetched (the last
+        may be empty); for a caller that stops early on what a page held."""
         after = self._after
         seen: set[str] = set()
         while True:
             page = await self._fetch(after, self._limit)
             fresh = [item for item in page.items if self._identity(item) not in seen]
-            for item in fresh:
-                seen.add(self._identity(item))
-                yield item
+            seen.update(self._identity(item) for item in fresh)
+            yield fresh
             if not fresh or not page.has_more:
                 return
             after = self._identity(page.items[-1])

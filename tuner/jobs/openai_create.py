@@ -38,7 +38,7 @@ from tuner.datasets.report import Report
 from tuner.datasets.tokenizers import UnknownModelError
 from tuner.datasets.validate import ValidateOptions, validate_paths
 from tuner.jobs.openai_jobs import DuplicateJobError, OpenAICycle, OpenAIJobs
-from tuner.jobs.orchestrator import blocking_findings, hash_file
+from tuner.jobs.orchestrator import blocking_findings, budget_refusal, hash_file, total_cost
 from tuner.jobs.records import FileRecord
 from tuner.jobs.spec import JobSpec, SpecError, SpecFile
 from tuner.jobs.submit import SubmissionMeta, with_meta
@@ -95,26 +95,19 @@ class OpenAIPlan:
 
     @property
     def total_cost(self) -> float | None:
-        costs = [job.cost for job in self.jobs]
-        if any(cost is None for cost in costs):
-            return None
-        return sum(cost for cost in costs if cost is not None)
+        return total_cost([job.cost for job in self.jobs])
 
     def over_budget(self) -> str | None:
         """Why ``max_cost`` refuses the plan (an unknown cost included), or None."""
-        if self.max_cost is None:
-            return None
-        for job in self.jobs:
-            name = job.spec.suffix or self.model
-            if job.cost is None:
-                why = job.estimate.note if job.estimate is not None else "no estimate"
-                return f"the cost of {name} is unknown ({why}), and --max-cost was given"
-            if job.cost > self.max_cost + 1e-9:
-                return f"{name} costs about {job.cost:.2f}, over the budget of {self.max_cost:.2f}"
-        total = self.total_cost
-        if total is not None and total > self.max_cost + 1e-9:
-            return f"the {len(self.jobs)} jobs cost about {total:.2f}, over {self.max_cost:.2f}"
-        return None
+        priced = [
+            (
+                job.spec.suffix or self.model,
+                job.cost,
+                job.estimate.note if job.estimate is not None else "no estimate",
+            )
+            for job in self.jobs
+        ]
+        return budget_refusal(priced, self.max_cost, approximate=True)
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -37,12 +37,16 @@ import orjson
 from tuner.api import APIError, AuthenticationError, NotFoundError
 from tuner.api.openai import FineTuningJob, JobCheckpoint, JobEvent, OpenAIClient, OpenAIJobCreate
 from tuner.jobs.ledger import Ledger
-from tuner.jobs.liveness import make_owner, take_lease
+from tuner.jobs.liveness import take_lease
+from tuner.jobs.poller import SnapshotTally
 from tuner.jobs.records import JobRecord, QueueEntry, SnapshotChanges
 from tuner.jobs.submit import (
     DEFAULT_MAX_ACTIVE,
     LEASE_TTL_S,
     MAX_ATTEMPTS,
+    EntryOutcome,
+    QueueDrainer,
+    SubmissionKind,
     _is_transient,
     _may_have_created,
     request_body,
@@ -109,13 +113,8 @@ def _checkpoint(checkpoint: JobCheckpoint) -> dict[str, Any]:
 # -- results ----------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class OpenAISubmission:
-    entry_id: int
-    kind: str
-    """submitted, recovered, requeued, failed or uncertain (as ``tuner.jobs.submit``)."""
-    job: FineTuningJob | None = None
-    error: str | None = None
+class OpenAISubmission(EntryOutcome[FineTuningJob]):
+    """What happened to one OpenAI queue entry in a cycle."""
 
 
 @dataclass
@@ -158,8 +157,13 @@ class DuplicateJobError(Exception):
 # -- the service ------------------------------------------------------------------------------
 
 
-class OpenAIJobs:
+class OpenAIJobs(QueueDrainer[FineTuningJob, OpenAISubmission]):
     """OpenAI jobs against one backend and one ledger (see the module doc)."""
+
+    provider = PROVIDER
+    lease_name = LEASE_NAME
+    entry_label = "OpenAI queue entry"
+    log = logger
 
     def __init__(
         self,
@@ -174,16 +178,16 @@ class OpenAIJobs:
         cycle_lock: asyncio.Lock | None = None,
         page_size: int = LIST_PAGE,
     ) -> None:
-        if max_active < 1:
-            raise ValueError("max_active must be at least 1")
+        super().__init__(
+            ledger,
+            backend=backend,
+            clock=clock,
+            max_active=max_active,
+            owner=owner,
+            max_attempts=max_attempts,
+            cycle_lock=cycle_lock,
+        )
         self.client = client
-        self.ledger = ledger
-        self.backend = backend
-        self.clock = clock
-        self.max_active = max_active
-        self.owner = owner or make_owner()
-        self.max_attempts = max_attempts
-        self.cycle_lock = cycle_lock
         self.page_size = page_size
 
     # -- one job ----------------------------------------------------------------------------
@@ -258,10 +262,10 @@ class OpenAIJobs:
         fetched: list[str] = []
         missing: list[str] = []
         failed: list[str] = []
-        snapshots: list[SnapshotChanges] = []
+        tally = SnapshotTally()
         for job_id in wanted:
             try:
-                snapshots.append(await self.refresh(job_id))
+                tally.add(await self.refresh(job_id))
                 fetched.append(job_id)
             except NotFoundError:
                 logger.warning(
@@ -279,34 +283,37 @@ class OpenAIJobs:
             fetched=tuple(fetched),
             missing=tuple(missing),
             failed=tuple(failed),
-            transitions=sum(len(s.transitions) for s in snapshots),
-            checkpoints=sum(len(s.checkpoints) for s in snapshots),
-            events=sum(len(s.events) for s in snapshots),
-            notifications=sum(len(s.notifications) for s in snapshots),
-            snapshots=tuple(snapshots),
+            transitions=tally.transitions,
+            checkpoints=tally.checkpoints,
+            events=tally.events,
+            notifications=tally.notifications,
+            snapshots=tuple(tally.snapshots),
         )
 
     async def _walk_listing(self, wanted: dict[str, None]) -> tuple[int, int]:
         """Add to ``wanted`` the listed jobs the ledger does not hold as they are now."""
         listed = pages = 0
-        after: str | None = None
-        seen: set[str] = set()
-        while True:
-            page = await self.client.jobs.list(after=after, limit=self.page_size).first_page()
-            pages += 1
-            fresh = [job for job in page.items if job.id not in seen]
-            settled = True
-            for job in fresh:
-                seen.add(job.id)
-                listed += 1
-                stored = await self.ledger.aio.get_job(job.id)
-                if stored is None or stored.provider_status != job.status or not job.is_terminal:
-                    wanted.setdefault(job.id, None)
-                    settled = False
-            # A server that ignores ``after`` (nothing new on a page) must not loop us.
-            if not page.has_more or not fresh or settled:
-                return listed, pages
-            after = page.items[-1].id
+        pager = self.client.jobs.list(limit=self.page_size).fresh_pages()
+        try:
+            # The pager stops on a page with nothing new (a server that ignores ``after``).
+            async for fresh in pager:
+                pages += 1
+                settled = True
+                for job in fresh:
+                    listed += 1
+                    stored = await self.ledger.aio.get_job(job.id)
+                    if (
+                        stored is None
+                        or stored.provider_status != job.status
+                        or not job.is_terminal
+                    ):
+                        wanted.setdefault(job.id, None)
+                        settled = False
+                if settled:
+                    break
+        finally:
+            await pager.aclose()
+        return listed, pages
 
     # -- the queue ----------------------------------------------------------------------------
 
@@ -342,7 +349,7 @@ class OpenAIJobs:
         try:
             if refresh:
                 for record in await self.active_jobs():
-                    await self._heartbeat()
+                    await self.heartbeat()
                     try:
                         await self.record(await self.client.jobs.get(record.id))
                     except AuthenticationError:
@@ -350,24 +357,10 @@ class OpenAIJobs:
                     except APIError as error:
                         report.errors.append(f"refreshing OpenAI job {record.id}: {error}")
             if await self._reconcile(report):
-                await self._drain(report)
+                await self.drain(report)
         finally:
             await self.ledger.aio.release_lease(LEASE_NAME, self.owner)
         return report
-
-    async def _heartbeat(self) -> None:
-        await self.ledger.aio.acquire_lease(LEASE_NAME, self.owner, LEASE_TTL_S, self.clock())
-
-    async def _drain(self, report: OpenAICycle) -> None:
-        while await self.room() > 0:
-            entry = await self.ledger.aio.claim_next(self.clock(), provider=PROVIDER)
-            if entry is None:
-                return
-            outcome = await self.submit(entry)
-            report.submissions.append(outcome)
-            if outcome.kind in ("requeued", "uncertain"):
-                return
-            await self._heartbeat()
 
     async def submit(self, entry: QueueEntry) -> OpenAISubmission:
         """Create the job of a claimed entry (unless it would be a duplicate) and record it."""
@@ -430,23 +423,15 @@ class OpenAIJobs:
                 logger.info("OpenAI queue entry %s: no job was created; queued again", entry.id)
         return True
 
-    async def _submitted(
-        self, entry: QueueEntry, job: FineTuningJob, kind: str
+    def _outcome(
+        self,
+        entry_id: int,
+        kind: SubmissionKind,
+        *,
+        job: FineTuningJob | None = None,
+        error: str | None = None,
     ) -> OpenAISubmission:
-        await self.record(job, spec=entry.spec, sweep_id=entry.sweep_id)
-        await self.ledger.aio.mark_submitted(entry.id, job.id, now=self.clock())
-        return OpenAISubmission(entry.id, kind, job=job)
-
-    async def _failed(self, entry: QueueEntry, error: str) -> OpenAISubmission:
-        await self.ledger.aio.mark_queue_failed(entry.id, error, now=self.clock())
-        logger.warning("OpenAI queue entry %s failed: %s", entry.id, error)
-        return OpenAISubmission(entry.id, "failed", error=error)
-
-    async def _retry_later(self, entry: QueueEntry, error: str) -> OpenAISubmission:
-        if entry.attempts >= self.max_attempts:
-            return await self._failed(entry, f"gave up after {entry.attempts} attempts: {error}")
-        await self.ledger.aio.mark_queue_failed(entry.id, error, now=self.clock(), retry=True)
-        return OpenAISubmission(entry.id, "requeued", error=error)
+        return OpenAISubmission(entry_id, kind, job=job, error=error)
 
 
 # -- helpers ----------------------------------------------------------------------------------

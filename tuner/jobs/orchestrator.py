@@ -28,7 +28,7 @@ import functools
 import hashlib
 import os
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
@@ -155,10 +155,7 @@ class Plan:
 
     @property
     def total_cost(self) -> float | None:
-        costs = [job.cost for job in self.jobs]
-        if any(cost is None for cost in costs):
-            return None
-        return sum(cost for cost in costs if cost is not None)
+        return total_cost([job.cost for job in self.jobs])
 
     def over_budget(self, *, unknown_refused: bool = True) -> str | None:
         """Why ``max_cost`` refuses this plan (each job, and the total), or None.
@@ -166,20 +163,8 @@ class Plan:
         ``unknown_refused=False`` refuses only on known costs: before a job is created, when the
         server's figures may still tell a cost the local estimate cannot.
         """
-        if self.max_cost is None:
-            return None
-        for job in self.jobs:
-            name = job.spec.suffix or self.model
-            if job.cost is None:
-                if not unknown_refused:
-                    continue
-                return f"the cost of {name} is unknown, and --max-cost was given"
-            if job.cost > self.max_cost + 1e-9:
-                return f"{name} costs {job.cost:.2f}, over the budget of {self.max_cost:.2f}"
-        total = self.total_cost
-        if total is not None and total > self.max_cost + 1e-9:
-            return f"the {len(self.jobs)} jobs cost {total:.2f}, over {self.max_cost:.2f}"
-        return None
+        priced = [(job.spec.suffix or self.model, job.cost, None) for job in self.jobs]
+        return budget_refusal(priced, self.max_cost, unknown_refused=unknown_refused)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -190,6 +175,42 @@ class Plan:
             "total_cost": self.total_cost,
             "jobs": [job.to_dict() for job in self.jobs],
         }
+
+
+def total_cost(costs: Sequence[float | None]) -> float | None:
+    """The jobs' costs summed; None when any is unknown."""
+    if any(cost is None for cost in costs):
+        return None
+    return sum(cost for cost in costs if cost is not None)
+
+
+def budget_refusal(
+    priced: Sequence[tuple[str, float | None, str | None]],
+    max_cost: float | None,
+    *,
+    unknown_refused: bool = True,
+    approximate: bool = False,
+) -> str | None:
+    """Why ``max_cost`` refuses jobs (each one, then their total), or None.
+
+    ``priced`` holds each job's name, cost, and why its cost is unknown when it is (said in
+    brackets; None says nothing). ``approximate`` says the costs are estimates ("about").
+    """
+    if max_cost is None:
+        return None
+    about = "about " if approximate else ""
+    for name, cost, why in priced:
+        if cost is None:
+            if not unknown_refused:
+                continue
+            because = f" ({why})" if why is not None else ""
+            return f"the cost of {name} is unknown{because}, and --max-cost was given"
+        if cost > max_cost + 1e-9:
+            return f"{name} costs {about}{cost:.2f}, over the budget of {max_cost:.2f}"
+    total = total_cost([cost for _, cost, _ in priced])
+    if total is not None and total > max_cost + 1e-9:
+        return f"the {len(priced)} jobs cost {about}{total:.2f}, over {max_cost:.2f}"
+    return None
 
 
 Outcome = Literal[

@@ -104,8 +104,8 @@ class CycleResult:
 
 
 @dataclass(slots=True)
-class _Tally:
-    """What applying snapshots added, summed over the jobs of one poll."""
+class SnapshotTally:
+    """What applying snapshots added, summed over the jobs of one poll (any provider's)."""
 
     transitions: int = 0
     checkpoints: int = 0
@@ -125,7 +125,7 @@ class _Tally:
 class _Details:
     """The outcome of a batch of detail GETs."""
 
-    tally: _Tally = field(default_factory=_Tally)
+    tally: SnapshotTally = field(default_factory=SnapshotTally)
     missing: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
     retry_after: float | None = None

@@ -37,7 +37,7 @@ from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, Generic, Literal, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
@@ -169,14 +169,21 @@ def server_cost(record: JobRecord) -> float | None:
 SubmissionKind = Literal["submitted", "recovered", "requeued", "failed", "uncertain"]
 
 
+EntryJob = TypeVar("EntryJob")
+
+
 @dataclass(frozen=True)
-class Submission:
-    """What happened to one queue entry in a cycle."""
+class EntryOutcome(Generic[EntryJob]):
+    """What happened to one queue entry in a cycle (each provider names its job type)."""
 
     entry_id: int
     kind: SubmissionKind
-    job: Job | None = None
+    job: EntryJob | None = None
     error: str | None = None
+
+
+class Submission(EntryOutcome[Job]):
+    """What happened to one Mistral queue entry in a cycle."""
 
 
 @dataclass
@@ -199,11 +206,125 @@ class CycleReport:
         return [s.job for s in self.submissions if s.job is not None]
 
 
-class Submitter:
+class _HasId(Protocol):
+    @property
+    def id(self) -> str: ...
+
+
+class _HasKind(Protocol):
+    @property
+    def kind(self) -> str: ...
+
+
+JobT = TypeVar("JobT", bound=_HasId)
+OutcomeT = TypeVar("OutcomeT", bound=_HasKind)
+
+
+class _Submissions(Protocol[OutcomeT]):
+    submissions: list[OutcomeT]
+
+
+class QueueDrainer(Generic[JobT, OutcomeT]):
+    """The queue bookkeeping every provider's submitter shares: renewing its lease, claiming
+    entries while there is room, and settling an entry (submitted, failed, queued again).
+
+    A subclass sets where it logs and how it names its entries, and says how a job is recorded
+    (``record``), how an entry's create is sent (``submit``), what counts as room (``room``)
+    and what one entry's outcome looks like (``_outcome``)."""
+
+    provider: str
+    lease_name: str
+    entry_label: str
+    """How log lines name an entry ("queue entry", "OpenAI queue entry")."""
+    log: logging.Logger
+
+    def __init__(
+        self,
+        ledger: Ledger,
+        *,
+        backend: str,
+        clock: Callable[[], int],
+        max_active: int,
+        owner: str | None,
+        max_attempts: int,
+        cycle_lock: asyncio.Lock | None,
+    ) -> None:
+        if max_active < 1:
+            raise ValueError("max_active must be at least 1")
+        self.ledger = ledger
+        self.backend = backend
+        self.clock = clock
+        self.max_active = max_active
+        self.owner = owner or make_owner()
+        self.max_attempts = max_attempts
+        self.cycle_lock = cycle_lock
+        """Shared by the submitters of one process (one dashboard, several creates): their
+        cycles take turns instead of finding the lease busy and leaving their entries
+        pending."""
+
+    async def record(
+        self, job: JobT, *, spec: Mapping[str, Any] | None = None, sweep_id: str | None = None
+    ) -> object:
+        raise NotImplementedError
+
+    async def submit(self, entry: QueueEntry) -> OutcomeT:
+        raise NotImplementedError
+
+    async def room(self) -> int:
+        raise NotImplementedError
+
+    def _outcome(
+        self,
+        entry_id: int,
+        kind: SubmissionKind,
+        *,
+        job: JobT | None = None,
+        error: str | None = None,
+    ) -> OutcomeT:
+        raise NotImplementedError
+
+    async def heartbeat(self) -> None:
+        """Renew the queue lease (between API calls of a cycle): it outlives a live holder's
+        slowest call, and lapses soon after the holder dies."""
+        await self.ledger.aio.acquire_lease(self.lease_name, self.owner, LEASE_TTL_S, self.clock())
+
+    async def drain(self, report: _Submissions[OutcomeT]) -> None:
+        """Submit pending entries while there is room; stop at the first API failure."""
+        while await self.room() > 0:
+            entry = await self.ledger.aio.claim_next(self.clock(), provider=self.provider)
+            if entry is None:
+                return
+            outcome = await self.submit(entry)
+            report.submissions.append(outcome)
+            if outcome.kind in ("requeued", "uncertain"):
+                return  # the API is failing: the next cycle tries again
+            await self.heartbeat()
+
+    async def _submitted(self, entry: QueueEntry, job: JobT, kind: SubmissionKind) -> OutcomeT:
+        await self.record(job, spec=entry.spec, sweep_id=entry.sweep_id)
+        await self.ledger.aio.mark_submitted(entry.id, job.id, now=self.clock())
+        return self._outcome(entry.id, kind, job=job)
+
+    async def _failed(self, entry: QueueEntry, error: str) -> OutcomeT:
+        await self.ledger.aio.mark_queue_failed(entry.id, error, now=self.clock())
+        self.log.warning("%s %s failed: %s", self.entry_label, entry.id, error)
+        return self._outcome(entry.id, "failed", error=error)
+
+    async def _retry_later(self, entry: QueueEntry, error: str) -> OutcomeT:
+        if entry.attempts >= self.max_attempts:
+            return await self._failed(entry, f"gave up after {entry.attempts} attempts: {error}")
+        await self.ledger.aio.mark_queue_failed(entry.id, error, now=self.clock(), retry=True)
+        return self._outcome(entry.id, "requeued", error=error)
+
+
+class Submitter(QueueDrainer[Job, Submission]):
     """Drains the submission queue against one backend (see the module doc)."""
 
     provider = "mistral"
     """The queue entries this submitter claims (each provider's submitter claims its own)."""
+    lease_name = LEASE_NAME
+    entry_label = "queue entry"
+    log = logger
 
     def __init__(
         self,
@@ -218,20 +339,17 @@ class Submitter:
         max_attempts: int = MAX_ATTEMPTS,
         cycle_lock: asyncio.Lock | None = None,
     ) -> None:
-        if max_active < 1:
-            raise ValueError("max_active must be at least 1")
+        super().__init__(
+            ledger,
+            backend=backend,
+            clock=clock,
+            max_active=max_active,
+            owner=owner,
+            max_attempts=max_attempts,
+            cycle_lock=cycle_lock,
+        )
         self.client = client
-        self.ledger = ledger
-        self.backend = backend
-        self.clock = clock
-        self.max_active = max_active
         self.wandb_key = wandb_key
-        self.owner = owner or make_owner()
-        self.max_attempts = max_attempts
-        self.cycle_lock = cycle_lock
-        """Shared by the submitters of one process (one dashboard, several creates): their
-        cycles take turns instead of finding the lease busy and leaving their entries
-        pending."""
 
     # -- the cycle --------------------------------------------------------------------------
 
@@ -291,23 +409,6 @@ class Submitter:
 
     async def room(self) -> int:
         return max(0, self.max_active - len(await self.active_jobs()))
-
-    async def drain(self, report: CycleReport) -> None:
-        """Submit pending entries while there is room; stop at the first API failure."""
-        while await self.room() > 0:
-            entry = await self.ledger.aio.claim_next(self.clock(), provider=self.provider)
-            if entry is None:
-                return
-            outcome = await self.submit(entry)
-            report.submissions.append(outcome)
-            if outcome.kind in ("requeued", "uncertain"):
-                return  # the API is failing: the next cycle tries again
-            await self.heartbeat()
-
-    async def heartbeat(self) -> None:
-        """Renew the queue lease (between API calls of a cycle): it outlives a live holder's
-        slowest call, and lapses soon after the holder dies."""
-        await self.ledger.aio.acquire_lease(LEASE_NAME, self.owner, LEASE_TTL_S, self.clock())
 
     # -- one entry --------------------------------------------------------------------------
 
@@ -389,21 +490,15 @@ class Submitter:
                 return job
         return None
 
-    async def _submitted(self, entry: QueueEntry, job: Job, kind: SubmissionKind) -> Submission:
-        await self.record(job, spec=entry.spec, sweep_id=entry.sweep_id)
-        await self.ledger.aio.mark_submitted(entry.id, job.id, now=self.clock())
-        return Submission(entry.id, kind, job=job)
-
-    async def _failed(self, entry: QueueEntry, error: str) -> Submission:
-        await self.ledger.aio.mark_queue_failed(entry.id, error, now=self.clock())
-        logger.warning("queue entry %s failed: %s", entry.id, error)
-        return Submission(entry.id, "failed", error=error)
-
-    async def _retry_later(self, entry: QueueEntry, error: str) -> Submission:
-        if entry.attempts >= self.max_attempts:
-            return await self._failed(entry, f"gave up after {entry.attempts} attempts: {error}")
-        await self.ledger.aio.mark_queue_failed(entry.id, error, now=self.clock(), retry=True)
-        return Submission(entry.id, "requeued", error=error)
+    def _outcome(
+        self,
+        entry_id: int,
+        kind: SubmissionKind,
+        *,
+        job: Job | None = None,
+        error: str | None = None,
+    ) -> Submission:
+        return Submission(entry_id, kind, job=job, error=error)
 
     # -- starting agreed jobs ---------------------------------------------------------------
 
