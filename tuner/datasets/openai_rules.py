@@ -21,8 +21,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, TypeGuard, cast
 
-import orjson
-
 from tuner.datasets.findings import a_or_an, excerpt
 from tuner.datasets.rules import (
     _NAME_RE,
@@ -36,7 +34,8 @@ from tuner.datasets.rules import (
     _parse,
     _printable,
     _show,
-    decode_double_encoded,
+    call_object,
+    check_call_function,
     wrong_format_finding,
 )
 from tuner.datasets.samples import (
@@ -476,18 +475,11 @@ class _Chat:
                 calls.append(made)
         return tuple(calls)
 
-    def _call(self, label: str, call: object) -> ToolCall | None:
+    def _call(self, label: str, raw: object) -> ToolCall | None:
         out, state = self.out, self.state
-        if not isinstance(call, dict):
-            out.add("tool_call_not_object", f"{label} is a JSON {_json_type(call)}", _HINT_CALL)
+        call = call_object(out, label, raw, _HINT_CALL)
+        if call is None:
             return None
-        missing = [k for k in ("id", "function") if k not in call]
-        if missing:
-            out.add(
-                "tool_call_missing_key",
-                f"{label} has no {', '.join(map(repr, missing))}",
-                _HINT_CALL,
-            )
         if "type" in call and call["type"] != "function":
             out.add(
                 "tool_call_type",
@@ -511,73 +503,15 @@ class _Chat:
             else:
                 state.call_ids.add(call_id)
                 state.open_calls[call_id] = len(state.messages) + 1
-        function = call.get("function")
-        if "function" not in call:
-            return None
-        if not isinstance(function, dict):
-            out.add(
-                "call_function_missing_key",
-                f"{label} function is a JSON {_json_type(function)}, not an object",
-                _HINT_CALL,
-            )
-            return None
-        missing = [k for k in ("name", "arguments") if k not in function]
-        if missing:
-            out.add(
-                "call_function_missing_key",
-                f"{label} function has no {', '.join(map(repr, missing))}",
-                _HINT_CALL,
-            )
-        name = function.get("name")
-        if "name" in function:
-            self._call_name(label, name)
-        arguments = function.get("arguments")
-        if "arguments" in function:
-            self._arguments(label, arguments)
-        if isinstance(call_id, str) and isinstance(name, str) and isinstance(arguments, str):
-            return ToolCall(call_id, name, arguments)
-        return None
-
-    def _call_name(self, label: str, name: object) -> None:
-        if not _name_ok(name):
-            self.out.add(
-                "invalid_function_name",
-                f"{label} calls {_show(name)}, not 1-64 letters, digits, _ or -",
-                "Use the function's declared name, e.g. 'get_weather'.",
-            )
-        elif name not in self.state.declared:
-            declared = ", ".join(sorted(self.state.declared)[:_MAX_LISTED]) or "no tools declared"
-            self.out.add(
-                "undeclared_function",
-                f"{label} calls {_show(name)}, which is not declared in 'tools' ({declared})",
-                "Declare the function in the line's 'tools'.",
-            )
-
-    def _arguments(self, label: str, arguments: object) -> None:
-        if not isinstance(arguments, str):
-            self.out.add(
-                "arguments_not_string",
-                f"{label} arguments is a JSON {_json_type(arguments)}, not a string: "
-                f"{_show(arguments)}",
-                'Encode the arguments as a JSON string: "arguments": "{\\"city\\": \\"Paris\\"}".',
-            )
-            return
-        try:
-            orjson.loads(arguments)
-        except ValueError:
-            self.out.add(
-                "arguments_not_json",
-                f"{label} arguments is not valid JSON: {_show(arguments)}",
-                "Write the arguments as a JSON object in a string.",
-            )
-            return
-        if decode_double_encoded(arguments) is not None:
-            self.out.add(
-                "arguments_double_encoded",
-                f"{label} arguments is a JSON string holding JSON text, encoded twice:"
-                f" {_show(arguments)}",
-                "Decode it once, so the model learns to write the object.",
-            )
+        return check_call_function(
+            out,
+            label,
+            call,
+            call_id,
+            hint=_HINT_CALL,
+            declared=state.declared,
+            double_hint="Decode it once, so the model learns to write the object.",
+        )
 
     def _answer(self, label: str, message: dict[str, Any]) -> str | None:
         """A tool message: which call it answers (the call must be open)."""

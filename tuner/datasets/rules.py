@@ -20,7 +20,7 @@ from __future__ import annotations
 import functools
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from typing import Any, Literal, TypeGuard, cast
 
@@ -221,6 +221,7 @@ _MAX_LISTED = 5
 
 _HINT_JSON = "Each line must be one JSON object; write it with a JSON library (json.dumps)."
 _HINT_UNSUPPORTED = "Not supported yet: tuner checks instruct and pretrain data only."
+_HINT_DOUBLE_ENCODED = "`tuner data fix` decodes it once, so the model learns to write the object."
 _HINT_CALL_ID = "Call ids are 9 letters or digits, e.g. 'a1B2c3D4e'; the tool message repeats it."
 
 
@@ -368,6 +369,111 @@ def _call_id_ok(value: object) -> TypeGuard[str]:
 
 def _blank(text: str) -> bool:
     return not text or text.isspace()
+
+
+# ------------------------------------------------------------------ tool calls (both providers)
+
+
+def call_object(out: _Out, label: str, call: object, hint: str) -> dict[str, Any] | None:
+    """A tool call as an object (None, reported, if it is not); reports a missing id/function."""
+    if not isinstance(call, dict):
+        out.add("tool_call_not_object", f"{label} is a JSON {_json_type(call)}", hint)
+        return None
+    missing = [k for k in ("id", "function") if k not in call]
+    if missing:
+        out.add(
+            "tool_call_missing_key",
+            f"{label} has no {', '.join(repr(k) for k in missing)}",
+            hint,
+        )
+    return call
+
+
+def check_call_function(
+    out: _Out,
+    label: str,
+    call: dict[str, Any],
+    call_id: object,
+    *,
+    hint: str,
+    declared: Collection[str],
+    double_hint: str,
+) -> ToolCall | None:
+    """A tool call's 'function' (name and arguments); the call when it is whole, else None.
+
+    The rules are the same on both platforms; the id rules are not, so the caller checks the id
+    and passes it in. ``hint`` says what a tool call looks like on the platform, ``double_hint``
+    how to mend doubly encoded arguments.
+    """
+    function = call.get("function")
+    if "function" not in call:
+        return None
+    if not isinstance(function, dict):
+        out.add(
+            "call_function_missing_key",
+            f"{label} function is a JSON {_json_type(function)}, not an object",
+            hint,
+        )
+        return None
+    missing = [k for k in ("name", "arguments") if k not in function]
+    if missing:
+        out.add(
+            "call_function_missing_key",
+            f"{label} function has no {', '.join(repr(k) for k in missing)}",
+            hint,
+        )
+    name = function.get("name")
+    if "name" in function:
+        _check_call_name(out, label, name, declared)
+    arguments = function.get("arguments")
+    if "arguments" in function:
+        _check_arguments(out, label, arguments, double_hint)
+    if isinstance(call_id, str) and isinstance(name, str) and isinstance(arguments, str):
+        return ToolCall(call_id, name, arguments)
+    return None
+
+
+def _check_call_name(out: _Out, label: str, name: object, declared: Collection[str]) -> None:
+    if not _name_ok(name):
+        out.add(
+            "invalid_function_name",
+            f"{label} calls {_show(name)}, not 1-64 letters, digits, _ or -",
+            "Use the function's declared name, e.g. 'get_weather'.",
+        )
+    elif name not in declared:
+        listed = ", ".join(sorted(declared)[:_MAX_LISTED]) or "no tools declared"
+        out.add(
+            "undeclared_function",
+            f"{label} calls {_show(name)}, which is not declared in 'tools' ({listed})",
+            "Declare the function in the line's 'tools'.",
+        )
+
+
+def _check_arguments(out: _Out, label: str, arguments: object, double_hint: str) -> None:
+    if not isinstance(arguments, str):
+        out.add(
+            "arguments_not_string",
+            f"{label} arguments is a JSON {_json_type(arguments)}, not a string: "
+            f"{_show(arguments)}",
+            'Encode the arguments as a JSON string: "arguments": "{\\"city\\": \\"Paris\\"}".',
+        )
+        return
+    try:
+        orjson.loads(arguments)
+    except ValueError:
+        out.add(
+            "arguments_not_json",
+            f"{label} arguments is not valid JSON: {_show(arguments)}",
+            "Write the arguments as a JSON object in a string.",
+        )
+        return
+    if decode_double_encoded(arguments) is not None:
+        out.add(
+            "arguments_double_encoded",
+            f"{label} arguments is a JSON string holding JSON text, encoded twice:"
+            f" {_show(arguments)}",
+            double_hint,
+        )
 
 
 # --------------------------------------------------------------------------- parsing
@@ -1019,48 +1125,23 @@ class _Instruct:
                 calls.append(made)
         return tuple(calls), len(raw)
 
-    def _call(self, label: str, call: object, is_last: bool) -> ToolCall | None:
-        out = self.out
+    def _call(self, label: str, raw: object, is_last: bool) -> ToolCall | None:
         hint = 'A tool call is {"id": "a1B2c3D4e", "function": {"name": ..., "arguments": "{}"}}.'
-        if not isinstance(call, dict):
-            out.add("tool_call_not_object", f"{label} is a JSON {_json_type(call)}", hint)
+        call = call_object(self.out, label, raw, hint)
+        if call is None:
             return None
-        missing = [k for k in ("id", "function") if k not in call]
-        if missing:
-            out.add(
-                "tool_call_missing_key",
-                f"{label} has no {', '.join(repr(k) for k in missing)}",
-                hint,
-            )
         call_id = call.get("id")
         if "id" in call:
             self._call_id(label, call_id, is_last)
-        function = call.get("function")
-        if "function" not in call:
-            return None
-        if not isinstance(function, dict):
-            out.add(
-                "call_function_missing_key",
-                f"{label} function is a JSON {_json_type(function)}, not an object",
-                hint,
-            )
-            return None
-        missing = [k for k in ("name", "arguments") if k not in function]
-        if missing:
-            out.add(
-                "call_function_missing_key",
-                f"{label} function has no {', '.join(repr(k) for k in missing)}",
-                hint,
-            )
-        name = function.get("name")
-        if "name" in function:
-            self._call_name(label, name)
-        arguments = function.get("arguments")
-        if "arguments" in function:
-            self._arguments(label, arguments)
-        if isinstance(call_id, str) and isinstance(name, str) and isinstance(arguments, str):
-            return ToolCall(call_id, name, arguments)
-        return None
+        return check_call_function(
+            self.out,
+            label,
+            call,
+            call_id,
+            hint=hint,
+            declared=self.declared,
+            double_hint=_HINT_DOUBLE_ENCODED,
+        )
 
     def _call_id(self, label: str, call_id: object, is_last: bool) -> None:
         if call_id == _NULL_CALL_ID and is_last:
@@ -1074,47 +1155,6 @@ class _Instruct:
             f"{label} id {_show(call_id)} is not 9 letters or digits{extra}",
             _HINT_CALL_ID,
         )
-
-    def _call_name(self, label: str, name: object) -> None:
-        if not _name_ok(name):
-            self.out.add(
-                "invalid_function_name",
-                f"{label} calls {_show(name)}, not 1-64 letters, digits, _ or -",
-                "Use the function's declared name, e.g. 'get_weather'.",
-            )
-        elif name not in self.declared:
-            declared = ", ".join(sorted(self.declared)[:_MAX_LISTED]) or "no tools declared"
-            self.out.add(
-                "undeclared_function",
-                f"{label} calls {_show(name)}, which is not declared in 'tools' ({declared})",
-                "Declare the function in the line's 'tools'.",
-            )
-
-    def _arguments(self, label: str, arguments: object) -> None:
-        if not isinstance(arguments, str):
-            self.out.add(
-                "arguments_not_string",
-                f"{label} arguments is a JSON {_json_type(arguments)}, not a string: "
-                f"{_show(arguments)}",
-                'Encode the arguments as a JSON string: "arguments": "{\\"city\\": \\"Paris\\"}".',
-            )
-            return
-        try:
-            orjson.loads(arguments)
-        except ValueError:
-            self.out.add(
-                "arguments_not_json",
-                f"{label} arguments is not valid JSON: {_show(arguments)}",
-                "Write the arguments as a JSON object in a string.",
-            )
-            return
-        if decode_double_encoded(arguments) is not None:
-            self.out.add(
-                "arguments_double_encoded",
-                f"{label} arguments is a JSON string holding JSON text, encoded twice:"
-                f" {_show(arguments)}",
-                "`tuner data fix` decodes it once, so the model learns to write the object.",
-            )
 
     def _tool_message(self, label: str, message: dict[str, Any]) -> str | None:
         out = self.out
