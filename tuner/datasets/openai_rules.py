@@ -30,12 +30,14 @@ from tuner.datasets.rules import (
     LineCheck,
     _json_type,
     _Out,
-    _parameters_problem,
     _parse,
     _printable,
     _show,
     call_object,
     check_call_function,
+    check_parameters,
+    declare_function,
+    tool_function,
     wrong_format_finding,
 )
 from tuner.datasets.samples import (
@@ -251,27 +253,13 @@ class _Chat:
                 f'{label} has type {_show(tool.get("type"))}, not "function"',
                 _HINT_TOOL,
             )
-        function = tool.get("function")
-        if not isinstance(function, dict):
-            what = (
-                "no 'function'"
-                if function is None
-                else f"{a_or_an(_json_type(function))} 'function'"
-            )
-            out.add("tool_missing_function", f"{label} has {what}", _HINT_TOOL)
+        function = tool_function(out, label, tool, _HINT_TOOL)
+        if function is None:
             return
         if "name" not in function:
             out.add("openai_function_missing_name", f"{label}.function has no 'name'", _HINT_TOOL)
         else:
-            name = function["name"]
-            if _name_ok(name):
-                self.state.declared.add(name)
-            else:
-                out.add(
-                    "invalid_function_name",
-                    f"{label}.function name {_show(name)} is not 1-64 letters, digits, _ or -",
-                    "Rename the function, e.g. 'get_weather'.",
-                )
+            declare_function(out, label, function["name"], self.state.declared)
         description = function.get("description")
         if description is not None and not isinstance(description, str):
             out.add(
@@ -280,23 +268,12 @@ class _Chat:
                 "Describe the function in a string.",
             )
         if "parameters" in function:
-            self._parameters(label, function["parameters"])
-
-    def _parameters(self, label: str, parameters: object) -> None:
-        if not isinstance(parameters, dict):
-            self.out.add(
-                "parameters_not_object",
-                f"{label}.function parameters is a JSON {_json_type(parameters)}: "
-                f"{_show(parameters)}",
-                "Give a JSON schema object, or leave 'parameters' out.",
-            )
-            return
-        problem = _parameters_problem(parameters)
-        if problem is not None:
-            self.out.add(
-                "invalid_parameters_schema",
-                f"{label}.function parameters is not a valid JSON schema: {excerpt(problem)}",
-                'Write a JSON schema, e.g. {"type": "object", "properties": {...}}.',
+            check_parameters(
+                out,
+                label,
+                function["parameters"],
+                not_object_hint="Give a JSON schema object, or leave 'parameters' out.",
+                schema_hint='Write a JSON schema, e.g. {"type": "object", "properties": {...}}.',
             )
 
     # ----------------------------------------------------------------- messages

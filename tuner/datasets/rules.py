@@ -371,6 +371,51 @@ def _blank(text: str) -> bool:
     return not text or text.isspace()
 
 
+# ------------------------------------------------------------------ tools (both providers)
+
+
+def tool_function(out: _Out, label: str, tool: dict[str, Any], hint: str) -> dict[str, Any] | None:
+    """A 'tools' entry's 'function' object (None, reported, if it is missing or not an object)."""
+    function = tool.get("function")
+    if isinstance(function, dict):
+        return function
+    what = "no 'function'" if function is None else f"{a_or_an(_json_type(function))} 'function'"
+    out.add("tool_missing_function", f"{label} has {what}", hint)
+    return None
+
+
+def declare_function(out: _Out, label: str, name: object, declared: set[str]) -> None:
+    """Add a tool's function name to ``declared``, or report it if it is not a valid name."""
+    if _name_ok(name):
+        declared.add(name)
+        return
+    out.add(
+        "invalid_function_name",
+        f"{label}.function name {_show(name)} is not 1-64 letters, digits, _ or -",
+        "Rename the function, e.g. 'get_weather'.",
+    )
+
+
+def check_parameters(
+    out: _Out, label: str, parameters: object, *, not_object_hint: str, schema_hint: str
+) -> None:
+    """A tool function's 'parameters': a JSON object that is a valid JSON schema."""
+    if not isinstance(parameters, dict):
+        out.add(
+            "parameters_not_object",
+            f"{label}.function parameters is a JSON {_json_type(parameters)}: {_show(parameters)}",
+            not_object_hint,
+        )
+        return
+    problem = _parameters_problem(parameters)
+    if problem is not None:
+        out.add(
+            "invalid_parameters_schema",
+            f"{label}.function parameters is not a valid JSON schema: {excerpt(problem)}",
+            schema_hint,
+        )
+
+
 # ------------------------------------------------------------------ tool calls (both providers)
 
 
@@ -862,14 +907,8 @@ class _Instruct:
         if not isinstance(tool, dict):
             out.add("tool_not_object", f"{label} is a JSON {_json_type(tool)}, not an object", hint)
             return
-        function = tool.get("function")
-        if not isinstance(function, dict):
-            what = (
-                "no 'function'"
-                if function is None
-                else f"{a_or_an(_json_type(function))} 'function'"
-            )
-            out.add("tool_missing_function", f"{label} has {what}", hint)
+        function = tool_function(out, label, tool, hint)
+        if function is None:
             return
         missing = [k for k in ("name", "description", "parameters") if k not in function]
         if missing:
@@ -879,15 +918,7 @@ class _Instruct:
                 hint + " Use {} for a function without parameters.",
             )
         if "name" in function:
-            name = function["name"]
-            if _name_ok(name):
-                self.declared.add(name)
-            else:
-                out.add(
-                    "invalid_function_name",
-                    f"{label}.function name {_show(name)} is not 1-64 letters, digits, _ or -",
-                    "Rename the function, e.g. 'get_weather'.",
-                )
+            declare_function(out, label, function["name"], self.declared)
         if "description" in function and not isinstance(function["description"], str):
             out.add(
                 "description_not_string",
@@ -895,23 +926,13 @@ class _Instruct:
                 "Describe the function in a string.",
             )
         if "parameters" in function:
-            self._parameters(label, function["parameters"])
-
-    def _parameters(self, label: str, parameters: object) -> None:
-        if not isinstance(parameters, dict):
-            self.out.add(
-                "parameters_not_object",
-                f"{label}.function parameters is a JSON {_json_type(parameters)}: "
-                f"{_show(parameters)}",
-                "Give a JSON schema object; {} for a function without parameters.",
-            )
-            return
-        problem = _parameters_problem(parameters)
-        if problem is not None:
-            self.out.add(
-                "invalid_parameters_schema",
-                f"{label}.function parameters is not a valid JSON schema: {excerpt(problem)}",
-                'Write a draft-7 JSON schema, e.g. {"type": "object", "properties": {...}}.',
+            check_parameters(
+                out,
+                label,
+                function["parameters"],
+                not_object_hint="Give a JSON schema object; {} for a function without parameters.",
+                schema_hint='Write a draft-7 JSON schema, e.g. {"type": "object", '
+                '"properties": {...}}.',
             )
 
     # ----------------------------------------------------------------- messages
