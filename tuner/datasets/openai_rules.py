@@ -21,24 +21,21 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, TypeGuard, cast
 
-from tuner.datasets.findings import a_or_an, excerpt
+from tuner.datasets.findings import a_or_an
 from tuner.datasets.rules import (
-    _NAME_RE,
-    _NOTHING,
     _ROLE_HINTS,
     Kind,
     LineCheck,
     _json_type,
     _Out,
-    _parse,
-    _printable,
     _show,
     call_object,
     check_call_function,
     check_parameters,
     declare_function,
+    parse_object,
+    run_line_check,
     tool_function,
-    wrong_format_finding,
 )
 from tuner.datasets.samples import (
     InstructSample,
@@ -81,18 +78,7 @@ def check_record(data: bytes, *, path: str, line: int, expect: Kind | None) -> L
     ``expect`` is the file's format when known ("instruct" for SFT chat data, "preference" for
     DPO data); a line of the other format is a ``wrong_format`` error.
     """
-    out = _Out(path, line)
-    sample: Sample | None
-    kind: Kind | None
-    try:
-        sample, kind = _check(data, out, expect)
-    except Exception as exc:  # one odd line must never stop the others from being checked
-        out.add(
-            "check_failed",
-            f"the checker failed: {type(exc).__name__}: {_printable(excerpt(str(exc)))}",
-        )
-        sample, kind = None, None
-    return LineCheck(out.findings, None if out.errors else sample, kind)
+    return run_line_check(_check, data, path=path, line=line, expect=expect)
 
 
 def kind_of(obj: dict[str, Any]) -> Kind | None:
@@ -105,23 +91,17 @@ def kind_of(obj: dict[str, Any]) -> Kind | None:
 
 
 def _check(data: bytes, out: _Out, expect: Kind | None) -> tuple[Sample | None, Kind | None]:
-    value = _parse(data, out)
-    if value is _NOTHING:
-        return None, None
-    if not isinstance(value, dict):
-        out.add(
-            "not_object",
-            f"the line is a JSON {_json_type(value)}, not an object: {_show(value)}",
-            'Each line must be one object: {"messages": [...]} (or a DPO line with "input").',
-        )
+    value = parse_object(
+        data, out, 'Each line must be one object: {"messages": [...]} (or a DPO line with "input").'
+    )
+    if value is None:
         return None, None
     kind = kind_of(value)
     if kind is None:
         _not_chat(value, out)
         return None, None
     if expect is not None and kind != expect:
-        out.findings.append(wrong_format_finding(out.path, out.line, kind, expect))
-        out.errors += 1
+        out.add_wrong_format(kind, expect)
         return None, kind
     if kind == "preference":
         return _Preference(value, out).check(), kind
@@ -726,10 +706,6 @@ def _same(a: tuple[Message, ...], b: tuple[Message, ...]) -> bool:
         return [(m.text.strip(), [(c.name, c.arguments) for c in m.tool_calls]) for m in messages]
 
     return shape(a) == shape(b)
-
-
-def _name_ok(value: object) -> TypeGuard[str]:
-    return isinstance(value, str) and _NAME_RE.fullmatch(value) is not None
 
 
 def _id_ok(value: object) -> TypeGuard[str]:

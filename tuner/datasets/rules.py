@@ -20,7 +20,7 @@ from __future__ import annotations
 import functools
 import json
 import re
-from collections.abc import Collection, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 from typing import Any, Literal, TypeGuard, cast
 
@@ -243,11 +243,25 @@ def check_record(data: bytes, *, path: str, line: int, expect: Kind | None) -> L
     ``expect`` is the file's format when known; a line of the other format is a ``schema`` error.
     With ``expect=None`` the line is checked as the format its keys say. Never raises.
     """
+    return run_line_check(_check, data, path=path, line=line, expect=expect)
+
+
+# A provider's rules for one line: its sample (None if there is none) and the format it found.
+LineChecker = Callable[[bytes, "_Out", Kind | None], tuple[Sample | None, Kind | None]]
+
+
+def run_line_check(
+    check: LineChecker, data: bytes, *, path: str, line: int, expect: Kind | None
+) -> LineCheck:
+    """Run one provider's ``check`` on a line: its findings, and its sample if it has no error.
+
+    Never raises: a checker that fails is reported as ``check_failed`` on that line alone.
+    """
     out = _Out(path, line)
     sample: Sample | None
     kind: Kind | None
     try:
-        sample, kind = _check(data, out, expect)
+        sample, kind = check(data, out, expect)
     except Exception as exc:  # a last resort: one line must never stop a whole file
         out.add(
             "check_failed",
@@ -317,6 +331,11 @@ class _Out:
         self.findings.append(Finding(self.path, self.line, severity, category, code, message, hint))
         if severity is Severity.ERROR:
             self.errors += 1
+
+    def add_wrong_format(self, kind: Kind, expect: Kind) -> None:
+        """The line is ``kind`` data in a file of ``expect`` data."""
+        self.findings.append(wrong_format_finding(self.path, self.line, kind, expect))
+        self.errors += 1
 
 
 def _json_type(value: object) -> str:
@@ -546,6 +565,21 @@ def _parse(data: bytes, out: _Out) -> Any:
     return _parse_slowly(data, out)
 
 
+def parse_object(data: bytes, out: _Out, hint: str) -> dict[str, Any] | None:
+    """The line's JSON object; None if it is not JSON (reported) or not an object (reported)."""
+    value = _parse(data, out)
+    if value is _NOTHING:
+        return None
+    if not isinstance(value, dict):
+        out.add(
+            "not_object",
+            f"the line is a JSON {_json_type(value)}, not an object: {_show(value)}",
+            hint,
+        )
+        return None
+    return value
+
+
 def _parse_slowly(data: bytes, out: _Out) -> Any:
     """Explain why orjson refused the line; return a value when one can still be checked."""
     try:
@@ -665,15 +699,10 @@ def _kind_of(obj: dict[str, Any]) -> Kind | None:
 
 
 def _check(data: bytes, out: _Out, expect: Kind | None) -> tuple[Sample | None, Kind | None]:
-    value = _parse(data, out)
-    if value is _NOTHING:
-        return None, None
-    if not isinstance(value, dict):
-        out.add(
-            "not_object",
-            f"the line is a JSON {_json_type(value)}, not an object: {_show(value)}",
-            'Each line must be one object: {"messages": [...]} or {"text": "..."}.',
-        )
+    value = parse_object(
+        data, out, 'Each line must be one object: {"messages": [...]} or {"text": "..."}.'
+    )
+    if value is None:
         return None, None
     kind = _kind_of(value)
     if expect == "classifier" and kind != "classifier":
@@ -689,8 +718,7 @@ def _check(data: bytes, out: _Out, expect: Kind | None) -> tuple[Sample | None, 
         )
         return None, None
     if expect is not None and kind != expect:
-        out.findings.append(wrong_format_finding(out.path, out.line, kind, expect))
-        out.errors += 1
+        out.add_wrong_format(kind, expect)
         return None, kind
     if kind == "instruct":
         return _Instruct(value, out).check(), kind
