@@ -20,7 +20,7 @@ from __future__ import annotations
 import functools
 import json
 import re
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, TypeGuard, cast
 
@@ -393,6 +393,15 @@ def _blank(text: str) -> bool:
 # ------------------------------------------------------------------ tools (both providers)
 
 
+def report_missing_keys(
+    out: _Out, code: str, label: str, obj: dict[str, Any], keys: Sequence[str], hint: str
+) -> None:
+    """One ``code`` finding naming those of ``keys`` that ``obj`` lacks (none if it has all)."""
+    missing = [k for k in keys if k not in obj]
+    if missing:
+        out.add(code, f"{label} has no {', '.join(repr(k) for k in missing)}", hint)
+
+
 def tool_function(out: _Out, label: str, tool: dict[str, Any], hint: str) -> dict[str, Any] | None:
     """A 'tools' entry's 'function' object (None, reported, if it is missing or not an object)."""
     function = tool.get("function")
@@ -443,13 +452,7 @@ def call_object(out: _Out, label: str, call: object, hint: str) -> dict[str, Any
     if not isinstance(call, dict):
         out.add("tool_call_not_object", f"{label} is a JSON {_json_type(call)}", hint)
         return None
-    missing = [k for k in ("id", "function") if k not in call]
-    if missing:
-        out.add(
-            "tool_call_missing_key",
-            f"{label} has no {', '.join(repr(k) for k in missing)}",
-            hint,
-        )
+    report_missing_keys(out, "tool_call_missing_key", label, call, ("id", "function"), hint)
     return call
 
 
@@ -479,13 +482,9 @@ def check_call_function(
             hint,
         )
         return None
-    missing = [k for k in ("name", "arguments") if k not in function]
-    if missing:
-        out.add(
-            "call_function_missing_key",
-            f"{label} function has no {', '.join(repr(k) for k in missing)}",
-            hint,
-        )
+    report_missing_keys(
+        out, "call_function_missing_key", f"{label} function", function, ("name", "arguments"), hint
+    )
     name = function.get("name")
     if "name" in function:
         _check_call_name(out, label, name, declared)
@@ -938,13 +937,14 @@ class _Instruct:
         function = tool_function(out, label, tool, hint)
         if function is None:
             return
-        missing = [k for k in ("name", "description", "parameters") if k not in function]
-        if missing:
-            out.add(
-                "function_missing_key",
-                f"{label}.function has no {', '.join(repr(k) for k in missing)}",
-                hint + " Use {} for a function without parameters.",
-            )
+        report_missing_keys(
+            out,
+            "function_missing_key",
+            f"{label}.function",
+            function,
+            ("name", "description", "parameters"),
+            hint + " Use {} for a function without parameters.",
+        )
         if "name" in function:
             declare_function(out, label, function["name"], self.declared)
         if "description" in function and not isinstance(function["description"], str):
