@@ -212,24 +212,44 @@ def convert(
     any failure midway, and a record that ``options`` do not allow, which raises
     :class:`ConvertRefusedError`); when no record converts, ``out`` is not written either.
     """
-    chosen = mapping if mapping is not None else DEFAULT_MAPPING
-    resolved = resolve_format(source_format, chosen)
-    plan = chosen.resolve(resolved)
-    removed = prepare_outputs([out], sources, force=force)
-    opened = [_open(path, split if split is not None else chosen.split) for path in sources]
+    opened = open_sources(
+        sources, out, source_format=source_format, mapping=mapping, split=split, force=force
+    )
 
     def convert_record(record: dict[str, Any], index: int) -> tuple[dict[str, Any], RecordFields]:
-        return _convert_planned(record, plan, options, index)
+        return _convert_planned(record, opened.plan, options, index)
 
     return write_converted(
-        opened,
-        out,
-        convert_record,
-        platform="Mistral",
-        removed=removed,
-        progress=progress,
-        check=check,
+        opened, out, convert_record, platform="Mistral", progress=progress, check=check
     )
+
+
+@dataclass(frozen=True, slots=True)
+class OpenedSources:
+    """The sources of a conversion, all opened, with the plan to read them by."""
+
+    plan: ResolvedMapping
+    sources: list[Source]
+    # Temporary files of killed runs removed from the output folder (prepare_outputs).
+    removed: list[Path]
+
+
+def open_sources(
+    sources: Sequence[str | Path],
+    out: str | Path,
+    *,
+    source_format: str,
+    mapping: Mapping | None,
+    split: str | None,
+    force: bool,
+) -> OpenedSources:
+    """Resolve the mapping, check ``out`` may be written, and open every source (before anything
+    is written, so an unreadable one leaves ``out`` untouched)."""
+    chosen = mapping if mapping is not None else DEFAULT_MAPPING
+    plan = chosen.resolve(resolve_format(source_format, chosen))
+    removed = prepare_outputs([out], sources, force=force)
+    opened = [_open(path, split if split is not None else chosen.split) for path in sources]
+    return OpenedSources(plan, opened, removed)
 
 
 # One source record (``index``: 0-based over all sources) to its output object and what it did
@@ -238,12 +258,11 @@ RecordConverter = Callable[[dict[str, Any], int], tuple[dict[str, Any], RecordFi
 
 
 def write_converted(
-    opened: Sequence[Source],
+    opened: OpenedSources,
     out: str | Path,
     convert_record: RecordConverter,
     *,
     platform: str,
-    removed: Sequence[Path],
     progress: Progress,
     check: LineCheck | None = None,
 ) -> ConvertResult:
@@ -256,7 +275,7 @@ def write_converted(
     skipped: list[Finding] = []
     index = 0
     with atomic_writer(out, keep_empty=False) as handle:
-        for source in opened:
+        for source in opened.sources:
             progress.start(f"Converting {source.path.name}", source.total, "rows")
             try:
                 tally = _convert_source(
@@ -269,7 +288,7 @@ def write_converted(
     reasons = Counter(finding.code for finding in skipped)
     warnings = [w for tally in counts for w in unused_field_warnings(tally, platform)]
     return ConvertResult(
-        Path(out), counts, skipped, dict(reasons), warnings, [str(p) for p in removed]
+        Path(out), counts, skipped, dict(reasons), warnings, [str(p) for p in opened.removed]
     )
 
 

@@ -35,15 +35,13 @@ from tuner.datasets.convert import (
     _check_media,
     _convert_planned,
     _Ctx,
-    _open,
     _preference,
-    resolve_format,
+    open_sources,
     write_converted,
 )
 from tuner.datasets.fields import DEFAULT_OPTIONS, ConvertOptions, RecordFields
 from tuner.datasets.findings import Category
-from tuner.datasets.mapping import DEFAULT_MAPPING, Mapping, ResolvedMapping
-from tuner.fsutil import prepare_outputs
+from tuner.datasets.mapping import Mapping, ResolvedMapping
 from tuner.progress import NULL_PROGRESS, Progress
 
 Method = Literal["auto", "sft", "dpo"]
@@ -82,14 +80,11 @@ def convert_openai(
     """
     if method not in METHODS:
         raise ValueError(f"method must be one of {', '.join(METHODS)}, not {method!r}")
-    chosen = mapping if mapping is not None else DEFAULT_MAPPING
-    plan = chosen.resolve(resolve_format(source_format, chosen))
-    removed = prepare_outputs([out], sources, force=force)
-    opened = [_open(path, split if split is not None else chosen.split) for path in sources]
-    run = _Run(plan, options, method)
-    result = write_converted(
-        opened, out, run.record, platform="OpenAI", removed=removed, progress=progress
+    opened = open_sources(
+        sources, out, source_format=source_format, mapping=mapping, split=split, force=force
     )
+    run = _Run(opened.plan, options, method)
+    result = write_converted(opened, out, run.record, platform="OpenAI", progress=progress)
     return OpenAIConvertResult(result, run.produced)
 
 
