@@ -4,6 +4,7 @@ overhead estimate, the model family → vocabulary map, and the refusals."""
 from __future__ import annotations
 
 import warnings
+from typing import Any
 
 import pytest
 
@@ -79,19 +80,25 @@ def test_the_package_import_path_counts_the_same(monkeypatch: pytest.MonkeyPatch
         openai_tokens._load.cache_clear()
 
 
-def test_counts_equal_tiktoken_on_the_same_vocabulary() -> None:
-    """A second, independent BPE implementation (tiktoken, given the vocabulary the wheel ships
-    instead of downloading it) agrees on texts of every kind."""
+def tiktoken_o200k() -> Any:
+    """tiktoken's o200k_base, given the vocabulary bpe-openai ships instead of downloading it:
+    a second, independent BPE implementation to count against."""
     tiktoken = pytest.importorskip("tiktoken")
     from bpe_openai import registry
 
     data = registry.o200k_base()
-    reference = tiktoken.Encoding(
+    return tiktoken.Encoding(
         "o200k_base_offline",
         pat_str=data["pat_str"],
         mergeable_ranks=data["mergeable_ranks"],
         special_tokens=data["special_tokens"],
     )
+
+
+def test_counts_equal_tiktoken_on_the_same_vocabulary() -> None:
+    """A second, independent BPE implementation (tiktoken, given the vocabulary the wheel ships
+    instead of downloading it) agrees on texts of every kind."""
+    reference = tiktoken_o200k()
     counter = OpenAITokenCounter("o200k_base")
     texts = [
         *O200K,
@@ -106,16 +113,7 @@ def test_counts_equal_tiktoken_on_the_same_vocabulary() -> None:
 
 
 def test_long_texts_are_cut_only_where_counts_add_up() -> None:
-    tiktoken = pytest.importorskip("tiktoken")
-    from bpe_openai import registry
-
-    data = registry.o200k_base()
-    reference = tiktoken.Encoding(
-        "o200k_base_offline",
-        pat_str=data["pat_str"],
-        mergeable_ranks=data["mergeable_ranks"],
-        special_tokens=data["special_tokens"],
-    )
+    reference = tiktoken_o200k()
     paragraph = "Fine-tuning data, line by line; numbers 12345 and a URL https://x.y/z.\n\n"
     text = paragraph * 4000  # ~300,000 characters: cut into pieces
     assert len(openai_tokens._pieces(text)) > 1

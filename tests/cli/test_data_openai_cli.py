@@ -20,6 +20,11 @@ def run(*args: str) -> tuple[int, str]:
     return result.exit_code, result.output
 
 
+def run_openai(command: str, path: Path, *args: str) -> tuple[int, str]:
+    """``tuner data COMMAND PATH --provider openai ARGS``."""
+    return run("data", command, str(path), "--provider", "openai", *args)
+
+
 @pytest.fixture(autouse=True)
 def no_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
@@ -47,9 +52,7 @@ def sft(tmp_path: Path) -> Path:
 
 
 def test_validate_with_openai_rules_and_estimated_counts(sft: Path) -> None:
-    code, out = run(
-        "data", "validate", str(sft), "--provider", "openai", "--model", "gpt-4o-mini", "--json"
-    )
+    code, out = run_openai("validate", sft, "--model", "gpt-4o-mini", "--json")
     assert code == 0, out
     data = json.loads(out)
     assert data["ok"] is True
@@ -76,7 +79,7 @@ def test_the_provider_setting_is_the_default(sft: Path, monkeypatch: pytest.Monk
 
 
 def test_text_report_labels_the_estimate(sft: Path) -> None:
-    code, out = run("data", "validate", str(sft), "--provider", "openai")
+    code, out = run_openai("validate", sft)
     assert code == 0, out
     assert "per-message overhead estimated" in out
 
@@ -84,22 +87,18 @@ def test_text_report_labels_the_estimate(sft: Path) -> None:
 def test_usage_errors_are_one_line_with_a_hint(sft: Path) -> None:
     code, out = run("data", "validate", str(sft), "--provider", "gemini")
     assert code == 2 and "--provider must be one of mistral, openai" in out
-    code, out = run(
-        "data", "validate", str(sft), "--provider", "openai", "--tokenizer", "v3-tekken"
-    )
+    code, out = run_openai("validate", sft, "--tokenizer", "v3-tekken")
     assert code == 2 and "--model" in out
-    code, out = run("data", "validate", str(sft), "--provider", "openai", "--model", "babbage-002")
+    code, out = run_openai("validate", sft, "--model", "babbage-002")
     assert code == 2 and "completions model" in out
-    code, out = run("data", "validate", str(sft), "--provider", "openai", "--format", "pretrain")
+    code, out = run_openai("validate", sft, "--format", "pretrain")
     assert code == 2 and "instruct or preference" in out
-    code, out = run("data", "validate", str(sft), "--provider", "openai", "--labels", "t=a,b")
+    code, out = run_openai("validate", sft, "--labels", "t=a,b")
     assert code == 2 and "classifier" in out
 
 
 def test_stats_with_openai(sft: Path) -> None:
-    code, out = run(
-        "data", "stats", str(sft), "--provider", "openai", "--model", "gpt-4.1-mini", "--json"
-    )
+    code, out = run_openai("stats", sft, "--model", "gpt-4.1-mini", "--json")
     assert code == 0, out
     data = json.loads(out)
     assert data["conversations"] == 12
@@ -117,18 +116,7 @@ def test_stats_with_openai(sft: Path) -> None:
 
 
 def test_stats_with_openai_epochs_prices_tokens_times_epochs(sft: Path) -> None:
-    code, out = run(
-        "data",
-        "stats",
-        str(sft),
-        "--provider",
-        "openai",
-        "--model",
-        "gpt-4o-mini",
-        "--epochs",
-        "3",
-        "--json",
-    )
+    code, out = run_openai("stats", sft, "--model", "gpt-4o-mini", "--epochs", "3", "--json")
     assert code == 0, out
     data = json.loads(out)
     est = data["estimate"]
@@ -136,17 +124,7 @@ def test_stats_with_openai_epochs_prices_tokens_times_epochs(sft: Path) -> None:
     assert est["train_tokens"] == 3 * data["tokens"]["total"]
     assert est["cost"] == round(3 * data["tokens"]["total"] / 1e6 * 3.0, 4)
     # The text report labels the tokens an estimate and the price unconfirmed with its date.
-    code, out = run(
-        "data",
-        "stats",
-        str(sft),
-        "--provider",
-        "openai",
-        "--model",
-        "gpt-4o-mini",
-        "--epochs",
-        "3",
-    )
+    code, out = run_openai("stats", sft, "--model", "gpt-4o-mini", "--epochs", "3")
     assert code == 0, out
     assert "Cost: ESTIMATE" in out and "price UNCONFIRMED (2026-04)" in out
     assert f"{3 * data['tokens']['total']:,}" in out and "(from --epochs)" in out
@@ -154,23 +132,14 @@ def test_stats_with_openai_epochs_prices_tokens_times_epochs(sft: Path) -> None:
 
 
 def test_stats_with_openai_refuses_steps_and_fractional_epochs(sft: Path) -> None:
-    code, out = run("data", "stats", str(sft), "--provider", "openai", "--steps", "10")
+    code, out = run_openai("stats", sft, "--steps", "10")
     assert code == 2 and "not training steps" in out
-    code, out = run("data", "stats", str(sft), "--provider", "openai", "--epochs", "2.5")
+    code, out = run_openai("stats", sft, "--epochs", "2.5")
     assert code == 2 and "whole number" in out
 
 
 def test_stats_with_an_unpriced_openai_model_has_no_cost(sft: Path) -> None:
-    code, out = run(
-        "data",
-        "stats",
-        str(sft),
-        "--provider",
-        "openai",
-        "--model",
-        "gpt-4o-2024-05-13",
-        "--json",
-    )
+    code, out = run_openai("stats", sft, "--model", "gpt-4o-2024-05-13", "--json")
     assert code == 0, out
     est = json.loads(out)["estimate"]
     assert est["cost"] is None and "no training price known" in est["note"]
@@ -179,17 +148,8 @@ def test_stats_with_an_unpriced_openai_model_has_no_cost(sft: Path) -> None:
 def test_split_with_openai_rules(sft: Path, tmp_path: Path) -> None:
     out_dir = tmp_path / "out"
     out_dir.mkdir()
-    code, out = run(
-        "data",
-        "split",
-        str(sft),
-        "--provider",
-        "openai",
-        "--out-dir",
-        str(out_dir),
-        "--json",
-        "--eval-fraction",
-        "0.2",
+    code, out = run_openai(
+        "split", sft, "--out-dir", str(out_dir), "--json", "--eval-fraction", "0.2"
     )
     assert code == 0, out
     data = json.loads(out)

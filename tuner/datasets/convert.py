@@ -28,7 +28,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO, Literal, Protocol
@@ -212,33 +212,87 @@ def convert(
     any failure midway, and a record that ``options`` do not allow, which raises
     :class:`ConvertRefusedError`); when no record converts, ``out`` is not written either.
     """
+    opened = open_sources(
+        sources, out, source_format=source_format, mapping=mapping, split=split, force=force
+    )
+
+    def convert_record(record: dict[str, Any], index: int) -> tuple[dict[str, Any], RecordFields]:
+        return _convert_planned(record, opened.plan, options, index)
+
+    return write_converted(
+        opened, out, convert_record, platform="Mistral", progress=progress, check=check
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class OpenedSources:
+    """The sources of a conversion, all opened, with the plan to read them by."""
+
+    plan: ResolvedMapping
+    sources: list[Source]
+    # Temporary files of killed runs removed from the output folder (prepare_outputs).
+    removed: list[Path]
+
+
+def open_sources(
+    sources: Sequence[str | Path],
+    out: str | Path,
+    *,
+    source_format: str,
+    mapping: Mapping | None,
+    split: str | None,
+    force: bool,
+) -> OpenedSources:
+    """Resolve the mapping, check ``out`` may be written, and open every source (before anything
+    is written, so an unreadable one leaves ``out`` untouched)."""
     chosen = mapping if mapping is not None else DEFAULT_MAPPING
-    resolved = resolve_format(source_format, chosen)
-    plan = chosen.resolve(resolved)
+    plan = chosen.resolve(resolve_format(source_format, chosen))
     removed = prepare_outputs([out], sources, force=force)
     opened = [_open(path, split if split is not None else chosen.split) for path in sources]
+    return OpenedSources(plan, opened, removed)
+
+
+# One source record (``index``: 0-based over all sources) to its output object and what it did
+# with the record's fields; raises :class:`RecordError` for a record it skips or refuses.
+RecordConverter = Callable[[dict[str, Any], int], tuple[dict[str, Any], RecordFields]]
+
+
+def write_converted(
+    opened: OpenedSources,
+    out: str | Path,
+    convert_record: RecordConverter,
+    *,
+    platform: str,
+    progress: Progress,
+    check: LineCheck | None = None,
+) -> ConvertResult:
+    """Write every record of the ``opened`` sources, in order, as ``convert_record`` turns it.
+
+    The one engine of both providers' converters (``platform`` names the format in the
+    unused-field warnings): ``out`` is written atomically, and not at all when nothing converts.
+    """
     counts: list[SourceCounts] = []
     skipped: list[Finding] = []
     index = 0
     with atomic_writer(out, keep_empty=False) as handle:
-        for source in opened:
+        for source in opened.sources:
             progress.start(f"Converting {source.path.name}", source.total, "rows")
             try:
                 tally = _convert_source(
-                    source, handle, plan, options, index, skipped, progress, check
+                    source, handle, convert_record, index, skipped, progress, check
                 )
             finally:
                 progress.finish()
             counts.append(tally)
             index += tally.read
     reasons = Counter(finding.code for finding in skipped)
-    warnings = [warning for tally in counts for warning in unused_field_warnings(tally)]
+    warnings = [w for tally in counts for w in unused_field_warnings(tally, platform)]
     return ConvertResult(
-        Path(out), counts, skipped, dict(reasons), warnings, [str(p) for p in removed]
+        Path(out), counts, skipped, dict(reasons), warnings, [str(p) for p in opened.removed]
     )
 
 
-def unused_field_warnings(counts: SourceCounts) -> list[Finding]:
+def unused_field_warnings(counts: SourceCounts, platform: str = "Mistral") -> list[Finding]:
     """One warning per field of the source that is in no output line."""
     return [
         Finding(
@@ -248,7 +302,7 @@ def unused_field_warnings(counts: SourceCounts) -> list[Finding]:
             Category.SCHEMA,
             "convert_unused_field",
             f"{name!r} ({records:,} of {counts.converted:,} converted records) is not in the "
-            "output: Mistral's format has no place for it",
+            f"output: {platform}'s format has no place for it",
             "drop it from the source, or map it to a known column in a mapping file (--map)",
         )
         for name, records in counts.fields.unused.items()
@@ -274,8 +328,7 @@ def _open(path: str | Path, split: str | None) -> Source:
 def _convert_source(
     source: Source,
     handle: BinaryIO,
-    plan: ResolvedMapping,
-    options: ConvertOptions,
+    convert_record: RecordConverter,
     first_index: int,
     skipped: list[Finding],
     progress: Progress,
@@ -286,7 +339,7 @@ def _convert_source(
     fields = FieldTally()
     for row, record in _rows(source):
         read += 1
-        line = _convert_row(record, plan, options, first_index + read - 1)
+        line = _convert_row(record, convert_record, first_index + read - 1)
         if isinstance(line, tuple):
             handle.write(line[0])
             if check is not None:
@@ -331,8 +384,7 @@ def _rows(source: Source) -> Iterator[tuple[int | None, dict[str, Any] | Unreada
 
 def _convert_row(
     record: dict[str, Any] | UnreadableRow,
-    plan: ResolvedMapping,
-    options: ConvertOptions,
+    convert_record: RecordConverter,
     index: int,
 ) -> tuple[bytes, RecordFields] | UnreadableRow | RecordError:
     """The output line for one row and what it did with the row's fields; or why there is none
@@ -340,7 +392,7 @@ def _convert_row(
     if isinstance(record, UnreadableRow):
         return record
     try:
-        converted, fields = _convert_planned(record, plan, options, index)
+        converted, fields = convert_record(record, index)
     except RecordError as exc:
         if exc.refused:
             return exc

@@ -22,36 +22,26 @@ skipped and reported, never dropped in silence.
 from __future__ import annotations
 
 import dataclasses
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO, Literal, get_args
-
-import orjson
+from typing import Any, Literal, get_args
 
 from tuner.datasets.convert import (
-    _PROGRESS_EVERY,
-    ConvertRefusedError,
     ConvertResult,
     PreferencePair,
     RecordError,
-    SourceCounts,
     _check_kto,
     _check_media,
     _convert_planned,
     _Ctx,
-    _finding,
-    _open,
     _preference,
-    _rows,
-    resolve_format,
+    open_sources,
+    write_converted,
 )
-from tuner.datasets.fields import DEFAULT_OPTIONS, ConvertOptions, FieldTally, RecordFields
-from tuner.datasets.findings import Category, Finding, Severity
-from tuner.datasets.formats import UnreadableRow
-from tuner.datasets.mapping import DEFAULT_MAPPING, Mapping, ResolvedMapping
-from tuner.fsutil import atomic_writer, prepare_outputs
+from tuner.datasets.fields import DEFAULT_OPTIONS, ConvertOptions, RecordFields
+from tuner.datasets.findings import Category
+from tuner.datasets.mapping import Mapping, ResolvedMapping
 from tuner.progress import NULL_PROGRESS, Progress
 
 Method = Literal["auto", "sft", "dpo"]
@@ -90,43 +80,12 @@ def convert_openai(
     """
     if method not in METHODS:
         raise ValueError(f"method must be one of {', '.join(METHODS)}, not {method!r}")
-    chosen = mapping if mapping is not None else DEFAULT_MAPPING
-    plan = chosen.resolve(resolve_format(source_format, chosen))
-    removed = prepare_outputs([out], sources, force=force)
-    opened = [_open(path, split if split is not None else chosen.split) for path in sources]
-    run = _Run(plan, options, method)
-    counts: list[SourceCounts] = []
-    skipped: list[Finding] = []
-    with atomic_writer(out, keep_empty=False) as handle:
-        for source in opened:
-            progress.start(f"Converting {source.path.name}", source.total, "rows")
-            try:
-                counts.append(run.source(source, handle, skipped, progress))
-            finally:
-                progress.finish()
-    reasons = Counter(finding.code for finding in skipped)
-    warnings = [warning for tally in counts for warning in unused_field_warnings(tally)]
-    result = ConvertResult(
-        Path(out), counts, skipped, dict(reasons), warnings, [str(p) for p in removed]
+    opened = open_sources(
+        sources, out, source_format=source_format, mapping=mapping, split=split, force=force
     )
+    run = _Run(opened.plan, options, method)
+    result = write_converted(opened, out, run.record, platform="OpenAI", progress=progress)
     return OpenAIConvertResult(result, run.produced)
-
-
-def unused_field_warnings(counts: SourceCounts) -> list[Finding]:
-    """One warning per field of the source that is in no output line."""
-    return [
-        Finding(
-            counts.path,
-            None,
-            Severity.WARNING,
-            Category.SCHEMA,
-            "convert_unused_field",
-            f"{name!r} ({records:,} of {counts.converted:,} converted records) is not in the "
-            "output: OpenAI's format has no place for it",
-            "drop it from the source, or map it to a known column in a mapping file (--map)",
-        )
-        for name, records in counts.fields.unused.items()
-    ]
 
 
 class _Run:
@@ -137,68 +96,15 @@ class _Run:
         self.options = options
         self.produced: Produced | None = None if method == "auto" else method
         self.explicit = method != "auto"
-        self.index = 0
 
-    def source(
-        self, source: Any, handle: BinaryIO, skipped: list[Finding], progress: Progress
-    ) -> SourceCounts:
-        read = converted = 0
-        path = str(source.path)
-        fields = FieldTally()
-        for row, record in _rows(source):
-            read += 1
-            outcome = self._row(record)
-            self.index += 1
-            if isinstance(outcome, tuple):
-                handle.write(outcome[0])
-                fields.add(outcome[1])
-                converted += 1
-            elif isinstance(outcome, RecordError):
-                problem = UnreadableRow(
-                    outcome.category, outcome.code, outcome.reason, outcome.hint
-                )
-                raise ConvertRefusedError(_finding(path, row, problem, source.unit))
-            else:
-                skipped.append(_finding(path, row, outcome, source.unit))
-            if read % _PROGRESS_EVERY == 0:
-                progress.advance(_PROGRESS_EVERY)
-        progress.advance(read % _PROGRESS_EVERY)
-        return SourceCounts(
-            path,
-            read,
-            converted,
-            read - converted,
-            fields.counts(),
-            source.unit,
-            source.splits,
-            source.split,
-        )
-
-    def _row(
-        self, record: dict[str, Any] | UnreadableRow
-    ) -> tuple[bytes, RecordFields] | UnreadableRow | RecordError:
-        if isinstance(record, UnreadableRow):
-            return record
-        try:
-            line, fields = self._record(record)
-        except RecordError as exc:
-            if exc.refused:
-                return exc
-            return UnreadableRow(exc.category, exc.code, exc.reason, exc.hint)
-        try:
-            return orjson.dumps(line) + b"\n", fields
-        except orjson.JSONEncodeError as exc:
-            return UnreadableRow(
-                Category.ENCODING, "convert_bad_encoding", f"cannot be written as JSON: {exc}"
-            )
-
-    def _record(self, record: dict[str, Any]) -> tuple[dict[str, Any], RecordFields]:
+    def record(self, record: dict[str, Any], index: int) -> tuple[dict[str, Any], RecordFields]:
+        """One record as an SFT or DPO line (a :data:`~tuner.datasets.convert.RecordConverter`)."""
         # Read the record as a pair if it is one (the Mistral reader, told to keep pairs).
         ctx = _Ctx(
             self.plan,
             dataclasses.replace(self.options, preference="chosen"),
             RecordFields(),
-            self.index,
+            index,
         )
         _check_kto(record, ctx)
         _check_media(record, ctx)
@@ -210,11 +116,11 @@ class _Run:
             # --method sft: a pair is refused, or its chosen side kept (--preference chosen).
             if self.options.preference != "chosen":
                 raise _pair_in_sft()
-            return _convert_planned(record, self.plan, self.options, self.index)
+            return _convert_planned(record, self.plan, self.options, index)
         if kind != self.produced:
             raise _other_method(kind, self.produced)
         if pair is None:
-            return _convert_planned(record, self.plan, self.options, self.index)
+            return _convert_planned(record, self.plan, self.options, index)
         # Both sides are in the output: the rejected side's column is used, not dropped.
         for key in (*self.plan.columns["rejected"], *_REJECTED_KEYS):
             if key in ctx.fields.dropped:

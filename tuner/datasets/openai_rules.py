@@ -21,23 +21,21 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, TypeGuard, cast
 
-import orjson
-
-from tuner.datasets.findings import a_or_an, excerpt
+from tuner.datasets.findings import a_or_an
 from tuner.datasets.rules import (
-    _NAME_RE,
-    _NOTHING,
     _ROLE_HINTS,
     Kind,
     LineCheck,
     _json_type,
     _Out,
-    _parameters_problem,
-    _parse,
-    _printable,
     _show,
-    decode_double_encoded,
-    wrong_format_finding,
+    call_object,
+    check_call_function,
+    check_parameters,
+    declare_function,
+    parse_object,
+    run_line_check,
+    tool_function,
 )
 from tuner.datasets.samples import (
     InstructSample,
@@ -80,18 +78,7 @@ def check_record(data: bytes, *, path: str, line: int, expect: Kind | None) -> L
     ``expect`` is the file's format when known ("instruct" for SFT chat data, "preference" for
     DPO data); a line of the other format is a ``wrong_format`` error.
     """
-    out = _Out(path, line)
-    sample: Sample | None
-    kind: Kind | None
-    try:
-        sample, kind = _check(data, out, expect)
-    except Exception as exc:  # one odd line must never stop the others from being checked
-        out.add(
-            "check_failed",
-            f"the checker failed: {type(exc).__name__}: {_printable(excerpt(str(exc)))}",
-        )
-        sample, kind = None, None
-    return LineCheck(out.findings, None if out.errors else sample, kind)
+    return run_line_check(_check, data, path=path, line=line, expect=expect)
 
 
 def kind_of(obj: dict[str, Any]) -> Kind | None:
@@ -104,23 +91,17 @@ def kind_of(obj: dict[str, Any]) -> Kind | None:
 
 
 def _check(data: bytes, out: _Out, expect: Kind | None) -> tuple[Sample | None, Kind | None]:
-    value = _parse(data, out)
-    if value is _NOTHING:
-        return None, None
-    if not isinstance(value, dict):
-        out.add(
-            "not_object",
-            f"the line is a JSON {_json_type(value)}, not an object: {_show(value)}",
-            'Each line must be one object: {"messages": [...]} (or a DPO line with "input").',
-        )
+    value = parse_object(
+        data, out, 'Each line must be one object: {"messages": [...]} (or a DPO line with "input").'
+    )
+    if value is None:
         return None, None
     kind = kind_of(value)
     if kind is None:
         _not_chat(value, out)
         return None, None
     if expect is not None and kind != expect:
-        out.findings.append(wrong_format_finding(out.path, out.line, kind, expect))
-        out.errors += 1
+        out.add_wrong_format(kind, expect)
         return None, kind
     if kind == "preference":
         return _Preference(value, out).check(), kind
@@ -252,27 +233,13 @@ class _Chat:
                 f'{label} has type {_show(tool.get("type"))}, not "function"',
                 _HINT_TOOL,
             )
-        function = tool.get("function")
-        if not isinstance(function, dict):
-            what = (
-                "no 'function'"
-                if function is None
-                else f"{a_or_an(_json_type(function))} 'function'"
-            )
-            out.add("tool_missing_function", f"{label} has {what}", _HINT_TOOL)
+        function = tool_function(out, label, tool, _HINT_TOOL)
+        if function is None:
             return
         if "name" not in function:
             out.add("openai_function_missing_name", f"{label}.function has no 'name'", _HINT_TOOL)
         else:
-            name = function["name"]
-            if _name_ok(name):
-                self.state.declared.add(name)
-            else:
-                out.add(
-                    "invalid_function_name",
-                    f"{label}.function name {_show(name)} is not 1-64 letters, digits, _ or -",
-                    "Rename the function, e.g. 'get_weather'.",
-                )
+            declare_function(out, label, function["name"], self.state.declared)
         description = function.get("description")
         if description is not None and not isinstance(description, str):
             out.add(
@@ -281,23 +248,12 @@ class _Chat:
                 "Describe the function in a string.",
             )
         if "parameters" in function:
-            self._parameters(label, function["parameters"])
-
-    def _parameters(self, label: str, parameters: object) -> None:
-        if not isinstance(parameters, dict):
-            self.out.add(
-                "parameters_not_object",
-                f"{label}.function parameters is a JSON {_json_type(parameters)}: "
-                f"{_show(parameters)}",
-                "Give a JSON schema object, or leave 'parameters' out.",
-            )
-            return
-        problem = _parameters_problem(parameters)
-        if problem is not None:
-            self.out.add(
-                "invalid_parameters_schema",
-                f"{label}.function parameters is not a valid JSON schema: {excerpt(problem)}",
-                'Write a JSON schema, e.g. {"type": "object", "properties": {...}}.',
+            check_parameters(
+                out,
+                label,
+                function["parameters"],
+                not_object_hint="Give a JSON schema object, or leave 'parameters' out.",
+                schema_hint='Write a JSON schema, e.g. {"type": "object", "properties": {...}}.',
             )
 
     # ----------------------------------------------------------------- messages
@@ -476,18 +432,11 @@ class _Chat:
                 calls.append(made)
         return tuple(calls)
 
-    def _call(self, label: str, call: object) -> ToolCall | None:
+    def _call(self, label: str, raw: object) -> ToolCall | None:
         out, state = self.out, self.state
-        if not isinstance(call, dict):
-            out.add("tool_call_not_object", f"{label} is a JSON {_json_type(call)}", _HINT_CALL)
+        call = call_object(out, label, raw, _HINT_CALL)
+        if call is None:
             return None
-        missing = [k for k in ("id", "function") if k not in call]
-        if missing:
-            out.add(
-                "tool_call_missing_key",
-                f"{label} has no {', '.join(map(repr, missing))}",
-                _HINT_CALL,
-            )
         if "type" in call and call["type"] != "function":
             out.add(
                 "tool_call_type",
@@ -511,73 +460,15 @@ class _Chat:
             else:
                 state.call_ids.add(call_id)
                 state.open_calls[call_id] = len(state.messages) + 1
-        function = call.get("function")
-        if "function" not in call:
-            return None
-        if not isinstance(function, dict):
-            out.add(
-                "call_function_missing_key",
-                f"{label} function is a JSON {_json_type(function)}, not an object",
-                _HINT_CALL,
-            )
-            return None
-        missing = [k for k in ("name", "arguments") if k not in function]
-        if missing:
-            out.add(
-                "call_function_missing_key",
-                f"{label} function has no {', '.join(map(repr, missing))}",
-                _HINT_CALL,
-            )
-        name = function.get("name")
-        if "name" in function:
-            self._call_name(label, name)
-        arguments = function.get("arguments")
-        if "arguments" in function:
-            self._arguments(label, arguments)
-        if isinstance(call_id, str) and isinstance(name, str) and isinstance(arguments, str):
-            return ToolCall(call_id, name, arguments)
-        return None
-
-    def _call_name(self, label: str, name: object) -> None:
-        if not _name_ok(name):
-            self.out.add(
-                "invalid_function_name",
-                f"{label} calls {_show(name)}, not 1-64 letters, digits, _ or -",
-                "Use the function's declared name, e.g. 'get_weather'.",
-            )
-        elif name not in self.state.declared:
-            declared = ", ".join(sorted(self.state.declared)[:_MAX_LISTED]) or "no tools declared"
-            self.out.add(
-                "undeclared_function",
-                f"{label} calls {_show(name)}, which is not declared in 'tools' ({declared})",
-                "Declare the function in the line's 'tools'.",
-            )
-
-    def _arguments(self, label: str, arguments: object) -> None:
-        if not isinstance(arguments, str):
-            self.out.add(
-                "arguments_not_string",
-                f"{label} arguments is a JSON {_json_type(arguments)}, not a string: "
-                f"{_show(arguments)}",
-                'Encode the arguments as a JSON string: "arguments": "{\\"city\\": \\"Paris\\"}".',
-            )
-            return
-        try:
-            orjson.loads(arguments)
-        except ValueError:
-            self.out.add(
-                "arguments_not_json",
-                f"{label} arguments is not valid JSON: {_show(arguments)}",
-                "Write the arguments as a JSON object in a string.",
-            )
-            return
-        if decode_double_encoded(arguments) is not None:
-            self.out.add(
-                "arguments_double_encoded",
-                f"{label} arguments is a JSON string holding JSON text, encoded twice:"
-                f" {_show(arguments)}",
-                "Decode it once, so the model learns to write the object.",
-            )
+        return check_call_function(
+            out,
+            label,
+            call,
+            call_id,
+            hint=_HINT_CALL,
+            declared=state.declared,
+            double_hint="Decode it once, so the model learns to write the object.",
+        )
 
     def _answer(self, label: str, message: dict[str, Any]) -> str | None:
         """A tool message: which call it answers (the call must be open)."""
@@ -815,10 +706,6 @@ def _same(a: tuple[Message, ...], b: tuple[Message, ...]) -> bool:
         return [(m.text.strip(), [(c.name, c.arguments) for c in m.tool_calls]) for m in messages]
 
     return shape(a) == shape(b)
-
-
-def _name_ok(value: object) -> TypeGuard[str]:
-    return isinstance(value, str) and _NAME_RE.fullmatch(value) is not None
 
 
 def _id_ok(value: object) -> TypeGuard[str]:

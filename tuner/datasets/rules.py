@@ -20,7 +20,7 @@ from __future__ import annotations
 import functools
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, TypeGuard, cast
 
@@ -221,6 +221,7 @@ _MAX_LISTED = 5
 
 _HINT_JSON = "Each line must be one JSON object; write it with a JSON library (json.dumps)."
 _HINT_UNSUPPORTED = "Not supported yet: tuner checks instruct and pretrain data only."
+_HINT_DOUBLE_ENCODED = "`tuner data fix` decodes it once, so the model learns to write the object."
 _HINT_CALL_ID = "Call ids are 9 letters or digits, e.g. 'a1B2c3D4e'; the tool message repeats it."
 
 
@@ -242,11 +243,25 @@ def check_record(data: bytes, *, path: str, line: int, expect: Kind | None) -> L
     ``expect`` is the file's format when known; a line of the other format is a ``schema`` error.
     With ``expect=None`` the line is checked as the format its keys say. Never raises.
     """
+    return run_line_check(_check, data, path=path, line=line, expect=expect)
+
+
+# A provider's rules for one line: its sample (None if there is none) and the format it found.
+LineChecker = Callable[[bytes, "_Out", Kind | None], tuple[Sample | None, Kind | None]]
+
+
+def run_line_check(
+    check: LineChecker, data: bytes, *, path: str, line: int, expect: Kind | None
+) -> LineCheck:
+    """Run one provider's ``check`` on a line: its findings, and its sample if it has no error.
+
+    Never raises: a checker that fails is reported as ``check_failed`` on that line alone.
+    """
     out = _Out(path, line)
     sample: Sample | None
     kind: Kind | None
     try:
-        sample, kind = _check(data, out, expect)
+        sample, kind = check(data, out, expect)
     except Exception as exc:  # a last resort: one line must never stop a whole file
         out.add(
             "check_failed",
@@ -317,6 +332,11 @@ class _Out:
         if severity is Severity.ERROR:
             self.errors += 1
 
+    def add_wrong_format(self, kind: Kind, expect: Kind) -> None:
+        """The line is ``kind`` data in a file of ``expect`` data."""
+        self.findings.append(wrong_format_finding(self.path, self.line, kind, expect))
+        self.errors += 1
+
 
 def _json_type(value: object) -> str:
     if value is None:
@@ -370,6 +390,155 @@ def _blank(text: str) -> bool:
     return not text or text.isspace()
 
 
+# ------------------------------------------------------------------ tools (both providers)
+
+
+def report_missing_keys(
+    out: _Out, code: str, label: str, obj: dict[str, Any], keys: Sequence[str], hint: str
+) -> None:
+    """One ``code`` finding naming those of ``keys`` that ``obj`` lacks (none if it has all)."""
+    missing = [k for k in keys if k not in obj]
+    if missing:
+        out.add(code, f"{label} has no {', '.join(repr(k) for k in missing)}", hint)
+
+
+def tool_function(out: _Out, label: str, tool: dict[str, Any], hint: str) -> dict[str, Any] | None:
+    """A 'tools' entry's 'function' object (None, reported, if it is missing or not an object)."""
+    function = tool.get("function")
+    if isinstance(function, dict):
+        return function
+    what = "no 'function'" if function is None else f"{a_or_an(_json_type(function))} 'function'"
+    out.add("tool_missing_function", f"{label} has {what}", hint)
+    return None
+
+
+def declare_function(out: _Out, label: str, name: object, declared: set[str]) -> None:
+    """Add a tool's function name to ``declared``, or report it if it is not a valid name."""
+    if _name_ok(name):
+        declared.add(name)
+        return
+    out.add(
+        "invalid_function_name",
+        f"{label}.function name {_show(name)} is not 1-64 letters, digits, _ or -",
+        "Rename the function, e.g. 'get_weather'.",
+    )
+
+
+def check_parameters(
+    out: _Out, label: str, parameters: object, *, not_object_hint: str, schema_hint: str
+) -> None:
+    """A tool function's 'parameters': a JSON object that is a valid JSON schema."""
+    if not isinstance(parameters, dict):
+        out.add(
+            "parameters_not_object",
+            f"{label}.function parameters is a JSON {_json_type(parameters)}: {_show(parameters)}",
+            not_object_hint,
+        )
+        return
+    problem = _parameters_problem(parameters)
+    if problem is not None:
+        out.add(
+            "invalid_parameters_schema",
+            f"{label}.function parameters is not a valid JSON schema: {excerpt(problem)}",
+            schema_hint,
+        )
+
+
+# ------------------------------------------------------------------ tool calls (both providers)
+
+
+def call_object(out: _Out, label: str, call: object, hint: str) -> dict[str, Any] | None:
+    """A tool call as an object (None, reported, if it is not); reports a missing id/function."""
+    if not isinstance(call, dict):
+        out.add("tool_call_not_object", f"{label} is a JSON {_json_type(call)}", hint)
+        return None
+    report_missing_keys(out, "tool_call_missing_key", label, call, ("id", "function"), hint)
+    return call
+
+
+def check_call_function(
+    out: _Out,
+    label: str,
+    call: dict[str, Any],
+    call_id: object,
+    *,
+    hint: str,
+    declared: Collection[str],
+    double_hint: str,
+) -> ToolCall | None:
+    """A tool call's 'function' (name and arguments); the call when it is whole, else None.
+
+    The rules are the same on both platforms; the id rules are not, so the caller checks the id
+    and passes it in. ``hint`` says what a tool call looks like on the platform, ``double_hint``
+    how to mend doubly encoded arguments.
+    """
+    function = call.get("function")
+    if "function" not in call:
+        return None
+    if not isinstance(function, dict):
+        out.add(
+            "call_function_missing_key",
+            f"{label} function is a JSON {_json_type(function)}, not an object",
+            hint,
+        )
+        return None
+    report_missing_keys(
+        out, "call_function_missing_key", f"{label} function", function, ("name", "arguments"), hint
+    )
+    name = function.get("name")
+    if "name" in function:
+        _check_call_name(out, label, name, declared)
+    arguments = function.get("arguments")
+    if "arguments" in function:
+        _check_arguments(out, label, arguments, double_hint)
+    if isinstance(call_id, str) and isinstance(name, str) and isinstance(arguments, str):
+        return ToolCall(call_id, name, arguments)
+    return None
+
+
+def _check_call_name(out: _Out, label: str, name: object, declared: Collection[str]) -> None:
+    if not _name_ok(name):
+        out.add(
+            "invalid_function_name",
+            f"{label} calls {_show(name)}, not 1-64 letters, digits, _ or -",
+            "Use the function's declared name, e.g. 'get_weather'.",
+        )
+    elif name not in declared:
+        listed = ", ".join(sorted(declared)[:_MAX_LISTED]) or "no tools declared"
+        out.add(
+            "undeclared_function",
+            f"{label} calls {_show(name)}, which is not declared in 'tools' ({listed})",
+            "Declare the function in the line's 'tools'.",
+        )
+
+
+def _check_arguments(out: _Out, label: str, arguments: object, double_hint: str) -> None:
+    if not isinstance(arguments, str):
+        out.add(
+            "arguments_not_string",
+            f"{label} arguments is a JSON {_json_type(arguments)}, not a string: "
+            f"{_show(arguments)}",
+            'Encode the arguments as a JSON string: "arguments": "{\\"city\\": \\"Paris\\"}".',
+        )
+        return
+    try:
+        orjson.loads(arguments)
+    except ValueError:
+        out.add(
+            "arguments_not_json",
+            f"{label} arguments is not valid JSON: {_show(arguments)}",
+            "Write the arguments as a JSON object in a string.",
+        )
+        return
+    if decode_double_encoded(arguments) is not None:
+        out.add(
+            "arguments_double_encoded",
+            f"{label} arguments is a JSON string holding JSON text, encoded twice:"
+            f" {_show(arguments)}",
+            double_hint,
+        )
+
+
 # --------------------------------------------------------------------------- parsing
 
 
@@ -393,6 +562,21 @@ def _parse(data: bytes, out: _Out) -> Any:
     except ValueError:
         pass
     return _parse_slowly(data, out)
+
+
+def parse_object(data: bytes, out: _Out, hint: str) -> dict[str, Any] | None:
+    """The line's JSON object; None if it is not JSON (reported) or not an object (reported)."""
+    value = _parse(data, out)
+    if value is _NOTHING:
+        return None
+    if not isinstance(value, dict):
+        out.add(
+            "not_object",
+            f"the line is a JSON {_json_type(value)}, not an object: {_show(value)}",
+            hint,
+        )
+        return None
+    return value
 
 
 def _parse_slowly(data: bytes, out: _Out) -> Any:
@@ -514,15 +698,10 @@ def _kind_of(obj: dict[str, Any]) -> Kind | None:
 
 
 def _check(data: bytes, out: _Out, expect: Kind | None) -> tuple[Sample | None, Kind | None]:
-    value = _parse(data, out)
-    if value is _NOTHING:
-        return None, None
-    if not isinstance(value, dict):
-        out.add(
-            "not_object",
-            f"the line is a JSON {_json_type(value)}, not an object: {_show(value)}",
-            'Each line must be one object: {"messages": [...]} or {"text": "..."}.',
-        )
+    value = parse_object(
+        data, out, 'Each line must be one object: {"messages": [...]} or {"text": "..."}.'
+    )
+    if value is None:
         return None, None
     kind = _kind_of(value)
     if expect == "classifier" and kind != "classifier":
@@ -538,8 +717,7 @@ def _check(data: bytes, out: _Out, expect: Kind | None) -> tuple[Sample | None, 
         )
         return None, None
     if expect is not None and kind != expect:
-        out.findings.append(wrong_format_finding(out.path, out.line, kind, expect))
-        out.errors += 1
+        out.add_wrong_format(kind, expect)
         return None, kind
     if kind == "instruct":
         return _Instruct(value, out).check(), kind
@@ -756,32 +934,19 @@ class _Instruct:
         if not isinstance(tool, dict):
             out.add("tool_not_object", f"{label} is a JSON {_json_type(tool)}, not an object", hint)
             return
-        function = tool.get("function")
-        if not isinstance(function, dict):
-            what = (
-                "no 'function'"
-                if function is None
-                else f"{a_or_an(_json_type(function))} 'function'"
-            )
-            out.add("tool_missing_function", f"{label} has {what}", hint)
+        function = tool_function(out, label, tool, hint)
+        if function is None:
             return
-        missing = [k for k in ("name", "description", "parameters") if k not in function]
-        if missing:
-            out.add(
-                "function_missing_key",
-                f"{label}.function has no {', '.join(repr(k) for k in missing)}",
-                hint + " Use {} for a function without parameters.",
-            )
+        report_missing_keys(
+            out,
+            "function_missing_key",
+            f"{label}.function",
+            function,
+            ("name", "description", "parameters"),
+            hint + " Use {} for a function without parameters.",
+        )
         if "name" in function:
-            name = function["name"]
-            if _name_ok(name):
-                self.declared.add(name)
-            else:
-                out.add(
-                    "invalid_function_name",
-                    f"{label}.function name {_show(name)} is not 1-64 letters, digits, _ or -",
-                    "Rename the function, e.g. 'get_weather'.",
-                )
+            declare_function(out, label, function["name"], self.declared)
         if "description" in function and not isinstance(function["description"], str):
             out.add(
                 "description_not_string",
@@ -789,23 +954,13 @@ class _Instruct:
                 "Describe the function in a string.",
             )
         if "parameters" in function:
-            self._parameters(label, function["parameters"])
-
-    def _parameters(self, label: str, parameters: object) -> None:
-        if not isinstance(parameters, dict):
-            self.out.add(
-                "parameters_not_object",
-                f"{label}.function parameters is a JSON {_json_type(parameters)}: "
-                f"{_show(parameters)}",
-                "Give a JSON schema object; {} for a function without parameters.",
-            )
-            return
-        problem = _parameters_problem(parameters)
-        if problem is not None:
-            self.out.add(
-                "invalid_parameters_schema",
-                f"{label}.function parameters is not a valid JSON schema: {excerpt(problem)}",
-                'Write a draft-7 JSON schema, e.g. {"type": "object", "properties": {...}}.',
+            check_parameters(
+                out,
+                label,
+                function["parameters"],
+                not_object_hint="Give a JSON schema object; {} for a function without parameters.",
+                schema_hint='Write a draft-7 JSON schema, e.g. {"type": "object", '
+                '"properties": {...}}.',
             )
 
     # ----------------------------------------------------------------- messages
@@ -1019,48 +1174,23 @@ class _Instruct:
                 calls.append(made)
         return tuple(calls), len(raw)
 
-    def _call(self, label: str, call: object, is_last: bool) -> ToolCall | None:
-        out = self.out
+    def _call(self, label: str, raw: object, is_last: bool) -> ToolCall | None:
         hint = 'A tool call is {"id": "a1B2c3D4e", "function": {"name": ..., "arguments": "{}"}}.'
-        if not isinstance(call, dict):
-            out.add("tool_call_not_object", f"{label} is a JSON {_json_type(call)}", hint)
+        call = call_object(self.out, label, raw, hint)
+        if call is None:
             return None
-        missing = [k for k in ("id", "function") if k not in call]
-        if missing:
-            out.add(
-                "tool_call_missing_key",
-                f"{label} has no {', '.join(repr(k) for k in missing)}",
-                hint,
-            )
         call_id = call.get("id")
         if "id" in call:
             self._call_id(label, call_id, is_last)
-        function = call.get("function")
-        if "function" not in call:
-            return None
-        if not isinstance(function, dict):
-            out.add(
-                "call_function_missing_key",
-                f"{label} function is a JSON {_json_type(function)}, not an object",
-                hint,
-            )
-            return None
-        missing = [k for k in ("name", "arguments") if k not in function]
-        if missing:
-            out.add(
-                "call_function_missing_key",
-                f"{label} function has no {', '.join(repr(k) for k in missing)}",
-                hint,
-            )
-        name = function.get("name")
-        if "name" in function:
-            self._call_name(label, name)
-        arguments = function.get("arguments")
-        if "arguments" in function:
-            self._arguments(label, arguments)
-        if isinstance(call_id, str) and isinstance(name, str) and isinstance(arguments, str):
-            return ToolCall(call_id, name, arguments)
-        return None
+        return check_call_function(
+            self.out,
+            label,
+            call,
+            call_id,
+            hint=hint,
+            declared=self.declared,
+            double_hint=_HINT_DOUBLE_ENCODED,
+        )
 
     def _call_id(self, label: str, call_id: object, is_last: bool) -> None:
         if call_id == _NULL_CALL_ID and is_last:
@@ -1074,47 +1204,6 @@ class _Instruct:
             f"{label} id {_show(call_id)} is not 9 letters or digits{extra}",
             _HINT_CALL_ID,
         )
-
-    def _call_name(self, label: str, name: object) -> None:
-        if not _name_ok(name):
-            self.out.add(
-                "invalid_function_name",
-                f"{label} calls {_show(name)}, not 1-64 letters, digits, _ or -",
-                "Use the function's declared name, e.g. 'get_weather'.",
-            )
-        elif name not in self.declared:
-            declared = ", ".join(sorted(self.declared)[:_MAX_LISTED]) or "no tools declared"
-            self.out.add(
-                "undeclared_function",
-                f"{label} calls {_show(name)}, which is not declared in 'tools' ({declared})",
-                "Declare the function in the line's 'tools'.",
-            )
-
-    def _arguments(self, label: str, arguments: object) -> None:
-        if not isinstance(arguments, str):
-            self.out.add(
-                "arguments_not_string",
-                f"{label} arguments is a JSON {_json_type(arguments)}, not a string: "
-                f"{_show(arguments)}",
-                'Encode the arguments as a JSON string: "arguments": "{\\"city\\": \\"Paris\\"}".',
-            )
-            return
-        try:
-            orjson.loads(arguments)
-        except ValueError:
-            self.out.add(
-                "arguments_not_json",
-                f"{label} arguments is not valid JSON: {_show(arguments)}",
-                "Write the arguments as a JSON object in a string.",
-            )
-            return
-        if decode_double_encoded(arguments) is not None:
-            self.out.add(
-                "arguments_double_encoded",
-                f"{label} arguments is a JSON string holding JSON text, encoded twice:"
-                f" {_show(arguments)}",
-                "`tuner data fix` decodes it once, so the model learns to write the object.",
-            )
 
     def _tool_message(self, label: str, message: dict[str, Any]) -> str | None:
         out = self.out
