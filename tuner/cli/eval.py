@@ -29,7 +29,7 @@ from tuner.jobs.records import SIMULATED
 
 if TYPE_CHECKING:
     from tuner.cli.context import CommandContext
-    from tuner.evals import EvalOptions, EvalSet, RunComparison, RunEvent, RunReport
+    from tuner.evals import EvalOptions, EvalSet, RunComparison, RunEvent, RunPlan, RunReport
     from tuner.evals.classifier_run import ClassifierData, ClassifierReport
     from tuner.evals.classifier_runner import ClassifierOptions
     from tuner.jobs.ledger import Ledger
@@ -325,16 +325,21 @@ async def _run_classifier_async(
         except EvalConfigError as exc:
             fail(str(exc), hint="Add --new to start a separate run.")
         if not quiet:
-            done = plan.answers_total - plan.answers_missing
-            verb = f"resuming run {plan.run_id}" if plan.resumed else f"run {plan.run_id}"
-            err_console.print(
-                f"{verb}: {len(data.items)} items × {len(options.models)} model(s), "
-                f"{done} answer(s) already recorded, {plan.answers_missing} to ask"
-            )
+            _announce(plan, f"{len(data.items)} items", len(options.models))
         outcome = await runner.run(data, options, run_id=plan.run_id)
         record = await s.ledger.aio.get_eval_run(outcome.run_id)
         assert record is not None
         return await s.ledger.aio.call(load_classifier_report, s.ledger, record)
+
+
+def _announce(plan: RunPlan, items: str, models: int) -> None:
+    """One line before a run (chat or classifier): new or resumed, and what is left to ask."""
+    done = plan.answers_total - plan.answers_missing
+    verb = f"resuming run {plan.run_id}" if plan.resumed else f"run {plan.run_id}"
+    err_console.print(
+        f"{verb}: {items} × {models} model(s), "
+        f"{done} answer(s) already recorded, {plan.answers_missing} to ask"
+    )
 
 
 def _write_html(path: Path, page: str) -> None:
@@ -433,12 +438,7 @@ async def _run(
         except EvalConfigError as exc:
             fail(str(exc), hint="Add --new to start a separate run.")
         if not quiet:
-            done = plan.answers_total - plan.answers_missing
-            verb = f"resuming run {plan.run_id}" if plan.resumed else f"run {plan.run_id}"
-            err_console.print(
-                f"{verb}: {len(eval_set.items)} conversations × {len(options.models)} model(s), "
-                f"{done} answer(s) already recorded, {plan.answers_missing} to ask"
-            )
+            _announce(plan, f"{len(eval_set.items)} conversations", len(options.models))
         outcome = await runner.run(eval_set, options, run_id=plan.run_id)
         if outcome.failed and not quiet:
             err_console.print(
