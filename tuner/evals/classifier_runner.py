@@ -55,8 +55,8 @@ from tuner.evals.runner import (
     is_fatal,
     new_run_id,
     one_line,
+    open_run,
     reusable_answers,
-    set_run_status,
     stable_run_id,
 )
 from tuner.jobs.ledger import EvalItemWrite, Ledger
@@ -227,18 +227,15 @@ class ClassifierRunner:
         return RunOutcome(plan.run_id, plan.resumed, counts.asked, counts.failed, 0)
 
     async def _open(self, plan: RunPlan, data: ClassifierData, options: ClassifierOptions) -> None:
-        if plan.resumed:
-            await set_run_status(self._ledger, plan.run_id, "running", self._stamp())
-            return
-        await self._ledger.aio.call(
-            self._ledger.create_eval_run,
-            run_id=plan.run_id,
+        await open_run(
+            self._ledger,
+            plan,
+            self._stamp(),
             data_path=data.path,
             data_hash=data.data_hash,
             models=options.models,
             backends=self.backends(options),
             params=run_params(data, options),
-            now=self._stamp(),
         )
 
     def _stamp(self) -> int:

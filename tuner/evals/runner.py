@@ -34,6 +34,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import os
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Mapping, Sequence
@@ -69,7 +70,7 @@ from tuner.evals.providers import (
     model_ref,
 )
 from tuner.jobs.ledger import EvalItemWrite, Ledger
-from tuner.jobs.records import Backend, EvalItemRecord, EvalRunRecord
+from tuner.jobs.records import Backend, EvalItemRecord, EvalRunRecord, EvalRunStatus
 from tuner.progress import NULL_PROGRESS, Progress
 
 if TYPE_CHECKING:
@@ -307,16 +308,42 @@ class ItemRecorder:
                 return
 
 
-RunStatus = Literal["running", "completed", "failed", "cancelled"]
-
-
 def new_run_id() -> str:
     """A fresh run id (``--new``): drawn at random, so it never resumes another run."""
     return "ev" + uuid.uuid4().hex[:14]
 
 
-async def set_run_status(ledger: Ledger, run_id: str, status: RunStatus, now: int) -> None:
+async def set_run_status(ledger: Ledger, run_id: str, status: EvalRunStatus, now: int) -> None:
     await ledger.aio.call(ledger.set_eval_run_status, run_id, status, now=now)
+
+
+async def open_run(
+    ledger: Ledger,
+    plan: RunPlan,
+    now: int,
+    *,
+    data_path: str | os.PathLike[str],
+    data_hash: str,
+    models: Sequence[str],
+    backends: Sequence[Backend],
+    params: Mapping[str, Any],
+    judge: str | None = None,
+) -> None:
+    """Mark a resumed run running again, or record the new one the plan announced."""
+    if plan.resumed:
+        await set_run_status(ledger, plan.run_id, "running", now)
+        return
+    await ledger.aio.call(
+        ledger.create_eval_run,
+        run_id=plan.run_id,
+        data_path=data_path,
+        data_hash=data_hash,
+        models=models,
+        backends=backends,
+        judge=judge,
+        params=params,
+        now=now,
+    )
 
 
 @contextlib.asynccontextmanager
@@ -455,19 +482,16 @@ class EvalRunner:
         return RunOutcome(plan.run_id, plan.resumed, counts.asked, counts.failed, counts.judged)
 
     async def _open(self, plan: RunPlan, eval_set: EvalSet, options: EvalOptions) -> None:
-        if plan.resumed:
-            await set_run_status(self._ledger, plan.run_id, "running", self._stamp())
-            return
-        await self._ledger.aio.call(
-            self._ledger.create_eval_run,
-            run_id=plan.run_id,
+        await open_run(
+            self._ledger,
+            plan,
+            self._stamp(),
             data_path=eval_set.path,
             data_hash=eval_set.data_hash,
             models=options.models,
             backends=self.backends(options),
             judge=options.judge,
             params=self._stored_params(options),
-            now=self._stamp(),
         )
 
     def _stored_params(self, options: EvalOptions) -> JsonDict:
