@@ -7,8 +7,9 @@ item in the ledger, so ``tuner eval run`` with the same options resumes an inter
 from __future__ import annotations
 
 import datetime
+from collections.abc import Coroutine
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import typer
 from rich.progress import (
@@ -33,6 +34,8 @@ if TYPE_CHECKING:
     from tuner.evals.classifier_run import ClassifierData, ClassifierReport
     from tuner.evals.classifier_runner import ClassifierOptions
     from tuner.jobs.ledger import Ledger
+
+ReportT = TypeVar("ReportT")
 
 app = typer.Typer(
     help="Evaluate models on held-out conversations: scores, a pairwise judge, reports.",
@@ -241,17 +244,9 @@ def run(
         err_console.print(f"[yellow]skipped[/] {len(eval_set.skipped) - 5} more line(s)")
     ctx = load_context()
     progress = EvalProgress(enabled=not quiet)
-    try:
-        report = run_async(
-            _run(ctx, eval_set, options, progress, quiet), api_url=_api_url(ctx, options)
-        )
-    except KeyboardInterrupt:
-        progress.finish()
-        err_console.print(
-            "[yellow]stopped.[/] Answers received so far are recorded; run the same command "
-            "again to resume."
-        )
-        raise typer.Exit(INTERRUPTED) from None
+    report = _run_resumably(
+        _run(ctx, eval_set, options, progress, quiet), progress, _api_url(ctx, options)
+    )
     if as_json:
         emit_json(report.as_json())
     else:
@@ -281,17 +276,9 @@ def _run_classifier(
         fail(f"{data}: no valid classifier line", code=Exit.FAILED)
     ctx = load_context()
     progress = EvalProgress(enabled=not quiet)
-    try:
-        report = run_async(
-            _run_classifier_async(ctx, loaded, options, progress, quiet), api_url=ctx.backend
-        )
-    except KeyboardInterrupt:
-        progress.finish()
-        err_console.print(
-            "[yellow]stopped.[/] Answers received so far are recorded; run the same command "
-            "again to resume."
-        )
-        raise typer.Exit(INTERRUPTED) from None
+    report = _run_resumably(
+        _run_classifier_async(ctx, loaded, options, progress, quiet), progress, ctx.backend
+    )
     if html_out is not None:
         _write_html(html_out, render_html(report))
     if as_json:
@@ -330,6 +317,21 @@ async def _run_classifier_async(
         record = await s.ledger.aio.get_eval_run(outcome.run_id)
         assert record is not None
         return await s.ledger.aio.call(load_classifier_report, s.ledger, record)
+
+
+def _run_resumably(
+    run: Coroutine[Any, Any, ReportT], progress: EvalProgress, api_url: str | None
+) -> ReportT:
+    """Run an evaluation; on Ctrl-C, say that what was answered is kept and exit 130."""
+    try:
+        return run_async(run, api_url=api_url)
+    except KeyboardInterrupt:
+        progress.finish()
+        err_console.print(
+            "[yellow]stopped.[/] Answers received so far are recorded; run the same command "
+            "again to resume."
+        )
+        raise typer.Exit(INTERRUPTED) from None
 
 
 def _announce(plan: RunPlan, items: str, models: int) -> None:
