@@ -10,14 +10,21 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-import httpx
 import pytest
 
 from tuner.jobs.ledger import Ledger, open_ledger
 from tuner.sandbox import ManualClock, SandboxHandle, start_in_thread
 
-from .support import API_KEY, BASE_MODEL, CLASSIFIER_TARGETS, START, TRAIN_REVIEWS, write_split
+from .support import (
+    BASE_MODEL,
+    CLASSIFIER_TARGETS,
+    START,
+    TRAIN_REVIEWS,
+    fine_tune_in_sandbox,
+    write_split,
+)
 
 
 @dataclass(frozen=True)
@@ -46,26 +53,16 @@ def tuned(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Tuned]:
 
 
 def _fine_tune(handle: SandboxHandle, train: Path) -> str:
-    headers = {"Authorization": f"Bearer {API_KEY}"}
-    with httpx.Client(base_url=handle.url, headers=headers, timeout=30) as http:
-        uploaded = http.post(
-            "/v1/files",
-            files={"file": (train.name, train.read_bytes())},
-            data={"purpose": "fine-tune"},
-        )
-        assert uploaded.status_code == 200, uploaded.text
-        body = {
+    def job(file_id: str) -> dict[str, Any]:
+        return {
             "model": BASE_MODEL,
             "hyperparameters": {"training_steps": 10},
-            "training_files": [{"file_id": uploaded.json()["id"], "weight": 1}],
+            "training_files": [{"file_id": file_id, "weight": 1}],
             "auto_start": True,
         }
-        created = http.post("/v1/fine_tuning/jobs", json=body)
-        assert created.status_code == 200, created.text
-        handle.advance(1000)  # validation, queue, set-up and 10 steps, all past
-        job = http.get(f"/v1/fine_tuning/jobs/{created.json()['id']}").json()
-    assert job["status"] == "SUCCESS", job
-    return str(job["fine_tuned_model"])
+
+    # 1000 s: validation, queue, set-up and 10 steps, all past.
+    return fine_tune_in_sandbox(handle, "/v1", train, job, seconds=1000, succeeded="SUCCESS")
 
 
 @pytest.fixture(scope="session")
@@ -75,29 +72,24 @@ def classifier(
     """A sandbox and a classifier fine-tuned there on the example reviews."""
     root = tmp_path_factory.mktemp("classifier")
     handle = start_in_thread(root / "sandbox", port=0, clock=ManualClock(START))
-    headers = {"Authorization": f"Bearer {API_KEY}"}
+
+    def job(file_id: str) -> dict[str, Any]:
+        return {
+            "model": "ministral-3b-latest",
+            "job_type": "classifier",
+            "classifier_targets": CLASSIFIER_TARGETS,
+            "hyperparameters": {"training_steps": 10},
+            "training_files": [{"file_id": file_id}],
+            "auto_start": True,
+        }
+
     try:
-        with httpx.Client(base_url=handle.url, headers=headers, timeout=30) as http:
-            uploaded = http.post(
-                "/v1/files",
-                files={"file": (TRAIN_REVIEWS.name, TRAIN_REVIEWS.read_bytes())},
-                data={"purpose": "fine-tune"},
-            )
-            assert uploaded.status_code == 200, uploaded.text
-            body = {
-                "model": "ministral-3b-latest",
-                "job_type": "classifier",
-                "classifier_targets": CLASSIFIER_TARGETS,
-                "hyperparameters": {"training_steps": 10},
-                "training_files": [{"file_id": uploaded.json()["id"]}],
-                "auto_start": True,
-            }
-            created = http.post("/v1/fine_tuning/jobs", json=body)
-            assert created.status_code == 200, created.text
-            handle.advance(2000)
-            job = http.get(f"/v1/fine_tuning/jobs/{created.json()['id']}").json()
-        assert job["status"] == "SUCCESS", job
-        yield handle, str(job["fine_tuned_model"])
+        yield (
+            handle,
+            fine_tune_in_sandbox(
+                handle, "/v1", TRAIN_REVIEWS, job, seconds=2000, succeeded="SUCCESS"
+            ),
+        )
     finally:
         handle.stop()
 

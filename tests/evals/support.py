@@ -13,11 +13,14 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
+from typer.testing import CliRunner
 
 from tuner.api import RetryPolicy, TunerClient
 from tuner.datasets.reader import iter_lines
 from tuner.datasets.rules import check_record
 from tuner.datasets.samples import sample_key
+from tuner.sandbox import SandboxHandle
 
 API_KEY = "eval-test-key"
 BASE_MODEL = "open-mistral-7b"
@@ -50,6 +53,45 @@ def write_split(root: Path) -> tuple[Path, Path]:
     train_path.write_bytes(b"".join(train))
     eval_path.write_bytes(b"".join(held_out))
     return train_path, eval_path
+
+
+def cli_against(url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+    """A CLI runner whose settings come from the environment only: no user config file, the
+    Mistral sandbox at ``url``, and a ledger of this test's own."""
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    monkeypatch.setenv("TUNER_API_URL", url)
+    monkeypatch.setenv("MISTRAL_API_KEY", API_KEY)
+    monkeypatch.setenv("TUNER_DB", str(tmp_path / "ledger.db"))
+    monkeypatch.delenv("TUNER_API_KEYS", raising=False)
+    return CliRunner()
+
+
+def fine_tune_in_sandbox(
+    handle: SandboxHandle,
+    api_root: str,
+    train: Path,
+    job: Callable[[str], dict[str, Any]],
+    *,
+    seconds: int,
+    succeeded: str,
+) -> str:
+    """Upload ``train`` to the sandbox, create the job ``job(file_id)`` describes, let the
+    sandbox's clock run ``seconds`` and return the tuned model (the job must be ``succeeded``).
+    ``api_root`` is where the provider's paths start (``/v1`` for both sandboxes)."""
+    headers = {"Authorization": f"Bearer {API_KEY}"}
+    with httpx.Client(base_url=handle.url + api_root, headers=headers, timeout=30) as http:
+        uploaded = http.post(
+            "/files",
+            files={"file": (train.name, train.read_bytes())},
+            data={"purpose": "fine-tune"},
+        )
+        assert uploaded.status_code == 200, uploaded.text
+        created = http.post("/fine_tuning/jobs", json=job(uploaded.json()["id"]))
+        assert created.status_code == 200, created.text
+        handle.advance(seconds)
+        tuned = http.get(f"/fine_tuning/jobs/{created.json()['id']}").json()
+    assert tuned["status"] == succeeded, tuned
+    return str(tuned["fine_tuned_model"])
 
 
 def sample_keys(path: Path) -> set[str]:

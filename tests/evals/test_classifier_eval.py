@@ -13,19 +13,14 @@ from tuner.cli.main import app
 from tuner.evals.classifier_run import Target, parse_choice
 from tuner.sandbox import SandboxHandle
 
-from .support import API_KEY, HELD_OUT_REVIEWS, TRAIN_REVIEWS
+from .support import HELD_OUT_REVIEWS, TRAIN_REVIEWS, cli_against
 
 
 @pytest.fixture
 def cli(
     classifier: tuple[SandboxHandle, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> CliRunner:
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
-    monkeypatch.setenv("TUNER_API_URL", classifier[0].url)
-    monkeypatch.setenv("MISTRAL_API_KEY", API_KEY)
-    monkeypatch.setenv("TUNER_DB", str(tmp_path / "ledger.db"))
-    monkeypatch.delenv("TUNER_API_KEYS", raising=False)
-    return CliRunner()
+    return cli_against(classifier[0].url, tmp_path, monkeypatch)
 
 
 def run(cli: CliRunner, *args: str) -> Any:

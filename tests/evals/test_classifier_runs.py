@@ -31,10 +31,10 @@ from tuner.jobs.records import Backend
 from tuner.sandbox import SandboxHandle
 
 from .support import (
-    API_KEY,
     BASE_MODEL,
     START,
     TRAIN_REVIEWS,
+    cli_against,
     error_response,
     make_client,
 )
@@ -289,12 +289,7 @@ async def test_a_sandbox_run_is_never_resumed_as_a_real_one(
 
 @pytest.fixture
 def cli(classifier: Classifier, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
-    monkeypatch.setenv("TUNER_API_URL", classifier[0].url)
-    monkeypatch.setenv("MISTRAL_API_KEY", API_KEY)
-    monkeypatch.setenv("TUNER_DB", str(tmp_path / "ledger.db"))
-    monkeypatch.delenv("TUNER_API_KEYS", raising=False)
-    return CliRunner()
+    return cli_against(classifier[0].url, tmp_path, monkeypatch)
 
 
 def invoke(cli: CliRunner, *args: str) -> Any:

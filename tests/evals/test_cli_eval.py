@@ -13,18 +13,12 @@ from tuner.cli import context
 from tuner.cli.main import app
 
 from .conftest import Tuned
-from .support import API_KEY, BASE_MODEL, JUDGE_MODEL, Recorder, error_response
+from .support import BASE_MODEL, JUDGE_MODEL, Recorder, cli_against, error_response
 
 
 @pytest.fixture
 def cli(tuned: Tuned, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
-    # Settings from the environment only: no user config file, a ledger of this test's own.
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
-    monkeypatch.setenv("TUNER_API_URL", tuned.sandbox.url)
-    monkeypatch.setenv("MISTRAL_API_KEY", API_KEY)
-    monkeypatch.setenv("TUNER_DB", str(tmp_path / "ledger.db"))
-    monkeypatch.delenv("TUNER_API_KEYS", raising=False)
-    return CliRunner()
+    return cli_against(tuned.sandbox.url, tmp_path, monkeypatch)
 
 
 def invoke(cli: CliRunner, *args: str) -> Any:

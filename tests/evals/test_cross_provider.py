@@ -12,7 +12,6 @@ from typing import Any
 
 import httpx
 import pytest
-from typer.testing import CliRunner
 
 from tuner.api import RetryPolicy
 from tuner.api.openai import OpenAIClient
@@ -25,7 +24,15 @@ from tuner.jobs.records import Backend
 from tuner.sandbox import ManualClock, SandboxHandle, start_in_thread
 
 from .conftest import Tuned
-from .support import API_KEY, JUDGE_MODEL, START, Recorder, make_client
+from .support import (
+    API_KEY,
+    JUDGE_MODEL,
+    START,
+    Recorder,
+    cli_against,
+    fine_tune_in_sandbox,
+    make_client,
+)
 
 pytestmark = pytest.mark.anyio
 OPENAI_BASE = "gpt-4o-mini-2024-07-18"
@@ -53,26 +60,15 @@ def openai_tuned(tuned: Tuned, tmp_path_factory: pytest.TempPathFactory) -> Iter
 
 
 def _fine_tune(handle: SandboxHandle, train: Path) -> str:
-    headers = {"Authorization": f"Bearer {API_KEY}"}
-    with httpx.Client(base_url=handle.url + "/v1", headers=headers, timeout=30) as http:
-        uploaded = http.post(
-            "/files",
-            files={"file": (train.name, train.read_bytes())},
-            data={"purpose": "fine-tune"},
-        )
-        assert uploaded.status_code == 200, uploaded.text
-        body = {
+    def job(file_id: str) -> dict[str, Any]:
+        return {
             "model": OPENAI_BASE,
-            "training_file": uploaded.json()["id"],
+            "training_file": file_id,
             "suffix": "support",
             "method": {"type": "supervised", "supervised": {"hyperparameters": {"n_epochs": 1}}},
         }
-        created = http.post("/fine_tuning/jobs", json=body)
-        assert created.status_code == 200, created.text
-        handle.advance(100_000)
-        job = http.get(f"/fine_tuning/jobs/{created.json()['id']}").json()
-    assert job["status"] == "succeeded", job
-    return str(job["fine_tuned_model"])
+
+    return fine_tune_in_sandbox(handle, "/v1", train, job, seconds=100_000, succeeded="succeeded")
 
 
 async def _no_sleep(_seconds: float) -> None:
@@ -208,15 +204,11 @@ async def test_an_openai_model_without_a_client_is_refused(tuned: Tuned, ledger:
 def test_the_cli_compares_models_of_two_providers(
     tuned: Tuned, openai_tuned: OpenAITuned, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
-    monkeypatch.setenv("TUNER_API_URL", tuned.sandbox.url)
-    monkeypatch.setenv("MISTRAL_API_KEY", API_KEY)
+    cli = cli_against(tuned.sandbox.url, tmp_path, monkeypatch)
     monkeypatch.setenv("OPENAI_BASE_URL", openai_tuned.url)
     monkeypatch.setenv("OPENAI_API_KEY", API_KEY)
-    monkeypatch.setenv("TUNER_DB", str(tmp_path / "ledger.db"))
-    for name in ("TUNER_API_KEYS", "TUNER_OPENAI_API_KEYS", "OPENAI_ORG_ID", "OPENAI_PROJECT_ID"):
+    for name in ("TUNER_OPENAI_API_KEYS", "OPENAI_ORG_ID", "OPENAI_PROJECT_ID"):
         monkeypatch.delenv(name, raising=False)
-    cli = CliRunner()
     args = ["eval", "run", "--data", str(tuned.eval), "--limit", "4", "--quiet"]
     # An unprefixed ft:gpt- id is taken as OpenAI's.
     models = ["-m", openai_tuned.model, "-b", tuned.model, "--judge", "openai:" + OPENAI_BASE]

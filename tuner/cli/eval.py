@@ -7,8 +7,9 @@ item in the ledger, so ``tuner eval run`` with the same options resumes an inter
 from __future__ import annotations
 
 import datetime
+from collections.abc import Coroutine
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import typer
 from rich.progress import (
@@ -29,10 +30,12 @@ from tuner.jobs.records import SIMULATED
 
 if TYPE_CHECKING:
     from tuner.cli.context import CommandContext
-    from tuner.evals import EvalOptions, EvalSet, RunComparison, RunEvent, RunReport
+    from tuner.evals import EvalOptions, EvalSet, RunComparison, RunEvent, RunPlan, RunReport
     from tuner.evals.classifier_run import ClassifierData, ClassifierReport
     from tuner.evals.classifier_runner import ClassifierOptions
     from tuner.jobs.ledger import Ledger
+
+ReportT = TypeVar("ReportT")
 
 app = typer.Typer(
     help="Evaluate models on held-out conversations: scores, a pairwise judge, reports.",
@@ -241,17 +244,9 @@ def run(
         err_console.print(f"[yellow]skipped[/] {len(eval_set.skipped) - 5} more line(s)")
     ctx = load_context()
     progress = EvalProgress(enabled=not quiet)
-    try:
-        report = run_async(
-            _run(ctx, eval_set, options, progress, quiet), api_url=_api_url(ctx, options)
-        )
-    except KeyboardInterrupt:
-        progress.finish()
-        err_console.print(
-            "[yellow]stopped.[/] Answers received so far are recorded; run the same command "
-            "again to resume."
-        )
-        raise typer.Exit(INTERRUPTED) from None
+    report = _run_resumably(
+        _run(ctx, eval_set, options, progress, quiet), progress, _api_url(ctx, options)
+    )
     if as_json:
         emit_json(report.as_json())
     else:
@@ -281,17 +276,9 @@ def _run_classifier(
         fail(f"{data}: no valid classifier line", code=Exit.FAILED)
     ctx = load_context()
     progress = EvalProgress(enabled=not quiet)
-    try:
-        report = run_async(
-            _run_classifier_async(ctx, loaded, options, progress, quiet), api_url=ctx.backend
-        )
-    except KeyboardInterrupt:
-        progress.finish()
-        err_console.print(
-            "[yellow]stopped.[/] Answers received so far are recorded; run the same command "
-            "again to resume."
-        )
-        raise typer.Exit(INTERRUPTED) from None
+    report = _run_resumably(
+        _run_classifier_async(ctx, loaded, options, progress, quiet), progress, ctx.backend
+    )
     if html_out is not None:
         _write_html(html_out, render_html(report))
     if as_json:
@@ -325,16 +312,36 @@ async def _run_classifier_async(
         except EvalConfigError as exc:
             fail(str(exc), hint="Add --new to start a separate run.")
         if not quiet:
-            done = plan.answers_total - plan.answers_missing
-            verb = f"resuming run {plan.run_id}" if plan.resumed else f"run {plan.run_id}"
-            err_console.print(
-                f"{verb}: {len(data.items)} items × {len(options.models)} model(s), "
-                f"{done} answer(s) already recorded, {plan.answers_missing} to ask"
-            )
+            _announce(plan, f"{len(data.items)} items", len(options.models))
         outcome = await runner.run(data, options, run_id=plan.run_id)
         record = await s.ledger.aio.get_eval_run(outcome.run_id)
         assert record is not None
         return await s.ledger.aio.call(load_classifier_report, s.ledger, record)
+
+
+def _run_resumably(
+    run: Coroutine[Any, Any, ReportT], progress: EvalProgress, api_url: str | None
+) -> ReportT:
+    """Run an evaluation; on Ctrl-C, say that what was answered is kept and exit 130."""
+    try:
+        return run_async(run, api_url=api_url)
+    except KeyboardInterrupt:
+        progress.finish()
+        err_console.print(
+            "[yellow]stopped.[/] Answers received so far are recorded; run the same command "
+            "again to resume."
+        )
+        raise typer.Exit(INTERRUPTED) from None
+
+
+def _announce(plan: RunPlan, items: str, models: int) -> None:
+    """One line before a run (chat or classifier): new or resumed, and what is left to ask."""
+    done = plan.answers_total - plan.answers_missing
+    verb = f"resuming run {plan.run_id}" if plan.resumed else f"run {plan.run_id}"
+    err_console.print(
+        f"{verb}: {items} × {models} model(s), "
+        f"{done} answer(s) already recorded, {plan.answers_missing} to ask"
+    )
 
 
 def _write_html(path: Path, page: str) -> None:
@@ -433,12 +440,7 @@ async def _run(
         except EvalConfigError as exc:
             fail(str(exc), hint="Add --new to start a separate run.")
         if not quiet:
-            done = plan.answers_total - plan.answers_missing
-            verb = f"resuming run {plan.run_id}" if plan.resumed else f"run {plan.run_id}"
-            err_console.print(
-                f"{verb}: {len(eval_set.items)} conversations × {len(options.models)} model(s), "
-                f"{done} answer(s) already recorded, {plan.answers_missing} to ask"
-            )
+            _announce(plan, f"{len(eval_set.items)} conversations", len(options.models))
         outcome = await runner.run(eval_set, options, run_id=plan.run_id)
         if outcome.failed and not quiet:
             err_console.print(

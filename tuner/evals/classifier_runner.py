@@ -24,10 +24,9 @@ from __future__ import annotations
 
 import asyncio
 import time
-import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 from tuner.api import APIError, TunerClient
 from tuner.evals.classifier_run import (
@@ -44,13 +43,20 @@ from tuner.evals.classifier_run import (
     classify_batch,
     score,
 )
+from tuner.evals.providers import MistralChat
 from tuner.evals.runner import (
     EvalConfigError,
+    ItemRecorder,
+    RunCounts,
     RunOutcome,
     RunPlan,
-    _Recorder,
+    backend_changes,
+    final_status,
     is_fatal,
+    new_run_id,
     one_line,
+    open_run,
+    reusable_answers,
     stable_run_id,
 )
 from tuner.jobs.ledger import EvalItemWrite, Ledger
@@ -134,22 +140,13 @@ def _failed(targets: Sequence[Target], error: str) -> ItemAnswer:
     return ItemAnswer({t.name: None for t in targets}, error=error)
 
 
-def _usable(record: EvalItemRecord, item: Item, retry_failed: bool) -> bool:
-    if record.prompt_hash != item.input_hash:
-        return False
-    return record.error is None or not retry_failed
-
-
 def missing(
     data: ClassifierData, options: ClassifierOptions, records: Sequence[EvalItemRecord]
 ) -> dict[str, list[Item]]:
     """Per model, the items without a usable recorded answer, in item order."""
-    by_index = {item.index: item for item in data.items}
-    done = {
-        (r.item_index, r.model)
-        for r in records
-        if r.item_index in by_index and _usable(r, by_index[r.item_index], options.retry_failed)
-    }
+    done = reusable_answers(
+        records, {item.index: item.input_hash for item in data.items}, options.retry_failed
+    )
     return {
         model: [item for item in data.items if (item.index, model) not in done]
         for model in options.models
@@ -171,25 +168,24 @@ class ClassifierRunner:
         progress: Progress = NULL_PROGRESS,
     ) -> None:
         self._client = client
+        self._chat_backend = MistralChat(client)
         self._ledger = ledger
         self._now = now
         self._progress = progress
 
     def backends(self, options: ClassifierOptions) -> list[Backend]:
-        origin = Backend(url=self._client.base_url, sandbox=self._client.is_sandbox)
-        return [origin] * len(options.models)
+        return [self._chat_backend.origin()] * len(options.models)
 
     async def learn_backend(self) -> None:
         """Make sure the client knows whether its server is a sandbox (the run id and the
         SIMULATED mark depend on it)."""
-        if self._client.is_sandbox is None:
-            await self._client.models.list()
+        await self._chat_backend.learn()
 
     def run_id_for(self, data: ClassifierData, options: ClassifierOptions) -> str:
         if options.run_id is not None:
             return options.run_id
         if options.new_run:
-            return "ev" + uuid.uuid4().hex[:14]
+            return new_run_id()
         return stable_run_id(
             data.data_hash,
             options.models,
@@ -221,43 +217,29 @@ class ClassifierRunner:
         run_id = run_id or self.run_id_for(data, options)
         plan = await self._ledger.aio.call(self.plan, data, options, run_id)
         await self._open(plan, data, options)
-        counts = _Tally()
-        try:
+        counts = RunCounts()
+        async with final_status(self._ledger, plan.run_id, self._stamp):
             records = await self._ledger.aio.call(self._ledger.eval_items, plan.run_id)
             todo = missing(data, options, records)
             await self._classify(plan.run_id, data, options, todo[options.classifier], counts)
             if options.chat_model is not None:
                 await self._chat(plan.run_id, data, options, todo[options.chat_model], counts)
-        except asyncio.CancelledError:
-            await self._set_status(plan.run_id, "cancelled")
-            raise
-        except BaseException:
-            await self._set_status(plan.run_id, "failed")
-            raise
-        await self._set_status(plan.run_id, "completed")
         return RunOutcome(plan.run_id, plan.resumed, counts.asked, counts.failed, 0)
 
     async def _open(self, plan: RunPlan, data: ClassifierData, options: ClassifierOptions) -> None:
-        if plan.resumed:
-            await self._set_status(plan.run_id, "running")
-            return
-        await self._ledger.aio.call(
-            self._ledger.create_eval_run,
-            run_id=plan.run_id,
+        await open_run(
+            self._ledger,
+            plan,
+            self._stamp(),
             data_path=data.path,
             data_hash=data.data_hash,
             models=options.models,
             backends=self.backends(options),
             params=run_params(data, options),
-            now=int(self._now()),
         )
 
-    async def _set_status(
-        self, run_id: str, status: Literal["running", "completed", "failed", "cancelled"]
-    ) -> None:
-        await self._ledger.aio.call(
-            self._ledger.set_eval_run_status, run_id, status, now=int(self._now())
-        )
+    def _stamp(self) -> int:
+        return int(self._now())
 
     async def _classify(
         self,
@@ -265,7 +247,7 @@ class ClassifierRunner:
         data: ClassifierData,
         options: ClassifierOptions,
         items: Sequence[Item],
-        counts: _Tally,
+        counts: RunCounts,
     ) -> None:
         """The classifier, one request per batch, each batch recorded once answered."""
         model = options.classifier
@@ -284,9 +266,7 @@ class ClassifierRunner:
                     item_row(run_id, model, item, answer)
                     for item, answer in zip(batch, answers, strict=True)
                 ]
-                await self._ledger.aio.call(
-                    self._ledger.record_eval_items, rows, now=int(self._now())
-                )
+                await self._ledger.aio.call(self._ledger.record_eval_items, rows, now=self._stamp())
                 counts.asked += len(batch)
                 counts.failed += sum(answer.error is not None for answer in answers)
                 self._progress.advance(len(batch))
@@ -299,44 +279,35 @@ class ClassifierRunner:
         data: ClassifierData,
         options: ClassifierOptions,
         items: Sequence[Item],
-        counts: _Tally,
+        counts: RunCounts,
     ) -> None:
         """The chat model, at most ``concurrency`` requests at a time; each item's answer joins
         the open batch of writes as soon as all its targets are answered."""
         model = options.chat_model
         assert model is not None
         gate = asyncio.Semaphore(options.concurrency)
-        recorder = _Recorder(self._ledger, lambda: int(self._now()))
         self._progress.start(f"asking {model}", total=len(items), unit="items")
-
-        async def one(item: Item) -> None:
-            answer = await ask_chat(self._client, model, item, data.targets, gate)
-            recorder.add(item_row(run_id, model, item, answer))
-            counts.asked += 1
-            counts.failed += answer.error is not None
-            self._progress.advance()
-
-        tasks = [asyncio.create_task(one(item)) for item in items]
         try:
-            await asyncio.gather(*tasks)
+            async with ItemRecorder(self._ledger, self._stamp) as recorder:
+
+                async def one(item: Item) -> None:
+                    answer = await ask_chat(self._client, model, item, data.targets, gate)
+                    recorder.add(item_row(run_id, model, item, answer))
+                    counts.asked += 1
+                    counts.failed += answer.error is not None
+                    self._progress.advance()
+
+                tasks = [asyncio.create_task(one(item)) for item in items]
+                try:
+                    await asyncio.gather(*tasks)
+                finally:
+                    # After an error (or a cancellation) nothing else is asked; what was
+                    # answered is in the recorder's batch, written when the block closes it.
+                    for task in tasks:
+                        task.cancel()
+                    await asyncio.gather(*tasks, return_exceptions=True)
         finally:
-            # After an error (or a cancellation) nothing else is asked; what was answered is
-            # in the recorder's batch, written by ``close``.
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-            try:
-                await recorder.close()
-            finally:
-                self._progress.finish()
-
-
-@dataclass
-class _Tally:
-    asked: int = 0
-    """Answers requested in this session."""
-    failed: int = 0
-    """Of those, how many failed after the client's retries."""
+            self._progress.finish()
 
 
 def check_resumable(
@@ -350,9 +321,7 @@ def check_resumable(
     if not is_classifier_run(run):
         raise EvalConfigError(f"run {run.run_id} is not a classifier evaluation")
     problems = []
-    for model, now, then in zip(run.models, backends, run.backends, strict=False):
-        if (now.url, now.sandbox) != (then.url, then.sandbox):
-            problems.append(f"{model} was answered by {_origin(then)}, not {_origin(now)}")
+    problems.extend(backend_changes(run, backends))
     if run.data_hash != data.data_hash:
         problems.append("the data file's content changed")
     if list(run.models) != list(options.models):
@@ -365,11 +334,6 @@ def check_resumable(
         raise EvalConfigError(
             f"run {run.run_id} cannot be resumed with these options: {'; '.join(problems)}"
         )
-
-
-def _origin(backend: Backend) -> str:
-    kind = {True: "the sandbox", False: "the API", None: "a backend"}[backend.sandbox]
-    return f"{kind} at {backend.url or 'an unknown URL'}"
 
 
 # --------------------------------------------------------------------------- the report

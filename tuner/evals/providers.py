@@ -16,14 +16,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Generic, Literal, Protocol, TypeVar
 
 from tuner.api import NOT_GIVEN, ChatCompletion, NotGiven
 from tuner.jobs.records import Backend, EvalRunRecord
 
 if TYPE_CHECKING:
-    from tuner.api import TunerClient
-    from tuner.api.openai import OpenAIClient
+    # The clients name the chats' quoted base classes below, which ruff does not count as a
+    # use; OpenAI's stays out of the import at run time (it is only loaded when asked for).
+    from tuner.api import TunerClient  # noqa: F401
+    from tuner.api.base import TransportClient
+    from tuner.api.openai import OpenAIClient  # noqa: F401
 
 Provider = Literal["mistral", "openai"]
 PROVIDERS: tuple[Provider, ...] = ("mistral", "openai")
@@ -95,17 +98,28 @@ def _given(value: Any) -> Any:
     return NOT_GIVEN if value is None else value
 
 
-class MistralChat:
-    provider: Provider = "mistral"
+ClientT = TypeVar("ClientT", bound="TransportClient")
 
-    def __init__(self, client: TunerClient | Callable[[], TunerClient]) -> None:
+
+class LazyClientChat(Generic[ClientT]):
+    """What both providers' chats share: a client made on first use (so a run that never asks
+    one provider never needs its key) and the backend it reports as a result's origin."""
+
+    def __init__(self, client: ClientT | Callable[[], ClientT]) -> None:
         self._client = client
 
     @property
-    def client(self) -> TunerClient:
+    def client(self) -> ClientT:
         if callable(self._client):
             self._client = self._client()
         return self._client
+
+    def origin(self) -> Backend:
+        return Backend(url=self.client.base_url, sandbox=self.client.is_sandbox)
+
+
+class MistralChat(LazyClientChat["TunerClient"]):
+    provider: Provider = "mistral"
 
     async def complete(
         self,
@@ -126,25 +140,13 @@ class MistralChat:
             response_format=_given(response_format),
         )
 
-    def origin(self) -> Backend:
-        return Backend(url=self.client.base_url, sandbox=self.client.is_sandbox)
-
     async def learn(self) -> None:
         if self.client.is_sandbox is None:
             await self.client.models.list()
 
 
-class OpenAIChat:
+class OpenAIChat(LazyClientChat["OpenAIClient"]):
     provider: Provider = "openai"
-
-    def __init__(self, client: OpenAIClient | Callable[[], OpenAIClient]) -> None:
-        self._client = client
-
-    @property
-    def client(self) -> OpenAIClient:
-        if callable(self._client):
-            self._client = self._client()
-        return self._client
 
     async def complete(
         self,
@@ -169,9 +171,6 @@ class OpenAIChat:
             max_completion_tokens=limit,
             extra_body=extra or None,
         )
-
-    def origin(self) -> Backend:
-        return Backend(url=self.client.base_url, sandbox=self.client.is_sandbox)
 
     async def learn(self) -> None:
         # OpenAI's client has no model listing; the first page of one job is as cheap.

@@ -34,11 +34,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import os
 import time
 import uuid
-from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Self
 
 import orjson
 
@@ -69,7 +70,7 @@ from tuner.evals.providers import (
     model_ref,
 )
 from tuner.jobs.ledger import EvalItemWrite, Ledger
-from tuner.jobs.records import Backend, EvalItemRecord, EvalRunRecord
+from tuner.jobs.records import Backend, EvalItemRecord, EvalRunRecord, EvalRunStatus
 from tuner.progress import NULL_PROGRESS, Progress
 
 if TYPE_CHECKING:
@@ -252,11 +253,12 @@ def _vector(values: object) -> list[float]:
     return [float(v) for v in values]
 
 
-class _Recorder:
+class ItemRecorder:
     """The open batch of results and the task that writes it; see "Recording" above.
 
     ``add`` only appends (it never waits); the writer task is the one place that writes, so
     batches reach the ledger in order and none is left half-written by a cancelled job.
+    ``async with`` closes it (writes what is pending) however the block ends.
     """
 
     def __init__(self, ledger: Ledger, now: Callable[[], int]) -> None:
@@ -275,6 +277,12 @@ class _Recorder:
         self._pending.append(row)
         if len(self._pending) >= BATCH_ROWS:
             self._wake.set()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
 
     async def close(self) -> None:
         """Write what is pending and stop; raises the writer's error, if any.
@@ -298,6 +306,67 @@ class _Recorder:
                 await self._ledger.aio.call(self._ledger.record_eval_items, batch, now=self._now())
             if closing and not self._pending:
                 return
+
+
+def new_run_id() -> str:
+    """A fresh run id (``--new``): drawn at random, so it never resumes another run."""
+    return "ev" + uuid.uuid4().hex[:14]
+
+
+async def set_run_status(ledger: Ledger, run_id: str, status: EvalRunStatus, now: int) -> None:
+    await ledger.aio.call(ledger.set_eval_run_status, run_id, status, now=now)
+
+
+async def open_run(
+    ledger: Ledger,
+    plan: RunPlan,
+    now: int,
+    *,
+    data_path: str | os.PathLike[str],
+    data_hash: str,
+    models: Sequence[str],
+    backends: Sequence[Backend],
+    params: Mapping[str, Any],
+    judge: str | None = None,
+) -> None:
+    """Mark a resumed run running again, or record the new one the plan announced."""
+    if plan.resumed:
+        await set_run_status(ledger, plan.run_id, "running", now)
+        return
+    await ledger.aio.call(
+        ledger.create_eval_run,
+        run_id=plan.run_id,
+        data_path=data_path,
+        data_hash=data_hash,
+        models=models,
+        backends=backends,
+        judge=judge,
+        params=params,
+        now=now,
+    )
+
+
+@contextlib.asynccontextmanager
+async def final_status(ledger: Ledger, run_id: str, now: Callable[[], int]) -> AsyncIterator[None]:
+    """Marks the run completed when the block ends, cancelled or failed when it raises."""
+    try:
+        yield
+    except asyncio.CancelledError:
+        await set_run_status(ledger, run_id, "cancelled", now())
+        raise
+    except BaseException:
+        await set_run_status(ledger, run_id, "failed", now())
+        raise
+    await set_run_status(ledger, run_id, "completed", now())
+
+
+@dataclass
+class RunCounts:
+    asked: int = 0
+    """Answers requested in this session."""
+    failed: int = 0
+    """Of those, how many failed after the client's retries."""
+    judged: int = 0
 
 
 class EvalRunner:
@@ -333,7 +402,7 @@ class EvalRunner:
         if options.run_id is not None:
             return options.run_id
         if options.new_run:
-            return "ev" + uuid.uuid4().hex[:14]
+            return new_run_id()
         backends = self.backends(options)
         judge = self.judge_backend(options)
         if judge is not None and judge not in backends:
@@ -405,34 +474,24 @@ class EvalRunner:
         run_id = run_id or self.run_id_for(eval_set, options)
         plan = await self._ledger.aio.call(self.plan, eval_set, options, run_id)
         await self._open(plan, eval_set, options)
-        counts = _Counts()
-        try:
+        counts = RunCounts()
+        async with final_status(self._ledger, plan.run_id, self._stamp):
             await self._answer_missing(plan.run_id, eval_set, options, counts)
             if options.judge is not None:
                 await self._judge_missing(plan.run_id, eval_set, options, counts)
-        except asyncio.CancelledError:
-            await self._set_status(plan.run_id, "cancelled")
-            raise
-        except BaseException:
-            await self._set_status(plan.run_id, "failed")
-            raise
-        await self._set_status(plan.run_id, "completed")
         return RunOutcome(plan.run_id, plan.resumed, counts.asked, counts.failed, counts.judged)
 
     async def _open(self, plan: RunPlan, eval_set: EvalSet, options: EvalOptions) -> None:
-        if plan.resumed:
-            await self._set_status(plan.run_id, "running")
-            return
-        await self._ledger.aio.call(
-            self._ledger.create_eval_run,
-            run_id=plan.run_id,
+        await open_run(
+            self._ledger,
+            plan,
+            self._stamp(),
             data_path=eval_set.path,
             data_hash=eval_set.data_hash,
             models=options.models,
             backends=self.backends(options),
             judge=options.judge,
             params=self._stored_params(options),
-            now=self._stamp(),
         )
 
     def _stored_params(self, options: EvalOptions) -> JsonDict:
@@ -442,13 +501,6 @@ class EvalRunner:
         params = options.params()
         return params if judge is None else {**params, JUDGE_BACKEND: judge.to_json()}
 
-    async def _set_status(
-        self, run_id: str, status: Literal["running", "completed", "failed", "cancelled"]
-    ) -> None:
-        await self._ledger.aio.call(
-            self._ledger.set_eval_run_status, run_id, status, now=self._stamp()
-        )
-
     def _stamp(self) -> int:
         return int(self._now())
 
@@ -457,33 +509,30 @@ class EvalRunner:
             self._listener(event)
 
     async def _answer_missing(
-        self, run_id: str, eval_set: EvalSet, options: EvalOptions, counts: _Counts
+        self, run_id: str, eval_set: EvalSet, options: EvalOptions, counts: RunCounts
     ) -> None:
         records = await self._ledger.aio.call(self._ledger.eval_items, run_id)
         missing = _missing_answers(eval_set.items, options, records)
         by_index = {item.index: item for item in eval_set.items}
         self._progress.start("asking the models", total=len(missing), unit="answers")
-        recorder = _Recorder(self._ledger, self._stamp)
         try:
-            jobs = (
-                self._answer_job(recorder, run_id, by_index[i], model, options, counts)
-                for i, model in missing
-            )
-            await self._drain(jobs, options.concurrency)
+            async with ItemRecorder(self._ledger, self._stamp) as recorder:
+                jobs = (
+                    self._answer_job(recorder, run_id, by_index[i], model, options, counts)
+                    for i, model in missing
+                )
+                await self._drain(jobs, options.concurrency)
         finally:
-            try:
-                await recorder.close()
-            finally:
-                self._progress.finish()
+            self._progress.finish()
 
     def _answer_job(
         self,
-        recorder: _Recorder,
+        recorder: ItemRecorder,
         run_id: str,
         item: EvalItem,
         model: str,
         options: EvalOptions,
-        counts: _Counts,
+        counts: RunCounts,
     ) -> Job:
         async def job() -> None:
             counts.asked += 1
@@ -496,7 +545,7 @@ class EvalRunner:
         return job
 
     async def _answer(
-        self, recorder: _Recorder, run_id: str, item: EvalItem, model: str, options: EvalOptions
+        self, recorder: ItemRecorder, run_id: str, item: EvalItem, model: str, options: EvalOptions
     ) -> str | None:
         """Ask one model one item and record the result; the error text when it failed."""
         chat, name = self.chat_for(model)
@@ -575,34 +624,32 @@ class EvalRunner:
     # -- judging -----------------------------------------------------------------------
 
     async def _judge_missing(
-        self, run_id: str, eval_set: EvalSet, options: EvalOptions, counts: _Counts
+        self, run_id: str, eval_set: EvalSet, options: EvalOptions, counts: RunCounts
     ) -> None:
         judge = options.judge
         assert judge is not None
         records = await self._ledger.aio.call(self._ledger.eval_items, run_id)
         pairs = _unjudged_pairs(eval_set.items, options.models, records)
         self._progress.start("judging", total=len(pairs), unit="pairs")
-        recorder = _Recorder(self._ledger, self._stamp)
         try:
-            jobs = (
-                self._judge_job(recorder, run_id, judge, item, a, b, counts) for item, a, b in pairs
-            )
-            await self._drain(jobs, options.concurrency)
+            async with ItemRecorder(self._ledger, self._stamp) as recorder:
+                jobs = (
+                    self._judge_job(recorder, run_id, judge, item, a, b, counts)
+                    for item, a, b in pairs
+                )
+                await self._drain(jobs, options.concurrency)
         finally:
-            try:
-                await recorder.close()
-            finally:
-                self._progress.finish()
+            self._progress.finish()
 
     def _judge_job(
         self,
-        recorder: _Recorder,
+        recorder: ItemRecorder,
         run_id: str,
         judge: str,
         item: EvalItem,
         candidate: EvalItemRecord,
         baseline: EvalItemRecord,
-        counts: _Counts,
+        counts: RunCounts,
     ) -> Job:
         async def job() -> None:
             verdict = await self._verdict(run_id, judge, item, candidate, baseline)
@@ -720,13 +767,6 @@ class EvalRunner:
                     await asyncio.wait(leftover)
 
 
-@dataclass
-class _Counts:
-    asked: int = 0
-    failed: int = 0
-    judged: int = 0
-
-
 def _check_resumable(
     run: EvalRunRecord,
     eval_set: EvalSet,
@@ -741,14 +781,9 @@ def _check_resumable(
     then_judge = judge_backend_of(run)
     if judge_backend is not None and then_judge is not None and then_judge != judge_backend:
         problems.append(
-            f"its judge was answered by {_origin_text(then_judge)}, "
-            f"not {_origin_text(judge_backend)}"
+            f"its judge was answered by {origin_text(then_judge)}, not {origin_text(judge_backend)}"
         )
-    for model, now, then in zip(run.models, backends, run.backends, strict=False):
-        if (now.url, now.sandbox) != (then.url, then.sandbox):
-            problems.append(
-                f"{model} was answered by {_origin_text(then)}, not {_origin_text(now)}"
-            )
+    problems.extend(backend_changes(run, backends))
     if run.data_hash != eval_set.data_hash:
         problems.append("the eval file's content changed")
     if list(run.models) != list(options.models):
@@ -764,27 +799,43 @@ def _check_resumable(
         )
 
 
-def _origin_text(backend: Backend) -> str:
+def backend_changes(run: EvalRunRecord, backends: Sequence[Backend]) -> list[str]:
+    """Why the run's models cannot be resumed on ``backends``: one line per model whose
+    backend moved (a sandbox's answers are never reused as real, nor the other way)."""
+    return [
+        f"{model} was answered by {origin_text(then)}, not {origin_text(now)}"
+        for model, now, then in zip(run.models, backends, run.backends, strict=False)
+        if (now.url, now.sandbox) != (then.url, then.sandbox)
+    ]
+
+
+def origin_text(backend: Backend) -> str:
     kind = {True: "the sandbox", False: "the API", None: "a backend"}[backend.sandbox]
     return f"{kind} at {backend.url or 'an unknown URL'}"
 
 
-def _usable(record: EvalItemRecord, item: EvalItem, retry_failed: bool) -> bool:
-    if record.prompt_hash != item.prompt_hash:
-        return False  # recorded for a different prompt (the cleaning changed): ask again
-    return record.error is None or not retry_failed
+def reusable_answers(
+    records: Sequence[EvalItemRecord], prompt_hashes: Mapping[int, str], retry_failed: bool
+) -> set[tuple[int, str]]:
+    """(item index, model) of the recorded answers a resumed run keeps: those recorded for
+    the item's current prompt (a changed prompt is asked again), failures unless
+    ``retry_failed``."""
+    return {
+        (r.item_index, r.model)
+        for r in records
+        if r.item_index in prompt_hashes
+        and r.prompt_hash == prompt_hashes[r.item_index]
+        and (r.error is None or not retry_failed)
+    }
 
 
 def _missing_answers(
     items: Sequence[EvalItem], options: EvalOptions, records: Sequence[EvalItemRecord]
 ) -> list[tuple[int, str]]:
     """(item index, model) pairs without a usable answer, in item then model order."""
-    by_index = {item.index: item for item in items}
-    done = {
-        (r.item_index, r.model)
-        for r in records
-        if r.item_index in by_index and _usable(r, by_index[r.item_index], options.retry_failed)
-    }
+    done = reusable_answers(
+        records, {item.index: item.prompt_hash for item in items}, options.retry_failed
+    )
     return [
         (item.index, model)
         for item in items
