@@ -161,7 +161,9 @@ def test_sigkill_of_validate_leaves_no_worker(
 def test_ctrl_c_of_validate_leaves_no_worker(
     tmp_path: Path, started: list[subprocess.Popen[bytes]], command: str
 ) -> None:
-    data = big_file(tmp_path / "big.jsonl", 24)
+    # Large enough that the run is still reading when Ctrl-C comes, even on a loaded machine
+    # where the wait for the workers' initializers is slow (at 24 MB a run once ended first).
+    data = big_file(tmp_path / "big.jsonl", 64)
     process = tuner("data", command, data, "--workers", "2", "-q")
     started.append(process)
     workers = workers_started(process, 2)
