@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 from collections import defaultdict
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -908,7 +910,6 @@ def convert(
             sources or [], out, text_column, label_columns or [], model, force, as_json, quiet
         )
         return
-    from tuner.datasets.convert import ConvertInputError, ConvertRefusedError
     from tuner.datasets.convert import convert as run_convert
     from tuner.datasets.validate import OutputCheck, ValidateOptions
 
@@ -926,7 +927,7 @@ def convert(
         expected_bytes=_total_bytes(sources),
     )
     with progress_for(quiet or as_json) as progress, check:
-        try:
+        with _conversion_errors(as_json=as_json):
             result = run_convert(
                 sources,
                 out,
@@ -938,16 +939,6 @@ def convert(
                 split=split_name,
                 check=check,
             )
-        except ConvertInputError as exc:
-            fail(
-                str(exc),
-                hint="Sources can be .jsonl(.gz), .json(.gz), .csv, .parquet, .arrow or a saved "
-                "dataset dir.",
-            )
-        except ConvertRefusedError as exc:
-            _refuse(exc, as_json=as_json)
-        except OutputRefused as exc:
-            _refused(exc)
         _say_temps_removed(result.temps_removed)
         report = check.finish() if result.converted else None
     ok = report is not None and report.ok
@@ -990,7 +981,6 @@ def _convert_openai(
     quiet: bool,
 ) -> None:
     """``convert --provider openai``: OpenAI SFT or DPO JSONL, validated with OpenAI's rules."""
-    from tuner.datasets.convert import ConvertInputError, ConvertRefusedError
     from tuner.datasets.openai_convert import METHODS, convert_openai
     from tuner.datasets.validate import ValidateOptions, validate_paths
 
@@ -1002,7 +992,7 @@ def _convert_openai(
     counting = _counting_for("openai", model, None)
     factory = _factory_for("openai", counting.tokenizer)
     with progress_for(quiet or as_json) as progress:
-        try:
+        with _conversion_errors(as_json=as_json):
             converted = convert_openai(
                 sources,
                 out,
@@ -1014,16 +1004,6 @@ def _convert_openai(
                 progress=progress,
                 split=split_name,
             )
-        except ConvertInputError as exc:
-            fail(
-                str(exc),
-                hint="Sources can be .jsonl(.gz), .json(.gz), .csv, .parquet, .arrow or a saved "
-                "dataset dir.",
-            )
-        except ConvertRefusedError as exc:
-            _refuse(exc, as_json=as_json)
-        except OutputRefused as exc:
-            _refused(exc)
         result = converted.result
         _say_temps_removed(result.temps_removed)
         fmt = "preference" if converted.method == "dpo" else "instruct"
@@ -1124,6 +1104,26 @@ def _convert_mapping(
     if not sources:
         fail("no source given", hint="Pass one or more files, or --dataset-info with --dataset.")
     return mapping, sources
+
+
+@contextlib.contextmanager
+def _conversion_errors(*, as_json: bool) -> Iterator[None]:
+    """How a conversion that could not run ends, for every provider: an unreadable source or
+    an output that must not be written in one line (exit 2), a refused field (exit 1)."""
+    from tuner.datasets.convert import ConvertInputError, ConvertRefusedError
+
+    try:
+        yield
+    except ConvertInputError as exc:
+        fail(
+            str(exc),
+            hint="Sources can be .jsonl(.gz), .json(.gz), .csv, .parquet, .arrow or a saved "
+            "dataset dir.",
+        )
+    except ConvertRefusedError as exc:
+        _refuse(exc, as_json=as_json)
+    except OutputRefused as exc:
+        _refused(exc)
 
 
 def _refuse(exc: Any, *, as_json: bool) -> None:
