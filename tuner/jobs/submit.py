@@ -33,6 +33,7 @@ import asyncio
 import logging
 import math
 import time
+from abc import ABC, abstractmethod
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -224,7 +225,7 @@ class _Submissions(Protocol[OutcomeT]):
     submissions: list[OutcomeT]
 
 
-class QueueDrainer(Generic[JobT, OutcomeT]):
+class QueueDrainer(ABC, Generic[JobT, OutcomeT]):
     """The queue bookkeeping every provider's submitter shares: renewing its lease, claiming
     entries while there is room, and settling an entry (submitted, failed, queued again).
 
@@ -262,17 +263,21 @@ class QueueDrainer(Generic[JobT, OutcomeT]):
         cycles take turns instead of finding the lease busy and leaving their entries
         pending."""
 
+    @abstractmethod
     async def record(
         self, job: JobT, *, spec: Mapping[str, Any] | None = None, sweep_id: str | None = None
     ) -> object:
-        raise NotImplementedError
+        """Record one snapshot of a job of this provider in the ledger."""
 
+    @abstractmethod
     async def submit(self, entry: QueueEntry) -> OutcomeT:
-        raise NotImplementedError
+        """Send one claimed entry's create to the provider."""
 
+    @abstractmethod
     async def room(self) -> int:
-        raise NotImplementedError
+        """How many more jobs may be active now."""
 
+    @abstractmethod
     def _outcome(
         self,
         entry_id: int,
@@ -281,7 +286,7 @@ class QueueDrainer(Generic[JobT, OutcomeT]):
         job: JobT | None = None,
         error: str | None = None,
     ) -> OutcomeT:
-        raise NotImplementedError
+        """One entry's outcome, in this provider's result type."""
 
     async def heartbeat(self) -> None:
         """Renew the queue lease (between API calls of a cycle): it outlives a live holder's
