@@ -533,10 +533,13 @@ def test_sigkill_mid_delivery_loses_nothing_and_repeats_only_the_one_in_flight(
         sandbox.advance(11)
         wait_until(lambda: statuses(ledger, job_id) == LIFECYCLE[:5], second)
         sandbox.advance(200)
+        # Statuses first: an outbox row is written in the same transaction as its transition,
+        # so once SUCCESS is read, the next read sees its notification too. The other order
+        # could read "all sent" just before SUCCESS and its pending row were recorded.
         wait_until(
             lambda: (
-                all(n.status == "sent" for n in ledger.notifications_for_job(job_id))
-                and statuses(ledger, job_id) == LIFECYCLE
+                statuses(ledger, job_id) == LIFECYCLE
+                and all(n.status == "sent" for n in ledger.notifications_for_job(job_id))
             ),
             second,
         )
