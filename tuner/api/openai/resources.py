@@ -27,7 +27,7 @@ from tuner.api.openai.wire import (
     OpenAIFile,
 )
 from tuner.api.pagination import AsyncCursorPager, CursorPage
-from tuner.api.resources._common import Resource, segment
+from tuner.api.resources._common import JobResource, Resource, TunedModelKey, segment
 from tuner.api.sentinel import NOT_GIVEN, NotGiven
 from tuner.api.transport import RequestSpec, Sent
 from tuner.api.wire import ChatCompletion
@@ -111,7 +111,13 @@ class Files(Resource):
         )
 
 
-class Jobs(Resource):
+class Jobs(JobResource[FineTuningJob]):
+    _jobs_path = JOBS_PATH
+    _job_shape = FineTuningJob
+    # The tuned model is filed under the key that answered about the job (its owner, unless
+    # that key was resting or removed), and the owner hook is told, as for a created resource.
+    _tuned_model_key = TunedModelKey.ANSWERING_KEY
+
     async def create(self, spec: OpenAIJobCreate) -> FineTuningJob:
         """Create a job, which OpenAI starts at once (there is no separate start).
 
@@ -222,21 +228,6 @@ class Jobs(Resource):
             return CursorPage(list(listing.data), listing.has_more)
 
         return AsyncCursorPager(fetch, after=after, limit=limit, identity=_id)
-
-    async def _about(self, job_id: str, method: str, tail: str) -> FineTuningJob:
-        keys = self._transport.keys
-        owner = keys.owner_of(job_id)
-        spec = RequestSpec(method, f"{JOBS_PATH}/{segment(job_id)}{tail}", prefer_key=owner)
-        sent = await self._transport.request(spec)
-        job = sent.parse(FineTuningJob)
-        if (
-            owner is not None
-            and job.fine_tuned_model
-            and keys.owner_of(job.fine_tuned_model) is None
-        ):
-            # The tuned model is served to the key that owns the job.
-            keys.record_owner(job.fine_tuned_model, sent.key)
-        return job
 
 
 class Chat(Resource):

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from tuner.api.errors import APIConnectionError, APIError, ConflictError, InternalServerError
 from tuner.api.pagination import AsyncPager, Page
 from tuner.api.params import JobCreate
-from tuner.api.resources._common import Resource, segment
+from tuner.api.resources._common import JobResource, TunedModelKey
 from tuner.api.sentinel import NOT_GIVEN, NotGiven
 from tuner.api.transport import RequestSpec, Sent
 from tuner.api.wire import DryRunMetadata, Job, JobList, JobStatus
@@ -31,7 +31,12 @@ server's clock, not ours, stamps ``created_at``."""
 _LOOKUP_PAGE_SIZE = 50
 
 
-class Jobs(Resource):
+class Jobs(JobResource[Job]):
+    _jobs_path = JOBS_PATH
+    _job_shape = Job
+    # The model a job made belongs with the key that made the job.
+    _tuned_model_key = TunedModelKey.JOB_OWNER
+
     async def dry_run(self, spec: JobCreate) -> DryRunMetadata:
         """The server's figures for ``spec`` (``?dry_run=true``): cost, tokens, steps; no job is
         created. The OAS keeps the parameter although the docs announced its removal."""
@@ -140,20 +145,6 @@ class Jobs(Resource):
 
     async def cancel(self, job_id: str) -> Job:
         return await self._about(job_id, "POST", "/cancel")
-
-    async def _about(self, job_id: str, method: str, tail: str) -> Job:
-        keys = self._transport.keys
-        owner = keys.owner_of(job_id)
-        spec = RequestSpec(method, f"{JOBS_PATH}/{segment(job_id)}{tail}", prefer_key=owner)
-        job = (await self._transport.request(spec)).parse(Job)
-        if (
-            owner is not None
-            and job.fine_tuned_model
-            and keys.owner_of(job.fine_tuned_model) is None
-        ):
-            # The model a job made belongs with the key that made the job.
-            keys.load_owners({job.fine_tuned_model: owner})
-        return job
 
 
 def _fate_unknown(error: APIError) -> bool:
