@@ -84,8 +84,24 @@ def older_ledger(
         engine.dispose()
 
 
+def running_job_row(job_id: str) -> dict[str, Any]:
+    """A running Mistral job's row, for ``sa.insert(schema.jobs)`` into a ledger whose tables
+    have today's columns."""
+    return {
+        "id": job_id,
+        "backend": BACKEND,
+        "model": "open-mistral-7b",
+        "status": "RUNNING",
+        "modified_at": 1,
+        "first_seen_at": 1,
+        "updated_at": 1,
+        "last_snapshot": job_snapshot(job_id, "RUNNING", 1),
+    }
+
+
 def insert_running_job(conn: sa.Connection, job_id: str) -> None:
-    """A running Mistral job row written with the columns every schema version has."""
+    """A running Mistral job row, inserted in plain SQL naming only the columns every schema
+    version has (for tables with a later version's columns dropped)."""
     conn.execute(
         sa.text(
             "INSERT INTO jobs (id, backend, model, status, first_seen_at, updated_at, "

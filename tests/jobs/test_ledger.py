@@ -47,6 +47,7 @@ from .ledger_support import (
     job_snapshot,
     new_id,
     older_ledger,
+    running_job_row,
     sha,
 )
 
@@ -1022,19 +1023,7 @@ def test_version_1_is_migrated_to_2_keeping_its_data(ledger_url: str) -> None:
     job_id = new_id()
     transition_id = f"{job_id}:1:RUNNING"
     with older_ledger(ledger_url, 1) as conn:
-        conn.execute(
-            sa.insert(schema.jobs),
-            {
-                "id": job_id,
-                "backend": BACKEND,
-                "model": "open-mistral-7b",
-                "status": "RUNNING",
-                "modified_at": 1,
-                "first_seen_at": 1,
-                "updated_at": 1,
-                "last_snapshot": job_snapshot(job_id, "RUNNING", 1),
-            },
-        )
+        conn.execute(sa.insert(schema.jobs), running_job_row(job_id))
         conn.execute(
             sa.insert(schema.transitions),
             {"id": transition_id, "job_id": job_id, "seq": 1, "to_status": "RUNNING", "at": 1},
@@ -1090,19 +1079,7 @@ def test_version_2_is_migrated_to_3_keeping_its_data(ledger_url: str) -> None:
     # A ledger as a tuner with schema version 2 left it: a job, a held lease, a notifier.
     job_id = new_id()
     with older_ledger(ledger_url, 2) as conn:
-        conn.execute(
-            sa.insert(schema.jobs),
-            {
-                "id": job_id,
-                "backend": BACKEND,
-                "model": "open-mistral-7b",
-                "status": "RUNNING",
-                "modified_at": 1,
-                "first_seen_at": 1,
-                "updated_at": 1,
-                "last_snapshot": job_snapshot(job_id, "RUNNING", 1),
-            },
-        )
+        conn.execute(sa.insert(schema.jobs), running_job_row(job_id))
         conn.execute(
             sa.insert(schema.leases), {"name": "daemon", "owner": "h:1:u", "expires_at": 100}
         )
