@@ -184,5 +184,5 @@ def sqlite_ledger(sqlite_url: str, ledger_notifiers: Sequence[str]) -> Iterator[
 
 @pytest.fixture
 def ledger(sqlite_ledger: Ledger) -> Ledger:
-    """The flow tests' ledger; ``test_ledger.py`` runs its tests on every database instead."""
+    """The flow tests' ledger; the ledger tests take ``ledger_support``'s, on every database."""
     return sqlite_ledger

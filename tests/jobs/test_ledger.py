@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import sqlite3
 import stat
 import subprocess
 import sys
 import threading
-import uuid
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
@@ -42,53 +40,21 @@ from tuner.jobs.ledger.migrations import MIGRATIONS, migrate
 from tuner.jobs.records import Backend
 
 from .conftest import NOTIFIERS, OpenLedger
+from .ledger_support import (
+    BACKEND,
+    every_database_ledger,  # noqa: F401  (the fixture ``ledger``: on every database)
+    insert_running_job,
+    job_snapshot,
+    new_id,
+    older_ledger,
+    running_job_row,
+    sha,
+)
 
-BACKEND = "https://api.mistral.ai"
 SANDBOX = "http://127.0.0.1:8123"
 WANDB_KEY = "wandb-secret-0123456789abcdef0123456789ab"
 GITHUB_TOKEN = "ghp_SECRETsecretSECRETsecret0123"
 MISTRAL_KEY = "mistral-SECRET-key-9f8e7d6c5b4a"
-
-
-@pytest.fixture
-def ledger(open_at: OpenLedger) -> Ledger:
-    """A new ledger with the notifiers ``log`` and ``webhook`` configured, on a SQLite file and
-    (in CI) PostgreSQL: every ledger test runs on both."""
-    return open_at()
-
-
-def sha(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
-def new_id() -> str:
-    return str(uuid.uuid4())
-
-
-def job_snapshot(
-    job_id: str,
-    status: str,
-    modified_at: int,
-    *,
-    model: str = "open-mistral-7b",
-    created_at: int = 1_000,
-    **fields: Any,
-) -> dict[str, Any]:
-    """A job object as GET /v1/fine_tuning/jobs/{id} returns it."""
-    return {
-        "id": job_id,
-        "object": "job",
-        "model": model,
-        "status": status,
-        "job_type": "completion",
-        "auto_start": True,
-        "created_at": created_at,
-        "modified_at": modified_at,
-        "training_files": fields.pop("training_files", []),
-        "validation_files": fields.pop("validation_files", []),
-        "hyperparameters": fields.pop("hyperparameters", {"training_steps": 10}),
-        **fields,
-    }
 
 
 def checkpoint(step: int, loss: float, created_at: int) -> dict[str, Any]:
@@ -1056,50 +1022,33 @@ def test_version_1_is_migrated_to_2_keeping_its_data(ledger_url: str) -> None:
     # for its configured notifier, a queued spec. Version 1's tables are those of today.
     job_id = new_id()
     transition_id = f"{job_id}:1:RUNNING"
-    engine = create_ledger_engine(resolve_url(ledger_url))
-    try:
-        assert migrate(engine, MIGRATIONS[:1]) == 0
-        with engine.begin() as conn:
-            conn.execute(
-                sa.insert(schema.jobs),
-                {
-                    "id": job_id,
-                    "backend": BACKEND,
-                    "model": "open-mistral-7b",
-                    "status": "RUNNING",
-                    "modified_at": 1,
-                    "first_seen_at": 1,
-                    "updated_at": 1,
-                    "last_snapshot": job_snapshot(job_id, "RUNNING", 1),
-                },
-            )
-            conn.execute(
-                sa.insert(schema.transitions),
-                {"id": transition_id, "job_id": job_id, "seq": 1, "to_status": "RUNNING", "at": 1},
-            )
-            conn.execute(
-                sa.insert(schema.notifications),
-                {
-                    "transition_id": transition_id,
-                    "notifier": "log",
-                    "payload": {"transition_id": transition_id, "job_id": job_id},
-                    "status": "pending",
-                    "attempts": 0,
-                    "created_at": 1,
-                },
-            )
-            conn.execute(
-                sa.insert(schema.submissions),
-                {
-                    "spec": {"model": "queued"},
-                    "state": "pending",
-                    "attempts": 0,
-                    "created_at": 1,
-                    "updated_at": 1,
-                },
-            )
-    finally:
-        engine.dispose()
+    with older_ledger(ledger_url, 1) as conn:
+        conn.execute(sa.insert(schema.jobs), running_job_row(job_id))
+        conn.execute(
+            sa.insert(schema.transitions),
+            {"id": transition_id, "job_id": job_id, "seq": 1, "to_status": "RUNNING", "at": 1},
+        )
+        conn.execute(
+            sa.insert(schema.notifications),
+            {
+                "transition_id": transition_id,
+                "notifier": "log",
+                "payload": {"transition_id": transition_id, "job_id": job_id},
+                "status": "pending",
+                "attempts": 0,
+                "created_at": 1,
+            },
+        )
+        conn.execute(
+            sa.insert(schema.submissions),
+            {
+                "spec": {"model": "queued"},
+                "state": "pending",
+                "attempts": 0,
+                "created_at": 1,
+                "updated_at": 1,
+            },
+        )
     assert table_names(ledger_url) == EXPECTED_TABLES - {"notifiers", "heartbeats"}
 
     with open_ledger(ledger_url) as ledger:
@@ -1129,31 +1078,14 @@ def test_version_1_is_migrated_to_2_keeping_its_data(ledger_url: str) -> None:
 def test_version_2_is_migrated_to_3_keeping_its_data(ledger_url: str) -> None:
     # A ledger as a tuner with schema version 2 left it: a job, a held lease, a notifier.
     job_id = new_id()
-    engine = create_ledger_engine(resolve_url(ledger_url))
-    try:
-        assert migrate(engine, MIGRATIONS[:2]) == 0
-        with engine.begin() as conn:
-            conn.execute(
-                sa.insert(schema.jobs),
-                {
-                    "id": job_id,
-                    "backend": BACKEND,
-                    "model": "open-mistral-7b",
-                    "status": "RUNNING",
-                    "modified_at": 1,
-                    "first_seen_at": 1,
-                    "updated_at": 1,
-                    "last_snapshot": job_snapshot(job_id, "RUNNING", 1),
-                },
-            )
-            conn.execute(
-                sa.insert(schema.leases), {"name": "daemon", "owner": "h:1:u", "expires_at": 100}
-            )
-            conn.execute(
-                sa.insert(schema.notifiers), {"name": "log", "registered_at": 1, "active": True}
-            )
-    finally:
-        engine.dispose()
+    with older_ledger(ledger_url, 2) as conn:
+        conn.execute(sa.insert(schema.jobs), running_job_row(job_id))
+        conn.execute(
+            sa.insert(schema.leases), {"name": "daemon", "owner": "h:1:u", "expires_at": 100}
+        )
+        conn.execute(
+            sa.insert(schema.notifiers), {"name": "log", "registered_at": 1, "active": True}
+        )
     assert table_names(ledger_url) == EXPECTED_TABLES - {"heartbeats"}
 
     with open_ledger(ledger_url) as ledger:
@@ -1181,35 +1113,20 @@ def test_version_3_is_migrated_to_4_keeping_its_data(ledger_url: str) -> None:
     # A ledger as a tuner with schema version 3 left it: no origin columns yet (dropped here
     # from today's tables, which have them), a job, a file and an evaluation run.
     job_id = new_id()
-    engine = create_ledger_engine(resolve_url(ledger_url))
-    try:
-        assert migrate(engine, MIGRATIONS[:3]) == 0
-        with engine.begin() as conn:
-            for table, column in schema.V4_COLUMNS:
-                conn.execute(sa.text(f'ALTER TABLE {table.name} DROP COLUMN "{column}"'))
-            conn.execute(
-                sa.text(
-                    "INSERT INTO jobs (id, backend, model, status, first_seen_at, updated_at, "
-                    "last_snapshot) VALUES (:id, :backend, 'open-mistral-7b', 'RUNNING', 1, 1, "
-                    "'{}')"
-                ),
-                {"id": job_id, "backend": BACKEND},
+    with older_ledger(ledger_url, 3, without=schema.V4_COLUMNS) as conn:
+        insert_running_job(conn, job_id)
+        conn.execute(
+            sa.text(
+                "INSERT INTO eval_runs (run_id, data_path, data_hash, status, created_at, "
+                "updated_at) VALUES ('old-run', 'e.jsonl', :digest, 'completed', 1, 1)"
+            ),
+            {"digest": "a" * 64},
+        )
+        conn.execute(
+            sa.text(
+                "INSERT INTO eval_run_models (run_id, position, model) VALUES ('old-run', 0, 'm')"
             )
-            conn.execute(
-                sa.text(
-                    "INSERT INTO eval_runs (run_id, data_path, data_hash, status, created_at, "
-                    "updated_at) VALUES ('old-run', 'e.jsonl', :digest, 'completed', 1, 1)"
-                ),
-                {"digest": "a" * 64},
-            )
-            conn.execute(
-                sa.text(
-                    "INSERT INTO eval_run_models (run_id, position, model) "
-                    "VALUES ('old-run', 0, 'm')"
-                )
-            )
-    finally:
-        engine.dispose()
+        )
 
     with open_ledger(ledger_url) as ledger:
         assert ledger.schema_version() == SCHEMA_VERSION == 5

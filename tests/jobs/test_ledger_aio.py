@@ -14,15 +14,10 @@ import pytest
 from tuner.jobs.ledger import AsyncLedger, Ledger, NotFoundError
 from tuner.jobs.ledger.aio import WORKER_NAME
 
-from .conftest import OpenLedger
+from .ledger_support import every_database_ledger  # noqa: F401  (the fixture ``ledger``)
 
 NOW = 1_800_000_000
 REQUEST = contextvars.ContextVar("REQUEST", default="none")
-
-
-@pytest.fixture
-def ledger(open_at: OpenLedger) -> Ledger:
-    return open_at()
 
 
 def _worker_thread() -> tuple[int, str]:

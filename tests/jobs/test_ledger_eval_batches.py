@@ -11,14 +11,9 @@ import pytest
 
 from tuner.jobs.ledger import EvalItemWrite, Ledger, NotFoundError
 
-from .conftest import OpenLedger
+from .ledger_support import every_database_ledger  # noqa: F401  (the fixture ``ledger``)
 
 MODELS = ["ft:m:1", "base"]
-
-
-@pytest.fixture
-def ledger(open_at: OpenLedger) -> Ledger:
-    return open_at()
 
 
 def new_run(ledger: Ledger, run_id: str) -> None:

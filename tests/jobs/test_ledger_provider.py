@@ -3,22 +3,21 @@ before are Mistral's. Runs on SQLite and, with TUNER_TEST_POSTGRES_URL, PostgreS
 
 from __future__ import annotations
 
-import pytest
 import sqlalchemy as sa
 
 from tuner.jobs.ledger import SCHEMA_VERSION, Ledger, open_ledger, schema
-from tuner.jobs.ledger.engine import create_ledger_engine, resolve_url
-from tuner.jobs.ledger.migrations import MIGRATIONS, migrate
 
-from .conftest import OpenLedger
-from .test_ledger import BACKEND, job_snapshot, new_id, sha
+from .ledger_support import (
+    BACKEND,
+    every_database_ledger,  # noqa: F401  (the fixture ``ledger``: on every database)
+    insert_running_job,
+    job_snapshot,
+    new_id,
+    older_ledger,
+    sha,
+)
 
 OPENAI_BACKEND = "https://api.openai.com/v1"
-
-
-@pytest.fixture
-def ledger(open_at: OpenLedger) -> Ledger:
-    return open_at()
 
 
 def openai_snapshot(job_id: str, status: str, provider_status: str) -> dict[str, object]:
@@ -35,29 +34,15 @@ def openai_snapshot(job_id: str, status: str, provider_status: str) -> dict[str,
 
 def test_version_4_is_migrated_to_5_and_old_rows_are_mistrals(ledger_url: str) -> None:
     job_id = new_id()
-    engine = create_ledger_engine(resolve_url(ledger_url))
-    try:
-        assert migrate(engine, MIGRATIONS[:4]) == 0
-        with engine.begin() as conn:
-            # Today's v1 tables already have the column: drop it to be a real version 4.
-            for table, column in schema.V5_COLUMNS:
-                conn.execute(sa.text(f'ALTER TABLE {table.name} DROP COLUMN "{column}"'))
-            conn.execute(
-                sa.text(
-                    "INSERT INTO jobs (id, backend, model, status, first_seen_at, updated_at, "
-                    "last_snapshot) VALUES (:id, :backend, 'open-mistral-7b', 'RUNNING', 1, 1, "
-                    "'{}')"
-                ),
-                {"id": job_id, "backend": BACKEND},
+    # Today's v1 tables already have the column: dropped, to be a real version 4.
+    with older_ledger(ledger_url, 4, without=schema.V5_COLUMNS) as conn:
+        insert_running_job(conn, job_id)
+        conn.execute(
+            sa.text(
+                "INSERT INTO submissions (spec, state, attempts, created_at, updated_at) "
+                "VALUES ('{}', 'pending', 0, 1, 1)"
             )
-            conn.execute(
-                sa.text(
-                    "INSERT INTO submissions (spec, state, attempts, created_at, updated_at) "
-                    "VALUES ('{}', 'pending', 0, 1, 1)"
-                )
-            )
-    finally:
-        engine.dispose()
+        )
 
     with open_ledger(ledger_url) as ledger:
         assert ledger.schema_version() == SCHEMA_VERSION == 5

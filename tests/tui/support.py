@@ -105,9 +105,9 @@ async def settle(pilot: Any, until: Callable[[], bool] | None = None, rounds: in
     raise AssertionError("the app did not reach the expected state")
 
 
-async def create_from_spec(pilot: Any, spec: Path) -> None:
-    """`n`, the spec's path, Enter, then `y` to the local estimate and `y` to the server's
-    figures: a job created and started from the dashboard."""
+async def ask_to_create(pilot: Any, spec: Path) -> Any:
+    """`n`, the spec's path, Enter: the dashboard's first question about creating the spec's
+    jobs (the local estimate, a ``ConfirmScreen``), returned unanswered."""
     from tuner.tui.screens.dialogs import ConfirmScreen, PromptScreen
 
     app = pilot.app
@@ -116,6 +116,16 @@ async def create_from_spec(pilot: Any, spec: Path) -> None:
     app.screen.query_one("#prompt-input").value = str(spec)
     await pilot.press("enter")
     await settle(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+    return app.screen
+
+
+async def create_from_spec(pilot: Any, spec: Path) -> None:
+    """`n`, the spec's path, Enter, then `y` to the local estimate and `y` to the server's
+    figures: a job created and started from the dashboard."""
+    from tuner.tui.screens.dialogs import ConfirmScreen
+
+    app = pilot.app
+    await ask_to_create(pilot, spec)
     await pilot.press("y")
     await settle(pilot, lambda: isinstance(app.screen, ConfirmScreen))
     await pilot.press("y")

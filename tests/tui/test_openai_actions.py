@@ -20,11 +20,11 @@ from tests.jobs.test_openai_jobs import PAST_THE_END, conversations
 from tuner.api import RetryPolicy
 from tuner.api.openai import OpenAIClient
 from tuner.sandbox import ManualClock, SandboxHandle, start_in_thread
-from tuner.tui.screens.dialogs import ConfirmScreen, PromptScreen
+from tuner.tui.screens.dialogs import ConfirmScreen
 from tuner.tui.screens.job_detail import JobDetailScreen
 
 from .conftest import AppFactory
-from .support import API_KEY, START, SandboxJobs, settle
+from .support import API_KEY, START, SandboxJobs, ask_to_create, settle
 
 pytestmark = pytest.mark.anyio
 MODEL = "gpt-4o-mini-2024-07-18"
@@ -81,12 +81,7 @@ def write_openai_spec(folder: Path, suffix: str) -> Path:
 async def create_openai_job(pilot: Any, spec: Path) -> ConfirmScreen:
     """`n`, the spec's path, Enter: the local estimate is asked about; `y` creates it."""
     app = pilot.app
-    await pilot.press("n")
-    await settle(pilot, lambda: isinstance(app.screen, PromptScreen))
-    app.screen.query_one("#prompt-input").value = str(spec)
-    await pilot.press("enter")
-    await settle(pilot, lambda: isinstance(app.screen, ConfirmScreen))
-    asked = app.screen
+    asked = await ask_to_create(pilot, spec)
     assert isinstance(asked, ConfirmScreen)
     await pilot.press("y")
     await settle(pilot, lambda: bool(app.snapshot and app.snapshot.rows))

@@ -9,16 +9,19 @@ async with TunerClient.from_settings(load_settings().settings) as client:
 
 from __future__ import annotations
 
-import asyncio
-import random
-import time
 from collections.abc import Iterable
+from typing import Unpack
 
-import httpx
 from pydantic import SecretStr
 
-from tuner.api.base import TransportClient, pool_of, retry_from, timeouts_from
-from tuner.api.keys import ApiKey, KeyPool, OwnerHook
+from tuner.api.base import (
+    TransportClient,
+    TransportOptions,
+    open_transport,
+    retry_from,
+    timeouts_from,
+)
+from tuner.api.keys import ApiKey, KeyPool
 from tuner.api.resources.chat import Chat
 from tuner.api.resources.classifiers import Classifiers
 from tuner.api.resources.embeddings import Embeddings
@@ -26,8 +29,8 @@ from tuner.api.resources.files import Files
 from tuner.api.resources.jobs import Jobs
 from tuner.api.resources.models import Models
 from tuner.api.retry import RetryPolicy
-from tuner.api.transport import Clock, Sleep, Timeouts, Transport
-from tuner.config import DEFAULT_API_URL, ConfigError, Settings, check_api_url
+from tuner.api.transport import Timeouts
+from tuner.config import DEFAULT_API_URL, Settings
 
 
 class TunerClient(TransportClient):
@@ -36,32 +39,11 @@ class TunerClient(TransportClient):
         api_keys: KeyPool | Iterable[str | SecretStr | ApiKey] = (),
         *,
         base_url: str = DEFAULT_API_URL,
-        timeouts: Timeouts | None = None,
-        retry: RetryPolicy | None = None,
-        http_client: httpx.AsyncClient | None = None,
-        transport: httpx.AsyncBaseTransport | None = None,
-        sleep: Sleep = asyncio.sleep,
-        clock: Clock = time.monotonic,
-        wall_clock: Clock = time.time,
-        rng: random.Random | None = None,
-        on_owner: OwnerHook | None = None,
+        **options: Unpack[TransportOptions],
     ) -> None:
-        """``sleep``, ``clock`` (monotonic), ``wall_clock`` (UNIX time) and ``rng`` are there so
-        tests can drive retries and rests without waiting; ``on_owner`` lets the ledger record
-        which key created each file and job."""
-        pool = pool_of(api_keys, clock=clock, on_owner=on_owner)
-        self._transport = Transport(
-            base_url=_checked_url(base_url),
-            keys=pool,
-            timeouts=timeouts or Timeouts(),
-            retry=retry or RetryPolicy(),
-            http_client=http_client,
-            transport=transport,
-            sleep=sleep,
-            clock=clock,
-            wall_clock=wall_clock,
-            rng=rng,
-        )
+        """``options``: timeouts, retry policy, test clocks and the owner hook
+        (:class:`~tuner.api.base.TransportOptions`)."""
+        self._transport = open_transport(api_keys, options, base_url=base_url)
         self.files = Files(self._transport)
         self.jobs = Jobs(self._transport)
         self.models = Models(self._transport)
@@ -91,10 +73,3 @@ class TunerClient(TransportClient):
     @property
     def retry_policy(self) -> RetryPolicy:
         return self._transport.policy
-
-
-def _checked_url(url: str) -> str:
-    try:
-        return check_api_url(url)
-    except ValueError as exc:
-        raise ConfigError(str(exc)) from None

@@ -17,10 +17,10 @@ import ssl
 import time
 from collections.abc import AsyncIterable, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, Protocol, Self, TypeVar
 
 import httpx
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from tuner import __version__
 from tuner.api.errors import (
@@ -52,7 +52,17 @@ logger = logging.getLogger("tuner.api")
 
 Sleep = Callable[[float], Awaitable[None]]
 Clock = Callable[[], float]
-M = TypeVar("M", bound=BaseModel)
+
+
+class Parsable(Protocol):
+    """What ``Sent.parse`` needs of a shape: pydantic's JSON validator (every wire model has it;
+    a protocol so a shared resource can name a shape by the fields it reads, as well)."""
+
+    @classmethod
+    def model_validate_json(cls, json_data: str | bytes | bytearray) -> Self: ...
+
+
+M = TypeVar("M", bound=Parsable)
 
 SANDBOX_HEADER = "x-tuner-sandbox"
 _KEY_HINT = "check MISTRAL_API_KEY, TUNER_API_KEYS or api_keys in the tuner config file"

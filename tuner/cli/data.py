@@ -941,27 +941,7 @@ def convert(
             )
         _say_temps_removed(result.temps_removed)
         report = check.finish() if result.converted else None
-    ok = report is not None and report.ok
-    if as_json:
-        emit_json(
-            {
-                "ok": ok,
-                "out": str(result.out),
-                # False when nothing converted: OUT was then not written (an old one is kept).
-                "written": result.converted > 0,
-                "read": result.read,
-                "converted": result.converted,
-                "skipped": result.skipped_count,
-                "skip_reasons": result.skip_reasons,
-                "sources": [_as_json(s) for s in result.sources],
-                "skipped_records": [f.to_dict() for f in result.skipped],
-                "warnings": [f.to_dict() for f in result.warnings],
-                "validation": report.to_dict() if report is not None else None,
-            }
-        )
-    else:
-        _render_convert(result, report)
-    raise typer.Exit(int(Exit.OK if ok else Exit.FAILED))
+    _finish_convert(result, report, as_json=as_json)
 
 
 def _convert_openai(
@@ -1017,31 +997,14 @@ def _convert_openai(
             if result.converted
             else None
         )
-    ok = report is not None and report.ok
-    if as_json:
-        emit_json(
-            {
-                "ok": ok,
-                "provider": "openai",
-                "method": converted.method,
-                "out": str(result.out),
-                "written": result.converted > 0,
-                "read": result.read,
-                "converted": result.converted,
-                "skipped": result.skipped_count,
-                "skip_reasons": result.skip_reasons,
-                "sources": [_as_json(s) for s in result.sources],
-                "skipped_records": [f.to_dict() for f in result.skipped],
-                "warnings": [f.to_dict() for f in result.warnings],
-                "validation": report.to_dict() if report is not None else None,
-            }
-        )
-    else:
-        if converted.method is not None:
-            what = {"dpo": "preference pairs (DPO)", "sft": "conversations (SFT)"}
-            console.print(f"OpenAI {what[converted.method]} data.", highlight=False)
-        _render_convert(result, report)
-    raise typer.Exit(int(Exit.OK if ok else Exit.FAILED))
+    what = {"dpo": "preference pairs (DPO)", "sft": "conversations (SFT)"}
+    _finish_convert(
+        result,
+        report,
+        as_json=as_json,
+        labels={"provider": "openai", "method": converted.method},
+        heading=None if converted.method is None else f"OpenAI {what[converted.method]} data.",
+    )
 
 
 def _total_bytes(sources: list[Path]) -> int:
@@ -1200,6 +1163,43 @@ def _convert_classifier(
         if report is not None:
             console.print("\nValidation of the output:")
             render_validation(report.to_dict())
+    raise typer.Exit(int(Exit.OK if ok else Exit.FAILED))
+
+
+def _finish_convert(
+    result: Any,
+    report: Any,
+    *,
+    as_json: bool,
+    labels: dict[str, object] | None = None,
+    heading: str | None = None,
+) -> NoReturn:
+    """Show a conversion (``report``: the validation of what it wrote, None when nothing was)
+    and exit 0 when the output validates, else 1. ``labels`` go into the JSON after ``ok``
+    (OpenAI's provider and method); ``heading`` is printed above the report."""
+    ok = report is not None and report.ok
+    if as_json:
+        emit_json(
+            {
+                "ok": ok,
+                **(labels or {}),
+                "out": str(result.out),
+                # False when nothing converted: OUT was then not written (an old one is kept).
+                "written": result.converted > 0,
+                "read": result.read,
+                "converted": result.converted,
+                "skipped": result.skipped_count,
+                "skip_reasons": result.skip_reasons,
+                "sources": [_as_json(s) for s in result.sources],
+                "skipped_records": [f.to_dict() for f in result.skipped],
+                "warnings": [f.to_dict() for f in result.warnings],
+                "validation": report.to_dict() if report is not None else None,
+            }
+        )
+    else:
+        if heading is not None:
+            console.print(heading, highlight=False)
+        _render_convert(result, report)
     raise typer.Exit(int(Exit.OK if ok else Exit.FAILED))
 
 

@@ -31,14 +31,19 @@ from typing import Any, Literal
 
 from tuner.api import NotFoundError
 from tuner.api.openai import FineTuningJob
-from tuner.datasets.errors import DataInputError
 from tuner.datasets.openai_cost import OpenAIEstimate, estimate
 from tuner.datasets.openai_tokens import family_of, openai_counter_for
 from tuner.datasets.report import Report
 from tuner.datasets.tokenizers import UnknownModelError
-from tuner.datasets.validate import ValidateOptions, validate_paths
+from tuner.datasets.validate import ValidateOptions
 from tuner.jobs.openai_jobs import DuplicateJobError, OpenAICycle, OpenAIJobs
-from tuner.jobs.orchestrator import blocking_findings, budget_refusal, hash_file, total_cost
+from tuner.jobs.orchestrator import (
+    blocking_findings,
+    budget_refusal,
+    hash_file,
+    total_cost,
+    validate_spec_data,
+)
 from tuner.jobs.records import FileRecord
 from tuner.jobs.spec import JobSpec, SpecError, SpecFile
 from tuner.jobs.submit import SubmissionMeta, with_meta
@@ -182,17 +187,14 @@ class OpenAICreator:
             seq_len=seq_len,
             provider="openai",
         )
-        try:
-            return validate_paths(
-                train,
-                options=options,
-                counter_factory=counter,
-                eval_path=evals[0] if evals else None,
-                progress=self.progress,
-                workers=self.validate_workers,
-            )
-        except DataInputError as exc:
-            raise SpecError(str(exc)) from None
+        return validate_spec_data(
+            train,
+            evals,
+            options=options,
+            counter_factory=counter,
+            progress=self.progress,
+            workers=self.validate_workers,
+        )
 
     def estimate(self, spec: JobSpec, report: Report | None) -> OpenAIEstimate | None:
         """tokens × epochs × price from the training file's counts; None without counts."""

@@ -26,11 +26,10 @@ Everything here is async and reaches the ledger through ``ledger.aio``.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Unpack
 
 import orjson
 
@@ -41,9 +40,8 @@ from tuner.jobs.liveness import take_lease
 from tuner.jobs.poller import SnapshotTally
 from tuner.jobs.records import JobRecord, QueueEntry, SnapshotChanges
 from tuner.jobs.submit import (
-    DEFAULT_MAX_ACTIVE,
     LEASE_TTL_S,
-    MAX_ATTEMPTS,
+    DrainerLimits,
     EntryOutcome,
     QueueDrainer,
     SubmissionKind,
@@ -157,7 +155,7 @@ class DuplicateJobError(Exception):
 # -- the service ------------------------------------------------------------------------------
 
 
-class OpenAIJobs(QueueDrainer[FineTuningJob, OpenAISubmission]):
+class OpenAIJobs(QueueDrainer[FineTuningJob, OpenAISubmission, OpenAICycle]):
     """OpenAI jobs against one backend and one ledger (see the module doc)."""
 
     provider = PROVIDER
@@ -172,21 +170,11 @@ class OpenAIJobs(QueueDrainer[FineTuningJob, OpenAISubmission]):
         *,
         backend: str,
         clock: Callable[[], int],
-        max_active: int = DEFAULT_MAX_ACTIVE,
-        owner: str | None = None,
-        max_attempts: int = MAX_ATTEMPTS,
-        cycle_lock: asyncio.Lock | None = None,
         page_size: int = LIST_PAGE,
+        **limits: Unpack[DrainerLimits],
     ) -> None:
-        super().__init__(
-            ledger,
-            backend=backend,
-            clock=clock,
-            max_active=max_active,
-            owner=owner,
-            max_attempts=max_attempts,
-            cycle_lock=cycle_lock,
-        )
+        """``limits``: :class:`~tuner.jobs.submit.DrainerLimits`."""
+        super().__init__(ledger, backend=backend, clock=clock, **limits)
         self.client = client
         self.page_size = page_size
 
@@ -327,18 +315,9 @@ class OpenAIJobs(QueueDrainer[FineTuningJob, OpenAISubmission]):
             active_only=True, backend=self.backend, provider=PROVIDER
         )
 
-    async def room(self) -> int:
-        return max(0, self.max_active - len(await self.active_jobs()))
-
-    async def cycle(self, *, refresh: bool = True) -> OpenAICycle:
-        """Refresh the active jobs, settle abandoned entries, create queued jobs while there
-        is room. API failures are reported, not raised (a rejected key is raised)."""
-        if self.cycle_lock is None:
-            return await self._cycle(refresh=refresh)
-        async with self.cycle_lock:
-            return await self._cycle(refresh=refresh)
-
     async def _cycle(self, *, refresh: bool) -> OpenAICycle:
+        """Refresh the active jobs, settle abandoned entries, create queued jobs while there
+        is room."""
         report = OpenAICycle()
         outcome = await self.ledger.aio.call(
             take_lease, self.ledger, LEASE_NAME, self.owner, LEASE_TTL_S, self.clock()

@@ -43,7 +43,7 @@ from tuner.datasets.pricing import ComparisonRow, Estimate, compare, estimate
 from tuner.datasets.report import Report
 from tuner.datasets.tokenizers import UnknownModelError, context_length, resolve_tokenizer
 from tuner.datasets.tokens import counter_for
-from tuner.datasets.validate import ValidateOptions, validate_paths
+from tuner.datasets.validate import CounterFactory, ValidateOptions, validate_paths
 from tuner.jobs.ledger import Ledger
 from tuner.jobs.records import FileRecord, QueueEntry
 from tuner.jobs.spec import JobSpec, SpecError, SpecFile
@@ -336,36 +336,22 @@ class Orchestrator:
             fmt="classifier" if spec.is_classifier else None,
             label_sets=spec.label_sets() or None,
         )
-        counter = _counter_factory(spec.model)
-        try:
-            first = validate_paths(
-                train,
-                options=options,
-                counter_factory=counter,
-                eval_path=evals[0] if evals else None,
-                progress=self.progress,
-                workers=self.validate_workers,
-            )
-            files = list(first.files)
-            for extra in evals[1:]:
-                more = validate_paths(
-                    train,
-                    options=options,
-                    counter_factory=counter,
-                    eval_path=extra,
-                    workers=self.validate_workers,
-                )
-                files.append(more.files[-1])
-        except DataInputError as exc:
-            raise SpecError(str(exc)) from None
+        report = validate_spec_data(
+            train,
+            evals,
+            options=options,
+            counter_factory=_counter_factory(spec.model),
+            progress=self.progress,
+            workers=self.validate_workers,
+        )
         if not spec.is_classifier:
-            labelled = [f.path for f in files if f.format == "classifier"]
+            labelled = [f.path for f in report.files if f.format == "classifier"]
             if labelled:
                 raise SpecError(
                     f"{labelled[0]} holds classifier data ('labels'): set "
                     'job_type = "classifier" and its [[classifier_targets]] in the spec'
                 )
-        return Report(files)
+        return report
 
     def estimate(self, spec: JobSpec, report: Report) -> Estimate | None:
         """The local cost estimate, or None (an unpriced model, or no tokens counted)."""
@@ -718,6 +704,42 @@ def hash_file(path: Path) -> tuple[str, int, int]:
     if size and last != b"\n":
         lines += 1  # a last line without a newline is still a line
     return digest.hexdigest(), size, lines
+
+
+def validate_spec_data(
+    train: Sequence[Path],
+    evals: Sequence[Path],
+    *,
+    options: ValidateOptions,
+    counter_factory: CounterFactory | None,
+    progress: Progress,
+    workers: int | None,
+) -> Report:
+    """A spec's local training files validated with each validation file checked as evaluation
+    data against them (``progress`` shows the first pass), for every provider; unreadable data
+    is a ``SpecError``."""
+    try:
+        first = validate_paths(
+            train,
+            options=options,
+            counter_factory=counter_factory,
+            eval_path=evals[0] if evals else None,
+            progress=progress,
+            workers=workers,
+        )
+        files = list(first.files)
+        for extra in evals[1:]:
+            more = validate_paths(
+                train,
+                options=options,
+                counter_factory=counter_factory,
+                eval_path=extra,
+                workers=workers,
+            )
+            files.append(more.files[-1])
+    except DataInputError as exc:
+        raise SpecError(str(exc)) from None
+    return Report(files, strict=options.strict)
 
 
 def blocking_findings(report: Report) -> list[Finding]:

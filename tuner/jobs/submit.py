@@ -38,7 +38,7 @@ from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Generic, Literal, Protocol, TypeVar
+from typing import Any, Generic, Literal, Protocol, TypedDict, TypeVar, Unpack
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
@@ -225,13 +225,29 @@ class _Submissions(Protocol[OutcomeT]):
     submissions: list[OutcomeT]
 
 
-class QueueDrainer(ABC, Generic[JobT, OutcomeT]):
-    """The queue bookkeeping every provider's submitter shares: renewing its lease, claiming
-    entries while there is room, and settling an entry (submitted, failed, queued again).
+ReportT = TypeVar("ReportT", bound=_Submissions[Any])
 
-    A subclass sets where it logs and how it names its entries, and says how a job is recorded
-    (``record``), how an entry's create is sent (``submit``), what counts as room (``room``)
-    and what one entry's outcome looks like (``_outcome``)."""
+
+class DrainerLimits(TypedDict, total=False):
+    """A submitter's constructor options that do not depend on the provider: how many jobs
+    may be active (``max_active``), the lease ``owner`` (made up when None), how many
+    attempts an entry gets (``max_attempts``), and the process's shared ``cycle_lock``."""
+
+    max_active: int
+    owner: str | None
+    max_attempts: int
+    cycle_lock: asyncio.Lock | None
+
+
+class QueueDrainer(ABC, Generic[JobT, OutcomeT, ReportT]):
+    """The queue bookkeeping every provider's submitter shares: taking turns for a cycle,
+    renewing its lease, claiming entries while there is room, and settling an entry
+    (submitted, failed, queued again).
+
+    A subclass sets where it logs and how it names its entries, and says what one cycle does
+    (``_cycle``), how a job is recorded (``record``), how an entry's create is sent
+    (``submit``), which jobs count against ``max_active`` (``active_jobs``) and what one
+    entry's outcome looks like (``_outcome``)."""
 
     provider: str
     lease_name: str
@@ -245,10 +261,10 @@ class QueueDrainer(ABC, Generic[JobT, OutcomeT]):
         *,
         backend: str,
         clock: Callable[[], int],
-        max_active: int,
-        owner: str | None,
-        max_attempts: int,
-        cycle_lock: asyncio.Lock | None,
+        max_active: int = DEFAULT_MAX_ACTIVE,
+        owner: str | None = None,
+        max_attempts: int = MAX_ATTEMPTS,
+        cycle_lock: asyncio.Lock | None = None,
     ) -> None:
         if max_active < 1:
             raise ValueError("max_active must be at least 1")
@@ -274,8 +290,12 @@ class QueueDrainer(ABC, Generic[JobT, OutcomeT]):
         """Send one claimed entry's create to the provider."""
 
     @abstractmethod
-    async def room(self) -> int:
-        """How many more jobs may be active now."""
+    async def _cycle(self, *, refresh: bool) -> ReportT:
+        """One cycle, under the queue lease (``refresh``: bring the active jobs up to date)."""
+
+    @abstractmethod
+    async def active_jobs(self) -> list[JobRecord]:
+        """The jobs of this submitter that count against ``max_active``."""
 
     @abstractmethod
     def _outcome(
@@ -287,6 +307,19 @@ class QueueDrainer(ABC, Generic[JobT, OutcomeT]):
         error: str | None = None,
     ) -> OutcomeT:
         """One entry's outcome, in this provider's result type."""
+
+    async def cycle(self, *, refresh: bool = True) -> ReportT:
+        """One cycle (see ``_cycle``), after the cycles of this process's other submitters
+        that share ``cycle_lock``. API failures are reported, not raised, so a daemon keeps
+        cycling through a flaky network (a rejected key is raised)."""
+        if self.cycle_lock is None:
+            return await self._cycle(refresh=refresh)
+        async with self.cycle_lock:
+            return await self._cycle(refresh=refresh)
+
+    async def room(self) -> int:
+        """How many more jobs may be active now."""
+        return max(0, self.max_active - len(await self.active_jobs()))
 
     async def heartbeat(self) -> None:
         """Renew the queue lease (between API calls of a cycle): it outlives a live holder's
@@ -322,7 +355,7 @@ class QueueDrainer(ABC, Generic[JobT, OutcomeT]):
         return self._outcome(entry.id, "requeued", error=error)
 
 
-class Submitter(QueueDrainer[Job, Submission]):
+class Submitter(QueueDrainer[Job, Submission, CycleReport]):
     """Drains the submission queue against one backend (see the module doc)."""
 
     provider = "mistral"
@@ -338,35 +371,18 @@ class Submitter(QueueDrainer[Job, Submission]):
         *,
         backend: str,
         clock: Callable[[], int],
-        max_active: int = DEFAULT_MAX_ACTIVE,
         wandb_key: SecretStr | None = None,
-        owner: str | None = None,
-        max_attempts: int = MAX_ATTEMPTS,
-        cycle_lock: asyncio.Lock | None = None,
+        **limits: Unpack[DrainerLimits],
     ) -> None:
-        super().__init__(
-            ledger,
-            backend=backend,
-            clock=clock,
-            max_active=max_active,
-            owner=owner,
-            max_attempts=max_attempts,
-            cycle_lock=cycle_lock,
-        )
+        """``limits``: :class:`DrainerLimits`."""
+        super().__init__(ledger, backend=backend, clock=clock, **limits)
         self.client = client
         self.wandb_key = wandb_key
 
     # -- the cycle --------------------------------------------------------------------------
 
-    async def cycle(self, *, refresh: bool = True) -> CycleReport:
-        """Refresh, start agreed jobs, reconcile and drain; API failures are reported, not
-        raised, so a daemon keeps cycling through a flaky network."""
-        if self.cycle_lock is None:
-            return await self._cycle(refresh=refresh)
-        async with self.cycle_lock:
-            return await self._cycle(refresh=refresh)
-
     async def _cycle(self, *, refresh: bool) -> CycleReport:
+        """Refresh, start agreed jobs, reconcile and drain."""
         report = CycleReport()
         outcome = await self.ledger.aio.call(
             take_lease, self.ledger, LEASE_NAME, self.owner, LEASE_TTL_S, self.clock()
@@ -411,9 +427,6 @@ class Submitter(QueueDrainer[Job, Submission]):
         """
         active = await self.ledger.aio.list_jobs(active_only=True, backend=self.backend)
         return [record for record in active if not is_parked(record)]
-
-    async def room(self) -> int:
-        return max(0, self.max_active - len(await self.active_jobs()))
 
     # -- one entry --------------------------------------------------------------------------
 

@@ -14,20 +14,22 @@ removal, owner tracking), error mapping (OpenAI's ``{"error": {...}}`` body is r
 
 from __future__ import annotations
 
-import asyncio
-import random
-import time
 from collections.abc import Iterable
+from typing import Unpack
 
-import httpx
 from pydantic import SecretStr
 
-from tuner.api.base import TransportClient, pool_of, retry_from, timeouts_from
-from tuner.api.keys import ApiKey, KeyPool, OwnerHook
+from tuner.api.base import (
+    KeyHints,
+    TransportClient,
+    TransportOptions,
+    open_transport,
+    retry_from,
+    timeouts_from,
+)
+from tuner.api.keys import ApiKey, KeyPool
 from tuner.api.openai.resources import Chat, Files, Jobs
-from tuner.api.retry import RetryPolicy
-from tuner.api.transport import Clock, Sleep, Timeouts, Transport
-from tuner.config import DEFAULT_OPENAI_URL, ConfigError, Settings, check_api_url
+from tuner.config import DEFAULT_OPENAI_URL, Settings
 
 PROVIDER = "openai"
 ORGANIZATION_HEADER = "OpenAI-Organization"
@@ -48,38 +50,24 @@ class OpenAIClient(TransportClient):
         base_url: str = DEFAULT_OPENAI_URL,
         organization: str | None = None,
         project: str | None = None,
-        timeouts: Timeouts | None = None,
-        retry: RetryPolicy | None = None,
-        http_client: httpx.AsyncClient | None = None,
-        transport: httpx.AsyncBaseTransport | None = None,
-        sleep: Sleep = asyncio.sleep,
-        clock: Clock = time.monotonic,
-        wall_clock: Clock = time.time,
-        rng: random.Random | None = None,
-        on_owner: OwnerHook | None = None,
+        **options: Unpack[TransportOptions],
     ) -> None:
         """``base_url`` includes OpenAI's ``/v1`` (https, or plain http on loopback only);
-        ``organization``/``project`` are sent as OpenAI's headers on every request."""
-        pool = pool_of(api_keys, clock=clock, on_owner=on_owner)
+        ``organization``/``project`` are sent as OpenAI's headers on every request;
+        ``options``: timeouts, retry policy, test clocks and the owner hook
+        (:class:`~tuner.api.base.TransportOptions`)."""
         headers = {}
         if organization:
             headers[ORGANIZATION_HEADER] = organization
         if project:
             headers[PROJECT_HEADER] = project
-        self._transport = Transport(
-            base_url=_checked_url(base_url),
-            keys=pool,
-            timeouts=timeouts or Timeouts(),
-            retry=retry or RetryPolicy(),
-            http_client=http_client,
-            transport=transport,
-            sleep=sleep,
-            clock=clock,
-            wall_clock=wall_clock,
-            rng=rng,
+        self._transport = open_transport(
+            api_keys,
+            options,
+            base_url=base_url,
+            url_setting="OPENAI_BASE_URL",
             headers=headers,
-            key_hint=_KEY_HINT,
-            no_key_hint=_NO_KEY,
+            hints=KeyHints(key_hint=_KEY_HINT, no_key_hint=_NO_KEY),
         )
         self.files = Files(self._transport)
         self.jobs = Jobs(self._transport)
@@ -99,10 +87,3 @@ class OpenAIClient(TransportClient):
             retry=retry,
             **options,  # type: ignore[arg-type]
         )
-
-
-def _checked_url(url: str) -> str:
-    try:
-        return check_api_url(url)
-    except ValueError as exc:
-        raise ConfigError(f"OPENAI_BASE_URL: {exc}") from None

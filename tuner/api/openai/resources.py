@@ -12,7 +12,6 @@ import os
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from tuner.api.errors import APIConnectionError, APIError, InternalServerError
 from tuner.api.multipart import DEFAULT_CHUNK_SIZE, UploadProgress, build_upload
 from tuner.api.openai.params import OpenAIJobCreate
 from tuner.api.openai.wire import (
@@ -27,9 +26,9 @@ from tuner.api.openai.wire import (
     OpenAIFile,
 )
 from tuner.api.pagination import AsyncCursorPager, CursorPage
-from tuner.api.resources._common import Resource, segment
+from tuner.api.resources._common import JobResource, Resource, TunedModelKey, segment
 from tuner.api.sentinel import NOT_GIVEN, NotGiven
-from tuner.api.transport import RequestSpec, Sent
+from tuner.api.transport import RequestSpec
 from tuner.api.wire import ChatCompletion
 
 logger = logging.getLogger("tuner.api")
@@ -111,7 +110,15 @@ class Files(Resource):
         )
 
 
-class Jobs(Resource):
+class Jobs(JobResource[FineTuningJob]):
+    _jobs_path = JOBS_PATH
+    _job_shape = FineTuningJob
+    # The tuned model is filed under the key that answered about the job (its owner, unless
+    # that key was resting or removed), and the owner hook is told, as for a created resource.
+    _tuned_model_key = TunedModelKey.ANSWERING_KEY
+    # A 409 from OpenAI is not read as a duplicate of our own job: it is raised as it comes.
+    _conflict_may_be_ours = False
+
     async def create(self, spec: OpenAIJobCreate) -> FineTuningJob:
         """Create a job, which OpenAI starts at once (there is no separate start).
 
@@ -119,31 +126,8 @@ class Jobs(Resource):
         unseen (a dropped connection after sending, a 5xx), the jobs created since the call
         began are searched for this one before anything is sent again.
         """
-        transport = self._transport
         request = RequestSpec("POST", JOBS_PATH, json=spec.to_body())
-        started = transport.wall_clock()
-        budget = transport.new_budget()
-        may_exist = False
-        while True:
-            if may_exist:
-                found = await self.find_created(spec, since=started)
-                if found is not None:
-                    return found
-            try:
-                sent = await transport.attempt(request, budget)
-            except APIError as error:
-                delay = transport.retry_delay(error, budget)
-                if delay is None:
-                    raise
-                may_exist = may_exist or _fate_unknown(error)
-                await transport.pause(request, error, delay, budget)
-                continue
-            return self._created(sent)
-
-    def _created(self, sent: Sent) -> FineTuningJob:
-        job = sent.parse(FineTuningJob)
-        self._transport.keys.record_owner(job.id, sent.key)
-        return job
+        return await self._create_once(request, lambda since: self.find_created(spec, since=since))
 
     async def find_created(self, spec: OpenAIJobCreate, *, since: float) -> FineTuningJob | None:
         """The job ``spec`` made at or after ``since`` (UNIX seconds), if the API lists one.
@@ -223,21 +207,6 @@ class Jobs(Resource):
 
         return AsyncCursorPager(fetch, after=after, limit=limit, identity=_id)
 
-    async def _about(self, job_id: str, method: str, tail: str) -> FineTuningJob:
-        keys = self._transport.keys
-        owner = keys.owner_of(job_id)
-        spec = RequestSpec(method, f"{JOBS_PATH}/{segment(job_id)}{tail}", prefer_key=owner)
-        sent = await self._transport.request(spec)
-        job = sent.parse(FineTuningJob)
-        if (
-            owner is not None
-            and job.fine_tuned_model
-            and keys.owner_of(job.fine_tuned_model) is None
-        ):
-            # The tuned model is served to the key that owns the job.
-            keys.record_owner(job.fine_tuned_model, sent.key)
-        return job
-
 
 class Chat(Resource):
     async def complete(
@@ -267,13 +236,6 @@ class Chat(Resource):
 
 def _id(item: Any) -> str:
     return str(item.id)
-
-
-def _fate_unknown(error: APIError) -> bool:
-    """Whether the failed attempt may have created the job anyway."""
-    if isinstance(error, APIConnectionError):
-        return error.maybe_sent
-    return isinstance(error, InternalServerError)
 
 
 def _made_by(job: FineTuningJob, spec: OpenAIJobCreate) -> bool:

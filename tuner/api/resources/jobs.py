@@ -14,12 +14,11 @@ import logging
 from collections import Counter
 from datetime import UTC, datetime
 
-from tuner.api.errors import APIConnectionError, APIError, ConflictError, InternalServerError
 from tuner.api.pagination import AsyncPager, Page
 from tuner.api.params import JobCreate
-from tuner.api.resources._common import Resource, segment
+from tuner.api.resources._common import JobResource, TunedModelKey
 from tuner.api.sentinel import NOT_GIVEN, NotGiven
-from tuner.api.transport import RequestSpec, Sent
+from tuner.api.transport import RequestSpec
 from tuner.api.wire import DryRunMetadata, Job, JobList, JobStatus
 
 logger = logging.getLogger("tuner.api")
@@ -31,7 +30,14 @@ server's clock, not ours, stamps ``created_at``."""
 _LOOKUP_PAGE_SIZE = 50
 
 
-class Jobs(Resource):
+class Jobs(JobResource[Job]):
+    _jobs_path = JOBS_PATH
+    _job_shape = Job
+    # The model a job made belongs with the key that made the job.
+    _tuned_model_key = TunedModelKey.JOB_OWNER
+    # 409 answers a duplicate of an active job (module doc).
+    _conflict_may_be_ours = True
+
     async def dry_run(self, spec: JobCreate) -> DryRunMetadata:
         """The server's figures for ``spec`` (``?dry_run=true``): cost, tokens, steps; no job is
         created. The OAS keeps the parameter although the docs announced its removal."""
@@ -47,38 +53,8 @@ class Jobs(Resource):
 
     async def create(self, spec: JobCreate) -> Job:
         """Create a job from ``spec``; one spec never makes two jobs (see the module doc)."""
-        transport = self._transport
         request = RequestSpec("POST", JOBS_PATH, json=spec.to_body(), secrets=spec.secrets())
-        started = transport.wall_clock()
-        budget = transport.new_budget()
-        may_exist = False
-        while True:
-            if may_exist:
-                found = await self.find_created(spec, since=started)
-                if found is not None:
-                    return found
-            try:
-                sent = await transport.attempt(request, budget)
-            except ConflictError:
-                if not may_exist:
-                    raise  # a duplicate of a job created before this call: not ours to return
-                found = await self.find_created(spec, since=started)
-                if found is not None:
-                    return found
-                raise
-            except APIError as error:
-                delay = transport.retry_delay(error, budget)
-                if delay is None:
-                    raise
-                may_exist = may_exist or _fate_unknown(error)
-                await transport.pause(request, error, delay, budget)
-                continue
-            return self._created(sent)
-
-    def _created(self, sent: Sent) -> Job:
-        job = sent.parse(Job)
-        self._transport.keys.record_owner(job.id, sent.key)
-        return job
+        return await self._create_once(request, lambda since: self.find_created(spec, since=since))
 
     async def find_created(self, spec: JobCreate, *, since: float) -> Job | None:
         """The job ``spec`` made at or after ``since`` (UNIX seconds), if the API lists one."""
@@ -140,27 +116,6 @@ class Jobs(Resource):
 
     async def cancel(self, job_id: str) -> Job:
         return await self._about(job_id, "POST", "/cancel")
-
-    async def _about(self, job_id: str, method: str, tail: str) -> Job:
-        keys = self._transport.keys
-        owner = keys.owner_of(job_id)
-        spec = RequestSpec(method, f"{JOBS_PATH}/{segment(job_id)}{tail}", prefer_key=owner)
-        job = (await self._transport.request(spec)).parse(Job)
-        if (
-            owner is not None
-            and job.fine_tuned_model
-            and keys.owner_of(job.fine_tuned_model) is None
-        ):
-            # The model a job made belongs with the key that made the job.
-            keys.load_owners({job.fine_tuned_model: owner})
-        return job
-
-
-def _fate_unknown(error: APIError) -> bool:
-    """Whether the failed attempt may have created the job anyway."""
-    if isinstance(error, APIConnectionError):
-        return error.maybe_sent
-    return isinstance(error, InternalServerError)
 
 
 def _made_by(job: Job, spec: JobCreate, earliest: float) -> bool:
