@@ -174,6 +174,8 @@ class CancelOutcome:
     id: str
     status: str
     provider_status: str
+    origin: Backend
+    """The server that answered (a sandbox's job is SIMULATED wherever it is shown)."""
 
     @property
     def shown_status(self) -> str:
@@ -297,6 +299,11 @@ class Services:
                         self.settings, **self._client_options
                     )
             return self._openai_client
+
+    def openai_origin(self) -> Backend:
+        """Where OpenAI's results come from, as :meth:`origin` says for Mistral's."""
+        client = self._openai_client
+        return Backend(url=self.openai_backend, sandbox=client.is_sandbox if client else None)
 
     def openai_jobs(self, *, max_active: int | None = None) -> OpenAIJobs:
         """OpenAI's jobs over the OpenAI client and this ledger: recording, polling,
@@ -432,9 +439,10 @@ class Services:
         if await self.job_provider(job_id) == OPENAI:
             changes = await self.openai_jobs().cancel(job_id)
             record = changes.job
-            return CancelOutcome(OPENAI, record.id, record.status, record.provider_status)
+            origin = Backend(url=record.backend, sandbox=record.sandbox)
+            return CancelOutcome(OPENAI, record.id, record.status, record.provider_status, origin)
         job = await self.orchestrator().cancel(job_id)  # recorded by the orchestrator
-        return CancelOutcome(MISTRAL, job.id, job.status, job.status)
+        return CancelOutcome(MISTRAL, job.id, job.status, job.status, self.origin())
 
     async def watch_job(self, job_id: str, *, interval: float) -> AsyncIterator[WatchFrame]:
         """Each poll's view of the job (recorded in the ledger) until it ends, ``interval``

@@ -735,10 +735,13 @@ def _print_comparison(comparison: RunComparison) -> None:
     from tuner.evals.report import SUMMARY_METRICS, format_metric
 
     a, b = comparison.a, comparison.b
+    if comparison.simulated_note:
+        console.print(f"[bold black on yellow] {shown(comparison.simulated_note)} [/]")
     columns = [("A", a, m) for m in a.models] + [("B", b, m) for m in b.models]
     names = [f"{label}·{list(r.models).index(m) + 1}" for label, r, m in columns]
     for name, (_, found, model) in zip(names, columns, strict=True):
-        console.print(f"  {name} = {shown(model)} (run {found.run.run_id})")
+        mark = _origin_mark(found, model)
+        console.print(f"  {name} = {shown(model)} (run {found.run.run_id}){mark}")
     table = Table(show_edge=False)
     table.add_column("metric")
     for name in names:
