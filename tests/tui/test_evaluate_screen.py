@@ -64,6 +64,7 @@ async def test_evaluate_a_job_from_the_jobs_screen(
         summary = plain(screen.query_one("#eval-summary", Static).content, width=160)
         assert f"tuned: {model}" in summary and f"baseline: {BASE_MODEL}" in summary
         assert "token F1" in summary and "judge" in summary
+        assert summary.lstrip().startswith("SIMULATED")  # the sandbox answered and judged
         items = screen.query_one("#eval-items", DataTable)
         assert items.row_count == EVAL_ITEMS
         assert "done" in str(screen.query_one("#eval-stage").render())
