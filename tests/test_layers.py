@@ -83,3 +83,25 @@ def test_the_sandbox_loads_neither_the_client_nor_the_jobs() -> None:
     loaded = _loaded_by("tuner.sandbox")
     bad = _within(loaded, ["tuner.api", "tuner.jobs", "sqlalchemy", "textual", "typer"])
     assert bad == [], f"tuner.sandbox pulls in {', '.join(bad)}"
+
+
+# How a command counts tokens (which vocabulary, which longest example, which counter) is
+# decided in one place, tuner.datasets.providers, for the CLI and the dashboard alike: neither
+# may pick a provider's tokenizer or counter itself (the CLI once had its own OpenAI branch).
+COUNTING_INTERNALS = (
+    "resolve_counting(",
+    "resolve_openai_counting(",
+    "counter_for(",
+    "openai_counter_for(",
+)
+
+
+def test_the_cli_and_the_dashboard_count_tokens_through_the_core() -> None:
+    found = [
+        f"{path.relative_to(ROOT)}: {name}"
+        for package in ("cli", "tui")
+        for path in sorted((ROOT / "tuner" / package).rglob("*.py"))
+        for name in COUNTING_INTERNALS
+        if name in path.read_text(encoding="utf-8")
+    ]
+    assert found == [], "use tuner.datasets.providers (resolve_counting_for, counter_factory)"
