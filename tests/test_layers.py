@@ -105,3 +105,35 @@ def test_the_cli_and_the_dashboard_count_tokens_through_the_core() -> None:
         if name in path.read_text(encoding="utf-8")
     ]
     assert found == [], "use tuner.datasets.providers (resolve_counting_for, counter_factory)"
+
+
+# The CLI and the dashboard take their clients, runners, orchestrators, job queues and daemon
+# from tuner.services (README, "Architecture"): none builds its own, so none can miss what the
+# core wires in (the W&B key, max-active, the cycle lock, the clock, the backend's identity).
+CORE_WIRING = (
+    "TunerClient(",
+    "OpenAIClient(",
+    "Orchestrator(",
+    "Submitter(",
+    "EvalRunner(",
+    "ClassifierRunner(",
+    "OpenAIJobs(",
+    "OpenAICreator(",
+    "Daemon(",
+    "DaemonConfig(",
+    "queue_drainer(",
+    "load_job_detail(",
+    "parse_retry_after(",
+    '"ftjob-"',
+)
+
+
+def test_the_cli_and_the_dashboard_build_no_core_object_themselves() -> None:
+    found = [
+        f"{path.relative_to(ROOT)}: {name}"
+        for package in ("cli", "tui")
+        for path in sorted((ROOT / "tuner" / package).rglob("*.py"))
+        for name in CORE_WIRING
+        if name in path.read_text(encoding="utf-8")
+    ]
+    assert found == [], "take it from tuner.services.Services"

@@ -31,7 +31,7 @@ from pydantic import SecretStr
 
 from tuner.config import Settings
 from tuner.jobs.ledger import Ledger, open_ledger
-from tuner.jobs.records import Backend
+from tuner.jobs.records import Backend, JobRecord
 from tuner.progress import NULL_PROGRESS, Progress
 
 if TYPE_CHECKING:
@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from tuner.api import Job, TunerClient
     from tuner.api.openai import OpenAIClient
     from tuner.evals import EvalRunner
+    from tuner.evals.classifier_runner import ClassifierRunner
     from tuner.evals.runner import Listener
     from tuner.jobs.daemon import Daemon, DaemonConfig, DrainQueue
     from tuner.jobs.detail import JobDetail
@@ -60,6 +61,14 @@ MISTRAL = "mistral"
 OPENAI = "openai"
 _OPENAI_ID_PREFIX = "ftjob-"
 DEFAULT_POLL_INTERVAL = 10.0
+
+
+def job_provider_of(job_id: str, record: JobRecord | None) -> str:
+    """A job's provider: as the ledger's ``record`` says when it has the job, else by the look
+    of its id (OpenAI's ids start ``ftjob-``)."""
+    if record is not None:
+        return record.provider
+    return OPENAI if job_id.startswith(_OPENAI_ID_PREFIX) else MISTRAL
 
 
 def wall_seconds() -> int:
@@ -419,10 +428,7 @@ class Services:
     async def job_provider(self, job_id: str) -> str:
         """The job's provider: as the ledger knows it, else by the look of its id (OpenAI's
         ids start ``ftjob-``)."""
-        record = await self.ledger.aio.get_job(job_id)
-        if record is not None:
-            return record.provider
-        return OPENAI if job_id.startswith(_OPENAI_ID_PREFIX) else MISTRAL
+        return job_provider_of(job_id, await self.ledger.aio.get_job(job_id))
 
     async def refresh_any(self, job_id: str) -> str:
         """Refresh the job from its own provider into the ledger (an OpenAI job with its new
@@ -491,6 +497,13 @@ class Services:
             progress=progress,
             listener=listener,
         )
+
+    def classifier_runner(self, *, progress: Progress = NULL_PROGRESS) -> ClassifierRunner:
+        """The classifier evaluation runner over :attr:`client` and this ledger (a fine-tuned
+        classifier through ``/v1/classifications``, chat baselines through Mistral's chat)."""
+        from tuner.evals.classifier_runner import ClassifierRunner
+
+        return ClassifierRunner(self.client, self.ledger, now=self.clock, progress=progress)
 
     # -- the daemon ---------------------------------------------------------------------------
 

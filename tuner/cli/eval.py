@@ -302,10 +302,10 @@ async def _run_classifier_async(
     quiet: bool,
 ) -> ClassifierReport:
     from tuner.evals import EvalConfigError
-    from tuner.evals.classifier_runner import ClassifierRunner, load_classifier_report
+    from tuner.evals.classifier_runner import load_classifier_report
 
     async with session(ctx) as s:
-        runner = ClassifierRunner(s.client, s.ledger, now=s.clock, progress=progress)
+        runner = s.classifier_runner(progress=progress)
         await runner.learn_backend()
         try:
             plan = await s.ledger.aio.call(runner.plan, data, options)

@@ -97,14 +97,14 @@ def full_job_id(value: str) -> str:
 
 def _mistral_only(job_id: str, what: str, hint: str) -> None:
     """Exit 2 when ``job_id`` is an OpenAI job: ``what`` is a Mistral-only command."""
-    provider = "openai" if _OPENAI_ID.match(job_id) else None
+    from tuner.services import job_provider_of
+
     try:
         with open_ledger() as ledger:
             record = ledger.get_job(job_id)
-            provider = record.provider if record is not None else provider
     except LedgerError:
-        pass
-    if provider == "openai":
+        record = None
+    if job_provider_of(job_id, record) == "openai":
         fail(f"job {job_id} is an OpenAI job: {what}", hint=hint)
 
 
