@@ -26,6 +26,7 @@ CONTRACTS = [
     "fastapi, uvicorn and starlette only in tuner.sandbox",
     "the sandbox never reaches the client or the jobs (not even indirectly)",
     "the core never reaches the UI or the CLI (not even indirectly)",
+    "the official SDKs only in tests (tuner speaks HTTP itself)",
 ]
 
 
