@@ -26,6 +26,7 @@ CONTRACTS = [
     "fastapi, uvicorn and starlette only in tuner.sandbox",
     "the sandbox never reaches the client or the jobs (not even indirectly)",
     "the core never reaches the UI or the CLI (not even indirectly)",
+    "the official SDKs only in tests (tuner speaks HTTP itself)",
 ]
 
 
@@ -83,3 +84,57 @@ def test_the_sandbox_loads_neither_the_client_nor_the_jobs() -> None:
     loaded = _loaded_by("tuner.sandbox")
     bad = _within(loaded, ["tuner.api", "tuner.jobs", "sqlalchemy", "textual", "typer"])
     assert bad == [], f"tuner.sandbox pulls in {', '.join(bad)}"
+
+
+# How a command counts tokens (which vocabulary, which longest example, which counter) is
+# decided in one place, tuner.datasets.providers, for the CLI and the dashboard alike: neither
+# may pick a provider's tokenizer or counter itself (the CLI once had its own OpenAI branch).
+COUNTING_INTERNALS = (
+    "resolve_counting(",
+    "resolve_openai_counting(",
+    "counter_for(",
+    "openai_counter_for(",
+)
+
+
+def test_the_cli_and_the_dashboard_count_tokens_through_the_core() -> None:
+    found = [
+        f"{path.relative_to(ROOT)}: {name}"
+        for package in ("cli", "tui")
+        for path in sorted((ROOT / "tuner" / package).rglob("*.py"))
+        for name in COUNTING_INTERNALS
+        if name in path.read_text(encoding="utf-8")
+    ]
+    assert found == [], "use tuner.datasets.providers (resolve_counting_for, counter_factory)"
+
+
+# The CLI and the dashboard take their clients, runners, orchestrators, job queues and daemon
+# from tuner.services (README, "Architecture"): none builds its own, so none can miss what the
+# core wires in (the W&B key, max-active, the cycle lock, the clock, the backend's identity).
+CORE_WIRING = (
+    "TunerClient(",
+    "OpenAIClient(",
+    "Orchestrator(",
+    "Submitter(",
+    "EvalRunner(",
+    "ClassifierRunner(",
+    "OpenAIJobs(",
+    "OpenAICreator(",
+    "Daemon(",
+    "DaemonConfig(",
+    "queue_drainer(",
+    "load_job_detail(",
+    "parse_retry_after(",
+    '"ftjob-"',
+)
+
+
+def test_the_cli_and_the_dashboard_build_no_core_object_themselves() -> None:
+    found = [
+        f"{path.relative_to(ROOT)}: {name}"
+        for package in ("cli", "tui")
+        for path in sorted((ROOT / "tuner" / package).rglob("*.py"))
+        for name in CORE_WIRING
+        if name in path.read_text(encoding="utf-8")
+    ]
+    assert found == [], "take it from tuner.services.Services"

@@ -224,3 +224,31 @@ def test_unknown_and_completion_models_are_refused_in_one_line() -> None:
         resolve_openai_counting("gpt-4o-mini", 0)
     assert resolve_openai_counting(None).model == openai_tokens.DEFAULT_OPENAI_MODEL
     assert resolve_openai_counting("gpt-4o", 4096).seq_len == 4096
+
+
+def test_one_resolution_and_one_counter_factory_for_both_providers() -> None:
+    import pickle
+
+    from tuner.datasets.openai_tokens import OpenAITokenCounter, resolve_openai_counting
+    from tuner.datasets.providers import counter_factory, resolve_counting_for
+    from tuner.datasets.tokenizers import InvalidSeqLenError, resolve_counting
+    from tuner.datasets.tokens import MistralTokenCounter
+
+    assert resolve_counting_for("openai", None) == resolve_openai_counting(None)
+    assert resolve_counting_for("openai", "gpt-4o-mini-2024-07-18", None, 4096) == (
+        resolve_openai_counting("gpt-4o-mini-2024-07-18", 4096)
+    )
+    assert resolve_counting_for("mistral", None) == resolve_counting(None, None)
+    assert resolve_counting_for("mistral", None, "v3-tekken") == resolve_counting(None, "v3-tekken")
+    with pytest.raises(ValueError, match="Mistral's"):
+        resolve_counting_for("openai", None, "v3-tekken")
+    with pytest.raises(InvalidSeqLenError):
+        resolve_counting_for("openai", None, None, 0)
+    with pytest.raises(ValueError, match="unknown provider"):
+        resolve_counting_for("other", None)
+
+    openai = counter_factory("openai", resolve_counting_for("openai", None).tokenizer)
+    mistral = counter_factory("mistral", resolve_counting_for("mistral", None).tokenizer)
+    # Worker processes get the factory pickled: it must survive that.
+    assert isinstance(pickle.loads(pickle.dumps(openai))(), OpenAITokenCounter)
+    assert isinstance(pickle.loads(pickle.dumps(mistral))(), MistralTokenCounter)

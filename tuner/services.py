@@ -31,7 +31,7 @@ from pydantic import SecretStr
 
 from tuner.config import Settings
 from tuner.jobs.ledger import Ledger, open_ledger
-from tuner.jobs.records import Backend
+from tuner.jobs.records import Backend, JobRecord
 from tuner.progress import NULL_PROGRESS, Progress
 
 if TYPE_CHECKING:
@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from tuner.api import Job, TunerClient
     from tuner.api.openai import OpenAIClient
     from tuner.evals import EvalRunner
+    from tuner.evals.classifier_runner import ClassifierRunner
     from tuner.evals.runner import Listener
     from tuner.jobs.daemon import Daemon, DaemonConfig, DrainQueue
     from tuner.jobs.detail import JobDetail
@@ -60,6 +61,14 @@ MISTRAL = "mistral"
 OPENAI = "openai"
 _OPENAI_ID_PREFIX = "ftjob-"
 DEFAULT_POLL_INTERVAL = 10.0
+
+
+def job_provider_of(job_id: str, record: JobRecord | None) -> str:
+    """A job's provider: as the ledger's ``record`` says when it has the job, else by the look
+    of its id (OpenAI's ids start ``ftjob-``)."""
+    if record is not None:
+        return record.provider
+    return OPENAI if job_id.startswith(_OPENAI_ID_PREFIX) else MISTRAL
 
 
 def wall_seconds() -> int:
@@ -174,6 +183,8 @@ class CancelOutcome:
     id: str
     status: str
     provider_status: str
+    origin: Backend
+    """The server that answered (a sandbox's job is SIMULATED wherever it is shown)."""
 
     @property
     def shown_status(self) -> str:
@@ -298,6 +309,11 @@ class Services:
                     )
             return self._openai_client
 
+    def openai_origin(self) -> Backend:
+        """Where OpenAI's results come from, as :meth:`origin` says for Mistral's."""
+        client = self._openai_client
+        return Backend(url=self.openai_backend, sandbox=client.is_sandbox if client else None)
+
     def openai_jobs(self, *, max_active: int | None = None) -> OpenAIJobs:
         """OpenAI's jobs over the OpenAI client and this ledger: recording, polling,
         cancelling and OpenAI's submission queue (``max_active`` overrides the setting)."""
@@ -412,10 +428,7 @@ class Services:
     async def job_provider(self, job_id: str) -> str:
         """The job's provider: as the ledger knows it, else by the look of its id (OpenAI's
         ids start ``ftjob-``)."""
-        record = await self.ledger.aio.get_job(job_id)
-        if record is not None:
-            return record.provider
-        return OPENAI if job_id.startswith(_OPENAI_ID_PREFIX) else MISTRAL
+        return job_provider_of(job_id, await self.ledger.aio.get_job(job_id))
 
     async def refresh_any(self, job_id: str) -> str:
         """Refresh the job from its own provider into the ledger (an OpenAI job with its new
@@ -432,9 +445,10 @@ class Services:
         if await self.job_provider(job_id) == OPENAI:
             changes = await self.openai_jobs().cancel(job_id)
             record = changes.job
-            return CancelOutcome(OPENAI, record.id, record.status, record.provider_status)
+            origin = Backend(url=record.backend, sandbox=record.sandbox)
+            return CancelOutcome(OPENAI, record.id, record.status, record.provider_status, origin)
         job = await self.orchestrator().cancel(job_id)  # recorded by the orchestrator
-        return CancelOutcome(MISTRAL, job.id, job.status, job.status)
+        return CancelOutcome(MISTRAL, job.id, job.status, job.status, self.origin())
 
     async def watch_job(self, job_id: str, *, interval: float) -> AsyncIterator[WatchFrame]:
         """Each poll's view of the job (recorded in the ledger) until it ends, ``interval``
@@ -483,6 +497,13 @@ class Services:
             progress=progress,
             listener=listener,
         )
+
+    def classifier_runner(self, *, progress: Progress = NULL_PROGRESS) -> ClassifierRunner:
+        """The classifier evaluation runner over :attr:`client` and this ledger (a fine-tuned
+        classifier through ``/v1/classifications``, chat baselines through Mistral's chat)."""
+        from tuner.evals.classifier_runner import ClassifierRunner
+
+        return ClassifierRunner(self.client, self.ledger, now=self.clock, progress=progress)
 
     # -- the daemon ---------------------------------------------------------------------------
 

@@ -46,8 +46,3 @@ def inert(text: object, *, multiline: bool = False) -> str:
     """
     shown = text if isinstance(text, str) else str(text)
     return shown.translate(_TABLE_MULTILINE if multiline else _TABLE)
-
-
-def is_inert(text: str) -> bool:
-    """True when :func:`inert` would leave ``text`` unchanged (no control character at all)."""
-    return inert(text) == text

@@ -357,3 +357,57 @@ async def test_sandbox_header_is_recorded(
         assert client.is_sandbox is True
         await client.files.get(FILE_ID)
         assert client.is_sandbox is False
+
+
+@pytest.mark.parametrize(
+    ("headers", "asked"),
+    [
+        ({"Retry-After": "3600"}, 3600.0),
+        ({"retry-after-ms": "7200000"}, 7200.0),
+        ("date", 5400.0),
+    ],
+)
+async def test_the_openai_client_takes_the_same_retry_after_policy(
+    fake_time: FakeTime,
+    headers: dict[str, str] | str,
+    asked: float,
+) -> None:
+    # One parser and one policy for both clients: OpenAI's answers a wait past the cap with the
+    # same error saying when to retry, and waits one within it exactly.
+    from tuner.api.openai import OpenAIClient
+
+    if headers == "date":
+        when = datetime.fromtimestamp(fake_time.wall() + asked, UTC)
+        headers = {"Retry-After": format_datetime(when, usegmt=True)}
+    assert isinstance(headers, dict)
+    base = "https://api.openai.test/v1"
+    router = respx.mock(base_url=base, assert_all_called=False)
+    limited = router.get("/files/file-abc").respond(
+        429, headers=headers, json={"error": {"message": "Rate limit reached"}}
+    )
+    policy = RetryPolicy(max_attempts=5, max_elapsed=100_000.0, retry_after_cap=60.0)
+    options: dict[str, object] = {
+        "base_url": base,
+        "retry": policy,
+        "sleep": fake_time.sleep,
+        "clock": fake_time.monotonic,
+        "wall_clock": fake_time.wall,
+    }
+    async with router, OpenAIClient([KEY_A], **options) as client:  # type: ignore[arg-type]
+        asked_at = fake_time.wall()
+        with pytest.raises(RateLimitError) as caught:
+            await client.files.get("file-abc")
+        assert limited.call_count == 1 and fake_time.sleeps == []  # (respx resets on exit)
+    assert caught.value.retry_after == pytest.approx(asked, abs=1.0)
+    assert "longer than retry_after_cap (60 s): retry after " in caught.value.message
+    assert caught.value.message.endswith(utc(asked_at + caught.value.retry_after))
+
+    short = router.get("/files/file-def").mock(
+        side_effect=[
+            httpx.Response(429, headers={"retry-after-ms": "1500"}),
+            httpx.Response(200, json={"id": "file-def", "object": "file", "bytes": 1}),
+        ]
+    )
+    async with router, OpenAIClient([KEY_A], **options) as client:  # type: ignore[arg-type]
+        await client.files.get("file-def")
+        assert short.call_count == 2 and fake_time.sleeps == [1.5]

@@ -45,6 +45,8 @@ def test_create_watch_show_list(env: SandboxHandle, tmp_path: Path) -> None:
     assert created.exit_code == 0, created.output
     [job] = data(created)
     assert job["status"] == "QUEUED" and job["suffix"] == "cli-v1"
+    sandbox = {"url": env.url, "sandbox": True}
+    assert job["backend"] == sandbox
     assert "local estimate" in created.stderr  # the cost was shown (on stderr: stdout is JSON)
 
     watched = run("jobs", "watch", job["id"], "--interval", "10")
@@ -78,7 +80,14 @@ def test_create_watch_show_list(env: SandboxHandle, tmp_path: Path) -> None:
     assert "SIMULATED" in run("jobs", "list").stdout
     for command in ("events", "checkpoints"):
         listing = run("jobs", command, job["id"], "--json")
-        assert listing.exit_code == 0 and data(listing) == view[command]
+        assert listing.exit_code == 0
+        # Each item as the job view has it, with the server that reported it.
+        assert [item.pop("backend") for item in data(listing)] == [sandbox] * len(view[command])
+        assert [{k: v for k, v in item.items() if k != "backend"} for item in data(listing)] == (
+            view[command]
+        )
+        text = run("jobs", command, job["id"])
+        assert text.exit_code == 0 and text.stdout.lstrip().startswith("SIMULATED"), command
     shown_text = run("jobs", "show", job["id"])
     assert shown_text.exit_code == 0
     assert shown_text.stdout.lstrip().startswith("SIMULATED")
@@ -99,11 +108,13 @@ def test_create_asks_and_a_no_leaves_the_job_validated(env: SandboxHandle, tmp_p
     assert declined.exit_code == 1
     assert "Start this job for about $4.00?" in declined.output
     assert "tuner jobs start" in declined.output
+    assert "SIMULATED" in declined.stdout  # the sandbox's job, as it was created
     job_id = json.loads(run("jobs", "list", "--json").stdout)[0]["id"]
 
     started = run("jobs", "start", job_id, input="y\n")
     assert started.exit_code == 0, started.output
     assert "QUEUED" in started.stdout
+    assert started.stdout.lstrip().startswith("SIMULATED")
 
 
 def test_auto_start_false_and_budget(env: SandboxHandle, tmp_path: Path) -> None:
@@ -203,6 +214,7 @@ def test_cancel_asks_and_watch_exits_1(env: SandboxHandle, tmp_path: Path) -> No
     assert kept.exit_code == 1 and "not cancelled" in kept.output
     cancelled = run("jobs", "cancel", job["id"], "--yes")
     assert cancelled.exit_code == 0, cancelled.output
+    assert cancelled.stdout.lstrip().startswith("SIMULATED")
 
     watched = run("jobs", "watch", job["id"], "--interval", "5")
     assert watched.exit_code == 1 and "CANCELLED" in watched.output
@@ -244,9 +256,14 @@ def test_files_upload_once_list_show_download_delete(env: SandboxHandle, tmp_pat
     assert first.exit_code == 0 and again.exit_code == 0, first.output + again.output
     [uploaded], [reused] = data(first), data(again)
     assert not uploaded["reused"] and reused["reused"] and reused["id"] == uploaded["id"]
+    sandbox = {"url": env.url, "sandbox": True}
+    assert uploaded["backend"] == reused["backend"] == sandbox
     [listed] = data(run("files", "list", "--json"))
     assert listed["id"] == uploaded["id"] and listed["filename"] == "train.jsonl"
-    assert data(run("files", "show", uploaded["id"], "--json"))["num_lines"] == len(QUESTIONS)
+    file_json = data(run("files", "show", uploaded["id"], "--json"))
+    assert file_json["num_lines"] == len(QUESTIONS) and file_json["backend"] == sandbox
+    assert run("files", "show", uploaded["id"]).stdout.lstrip().startswith("SIMULATED")
+    assert run("files", "upload", str(path), "-q").stdout.lstrip().startswith("SIMULATED")
 
     target = tmp_path / "copy.jsonl"
     fetched = run("files", "download", uploaded["id"], "--out", str(target), "-q")
@@ -298,9 +315,17 @@ def test_models_commands(env: SandboxHandle, tmp_path: Path) -> None:
 
     renamed = run("models", "rename", model, "--name", "support bot", "--json")
     assert renamed.exit_code == 0 and data(renamed)["name"] == "support bot"
-    assert data(run("models", "archive", model, "--json"))["archived"] is True
+    archived = data(run("models", "archive", model, "--json"))
+    assert archived["archived"] is True
     assert data(run("models", "unarchive", model, "--json"))["archived"] is False
-    assert data(run("models", "show", model, "--json"))["id"] == model
+    card = data(run("models", "show", model, "--json"))
+    assert card["id"] == model
+    # A sandbox's model wherever it is shown: JSON says where from, text says SIMULATED.
+    sandbox = {"url": env.url, "sandbox": True}
+    assert data(renamed)["backend"] == archived["backend"] == card["backend"] == sandbox
+    for command in (("show",), ("rename", "--name", "again"), ("archive",), ("unarchive",)):
+        text = run("models", command[0], model, *command[1:])
+        assert text.exit_code == 0 and text.stdout.lstrip().startswith("SIMULATED"), command
     assert [c["id"] for c in data(run("models", "list", "--fine-tuned", "--json"))] == [model]
     assert run("models", "delete", model, input="n\n").exit_code == 1
     assert run("models", "delete", model, "--yes").exit_code == 0

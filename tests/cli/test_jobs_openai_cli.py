@@ -64,6 +64,8 @@ def test_openai_and_mistral_jobs_side_by_side(
         "VALIDATING",
     )
     assert "ESTIMATES" in created.stderr and "unconfirmed (2026-04)" in created.stderr
+    sandbox = {"url": oai.url + "/v1", "sandbox": True}
+    assert job["backend"] == sandbox
 
     oai.advance(PAST_THE_END)
     shown = run("jobs", "show", job["id"], "--json")
@@ -75,7 +77,12 @@ def test_openai_and_mistral_jobs_side_by_side(
         "succeeded",
     )
     assert view["checkpoints"] and any(e["name"] == "metrics" for e in view["events"])
-    assert view["backend"] == {"url": oai.url + "/v1", "sandbox": True}
+    assert view["backend"] == sandbox
+    for command in ("events", "checkpoints"):
+        listing = data(run("jobs", command, job["id"], "--json"))
+        assert listing and all(item["backend"] == sandbox for item in listing), command
+        text = run("jobs", command, job["id"])
+        assert text.exit_code == 0 and text.stdout.lstrip().startswith("SIMULATED"), command
     text = run("jobs", "show", job["id"])
     assert "SUCCESS (succeeded)" in text.stdout and "SIMULATED" in text.stdout
     # The estimate agreed to, beside what the job's own trained tokens cost at the table's price.
@@ -111,6 +118,7 @@ def test_cancel_and_start_go_to_the_jobs_provider(
     cancelled = run("jobs", "cancel", job["id"], "--yes")
     assert cancelled.exit_code == 0, cancelled.output
     assert "CANCELLED (cancelled)" in cancelled.stdout
+    assert cancelled.stdout.lstrip().startswith("SIMULATED")
 
 
 def test_over_budget_creates_nothing_and_says_why(

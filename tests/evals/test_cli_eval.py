@@ -140,10 +140,11 @@ def test_terminal_report_and_stored_runs(cli: CliRunner, tuned: Tuned, tmp_path:
     assert body["candidate_b"] == BASE_MODEL
     assert body["paired"][0]["items"] == 6
     assert body["paired"][0]["mean_difference"] < 0  # the base does worse than the tuned model
-    assert (
-        "token_f1"
-        in invoke(cli, "eval", "compare", run_id, json.loads(other.stdout)["run_id"]).stdout
-    )
+    compared_text = invoke(cli, "eval", "compare", run_id, json.loads(other.stdout)["run_id"])
+    assert "token_f1" in compared_text.stdout
+    # Both runs asked the sandbox: the comparison is as SIMULATED as they are, model by model.
+    assert compared_text.stdout.lstrip().startswith("SIMULATED")
+    assert compared_text.stdout.count("SIMULATED: sandbox at") == 3  # A·1, A·2 and B·1
 
 
 def test_user_errors_exit_with_one_line(cli: CliRunner, tuned: Tuned, tmp_path: Path) -> None:

@@ -1,8 +1,9 @@
 """The async core never blocks its event loop on the ledger.
 
 Every transaction of ``SlowLedger`` takes ``DELAY`` seconds longer (a far-away PostgreSQL, a
-busy SQLite file) and notes the thread it ran on. The poller, the submitter, the orchestrator
-and a daemon cycle then run against the sandbox on a loop in asyncio's debug mode, which logs
+busy SQLite file) and notes the thread it ran on. The poller, the submitter, the orchestrator,
+OpenAI's create/poll/cancel and a daemon cycle (Mistral alone, then both providers with OpenAI's
+queue) then run against the sandboxes on a loop in asyncio's debug mode, which logs
 "Executing <callback> took N seconds" for any callback that holds the loop longer than
 ``loop.slow_callback_duration`` (``SLOW_CALLBACK``). Two checks, each enough on its own:
 
@@ -12,8 +13,9 @@ and a daemon cycle then run against the sandbox on a loop in asyncio's debug mod
   elsewhere (the flow did use the slow ledger).
 
 Against the code before ``Ledger.aio`` every flow test here fails both checks. A static check
-adds what no flow test reaches: no coroutine of the core (jobs, evals, services) or the TUI calls
-a blocking ledger operation itself. The threshold keeps a
+adds what no flow test reaches: no coroutine of the core (jobs, evals, services), the TUI or the
+CLI calls a blocking ledger operation itself, and every module with coroutines that reach a
+ledger is one it reads. The threshold keeps a
 wide margin over the core's own callbacks (at most ~0.14 s measured on a 2-core machine at load
 10) because one-off costs that are not the ledger's are paid before the watch: building the
 wire models' validators, opening the client's connections, and a full garbage collection.
@@ -26,6 +28,7 @@ import asyncio
 import gc
 import inspect
 import logging
+import re
 import threading
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
@@ -37,10 +40,16 @@ import pytest
 from sqlalchemy import Connection
 
 from tuner.api import TunerClient, wire
+from tuner.api.openai import OpenAIClient
+from tuner.api.openai import wire as openai_wire
+from tuner.api.openai.wire import OpenAIWire
+from tuner.api.retry import RetryPolicy
 from tuner.api.wire import WireModel
 from tuner.jobs.daemon import Daemon, DaemonConfig, queue_drainer
 from tuner.jobs.ledger import Ledger
 from tuner.jobs.notifiers import LogNotifier
+from tuner.jobs.openai_create import OpenAICreator
+from tuner.jobs.openai_jobs import OpenAIJobs
 from tuner.jobs.orchestrator import Orchestrator, Plan
 from tuner.jobs.poller import DETAIL_CONCURRENCY, poll_once
 from tuner.jobs.spec import load_spec
@@ -49,7 +58,9 @@ from tuner.sandbox import SandboxHandle
 
 from .conftest import CreateJob
 from .flow_support import (
+    API_KEY,
     NOW,
+    FakeMonotonic,
     advancing_sleep,
     make_client,
     sandbox_clock,
@@ -108,28 +119,46 @@ def run_watched(
 ) -> T:
     """Run ``main`` with a client of the sandbox, on a debug-mode loop, with the ledger slowed
     down; assert the loop was never held by the ledger (see the module doc)."""
+
+    async def watched() -> T:
+        async with make_client(sandbox) as client:
+            await _open_connections(client)
+            return await _slowed(ledger, main(client))
+
+    return _run_on_a_debug_loop(ledger, watched, caplog)
+
+
+async def _slowed(ledger: SlowLedger, flow: Awaitable[T]) -> T:
+    """``flow`` with the ledger slowed down and the loop watched (the warm-up before is not)."""
+    loop = asyncio.get_running_loop()
+    loop.slow_callback_duration = SLOW_CALLBACK
+    ledger.delay = DELAY
+    try:
+        return await flow
+    finally:
+        ledger.delay = 0.0
+        loop.slow_callback_duration = 3600.0
+
+
+def _run_on_a_debug_loop(
+    ledger: SlowLedger, watched: Callable[[], Awaitable[T]], caplog: pytest.LogCaptureFixture
+) -> T:
+    """Run ``watched`` (which slows the ledger down with :func:`_slowed`) on a debug-mode
+    loop; assert the loop was never held by the ledger (see the module doc)."""
     _build_wire_models()
     caplog.set_level(logging.WARNING, logger="asyncio")
     loop_thread = threading.get_ident()
 
-    async def watched() -> T:
-        loop = asyncio.get_running_loop()
-        async with make_client(sandbox) as client:
-            loop.slow_callback_duration = 3600.0  # not yet: the warm-up is not watched
-            await _open_connections(client)
-            loop.slow_callback_duration = SLOW_CALLBACK
-            ledger.delay = DELAY
-            try:
-                return await main(client)
-            finally:
-                ledger.delay = 0.0
+    async def unwatched_warm_up() -> T:
+        asyncio.get_running_loop().slow_callback_duration = 3600.0
+        return await watched()
 
     # A full garbage collection of this process (sandbox included) takes up to 0.35 s on a busy
     # machine, wherever it falls: not the ledger's doing, so none runs during the watch.
     gc.collect()
     gc.disable()
     try:
-        result = asyncio.run(watched(), debug=True)
+        result = asyncio.run(unwatched_warm_up(), debug=True)
     finally:
         gc.enable()
 
@@ -144,9 +173,10 @@ def run_watched(
 def _build_wire_models() -> None:
     """Build the wire models' validators now: ``tuner.api.wire`` defers that to their first use
     (``defer_build``), a one-off of up to 0.2 s on a busy machine that is not the ledger's."""
-    for model in vars(wire).values():
-        if isinstance(model, type) and issubclass(model, WireModel):
-            model.model_rebuild()
+    for module, base in ((wire, WireModel), (openai_wire, OpenAIWire)):
+        for model in vars(module).values():
+            if isinstance(model, type) and issubclass(model, base) and model is not base:
+                model.model_rebuild()
 
 
 async def _open_connections(client: TunerClient) -> None:
@@ -281,6 +311,133 @@ def test_a_daemon_cycle_leaves_the_loop_free(
     assert statuses(slow_ledger, job_id) == ["QUEUED"]
 
 
+# -- OpenAI: its queue, its poller and the daemon's cycle over both providers -----------------
+
+
+def openai_client(oai: SandboxHandle) -> OpenAIClient:
+    mono = FakeMonotonic()
+    return OpenAIClient(
+        [API_KEY],
+        base_url=oai.url + "/v1",
+        retry=RetryPolicy(max_attempts=3, backoff_initial=0.01, backoff_max=0.05),
+        sleep=mono.sleep,
+        clock=mono,
+        wall_clock=oai.clock.now,
+    )
+
+
+def openai_spec(folder: Path, suffix: str) -> Path:
+    from .test_openai_jobs import BASE, conversations
+
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "train.jsonl").write_bytes(conversations(prefix=suffix))
+    path = folder / "job.toml"
+    path.write_text(
+        f'provider = "openai"\nmodel = "{BASE}"\nsuffix = "{suffix}"\n'
+        'training_files = ["train.jsonl"]\n[hyperparameters]\nn_epochs = 2\n',
+        encoding="utf-8",
+    )
+    return path
+
+
+def test_an_openai_create_poll_and_cancel_leave_the_loop_free(
+    tmp_path: Path,
+    slow_ledger: SlowLedger,
+    start_sandbox: Callable[..., SandboxHandle],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from .test_openai_jobs import PAST_THE_END
+
+    oai = start_sandbox(provider="openai")
+    specs = [load_spec(openai_spec(tmp_path / name, name)) for name in ("done", "stopped")]
+
+    async def watched() -> tuple[str, str, str]:
+        async with openai_client(oai) as client:
+            await client.jobs.list().to_list()  # connections and imports: not the ledger's
+            jobs = OpenAIJobs(
+                client, slow_ledger, backend=oai.url + "/v1", clock=sandbox_clock(oai)
+            )
+            creator = OpenAICreator(jobs, confirm=lambda plan: True)
+
+            async def flow() -> tuple[str, str, str]:
+                done, stopped = [await creator.create(spec) for spec in specs]
+                assert done.outcome == stopped.outcome == "started", done.message
+                oai.advance(30)  # both train now: "stopped" is cancelled while it trains
+                await jobs.refresh(stopped.jobs[0].id)
+                cancelled = await jobs.cancel(stopped.jobs[0].id)
+                oai.advance(PAST_THE_END)
+                poll = await jobs.poll()
+                assert poll.fetched, "the poll recorded nothing"
+                return done.jobs[0].id, stopped.jobs[0].id, cancelled.job.status
+
+            return await _slowed(slow_ledger, flow())
+
+    done_id, stopped_id, cancelled = _run_on_a_debug_loop(slow_ledger, watched, caplog)
+
+    assert statuses(slow_ledger, done_id)[-1] == "SUCCESS"
+    assert slow_ledger.checkpoints(done_id) and slow_ledger.events(done_id)
+    assert cancelled in ("CANCELLATION_REQUESTED", "CANCELLED")
+    assert statuses(slow_ledger, stopped_id)[-1] == "CANCELLED"
+
+
+def test_a_daemon_cycle_over_both_providers_leaves_the_loop_free(
+    tmp_path: Path,
+    slow_ledger: SlowLedger,
+    sandbox: SandboxHandle,
+    start_sandbox: Callable[..., SandboxHandle],
+    create_job: CreateJob,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from tuner.api.openai import OpenAIJobCreate
+
+    oai = start_sandbox(provider="openai")
+    mistral_job = create_job("daemon-both")
+    config = DaemonConfig(interval=0.05, idle_interval=0.05, stop_grace=1.0, lease_ttl=30)
+
+    async def watched() -> tuple[int, str]:
+        async with make_client(sandbox) as client, openai_client(oai) as oclient:
+            await _open_connections(client)
+            await oclient.jobs.list().to_list()
+            jobs = OpenAIJobs(
+                oclient, slow_ledger, backend=oai.url + "/v1", clock=sandbox_clock(oai)
+            )
+            uploaded = await oclient.files.upload(
+                openai_spec(tmp_path / "daemon", "daemon").with_name("train.jsonl"),
+                purpose="fine-tune",
+            )
+            request = OpenAIJobCreate(model="gpt-4o-mini-2024-07-18", training_file=uploaded.id)
+            # Queued for the daemon to create: its cycle drains OpenAI's queue and polls both.
+            [entry] = await slow_ledger.aio.call(
+                slow_ledger.enqueue, [request.to_body()], now=NOW, provider="openai"
+            )
+            daemon = Daemon(
+                client,
+                slow_ledger,
+                [LogNotifier()],
+                config,
+                drain_queue=queue_drainer(
+                    client, slow_ledger, backend=sandbox.url, clock=sandbox_clock(sandbox)
+                ),
+                clock=sandbox.clock.now,
+                openai=jobs,
+            )
+
+            async def flow() -> tuple[int, str]:
+                report = await daemon.run_once()
+                assert report.ran and report.error is None and report.openai_error is None
+                return report.delivery.sent, entry.id
+
+            return await _slowed(slow_ledger, flow())
+
+    sent, entry_id = _run_on_a_debug_loop(slow_ledger, watched, caplog)
+
+    assert sent >= 1  # at least the Mistral job's QUEUED was announced
+    assert statuses(slow_ledger, mistral_job) == ["QUEUED"]
+    assert [e.id for e in slow_ledger.entries_in_state("submitted")] == [entry_id]
+    [created] = slow_ledger.list_jobs(backend=oai.url + "/v1")
+    assert created.provider == "openai"
+
+
 # -- static: the loop-side code never calls the blocking ledger -------------------------------
 
 REPO = Path(__file__).resolve().parents[2]
@@ -364,3 +521,16 @@ def test_no_coroutine_of_the_async_core_calls_the_blocking_ledger() -> None:
         for line, call in blocking_ledger_calls(path.read_text(encoding="utf-8"))
     ]
     assert found == [], "await ledger.aio.<operation>(...) instead"
+
+
+def test_the_static_check_covers_every_module_with_coroutines_that_reach_a_ledger() -> None:
+    # A new package with async code and a ledger (as OpenAI's jobs were) is checked too.
+    covered = [REPO / place for place in ASYNC_CORE]
+    uncovered = [
+        str(path.relative_to(REPO))
+        for path in sorted((REPO / "tuner").rglob("*.py"))
+        if "async def" in (text := path.read_text(encoding="utf-8"))
+        and re.search(r"ledger\w*\.(?:aio\.)?\w+\(", text, re.IGNORECASE)
+        and not any(path == place or place in path.parents for place in covered)
+    ]
+    assert uncovered == [], "add them to ASYNC_CORE"

@@ -64,6 +64,7 @@ async def test_evaluate_a_job_from_the_jobs_screen(
         summary = plain(screen.query_one("#eval-summary", Static).content, width=160)
         assert f"tuned: {model}" in summary and f"baseline: {BASE_MODEL}" in summary
         assert "token F1" in summary and "judge" in summary
+        assert summary.lstrip().startswith("SIMULATED")  # the sandbox answered and judged
         items = screen.query_one("#eval-items", DataTable)
         assert items.row_count == EVAL_ITEMS
         assert "done" in str(screen.query_one("#eval-stage").render())
@@ -144,3 +145,39 @@ async def test_the_tuned_model_is_shown_whole(
         summary = rendered(screen.query_one("#eval-summary", Static))
         assert f"tuned: {model}" in summary
         assert f"baseline: {BASE_MODEL}" in summary
+
+
+def test_a_run_over_a_sandbox_and_a_real_api_says_which_model_is_simulated() -> None:
+    from tuner.evals.report import RunReport
+    from tuner.jobs.records import Backend, EvalRunRecord
+    from tuner.tui.screens.evaluate import run_head
+
+    def report(*sandboxes: bool) -> str:
+        run = EvalRunRecord(
+            run_id="ev0123456789abcd",
+            data_path="/data/eval.jsonl",
+            data_hash="0" * 64,
+            models=["openai:ft:gpt-4o-mini:tuned", "open-mistral-7b"],
+            judge=None,
+            params={},
+            status="completed",
+            created_at=1,
+            updated_at=1,
+            backends=[
+                Backend(url=f"http://127.0.0.1:{port}", sandbox=flag)
+                for port, flag in zip((9001, 9002), sandboxes, strict=True)
+            ],
+        )
+        found = RunReport(run, models={}, judge=None, rows=[], items_in_file=None, note=None)
+        return run_head(found).plain
+
+    mixed = report(True, False).splitlines()
+    assert mixed[0].startswith(" SIMULATED") and "127.0.0.1:9001" in mixed[0]
+    assert "9002" not in mixed[0]  # the real API is not named a sandbox
+    tuned = next(line for line in mixed if line.startswith("tuned: "))
+    baseline = next(line for line in mixed if line.startswith("baseline: "))
+    assert tuned.rstrip().endswith("SIMULATED") and baseline.rstrip().endswith("API")
+    # One origin for both: the banner (or its absence) says it all, no per-model mark.
+    marks = ("SIMULATED", "API")
+    assert not any(line.rstrip().endswith(marks) for line in report(True, True).splitlines())
+    assert "SIMULATED" not in report(False, False)

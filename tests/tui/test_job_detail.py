@@ -177,6 +177,7 @@ async def test_detail_of_a_running_job_follows_it_to_success(
         assert screen.detail.job.fine_tuned_model
         title = str(screen.query_one("#job-title").render())
         assert "SUCCESS" in title and screen.detail.job.fine_tuned_model in title
+        assert title.lstrip().startswith("SIMULATED")  # the sandbox's job
 
 
 async def test_start_then_cancel_from_the_detail(

@@ -113,6 +113,10 @@ async def test_an_openai_spec_is_created_followed_and_not_offered_a_start(
         assert mistral_jobs(jobs) == []
         [row] = app.snapshot.rows
         assert (row.id, row.provider, row.suffix) == (created["id"], "openai", "care")
+        # A sandbox's job of the other provider: the status bar says so (its URL is Mistral's).
+        assert row.simulated and app.status.other_sandboxes == ("openai",)
+        bar = str(app.screen.query_one("#status-backend").render())
+        assert "openai: SANDBOX" in bar
         # Start is not offered for an OpenAI row (OpenAI starts on create).
         assert app.screen.check_action("start_job", ()) is None
         await pilot.press("s")

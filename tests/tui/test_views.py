@@ -17,7 +17,7 @@ from tuner.tui.views.charts import histogram
 from tuner.tui.views.conversation import pointer_of, read_line
 from tuner.tui.views.jobs import KeyHealth, StatusInfo, job_row, key_health
 from tuner.tui.widgets.charts import step_ticks
-from tuner.tui.widgets.jobs_table import column_layout, column_widths, keep_end, row_cells
+from tuner.tui.widgets.jobs_table import column_layout, keep_end, row_cells
 from tuner.tui.widgets.status import backend_text, daemon_text, keys_text
 
 NOW = 1_760_040_000
@@ -109,7 +109,7 @@ def test_table_cells_and_widths() -> None:
     columns = column_layout(80, suffix_room=7)
     assert sum(c.width for c in columns) + 2 * len(columns) + 1 <= 80
     widths = {c.key: c.width for c in columns}
-    assert column_widths(200)["model"] > widths["model"]
+    assert {c.key: c.width for c in column_layout(200)}["model"] > widths["model"]
     cells = row_cells(job_row(record(), latest_step=40), NOW, columns)
     assert widths["model"] == 12
     assert [c.plain for c in cells] == [

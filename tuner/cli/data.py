@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import functools
 from collections import defaultdict
 from collections.abc import Iterator
 from pathlib import Path
@@ -70,43 +69,25 @@ def _provider(option: str | None) -> str:
 def _counting_for(
     provider: str, model: str | None, tokenizer: str | None, seq_len: int | None = None
 ) -> Counting:
-    """:func:`_resolve` for Mistral; for OpenAI the model's vocabulary and training context."""
-    if provider != "openai":
-        return _resolve(model, tokenizer, seq_len)
-    from tuner.datasets.openai_tokens import resolve_openai_counting
+    """The core's :func:`resolve_counting_for`; a usage error (exit 2) for what it refuses."""
+    from tuner.datasets.providers import resolve_counting_for
     from tuner.datasets.tokenizers import InvalidSeqLenError, UnknownModelError
 
-    if tokenizer is not None:
+    if provider == "openai" and tokenizer is not None:
         fail(
             "--tokenizer names a Mistral tokenizer; with --provider openai the vocabulary "
             "follows --model",
             hint="e.g. --provider openai --model gpt-4o-mini-2024-07-18",
         )
     try:
-        return resolve_openai_counting(model, seq_len)
+        return resolve_counting_for(provider, model, tokenizer, seq_len)
     except UnknownModelError as exc:
-        fail(str(exc), hint="Give --model an OpenAI chat model, e.g. gpt-4.1-mini-2025-04-14.")
-    except InvalidSeqLenError as exc:
-        fail(str(exc), hint=exc.hint)
-
-
-def _factory_for(provider: str, tokenizer: str) -> Any:
-    """The picklable counter factory of ``provider`` (OpenAI's: tuner.datasets.openai_tokens)."""
-    if provider != "openai":
-        return _counter_factory(tokenizer)
-    from tuner.datasets.openai_tokens import openai_counter_for
-
-    return functools.partial(openai_counter_for, tokenizer)
-
-
-def _resolve(model: str | None, tokenizer: str | None, seq_len: int | None = None) -> Counting:
-    """Tokenizer, model and seq_len from the options (the core decides); usage errors else."""
-    from tuner.datasets.tokenizers import InvalidSeqLenError, UnknownModelError, resolve_counting
-
-    try:
-        return resolve_counting(model, tokenizer, seq_len)
-    except UnknownModelError as exc:
-        fail(str(exc), hint="See `tuner data validate --help` for the known models.")
+        hint = (
+            "Give --model an OpenAI chat model, e.g. gpt-4.1-mini-2025-04-14."
+            if provider == "openai"
+            else "See `tuner data validate --help` for the known models."
+        )
+        fail(str(exc), hint=hint)
     except InvalidSeqLenError as exc:
         fail(str(exc), hint=exc.hint)
 
@@ -120,12 +101,6 @@ def _say_temps_removed(paths: list[str]) -> None:
     """Temporary files of a killed run that this run removed: said on stderr, never silently."""
     for path in paths:
         err_console.print(f"removed {path}, left behind by an interrupted run", markup=False)
-
-
-def _counter_factory(tokenizer: str) -> Any:
-    from tuner.datasets.tokens import counter_for
-
-    return functools.partial(counter_for, tokenizer)
 
 
 # --------------------------------------------------------------------------- validate
@@ -176,6 +151,7 @@ def validate(
     is found, 1 when any is, 2 for a usage error.
     """
     from tuner.datasets.errors import DataInputError
+    from tuner.datasets.providers import counter_factory
     from tuner.datasets.validate import ValidateOptions, validate_paths
 
     provider = _provider(provider_opt)
@@ -198,7 +174,7 @@ def validate(
             report = validate_paths(
                 paths,
                 options=options,
-                counter_factory=_factory_for(provider, counting.tokenizer),
+                counter_factory=counter_factory(provider, counting.tokenizer),
                 eval_path=eval_path,
                 progress=progress,
                 **extra,
@@ -340,6 +316,7 @@ def stats(
     unconfirmed and dated; no duration). OpenAI jobs are planned in whole epochs, not steps.
     """
     from tuner.datasets.errors import DataInputError
+    from tuner.datasets.providers import counter_factory
     from tuner.datasets.stats import compute_stats
 
     if steps is not None and epochs is not None:
@@ -356,7 +333,7 @@ def stats(
             hint="OpenAI's n_epochs is a whole number, e.g. --epochs 3.",
         )
     counting = _counting_for(provider, model, tokenizer, seq_len)
-    factory = _factory_for(provider, counting.tokenizer)
+    factory = counter_factory(provider, counting.tokenizer)
     with progress_for(quiet or as_json) as progress:
         try:
             result = compute_stats(
@@ -911,19 +888,20 @@ def convert(
         )
         return
     from tuner.datasets.convert import convert as run_convert
+    from tuner.datasets.providers import counter_factory
     from tuner.datasets.validate import OutputCheck, ValidateOptions
 
     if source_format not in FORMATS:
         fail(f"--from must be one of {', '.join(FORMATS)}, not {source_format!r}")
     options = _convert_options(kto_keep_desirable, preference, drop_media, reasoning)
     mapping, sources = _convert_mapping(mapping_path, dataset_info, dataset, sources or [])
-    counting = _resolve(model, None)
+    counting = _counting_for("mistral", model, None)
     # The output is validated as it is written (the validator's workers check each line while
     # the next ones convert), not read again afterwards.
     check = OutputCheck(
         out,
         options=ValidateOptions(seq_len=counting.seq_len),
-        counter_factory=_counter_factory(counting.tokenizer),
+        counter_factory=counter_factory("mistral", counting.tokenizer),
         expected_bytes=_total_bytes(sources),
     )
     with progress_for(quiet or as_json) as progress, check:
@@ -962,6 +940,7 @@ def _convert_openai(
 ) -> None:
     """``convert --provider openai``: OpenAI SFT or DPO JSONL, validated with OpenAI's rules."""
     from tuner.datasets.openai_convert import METHODS, convert_openai
+    from tuner.datasets.providers import counter_factory
     from tuner.datasets.validate import ValidateOptions, validate_paths
 
     if source_format not in FORMATS:
@@ -970,7 +949,7 @@ def _convert_openai(
         fail(f"--method must be one of {', '.join(METHODS)}, not {method!r}")
     mapping, sources = _convert_mapping(mapping_path, dataset_info, dataset, sources)
     counting = _counting_for("openai", model, None)
-    factory = _factory_for("openai", counting.tokenizer)
+    factory = counter_factory("openai", counting.tokenizer)
     with progress_for(quiet or as_json) as progress:
         with _conversion_errors(as_json=as_json):
             converted = convert_openai(
@@ -1114,6 +1093,7 @@ def _convert_classifier(
         convert_classifier,
     )
     from tuner.datasets.formats import UnreadableSourceError
+    from tuner.datasets.providers import counter_factory
     from tuner.datasets.validate import ValidateOptions, validate_paths
 
     if text_column is None or not label_columns:
@@ -1129,14 +1109,14 @@ def _convert_classifier(
         fail(str(exc))
     except UnreadableSourceError as exc:
         fail(str(exc), hint="Sources can be .jsonl, .json, .csv, .parquet, .arrow or a dataset.")
-    counting = _resolve(model, None)
+    counting = _counting_for("mistral", model, None)
     report = None
     if result.converted:
         with progress_for(quiet or as_json) as progress:
             report = validate_paths(
                 [out],
                 options=ValidateOptions(fmt="classifier", seq_len=counting.seq_len),
-                counter_factory=_counter_factory(counting.tokenizer),
+                counter_factory=counter_factory("mistral", counting.tokenizer),
                 progress=progress,
             )
     ok = report is not None and report.ok

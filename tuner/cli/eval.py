@@ -302,10 +302,10 @@ async def _run_classifier_async(
     quiet: bool,
 ) -> ClassifierReport:
     from tuner.evals import EvalConfigError
-    from tuner.evals.classifier_runner import ClassifierRunner, load_classifier_report
+    from tuner.evals.classifier_runner import load_classifier_report
 
     async with session(ctx) as s:
-        runner = ClassifierRunner(s.client, s.ledger, now=s.clock, progress=progress)
+        runner = s.classifier_runner(progress=progress)
         await runner.learn_backend()
         try:
             plan = await s.ledger.aio.call(runner.plan, data, options)
@@ -735,10 +735,13 @@ def _print_comparison(comparison: RunComparison) -> None:
     from tuner.evals.report import SUMMARY_METRICS, format_metric
 
     a, b = comparison.a, comparison.b
+    if comparison.simulated_note:
+        console.print(f"[bold black on yellow] {shown(comparison.simulated_note)} [/]")
     columns = [("A", a, m) for m in a.models] + [("B", b, m) for m in b.models]
     names = [f"{label}·{list(r.models).index(m) + 1}" for label, r, m in columns]
     for name, (_, found, model) in zip(names, columns, strict=True):
-        console.print(f"  {name} = {shown(model)} (run {found.run.run_id})")
+        mark = _origin_mark(found, model)
+        console.print(f"  {name} = {shown(model)} (run {found.run.run_id}){mark}")
     table = Table(show_edge=False)
     table.add_column("metric")
     for name in names:

@@ -15,9 +15,11 @@ from tuner.cli.output import (
     emit_listing,
     err_console,
     fail,
+    mark_origin,
     progress_for,
     shown,
     wire_json,
+    with_backend,
 )
 from tuner.fsutil import OutputRefused, prepare_outputs
 from tuner.jobs.records import Backend
@@ -68,16 +70,17 @@ def upload(
         _refuse_invalid(paths, as_json=as_json, quiet=quiet)
     ctx = load_context()
 
-    async def body() -> list[UploadResult]:
+    async def body() -> tuple[list[UploadResult], Backend]:
         async with session(ctx) as s:
             with progress_for(quiet or as_json) as progress:
                 orch = s.orchestrator(progress=progress)
-                return [await orch.upload(path, force=force) for path in paths]
+                return [await orch.upload(path, force=force) for path in paths], s.origin()
 
-    results = run_async(body(), api_url=ctx.backend)
+    results, origin = run_async(body(), api_url=ctx.backend)
     if as_json:
-        emit_json([_upload_json(result) for result in results])
+        emit_json([with_backend(_upload_json(result), origin) for result in results])
         return
+    mark_origin(origin)
     for result in results:
         how = "already uploaded" if result.reused else "uploaded"
         console.print(f"[bold]{shown(result.file_id)}[/]  {shown(result.path)}  ({how})")
@@ -150,14 +153,15 @@ def show(file_id: str = IdArg, as_json: bool = JsonOpt) -> None:
     """One file's details."""
     ctx = load_context()
 
-    async def body() -> File:
+    async def body() -> tuple[File, Backend]:
         async with session(ctx) as s:
-            return await s.client.files.get(file_id)
+            return await s.client.files.get(file_id), s.origin()
 
-    file = run_async(body(), api_url=ctx.backend)
+    file, origin = run_async(body(), api_url=ctx.backend)
     if as_json:
-        emit_json(wire_json(file))
+        emit_json(with_backend(wire_json(file), origin))
         return
+    mark_origin(origin)
     console.print(f"[bold]{shown(file.id)}[/]")
     for key, value in wire_json(file).items():
         if key != "id" and value is not None:

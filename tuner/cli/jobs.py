@@ -27,11 +27,13 @@ from tuner.cli.output import (
     emit_json,
     err_console,
     fail,
+    mark_origin,
     progress_for,
     shown,
     shown_text,
     simulated_banner,
     wire_json,
+    with_backend,
 )
 from tuner.jobs.ledger import LedgerError, open_ledger
 from tuner.textsafe import inert
@@ -41,6 +43,7 @@ if TYPE_CHECKING:
 
     from tuner.api import Job
     from tuner.jobs.orchestrator import CreateResult, Plan
+    from tuner.jobs.records import Backend
     from tuner.jobs.watch import WatchFrame
     from tuner.services import CancelOutcome
 
@@ -94,14 +97,14 @@ def full_job_id(value: str) -> str:
 
 def _mistral_only(job_id: str, what: str, hint: str) -> None:
     """Exit 2 when ``job_id`` is an OpenAI job: ``what`` is a Mistral-only command."""
-    provider = "openai" if _OPENAI_ID.match(job_id) else None
+    from tuner.services import job_provider_of
+
     try:
         with open_ledger() as ledger:
             record = ledger.get_job(job_id)
-            provider = record.provider if record is not None else provider
     except LedgerError:
-        pass
-    if provider == "openai":
+        record = None
+    if job_provider_of(job_id, record) == "openai":
         fail(f"job {job_id} is an OpenAI job: {what}", hint=hint)
 
 
@@ -171,19 +174,20 @@ def create(
         render_plan(plan, out)
         return yes or _ask(_question(plan))
 
-    async def body() -> CreateResult:
+    async def body() -> tuple[CreateResult, Backend]:
         async with session(ctx) as s:
             with progress_for(quiet or as_json) as progress:
                 orch = s.orchestrator(progress=progress, confirm=confirm, max_active=max_active)
-                return await orch.create(spec_file, max_cost=max_cost, dry_run=dry_run)
+                created = await orch.create(spec_file, max_cost=max_cost, dry_run=dry_run)
+                return created, s.origin()
 
-    result = _run_create(body, ctx)
-    _report_create(result, out, as_json)
+    result, origin = _run_create(body, ctx)
+    _report_create(result, out, as_json, origin)
 
 
 def _run_create(
-    body: Callable[[], Coroutine[Any, Any, CreateResult]], ctx: CommandContext
-) -> CreateResult:
+    body: Callable[[], Coroutine[Any, Any, tuple[CreateResult, Backend]]], ctx: CommandContext
+) -> tuple[CreateResult, Backend]:
     from tuner.jobs.orchestrator import OrchestratorError
     from tuner.jobs.spec import SpecError
 
@@ -204,7 +208,7 @@ def _question(plan: Plan) -> str:
     return f"Start {what}{cost}?"
 
 
-def _report_create(result: CreateResult, out: Console, as_json: bool) -> None:
+def _report_create(result: CreateResult, out: Console, as_json: bool, origin: Backend) -> None:
     from tuner.cli.data import render_refusal
 
     if result.outcome == "invalid":
@@ -221,7 +225,9 @@ def _report_create(result: CreateResult, out: Console, as_json: bool) -> None:
             out.print("[bold green]OK[/]: the data is valid; nothing was uploaded (--dry-run).")
         return
     if as_json:
-        emit_json([wire_json(job) for job in result.jobs])
+        emit_json([with_backend(wire_json(job), origin) for job in result.jobs])
+    elif result.jobs:
+        mark_origin(origin)
     _summarise(result, out)
     if not result.ok:
         fail(
@@ -414,8 +420,7 @@ def show(job_id: str = IdArg, as_json: bool = JsonOpt) -> None:
     if as_json:
         emit_json(view)
         return
-    if view["backend"]["sandbox"]:
-        simulated_banner([view["backend"]["url"]])
+    _mark_view(view)
     # Everything in the view came from the server: shown inert, never as markup.
     status = view["status"]
     if str(view["provider_status"]).upper() != status:
@@ -443,6 +448,12 @@ def show(job_id: str = IdArg, as_json: bool = JsonOpt) -> None:
         console.print(f"  {_when(t['at'])}  {shown(t['from'] or '-')} → {shown(t['to'])}")
     _render_checkpoints(view["checkpoints"])
     console.print(f"\n{len(view['events'])} event(s): `tuner jobs events {job_id}`")
+
+
+def _mark_view(view: dict[str, Any]) -> None:
+    """The SIMULATED banner above what a job detail view shows, when a sandbox reported it."""
+    if view["backend"]["sandbox"]:
+        simulated_banner([view["backend"]["url"]])
 
 
 def _openai_costs(view: dict[str, Any]) -> None:
@@ -501,8 +512,9 @@ def events(job_id: str = IdArg, as_json: bool = JsonOpt) -> None:
     """A job's events (status changes and others), oldest first."""
     view = _refreshed(job_id, load_context())
     if as_json:
-        emit_json(view["events"])
+        emit_json([{**event, "backend": view["backend"]} for event in view["events"]])
         return
+    _mark_view(view)
     for event in sorted(view["events"], key=lambda e: e["created_at"] or 0):
         data = event["data"]
         detail = ", ".join(f"{k}={v}" for k, v in data.items()) if isinstance(data, dict) else ""
@@ -515,8 +527,9 @@ def checkpoints(job_id: str = IdArg, as_json: bool = JsonOpt) -> None:
     """A job's checkpoints with their metrics."""
     view = _refreshed(job_id, load_context())
     if as_json:
-        emit_json(view["checkpoints"])
+        emit_json([{**point, "backend": view["backend"]} for point in view["checkpoints"]])
         return
+    _mark_view(view)
     if not view["checkpoints"]:
         console.print("No checkpoints yet.")
     _render_checkpoints(view["checkpoints"])
@@ -541,6 +554,7 @@ def start(job_id: str = IdArg, yes: bool = YesOpt, max_cost: float | None = MaxC
         async with session(ctx) as s:
             orch = s.orchestrator()
             job = await orch.refresh(job_id)
+            mark_origin(s.origin())
             if job.status != "VALIDATED":
                 fail(f"job {job_id} is {job.status}; only a VALIDATED job can be started")
             cost = billed_cost(job.metadata.cost if job.metadata else None)
@@ -570,6 +584,7 @@ def cancel(job_id: str = IdArg, yes: bool = YesOpt) -> None:
             return await s.cancel_any(job_id)
 
     outcome = run_async(body(), api_url=ctx.backend)
+    mark_origin(outcome.origin)
     console.print(f"[bold]{shown(outcome.id)}[/]  {shown(outcome.shown_status)}")
 
 

@@ -29,7 +29,9 @@ from tuner.cli.output import (
     shown_text,
     simulated_banner,
     wire_json,
+    with_backend,
 )
+from tuner.jobs.records import Backend
 
 if TYPE_CHECKING:
     from tuner.jobs.openai_create import OpenAICreateResult, OpenAIPlan
@@ -102,7 +104,8 @@ def _report(result: OpenAICreateResult, out: Console, as_json: bool) -> None:
             )
         return
     if as_json:
-        emit_json([_job_json(job) for job in result.jobs])
+        origin = Backend(url=result.backend, sandbox=result.sandbox)
+        emit_json([with_backend(_job_json(job), origin) for job in result.jobs])
     if result.outcome in ("over_budget", "duplicate"):
         render_openai_plan(result.plan, out)
     if result.sandbox and result.jobs and not as_json:
@@ -256,7 +259,7 @@ async def _mistral(s: Services, filters: dict[str, str]) -> list[ListedJob]:
 
 async def _openai(s: Services, filters: dict[str, str]) -> list[ListedJob]:
     jobs = await s.openai_jobs().sync_jobs()
-    origin = {"url": s.openai_backend, "sandbox": s.openai_client.is_sandbox}
+    origin = s.openai_origin().to_json()
     found = []
     for job in jobs:
         status = job.ledger_status or job.status.upper()

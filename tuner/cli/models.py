@@ -7,7 +7,17 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from tuner.cli.context import load_context, run_async, session
-from tuner.cli.output import Exit, console, emit_json, emit_listing, fail, shown, wire_json
+from tuner.cli.output import (
+    Exit,
+    console,
+    emit_json,
+    emit_listing,
+    fail,
+    mark_origin,
+    shown,
+    wire_json,
+    with_backend,
+)
 from tuner.jobs.records import Backend
 from tuner.textsafe import inert
 
@@ -65,15 +75,16 @@ def show(model_id: str = IdArg, as_json: bool = JsonOpt) -> None:
     """One model's card."""
     ctx = load_context()
 
-    async def body() -> ModelCard:
+    async def body() -> tuple[ModelCard, Backend]:
         async with session(ctx) as s:
-            return await s.client.models.get(model_id)
+            return await s.client.models.get(model_id), s.origin()
 
-    card = run_async(body(), api_url=ctx.backend)
+    card, origin = run_async(body(), api_url=ctx.backend)
     data = wire_json(card)
     if as_json:
-        emit_json(data)
+        emit_json(with_backend(data, origin))
         return
+    mark_origin(origin)
     console.print(f"[bold]{shown(card.id)}[/]  ({_kind(card)})")
     for key, value in data.items():
         if key not in ("id", "type", "object") and value not in (None, [], {}):
@@ -97,29 +108,32 @@ def rename(
         changes["description"] = description
     ctx = load_context()
 
-    async def body() -> Any:
+    async def body() -> tuple[Any, Backend]:
         async with session(ctx) as s:
-            return await s.client.models.update(model_id, **changes)
+            return await s.client.models.update(model_id, **changes), s.origin()
 
-    model = run_async(body(), api_url=ctx.backend)
+    model, origin = run_async(body(), api_url=ctx.backend)
     if as_json:
-        emit_json(wire_json(model))
+        emit_json(with_backend(wire_json(model), origin))
         return
+    mark_origin(origin)
     console.print(f"[bold]{shown(model.id)}[/]  name: {shown(model.name or '-')}")
 
 
 def _set_archived(model_id: str, archived: bool, as_json: bool) -> None:
     ctx = load_context()
 
-    async def body() -> Any:
+    async def body() -> tuple[Any, Backend]:
         async with session(ctx) as s:
             models = s.client.models
-            return await (models.archive(model_id) if archived else models.unarchive(model_id))
+            changed = await (models.archive(model_id) if archived else models.unarchive(model_id))
+            return changed, s.origin()
 
-    result = run_async(body(), api_url=ctx.backend)
+    result, origin = run_async(body(), api_url=ctx.backend)
     if as_json:
-        emit_json(wire_json(result))
+        emit_json(with_backend(wire_json(result), origin))
         return
+    mark_origin(origin)
     console.print(f"{shown(result.id)}: {'archived' if result.archived else 'not archived'}")
 
 

@@ -80,6 +80,17 @@ def simulated_banner(urls: Sequence[str | None]) -> None:
     console.print(f" {simulated_note(urls)} ", style="bold black on yellow", markup=False)
 
 
+def mark_origin(origin: Backend | None) -> None:
+    """The SIMULATED banner when ``origin`` (the server that answered) is a sandbox."""
+    if origin is not None and origin.sandbox:
+        simulated_banner([origin.url])
+
+
+def with_backend(data: dict[str, Any], origin: Backend | None) -> dict[str, Any]:
+    """``data`` (one object a server answered) with ``"backend": {"url", "sandbox"}``."""
+    return data if origin is None else {**data, "backend": origin.to_json()}
+
+
 def emit_json(data: Any) -> None:
     """Exactly one JSON document on stdout."""
     sys.stdout.write(json_text(data) + "\n")
@@ -124,11 +135,9 @@ def emit_listing(
     ``origin`` is the server that listed them: each JSON object carries it as ``backend``, and
     a sandbox's listing is marked SIMULATED above the table."""
     if as_json:
-        extra = {} if origin is None else {"backend": origin.to_json()}
-        emit_json([{**wire_json(item), **extra} for item in items])
+        emit_json([with_backend(wire_json(item), origin) for item in items])
         return
-    if origin is not None and origin.sandbox:
-        simulated_banner([origin.url])
+    mark_origin(origin)
     if not items and empty is not None:
         console.print(empty)
         return

@@ -143,10 +143,6 @@ def price_for(model: str) -> ModelPrice | None:
     return PRICES.get(info.name) if info is not None else None
 
 
-def priced_models() -> list[str]:
-    return list(PRICES)
-
-
 def _check_overrides(overrides: Mapping[str, float | int]) -> None:
     unknown = sorted(set(overrides) - set(OVERRIDE_KEYS))
     if unknown:

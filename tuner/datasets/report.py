@@ -17,8 +17,6 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-import orjson
-
 from tuner.datasets.findings import Category, Finding, Severity
 from tuner.datasets.rules import CODES
 from tuner.datasets.summary import percentile
@@ -271,19 +269,6 @@ class Report:
             "files": [file.to_dict() for file in self.files],
             "findings": [finding.to_dict() for finding in self.iter_findings()],
         }
-
-    def iter_json(self) -> Iterator[bytes]:
-        """:meth:`to_dict` as compact UTF-8 JSON, in pieces: millions of findings are written
-        out one by one instead of being built as one list of dicts first.
-        """
-        files = orjson.dumps([file.to_dict() for file in self.files])
-        yield b'{"ok":' + (b"true" if self.ok else b"false") + b',"files":' + files
-        yield b',"findings":['
-        separator = b""
-        for finding in self.iter_findings():
-            yield separator + orjson.dumps(finding.to_dict())
-            separator = b","
-        yield b"]}"
 
 
 __all__ = ["Category", "FileReport", "FindingLog", "Report", "Severity", "TokenStats"]

@@ -133,10 +133,6 @@ def rouge_l(answer: str, reference: str) -> float:
     return _rouge_l(normalise_tokens(answer), normalise_tokens(reference))
 
 
-def word_count(text: str) -> int:
-    return len(normalise_tokens(text))
-
-
 def text_scores(answer: str, reference: str) -> dict[str, float]:
     """Exact match, token F1, ROUGE-L and the answer's length in words, from one tokenisation
     of each text."""

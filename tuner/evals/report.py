@@ -260,11 +260,14 @@ class RunReport:
     @property
     def simulated_note(self) -> str | None:
         """The SIMULATED sentence when a sandbox answered any model of the run (or judged)."""
-        if not self.simulated:
-            return None
+        return simulated_note(self.sandbox_urls) if self.simulated else None
+
+    @property
+    def sandbox_urls(self) -> list[str | None]:
+        """The sandboxes that answered a model of the run or judged it."""
         judge = judge_backend_of(self.run)
         judges = [judge] if judge is not None else []
-        return simulated_note([b.url for b in [*self.run.backends, *judges] if b.sandbox])
+        return [b.url for b in [*self.run.backends, *judges] if b.sandbox]
 
     def model_simulated(self, model: str) -> bool:
         """Whether ``model``'s answers in this run came from a sandbox."""
@@ -358,6 +361,13 @@ class RunComparison:
     a: RunReport
     b: RunReport
     paired: list[PairedDifference]
+
+    @property
+    def simulated_note(self) -> str | None:
+        """The SIMULATED sentence when a sandbox answered (or judged) either run."""
+        if not (self.a.simulated or self.b.simulated):
+            return None
+        return simulated_note([*self.a.sandbox_urls, *self.b.sandbox_urls])
 
     def as_json(self) -> dict[str, Any]:
         return {

@@ -484,6 +484,7 @@ class TunerApp(App[None]):
             now=self.now(),
             daemon_cycle=snapshot.daemon_cycle if snapshot else None,
             refreshing=self._cycle_running,
+            other_sandboxes=snapshot.simulated_providers if snapshot else (),
         )
 
     def publish_status(self) -> None:

@@ -4,7 +4,6 @@ open a finding's conversation; run fix or split from here."""
 from __future__ import annotations
 
 import asyncio
-import functools
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
@@ -46,14 +45,14 @@ DATA_SUFFIXES = (".jsonl", ".jsonl.gz")
 
 
 def validate_file(path: str, model: str) -> Report:
-    """Validate one file with the model's tokenizer (blocking: run it in a thread)."""
-    from tuner.datasets.tokenizers import resolve_counting
-    from tuner.datasets.tokens import counter_for
+    """Validate one file with the model's tokenizer (blocking: run it in a thread): the core's
+    resolution and counter, as ``tuner data validate --model`` uses (Mistral's rules)."""
+    from tuner.datasets.providers import counter_factory, resolve_counting_for
     from tuner.datasets.validate import ValidateOptions, validate_paths
 
-    counting = resolve_counting(model or None, None)
+    counting = resolve_counting_for("mistral", model or None)
     options = ValidateOptions(seq_len=counting.seq_len)
-    factory = functools.partial(counter_for, counting.tokenizer)
+    factory = counter_factory("mistral", counting.tokenizer)
     # One process: the dashboard runs threads, so a fork-based pool is not safe here.
     return validate_paths([path], options=options, counter_factory=factory, workers=1)
 

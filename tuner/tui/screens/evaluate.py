@@ -18,6 +18,7 @@ from textual.screen import Screen
 from textual.suggester import Suggester
 from textual.widgets import Button, DataTable, Footer, Label, ProgressBar, Static
 
+from tuner.jobs.records import SIMULATED
 from tuner.tui import format as fmt
 from tuner.tui.messages import EvalProgress
 from tuner.tui.paths import PathSuggester
@@ -91,6 +92,40 @@ def summary_table(report: RunReport) -> Table:
         ]
         table.add_row(Text(label), *cells)
     return table
+
+
+def run_head(report: RunReport) -> Text:
+    """A chat run's heading: SIMULATED when a sandbox answered, the run, each model (with where
+    its answers came from when the models' origins differ), the judge."""
+    run = report.run
+    head = Text()
+    if report.simulated_note:
+        head.append(f" {report.simulated_note} ", style="bold black on yellow")
+        head.append("\n")
+    head.append(f"run {run.run_id}", style="bold")
+    head.append(f"  {run.status}  {fmt.plain(Path(run.data_path).name)}  ")
+    head.append(f"{len(report.rows)} items", style="dim")
+    # One line each: the tuned model's id is long, and a wrapped line would part a label
+    # from its model (a longer id folds, whole, onto the next line).
+    head.append("\ntuned: ", style="dim")
+    head.append(fmt.plain(report.candidate), style="bold green")
+    head.append_text(_origin(report, report.candidate))
+    if report.baseline is not None:
+        head.append("\nbaseline: ", style="dim")
+        head.append(fmt.plain(report.baseline), style="bold")
+        head.append_text(_origin(report, report.baseline))
+    head.append_text(judge_text(report))
+    return head
+
+
+def _origin(report: RunReport, model: str) -> Text:
+    """`` SIMULATED``/`` API`` beside a model when the run's models came from different kinds of
+    server (a sandbox and a real API): the banner alone would not say which."""
+    if len({report.model_simulated(m) for m in report.run.models}) < 2:
+        return Text()
+    if report.model_simulated(model):
+        return Text(f"  {SIMULATED} ", style="bold black on yellow")
+    return Text("  API ", style="bold black on green")
 
 
 def judge_text(report: RunReport) -> Text:
@@ -450,22 +485,7 @@ class EvaluateScreen(TunerScreen):
         self.classifier_report = None
         self.query_one("#eval-items", DataTable).display = True
         self.query_one("#eval-classifier").display = False
-        run = report.run
-        head = Text()
-        if report.simulated_note:
-            head.append(f" {report.simulated_note} ", style="bold black on yellow")
-            head.append("\n")
-        head.append(f"run {run.run_id}", style="bold")
-        head.append(f"  {run.status}  {fmt.plain(Path(run.data_path).name)}  ")
-        head.append(f"{len(report.rows)} items", style="dim")
-        # One line each: the tuned model's id is long, and a wrapped line would part a label
-        # from its model (a longer id folds, whole, onto the next line).
-        head.append("\ntuned: ", style="dim")
-        head.append(fmt.plain(report.candidate), style="bold green")
-        if report.baseline is not None:
-            head.append("\nbaseline: ", style="dim")
-            head.append(fmt.plain(report.baseline), style="bold")
-        head.append_text(judge_text(report))
+        head = run_head(report)
         self.query_one("#eval-summary", Static).update(Group(head, summary_table(report)))
         table = self.query_one("#eval-items", DataTable)
         table.clear()

@@ -54,6 +54,8 @@ class JobRow:
     provider: str = "mistral"
     """Whose job it is ("mistral" or "openai"): the table shows a provider column once a
     row is not Mistral's."""
+    simulated: bool = False
+    """A sandbox reported it (its training and model were made up)."""
 
     @property
     def is_local(self) -> bool:
@@ -99,6 +101,7 @@ def job_row(
         sweep_values=_sweep_values(record.spec),
         best_valid_loss=best_valid_loss,
         provider=record.provider,
+        simulated=record.simulated,
     )
 
 
@@ -210,6 +213,16 @@ class JobsSnapshot:
     startable: int = 0
     """VALIDATED jobs queued with an agreed start (a sweep's members): the queue starts them."""
 
+    @property
+    def simulated_providers(self) -> tuple[str, ...]:
+        """The providers other than Mistral (whose backend the status bar names) with a
+        sandbox's job among the rows: the status bar marks them SIMULATED too."""
+        return tuple(
+            sorted(
+                {row.provider for row in self.rows if row.simulated and row.provider != "mistral"}
+            )
+        )
+
 
 def load_jobs(ledger: Ledger, backend: str, now: int, also: Sequence[str] = ()) -> JobsSnapshot:
     """The jobs screen's read; ``also``: other providers' backends whose jobs are shown too."""
@@ -241,6 +254,8 @@ class StatusInfo:
     """When the daemon last completed a cycle (polled); None when it never did."""
     refreshing: bool = False
     """A refresh is in progress."""
+    other_sandboxes: tuple[str, ...] = ()
+    """Other providers whose shown jobs a sandbox reported (see ``simulated_providers``)."""
 
 
 def key_health(states: Sequence[str]) -> KeyHealth:

@@ -96,11 +96,6 @@ def column_layout(
     return [*columns, *sweep_columns, *fixed]
 
 
-def column_widths(total: int) -> dict[str, int]:
-    """The default layout's widths by column key (tests and the benchmark)."""
-    return {column.key: column.width for column in column_layout(total)}
-
-
 def keep_end(text: str, width: int) -> str:
     """``text`` in ``width`` cells, cut in the middle: sweep members differ at the end
     (``support-sw-1`` … ``support-sw-4``), so the end is kept."""

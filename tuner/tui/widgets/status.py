@@ -84,6 +84,9 @@ def backend_text(info: StatusInfo) -> Text:
     else:
         text.append(" ? ", style="reverse")
         text.append(" ")
+    for provider in info.other_sandboxes:  # the status bar's URL is Mistral's: these are not
+        text.append(f" {provider}: SANDBOX ", style="bold black on yellow")
+        text.append(" ")
     if info.reachable is False:
         # Before the URL, which is what gets cut at 80 columns.
         text.append("unreachable ", style="bold red")
