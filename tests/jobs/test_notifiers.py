@@ -46,7 +46,9 @@ class Clock:
         return self.now
 
 
-def record(ledger: Ledger, job_id: str, *statuses: str, at: int = T0) -> list[str]:
+def record(
+    ledger: Ledger, job_id: str, *statuses: str, at: int = T0, sandbox: bool | None = None
+) -> list[str]:
     """Apply one snapshot per status; the transition ids recorded, in order."""
     ids = []
     for offset, status in enumerate(statuses):
@@ -60,7 +62,7 @@ def record(ledger: Ledger, job_id: str, *statuses: str, at: int = T0) -> list[st
             if status == "SUCCESS"
             else None,
         }
-        changes = ledger.apply_snapshot(snapshot, backend=BACKEND, now=at + offset)
+        changes = ledger.apply_snapshot(snapshot, backend=BACKEND, now=at + offset, sandbox=sandbox)
         ids += [t.id for t in changes.transitions]
     return ids
 
@@ -91,6 +93,26 @@ def test_the_text_says_which_job_what_changed_and_the_model() -> None:
     )
     first = payload(from_status=None, to_status="QUEUED", suffix=None, fine_tuned_model=None)
     assert notification_text(first) == "tuner: job 1a2b3c4d (open-mistral-7b) QUEUED"
+
+
+def test_a_sandbox_job_is_simulated_in_the_text_and_the_command_environment() -> None:
+    simulated = payload(sandbox=True)
+    assert notification_text(simulated).startswith("tuner: SIMULATED job 1a2b3c4d ")
+    assert command_environment(simulated, {})["TUNER_JOB_SANDBOX"] == "1"
+    for real_or_unknown, flag in ((False, "0"), (None, "")):
+        told = payload(sandbox=real_or_unknown)
+        assert "SIMULATED" not in notification_text(told)
+        assert command_environment(told, {})["TUNER_JOB_SANDBOX"] == flag
+
+
+async def test_the_outbox_payload_says_whether_a_sandbox_ran_the_job(ledger: Ledger) -> None:
+    record(ledger, "job-sim", "QUEUED", sandbox=True)
+    record(ledger, "job-real", "QUEUED", sandbox=False)
+    sent = {
+        n.payload["job_id"]: n.payload["sandbox"]
+        for n in ledger.pending_notifications(T0 + 1, notifier="webhook")
+    }
+    assert sent == {"job-sim": True, "job-real": False}
 
 
 def test_the_sent_payload_is_slack_compatible_and_keeps_every_field() -> None:
@@ -211,7 +233,7 @@ async def test_the_command_gets_an_allow_listed_environment(
     assert seen["TUNER_JOB_ID"] == payload()["job_id"]
     # Nothing but the allow-list, the job's fields and what the shell itself sets.
     shell_own = {"PWD", "SHLVL", "_", "OLDPWD"}
-    job_fields = {*ENV_FIELDS, "TUNER_NOTIFICATION_TEXT"}
+    job_fields = {*ENV_FIELDS, "TUNER_JOB_SANDBOX", "TUNER_NOTIFICATION_TEXT"}
     assert set(seen) - shell_own - job_fields - {"PATH", *allowed} == set()
 
 

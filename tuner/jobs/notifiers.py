@@ -76,7 +76,8 @@ def notification_text(payload: Payload) -> str:
     about = ", ".join(str(part) for part in (payload.get("model"), payload.get("suffix")) if part)
     before = payload.get("from_status")
     change = f"{before} → {payload.get('to_status')}" if before else f"{payload.get('to_status')}"
-    text = f"tuner: job {job_id[:8]}" + (f" ({about})" if about else "") + f" {change}"
+    origin = " SIMULATED" if payload.get("sandbox") is True else ""
+    text = f"tuner:{origin} job {job_id[:8]}" + (f" ({about})" if about else "") + f" {change}"
     model = payload.get("fine_tuned_model")
     if model and payload.get("to_status") == "SUCCESS":
         text += f": {model}"
@@ -144,7 +145,8 @@ ENV_FIELDS: Mapping[str, str] = {
     "TUNER_TRANSITION_AT": "at",
 }
 """Environment variable → payload field, for the command notifier (empty when the field is
-null); ``TUNER_NOTIFICATION_TEXT`` holds the text and stdin the whole payload as JSON."""
+null); ``TUNER_JOB_SANDBOX`` is ``1`` for a job a sandbox ran (``0`` for a real API, empty when
+not known), ``TUNER_NOTIFICATION_TEXT`` holds the text and stdin the whole payload as JSON."""
 
 
 PASSED_ENV = ("PATH", "HOME", "LANG", "TZ", "TMPDIR")
@@ -164,8 +166,14 @@ def command_environment(
     for variable, key in ENV_FIELDS.items():
         value = payload.get(key)
         env[variable] = "" if value is None else str(value)
+    env["TUNER_JOB_SANDBOX"] = _flag(payload.get("sandbox"))
     env["TUNER_NOTIFICATION_TEXT"] = notification_text(payload)
     return env
+
+
+def _flag(value: object) -> str:
+    """``1``/``0`` for a known yes/no, empty when not known (a job recorded before schema v4)."""
+    return "" if value is None else ("1" if value is True else "0")
 
 
 class CommandNotifier:

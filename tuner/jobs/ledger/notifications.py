@@ -45,6 +45,9 @@ def notification_payload(transition: TransitionRecord, job: JobRecord) -> dict[s
         # status (OpenAI's "succeeded" beside the ledger's SUCCESS).
         "provider": job.provider,
         "provider_status": job.provider_status,
+        # Whether a sandbox ran the job (None: not known), so a receiver can tell a simulated
+        # run from a real one; the text says SIMULATED too.
+        "sandbox": job.sandbox,
     }
 
 
