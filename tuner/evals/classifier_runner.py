@@ -43,7 +43,7 @@ from tuner.evals.classifier_run import (
     classify_batch,
     score,
 )
-from tuner.evals.providers import MistralChat
+from tuner.evals.providers import MistralChat, provider_of
 from tuner.evals.runner import (
     EvalConfigError,
     ItemRecorder,
@@ -68,6 +68,11 @@ ROLES = ("classifier", "chat")
 DEFAULT_CONCURRENCY = 4
 
 
+class NotMistralError(EvalConfigError):
+    """A model of another provider was given: classification (``/v1/classifications``, and
+    classifier fine-tuning behind it) exists in tuner for Mistral only."""
+
+
 @dataclass(frozen=True, slots=True)
 class ClassifierOptions:
     classifier: str
@@ -84,6 +89,14 @@ class ClassifierOptions:
         return (self.classifier,) if self.chat_model is None else (self.classifier, self.chat_model)
 
     def check(self) -> None:
+        for model in self.models:
+            # Before anything is asked or stored: another provider's model would only get a
+            # 400 from Mistral's endpoints and leave a failed run behind.
+            if provider_of(model) != "mistral":
+                raise NotMistralError(
+                    f"{model} is an OpenAI model: classifier evaluation runs on Mistral "
+                    "classifier models only"
+                )
         if self.chat_model == self.classifier:
             raise EvalConfigError("the classifier and the chat model are the same model")
         if self.concurrency < 1:
