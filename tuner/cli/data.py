@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import functools
 from collections import defaultdict
 from collections.abc import Iterator
 from pathlib import Path
@@ -70,10 +69,10 @@ def _provider(option: str | None) -> str:
 def _counting_for(
     provider: str, model: str | None, tokenizer: str | None, seq_len: int | None = None
 ) -> Counting:
-    """:func:`_resolve` for Mistral; for OpenAI the model's vocabulary and training context."""
+    """The core's counting for ``provider`` (tuner.datasets.providers); usage errors else."""
     if provider != "openai":
         return _resolve(model, tokenizer, seq_len)
-    from tuner.datasets.openai_tokens import resolve_openai_counting
+    from tuner.datasets.providers import resolve_counting_for
     from tuner.datasets.tokenizers import InvalidSeqLenError, UnknownModelError
 
     if tokenizer is not None:
@@ -83,7 +82,7 @@ def _counting_for(
             hint="e.g. --provider openai --model gpt-4o-mini-2024-07-18",
         )
     try:
-        return resolve_openai_counting(model, seq_len)
+        return resolve_counting_for(provider, model, None, seq_len)
     except UnknownModelError as exc:
         fail(str(exc), hint="Give --model an OpenAI chat model, e.g. gpt-4.1-mini-2025-04-14.")
     except InvalidSeqLenError as exc:
@@ -91,20 +90,19 @@ def _counting_for(
 
 
 def _factory_for(provider: str, tokenizer: str) -> Any:
-    """The picklable counter factory of ``provider`` (OpenAI's: tuner.datasets.openai_tokens)."""
-    if provider != "openai":
-        return _counter_factory(tokenizer)
-    from tuner.datasets.openai_tokens import openai_counter_for
+    """The picklable counter factory of ``provider`` (the core's)."""
+    from tuner.datasets.providers import counter_factory
 
-    return functools.partial(openai_counter_for, tokenizer)
+    return counter_factory(provider, tokenizer)
 
 
 def _resolve(model: str | None, tokenizer: str | None, seq_len: int | None = None) -> Counting:
     """Tokenizer, model and seq_len from the options (the core decides); usage errors else."""
-    from tuner.datasets.tokenizers import InvalidSeqLenError, UnknownModelError, resolve_counting
+    from tuner.datasets.providers import resolve_counting_for
+    from tuner.datasets.tokenizers import InvalidSeqLenError, UnknownModelError
 
     try:
-        return resolve_counting(model, tokenizer, seq_len)
+        return resolve_counting_for("mistral", model, tokenizer, seq_len)
     except UnknownModelError as exc:
         fail(str(exc), hint="See `tuner data validate --help` for the known models.")
     except InvalidSeqLenError as exc:
@@ -123,9 +121,7 @@ def _say_temps_removed(paths: list[str]) -> None:
 
 
 def _counter_factory(tokenizer: str) -> Any:
-    from tuner.datasets.tokens import counter_for
-
-    return functools.partial(counter_for, tokenizer)
+    return _factory_for("mistral", tokenizer)
 
 
 # --------------------------------------------------------------------------- validate
