@@ -75,6 +75,20 @@ def test_a_model_that_cannot_classify_stops_the_run(cli: CliRunner) -> None:
     assert (stored["kind"], stored["status"], stored["answered"]) == ("classifier", "failed", 0)
 
 
+def test_the_mistral_prefix_is_recorded_but_not_sent(
+    cli: CliRunner, classifier: tuple[SandboxHandle, str]
+) -> None:
+    # "mistral:" is tuner's notation: the run keeps it, the server is sent the id without it
+    # (sent as given, the classifier and the chat model were unknown to the server).
+    tuned, chat = f"mistral:{classifier[1]}", "mistral:ministral-3b-latest"
+    args = ["--data", str(HELD_OUT_REVIEWS), "--model", tuned, "--baseline", chat, "--json"]
+    result = run(cli, *args)
+    assert result.exit_code == 0, result.output
+    results = json.loads(result.stdout)["results"]
+    assert [(r["model"], r["role"]) for r in results] == [(tuned, "classifier"), (chat, "chat")]
+    assert results[0]["targets"][0]["accuracy"] > 0
+
+
 @pytest.mark.parametrize(
     ("option", "openai_model"),
     [

@@ -43,7 +43,7 @@ from tuner.evals.classifier_run import (
     classify_batch,
     score,
 )
-from tuner.evals.providers import MistralChat, provider_of
+from tuner.evals.providers import MistralChat, model_ref, provider_of
 from tuner.evals.runner import (
     EvalConfigError,
     ItemRecorder,
@@ -264,12 +264,13 @@ class ClassifierRunner:
     ) -> None:
         """The classifier, one request per batch, each batch recorded once answered."""
         model = options.classifier
+        sent = model_ref(model).name  # the server's id: without tuner's ``mistral:`` prefix
         self._progress.start(f"classifying with {model}", total=len(items), unit="items")
         try:
             for start in range(0, len(items), BATCH):
                 batch = items[start : start + BATCH]
                 try:
-                    answers = await classify_batch(self._client, model, batch, data.targets)
+                    answers = await classify_batch(self._client, sent, batch, data.targets)
                 except APIError as exc:
                     if is_fatal(exc):
                         raise
@@ -298,13 +299,14 @@ class ClassifierRunner:
         the open batch of writes as soon as all its targets are answered."""
         model = options.chat_model
         assert model is not None
+        sent = model_ref(model).name
         gate = asyncio.Semaphore(options.concurrency)
         self._progress.start(f"asking {model}", total=len(items), unit="items")
         try:
             async with ItemRecorder(self._ledger, self._stamp) as recorder:
 
                 async def one(item: Item) -> None:
-                    answer = await ask_chat(self._client, model, item, data.targets, gate)
+                    answer = await ask_chat(self._client, sent, item, data.targets, gate)
                     recorder.add(item_row(run_id, model, item, answer))
                     counts.asked += 1
                     counts.failed += answer.error is not None
