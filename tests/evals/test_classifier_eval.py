@@ -75,6 +75,46 @@ def test_a_model_that_cannot_classify_stops_the_run(cli: CliRunner) -> None:
     assert (stored["kind"], stored["status"], stored["answered"]) == ("classifier", "failed", 0)
 
 
+def test_the_mistral_prefix_is_recorded_but_not_sent(
+    cli: CliRunner, classifier: tuple[SandboxHandle, str]
+) -> None:
+    # "mistral:" is tuner's notation: the run keeps it, the server is sent the id without it
+    # (sent as given, the classifier and the chat model were unknown to the server).
+    tuned, chat = f"mistral:{classifier[1]}", "mistral:ministral-3b-latest"
+    args = ["--data", str(HELD_OUT_REVIEWS), "--model", tuned, "--baseline", chat, "--json"]
+    result = run(cli, *args)
+    assert result.exit_code == 0, result.output
+    results = json.loads(result.stdout)["results"]
+    assert [(r["model"], r["role"]) for r in results] == [(tuned, "classifier"), (chat, "chat")]
+    assert results[0]["targets"][0]["accuracy"] > 0
+
+
+@pytest.mark.parametrize(
+    ("option", "openai_model"),
+    [
+        ("--baseline", "gpt-4o-mini-2024-07-18"),
+        ("--baseline", "openai:gpt-4o-mini-2024-07-18"),
+        ("--model", "openai:ft:gpt-4o-mini-2024-07-18:acme:care:abc123"),
+        ("--model", "ft:gpt-4o-mini-2024-07-18:acme:care:abc123"),
+    ],
+)
+def test_an_openai_model_is_refused_before_anything_is_asked_or_stored(
+    cli: CliRunner, classifier: tuple[SandboxHandle, str], option: str, openai_model: str
+) -> None:
+    # OpenAI has no classification endpoint: sent to Mistral's, the model got a 400 and left a
+    # failed run in the ledger. Now it is a usage error naming the model, and nothing is kept.
+    models = {"--model": classifier[1], "--baseline": "ministral-3b-latest", option: openai_model}
+    args = [arg for flag, model in models.items() for arg in (flag, model)]
+    result = run(cli, "--data", str(HELD_OUT_REVIEWS), *args)
+    assert result.exit_code == 2, result.output
+    first, hint = result.stderr.strip().splitlines()
+    assert openai_model in first and "Mistral classifier models only" in first
+    assert hint.startswith("hint:")
+    listed = cli.invoke(app, ["eval", "list", "--json"], catch_exceptions=False)
+    assert listed.exit_code == 0, listed.output
+    assert json.loads(listed.stdout) == []
+
+
 @pytest.mark.parametrize(
     ("answer", "multi", "expected"),
     [

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from pathlib import Path
@@ -9,13 +10,17 @@ from pathlib import Path
 import pytest
 from textual.widgets import DataTable, Input, Static
 
+from tuner.config import load_settings
+from tuner.jobs.ledger import Ledger
+from tuner.sandbox import SandboxHandle
+from tuner.services import Services
 from tuner.tui.screens.data import ConversationScreen, DataScreen
 from tuner.tui.screens.dialogs import PromptScreen
 from tuner.tui.widgets.charts import Histogram
 from tuner.tui.widgets.conversation import ConversationView
 
 from .conftest import AppFactory
-from .support import BROKEN, SUPPORT, plain, settle
+from .support import BROKEN, SUPPORT, make_client, plain, settle
 
 pytestmark = pytest.mark.anyio
 
@@ -201,3 +206,59 @@ async def test_the_open_prompt_completes_paths(make_tui: AppFactory, tmp_path: P
         await settle(pilot, lambda: screen.loaded >= 1)
         assert screen.path == str(folder / "support.jsonl")
         assert screen.report is not None and screen.report.ok
+
+
+def openai_chat_lines(count: int) -> str:
+    """OpenAI chat data Mistral refuses: a developer turn, a weight on an assistant turn."""
+    lines = []
+    for index in range(count):
+        messages = [
+            {"role": "developer", "content": "Answer as Harbor Bikes support, briefly."},
+            {"role": "user", "content": f"Can you fit tyre number {index}?"},
+            {"role": "assistant", "content": "Not that one.", "weight": 0},
+            {"role": "user", "content": "And now?"},
+            {"role": "assistant", "content": f"Yes, tyre {index} fits."},
+        ]
+        lines.append(json.dumps({"messages": messages}) + "\n")
+    return "".join(lines)
+
+
+async def test_the_provider_setting_picks_whose_rules_apply(
+    make_tui: AppFactory,
+    sandbox: SandboxHandle,
+    ledger: Ledger,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # TUNER_PROVIDER=openai: the screen validates as `tuner data validate` does without
+    # --provider, with OpenAI's rules and, no model given, the CLI's default OpenAI model.
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    monkeypatch.setenv("TUNER_PROVIDER", "openai")
+    settings = load_settings().settings
+    services = Services(settings, client=make_client(sandbox), ledger=ledger)
+    folder = tmp_path / "data"
+    folder.mkdir()
+    data = folder / "harbor.jsonl"
+    data.write_text(openai_chat_lines(12), encoding="utf-8")
+    app = make_tui(services=services, client=None, mode="data", probe=False, self_poll=False)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, DataScreen)
+        model = screen.query_one("#data-model", Input).value
+        assert model == "gpt-4.1-mini-2025-04-14"
+        await open_file(app, pilot, data)
+        report = screen.report
+        assert report is not None
+        # Mistral's rules refuse the developer turns (unknown_role); OpenAI's accept them.
+        assert [f.code for f in screen.findings] == [] and report.ok
+        assert report.files[0].tokenizer is not None
+        assert report.files[0].tokenizer.startswith("o200k_base")
+        summary = plain(screen.query_one("#data-summary", Static).content, width=120)
+        assert "OpenAI's rules, tokens of gpt-4.1-mini-2025-04-14" in summary
+
+        # Fix is Mistral's only (as `tuner data fix`): refused, nothing written.
+        await pilot.press("escape", "f")  # out of the path field first
+        await settle(pilot)
+        assert any("Mistral's rules only" in n.message for n in app._notifications)
+        assert [p.name for p in folder.iterdir()] == ["harbor.jsonl"]

@@ -192,6 +192,7 @@ def run(
     fine-tuned classifier (scored by /v1/classifications), --baseline a chat model prompted to
     pick the label; the report has accuracy, macro-F1, per-label precision/recall and a
     confusion matrix per target. Stored and resumable like chat runs (`tuner eval show`).
+    Both models must be Mistral's: OpenAI has no classification endpoint.
     """
     from tuner.evals import EvalConfigError, EvalDataError, EvalOptions, load_eval_set
     from tuner.evals.classifier_run import is_classifier_data
@@ -264,11 +265,18 @@ def _run_classifier(
     quiet: bool,
 ) -> None:
     from tuner.evals.classifier_run import load_classifier_data, render_html
+    from tuner.evals.classifier_runner import NotMistralError
 
     if html_out is not None and html_out.exists() and not force:
         fail(f"{html_out} exists", hint="Add --force to overwrite it, or pick another --html.")
     try:
         options.check()
+    except NotMistralError as exc:
+        fail(
+            str(exc),
+            hint="Give --model a Mistral classifier and --baseline a Mistral chat model; "
+            'OpenAI models are evaluated on chat data (lines with "messages").',
+        )
     except ValueError as exc:
         fail(str(exc), hint="See `tuner eval run --help`.")
     loaded = load_classifier_data(data, limit)

@@ -1,9 +1,8 @@
 """Which platform's data rules a command checks against: Mistral (the default) or OpenAI.
 
-The one place that maps a provider name to its line checker and to how its tokens are counted
-(which vocabulary, which longest example, which counter), so that the validator, ``stats``,
-``split``, ``convert``, the CLI and the dashboard switch the same way (``--provider``, or the
-``provider`` setting).
+The one place that maps a provider name to its line checker and to how tokens are counted, so
+that the validator, ``stats``, ``split``, ``convert`` and the dashboard's Data screen switch the
+same way (``--provider``, or the ``provider`` setting).
 """
 
 from __future__ import annotations
@@ -24,6 +23,8 @@ PROVIDERS: Final[tuple[str, ...]] = get_args(Provider)
 DEFAULT_PROVIDER: Final = "mistral"
 
 RecordChecker = Callable[..., LineCheck]
+PROVIDER_NAMES: Final[dict[str, str]] = {"mistral": "Mistral", "openai": "OpenAI"}
+"""How a provider is named to people (``Mistral's rules``)."""
 
 
 def check_provider(provider: str) -> Provider:
@@ -45,33 +46,42 @@ def check_line(
     return record_checker(provider)(data, path=path, line=line, expect=expect)
 
 
-def resolve_counting_for(
-    provider: str,
-    model: str | None,
-    tokenizer: str | None = None,
-    seq_len: int | None = None,
-) -> Counting:
-    """The vocabulary, model and longest example to count ``provider``'s data with.
-
-    Mistral: a tokenizer by model or by name (``tokenizers.resolve_counting``). OpenAI: the
-    model's encoding and training context (``openai_tokens.resolve_openai_counting``); a
-    tokenizer name is Mistral's, so it is refused there (``ValueError``). Raises
-    ``UnknownModelError`` and ``InvalidSeqLenError`` as those do.
-    """
+def default_model(provider: str) -> str:
+    """The model whose tokens ``provider``'s data is counted with when none is given."""
     if check_provider(provider) == "openai":
-        from tuner.datasets.openai_tokens import resolve_openai_counting
+        from tuner.datasets.openai_tokens import DEFAULT_OPENAI_MODEL
 
-        if tokenizer is not None:
-            raise ValueError("a tokenizer name is Mistral's; OpenAI's vocabulary follows the model")
-        return resolve_openai_counting(model, seq_len)
-    from tuner.datasets.tokenizers import resolve_counting
+        return DEFAULT_OPENAI_MODEL
+    from tuner.datasets.tokenizers import DEFAULT_MODEL
 
-    return resolve_counting(model, tokenizer, seq_len)
+    return DEFAULT_MODEL
+
+
+def resolve_counting_for(
+    provider: str, model: str | None, tokenizer: str | None = None, seq_len: int | None = None
+) -> Counting:
+    """The tokenizer, model and longest example to count ``provider``'s data with.
+
+    Mistral: :func:`tuner.datasets.tokenizers.resolve_counting` (a model or a tokenizer by name;
+    neither: ``open-mistral-7b``). OpenAI: the model's vocabulary and training context; without
+    a model, :func:`default_model`'s; a tokenizer by name is Mistral's, a ValueError. The one
+    place the CLI and the dashboard decide it. Raises ``UnknownModelError`` for an unknown name
+    and ``InvalidSeqLenError`` for ``seq_len < 1``.
+    """
+    if check_provider(provider) != "openai":
+        from tuner.datasets.tokenizers import resolve_counting
+
+        return resolve_counting(model, tokenizer, seq_len)
+    if tokenizer is not None:
+        raise ValueError("a tokenizer by name is Mistral's; OpenAI's vocabulary follows the model")
+    from tuner.datasets.openai_tokens import resolve_openai_counting
+
+    return resolve_openai_counting(model, seq_len)
 
 
 def counter_factory(provider: str, tokenizer: str) -> Callable[[], TokenCounter]:
-    """A picklable factory of the counter for ``tokenizer`` (a ``Counting.tokenizer`` of
-    ``provider``): worker processes build their own counter with it."""
+    """The counter factory of ``provider``'s tokenizer (``Counting.tokenizer``): picklable, so
+    that validation's worker processes each build their own counter."""
     if check_provider(provider) == "openai":
         from tuner.datasets.openai_tokens import openai_counter_for
 

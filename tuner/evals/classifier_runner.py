@@ -43,7 +43,7 @@ from tuner.evals.classifier_run import (
     classify_batch,
     score,
 )
-from tuner.evals.providers import MistralChat
+from tuner.evals.providers import MistralChat, model_ref, provider_of
 from tuner.evals.runner import (
     EvalConfigError,
     ItemRecorder,
@@ -68,6 +68,11 @@ ROLES = ("classifier", "chat")
 DEFAULT_CONCURRENCY = 4
 
 
+class NotMistralError(EvalConfigError):
+    """A model of another provider was given: classification (``/v1/classifications``, and
+    classifier fine-tuning behind it) exists in tuner for Mistral only."""
+
+
 @dataclass(frozen=True, slots=True)
 class ClassifierOptions:
     classifier: str
@@ -84,6 +89,14 @@ class ClassifierOptions:
         return (self.classifier,) if self.chat_model is None else (self.classifier, self.chat_model)
 
     def check(self) -> None:
+        for model in self.models:
+            # Before anything is asked or stored: another provider's model would only get a
+            # 400 from Mistral's endpoints and leave a failed run behind.
+            if provider_of(model) != "mistral":
+                raise NotMistralError(
+                    f"{model} is an OpenAI model: classifier evaluation runs on Mistral "
+                    "classifier models only"
+                )
         if self.chat_model == self.classifier:
             raise EvalConfigError("the classifier and the chat model are the same model")
         if self.concurrency < 1:
@@ -251,12 +264,13 @@ class ClassifierRunner:
     ) -> None:
         """The classifier, one request per batch, each batch recorded once answered."""
         model = options.classifier
+        sent = model_ref(model).name  # the server's id: without tuner's ``mistral:`` prefix
         self._progress.start(f"classifying with {model}", total=len(items), unit="items")
         try:
             for start in range(0, len(items), BATCH):
                 batch = items[start : start + BATCH]
                 try:
-                    answers = await classify_batch(self._client, model, batch, data.targets)
+                    answers = await classify_batch(self._client, sent, batch, data.targets)
                 except APIError as exc:
                     if is_fatal(exc):
                         raise
@@ -285,13 +299,14 @@ class ClassifierRunner:
         the open batch of writes as soon as all its targets are answered."""
         model = options.chat_model
         assert model is not None
+        sent = model_ref(model).name
         gate = asyncio.Semaphore(options.concurrency)
         self._progress.start(f"asking {model}", total=len(items), unit="items")
         try:
             async with ItemRecorder(self._ledger, self._stamp) as recorder:
 
                 async def one(item: Item) -> None:
-                    answer = await ask_chat(self._client, model, item, data.targets, gate)
+                    answer = await ask_chat(self._client, sent, item, data.targets, gate)
                     recorder.add(item_row(run_id, model, item, answer))
                     counts.asked += 1
                     counts.failed += answer.error is not None

@@ -38,23 +38,35 @@ if TYPE_CHECKING:
     from tuner.datasets.findings import Finding
     from tuner.datasets.fix import FixResult
     from tuner.datasets.report import Report
+    from tuner.datasets.tokenizers import Counting
 
 FINDINGS_SHOWN = 5000
 DATA_SUFFIXES = (".jsonl", ".jsonl.gz")
 """What the open prompt completes to (besides folders): the files validation reads."""
 
 
-def validate_file(path: str, model: str) -> Report:
-    """Validate one file with the model's tokenizer (blocking: run it in a thread): the core's
-    resolution and counter, as ``tuner data validate --model`` uses (Mistral's rules)."""
+def validate_file(path: str, model: str, provider: str) -> tuple[Report, Counting]:
+    """Validate one file by ``provider``'s rules, counting with the model's tokenizer (empty:
+    the provider's default model, as the CLI without ``--model``); blocking: run it in a thread.
+    Returns the counting used too, so that the screen can say what it applied."""
     from tuner.datasets.providers import counter_factory, resolve_counting_for
     from tuner.datasets.validate import ValidateOptions, validate_paths
 
-    counting = resolve_counting_for("mistral", model or None)
-    options = ValidateOptions(seq_len=counting.seq_len)
-    factory = counter_factory("mistral", counting.tokenizer)
+    counting = resolve_counting_for(provider, model or None)
+    options = ValidateOptions(seq_len=counting.seq_len, provider=provider)
+    factory = counter_factory(provider, counting.tokenizer)
     # One process: the dashboard runs threads, so a fork-based pool is not safe here.
-    return validate_paths([path], options=options, counter_factory=factory, workers=1)
+    report = validate_paths([path], options=options, counter_factory=factory, workers=1)
+    return report, counting
+
+
+def rules_text(provider: str, counting: Counting) -> str:
+    """Whose rules a report applied and whose tokens it counted (``OpenAI's rules, tokens of
+    gpt-4.1-mini-2025-04-14``)."""
+    from tuner.datasets.providers import PROVIDER_NAMES
+
+    counted = counting.model or counting.tokenizer
+    return f"{PROVIDER_NAMES[provider]}'s rules, tokens of {fmt.plain(counted)}"
 
 
 def fix_beside(path: str) -> FixResult:
@@ -67,14 +79,14 @@ def fix_beside(path: str) -> FixResult:
     return fix_file(source, next_free_path(source.with_name(f"{source.stem}.fixed.jsonl")))
 
 
-def summary_text(report: Report) -> Text:
-    """Three lines: the file and its state, lines and findings, tokens."""
+def summary_text(report: Report, rules: str) -> Text:
+    """Three lines: the file, its state and whose ``rules`` applied; lines and findings; tokens."""
     file = report.files[0]
     text = Text()
     text.append(fmt.plain(Path(file.path).name), style="bold")
     text.append("  ")
     text.append("valid" if report.ok else "has errors", "bold green" if report.ok else "bold red")
-    text.append(f"  {file.format or '?'}, {fmt.size(file.size)}\n")
+    text.append(f"  {file.format or '?'}, {fmt.size(file.size)} · {rules}\n")
     text.append(f"{file.lines} lines, {file.conversations} valid conversations · ")
     text.append(f"{file.errors} errors", style="red" if file.errors else "")
     text.append(", ")
@@ -117,7 +129,7 @@ class DataScreen(TunerScreen):
                 suggester=PathSuggester(DATA_SUFFIXES),
             )
             yield Label("tokenizer of", classes="form-label")
-            yield TunerInput(value=self.tuner.config.base_model, id="data-model", compact=True)
+            yield TunerInput(value=self._initial_model(), id="data-model", compact=True)
             yield Button("Open", id="data-open-button", variant="primary", compact=True)
         yield Static("Open a JSONL training file to validate it.", id="data-summary")
         with TabbedContent(id="data-tabs", initial="findings"):
@@ -125,6 +137,21 @@ class DataScreen(TunerScreen):
                 yield DataTable(id="data-findings", cursor_type="row", zebra_stripes=True)
             with TabPane("Token lengths", id="lengths"):
                 yield Histogram(id="data-histogram")
+
+    @property
+    def provider(self) -> str:
+        """Whose rules the screen applies: the ``provider`` setting (``TUNER_PROVIDER``), as
+        ``tuner data`` commands do without ``--provider``."""
+        return self.tuner.services.settings.provider
+
+    def _initial_model(self) -> str:
+        # The dashboard's base model is a Mistral one; OpenAI data is counted with the model
+        # the CLI uses without --model.
+        if self.provider == "mistral":
+            return self.tuner.config.base_model
+        from tuner.datasets.providers import default_model
+
+        return default_model(self.provider)
 
     def on_mount(self) -> None:
         self.query_one("#data-findings", DataTable).add_columns("Line", "Sev", "Code", "Message")
@@ -161,8 +188,9 @@ class DataScreen(TunerScreen):
         from tuner.datasets.errors import DataInputError
         from tuner.datasets.tokenizers import UnknownModelError
 
+        provider = self.provider
         try:
-            report = await asyncio.to_thread(validate_file, path, model)
+            report, counting = await asyncio.to_thread(validate_file, path, model, provider)
         except (DataInputError, UnknownModelError, OSError) as error:
             self.query_one("#data-summary", Static).update(
                 Text(fmt.plain(error, multiline=True), style="bold red")
@@ -170,13 +198,13 @@ class DataScreen(TunerScreen):
             self.notify(str(error), title="Data", severity="error", markup=False)
             return
         findings = await asyncio.to_thread(lambda: list(report.iter_findings()))
-        self.show_report(path, report, findings)
+        self.show_report(path, report, findings, rules_text(provider, counting))
 
-    def show_report(self, path: str, report: Report, findings: list[Finding]) -> None:
+    def show_report(self, path: str, report: Report, findings: list[Finding], rules: str) -> None:
         self.report = report
         self.path = path
         self.findings = findings
-        self.query_one("#data-summary", Static).update(summary_text(report))
+        self.query_one("#data-summary", Static).update(summary_text(report, rules))
         table = self.query_one("#data-findings", DataTable)
         table.clear()
         for index, finding in enumerate(findings[:FINDINGS_SHOWN]):
@@ -228,8 +256,18 @@ class DataScreen(TunerScreen):
 
     def action_fix(self) -> None:
         path = self._need_file()
-        if path is not None:
-            self.fix(path)
+        if path is None:
+            return
+        if self.provider != "mistral":
+            # As `tuner data fix`: its fixes and its idea of a valid line are Mistral's; on
+            # OpenAI data it would reject lines OpenAI accepts.
+            self.notify(
+                "fix applies Mistral's rules only: fix what the findings list at the source",
+                title="Fix",
+                severity="warning",
+            )
+            return
+        self.fix(path)
 
     @work(group="data-tool", exclusive=True, exit_on_error=False, description="fixing")
     async def fix(self, path: str) -> None:
@@ -271,7 +309,7 @@ class DataScreen(TunerScreen):
             except ValueError as error:
                 self.notify(str(error), severity="error", markup=False)
                 return
-            self.split(path, fraction)
+            self.split(path, fraction, self.provider)
 
         self.app.push_screen(
             PromptScreen(
@@ -282,14 +320,18 @@ class DataScreen(TunerScreen):
         )
 
     @work(group="data-tool", exclusive=True, exit_on_error=False, description="splitting")
-    async def split(self, path: str, fraction: float | Literal["auto"]) -> None:
+    async def split(self, path: str, fraction: float | Literal["auto"], provider: str) -> None:
         from tuner.datasets.split import split_file
         from tuner.fsutil import OutputRefused
 
         source = Path(path)
         try:
             result = await asyncio.to_thread(
-                split_file, source, eval_fraction=fraction, out_dir=source.parent
+                split_file,
+                source,
+                eval_fraction=fraction,
+                out_dir=source.parent,
+                provider=provider,
             )
         except (ValueError, OutputRefused) as error:
             self.notify(str(error), title="Split", severity="error", markup=False)
