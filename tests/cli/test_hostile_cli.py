@@ -239,9 +239,10 @@ def test_jobs_list_show_events_show_server_text_inert(env: SandboxHandle, tmp_pa
 # --------------------------------------------------------------------------- a damaged ledger
 
 
-def damaged_ledger(path: Path) -> bytes:
-    """A real ledger (150 jobs) whose ``checkpoints`` pages are overwritten with garbage: pages
-    the daemon's cycle never reads, so only a check finds the damage before it writes."""
+def damaged_ledger(path: Path, table: str = "checkpoints") -> bytes:
+    """A real ledger (150 jobs) whose ``table`` pages are overwritten with garbage. By default
+    ``checkpoints``: pages the daemon's cycle never reads, so only a check finds the damage
+    before it writes; ``jobs``: pages that reads meet too."""
     import contextlib
     import random
     import sqlite3
@@ -252,7 +253,7 @@ def damaged_ledger(path: Path) -> bytes:
     assert not Path(f"{path}-wal").exists() or Path(f"{path}-wal").stat().st_size == 0
     with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
         page_size = db.execute("PRAGMA page_size").fetchone()[0]
-        pages = [n for (n,) in db.execute("SELECT pageno FROM dbstat WHERE name = 'checkpoints'")]
+        pages = [n for (n,) in db.execute("SELECT pageno FROM dbstat WHERE name = ?", (table,))]
     assert pages
     garbage = random.Random(7)
     with path.open("r+b") as handle:
@@ -296,6 +297,28 @@ def test_a_damaged_ledger_is_refused_and_never_written(env: SandboxHandle, tmp_p
         assert "is damaged" in result.stderr
         assert ".recover" in result.stderr
         assert "Traceback" not in result.output
+        assert path.read_bytes() == before
+
+
+def test_reads_of_a_damaged_ledger_are_one_line_not_a_traceback_nor_no_job(
+    env: SandboxHandle, tmp_path: Path, monkeypatch: Any
+) -> None:
+    """Commands that read damaged pages (a job id's start resolved in the ledger, a notifier
+    removed without the async runner) refuse in one line; none writes to the file."""
+    path = tmp_path / "damaged.db"
+    before = damaged_ledger(path, table="jobs")
+    monkeypatch.setenv("TUNER_DB", str(path))
+    for args in (
+        ("jobs", "show", "0a1b"),  # a job id's start: resolved through the damaged jobs table
+        ("jobs", "checkpoints", "0a1b"),
+        ("daemon", "notifiers", "remove", "command"),
+    ):
+        result = run(*args)
+        assert result.exit_code == 2, (args, result.output)
+        assert "is damaged" in result.stderr, (args, result.output)
+        assert ".recover" in result.stderr
+        assert "no job in the ledger" not in result.output
+        assert result.exception is None or isinstance(result.exception, SystemExit), args
         assert path.read_bytes() == before
 
 

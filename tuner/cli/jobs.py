@@ -33,7 +33,7 @@ from tuner.cli.output import (
     simulated_banner,
     wire_json,
 )
-from tuner.jobs.ledger import LedgerError, open_ledger
+from tuner.jobs.ledger import LedgerCorruptError, LedgerError, open_ledger
 from tuner.textsafe import inert
 
 if TYPE_CHECKING:
@@ -81,6 +81,8 @@ def full_job_id(value: str) -> str:
         with open_ledger() as ledger:
             prefix = value.lower()
             matches = [job.id for job in ledger.list_jobs() if job.id.startswith(prefix)]
+    except LedgerCorruptError:
+        raise  # a damaged ledger is said as such (one line, by the root command), not "no job"
     except LedgerError:
         matches = []
     if len(matches) == 1:
@@ -99,6 +101,8 @@ def _mistral_only(job_id: str, what: str, hint: str) -> None:
         with open_ledger() as ledger:
             record = ledger.get_job(job_id)
             provider = record.provider if record is not None else provider
+    except LedgerCorruptError:
+        raise
     except LedgerError:
         pass
     if provider == "openai":
