@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import click
 import typer
 from typer.core import TyperGroup
 
@@ -19,7 +18,7 @@ class _TunerGroup(TyperGroup):
     id), so no ledger failure ends in a traceback.
     """
 
-    def invoke(self, ctx: click.Context) -> Any:
+    def invoke(self, ctx: Any) -> Any:  # typer.Context; typer vendors click, so Any
         try:
             return super().invoke(ctx)
         except Exception as exc:
