@@ -468,3 +468,25 @@ async def test_creating_a_sweep_again_after_a_kill_reuses_its_members_and_the_jo
     states = ("pending", "submitting", "submitted")
     entries = [e for state in states for e in ledger.entries_in_state(state, provider="openai")]
     assert len(entries) == 3  # not six
+
+
+async def test_a_queue_lease_of_a_gone_process_of_this_host_is_taken_over_at_once(
+    jobs: OpenAIJobs, ledger: Ledger, http: httpx.Client, tmp_path: Path
+) -> None:
+    import subprocess
+    import sys
+
+    from tuner.jobs.liveness import make_owner
+    from tuner.jobs.openai_jobs import LEASE_NAME, LEASE_TTL_S
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    gone = make_owner(dead.pid)
+    assert ledger.acquire_lease(LEASE_NAME, gone, LEASE_TTL_S, jobs.clock())
+    spec = load_spec(write_spec(tmp_path, 'suffix = "gone"\n[hyperparameters]\nn_epochs = 1\n'))
+
+    result = await OpenAICreator(jobs, confirm=lambda p: True).create(spec)
+
+    assert result.outcome == "started", result.message
+    assert result.cycle is not None and result.cycle.took_over_from == gone
+    assert len(server_jobs(http)) == 1
