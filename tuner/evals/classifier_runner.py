@@ -43,7 +43,7 @@ from tuner.evals.classifier_run import (
     classify_batch,
     score,
 )
-from tuner.evals.providers import MistralChat
+from tuner.evals.providers import MistralChat, model_ref
 from tuner.evals.runner import (
     EvalConfigError,
     ItemRecorder,
@@ -84,6 +84,15 @@ class ClassifierOptions:
         return (self.classifier,) if self.chat_model is None else (self.classifier, self.chat_model)
 
     def check(self) -> None:
+        for model in self.models:
+            ref = model_ref(model)  # ValueError for a provider prefix alone
+            if ref.provider != "mistral" or ref.name != model:
+                # /v1/classifications is Mistral's, and the chat baseline is asked there too;
+                # a prefix sent as part of the id would only come back as "invalid model".
+                raise EvalConfigError(
+                    f"{model!r}: classifier data is evaluated on Mistral's API only; give a "
+                    "Mistral model id, without a provider prefix"
+                )
         if self.chat_model == self.classifier:
             raise EvalConfigError("the classifier and the chat model are the same model")
         if self.concurrency < 1:
