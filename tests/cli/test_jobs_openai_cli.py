@@ -231,3 +231,18 @@ def test_the_daemon_names_who_holds_the_openai_queue(
     assert "1 queued job(s) wait for it" in cycle.stderr
     as_json = run("daemon", "--once", "--json")
     assert data(as_json)["openai_queue_holder"] == "elsewhere:4242"
+
+
+def test_an_unreachable_openai_is_named_in_the_error_not_mistrals_url(
+    env: SandboxHandle, oai: SandboxHandle, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    created = run("jobs", "create", str(openai_spec(tmp_path / "o", "gone")), "--yes", "--json")
+    assert created.exit_code == 0, created.output
+    [job] = data(created)
+    monkeypatch.setenv("TUNER_RETRY_MAX_ATTEMPTS", "1")
+    oai.stop()
+    for args in (("show", job["id"]), ("cancel", job["id"], "--yes"), ("watch", job["id"])):
+        result = run("jobs", *args)
+        assert result.exit_code == 3, result.output
+        assert f"cannot reach {oai.url}/v1" in result.stderr, result.stderr
+        assert env.url not in result.stderr

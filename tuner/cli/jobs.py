@@ -94,8 +94,8 @@ def full_job_id(value: str) -> str:
     raise typer.BadParameter(f"{value!r} is the start of {len(matches)} jobs: give more of it")
 
 
-def _mistral_only(job_id: str, what: str, hint: str) -> None:
-    """Exit 2 when ``job_id`` is an OpenAI job: ``what`` is a Mistral-only command."""
+def _provider_of(job_id: str) -> str | None:
+    """The job's provider, as the ledger knows it (or as its id says); None when unknown."""
     provider = "openai" if _OPENAI_ID.match(job_id) else None
     try:
         with open_ledger() as ledger:
@@ -105,7 +105,17 @@ def _mistral_only(job_id: str, what: str, hint: str) -> None:
         raise
     except LedgerError:
         pass
-    if provider == "openai":
+    return provider
+
+
+def _api_url(job_id: str, ctx: CommandContext) -> str:
+    """The server a command about ``job_id`` talks to (its provider's), for error messages."""
+    return ctx.settings.openai_base_url if _provider_of(job_id) == "openai" else ctx.backend
+
+
+def _mistral_only(job_id: str, what: str, hint: str) -> None:
+    """Exit 2 when ``job_id`` is an OpenAI job: ``what`` is a Mistral-only command."""
+    if _provider_of(job_id) == "openai":
         fail(f"job {job_id} is an OpenAI job: {what}", hint=hint)
 
 
@@ -407,7 +417,7 @@ def _refreshed(job_id: str, ctx: CommandContext) -> dict[str, Any]:
                 fail(f"job {job_id} is not in the ledger", code=Exit.FAILED)
             return detail.to_dict()
 
-    return run_async(body(), api_url=ctx.backend)
+    return run_async(body(), api_url=_api_url(job_id, ctx))
 
 
 @app.command()
@@ -573,7 +583,7 @@ def cancel(job_id: str = IdArg, yes: bool = YesOpt) -> None:
         async with session(ctx) as s:
             return await s.cancel_any(job_id)
 
-    outcome = run_async(body(), api_url=ctx.backend)
+    outcome = run_async(body(), api_url=_api_url(job_id, ctx))
     console.print(f"[bold]{shown(outcome.id)}[/]  {shown(outcome.shown_status)}")
 
 
@@ -599,7 +609,7 @@ def watch(job_id: str = IdArg, interval: float = IntervalOpt) -> None:
             assert last is not None  # watch yields at least once
             return last
 
-    frame = run_async(body(), api_url=ctx.backend)
+    frame = run_async(body(), api_url=_api_url(job_id, ctx))
     if not frame.succeeded:
         fail(f"{frame.failure or frame.status} (it ended there)", code=Exit.FAILED)
     console.print(f"[bold green]SUCCESS[/]: {shown(frame.fine_tuned_model or frame.id)}")
