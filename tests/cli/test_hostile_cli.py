@@ -198,6 +198,19 @@ def _tamper(sandbox: SandboxHandle, job_id: str, error: str) -> None:
     store.put(JOBS, failed, created=record.created_at)
 
 
+def test_colons_in_names_are_shown_as_written_not_as_emoji(tmp_path: Path) -> None:
+    """rich reads ":x:" as an emoji code even with markup off; ids and file names are full of
+    colons (a suffix "x" makes ft:open-mistral-7b:…:x:…), so they must print as written."""
+    source = tmp_path / "support:x:a:.jsonl"
+    example = Path(__file__).parents[2] / "examples" / "data" / "support.eval.jsonl"
+    source.write_bytes(example.read_bytes())
+    result = run("data", "validate", str(source))
+    assert result.exit_code == 0, result.output
+    assert "support:x:a:.jsonl" in result.stdout
+    missing = run("data", "validate", str(tmp_path / "gone:x:.jsonl"))
+    assert "gone:x:.jsonl" in missing.stderr, missing.stderr
+
+
 def test_jobs_list_show_events_show_server_text_inert(env: SandboxHandle, tmp_path: Path) -> None:
     support_split(tmp_path)
     headers = {"Authorization": f"Bearer {API_KEY}"}

@@ -30,8 +30,10 @@ from rich.text import Text
 from tuner.jobs.records import Backend, simulated_note
 from tuner.textsafe import inert
 
-console = Console(highlight=False, soft_wrap=True)
-err_console = Console(stderr=True, highlight=False)
+# emoji=False: rich turns ":x:" into an emoji even with markup off, and model ids are full of
+# colons (ft:open-mistral-7b:…:x:…), so an id or a file name would be shown as something else.
+console = Console(highlight=False, soft_wrap=True, emoji=False)
+err_console = Console(stderr=True, highlight=False, emoji=False)
 
 # Piped or captured output has no terminal width; rich would assume 80 columns and fold tables
 # of ids and model names into unreadable cells. Give such output room (COLUMNS still wins).
