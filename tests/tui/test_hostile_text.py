@@ -79,8 +79,10 @@ async def test_jobs_table_preview_and_detail_hold_no_escape(
         assert any("error=bad \\x1b]8;;http" in cell for cell in events)
         for cell in events:
             assert_inert(cell)
-        for panel in ("#job-title", "#job-hyper", "#job-meta"):
+        for panel in ("#job-title", "#job-hyper", "#job-meta", "#job-error"):
             assert_inert(plain(screen.query_one(panel, Static).render(), width=160))
+        why = screen.query_one("#job-error", Static)  # why it failed, in full: the server's words
+        assert why.display and "bad \\x1b]8;;http" in plain(why.render(), width=160)
         tree = screen.query_one("#job-lineage", Tree)
         assert_inert(str(tree.root.label))
 
