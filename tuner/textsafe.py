@@ -48,6 +48,24 @@ def inert(text: object, *, multiline: bool = False) -> str:
     return shown.translate(_TABLE_MULTILINE if multiline else _TABLE)
 
 
+# One visible character per control character: the C0 "control pictures" (U+2400 + code, ␛ for
+# ESC), ␡ for DEL, and U+FFFD for the C1 and bidirectional characters.
+_TABLE_IN_PLACE: dict[int, str] = {
+    code: chr(0x2400 + code) if code < 0x20 else "\u2421" if code == 0x7F else "\ufffd"
+    for code in _TABLE
+}
+
+
+def inert_in_place(text: str) -> str:
+    """``text`` with each terminal control character replaced by one visible character.
+
+    For text being edited (an input field): the characters keep their positions, so a cursor
+    and a selection still line up with the value, which :func:`inert`'s longer escapes would
+    shift. Everywhere else use :func:`inert`, which says exactly which character it was.
+    """
+    return text.translate(_TABLE_IN_PLACE)
+
+
 def is_inert(text: str) -> bool:
     """True when :func:`inert` would leave ``text`` unchanged (no control character at all)."""
     return inert(text) == text
