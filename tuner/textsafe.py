@@ -66,6 +66,21 @@ def inert_in_place(text: str) -> str:
     return text.translate(_TABLE_IN_PLACE)
 
 
+# What JSON encoders leave raw inside strings: DEL, the C1 controls, bidi and separators (C0
+# controls are always escaped by JSON itself).
+_TABLE_JSON: dict[int, str] = {code: f"\\u{code:04x}" for code in _TABLE if code >= 0x7F}
+
+
+def json_inert(document: str) -> str:
+    """A JSON document with the terminal controls JSON leaves raw written as ``\\u`` escapes.
+
+    The document means exactly the same (these characters occur only inside strings, where
+    ``\\u009b`` and the raw character are the same value), but printed on a terminal it can
+    neither drive it (C1 CSI) nor display reversed (bidi overrides).
+    """
+    return document.translate(_TABLE_JSON)
+
+
 def is_inert(text: str) -> bool:
     """True when :func:`inert` would leave ``text`` unchanged (no control character at all)."""
     return inert(text) == text

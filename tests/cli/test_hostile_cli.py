@@ -198,6 +198,25 @@ def _tamper(sandbox: SandboxHandle, job_id: str, error: str) -> None:
     store.put(JOBS, failed, created=record.created_at)
 
 
+def test_json_output_escapes_what_json_leaves_raw_and_keeps_the_value(tmp_path: Path) -> None:
+    """JSON escapes C0 controls but leaves DEL, C1 (\\u009b is a one-character CSI) and bidi
+    overrides raw: --json writes them as \\u escapes, so the same value never drives the
+    terminal it is printed on."""
+    import json
+
+    role = "bot\u009b31m\u202e\u007f"
+    line = {"messages": [{"role": role, "content": "hi"}, {"role": "assistant", "content": "a"}]}
+    source = tmp_path / "hostile.jsonl"
+    source.write_text(json.dumps(line) + "\n", encoding="utf-8")
+    result = run("data", "validate", str(source), "--json")
+    assert result.exit_code == 1, result.output
+    for char in ("\u009b", "\u202e", "\u007f"):
+        assert char not in result.stdout
+    assert "\\u009b31m\\u202e\\u007f" in result.stdout
+    findings = data(result)["findings"]
+    assert any(role in finding["message"] for finding in findings)  # the exact value
+
+
 def test_colons_in_names_are_shown_as_written_not_as_emoji(tmp_path: Path) -> None:
     """rich reads ":x:" as an emoji code even with markup off; ids and file names are full of
     colons (a suffix "x" makes ft:open-mistral-7b:…:x:…), so they must print as written."""

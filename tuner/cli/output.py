@@ -28,7 +28,7 @@ from rich.table import Table
 from rich.text import Text
 
 from tuner.jobs.records import Backend, simulated_note
-from tuner.textsafe import inert
+from tuner.textsafe import inert, json_inert
 
 # emoji=False: rich turns ":x:" into an emoji even with markup off, and model ids are full of
 # colons (ft:open-mistral-7b:…:x:…), so an id or a file name would be shown as something else.
@@ -83,8 +83,8 @@ def simulated_banner(urls: Sequence[str | None]) -> None:
 
 
 def emit_json(data: Any) -> None:
-    """Exactly one JSON document on stdout."""
-    sys.stdout.write(json_text(data) + "\n")
+    """Exactly one JSON document on stdout (C1 and bidi characters as ``\\u`` escapes)."""
+    sys.stdout.write(json_inert(json_text(data)) + "\n")
     sys.stdout.flush()
 
 
