@@ -332,19 +332,29 @@ def test_a_damaged_ledger_is_refused_and_never_written(env: SandboxHandle, tmp_p
         assert path.read_bytes() == before
 
 
+@pytest.mark.parametrize(
+    ("table", "commands"),
+    [
+        # A job id's start is resolved through the jobs table; removing a notifier does not go
+        # through the async runner.
+        ("jobs", (("jobs", "show", "0a1b"), ("jobs", "checkpoints", "0a1b"))),
+        ("notifiers", (("daemon", "notifiers", "list"), ("daemon", "notifiers", "remove", "x"))),
+        ("eval_runs", (("eval", "list"), ("eval", "show", "ev1"))),
+    ],
+)
 def test_reads_of_a_damaged_ledger_are_one_line_not_a_traceback_nor_no_job(
-    env: SandboxHandle, tmp_path: Path, monkeypatch: Any
+    env: SandboxHandle,
+    tmp_path: Path,
+    monkeypatch: Any,
+    table: str,
+    commands: tuple[tuple[str, ...], ...],
 ) -> None:
-    """Commands that read damaged pages (a job id's start resolved in the ledger, a notifier
-    removed without the async runner) refuse in one line; none writes to the file."""
+    """Commands that only read, and meet damaged pages, refuse in one line with the recovery
+    hint (not a traceback, not "no job starts with"); none writes to the file."""
     path = tmp_path / "damaged.db"
-    before = damaged_ledger(path, table="jobs")
+    before = damaged_ledger(path, table=table)
     monkeypatch.setenv("TUNER_DB", str(path))
-    for args in (
-        ("jobs", "show", "0a1b"),  # a job id's start: resolved through the damaged jobs table
-        ("jobs", "checkpoints", "0a1b"),
-        ("daemon", "notifiers", "remove", "command"),
-    ):
+    for args in commands:
         result = run(*args)
         assert result.exit_code == 2, (args, result.output)
         assert "is damaged" in result.stderr, (args, result.output)
