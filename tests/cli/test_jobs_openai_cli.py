@@ -7,7 +7,7 @@ and an OpenAI sandbox on 127.0.0.1, manual clocks."""
 from __future__ import annotations
 
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -208,6 +208,20 @@ def test_watch_of_a_cancelled_openai_job_exits_1_with_its_status(
     assert f"job {job['id']} is CANCELLED (it ended there)" in watched.stderr
 
 
+@pytest.fixture
+def logger_levels() -> Iterator[None]:
+    """The daemon quiets library loggers for good; put them back for the tests that follow."""
+    import logging
+
+    from tuner.cli.daemon import _QUIET_LOGGERS
+
+    saved = {name: logging.getLogger(name).level for name in _QUIET_LOGGERS}
+    yield
+    for name, level in saved.items():
+        logging.getLogger(name).setLevel(level)
+
+
+@pytest.mark.usefixtures("logger_levels")
 def test_the_daemon_names_who_holds_the_openai_queue(
     env: SandboxHandle, oai: SandboxHandle, tmp_path: Path
 ) -> None:
