@@ -46,3 +46,41 @@ def inert(text: object, *, multiline: bool = False) -> str:
     """
     shown = text if isinstance(text, str) else str(text)
     return shown.translate(_TABLE_MULTILINE if multiline else _TABLE)
+
+
+# One visible character per control character: the C0 "control pictures" (U+2400 + code, ␛ for
+# ESC), ␡ for DEL, and U+FFFD for the C1 and bidirectional characters.
+_TABLE_IN_PLACE: dict[int, str] = {
+    code: chr(0x2400 + code) if code < 0x20 else "\u2421" if code == 0x7F else "\ufffd"
+    for code in _TABLE
+}
+
+
+def inert_in_place(text: str) -> str:
+    """``text`` with each terminal control character replaced by one visible character.
+
+    For text being edited (an input field): the characters keep their positions, so a cursor
+    and a selection still line up with the value, which :func:`inert`'s longer escapes would
+    shift. Everywhere else use :func:`inert`, which says exactly which character it was.
+    """
+    return text.translate(_TABLE_IN_PLACE)
+
+
+# What JSON encoders leave raw inside strings: DEL, the C1 controls, bidi and separators (C0
+# controls are always escaped by JSON itself).
+_TABLE_JSON: dict[int, str] = {code: f"\\u{code:04x}" for code in _TABLE if code >= 0x7F}
+
+
+def json_inert(document: str) -> str:
+    """A JSON document with the terminal controls JSON leaves raw written as ``\\u`` escapes.
+
+    The document means exactly the same (these characters occur only inside strings, where
+    ``\\u009b`` and the raw character are the same value), but printed on a terminal it can
+    neither drive it (C1 CSI) nor display reversed (bidi overrides).
+    """
+    return document.translate(_TABLE_JSON)
+
+
+def is_inert(text: str) -> bool:
+    """True when :func:`inert` would leave ``text`` unchanged (no control character at all)."""
+    return inert(text) == text

@@ -325,3 +325,40 @@ def test_creating_a_spec_again_reuses_its_queued_members(
     with open_ledger(str(tmp_path / "ledger.db")) as ledger:
         entries = ledger.entries_in_state("pending") + ledger.entries_in_state("submitted")
     assert len(entries) == 3  # not six
+
+
+def test_creating_a_spec_again_after_its_first_member_was_made_reuses_the_members(
+    env: SandboxHandle, tmp_path: Path
+) -> None:
+    """Killed right after the first member's create was sent: the rerun reuses the three
+    entries, finds that job instead of making it again, and queues nothing twice."""
+    from tuner.jobs.submit import request_body
+
+    from .conftest import API_KEY
+
+    spec, _ = _queued_by_a_killed_create(tmp_path)
+    with open_ledger(str(tmp_path / "ledger.db")) as ledger:
+        claimed = ledger.claim_next(int(time.time()))
+    assert claimed is not None and claimed.member_index == 0
+    sent = httpx.post(
+        f"{env.url}/v1/fine_tuning/jobs",
+        json=request_body(claimed.spec),
+        headers={"Authorization": f"Bearer {API_KEY}"},
+    )
+    assert sent.status_code == 200, sent.text
+    env.advance(5)
+
+    again = run("jobs", "create", str(spec), "--yes", "-q", "--max-active", "5")
+
+    assert again.exit_code == 0, again.output
+    assert "were still queued by an earlier run" in again.stdout
+    with open_ledger(str(tmp_path / "ledger.db")) as ledger:
+        states = ("pending", "submitting", "submitted")
+        entries = [e for state in states for e in ledger.entries_in_state(state)]
+        made = ledger.get_queue_entry(claimed.id)
+    assert len(entries) == 3  # not seven
+    assert made is not None and made.job_id == sent.json()["id"]
+    listed = httpx.get(
+        f"{env.url}/v1/fine_tuning/jobs", headers={"Authorization": f"Bearer {API_KEY}"}
+    ).json()["data"]
+    assert sorted(job["suffix"] for job in listed) == ["kill-1", "kill-2", "kill-3"]

@@ -198,6 +198,38 @@ def _tamper(sandbox: SandboxHandle, job_id: str, error: str) -> None:
     store.put(JOBS, failed, created=record.created_at)
 
 
+def test_json_output_escapes_what_json_leaves_raw_and_keeps_the_value(tmp_path: Path) -> None:
+    """JSON escapes C0 controls but leaves DEL, C1 (\\u009b is a one-character CSI) and bidi
+    overrides raw: --json writes them as \\u escapes, so the same value never drives the
+    terminal it is printed on."""
+    import json
+
+    role = "bot\u009b31m\u202e\u007f"
+    line = {"messages": [{"role": role, "content": "hi"}, {"role": "assistant", "content": "a"}]}
+    source = tmp_path / "hostile.jsonl"
+    source.write_text(json.dumps(line) + "\n", encoding="utf-8")
+    result = run("data", "validate", str(source), "--json")
+    assert result.exit_code == 1, result.output
+    for char in ("\u009b", "\u202e", "\u007f"):
+        assert char not in result.stdout
+    assert "\\u009b31m\\u202e\\u007f" in result.stdout
+    findings = data(result)["findings"]
+    assert any(role in finding["message"] for finding in findings)  # the exact value
+
+
+def test_colons_in_names_are_shown_as_written_not_as_emoji(tmp_path: Path) -> None:
+    """rich reads ":x:" as an emoji code even with markup off; ids and file names are full of
+    colons (a suffix "x" makes ft:open-mistral-7b:…:x:…), so they must print as written."""
+    source = tmp_path / "support:x:a:.jsonl"
+    example = Path(__file__).parents[2] / "examples" / "data" / "support.eval.jsonl"
+    source.write_bytes(example.read_bytes())
+    result = run("data", "validate", str(source))
+    assert result.exit_code == 0, result.output
+    assert "support:x:a:.jsonl" in result.stdout
+    missing = run("data", "validate", str(tmp_path / "gone:x:.jsonl"))
+    assert "gone:x:.jsonl" in missing.stderr, missing.stderr
+
+
 def test_jobs_list_show_events_show_server_text_inert(env: SandboxHandle, tmp_path: Path) -> None:
     support_split(tmp_path)
     headers = {"Authorization": f"Bearer {API_KEY}"}
@@ -239,9 +271,10 @@ def test_jobs_list_show_events_show_server_text_inert(env: SandboxHandle, tmp_pa
 # --------------------------------------------------------------------------- a damaged ledger
 
 
-def damaged_ledger(path: Path) -> bytes:
-    """A real ledger (150 jobs) whose ``checkpoints`` pages are overwritten with garbage: pages
-    the daemon's cycle never reads, so only a check finds the damage before it writes."""
+def damaged_ledger(path: Path, table: str = "checkpoints") -> bytes:
+    """A real ledger (150 jobs) whose ``table`` pages are overwritten with garbage. By default
+    ``checkpoints``: pages the daemon's cycle never reads, so only a check finds the damage
+    before it writes; ``jobs``: pages that reads meet too."""
     import contextlib
     import random
     import sqlite3
@@ -252,7 +285,7 @@ def damaged_ledger(path: Path) -> bytes:
     assert not Path(f"{path}-wal").exists() or Path(f"{path}-wal").stat().st_size == 0
     with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
         page_size = db.execute("PRAGMA page_size").fetchone()[0]
-        pages = [n for (n,) in db.execute("SELECT pageno FROM dbstat WHERE name = 'checkpoints'")]
+        pages = [n for (n,) in db.execute("SELECT pageno FROM dbstat WHERE name = ?", (table,))]
     assert pages
     garbage = random.Random(7)
     with path.open("r+b") as handle:
@@ -296,6 +329,38 @@ def test_a_damaged_ledger_is_refused_and_never_written(env: SandboxHandle, tmp_p
         assert "is damaged" in result.stderr
         assert ".recover" in result.stderr
         assert "Traceback" not in result.output
+        assert path.read_bytes() == before
+
+
+@pytest.mark.parametrize(
+    ("table", "commands"),
+    [
+        # A job id's start is resolved through the jobs table; removing a notifier does not go
+        # through the async runner.
+        ("jobs", (("jobs", "show", "0a1b"), ("jobs", "checkpoints", "0a1b"))),
+        ("notifiers", (("daemon", "notifiers", "list"), ("daemon", "notifiers", "remove", "x"))),
+        ("eval_runs", (("eval", "list"), ("eval", "show", "ev1"))),
+    ],
+)
+def test_reads_of_a_damaged_ledger_are_one_line_not_a_traceback_nor_no_job(
+    env: SandboxHandle,
+    tmp_path: Path,
+    monkeypatch: Any,
+    table: str,
+    commands: tuple[tuple[str, ...], ...],
+) -> None:
+    """Commands that only read, and meet damaged pages, refuse in one line with the recovery
+    hint (not a traceback, not "no job starts with"); none writes to the file."""
+    path = tmp_path / "damaged.db"
+    before = damaged_ledger(path, table=table)
+    monkeypatch.setenv("TUNER_DB", str(path))
+    for args in commands:
+        result = run(*args)
+        assert result.exit_code == 2, (args, result.output)
+        assert "is damaged" in result.stderr, (args, result.output)
+        assert ".recover" in result.stderr
+        assert "no job in the ledger" not in result.output
+        assert result.exception is None or isinstance(result.exception, SystemExit), args
         assert path.read_bytes() == before
 
 

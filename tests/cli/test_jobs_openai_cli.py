@@ -7,7 +7,7 @@ and an OpenAI sandbox on 127.0.0.1, manual clocks."""
 from __future__ import annotations
 
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -214,3 +214,57 @@ def test_watch_of_a_cancelled_openai_job_exits_1_with_its_status(
     assert watched.exit_code == 1
     assert "CANCELLED (cancelled)" in watched.stdout
     assert f"job {job['id']} is CANCELLED (it ended there)" in watched.stderr
+
+
+@pytest.fixture
+def logger_levels() -> Iterator[None]:
+    """The daemon quiets library loggers for good; put them back for the tests that follow."""
+    import logging
+
+    from tuner.cli.daemon import _QUIET_LOGGERS
+
+    saved = {name: logging.getLogger(name).level for name in _QUIET_LOGGERS}
+    yield
+    for name, level in saved.items():
+        logging.getLogger(name).setLevel(level)
+
+
+@pytest.mark.usefixtures("logger_levels")
+def test_the_daemon_names_who_holds_the_openai_queue(
+    env: SandboxHandle, oai: SandboxHandle, tmp_path: Path
+) -> None:
+    """OpenAI's queue held by a live process elsewhere: the daemon says who holds it and how
+    many OpenAI jobs wait, as it does for Mistral's queue (never a silent wait)."""
+    import os
+    import time
+
+    from tuner.jobs.ledger import open_ledger
+    from tuner.jobs.openai_jobs import LEASE_NAME, LEASE_TTL_S
+
+    with open_ledger(os.environ["TUNER_DB"]) as ledger:
+        assert ledger.acquire_lease(LEASE_NAME, "elsewhere:4242:abc", LEASE_TTL_S, int(time.time()))
+    spec = openai_spec(tmp_path / "o", "held", body="[hyperparameters]\nn_epochs = 1\n")
+    assert run("jobs", "create", str(spec), "--yes", "-q").exit_code == 0
+
+    cycle = run("daemon", "--once")
+
+    assert cycle.exit_code == 0, cycle.output
+    assert "the OpenAI submission queue is held by elsewhere:4242" in cycle.stderr
+    assert "1 queued job(s) wait for it" in cycle.stderr
+    as_json = run("daemon", "--once", "--json")
+    assert data(as_json)["openai_queue_holder"] == "elsewhere:4242"
+
+
+def test_an_unreachable_openai_is_named_in_the_error_not_mistrals_url(
+    env: SandboxHandle, oai: SandboxHandle, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    created = run("jobs", "create", str(openai_spec(tmp_path / "o", "gone")), "--yes", "--json")
+    assert created.exit_code == 0, created.output
+    [job] = data(created)
+    monkeypatch.setenv("TUNER_RETRY_MAX_ATTEMPTS", "1")
+    oai.stop()
+    for args in (("show", job["id"]), ("cancel", job["id"], "--yes"), ("watch", job["id"])):
+        result = run("jobs", *args)
+        assert result.exit_code == 3, result.output
+        assert f"cannot reach {oai.url}/v1" in result.stderr, result.stderr
+        assert env.url not in result.stderr

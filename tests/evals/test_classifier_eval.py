@@ -9,11 +9,12 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+from tuner.cli import context
 from tuner.cli.main import app
 from tuner.evals.classifier_run import Target, parse_choice
 from tuner.sandbox import SandboxHandle
 
-from .support import HELD_OUT_REVIEWS, TRAIN_REVIEWS, cli_against
+from .support import HELD_OUT_REVIEWS, TRAIN_REVIEWS, Recorder, cli_against, error_response
 
 
 @pytest.fixture
@@ -130,3 +131,38 @@ def test_an_openai_model_is_refused_before_anything_is_asked_or_stored(
 def test_parse_choice(answer: str, multi: bool, expected: object) -> None:
     labels = ("app", "quality") if multi else ("positive", "negative", "neutral")
     assert parse_choice(answer, Target("t", labels, multi)) == expected
+
+
+def _failing(paths: tuple[str, ...]) -> Recorder:
+    """Classification and chat requests fail with 500 (those whose body has these keys)."""
+
+    def intercept(body: dict[str, Any]) -> Any:
+        if any(key in body for key in paths):
+            return error_response(500, "the server is down")
+        return None
+
+    return Recorder(intercept)
+
+
+@pytest.mark.parametrize(
+    ("failing", "code", "said"),
+    [
+        (("messages", "input", "inputs"), 3, "every answer failed after retries (8 of 8)"),
+        (("messages",), 4, "4 of 8 answers failed after retries"),
+    ],
+)
+def test_failed_classifier_answers_give_the_documented_exit_code(
+    cli: CliRunner,
+    classifier: tuple[SandboxHandle, str],
+    monkeypatch: pytest.MonkeyPatch,
+    failing: tuple[str, ...],
+    code: int,
+    said: str,
+) -> None:
+    """As for chat runs: 3 when no answer at all came back, 4 when some did not."""
+    monkeypatch.setenv("TUNER_RETRY_MAX_ATTEMPTS", "1")
+    monkeypatch.setattr(context.hooks, "client_options", {"transport": _failing(failing)})
+    args = ["--data", str(HELD_OUT_REVIEWS), "--model", classifier[1]]
+    result = run(cli, *args, "--baseline", "ministral-3b-latest", "--limit", "4", "--quiet")
+    assert result.exit_code == code, result.output
+    assert said in result.stderr

@@ -438,3 +438,55 @@ async def test_the_example_spec_runs_on_the_openai_sandbox(
     assert record is not None and (record.status, record.suffix) == ("SUCCESS", "support-v1")
     assert {link.role for link in ledger.job_files(record.id)} == {"training", "validation"}
     assert any(c.metrics.get("valid_loss") is not None for c in ledger.checkpoints(record.id))
+
+
+async def test_creating_a_sweep_again_after_a_kill_reuses_its_members_and_the_job_made(
+    jobs: OpenAIJobs, ledger: Ledger, client: OpenAIClient, http: httpx.Client, tmp_path: Path
+) -> None:
+    """`jobs create` killed right after its first member was created: running the spec again
+    uses the queued members (the one created is found, not made twice, nor a 'duplicate')."""
+    from tuner.jobs.openai_jobs import LEASE_NAME, LEASE_TTL_S
+
+    spec = load_spec(write_spec(tmp_path, 'suffix = "kill"\n[sweep]\nn_epochs = [1, 2, 3]\n'))
+    # The first run queues the sweep while the queue is held elsewhere (nothing created yet)...
+    assert ledger.acquire_lease(LEASE_NAME, "elsewhere:1:abc", LEASE_TTL_S, jobs.clock())
+    first = await OpenAICreator(jobs, confirm=lambda p: True).create(spec)
+    assert first.outcome == "submitted" and first.queued == 3 and first.jobs == []
+    assert ledger.release_lease(LEASE_NAME, "elsewhere:1:abc")
+    # ...then claims its first member and sends the create, and is killed before recording it.
+    claimed = ledger.claim_next(jobs.clock(), provider="openai")
+    assert claimed is not None and claimed.member_index == 0
+    made = await client.jobs.create(request_of(claimed.spec))
+
+    again = await OpenAICreator(jobs, confirm=lambda p: True).create(spec)
+
+    assert again.outcome == "submitted", again.message
+    assert again.reused == 3
+    assert made.id in {job.id for job in again.jobs}
+    suffixes = sorted(j["user_provided_suffix"] for j in server_jobs(http))
+    assert suffixes == ["kill-1", "kill-2", "kill-3"]  # each member made once
+    states = ("pending", "submitting", "submitted")
+    entries = [e for state in states for e in ledger.entries_in_state(state, provider="openai")]
+    assert len(entries) == 3  # not six
+
+
+async def test_a_queue_lease_of_a_gone_process_of_this_host_is_taken_over_at_once(
+    jobs: OpenAIJobs, ledger: Ledger, http: httpx.Client, tmp_path: Path
+) -> None:
+    import subprocess
+    import sys
+
+    from tuner.jobs.liveness import make_owner
+    from tuner.jobs.openai_jobs import LEASE_NAME, LEASE_TTL_S
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    gone = make_owner(dead.pid)
+    assert ledger.acquire_lease(LEASE_NAME, gone, LEASE_TTL_S, jobs.clock())
+    spec = load_spec(write_spec(tmp_path, 'suffix = "gone"\n[hyperparameters]\nn_epochs = 1\n'))
+
+    result = await OpenAICreator(jobs, confirm=lambda p: True).create(spec)
+
+    assert result.outcome == "started", result.message
+    assert result.cycle is not None and result.cycle.took_over_from == gone
+    assert len(server_jobs(http)) == 1

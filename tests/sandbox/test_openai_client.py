@@ -243,3 +243,26 @@ async def test_a_lost_create_answer_finds_the_job_instead_of_making_another() ->
     assert found.error is None
     assert posts == 1, "the job the lost attempt made was found; no second create was sent"
     assert orjson.loads(orjson.dumps(found.snapshot()))["provider"] == "openai"
+
+
+def test_a_huge_n_epochs_lists_its_checkpoints_without_listing_every_epoch() -> None:
+    """n_epochs is any positive integer: a job with 10**17 epochs once made the sandbox list
+    every epoch's end, which took all the memory until the process was killed. Run under a
+    2 GB address-space limit, so the old way fails with MemoryError instead of taking the
+    machine's memory."""
+    import subprocess
+    import sys
+
+    code = (
+        "import resource\n"
+        "resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30))\n"
+        "from tuner.sandbox.openai.service import OpenAISandbox\n"
+        "from tuner.sandbox.openai.training import Timeline\n"
+        "line = Timeline('running', 5, 10**17, 1, 0.0, None, None)\n"
+        "print(sorted(OpenAISandbox._checkpoint_steps(None, line)))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr[-500:]
+    assert done.stdout.strip() == str([10**17 - 2, 10**17 - 1, 10**17])

@@ -3,6 +3,7 @@ escaped in every table cell, title and panel, never passed to the terminal."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -79,8 +80,10 @@ async def test_jobs_table_preview_and_detail_hold_no_escape(
         assert any("error=bad \\x1b]8;;http" in cell for cell in events)
         for cell in events:
             assert_inert(cell)
-        for panel in ("#job-title", "#job-hyper", "#job-meta"):
+        for panel in ("#job-title", "#job-hyper", "#job-meta", "#job-error"):
             assert_inert(plain(screen.query_one(panel, Static).render(), width=160))
+        why = screen.query_one("#job-error", Static)  # why it failed, in full: the server's words
+        assert why.display and "bad \\x1b]8;;http" in plain(why.render(), width=160)
         tree = screen.query_one("#job-lineage", Tree)
         assert_inert(str(tree.root.label))
 
@@ -109,3 +112,29 @@ def test_conversation_panels_show_the_data_inert() -> None:
     line = raw_line(LineContent(number=3, raw=raw, parsed=False, value=None), column=15)
     assert_inert(line.plain)
     assert line.plain == '{"messages": [\\x1b[2J]}'
+
+
+async def test_a_file_name_with_escapes_is_drawn_inert_in_its_field(
+    make_tui: AppFactory, tmp_path: Path
+) -> None:
+    """A path field holding a hostile file name draws each control character as one visible
+    character: nothing reaches the terminal, the value (the real path) is unchanged, and the
+    cursor still lines up; completion never suggests such a name."""
+    from tuner.tui.paths import complete_path
+    from tuner.tui.widgets.inputs import TunerInput
+
+    hostile = tmp_path / f"data{CLEAR}x.jsonl"
+    hostile.write_bytes(training_bytes())
+    app = make_tui(mode="data", probe=False, self_poll=False)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await settle(pilot)
+        field = app.screen.query_one("#data-path", TunerInput)
+        field.value = str(hostile)
+        field.focus()
+        await pilot.pause()
+        drawn = "".join(segment.text for segment in field.render_line(0))
+        assert_inert(drawn)
+        assert "data\u241b[2Jx.jsonl" in drawn
+        assert field.value == str(hostile)
+        assert len(field._value.plain) == len(field.value)  # one cell per character
+    assert complete_path(str(tmp_path / "da"), (".jsonl",)) is None

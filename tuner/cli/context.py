@@ -95,8 +95,14 @@ class CommandContext:
         )
 
     def ledger(self, notifiers: Sequence[str] = ()) -> Ledger:
-        """The ledger alone (commands that never talk to the API); a failure exits 2."""
-        return require_ledger(self.services(notifiers))
+        """The ledger alone (commands that never talk to the API), checked first: what they
+        show comes from it alone, and a damaged page can read as no rows. A failure exits 2."""
+        ledger = require_ledger(self.services(notifiers))
+        try:
+            ledger.verify()
+        except LedgerError as exc:
+            fail(f"ledger: {exc}", hint=LEDGER_HINT, code=Exit.USAGE)
+        return ledger
 
 
 def require_ledger(services: Services) -> Ledger:

@@ -198,12 +198,19 @@ def _finish(
             "it is doing this work."
         )
         return
-    if report.queue_holder is not None and report.queued:
-        until = report.queue_holder_expires_at
+    waiting = (
+        ("submission queue", report.queue_holder, report.queue_holder_expires_at,
+         report.queued - report.openai_queued),
+        ("OpenAI submission queue", report.openai_queue_holder,
+         report.openai_queue_holder_expires_at, report.openai_queued),
+    )  # fmt: skip
+    for queue, holder, until, count in waiting:
+        if holder is None or not count:
+            continue
         when = "" if until is None else f" until {_when(until)} UTC"
         err_console.print(
-            f"waiting: the submission queue is held by {report.queue_holder}{when}; "
-            f"{report.queued} queued job(s) wait for it",
+            f"waiting: the {queue} is held by {shown(holder)}{when}; "
+            f"{count} queued job(s) wait for it",
             markup=False,
         )
     if report.error is not None:
@@ -222,6 +229,7 @@ def _report_json(report: CycleReport) -> dict[str, Any]:
         "submitted": report.submitted,
         "queued": report.queued,
         "queue_holder": report.queue_holder,
+        "openai_queue_holder": report.openai_queue_holder,
         "notifications_sent": report.delivery.sent,
         "notifications_failed": report.delivery.failed,
         "interrupted": report.interrupted,

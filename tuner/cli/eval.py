@@ -293,13 +293,7 @@ def _run_classifier(
         emit_json(report.to_dict())
     else:
         _print_classifier_report(report)
-    failed = sum(r.failed for r in report.results)
-    if failed:
-        fail(
-            f"{failed} item(s) failed after retries; they count as unanswered",
-            hint="Run the same command again to retry them (--keep-failed keeps them as failures).",
-            code=Exit.PARTIAL,
-        )
+    _exit_for(sum(r.failed for r in report.results), report.items * len(report.results))
 
 
 async def _run_classifier_async(
@@ -411,10 +405,13 @@ def _print_classifier_report(report: ClassifierReport) -> None:
 
 
 def _exit_for_failures(report: RunReport) -> None:
-    """Exit 3 when no answer was received (the API failed), 4 when some were not (the report
-    covers the rest); 0 when every model answered every item."""
     expected = len(report.rows) * len(report.models)
-    failed = sum(summary.failed for summary in report.models.values())
+    _exit_for(sum(summary.failed for summary in report.models.values()), expected)
+
+
+def _exit_for(failed: int, expected: int) -> None:
+    """Exit 3 when no answer was received (the API failed), 4 when some were not (the report
+    covers the rest); 0 when every model answered every item. Chat and classifier runs."""
     if not failed:
         return
     if failed >= expected:

@@ -35,7 +35,7 @@ from tuner.cli.output import (
     wire_json,
     with_backend,
 )
-from tuner.jobs.ledger import LedgerError, open_ledger
+from tuner.jobs.ledger import LedgerCorruptError, LedgerError, open_ledger
 from tuner.textsafe import inert
 
 if TYPE_CHECKING:
@@ -84,6 +84,8 @@ def full_job_id(value: str) -> str:
         with open_ledger() as ledger:
             prefix = value.lower()
             matches = [job.id for job in ledger.list_jobs() if job.id.startswith(prefix)]
+    except LedgerCorruptError:
+        raise  # a damaged ledger is said as such (one line, by the root command), not "no job"
     except LedgerError:
         matches = []
     if len(matches) == 1:
@@ -95,16 +97,29 @@ def full_job_id(value: str) -> str:
     raise typer.BadParameter(f"{value!r} is the start of {len(matches)} jobs: give more of it")
 
 
-def _mistral_only(job_id: str, what: str, hint: str) -> None:
-    """Exit 2 when ``job_id`` is an OpenAI job: ``what`` is a Mistral-only command."""
+def _provider_of(job_id: str) -> str:
+    """The job's provider: as the ledger knows it, else as its id says (the core's rule). A
+    damaged ledger is refused rather than guessed past."""
     from tuner.services import job_provider_of
 
     try:
         with open_ledger() as ledger:
             record = ledger.get_job(job_id)
+    except LedgerCorruptError:
+        raise
     except LedgerError:
         record = None
-    if job_provider_of(job_id, record) == "openai":
+    return job_provider_of(job_id, record)
+
+
+def _api_url(job_id: str, ctx: CommandContext) -> str:
+    """The server a command about ``job_id`` talks to (its provider's), for error messages."""
+    return ctx.settings.openai_base_url if _provider_of(job_id) == "openai" else ctx.backend
+
+
+def _mistral_only(job_id: str, what: str, hint: str) -> None:
+    """Exit 2 when ``job_id`` is an OpenAI job: ``what`` is a Mistral-only command."""
+    if _provider_of(job_id) == "openai":
         fail(f"job {job_id} is an OpenAI job: {what}", hint=hint)
 
 
@@ -409,7 +424,7 @@ def _refreshed(job_id: str, ctx: CommandContext) -> dict[str, Any]:
                 fail(f"job {job_id} is not in the ledger", code=Exit.FAILED)
             return detail.to_dict()
 
-    return run_async(body(), api_url=ctx.backend)
+    return run_async(body(), api_url=_api_url(job_id, ctx))
 
 
 @app.command()
@@ -583,7 +598,7 @@ def cancel(job_id: str = IdArg, yes: bool = YesOpt) -> None:
         async with session(ctx) as s:
             return await s.cancel_any(job_id)
 
-    outcome = run_async(body(), api_url=ctx.backend)
+    outcome = run_async(body(), api_url=_api_url(job_id, ctx))
     mark_origin(outcome.origin)
     console.print(f"[bold]{shown(outcome.id)}[/]  {shown(outcome.shown_status)}")
 
@@ -610,7 +625,7 @@ def watch(job_id: str = IdArg, interval: float = IntervalOpt) -> None:
             assert last is not None  # watch yields at least once
             return last
 
-    frame = run_async(body(), api_url=ctx.backend)
+    frame = run_async(body(), api_url=_api_url(job_id, ctx))
     if not frame.succeeded:
         fail(f"{frame.failure or frame.status} (it ended there)", code=Exit.FAILED)
     console.print(f"[bold green]SUCCESS[/]: {shown(frame.fine_tuned_model or frame.id)}")

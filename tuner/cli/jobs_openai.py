@@ -120,6 +120,11 @@ def _report(result: OpenAICreateResult, out: Console, as_json: bool) -> None:
             f"{result.queued} job(s) wait in the OpenAI submission queue; `tuner daemon` "
             "creates them as running jobs finish."
         )
+    if result.reused:
+        out.print(
+            f"[yellow]note:[/] {result.reused} member(s) of this spec were still queued by an "
+            "earlier run that did not finish; they were used, not queued again."
+        )
     if not result.ok:
         fail(
             result.message or _TEXT[result.outcome],

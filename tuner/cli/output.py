@@ -28,10 +28,12 @@ from rich.table import Table
 from rich.text import Text
 
 from tuner.jobs.records import Backend, simulated_note
-from tuner.textsafe import inert
+from tuner.textsafe import inert, json_inert
 
-console = Console(highlight=False, soft_wrap=True)
-err_console = Console(stderr=True, highlight=False)
+# emoji=False: rich turns ":x:" into an emoji even with markup off, and model ids are full of
+# colons (ft:open-mistral-7b:…:x:…), so an id or a file name would be shown as something else.
+console = Console(highlight=False, soft_wrap=True, emoji=False)
+err_console = Console(stderr=True, highlight=False, emoji=False)
 
 # Piped or captured output has no terminal width; rich would assume 80 columns and fold tables
 # of ids and model names into unreadable cells. Give such output room (COLUMNS still wins).
@@ -92,8 +94,8 @@ def with_backend(data: dict[str, Any], origin: Backend | None) -> dict[str, Any]
 
 
 def emit_json(data: Any) -> None:
-    """Exactly one JSON document on stdout."""
-    sys.stdout.write(json_text(data) + "\n")
+    """Exactly one JSON document on stdout (C1 and bidi characters as ``\\u`` escapes)."""
+    sys.stdout.write(json_inert(json_text(data)) + "\n")
     sys.stdout.flush()
 
 

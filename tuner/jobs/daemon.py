@@ -67,6 +67,7 @@ from tuner.jobs.poller import (
     CycleResult,
     poll_once,
 )
+from tuner.jobs.records import LeaseRecord
 from tuner.jobs.submit import DEFAULT_MAX_ACTIVE, drain_queue
 from tuner.jobs.submit import CycleReport as QueueReport
 
@@ -175,6 +176,11 @@ class CycleReport:
     """OpenAI's poll, when OpenAI is configured and answered."""
     openai_error: str | None = None
     """Why OpenAI's poll or queue failed (one line), when it did."""
+    openai_queue_holder: str | None = None
+    """Who held OpenAI's submission queue (``host:pid``) when this cycle could not drain it."""
+    openai_queue_holder_expires_at: int | None = None
+    openai_queued: int = 0
+    """OpenAI's submissions still waiting (they are counted in ``queued`` too)."""
 
     @property
     def busy(self) -> bool:
@@ -390,7 +396,7 @@ class Daemon:
         if error is None and not self.stopping:
             queue, error = await self._drain()
         holder = None if queue is None else queue.holder
-        openai_poll, openai_error = await self._openai_cycle()
+        openai_poll, openai_error, openai_holder = await self._openai_cycle()
         delivery = NOTHING_DELIVERED
         if not self.stopping and await self.take_lease():
             delivery = await deliver_pending(
@@ -412,6 +418,13 @@ class Daemon:
             delivery=delivery,
             openai=openai_poll,
             openai_error=openai_error,
+            openai_queue_holder=None if openai_holder is None else describe_holder(openai_holder),
+            openai_queue_holder_expires_at=(
+                None if openai_holder is None else openai_holder.expires_at
+            ),
+            openai_queued=len(
+                await self._ledger.aio.entries_in_state("pending", provider="openai")
+            ),
         )
         # The end of a completed cycle: dashboards show it as "the daemon last polled".
         await self._ledger.aio.record_heartbeat(LEASE_NAME, self._now())
@@ -451,11 +464,14 @@ class Daemon:
             logger.exception("submitting queued jobs failed unexpectedly")
             return None, None
 
-    async def _openai_cycle(self) -> tuple[OpenAIPoll | None, str | None]:
+    async def _openai_cycle(
+        self,
+    ) -> tuple[OpenAIPoll | None, str | None, LeaseRecord | None]:
         """Poll OpenAI's jobs and drain its queue; any failure is one warning line, never the
-        end of the cycle (Mistral's jobs and the notifications still go on)."""
+        end of the cycle (Mistral's jobs and the notifications still go on). Also returns who
+        holds OpenAI's queue when it could not be drained."""
         if self._openai is None or self.stopping:
-            return None, None
+            return None, None, None
         try:
             polled = await self._openai.poll()
             queue: OpenAICycle = await self._openai.cycle(refresh=False)
@@ -468,9 +484,15 @@ class Daemon:
         else:
             for problem in queue.errors:
                 logger.warning("OpenAI queue: %s", problem)
-            return polled, None
+            if queue.busy and queue.holder is not None:
+                logger.warning(
+                    "the OpenAI submission queue is held by %s until %s; its entries wait",
+                    describe_holder(queue.holder),
+                    datetime.fromtimestamp(queue.holder.expires_at, UTC).isoformat(),
+                )
+            return polled, None, queue.holder if queue.busy else None
         logger.warning("%s (the other provider is still polled)", line.splitlines()[0])
-        return None, line.splitlines()[0]
+        return None, line.splitlines()[0], None
 
     def _note_fatal(self, error: APIError) -> None:
         if isinstance(error, AuthenticationError) and self._openai is not None:

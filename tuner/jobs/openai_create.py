@@ -36,15 +36,16 @@ from tuner.datasets.openai_tokens import family_of, openai_counter_for
 from tuner.datasets.report import Report
 from tuner.datasets.tokenizers import UnknownModelError
 from tuner.datasets.validate import ValidateOptions
-from tuner.jobs.openai_jobs import DuplicateJobError, OpenAICycle, OpenAIJobs
+from tuner.jobs.openai_jobs import PROVIDER, DuplicateJobError, OpenAICycle, OpenAIJobs
 from tuner.jobs.orchestrator import (
     blocking_findings,
     budget_refusal,
     hash_file,
+    queued_copy,
     total_cost,
     validate_spec_data,
 )
-from tuner.jobs.records import FileRecord
+from tuner.jobs.records import FileRecord, QueueEntry
 from tuner.jobs.spec import JobSpec, SpecError, SpecFile
 from tuner.jobs.submit import SubmissionMeta, with_meta
 from tuner.progress import NULL_PROGRESS, Progress
@@ -141,6 +142,8 @@ class OpenAICreateResult:
     """The OpenAI URL the jobs were created at."""
     sandbox: bool | None = None
     """Whether that server is a sandbox (its jobs are SIMULATED); None before it answered."""
+    reused: int = 0
+    """Queue entries of an earlier, unfinished run of the same spec, used instead of new ones."""
 
     @property
     def ok(self) -> bool:
@@ -241,28 +244,28 @@ class OpenAICreator:
             return OpenAICreateResult("declined", plan, report)
         file_ids = {path: (await self.upload(path)).file_id for path in first.local_paths()}
         sweep_id = uuid.uuid4().hex if spec_file.is_sweep else None
-        specs = []
-        for job in plan.jobs:
-            request = job.spec.to_openai_create(file_ids)
-            try:
-                await self.jobs.refuse_duplicate(request.to_body())
-            except DuplicateJobError as exc:
-                return OpenAICreateResult("duplicate", plan, report, message=str(exc))
-            meta = SubmissionMeta(
-                start="approved",
-                max_cost=max_cost,
-                max_total=max_cost if spec_file.is_sweep else None,
-                estimated_cost=job.cost,
-                source=spec_file.source,
-                member_index=job.spec.member_index,
-                sweep_values=job.spec.sweep_values,
-            )
-            specs.append(with_meta(request.to_body(), meta))
-        entries = await self.jobs.enqueue(specs, sweep_id)
+        requests = [job.spec.to_openai_create(file_ids) for job in plan.jobs]
+        specs = [
+            with_meta(request.to_body(), self._meta(job, spec_file, max_cost))
+            for job, request in zip(plan.jobs, requests, strict=True)
+        ]
+        earlier = await self.ledger.aio.call(queued_copy, self.ledger, specs, PROVIDER)
+        if earlier:
+            # The same spec was queued before and not all created (its creator was killed):
+            # those entries are this spec's, and the jobs they made are not duplicates.
+            entries, sweep_id = earlier, earlier[0].sweep_id
+        else:
+            for request in requests:
+                try:
+                    await self.jobs.refuse_duplicate(request.to_body())
+                except DuplicateJobError as exc:
+                    return OpenAICreateResult("duplicate", plan, report, message=str(exc))
+            entries = await self.jobs.enqueue(specs, sweep_id)
         cycle = await self.jobs.cycle(refresh=False)
         ours = {entry.id for entry in entries}
         mine = [s for s in cycle.submissions if s.entry_id in ours]
         created = [s.job for s in mine if s.job is not None]
+        created += await self._created_before(entries, {s.entry_id for s in mine})
         failed = [s.error or "failed" for s in mine if s.kind == "failed"]
         queued = len(ours) - len(created) - len(failed)
         message = "; ".join(failed) or None
@@ -286,7 +289,35 @@ class OpenAICreator:
             cycle,
             backend=self.jobs.backend,
             sandbox=self.client.is_sandbox,
+            reused=len(earlier),
         )
+
+    def _meta(
+        self, job: OpenAIJobPlan, spec_file: SpecFile, max_cost: float | None
+    ) -> SubmissionMeta:
+        return SubmissionMeta(
+            start="approved",
+            max_cost=max_cost,
+            max_total=max_cost if spec_file.is_sweep else None,
+            estimated_cost=job.cost,
+            source=spec_file.source,
+            member_index=job.spec.member_index,
+            sweep_values=job.spec.sweep_values,
+        )
+
+    async def _created_before(
+        self, entries: list[QueueEntry], settled: set[int]
+    ) -> list[FineTuningJob]:
+        """The jobs of reused entries an earlier run (or the daemon) already created."""
+        found = []
+        for earlier in entries:
+            if earlier.id in settled:
+                continue
+            entry = await self.ledger.aio.get_queue_entry(earlier.id)  # as the cycle left it
+            if entry is None or entry.state != "submitted" or entry.job_id is None:
+                continue
+            found.append(await self.jobs.client.jobs.get(entry.job_id))
+        return found
 
     async def upload(self, path: Path) -> FileRecord:
         """Upload ``path`` (purpose fine-tune) unless the same content is still on this

@@ -38,7 +38,7 @@ from tuner.api.openai import FineTuningJob, JobCheckpoint, JobEvent, OpenAIClien
 from tuner.jobs.ledger import Ledger
 from tuner.jobs.liveness import take_lease
 from tuner.jobs.poller import SnapshotTally
-from tuner.jobs.records import JobRecord, QueueEntry, SnapshotChanges
+from tuner.jobs.records import JobRecord, LeaseRecord, QueueEntry, SnapshotChanges
 from tuner.jobs.submit import (
     LEASE_TTL_S,
     DrainerLimits,
@@ -122,6 +122,10 @@ class OpenAICycle:
     submissions: list[OpenAISubmission] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     busy: bool = False
+    holder: LeaseRecord | None = None
+    """Who held OpenAI's queue lease when this cycle could not take it."""
+    took_over_from: str | None = None
+    """A gone process of this host whose queue lease this cycle took over."""
 
     @property
     def created(self) -> list[FineTuningJob]:
@@ -323,8 +327,15 @@ class OpenAIJobs(QueueDrainer[FineTuningJob, OpenAISubmission, OpenAICycle]):
             take_lease, self.ledger, LEASE_NAME, self.owner, LEASE_TTL_S, self.clock()
         )
         if not outcome.taken:
-            report.busy = True
+            report.busy, report.holder = True, outcome.holder
             return report
+        if outcome.took_over_from is not None:
+            report.took_over_from = outcome.took_over_from
+            logger.warning(
+                "the OpenAI submission queue was held by %s, a process on this host that is "
+                "gone; took it over",
+                outcome.took_over_from,
+            )
         try:
             if refresh:
                 for record in await self.active_jobs():

@@ -507,7 +507,7 @@ class Orchestrator:
         ]
         earlier = await self.ledger.aio.call(queued_copy, self.ledger, specs)
         if earlier:
-            # The same spec was queued before and never submitted (its creator was killed):
+            # The same spec was queued before and not all submitted (its creator was killed):
             # those entries are this spec's; queueing a second copy would make every job twice.
             entries, sweep_id = earlier, earlier[0].sweep_id
         else:
@@ -670,14 +670,27 @@ class Orchestrator:
 # -- helpers --------------------------------------------------------------------------------
 
 
-def queued_copy(ledger: Ledger, specs: list[dict[str, Any]]) -> list[QueueEntry]:
-    """Pending entries that are exactly these specs (the same requests, member for member),
-    left by an earlier run of the same spec; empty when there are none."""
+def queued_copy(
+    ledger: Ledger, specs: list[dict[str, Any]], provider: str = "mistral"
+) -> list[QueueEntry]:
+    """The queue entries of an earlier run of the same spec that did not finish submitting them
+    (its creator was killed): exactly these requests, member for member, some still pending or
+    submitting and the rest already submitted. Empty when there are none.
+
+    Reusing them is what keeps a rerun from making every job twice: the pending members are
+    created once, the one caught mid-creation is settled, the created ones are waited for.
+    """
     wanted = [_normal(request_body(spec)) for spec in specs]
     groups: dict[str, list[QueueEntry]] = {}
-    for entry in ledger.entries_in_state("pending"):
-        groups.setdefault(entry.sweep_id or f"entry-{entry.id}", []).append(entry)
+    for state in ("pending", "submitting"):
+        for entry in ledger.entries_in_state(state, provider=provider):
+            groups.setdefault(entry.sweep_id or f"entry-{entry.id}", []).append(entry)
     for group in groups.values():
+        sweep_id = group[0].sweep_id
+        if sweep_id is not None:  # the members created before the kill belong to it too
+            group = group + ledger.entries_in_state(
+                "submitted", sweep_id=sweep_id, provider=provider
+            )
         ordered = sorted(group, key=lambda e: (e.member_index or 0, e.id))
         if [_normal(request_body(entry.spec)) for entry in ordered] == wanted:
             return ordered

@@ -9,6 +9,8 @@ from pathlib import Path
 
 from textual.suggester import Suggester
 
+from tuner.textsafe import is_inert
+
 MAX_ENTRIES = 2000
 """Entries of one directory looked at (a huge directory must not stall typing)."""
 
@@ -41,7 +43,9 @@ def complete_path(value: str, suffixes: tuple[str, ...] = ()) -> str | None:
                 if index >= MAX_ENTRIES:
                     break
                 hidden = entry.name.startswith(".") and not prefix.startswith(".")
-                if entry.name.startswith(prefix) and not hidden:
+                # A name holding control characters is never suggested: a suggestion is drawn
+                # as is, and such a name is more likely a trap than the file meant.
+                if entry.name.startswith(prefix) and not hidden and is_inert(entry.name):
                     entries.append(entry)
     except OSError:
         return None

@@ -115,6 +115,7 @@ class AsyncLedger:
     # -- Ledger's operations, in the order core.py defines them -----------------------------
 
     schema_version = _InWorker(Ledger.schema_version)
+    verify = _InWorker(Ledger.verify)
 
     record_dataset = _InWorker(Ledger.record_dataset)
     get_dataset = _InWorker(Ledger.get_dataset)

@@ -158,6 +158,13 @@ class Ledger(AbstractContextManager["Ledger"]):
     def _read(self, what: str) -> AbstractContextManager[Connection]:
         return transaction(self._engine, write=False, what=what)
 
+    def verify(self) -> None:
+        """Check a SQLite file now (``PRAGMA quick_check``, once per process), as happens
+        before the first write: ``LedgerCorruptError`` when it is damaged. For commands that
+        only read, where a damaged page could otherwise read as no rows; PostgreSQL: nothing."""
+        with transaction(self._engine, write=False, what="checking the ledger", check=True):
+            pass
+
     # -- datasets and files ---------------------------------------------------------------
 
     def record_dataset(

@@ -16,7 +16,8 @@ SQLite specifics, each for a reason:
   (``LedgerCorruptError``, with how to recover) and never written to. It runs once per process
   and only when something is about to write, not on open: its cost grows with the file (about
   30 ms per MB), and the dashboard's first frame only reads. Reads of damaged pages fail with
-  the same advice.
+  the same advice; a command that only reads can ask for the check first (``Ledger.verify``),
+  since a damaged page can also read as no rows at all.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from .errors import LedgerCorruptError, LedgerError, UnsupportedDatabaseError
 LEDGER_ENV = "TUNER_DB"
 SQLITE_BUSY_TIMEOUT_S = 30.0
 _WRITE_OPTION = "tuner_write"
+_CHECK_OPTION = "tuner_check"
 _WAL_RETRY_S = 0.05
 
 
@@ -174,8 +176,9 @@ class _SqliteBegin:
         self._lock = threading.Lock()
 
     def __call__(self, conn: Connection) -> None:
-        write = bool(conn.get_execution_options().get(_WRITE_OPTION, False))
-        if write and not self._sound:
+        options = conn.get_execution_options()
+        write = bool(options.get(_WRITE_OPTION, False))
+        if (write or options.get(_CHECK_OPTION, False)) and not self._sound:
             self._check(conn)
         conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
@@ -213,14 +216,17 @@ def corruption_message(path: Path | str, problem: str) -> str:
 
 
 @contextmanager
-def transaction(engine: Engine, *, write: bool, what: str) -> Iterator[Connection]:
+def transaction(
+    engine: Engine, *, write: bool, what: str, check: bool = False
+) -> Iterator[Connection]:
     """One transaction: committed when the block ends, rolled back if it raises.
 
+    ``check``: run the SQLite file's check (as before a first write) before this read too.
     Database errors become ``LedgerError`` naming the operation; the driver's error is chained.
     """
     try:
         with engine.connect() as conn:
-            conn.execution_options(**{_WRITE_OPTION: write})
+            conn.execution_options(**{_WRITE_OPTION: write, _CHECK_OPTION: check})
             with conn.begin():
                 yield conn
     except SQLAlchemyError as exc:

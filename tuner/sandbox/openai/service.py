@@ -441,9 +441,11 @@ class OpenAISandbox:
         return _with_cancel(out, job, add)
 
     def _checkpoint_steps(self, line: training.Timeline) -> set[int]:
+        # The last epochs only: n_epochs is any positive integer, so listing every epoch's
+        # end first could take all the memory there is (n_epochs = 10**17 did).
         epochs = line.total_steps // line.steps_per_epoch
-        ends = [line.steps_per_epoch * epoch for epoch in range(1, epochs + 1)]
-        return set(ends[-CHECKPOINTS_KEPT:])
+        first = max(1, epochs - CHECKPOINTS_KEPT + 1)
+        return {line.steps_per_epoch * epoch for epoch in range(first, epochs + 1)}
 
     def checkpoints(self, job_id: str, *, after: str | None, limit: int) -> JSON:
         job = self.job(job_id)

@@ -156,7 +156,7 @@ class JobDetailScreen(TunerScreen):
         panel.display = reason is not None
         if reason is not None:
             text = Text(f"{fmt.status_label(detail.job.status)}: ", style="bold red")
-            text.append(reason)
+            text.append(fmt.plain(reason, multiline=True))  # the server's words: shown inert
             panel.update(text)
 
     def _show_targets(self, detail: JobDetail) -> None:

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from rich.text import Text
 from textual.binding import Binding, BindingType
 from textual.screen import ModalScreen
 from textual.widgets import Input
+
+from tuner.textsafe import inert_in_place
 
 
 class TunerInput(Input):
@@ -19,6 +22,16 @@ class TunerInput(Input):
     def __init__(self, *args: Any, leave_on_escape: bool = True, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.leave_on_escape = leave_on_escape
+
+    @property
+    def _value(self) -> Text:
+        """The value as drawn: a control character (a file name can hold ESC) is drawn as one
+        visible character, so the terminal never acts on it and the cursor still lines up."""
+        text = super()._value
+        shown = inert_in_place(text.plain)
+        if shown == text.plain:
+            return text
+        return Text(shown, no_wrap=True, overflow="ignore", end="")
 
     def on_mount(self) -> None:
         self.cursor_blink = bool(getattr(self.app, "cursor_blink_enabled", True))
