@@ -7,6 +7,7 @@ sandbox's clock, the client's retry sleep moves a fake monotonic clock.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -36,6 +37,18 @@ CLEARED_ENV = (
     "OPENAI_ORG_ID",
     "OPENAI_PROJECT_ID",
 )
+
+
+@pytest.fixture
+def logger_levels() -> Iterator[None]:
+    """The daemon quiets library loggers for good; put them back for the tests that follow
+    (for a test that runs ``tuner daemon`` in this process)."""
+    from tuner.cli.daemon import _QUIET_LOGGERS
+
+    saved = {name: logging.getLogger(name).level for name in _QUIET_LOGGERS}
+    yield
+    for name, level in saved.items():
+        logging.getLogger(name).setLevel(level)
 
 
 @pytest.fixture

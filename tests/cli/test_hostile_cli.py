@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -300,17 +298,6 @@ def damaged_ledger(path: Path, table: str = "checkpoints") -> bytes:
             verdict = [(str(exc),)]
         assert verdict != [("ok",)]
     return path.read_bytes()
-
-
-@pytest.fixture
-def logger_levels() -> Iterator[None]:
-    """The daemon quiets library loggers for good; put them back for the tests that follow."""
-    from tuner.cli.daemon import _QUIET_LOGGERS
-
-    saved = {name: logging.getLogger(name).level for name in _QUIET_LOGGERS}
-    yield
-    for name, level in saved.items():
-        logging.getLogger(name).setLevel(level)
 
 
 @pytest.mark.usefixtures("logger_levels")

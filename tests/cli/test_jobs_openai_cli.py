@@ -7,7 +7,7 @@ and an OpenAI sandbox on 127.0.0.1, manual clocks."""
 from __future__ import annotations
 
 import socket
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -214,19 +214,6 @@ def test_watch_of_a_cancelled_openai_job_exits_1_with_its_status(
     assert watched.exit_code == 1
     assert "CANCELLED (cancelled)" in watched.stdout
     assert f"job {job['id']} is CANCELLED (it ended there)" in watched.stderr
-
-
-@pytest.fixture
-def logger_levels() -> Iterator[None]:
-    """The daemon quiets library loggers for good; put them back for the tests that follow."""
-    import logging
-
-    from tuner.cli.daemon import _QUIET_LOGGERS
-
-    saved = {name: logging.getLogger(name).level for name in _QUIET_LOGGERS}
-    yield
-    for name, level in saved.items():
-        logging.getLogger(name).setLevel(level)
 
 
 @pytest.mark.usefixtures("logger_levels")

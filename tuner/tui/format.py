@@ -41,6 +41,10 @@ ROLE_STYLES: dict[str, str] = {
 }
 
 
+SIMULATED_STYLE = "bold black on yellow"
+"""How every sandbox mark is drawn (SIMULATED, SANDBOX): one look, wherever it appears."""
+
+
 def plain(text: object, *, multiline: bool = False) -> str:
     """Untrusted text as the dashboard shows it: control characters shown escaped (one line,
     unless ``multiline``: conversation content and long messages keep their newlines)."""

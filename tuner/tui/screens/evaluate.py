@@ -94,14 +94,21 @@ def summary_table(report: RunReport) -> Table:
     return table
 
 
+def simulated_head(note: str | None) -> Text:
+    """The start of a run's heading: its SIMULATED note on a line of its own when a sandbox
+    answered, else nothing."""
+    head = Text()
+    if note:
+        head.append(f" {note} ", style=fmt.SIMULATED_STYLE)
+        head.append("\n")
+    return head
+
+
 def run_head(report: RunReport) -> Text:
     """A chat run's heading: SIMULATED when a sandbox answered, the run, each model (with where
     its answers came from when the models' origins differ), the judge."""
     run = report.run
-    head = Text()
-    if report.simulated_note:
-        head.append(f" {report.simulated_note} ", style="bold black on yellow")
-        head.append("\n")
+    head = simulated_head(report.simulated_note)
     head.append(f"run {run.run_id}", style="bold")
     head.append(f"  {run.status}  {fmt.plain(Path(run.data_path).name)}  ")
     head.append(f"{len(report.rows)} items", style="dim")
@@ -124,7 +131,7 @@ def _origin(report: RunReport, model: str) -> Text:
     if len({report.model_simulated(m) for m in report.run.models}) < 2:
         return Text()
     if report.model_simulated(model):
-        return Text(f"  {SIMULATED} ", style="bold black on yellow")
+        return Text(f"  {SIMULATED} ", style=fmt.SIMULATED_STYLE)
     return Text("  API ", style="bold black on green")
 
 
@@ -164,10 +171,7 @@ def verdict_text(row: ItemRow, candidate: str) -> Text:
 
 def classifier_head(report: ClassifierReport) -> Text:
     """A classifier run's heading: SIMULATED when a sandbox answered, the run, each model."""
-    head = Text()
-    if report.simulated_note:
-        head.append(f" {report.simulated_note} ", style="bold black on yellow")
-        head.append("\n")
+    head = simulated_head(report.simulated_note)
     head.append(f"run {fmt.plain(report.run_id)}", style="bold")
     head.append(f"  {fmt.plain(report.status)}  classifier  {fmt.plain(Path(report.data).name)}  ")
     head.append(f"{report.items} items", style="dim")

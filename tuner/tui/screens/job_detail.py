@@ -130,7 +130,7 @@ class JobDetailScreen(TunerScreen):
         job = detail.job
         title = Text()
         if job.simulated:
-            title.append(f" {SIMULATED} ", style="bold black on yellow")
+            title.append(f" {SIMULATED} ", style=fmt.SIMULATED_STYLE)
             title.append(" ")
         title.append(f"job {fmt.plain(job.id)}  ", style="bold")
         title.append(fmt.status_label(job.status), style=fmt.status_style(job.status))

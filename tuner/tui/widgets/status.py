@@ -76,7 +76,7 @@ class StatusBar(Horizontal):
 def backend_text(info: StatusInfo) -> Text:
     text = Text()
     if info.sandbox:
-        text.append(" SANDBOX ", style="bold black on yellow")
+        text.append(" SANDBOX ", style=fmt.SIMULATED_STYLE)
         text.append(" simulated ", style="yellow")
     elif info.sandbox is False:
         text.append(" API ", style="bold black on green")
@@ -85,7 +85,7 @@ def backend_text(info: StatusInfo) -> Text:
         text.append(" ? ", style="reverse")
         text.append(" ")
     for provider in info.other_sandboxes:  # the status bar's URL is Mistral's: these are not
-        text.append(f" {provider}: SANDBOX ", style="bold black on yellow")
+        text.append(f" {provider}: SANDBOX ", style=fmt.SIMULATED_STYLE)
         text.append(" ")
     if info.reachable is False:
         # Before the URL, which is what gets cut at 80 columns.
