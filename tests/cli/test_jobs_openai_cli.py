@@ -268,3 +268,47 @@ def test_an_unreachable_openai_is_named_in_the_error_not_mistrals_url(
         assert result.exit_code == 3, result.output
         assert f"cannot reach {oai.url}/v1" in result.stderr, result.stderr
         assert env.url not in result.stderr
+        assert "hint: Check the network and OPENAI_BASE_URL;" in result.stderr, result.stderr
+        assert "TUNER_API_URL" not in result.stderr
+
+
+def closed_openai_url() -> str:
+    """OpenAI's URL on a loopback port nothing listens on (bound, read, closed)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return f"http://127.0.0.1:{probe.getsockname()[1]}/v1"
+
+
+def test_an_unreachable_openai_hint_names_openais_setting_for_list_and_create(
+    env: SandboxHandle, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    dead = closed_openai_url()
+    monkeypatch.setenv("OPENAI_API_KEY", API_KEY)
+    monkeypatch.setenv("OPENAI_BASE_URL", dead)
+    monkeypatch.setenv("TUNER_RETRY_MAX_ATTEMPTS", "1")
+    spec = openai_spec(tmp_path / "o", "nowhere", body="[hyperparameters]\nn_epochs = 1\n")
+    created = run("jobs", "create", str(spec), "--yes", "-q")
+    monkeypatch.delenv("MISTRAL_API_KEY")  # OpenAI's key only: `jobs list` talks to OpenAI alone
+    listed = run("jobs", "list")
+
+    for result in (created, listed):
+        assert result.exit_code == 3, result.output
+        text = " ".join(result.stderr.split())  # as one line, however the terminal wrapped it
+        assert text.startswith(f"error: cannot reach {dead}: "), result.stderr
+        assert text.endswith(
+            "hint: Check the network and OPENAI_BASE_URL; the request was retried before giving up."
+        )
+        assert env.url not in result.stderr and "TUNER_API_URL" not in result.stderr
+
+
+def test_an_unreachable_mistral_hint_still_names_tuner_api_url(
+    env: SandboxHandle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TUNER_API_URL", closed_openai_url().removesuffix("/v1"))
+    monkeypatch.setenv("TUNER_RETRY_MAX_ATTEMPTS", "1")
+
+    listed = run("jobs", "list")
+
+    assert listed.exit_code == 3, listed.output
+    assert "hint: Check the network and TUNER_API_URL;" in listed.stderr, listed.stderr
+    assert "OPENAI_BASE_URL" not in listed.stderr
