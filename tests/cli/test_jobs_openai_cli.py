@@ -16,6 +16,7 @@ from tests.jobs.flow_support import advancing_sleep, write_spec
 from tests.jobs.test_openai_jobs import PAST_THE_END, conversations
 from tuner.cli import context
 from tuner.sandbox import SandboxHandle
+from tuner.sandbox.openai import OpenAISandbox
 
 from .conftest import API_KEY, data, run
 from .test_jobs_cli import support_spec
@@ -312,3 +313,20 @@ def test_an_unreachable_mistral_hint_still_names_tuner_api_url(
     assert listed.exit_code == 3, listed.output
     assert "hint: Check the network and TUNER_API_URL;" in listed.stderr, listed.stderr
     assert "OPENAI_BASE_URL" not in listed.stderr
+
+
+def test_n_epochs_over_openais_50_is_refused_before_anything_is_uploaded(
+    env: SandboxHandle, oai: SandboxHandle, tmp_path: Path
+) -> None:
+    spec = openai_spec(tmp_path / "o", "long", body="[hyperparameters]\nn_epochs = 51\n")
+
+    refused = run("jobs", "create", str(spec), "--yes")
+
+    assert refused.exit_code == 2, refused.output
+    error = " ".join(refused.stderr.split())  # the one message, as the terminal wrapped it
+    assert error.count("error:") == 1, refused.stderr
+    assert 'n_epochs must be "auto" or 1 to 50, not 51' in error
+    assert isinstance(oai.sandbox, OpenAISandbox)
+    listing = oai.sandbox.list_files(after=None, limit=100, order="desc", purpose=None)
+    assert listing["data"] == []  # nothing was uploaded
+    assert data(run("jobs", "list", "--json")) == []
