@@ -330,3 +330,45 @@ def test_n_epochs_over_openais_50_is_refused_before_anything_is_uploaded(
     listing = oai.sandbox.list_files(after=None, limit=100, order="desc", purpose=None)
     assert listing["data"] == []  # nothing was uploaded
     assert data(run("jobs", "list", "--json")) == []
+
+
+def test_a_refused_openai_key_hint_names_openais_key_settings(
+    env: SandboxHandle,
+    start_sandbox: Callable[..., SandboxHandle],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    locked = start_sandbox(provider="openai", api_key="the-only-key")
+    monkeypatch.setenv("OPENAI_BASE_URL", locked.url + "/v1")
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-not-the-sandbox-key")
+    monkeypatch.delenv("MISTRAL_API_KEY")  # OpenAI's key only: `jobs list` talks to OpenAI alone
+
+    listed = run("jobs", "list")
+
+    assert listed.exit_code == 2, listed.output
+    text = " ".join(listed.stderr.split())
+    assert "OPENAI_API_KEY" in text
+    assert "MISTRAL_API_KEY" not in text and "console.mistral.ai" not in text
+    assert text.endswith(
+        "hint: Set OPENAI_API_KEY (or TUNER_OPENAI_API_KEYS, comma-separated) to a key that is "
+        f"valid for {locked.url}/v1; keys are managed at https://platform.openai.com/api-keys."
+    )
+
+
+def test_a_refused_mistral_key_hint_still_names_mistrals_key_settings(
+    env: SandboxHandle,
+    start_sandbox: Callable[..., SandboxHandle],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    locked = start_sandbox(api_key="the-only-key")
+    monkeypatch.setenv("TUNER_API_URL", locked.url)
+    monkeypatch.setenv("MISTRAL_API_KEY", "not-the-sandbox-key")
+
+    listed = run("jobs", "list")
+
+    assert listed.exit_code == 2, listed.output
+    text = " ".join(listed.stderr.split())
+    assert text.endswith(
+        "hint: Set MISTRAL_API_KEY (or TUNER_API_KEYS, comma-separated) to a key that is valid "
+        f"for {locked.url}; keys are managed at https://console.mistral.ai/api-keys."
+    )
+    assert "OPENAI_API_KEY" not in text

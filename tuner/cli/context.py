@@ -49,6 +49,10 @@ KEYS_HINT = (
     "Set MISTRAL_API_KEY (or TUNER_API_KEYS, comma-separated) to a key that is valid for "
     "{url}; keys are managed at https://console.mistral.ai/api-keys."
 )
+OPENAI_KEYS_HINT = (
+    "Set OPENAI_API_KEY (or TUNER_OPENAI_API_KEYS, comma-separated) to a key that is valid for "
+    "{url}; keys are managed at https://platform.openai.com/api-keys."
+)
 CONFIG_HINT = "Check the TUNER_* environment variables and ~/.config/tuner/config.toml."
 LEDGER_HINT = "Check TUNER_DB (a file path, sqlite:///PATH or postgresql://…)."
 
@@ -185,7 +189,7 @@ def describe_api_error(
     if isinstance(error, InvalidIdError):  # refused before sending anything
         return Failure(str(error), _NOT_FOUND_HINT, Exit.USAGE)
     if isinstance(error, AuthenticationError):
-        return Failure(str(error), KEYS_HINT.format(url=where), Exit.USAGE)
+        return Failure(str(error), _keys_hint(provider, where), Exit.USAGE)
     if isinstance(error, APIConnectionError):
         return Failure(
             f"cannot reach {where}: {error.message}",
@@ -205,6 +209,12 @@ def describe_api_error(
             return Failure(str(error), _retry_hint(error), Exit.API)
         return Failure(str(error), None, Exit.FAILED)
     return Failure(f"{where} failed: {error}", _retry_hint(error), Exit.API)
+
+
+def _keys_hint(provider: str | None, where: str) -> str:
+    if provider is None:  # a command that talked to both: the message says which refused
+        return "Check MISTRAL_API_KEY and OPENAI_API_KEY (or their TUNER_*_KEYS pools)."
+    return (OPENAI_KEYS_HINT if provider == "openai" else KEYS_HINT).format(url=where)
 
 
 def _unreachable_hint(provider: str | None) -> str:
