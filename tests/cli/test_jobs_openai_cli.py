@@ -16,6 +16,7 @@ from tests.jobs.flow_support import advancing_sleep, write_spec
 from tests.jobs.test_openai_jobs import PAST_THE_END, conversations
 from tuner.cli import context
 from tuner.sandbox import SandboxHandle
+from tuner.sandbox.openai import OpenAISandbox
 
 from .conftest import API_KEY, data, run
 from .test_jobs_cli import support_spec
@@ -255,3 +256,106 @@ def test_an_unreachable_openai_is_named_in_the_error_not_mistrals_url(
         assert result.exit_code == 3, result.output
         assert f"cannot reach {oai.url}/v1" in result.stderr, result.stderr
         assert env.url not in result.stderr
+        assert "hint: Check the network and OPENAI_BASE_URL;" in result.stderr, result.stderr
+        assert "TUNER_API_URL" not in result.stderr
+
+
+def closed_openai_url() -> str:
+    """OpenAI's URL on a loopback port nothing listens on (bound, read, closed)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return f"http://127.0.0.1:{probe.getsockname()[1]}/v1"
+
+
+def test_an_unreachable_openai_hint_names_openais_setting_for_list_and_create(
+    env: SandboxHandle, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    dead = closed_openai_url()
+    monkeypatch.setenv("OPENAI_API_KEY", API_KEY)
+    monkeypatch.setenv("OPENAI_BASE_URL", dead)
+    monkeypatch.setenv("TUNER_RETRY_MAX_ATTEMPTS", "1")
+    spec = openai_spec(tmp_path / "o", "nowhere", body="[hyperparameters]\nn_epochs = 1\n")
+    created = run("jobs", "create", str(spec), "--yes", "-q")
+    monkeypatch.delenv("MISTRAL_API_KEY")  # OpenAI's key only: `jobs list` talks to OpenAI alone
+    listed = run("jobs", "list")
+
+    for result in (created, listed):
+        assert result.exit_code == 3, result.output
+        text = " ".join(result.stderr.split())  # as one line, however the terminal wrapped it
+        assert text.startswith(f"error: cannot reach {dead}: "), result.stderr
+        assert text.endswith(
+            "hint: Check the network and OPENAI_BASE_URL; the request was retried before giving up."
+        )
+        assert env.url not in result.stderr and "TUNER_API_URL" not in result.stderr
+
+
+def test_an_unreachable_mistral_hint_still_names_tuner_api_url(
+    env: SandboxHandle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TUNER_API_URL", closed_openai_url().removesuffix("/v1"))
+    monkeypatch.setenv("TUNER_RETRY_MAX_ATTEMPTS", "1")
+
+    listed = run("jobs", "list")
+
+    assert listed.exit_code == 3, listed.output
+    assert "hint: Check the network and TUNER_API_URL;" in listed.stderr, listed.stderr
+    assert "OPENAI_BASE_URL" not in listed.stderr
+
+
+def test_n_epochs_over_openais_50_is_refused_before_anything_is_uploaded(
+    env: SandboxHandle, oai: SandboxHandle, tmp_path: Path
+) -> None:
+    spec = openai_spec(tmp_path / "o", "long", body="[hyperparameters]\nn_epochs = 51\n")
+
+    refused = run("jobs", "create", str(spec), "--yes")
+
+    assert refused.exit_code == 2, refused.output
+    error = " ".join(refused.stderr.split())  # the one message, as the terminal wrapped it
+    assert error.count("error:") == 1, refused.stderr
+    assert 'n_epochs must be "auto" or 1 to 50, not 51' in error
+    assert isinstance(oai.sandbox, OpenAISandbox)
+    listing = oai.sandbox.list_files(after=None, limit=100, order="desc", purpose=None)
+    assert listing["data"] == []  # nothing was uploaded
+    assert data(run("jobs", "list", "--json")) == []
+
+
+def test_a_refused_openai_key_hint_names_openais_key_settings(
+    env: SandboxHandle,
+    start_sandbox: Callable[..., SandboxHandle],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    locked = start_sandbox(provider="openai", api_key="the-only-key")
+    monkeypatch.setenv("OPENAI_BASE_URL", locked.url + "/v1")
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-not-the-sandbox-key")
+    monkeypatch.delenv("MISTRAL_API_KEY")  # OpenAI's key only: `jobs list` talks to OpenAI alone
+
+    listed = run("jobs", "list")
+
+    assert listed.exit_code == 2, listed.output
+    text = " ".join(listed.stderr.split())
+    assert "OPENAI_API_KEY" in text
+    assert "MISTRAL_API_KEY" not in text and "console.mistral.ai" not in text
+    assert text.endswith(
+        "hint: Set OPENAI_API_KEY (or TUNER_OPENAI_API_KEYS, comma-separated) to a key that is "
+        f"valid for {locked.url}/v1; keys are managed at https://platform.openai.com/api-keys."
+    )
+
+
+def test_a_refused_mistral_key_hint_still_names_mistrals_key_settings(
+    env: SandboxHandle,
+    start_sandbox: Callable[..., SandboxHandle],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    locked = start_sandbox(api_key="the-only-key")
+    monkeypatch.setenv("TUNER_API_URL", locked.url)
+    monkeypatch.setenv("MISTRAL_API_KEY", "not-the-sandbox-key")
+
+    listed = run("jobs", "list")
+
+    assert listed.exit_code == 2, listed.output
+    text = " ".join(listed.stderr.split())
+    assert text.endswith(
+        "hint: Set MISTRAL_API_KEY (or TUNER_API_KEYS, comma-separated) to a key that is valid "
+        f"for {locked.url}; keys are managed at https://console.mistral.ai/api-keys."
+    )
+    assert "OPENAI_API_KEY" not in text

@@ -76,6 +76,8 @@ def test_the_default_method_is_supervised_and_mistral_the_default_provider() -> 
         ({"hyperparameters": {"beta": 0.1}}, "'beta' is not one of supervised's"),
         ({"hyperparameters": {"n_epochs": 0}}, 'n_epochs must be "auto" or a positive'),
         ({"hyperparameters": {"n_epochs": 1.5}}, 'n_epochs must be "auto" or a positive'),
+        ({"hyperparameters": {"n_epochs": 51}}, 'n_epochs must be "auto" or 1 to 50, not 51'),
+        ({"sweep": {"n_epochs": [50, 51]}}, 'n_epochs must be "auto" or 1 to 50, not 51'),
         ({"hyperparameters": {"learning_rate_multiplier": "fast"}}, "learning_rate_multiplier"),
         ({"method": "reinforcement"}, "method"),
         ({"provider": "anthropic"}, "provider"),

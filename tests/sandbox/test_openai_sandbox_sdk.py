@@ -247,6 +247,36 @@ def test_bad_requests_get_openai_error_bodies(sdk: OpenAI) -> None:
         sdk.fine_tuning.jobs.retrieve("ftjob-missing")
 
 
+def test_n_epochs_outside_1_to_50_is_refused_in_openais_error_shape(sdk: OpenAI) -> None:
+    """OpenAI takes 1 to 50 epochs (or "auto"); the SDK sends any integer, the server refuses."""
+    file_id = upload(sdk, training_data())
+    for epochs in (51, 10**17):
+        for where in ("method", "hyperparameters"):
+            hyper: Any = {"n_epochs": epochs}
+            given: dict[str, Any] = (
+                {"method": {"type": "supervised", "supervised": {"hyperparameters": hyper}}}
+                if where == "method"
+                else {"hyperparameters": hyper}
+            )
+            with pytest.raises(openai.BadRequestError) as refused:
+                sdk.fine_tuning.jobs.create(model=BASE, training_file=file_id, **given)
+            assert refused.value.status_code == 400
+            error = refused.value.response.json()["error"]
+            assert error["type"] == "invalid_request_error"
+            assert (error["param"], error["code"]) == ("n_epochs", "invalid_value")
+            assert error["message"] == (
+                f"'n_epochs' must be \"auto\" or between 1 and 50, not {epochs}."
+            )
+    assert list(sdk.fine_tuning.jobs.list()) == []  # nothing was created
+    for epochs in (1, 50, "auto"):
+        hyper = {"hyperparameters": {"n_epochs": epochs}}
+        method: Any = {"type": "supervised", "supervised": hyper}
+        job = sdk.fine_tuning.jobs.create(model=BASE, training_file=file_id, method=method)
+        assert job.status == "validating_files"
+        if epochs != "auto":  # the number asked for is the number the job shows
+            assert job.hyperparameters.n_epochs == epochs
+
+
 def test_chat_with_the_tuned_model(sdk: OpenAI, oai_sandbox: SandboxHandle) -> None:
     job = sdk.fine_tuning.jobs.create(model=BASE, training_file=upload(sdk, training_data()))
     question, answer = QUESTIONS[1]

@@ -49,6 +49,10 @@ KEYS_HINT = (
     "Set MISTRAL_API_KEY (or TUNER_API_KEYS, comma-separated) to a key that is valid for "
     "{url}; keys are managed at https://console.mistral.ai/api-keys."
 )
+OPENAI_KEYS_HINT = (
+    "Set OPENAI_API_KEY (or TUNER_OPENAI_API_KEYS, comma-separated) to a key that is valid for "
+    "{url}; keys are managed at https://platform.openai.com/api-keys."
+)
 CONFIG_HINT = "Check the TUNER_* environment variables and ~/.config/tuner/config.toml."
 LEDGER_HINT = "Check TUNER_DB (a file path, sqlite:///PATH or postgresql://…)."
 
@@ -154,8 +158,17 @@ class Failure:
     code: Exit
 
 
-def describe_api_error(error: APIError, api_url: str | None = None) -> Failure:
+URL_SETTINGS = {"mistral": "TUNER_API_URL", "openai": "OPENAI_BASE_URL"}
+"""The setting that names each provider's server, as the hints say it."""
+
+
+def describe_api_error(
+    error: APIError, api_url: str | None = None, *, provider: str | None = "mistral"
+) -> Failure:
     """The report for an API error that survived the client's retries.
+
+    ``api_url`` is the server the command talked to and ``provider`` whose it is ("mistral",
+    "openai", or None when a command talked to both), so the hint names the right setting.
 
     401 is a configuration problem (exit 2); a refused or unknown resource means the job or the
     data failed (exit 1); a network failure, timeout, 429, 5xx or an unreadable answer means the
@@ -176,11 +189,11 @@ def describe_api_error(error: APIError, api_url: str | None = None) -> Failure:
     if isinstance(error, InvalidIdError):  # refused before sending anything
         return Failure(str(error), _NOT_FOUND_HINT, Exit.USAGE)
     if isinstance(error, AuthenticationError):
-        return Failure(str(error), KEYS_HINT.format(url=where), Exit.USAGE)
+        return Failure(str(error), _keys_hint(provider, where), Exit.USAGE)
     if isinstance(error, APIConnectionError):
         return Failure(
             f"cannot reach {where}: {error.message}",
-            "Check the network and TUNER_API_URL; the request was retried before giving up.",
+            _unreachable_hint(provider),
             Exit.API,
         )
     if isinstance(error, APIResponseValidationError):
@@ -196,6 +209,17 @@ def describe_api_error(error: APIError, api_url: str | None = None) -> Failure:
             return Failure(str(error), _retry_hint(error), Exit.API)
         return Failure(str(error), None, Exit.FAILED)
     return Failure(f"{where} failed: {error}", _retry_hint(error), Exit.API)
+
+
+def _keys_hint(provider: str | None, where: str) -> str:
+    if provider is None:  # a command that talked to both: the message says which refused
+        return "Check MISTRAL_API_KEY and OPENAI_API_KEY (or their TUNER_*_KEYS pools)."
+    return (OPENAI_KEYS_HINT if provider == "openai" else KEYS_HINT).format(url=where)
+
+
+def _unreachable_hint(provider: str | None) -> str:
+    setting = URL_SETTINGS.get(provider or "", " or ".join(URL_SETTINGS.values()))
+    return f"Check the network and {setting}; the request was retried before giving up."
 
 
 def _retry_hint(error: APIError) -> str:
@@ -215,19 +239,26 @@ _CONFLICT_HINT = (
 _RETRY_LATER_HINT = "The API kept failing after retries; try again later."
 
 
-def fail_api(error: APIError, api_url: str | None = None) -> NoReturn:
-    report = describe_api_error(error, api_url)
+def fail_api(
+    error: APIError, api_url: str | None = None, *, provider: str | None = "mistral"
+) -> NoReturn:
+    report = describe_api_error(error, api_url, provider=provider)
     fail(report.message, hint=report.hint, code=report.code)
 
 
-def run_async(coro: Coroutine[Any, Any, T], *, api_url: str | None = None) -> T:
-    """Run a command's coroutine; API, config and ledger errors exit with one line and a code."""
+def run_async(
+    coro: Coroutine[Any, Any, T], *, api_url: str | None = None, provider: str | None = "mistral"
+) -> T:
+    """Run a command's coroutine; API, config and ledger errors exit with one line and a code.
+
+    ``api_url`` and ``provider`` name the server in API errors (see :func:`describe_api_error`).
+    """
     from tuner.api import APIError
 
     try:
         return asyncio.run(coro)
     except APIError as error:
-        fail_api(error, api_url)
+        fail_api(error, api_url, provider=provider)
     except ConfigError as exc:
         fail(str(exc), hint=CONFIG_HINT, code=Exit.USAGE)
     except LedgerError as exc:

@@ -246,7 +246,7 @@ def run(
     ctx = load_context()
     progress = EvalProgress(enabled=not quiet)
     report = _run_resumably(
-        _run(ctx, eval_set, options, progress, quiet), progress, _api_url(ctx, options)
+        _run(ctx, eval_set, options, progress, quiet), progress, _server(ctx, options)
     )
     if as_json:
         emit_json(report.as_json())
@@ -285,7 +285,9 @@ def _run_classifier(
     ctx = load_context()
     progress = EvalProgress(enabled=not quiet)
     report = _run_resumably(
-        _run_classifier_async(ctx, loaded, options, progress, quiet), progress, ctx.backend
+        _run_classifier_async(ctx, loaded, options, progress, quiet),
+        progress,
+        ("mistral", ctx.backend),
     )
     if html_out is not None:
         _write_html(html_out, render_html(report))
@@ -322,11 +324,14 @@ async def _run_classifier_async(
 
 
 def _run_resumably(
-    run: Coroutine[Any, Any, ReportT], progress: EvalProgress, api_url: str | None
+    run: Coroutine[Any, Any, ReportT],
+    progress: EvalProgress,
+    server: tuple[str | None, str | None],
 ) -> ReportT:
     """Run an evaluation; on Ctrl-C, say that what was answered is kept and exit 130."""
+    provider, api_url = server
     try:
-        return run_async(run, api_url=api_url)
+        return run_async(run, api_url=api_url, provider=provider)
     except KeyboardInterrupt:
         progress.finish()
         err_console.print(
@@ -524,18 +529,18 @@ def _origin_mark(report: RunReport, model: str) -> str:
     return f" [dim]({provider_of(model)}, {shown(origin)})[/]"
 
 
-def _api_url(ctx: CommandContext, options: EvalOptions) -> str | None:
-    """The server named in API error messages: the one every model and the judge are on, or
-    None ("the API") when they span providers."""
+def _server(ctx: CommandContext, options: EvalOptions) -> tuple[str | None, str | None]:
+    """The server named in API error messages, as (provider, URL): the one every model and the
+    judge are on, or (None, None) ("the API", both URL settings) when they span providers."""
     from tuner.evals.providers import provider_of
 
     named = [*options.models, *([options.judge] if options.judge else [])]
     providers = {provider_of(model) for model in named}
     if providers == {"mistral"}:
-        return ctx.backend
+        return "mistral", ctx.backend
     if providers == {"openai"}:
-        return ctx.settings.openai_base_url
-    return None
+        return "openai", ctx.settings.openai_base_url
+    return None, None
 
 
 def _print_judge(report: RunReport) -> None:

@@ -112,9 +112,11 @@ def _provider_of(job_id: str) -> str:
     return job_provider_of(job_id, record)
 
 
-def _api_url(job_id: str, ctx: CommandContext) -> str:
-    """The server a command about ``job_id`` talks to (its provider's), for error messages."""
-    return ctx.settings.openai_base_url if _provider_of(job_id) == "openai" else ctx.backend
+def _server(job_id: str, ctx: CommandContext) -> tuple[str, str]:
+    """The server a command about ``job_id`` talks to, for error messages: its provider and
+    that provider's URL."""
+    provider = _provider_of(job_id)
+    return provider, ctx.settings.openai_base_url if provider == "openai" else ctx.backend
 
 
 def _mistral_only(job_id: str, what: str, hint: str) -> None:
@@ -424,7 +426,8 @@ def _refreshed(job_id: str, ctx: CommandContext) -> dict[str, Any]:
                 fail(f"job {job_id} is not in the ledger", code=Exit.FAILED)
             return detail.to_dict()
 
-    return run_async(body(), api_url=_api_url(job_id, ctx))
+    provider, url = _server(job_id, ctx)
+    return run_async(body(), api_url=url, provider=provider)
 
 
 @app.command()
@@ -598,7 +601,8 @@ def cancel(job_id: str = IdArg, yes: bool = YesOpt) -> None:
         async with session(ctx) as s:
             return await s.cancel_any(job_id)
 
-    outcome = run_async(body(), api_url=_api_url(job_id, ctx))
+    provider, url = _server(job_id, ctx)
+    outcome = run_async(body(), api_url=url, provider=provider)
     mark_origin(outcome.origin)
     console.print(f"[bold]{shown(outcome.id)}[/]  {shown(outcome.shown_status)}")
 
@@ -625,7 +629,8 @@ def watch(job_id: str = IdArg, interval: float = IntervalOpt) -> None:
             assert last is not None  # watch yields at least once
             return last
 
-    frame = run_async(body(), api_url=_api_url(job_id, ctx))
+    provider, url = _server(job_id, ctx)
+    frame = run_async(body(), api_url=url, provider=provider)
     if not frame.succeeded:
         fail(f"{frame.failure or frame.status} (it ended there)", code=Exit.FAILED)
     console.print(f"[bold green]SUCCESS[/]: {shown(frame.fine_tuned_model or frame.id)}")

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from rich.console import Console
 from rich.table import Table
 
-from tuner.cli.context import CommandContext, describe_api_error, run_async, session
+from tuner.cli.context import CommandContext, describe_api_error, fail_api, run_async, session
 from tuner.cli.output import (
     Exit,
     console,
@@ -78,7 +78,7 @@ def create_openai(
                 return await creator.create(spec_file, max_cost=max_cost, dry_run=dry_run)
 
     try:
-        result = run_async(body(), api_url=ctx.settings.openai_base_url)
+        result = run_async(body(), api_url=ctx.settings.openai_base_url, provider=OPENAI)
     except SpecError as exc:
         fail(str(exc), hint="Fix the job spec and run the command again.")
     _report(result, out, as_json)
@@ -229,11 +229,13 @@ async def list_all(s: Services, filters: dict[str, str]) -> tuple[list[ListedJob
             else:
                 listed += await _openai(s, filters)
         except (APIError, ConfigError) as error:
-            if len(providers) == 1:
-                raise
             url = s.backend if provider == MISTRAL else s.settings.openai_base_url
+            if len(providers) == 1:
+                if isinstance(error, APIError):  # named as its own provider's server
+                    fail_api(error, url, provider=provider)
+                raise
             text = (
-                describe_api_error(error, url).message
+                describe_api_error(error, url, provider=provider).message
                 if isinstance(error, APIError)
                 else str(error)
             )

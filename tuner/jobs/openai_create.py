@@ -21,7 +21,6 @@ the progress reporter are injected; it never prints.
 from __future__ import annotations
 
 import asyncio
-import functools
 import shlex
 import uuid
 from collections.abc import Callable
@@ -32,15 +31,14 @@ from typing import Any, Literal
 from tuner.api import NotFoundError
 from tuner.api.openai import FineTuningJob
 from tuner.datasets.openai_cost import OpenAIEstimate, estimate
-from tuner.datasets.openai_tokens import family_of, openai_counter_for
 from tuner.datasets.report import Report
-from tuner.datasets.tokenizers import UnknownModelError
 from tuner.datasets.validate import ValidateOptions
 from tuner.jobs.openai_jobs import PROVIDER, DuplicateJobError, OpenAICycle, OpenAIJobs
 from tuner.jobs.orchestrator import (
     blocking_findings,
     budget_refusal,
     hash_file,
+    model_counting,
     queued_copy,
     total_cost,
     validate_spec_data,
@@ -178,13 +176,7 @@ class OpenAICreator:
         if not train:
             return None
         evals = spec.validation_paths()
-        try:
-            family = family_of(spec.model)
-        except UnknownModelError:
-            counter, seq_len = None, None
-        else:
-            counter = functools.partial(openai_counter_for, family.encoding)
-            seq_len = family.training_context
+        counter, seq_len = model_counting("openai", spec.model)
         options = ValidateOptions(
             fmt="preference" if spec.openai_method == "dpo" else "instruct",
             seq_len=seq_len,

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import functools
 import hashlib
 import os
 import uuid
@@ -40,9 +39,9 @@ from tuner.api import APIError, File, Job, NotFoundError, TunerClient
 from tuner.datasets.errors import DataInputError
 from tuner.datasets.findings import Finding
 from tuner.datasets.pricing import ComparisonRow, Estimate, compare, estimate
+from tuner.datasets.providers import Provider, counter_factory, resolve_counting_for
 from tuner.datasets.report import Report
-from tuner.datasets.tokenizers import UnknownModelError, context_length, resolve_tokenizer
-from tuner.datasets.tokens import counter_for
+from tuner.datasets.tokenizers import UnknownModelError
 from tuner.datasets.validate import CounterFactory, ValidateOptions, validate_paths
 from tuner.jobs.ledger import Ledger
 from tuner.jobs.records import FileRecord, QueueEntry
@@ -331,8 +330,9 @@ class Orchestrator:
         evals = spec.validation_paths()
         if not train:
             return Report([])
+        counter, seq_len = model_counting("mistral", spec.model)
         options = ValidateOptions(
-            seq_len=context_length(spec.model),
+            seq_len=seq_len,
             fmt="classifier" if spec.is_classifier else None,
             label_sets=spec.label_sets() or None,
         )
@@ -340,7 +340,7 @@ class Orchestrator:
             train,
             evals,
             options=options,
-            counter_factory=_counter_factory(spec.model),
+            counter_factory=counter,
             progress=self.progress,
             workers=self.validate_workers,
         )
@@ -781,10 +781,13 @@ def failure_reason(job: Job) -> str:
     return f"job {job.id} is {job.status}"
 
 
-def _counter_factory(model: str) -> Callable[[], Any] | None:
-    """The model's token counter (picklable for worker processes); None for unknown models."""
+def model_counting(provider: Provider, model: str) -> tuple[CounterFactory | None, int | None]:
+    """How a job's data is counted before it is sent: the counter factory of the model's
+    tokenizer (picklable for worker processes) and the longest example (its context), both by
+    the core's rule (:func:`tuner.datasets.providers.resolve_counting_for`). A model tuner does
+    not know is no error here: its rules are still checked, without counts or a length limit."""
     try:
-        name = resolve_tokenizer(model, None)
+        counting = resolve_counting_for(provider, model)
     except UnknownModelError:
-        return None
-    return functools.partial(counter_for, name)
+        return None, None
+    return counter_factory(provider, counting.tokenizer), counting.seq_len

@@ -7,21 +7,16 @@ validator's API; the rest of the sandbox sees :class:`UploadVerdict` and :class:
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from tuner.datasets import classifier
-from tuner.datasets.counting import TokenCounter
 from tuner.datasets.findings import Finding
-from tuner.datasets.tokenizers import resolve_tokenizer
-from tuner.datasets.tokens import counter_for
-from tuner.datasets.validate import Report, ValidateOptions, validate_paths
+from tuner.datasets.providers import counter_factory, resolve_counting_for
+from tuner.datasets.validate import CounterFactory, Report, ValidateOptions, validate_paths
 from tuner.sandbox.records import LineError
-
-CounterFactory = functools.partial[TokenCounter]
 
 # The platform lists every error; the sandbox keeps the body bounded on a badly broken file.
 MAX_LISTED_ERRORS = 100
@@ -44,9 +39,10 @@ class DataVerdict:
     conversations: int
 
 
-def _counter_factory(model: str) -> CounterFactory:
-    # A partial of a module-level function: picklable, so the validator may use worker processes.
-    return functools.partial(counter_for, resolve_tokenizer(model, None))
+def _model_counter(model: str) -> CounterFactory:
+    """The Mistral model's token counter, by the core's rule (picklable, so the validator may
+    use worker processes). Raises ``UnknownModelError`` for a model tuner does not know."""
+    return counter_factory("mistral", resolve_counting_for("mistral", model).tokenizer)
 
 
 def _first_errors(report: Report, limit: int) -> tuple[int, list[LineError]]:
@@ -96,9 +92,7 @@ def check_job_data(
     classifier data.
     """
     options = _options_for(targets)
-    report = validate_paths(
-        list(training), options=options, counter_factory=_counter_factory(model)
-    )
+    report = validate_paths(list(training), options=options, counter_factory=_model_counter(model))
     mismatch = _format_mismatch(report, targets)
     if mismatch is not None:
         return DataVerdict(False, mismatch, 0, 0)

@@ -22,6 +22,9 @@ HYPERPARAMETERS: Mapping[str, tuple[str, ...]] = {
     ),
 }
 _INTEGER = frozenset({"n_epochs", "batch_size", "eval_interval", "eval_samples"})
+MAX_EPOCHS = 50
+"""The most epochs ``n_epochs`` may ask for: OpenAI's API description (as its SDKs generate it)
+says "any number between 1 and 50 epochs"; a larger value is refused before any upload."""
 MAX_SUFFIX = 64
 MAX_METADATA_PAIRS = 16
 
@@ -67,6 +70,10 @@ class OpenAIJobCreate:
                 )
             elif not _valid_value(name, value):
                 found.append(f'hyperparameter {name} must be "auto" or a positive number')
+            elif name == "n_epochs" and isinstance(value, int) and value > MAX_EPOCHS:
+                found.append(
+                    f'hyperparameter n_epochs must be "auto" or 1 to {MAX_EPOCHS}, not {value}'
+                )
         if self.metadata is not None and len(self.metadata) > MAX_METADATA_PAIRS:
             found.append(f"metadata holds at most {MAX_METADATA_PAIRS} pairs")
         if self.grader is not None and self.method != "reinforcement":

@@ -441,7 +441,7 @@ class OpenAISandbox:
         return _with_cancel(out, job, add)
 
     def _checkpoint_steps(self, line: training.Timeline) -> set[int]:
-        # The last epochs only: n_epochs is any positive integer, so listing every epoch's
+        # The last epochs only: a timeline may have any number of epochs, so listing every epoch's
         # end first could take all the memory there is (n_epochs = 10**17 did).
         epochs = line.total_steps // line.steps_per_epoch
         first = max(1, epochs - CHECKPOINTS_KEPT + 1)
@@ -594,6 +594,11 @@ def _method_of(body: JSON) -> tuple[str, JSON]:
     return kind, {name: given.get(name, "auto") for name in names}
 
 
+MAX_EPOCHS = 50
+"""The most epochs a job may ask for: OpenAI's API description (as its SDKs generate it) says
+"any number between 1 and 50 epochs" for ``n_epochs`` set by hand."""
+
+
 def _check_hyper(name: str, value: object) -> None:
     if value == "auto":
         return
@@ -603,6 +608,13 @@ def _check_hyper(name: str, value: object) -> None:
     if not valid or (integer and not isinstance(number, int)):
         kind = "a positive integer" if integer else "a positive number"
         raise openai_error(400, f'{name!r} must be "auto" or {kind}.', param=name)
+    if name == "n_epochs" and number is not None and number > MAX_EPOCHS:
+        raise openai_error(
+            400,
+            f"'n_epochs' must be \"auto\" or between 1 and {MAX_EPOCHS}, not {number}.",
+            param=name,
+            code="invalid_value",
+        )
 
 
 def _metadata(value: object) -> dict[str, str] | None:
