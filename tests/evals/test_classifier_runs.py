@@ -334,5 +334,9 @@ def test_eval_show_rerenders_a_stored_classifier_run(
     assert again.exit_code == 0, again.output
     assert f"resuming run {run_id}" in again.output and "0 to ask" in again.output
 
-    refused = invoke(cli, "compare", run_id, run_id)
-    assert refused.exit_code == 2 and "classifier" in refused.output
+    # Compared with itself (`tuner eval compare` takes two classifier runs): no difference.
+    itself = invoke(cli, "compare", run_id, run_id, "--json")
+    assert itself.exit_code == 0, itself.output
+    roles = json.loads(itself.stdout)["roles"]
+    assert [(r["role"], r["items"]) for r in roles] == [("classifier", ITEMS), ("chat", ITEMS)]
+    assert all(t["macro_f1"]["difference"] == 0 for r in roles for t in r["targets"])

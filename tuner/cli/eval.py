@@ -31,9 +31,11 @@ from tuner.jobs.records import SIMULATED
 if TYPE_CHECKING:
     from tuner.cli.context import CommandContext
     from tuner.evals import EvalOptions, EvalSet, RunComparison, RunEvent, RunPlan, RunReport
+    from tuner.evals.classifier_compare import ClassifierComparison
     from tuner.evals.classifier_run import ClassifierData, ClassifierReport
     from tuner.evals.classifier_runner import ClassifierOptions
     from tuner.jobs.ledger import Ledger
+    from tuner.jobs.records import EvalRunRecord
 
 ReportT = TypeVar("ReportT")
 
@@ -717,18 +719,37 @@ def compare(
     run_b: str = typer.Argument(..., help="The second run, on the same eval data."),
     as_json: bool = JsonOpt,
 ) -> None:
-    """Two runs on the same data: aggregates side by side, and B's candidate against A's."""
+    """Two runs on the same data: aggregates side by side, and B's candidate against A's.
+
+    Two classifier runs: per target, accuracy and macro-F1 (and per-label F1) of each run's
+    classifier and chat baseline, and B − A, on the items both runs answered."""
     from tuner.evals import DifferentDataError, compare_runs
+    from tuner.evals.classifier_compare import load_classifier_comparison
+    from tuner.evals.classifier_runner import is_classifier_run
 
     ledger = _ledger()
     try:
-        if _classifier_report(ledger, run_a) or _classifier_report(ledger, run_b):
+        found_a, found_b = _find(ledger, run_a), _find(ledger, run_b)
+        kinds = (is_classifier_run(found_a), is_classifier_run(found_b))
+        if kinds == (True, True):
+            try:
+                classified = load_classifier_comparison(ledger, found_a, found_b)
+            except DifferentDataError as exc:
+                fail(str(exc))
+            if as_json:
+                emit_json(classified.to_dict())
+            else:
+                _print_classifier_comparison(classified)
+            return
+        if any(kinds):
+            which = found_a if kinds[0] else found_b
             fail(
-                "comparing classifier runs is not supported yet",
-                hint="Show each with `tuner eval show RUN` (one run can hold the classifier "
-                "and a chat model).",
+                f"run {which.run_id} is a classifier evaluation and the other a chat one: "
+                "they cannot be compared",
+                hint="Compare two classifier runs or two chat runs (`tuner eval list` marks "
+                "classifier runs).",
             )
-        first, second = _report(ledger, run_a), _report(ledger, run_b)
+        first, second = _report(ledger, found_a.run_id), _report(ledger, found_b.run_id)
     finally:
         ledger.close()
     try:
@@ -739,6 +760,56 @@ def compare(
         emit_json(comparison.as_json())
     else:
         _print_comparison(comparison)
+
+
+def _find(ledger: Ledger, run_id: str) -> EvalRunRecord:
+    from tuner.evals import RunNotFoundError, find_run
+
+    try:
+        return find_run(ledger, run_id)
+    except RunNotFoundError as exc:
+        fail(str(exc), hint="See `tuner eval list`.")
+
+
+def _print_classifier_comparison(comparison: ClassifierComparison) -> None:
+    if comparison.simulated_note:
+        console.print(f"[bold black on yellow] {shown(comparison.simulated_note)} [/]")
+    for name, run in (("A", comparison.a), ("B", comparison.b)):
+        console.print(
+            f"  {name} = run {shown(run.run_id)} · classifier · {shown(run.data)} · "
+            f"{run.items} items · {shown(run.status)}"
+        )
+    for role in comparison.roles:
+        console.print(f"\n[bold]{shown(role.role)}[/]: on {role.items} item(s) both answered")
+        for name, result in (("A", role.a), ("B", role.b)):
+            mark = f" [bold black on yellow] {SIMULATED} [/]" if result.backend.sandbox else ""
+            console.print(f"  {name} = {shown(result.model)}{mark}")
+        if not role.targets:
+            console.print("  [yellow]no item answered in both runs: nothing to compare[/]")
+            continue
+        table = Table(show_edge=False)
+        for column in ("target", "metric", "A", "B", "B − A"):
+            table.add_column(column, justify="left" if column in ("target", "metric") else "right")
+        for target in role.targets:
+            rows = [
+                ("accuracy", target.a.accuracy, target.b.accuracy),
+                ("macro-F1", target.a.macro_f1, target.b.macro_f1),
+                *(
+                    (f"F1 {label}", target.a.per_label[label].f1, target.b.per_label[label].f1)
+                    for label in target.label_f1_differences
+                ),
+            ]
+            for position, (metric, a, b) in enumerate(rows):
+                table.add_row(
+                    shown(target.name) if position == 0 else "",
+                    shown(metric),
+                    f"{a:.1%}",
+                    f"{b:.1%}",
+                    f"{(b - a) * 100:+.1f} pt",
+                )
+        console.print(table)
+    for sentence in comparison.unmatched:
+        console.print(f"[dim]not compared: {shown(sentence)}[/]")
 
 
 def _print_comparison(comparison: RunComparison) -> None:

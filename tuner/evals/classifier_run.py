@@ -307,6 +307,14 @@ class ModelResult:
         }
 
 
+def results_simulated_note(results: Sequence[ModelResult]) -> str | None:
+    """The SIMULATED sentence when a sandbox answered any of ``results``, else None."""
+    urls = [r.backend.url for r in results if r.backend.sandbox]
+    if not urls:
+        return None
+    return f"{simulated_note(urls)} Its classifier scores are stand-ins."
+
+
 @dataclass(slots=True)
 class ClassifierReport:
     run_id: str
@@ -326,10 +334,7 @@ class ClassifierReport:
 
     @property
     def simulated_note(self) -> str | None:
-        if not self.simulated:
-            return None
-        note = simulated_note([r.backend.url for r in self.results if r.backend.sandbox])
-        return f"{note} Its classifier scores are stand-ins."
+        return results_simulated_note(self.results)
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -357,7 +357,8 @@ def check_resumable(
 ScoredRow = tuple[Mapping[str, Sequence[str]], Mapping[str, Prediction]]
 
 
-def _rows(records: Sequence[EvalItemRecord]) -> list[ScoredRow]:
+def scored_rows(records: Sequence[EvalItemRecord]) -> list[ScoredRow]:
+    """Each recorded classifier item as (true labels, predictions) by target, for :func:`score`."""
     rows: list[ScoredRow] = []
     for record in records:
         scores = record.scores or {}
@@ -391,7 +392,7 @@ def build_classifier_report(
                 model=model,
                 role=str(roles[position]) if position < len(roles) else "model",
                 backend=backend or Backend(url=None, sandbox=None),
-                targets=score(targets, _rows(mine)),
+                targets=score(targets, scored_rows(mine)),
                 items=len(mine),
                 failed=sum(r.error is not None for r in mine),
             )
