@@ -721,8 +721,7 @@ def compare(
 ) -> None:
     """Two runs on the same data: aggregates side by side, and B's candidate against A's.
 
-    Two classifier runs: per target, accuracy and macro-F1 (and per-label F1) of each run's
-    classifier and chat baseline, and B − A, on the items both runs answered."""
+    Classifier runs: per target, accuracy, macro-F1, per-label F1 and B − A on shared items."""
     from tuner.evals import DifferentDataError, compare_runs
     from tuner.evals.classifier_compare import load_classifier_comparison
     from tuner.evals.classifier_runner import is_classifier_run
