@@ -43,7 +43,7 @@ if TYPE_CHECKING:
     from tuner.evals import EvalRunner
     from tuner.evals.classifier_runner import ClassifierRunner
     from tuner.evals.runner import Listener
-    from tuner.jobs.daemon import Daemon, DaemonConfig, DrainQueue
+    from tuner.jobs.daemon import Daemon, DaemonConfig, DrainQueue, Explain
     from tuner.jobs.detail import JobDetail
     from tuner.jobs.notifiers import Notifier
     from tuner.jobs.openai_create import Confirm as OpenAIConfirm
@@ -522,7 +522,9 @@ class Services:
             wandb_key=self.wandb_key(),
         )
 
-    def daemon(self, plan: DaemonPlan) -> Daemon:
+    def daemon(self, plan: DaemonPlan, *, explain: Explain = str) -> Daemon:
+        """The daemon over both providers; ``explain`` words a provider's failure for the log
+        (the entry point's hint), ``str`` by default."""
         from tuner.jobs.daemon import Daemon
 
         return Daemon(
@@ -534,6 +536,7 @@ class Services:
             drain_queue=self.drain_queue(plan.max_active),
             notifier_sources=plan.sources,
             openai=self._daemon_openai(plan.max_active),
+            explain=explain,
         )
 
     def _daemon_openai(self, max_active: int) -> OpenAIJobs | None:
