@@ -291,6 +291,12 @@ class Services:
         return given or bool(self.settings.openai_key_pool())
 
     @property
+    def polls_mistral(self) -> bool:
+        """Whether commands that cover every provider ask Mistral's API: when it has a key, or
+        when no provider has one (so Mistral's missing-key error is what the user sees)."""
+        return bool(self.settings.key_pool()) or not self.has_openai
+
+    @property
     def openai_client(self) -> OpenAIClient:
         """The OpenAI client, built on first use like :attr:`client` (``ConfigError`` for an
         unusable ``OPENAI_BASE_URL``; a missing key fails on the first request, with a hint)."""
@@ -537,6 +543,7 @@ class Services:
             notifier_sources=plan.sources,
             openai=self._daemon_openai(plan.max_active),
             explain=explain,
+            mistral=self.polls_mistral,
         )
 
     def _daemon_openai(self, max_active: int) -> OpenAIJobs | None:

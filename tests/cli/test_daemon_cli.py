@@ -475,7 +475,7 @@ def test_an_openai_only_daemon_whose_key_is_refused_stops_on_openais_hint(
     env: SandboxHandle, start_sandbox: Callable[..., SandboxHandle], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """No Mistral key and OpenAI's refused: no provider is left, so the daemon stops (exit 2,
-    a configuration problem) and says what to fix for each, OpenAI's settings included."""
+    a configuration problem) with OpenAI's error and key settings, not Mistral's."""
     locked = start_sandbox(provider="openai", api_key="the-only-key")
     monkeypatch.setenv("OPENAI_BASE_URL", locked.url + "/v1")
     monkeypatch.setenv("OPENAI_API_KEY", "sk-not-the-sandbox-key")
@@ -485,7 +485,8 @@ def test_an_openai_only_daemon_whose_key_is_refused_stops_on_openais_hint(
 
     assert cycle.exit_code == 2, cycle.output
     text = one_line(cycle.stderr)
-    assert text.count("error:") == 2 and text.index("Mistral:") < text.index("OpenAI:")
+    assert text.startswith(f"error: OpenAI: polling failed ({locked.url}/v1): 401 Unauthorized")
+    assert text.count("error:") == 1 and "MISTRAL_API_KEY" not in text and env.url not in text
     assert text.endswith(
         "hint: Set OPENAI_API_KEY (or TUNER_OPENAI_API_KEYS, comma-separated) to a key that is "
         f"valid for {locked.url}/v1; keys are managed at https://platform.openai.com/api-keys."
@@ -515,3 +516,26 @@ def test_an_unreachable_mistral_is_named_by_the_daemon_and_openai_is_still_polle
     assert "OPENAI_BASE_URL" not in text and oai.url not in text
     report = data(cycle)
     assert [f["provider"] for f in report["failures"]] == ["mistral"]
+
+
+def test_an_openai_only_daemon_leaves_mistral_alone(
+    env: SandboxHandle,
+    start_sandbox: Callable[..., SandboxHandle],
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Only OpenAI has a key: the daemon polls OpenAI and does not report Mistral's missing
+    key as a failure of every cycle (as `tuner jobs list` leaves Mistral alone then)."""
+    oai = start_sandbox(provider="openai")
+    monkeypatch.setenv("OPENAI_API_KEY", API_KEY)
+    monkeypatch.setenv("OPENAI_BASE_URL", oai.url + "/v1")
+    monkeypatch.delenv("MISTRAL_API_KEY")
+
+    with caplog.at_level(logging.INFO, logger="tuner.jobs.daemon"):
+        cycle = run("daemon", "--once", "--json")
+
+    assert cycle.exit_code == 0, cycle.output
+    report = data(cycle)
+    assert report["failures"] == [] and report["error"] is None
+    assert "requests" not in report  # Mistral's API was not asked
+    assert not any("Mistral" in r.getMessage() for r in caplog.records)

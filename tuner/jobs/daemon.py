@@ -279,12 +279,16 @@ class Daemon:
         notifier_sources: Mapping[str, str] | None = None,
         openai: OpenAIJobs | None = None,
         explain: Explain = str,
+        mistral: bool = True,
     ) -> None:
         """``clock`` gives UNIX seconds for the ledger (tests pass a fake one);
         ``notifier_sources`` says where each notifier's target comes from (recorded in the
         registry; never the target itself); ``openai``: OpenAI's jobs, polled and queued too;
-        ``explain``: how a provider's failure reads in the log (an entry point adds its hint)."""
+        ``explain``: how a provider's failure reads in the log (an entry point adds its hint);
+        ``mistral=False``: leave Mistral's API alone (it has no key and OpenAI has one), unless
+        there is no ``openai`` to poll instead."""
         self._client = client
+        self._mistral = mistral or openai is None
         self._openai = openai
         self._explain = explain
         self._rejected: set[str] = set()
@@ -323,7 +327,7 @@ class Daemon:
     @property
     def providers(self) -> dict[str, str]:
         """Each provider this daemon polls, with its API URL."""
-        found = {"mistral": self.backend}
+        found = {"mistral": self.backend} if self._mistral else {}
         if self._openai is not None:
             found["openai"] = self._openai.backend
         return found
@@ -437,9 +441,12 @@ class Daemon:
             )
         await self.register_notifiers()
         failures: list[ProviderFailure] = []
-        poll, error = await self._poll(failures)
+        poll: CycleResult | None = None
+        error: APIError | None = None
+        if self._mistral:
+            poll, error = await self._poll(failures)
         queue: QueueReport | None = None
-        if error is None and not self.stopping:
+        if self._mistral and error is None and not self.stopping:
             queue, error = await self._drain(failures)
         holder = None if queue is None else queue.holder
         openai_poll, openai_error, openai_holder = await self._openai_cycle(failures)
@@ -634,10 +641,15 @@ class Daemon:
         finally:
             self._cycle_task = None
         self._failures = self._failures + 1 if _failed(report) else 0
-        if report is not None and report.ran and report.poll is not None:
+        if report is not None and report.ran and self._looked(report):
             self._busy = report.busy
         delay = next_delay(self._config, report, failures=self._failures, busy=self._busy)
         self._reschedule(delay)
+
+    def _looked(self, report: CycleReport) -> bool:
+        """Whether the cycle saw the jobs it follows (a failed poll cannot say if any is
+        active): Mistral's poll, or OpenAI's when Mistral is left alone."""
+        return report.poll is not None if self._mistral else report.openai is not None
 
     def _hold_next_cycle(self) -> None:
         scheduler = self._scheduler
