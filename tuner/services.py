@@ -43,7 +43,7 @@ if TYPE_CHECKING:
     from tuner.evals import EvalRunner
     from tuner.evals.classifier_runner import ClassifierRunner
     from tuner.evals.runner import Listener
-    from tuner.jobs.daemon import Daemon, DaemonConfig, DrainQueue
+    from tuner.jobs.daemon import Daemon, DaemonConfig, DrainQueue, Explain
     from tuner.jobs.detail import JobDetail
     from tuner.jobs.notifiers import Notifier
     from tuner.jobs.openai_create import Confirm as OpenAIConfirm
@@ -291,6 +291,12 @@ class Services:
         return given or bool(self.settings.openai_key_pool())
 
     @property
+    def polls_mistral(self) -> bool:
+        """Whether commands that cover every provider ask Mistral's API: when it has a key, or
+        when no provider has one (so Mistral's missing-key error is what the user sees)."""
+        return bool(self.settings.key_pool()) or not self.has_openai
+
+    @property
     def openai_client(self) -> OpenAIClient:
         """The OpenAI client, built on first use like :attr:`client` (``ConfigError`` for an
         unusable ``OPENAI_BASE_URL``; a missing key fails on the first request, with a hint)."""
@@ -522,7 +528,9 @@ class Services:
             wandb_key=self.wandb_key(),
         )
 
-    def daemon(self, plan: DaemonPlan) -> Daemon:
+    def daemon(self, plan: DaemonPlan, *, explain: Explain = str) -> Daemon:
+        """The daemon over both providers; ``explain`` words a provider's failure for the log
+        (the entry point's hint), ``str`` by default."""
         from tuner.jobs.daemon import Daemon
 
         return Daemon(
@@ -534,6 +542,8 @@ class Services:
             drain_queue=self.drain_queue(plan.max_active),
             notifier_sources=plan.sources,
             openai=self._daemon_openai(plan.max_active),
+            explain=explain,
+            mistral=self.polls_mistral,
         )
 
     def _daemon_openai(self, max_active: int) -> OpenAIJobs | None:

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import json
 import logging
+import socket
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,7 @@ from tuner.config import Settings
 from tuner.jobs.ledger import open_ledger
 from tuner.sandbox import SandboxHandle
 
-from .conftest import data, run
+from .conftest import API_KEY, data, run
 
 WANDB_KEY = "wandb-daemon-secret-0123456789abcdef012345"
 WEBHOOK = "https://hooks.example.com/services/T000/B000/sEcReTtOkEn42"
@@ -362,3 +363,179 @@ def test_creating_a_spec_again_after_its_first_member_was_made_reuses_the_member
         f"{env.url}/v1/fine_tuning/jobs", headers={"Authorization": f"Bearer {API_KEY}"}
     ).json()["data"]
     assert sorted(job["suffix"] for job in listed) == ["kill-1", "kill-2", "kill-3"]
+
+
+# -- each provider's failure names its own server and settings ------------------------------------
+
+
+def closed_loopback_url(path: str = "") -> str:
+    """A URL on a loopback port nothing listens on (bound, read, closed)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return f"http://127.0.0.1:{probe.getsockname()[1]}{path}"
+
+
+def one_line(text: str) -> str:
+    """The output as one line, however the console wrapped it."""
+    return " ".join(text.split())
+
+
+def running_mistral_job(env: SandboxHandle, tmp_path: Path) -> str:
+    """A Mistral job the ledger last saw QUEUED and the sandbox now runs: only a poll of
+    Mistral's API records RUNNING."""
+    small_training(tmp_path / "train.jsonl")
+    spec = write_spec(
+        tmp_path / "job.toml",
+        'model = "open-mistral-7b"\nsuffix = "polled"\ntraining_files = ["train.jsonl"]\n'
+        "[hyperparameters]\ntraining_steps = 10\n",
+    )
+    created = run("jobs", "create", str(spec), "--yes", "--json", "-q")
+    assert created.exit_code == 0, created.output
+    [job] = data(created)
+    env.advance(30)  # past the start: RUNNING at the sandbox
+    return str(job["id"])
+
+
+def ledger_status(tmp_path: Path, job_id: str) -> str:
+    with open_ledger(str(tmp_path / "ledger.db")) as ledger:
+        record = ledger.get_job(job_id)
+    assert record is not None
+    return record.status
+
+
+def test_an_unreachable_openai_is_named_by_the_daemon_and_mistral_is_still_polled(
+    env: SandboxHandle,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    job_id = running_mistral_job(env, tmp_path)
+    dead = closed_loopback_url("/v1")
+    monkeypatch.setenv("OPENAI_API_KEY", API_KEY)
+    monkeypatch.setenv("OPENAI_BASE_URL", dead)
+    monkeypatch.setenv("TUNER_RETRY_MAX_ATTEMPTS", "1")
+
+    with caplog.at_level(logging.WARNING, logger="tuner.jobs.daemon"):
+        cycle = run("daemon", "--once", "--json")
+
+    assert cycle.exit_code == 3, cycle.output
+    text = one_line(cycle.stderr)
+    assert text.startswith(f"error: OpenAI: polling failed: cannot reach {dead}: "), text
+    assert text.endswith(
+        "hint: Check the network and OPENAI_BASE_URL; the request was retried before giving up."
+    )
+    assert "TUNER_API_URL" not in cycle.stderr and env.url not in cycle.stderr
+    # Mistral's jobs were still polled: the job's start is in the ledger.
+    assert ledger_status(tmp_path, job_id) == "RUNNING"
+    report = data(cycle)
+    assert report["error"] is None and report["requests"] >= 1
+    [failure] = report["failures"]
+    assert (failure["provider"], failure["url"], failure["action"]) == ("openai", dead, "polling")
+    assert "OPENAI_BASE_URL" in failure["hint"]
+    # The log line (the journal, under systemd) says the same, hint included.
+    [logged] = [r.getMessage() for r in caplog.records if r.getMessage().startswith("OpenAI")]
+    assert (
+        f"cannot reach {dead}" in logged and "hint: Check the network and OPENAI_BASE_URL" in logged
+    )
+    assert logged.endswith("(Mistral still polled)") and "TUNER_API_URL" not in logged
+
+
+def test_a_refused_openai_key_names_openais_key_settings_in_the_daemons_report(
+    env: SandboxHandle,
+    tmp_path: Path,
+    start_sandbox: Callable[..., SandboxHandle],
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    job_id = running_mistral_job(env, tmp_path)
+    locked = start_sandbox(provider="openai", api_key="the-only-key")
+    monkeypatch.setenv("OPENAI_BASE_URL", locked.url + "/v1")
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-not-the-sandbox-key")
+
+    with caplog.at_level(logging.WARNING, logger="tuner.jobs.daemon"):
+        cycle = run("daemon", "--once")
+
+    assert cycle.exit_code == 3, cycle.output
+    text = one_line(cycle.stderr)
+    assert text.startswith(f"error: OpenAI: polling failed ({locked.url}/v1): 401 Unauthorized")
+    assert text.endswith(
+        "hint: Set OPENAI_API_KEY (or TUNER_OPENAI_API_KEYS, comma-separated) to a key that is "
+        f"valid for {locked.url}/v1; keys are managed at https://platform.openai.com/api-keys."
+    )
+    assert "MISTRAL_API_KEY" not in text and "console.mistral.ai" not in text
+    assert env.url not in text
+    assert ledger_status(tmp_path, job_id) == "RUNNING"  # Mistral's key works: still polled
+    logged = [r.getMessage() for r in caplog.records]
+    assert any("hint: Set OPENAI_API_KEY" in line for line in logged), logged
+    assert "OpenAI: every API key was rejected; polling Mistral only" in logged
+    assert not any("MISTRAL_API_KEY" in line for line in logged), logged
+
+
+def test_an_openai_only_daemon_whose_key_is_refused_stops_on_openais_hint(
+    env: SandboxHandle, start_sandbox: Callable[..., SandboxHandle], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No Mistral key and OpenAI's refused: no provider is left, so the daemon stops (exit 2,
+    a configuration problem) with OpenAI's error and key settings, not Mistral's."""
+    locked = start_sandbox(provider="openai", api_key="the-only-key")
+    monkeypatch.setenv("OPENAI_BASE_URL", locked.url + "/v1")
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-not-the-sandbox-key")
+    monkeypatch.delenv("MISTRAL_API_KEY")
+
+    cycle = run("daemon", "--once")
+
+    assert cycle.exit_code == 2, cycle.output
+    text = one_line(cycle.stderr)
+    assert text.startswith(f"error: OpenAI: polling failed ({locked.url}/v1): 401 Unauthorized")
+    assert text.count("error:") == 1 and "MISTRAL_API_KEY" not in text and env.url not in text
+    assert text.endswith(
+        "hint: Set OPENAI_API_KEY (or TUNER_OPENAI_API_KEYS, comma-separated) to a key that is "
+        f"valid for {locked.url}/v1; keys are managed at https://platform.openai.com/api-keys."
+    )
+
+
+def test_an_unreachable_mistral_is_named_by_the_daemon_and_openai_is_still_polled(
+    env: SandboxHandle,
+    start_sandbox: Callable[..., SandboxHandle],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    oai = start_sandbox(provider="openai")
+    monkeypatch.setenv("OPENAI_API_KEY", API_KEY)
+    monkeypatch.setenv("OPENAI_BASE_URL", oai.url + "/v1")
+    dead = closed_loopback_url()
+    monkeypatch.setenv("TUNER_API_URL", dead)
+    monkeypatch.setenv("TUNER_RETRY_MAX_ATTEMPTS", "1")
+
+    cycle = run("daemon", "--once", "--json")
+
+    assert cycle.exit_code == 3, cycle.output
+    text = one_line(cycle.stderr)
+    assert text.startswith(f"error: Mistral: polling failed: cannot reach {dead}: "), text
+    assert text.endswith(
+        "hint: Check the network and TUNER_API_URL; the request was retried before giving up."
+    )
+    assert "OPENAI_BASE_URL" not in text and oai.url not in text
+    report = data(cycle)
+    assert [f["provider"] for f in report["failures"]] == ["mistral"]
+
+
+def test_an_openai_only_daemon_leaves_mistral_alone(
+    env: SandboxHandle,
+    start_sandbox: Callable[..., SandboxHandle],
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Only OpenAI has a key: the daemon polls OpenAI and does not report Mistral's missing
+    key as a failure of every cycle (as `tuner jobs list` leaves Mistral alone then)."""
+    oai = start_sandbox(provider="openai")
+    monkeypatch.setenv("OPENAI_API_KEY", API_KEY)
+    monkeypatch.setenv("OPENAI_BASE_URL", oai.url + "/v1")
+    monkeypatch.delenv("MISTRAL_API_KEY")
+
+    with caplog.at_level(logging.INFO, logger="tuner.jobs.daemon"):
+        cycle = run("daemon", "--once", "--json")
+
+    assert cycle.exit_code == 0, cycle.output
+    report = data(cycle)
+    assert report["failures"] == [] and report["error"] is None
+    assert "requests" not in report  # Mistral's API was not asked
+    assert not any("Mistral" in r.getMessage() for r in caplog.records)

@@ -304,7 +304,7 @@ async def test_every_key_rejected_stops_the_daemon(
     async with make_client(locked) as api:  # its key is not the right one
         daemon = daemon_for(api, ledger)
         await asyncio.wait_for(daemon.run(), timeout=5)
-    assert daemon.fatal is not None and daemon.fatal.status_code == 401
+    assert daemon.fatal is not None and daemon.fatal.error.status_code == 401
     assert API_KEY not in str(daemon.fatal)
     assert ledger.lease_holder(LEASE_NAME, NOW) is None
 

@@ -4,6 +4,7 @@ while the other is still polled."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import random
 import socket
@@ -12,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tuner.api import TunerClient
+from tuner.api import AuthenticationError, TunerClient
 from tuner.api.openai import OpenAIClient, OpenAIJobCreate
 from tuner.api.retry import RetryPolicy
 from tuner.jobs.daemon import Daemon, DaemonConfig
@@ -105,8 +106,12 @@ async def test_openai_down_is_one_warning_and_mistral_is_still_polled(
     assert ledger.get_job(job_id) is not None  # Mistral's job was polled
     assert report.openai is None and report.openai_error is not None
     assert report.openai_error.startswith("OpenAI: ") and "\n" not in report.openai_error
+    # The failure says whose server failed: the error classes are the same for both clients.
+    [failure] = report.failures
+    assert (failure.provider, failure.backend, failure.action) == ("openai", dead, "polling")
+    assert str(failure).startswith(f"OpenAI: polling failed ({dead}): ")
     warnings = [r.getMessage() for r in caplog.records if r.getMessage().startswith("OpenAI")]
-    assert len(warnings) == 1 and "the other provider is still polled" in warnings[0]
+    assert len(warnings) == 1 and warnings[0].endswith("(Mistral still polled)")
 
 
 async def test_a_rejected_mistral_key_leaves_openai_polled(
@@ -129,6 +134,24 @@ async def test_a_rejected_mistral_key_leaves_openai_polled(
     assert report.error is not None and report.error.status_code == 401  # type: ignore[attr-defined]
     assert daemon.fatal is None and not daemon.stopping
     assert report.openai is not None and report.openai.fetched == (made.id,)
+
+
+async def test_every_providers_keys_rejected_stops_the_daemon_on_the_last_one(
+    start_sandbox: Callable[..., SandboxHandle], ledger: Ledger
+) -> None:
+    locked = start_sandbox(api_key="right-key")
+    locked_openai = start_sandbox(provider="openai", api_key="right-key")
+    openai_url = locked_openai.url + "/v1"
+    async with make_client(locked) as wrong_key, openai_client(openai_url) as wrong_openai:
+        jobs = OpenAIJobs(wrong_openai, ledger, backend=openai_url, clock=lambda: NOW)
+        daemon = daemon_with(wrong_key, ledger, jobs)
+        await asyncio.wait_for(daemon.run(), timeout=5)
+
+    fatal = daemon.fatal
+    assert fatal is not None and (fatal.provider, fatal.backend) == ("openai", openai_url)
+    assert isinstance(fatal.error, AuthenticationError) and API_KEY not in str(fatal)
+    assert daemon.last_report is not None
+    assert [f.provider for f in daemon.last_report.failures] == ["mistral", "openai"]
 
 
 async def test_the_mistral_orchestrator_sends_openai_specs_to_their_own_flow(

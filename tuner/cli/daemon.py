@@ -9,26 +9,27 @@ from __future__ import annotations
 import logging
 import sys
 import time
+from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
 from rich.table import Table
 
 from tuner.cli.context import (
     CommandContext,
+    Failure,
     describe_api_error,
-    fail_api,
     load_context,
     run_async,
     session,
 )
-from tuner.cli.output import Exit, console, emit_json, err_console, fail, shown
+from tuner.cli.output import Exit, console, emit_json, err_console, fail, print_error, shown
 from tuner.services import DaemonOptions, DaemonPlan, plan_daemon
 from tuner.textsafe import inert
 
 if TYPE_CHECKING:
-    from tuner.jobs.daemon import CycleReport, Daemon
+    from tuner.jobs.daemon import CycleReport, Daemon, ProviderFailure
 
 # The core is imported inside the command, so `tuner --help` stays fast.
 
@@ -152,8 +153,27 @@ def daemon(
         )
     except ValueError as exc:
         fail(str(exc), hint="See `tuner daemon --help`.")
+    # Each provider's failures are caught in the daemon and reported with their own server
+    # (describe_failure); what escapes is Mistral's client's.
     outcome = run_async(_serve(ctx, plan, once=once), api_url=ctx.backend)
-    _finish(outcome, once=once, as_json=as_json, api_url=ctx.backend)
+    _finish(outcome, once=once, as_json=as_json)
+
+
+def describe_failure(failure: ProviderFailure) -> Failure:
+    """A provider's failure as the CLI reports any API error (``describe_api_error``), named
+    after the provider, with that provider's server and settings in the message and hint."""
+    report = describe_api_error(failure.error, failure.backend, provider=failure.provider)
+    # "cannot reach URL" and "URL failed" name the server already; other answers do not.
+    where = "" if failure.backend in report.message else f" ({failure.backend})"
+    message = f"{failure.label}: {failure.action} failed{where}: {report.message}"
+    return Failure(message, report.hint, report.code)
+
+
+def explain_failure(failure: ProviderFailure) -> str:
+    """A provider's failure as one log line, its hint included (the journal is all a daemon
+    under systemd has to say what to fix)."""
+    report = describe_failure(failure)
+    return report.message if report.hint is None else f"{report.message}; hint: {report.hint}"
 
 
 class InertFormatter(logging.Formatter):
@@ -177,17 +197,17 @@ async def _serve(
     from tuner.jobs.daemon import run_until_stopped
 
     async with session(ctx, notifiers=[n.name for n in plan.notifiers]) as s:
-        daemon = s.daemon(plan)
+        daemon = s.daemon(plan, explain=explain_failure)
         report = await run_until_stopped(daemon, once=once)
         return daemon, report
 
 
-def _finish(
-    outcome: tuple[Daemon, CycleReport | None], *, once: bool, as_json: bool, api_url: str
-) -> None:
+def _finish(outcome: tuple[Daemon, CycleReport | None], *, once: bool, as_json: bool) -> None:
     daemon, report = outcome
     if daemon.fatal is not None:
-        fail_api(daemon.fatal, api_url)
+        # Every provider's keys were rejected: say each failure of the cycle, the fatal last.
+        failures = [f for f in (() if report is None else report.failures) if f != daemon.fatal]
+        _fail_with([*failures, daemon.fatal], code=describe_failure(daemon.fatal).code)
     if not once or report is None:
         return
     if as_json:
@@ -213,11 +233,18 @@ def _finish(
             f"{count} queued job(s) wait for it",
             markup=False,
         )
-    if report.error is not None:
-        failure = describe_api_error(report.error, api_url)
-        fail(failure.message, hint=failure.hint, code=Exit.API)
+    if report.failures:
+        _fail_with(report.failures, code=Exit.API)
     if report.interrupted:
         raise typer.Exit(int(Exit.OK))
+
+
+def _fail_with(failures: Sequence[ProviderFailure], *, code: Exit) -> NoReturn:
+    """Each failure as an error line with its hint, then exit with ``code``."""
+    *earlier, last = [describe_failure(failure) for failure in failures]
+    for failure in earlier:
+        print_error(failure.message, failure.hint)
+    fail(last.message, hint=last.hint, code=code)
 
 
 def _report_json(report: CycleReport) -> dict[str, Any]:
@@ -226,6 +253,7 @@ def _report_json(report: CycleReport) -> dict[str, Any]:
         "ran": report.ran,
         "lease_holder": report.holder,
         "error": None if report.error is None else str(report.error),
+        "failures": [_failure_json(failure) for failure in report.failures],
         "submitted": report.submitted,
         "queued": report.queued,
         "queue_holder": report.queue_holder,
@@ -249,6 +277,17 @@ def _report_json(report: CycleReport) -> dict[str, Any]:
             seconds=round(poll.elapsed, 3),
         )
     return body
+
+
+def _failure_json(failure: ProviderFailure) -> dict[str, Any]:
+    described = describe_failure(failure)
+    return {
+        "provider": failure.provider,
+        "url": failure.backend,
+        "action": failure.action,
+        "message": described.message,
+        "hint": described.hint,
+    }
 
 
 @notifiers_app.command("list")

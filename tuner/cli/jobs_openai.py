@@ -216,7 +216,7 @@ async def list_all(s: Services, filters: dict[str, str]) -> tuple[list[ListedJob
     from tuner.config import ConfigError
 
     providers = []
-    if s.settings.key_pool() or not s.has_openai:
+    if s.polls_mistral:
         providers.append(MISTRAL)
     if s.has_openai:
         providers.append(OPENAI)

@@ -71,10 +71,16 @@ def fail(message: str, hint: str | None = None, code: Exit = Exit.USAGE) -> NoRe
 
     Messages often quote the server or the data, so both are shown inert, never as markup.
     """
+    print_error(message, hint)
+    raise typer.Exit(int(code))
+
+
+def print_error(message: str, hint: str | None = None) -> None:
+    """What :func:`fail` prints, without exiting: for a command with more than one failure to
+    report before it exits (``fail`` with the last)."""
     err_console.print(f"[bold red]error:[/] {shown(message)}", markup=True, highlight=False)
     if hint:
         err_console.print(f"[dim]hint:[/] {shown(hint)}")
-    raise typer.Exit(int(code))
 
 
 def simulated_banner(urls: Sequence[str | None]) -> None:

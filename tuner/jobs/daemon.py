@@ -12,7 +12,9 @@ A cycle (``Daemon.run_cycle``):
 4. when OpenAI is configured (``openai``), polls OpenAI's jobs into the same ledger and drains
    OpenAI's queue (``tuner.jobs.openai_jobs``). Each provider fails on its own: a provider that
    is down, or whose key is rejected, gets a one-line warning and the other is still polled
-   (a rejected key stops the daemon only when no other provider is left);
+   (a rejected key stops the daemon only when no other provider is left). Each failure is kept
+   as a ``ProviderFailure`` (provider, server, step, error), so the log line and the entry
+   point's report name the server that failed and its settings, not always Mistral's;
 5. delivers due notifications (``tuner.jobs.notifiers.deliver_pending``), whichever provider's
    transitions made them.
 
@@ -76,6 +78,34 @@ logger = logging.getLogger("tuner.jobs.daemon")
 LEASE_NAME = "daemon"
 CYCLE_JOB_ID = "tuner-daemon-cycle"
 LEASE_JOB_ID = "tuner-daemon-lease"
+
+PROVIDER_LABELS = {"mistral": "Mistral", "openai": "OpenAI"}
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderFailure:
+    """An API error that survived the client's retries, with whose server raised it: the
+    error alone cannot say (both providers' clients raise the same classes), and a report
+    that names the wrong server or setting sends the user to fix the wrong one."""
+
+    provider: str
+    """``"mistral"`` or ``"openai"``."""
+    backend: str
+    """That provider's API URL (``TUNER_API_URL``, ``OPENAI_BASE_URL``)."""
+    action: str
+    """What failed: ``"polling"`` or ``"submitting queued jobs"``."""
+    error: APIError
+
+    @property
+    def label(self) -> str:
+        return PROVIDER_LABELS.get(self.provider, self.provider)
+
+    def __str__(self) -> str:
+        return f"{self.label}: {self.action} failed ({self.backend}): {self.error}"
+
+
+Explain = Callable[[ProviderFailure], str]
+"""How a failure reads in the log (the CLI adds its hint); ``str`` when not given."""
 
 DrainQueue = Callable[[], Awaitable[QueueReport]]
 """Submits queued job specs; returns the queue cycle's report (see ``queue_drainer``)."""
@@ -162,7 +192,9 @@ class CycleReport:
     holder_expires_at: int | None = None
     poll: CycleResult | None = None
     error: APIError | None = None
-    """Why the poll (or the queue drain) failed, after the client's retries."""
+    """Why Mistral's poll (or queue drain) failed, after the client's retries."""
+    failures: tuple[ProviderFailure, ...] = ()
+    """Every provider's API failure of this cycle (Mistral's first), each with its server."""
     submitted: int = 0
     queued: int = 0
     """Submissions still waiting in the queue after the drain."""
@@ -246,12 +278,21 @@ class Daemon:
         owner: str | None = None,
         notifier_sources: Mapping[str, str] | None = None,
         openai: OpenAIJobs | None = None,
+        explain: Explain = str,
+        mistral: bool = True,
     ) -> None:
         """``clock`` gives UNIX seconds for the ledger (tests pass a fake one);
         ``notifier_sources`` says where each notifier's target comes from (recorded in the
-        registry; never the target itself); ``openai``: OpenAI's jobs, polled and queued too."""
+        registry; never the target itself); ``openai``: OpenAI's jobs, polled and queued too;
+        ``explain``: how a provider's failure reads in the log (an entry point adds its hint);
+        ``mistral=False``: leave Mistral's API alone (it has no key and OpenAI has one), unless
+        there is no ``openai`` to poll instead."""
         self._client = client
+        self._mistral = mistral or openai is None
         self._openai = openai
+        self._explain = explain
+        self._rejected: set[str] = set()
+        """Providers whose every key was rejected (a rejected key leaves the pool for good)."""
         self._ledger = ledger
         self._notifiers = tuple(notifiers)
         self._notifier_sources = dict(notifier_sources or {})
@@ -270,8 +311,8 @@ class Daemon:
         self._busy = True  # until a poll says otherwise: a fresh start looks soon
         self.current_interval: float | None = None
         """Seconds until the next cycle, as last scheduled (for logs and tests)."""
-        self.fatal: APIError | None = None
-        """An error no retry can fix (every API key rejected); ``run`` stops on it."""
+        self.fatal: ProviderFailure | None = None
+        """A failure no retry can fix (every provider's keys rejected); ``run`` stops on it."""
         self.cycles = 0
         self.last_report: CycleReport | None = None
 
@@ -282,6 +323,14 @@ class Daemon:
     @property
     def backend(self) -> str:
         return self._client.base_url
+
+    @property
+    def providers(self) -> dict[str, str]:
+        """Each provider this daemon polls, with its API URL."""
+        found = {"mistral": self.backend} if self._mistral else {}
+        if self._openai is not None:
+            found["openai"] = self._openai.backend
+        return found
 
     def stop(self) -> None:
         """Ask ``run`` to stop (safe from a signal handler: it only sets an event)."""
@@ -391,12 +440,16 @@ class Daemon:
                 holder_expires_at=None if holder is None else holder.expires_at,
             )
         await self.register_notifiers()
-        poll, error = await self._poll()
+        failures: list[ProviderFailure] = []
+        poll: CycleResult | None = None
+        error: APIError | None = None
+        if self._mistral:
+            poll, error = await self._poll(failures)
         queue: QueueReport | None = None
-        if error is None and not self.stopping:
-            queue, error = await self._drain()
+        if self._mistral and error is None and not self.stopping:
+            queue, error = await self._drain(failures)
         holder = None if queue is None else queue.holder
-        openai_poll, openai_error, openai_holder = await self._openai_cycle()
+        openai_poll, openai_error, openai_holder = await self._openai_cycle(failures)
         delivery = NOTHING_DELIVERED
         if not self.stopping and await self.take_lease():
             delivery = await deliver_pending(
@@ -411,6 +464,7 @@ class Daemon:
             ran=True,
             poll=poll,
             error=error,
+            failures=tuple(failures),
             submitted=0 if queue is None else len(queue.created),
             queued=len(await self._ledger.aio.entries_in_state("pending")),
             queue_holder=None if holder is None else describe_holder(holder),
@@ -432,7 +486,9 @@ class Daemon:
         self.last_report = report
         return report
 
-    async def _poll(self) -> tuple[CycleResult | None, APIError | None]:
+    async def _poll(
+        self, failures: list[ProviderFailure]
+    ) -> tuple[CycleResult | None, APIError | None]:
         try:
             result = await poll_once(
                 self._client,
@@ -443,19 +499,19 @@ class Daemon:
                 concurrency=self._config.detail_concurrency,
             )
         except APIError as error:
-            logger.warning("polling the API failed: %s", error)
-            self._note_fatal(error)
+            self._failed("mistral", self.backend, "polling", error, failures)
             return None, error
         return result, None
 
-    async def _drain(self) -> tuple[QueueReport | None, APIError | None]:
+    async def _drain(
+        self, failures: list[ProviderFailure]
+    ) -> tuple[QueueReport | None, APIError | None]:
         if self._drain_queue is None:
             return None, None
         try:
             return await self._drain_queue(), None
         except APIError as error:
-            logger.warning("submitting queued jobs failed: %s", error)
-            self._note_fatal(error)
+            self._failed("mistral", self.backend, "submitting queued jobs", error, failures)
             return None, error
         except LedgerError:
             raise
@@ -465,18 +521,22 @@ class Daemon:
             return None, None
 
     async def _openai_cycle(
-        self,
+        self, failures: list[ProviderFailure]
     ) -> tuple[OpenAIPoll | None, str | None, LeaseRecord | None]:
         """Poll OpenAI's jobs and drain its queue; any failure is one warning line, never the
         end of the cycle (Mistral's jobs and the notifications still go on). Also returns who
         holds OpenAI's queue when it could not be drained."""
-        if self._openai is None or self.stopping:
+        openai = self._openai
+        if openai is None or self.stopping:
             return None, None, None
+        action = "polling"
         try:
-            polled = await self._openai.poll()
-            queue: OpenAICycle = await self._openai.cycle(refresh=False)
+            polled = await openai.poll()
+            action = "submitting queued jobs"
+            queue: OpenAICycle = await openai.cycle(refresh=False)
         except APIError as error:
-            line = f"OpenAI: {error}"
+            failure = self._failed("openai", openai.backend, action, error, failures)
+            return None, str(failure).splitlines()[0], None
         except Exception as error:  # a misconfigured provider must not stop the others
             if isinstance(error, LedgerError):
                 raise
@@ -491,18 +551,39 @@ class Daemon:
                     datetime.fromtimestamp(queue.holder.expires_at, UTC).isoformat(),
                 )
             return polled, None, queue.holder if queue.busy else None
-        logger.warning("%s (the other provider is still polled)", line.splitlines()[0])
+        logger.warning("%s (Mistral still polled)", line.splitlines()[0])
         return None, line.splitlines()[0], None
 
-    def _note_fatal(self, error: APIError) -> None:
-        if isinstance(error, AuthenticationError) and self._openai is not None:
-            # Mistral's keys are rejected, but OpenAI's jobs are still worth polling.
-            logger.warning("Mistral: every API key was rejected; polling OpenAI only")
-            return
+    def _failed(
+        self,
+        provider: str,
+        backend: str,
+        action: str,
+        error: APIError,
+        failures: list[ProviderFailure],
+    ) -> ProviderFailure:
+        """Log one provider's failure (naming its server, as ``explain`` words it), add it to
+        the cycle's ``failures`` and stop when no provider is left whose keys are accepted."""
+        failure = ProviderFailure(provider, backend, action, error)
+        failures.append(failure)
         if isinstance(error, AuthenticationError):
+            self._rejected.add(provider)
+        left = [PROVIDER_LABELS[p] for p in self.providers if p not in self._rejected]
+        others = [label for label in left if label != failure.label]
+        note = f" ({', '.join(others)} still polled)" if others else ""
+        logger.warning("%s%s", self._explain(failure), note)
+        if not isinstance(error, AuthenticationError):
+            return failure
+        if left:
+            # This provider's keys are rejected, but the others' jobs are still worth polling.
+            logger.warning(
+                "%s: every API key was rejected; polling %s only", failure.label, ", ".join(left)
+            )
+        else:
             # Every key was rejected: no later cycle can succeed until the configuration changes.
-            self.fatal = error
+            self.fatal = failure
             self.stop()
+        return failure
 
     # -- the scheduler ------------------------------------------------------------------------
 
@@ -531,7 +612,7 @@ class Daemon:
         scheduler.start()
         logger.info(
             "daemon started (%s): every %g s while jobs are active, %g s when idle",
-            self.backend,
+            ", ".join(f"{PROVIDER_LABELS[p]} {url}" for p, url in self.providers.items()),
             self._config.interval,
             self._config.idle_interval,
         )
@@ -560,10 +641,15 @@ class Daemon:
         finally:
             self._cycle_task = None
         self._failures = self._failures + 1 if _failed(report) else 0
-        if report is not None and report.ran and report.poll is not None:
+        if report is not None and report.ran and self._looked(report):
             self._busy = report.busy
         delay = next_delay(self._config, report, failures=self._failures, busy=self._busy)
         self._reschedule(delay)
+
+    def _looked(self, report: CycleReport) -> bool:
+        """Whether the cycle saw the jobs it follows (a failed poll cannot say if any is
+        active): Mistral's poll, or OpenAI's when Mistral is left alone."""
+        return report.poll is not None if self._mistral else report.openai is not None
 
     def _hold_next_cycle(self) -> None:
         scheduler = self._scheduler
