@@ -25,7 +25,16 @@ from rich.progress import (
 from rich.table import Table
 
 from tuner.cli.context import load_context, run_async, session
-from tuner.cli.output import Exit, console, emit_json, err_console, fail, shown
+from tuner.cli.output import (
+    SIMULATED_STYLE,
+    Exit,
+    console,
+    emit_json,
+    err_console,
+    fail,
+    print_simulated_note,
+    shown,
+)
 from tuner.jobs.records import SIMULATED
 
 if TYPE_CHECKING:
@@ -367,13 +376,13 @@ def _print_classifier_report(report: ClassifierReport) -> None:
     from tuner.evals.classifier_metrics import NO_ANSWER
 
     if report.simulated_note:
-        console.print(f"[bold black on yellow] {shown(report.simulated_note)} [/]")
+        print_simulated_note(report.simulated_note)
     console.print(
         f"[bold]run {report.run_id}[/] · classifier · {shown(report.data)} · "
         f"{report.items} items · {shown(report.status)}"
     )
     for result in report.results:
-        mark = f" [bold black on yellow] {SIMULATED} [/]" if result.backend.sandbox else ""
+        mark = f" [{SIMULATED_STYLE}] {SIMULATED} [/]" if result.backend.sandbox else ""
         console.print(f"\n[bold]{shown(result.model)}[/] ({result.role}){mark}")
         if result.failed:
             console.print(
@@ -497,7 +506,7 @@ def _summary_table(report: RunReport) -> Table:
 def _print_report(report: RunReport, top: int) -> None:
     run = report.run
     if report.simulated_note:
-        console.print(f"[bold black on yellow] {shown(report.simulated_note)} [/]")
+        print_simulated_note(report.simulated_note)
     console.print(
         f"[bold]run {run.run_id}[/] · {shown(run.data_path)} · {len(report.rows)} items · "
         f"{run.status}"
@@ -772,7 +781,7 @@ def _find(ledger: Ledger, run_id: str) -> EvalRunRecord:
 
 def _print_classifier_comparison(comparison: ClassifierComparison) -> None:
     if comparison.simulated_note:
-        console.print(f"[bold black on yellow] {shown(comparison.simulated_note)} [/]")
+        print_simulated_note(comparison.simulated_note)
     for name, run in (("A", comparison.a), ("B", comparison.b)):
         console.print(
             f"  {name} = run {shown(run.run_id)} · classifier · {shown(run.data)} · "
@@ -781,7 +790,7 @@ def _print_classifier_comparison(comparison: ClassifierComparison) -> None:
     for role in comparison.roles:
         console.print(f"\n[bold]{shown(role.role)}[/]: on {role.items} item(s) both answered")
         for name, result in (("A", role.a), ("B", role.b)):
-            mark = f" [bold black on yellow] {SIMULATED} [/]" if result.backend.sandbox else ""
+            mark = f" [{SIMULATED_STYLE}] {SIMULATED} [/]" if result.backend.sandbox else ""
             console.print(f"  {name} = {shown(result.model)}{mark}")
         if not role.targets:
             console.print("  [yellow]no item answered in both runs: nothing to compare[/]")
@@ -816,7 +825,7 @@ def _print_comparison(comparison: RunComparison) -> None:
 
     a, b = comparison.a, comparison.b
     if comparison.simulated_note:
-        console.print(f"[bold black on yellow] {shown(comparison.simulated_note)} [/]")
+        print_simulated_note(comparison.simulated_note)
     columns = [("A", a, m) for m in a.models] + [("B", b, m) for m in b.models]
     names = [f"{label}·{list(r.models).index(m) + 1}" for label, r, m in columns]
     for name, (_, found, model) in zip(names, columns, strict=True):

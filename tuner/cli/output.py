@@ -83,9 +83,18 @@ def print_error(message: str, hint: str | None = None) -> None:
         err_console.print(f"[dim]hint:[/] {shown(hint)}")
 
 
+SIMULATED_STYLE = "bold black on yellow"
+"""How every sandbox mark is drawn on the terminal: one look, wherever it appears."""
+
+
 def simulated_banner(urls: Sequence[str | None]) -> None:
     """The SIMULATED mark above anything a sandbox produced (stdout, with what it marks)."""
-    console.print(f" {simulated_note(urls)} ", style="bold black on yellow", markup=False)
+    print_simulated_note(simulated_note(urls))
+
+
+def print_simulated_note(note: str) -> None:
+    """One SIMULATED note (a report's own wording, which may quote a URL) as the banner."""
+    console.print(f" {inert(note)} ", style=SIMULATED_STYLE, markup=False)
 
 
 def mark_origin(origin: Backend | None) -> None:
