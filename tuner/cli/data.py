@@ -70,7 +70,7 @@ def _counting_for(
     provider: str, model: str | None, tokenizer: str | None, seq_len: int | None = None
 ) -> Counting:
     """The core's :func:`resolve_counting_for`; a usage error (exit 2) for what it refuses."""
-    from tuner.datasets.providers import resolve_counting_for
+    from tuner.datasets.providers import default_model, resolve_counting_for
     from tuner.datasets.tokenizers import InvalidSeqLenError, UnknownModelError
 
     if provider == "openai" and tokenizer is not None:
@@ -83,7 +83,7 @@ def _counting_for(
         return resolve_counting_for(provider, model, tokenizer, seq_len)
     except UnknownModelError as exc:
         hint = (
-            "Give --model an OpenAI chat model, e.g. gpt-4.1-mini-2025-04-14."
+            f"Give --model an OpenAI chat model, e.g. {default_model(provider)}."
             if provider == "openai"
             else "See `tuner data validate --help` for the known models."
         )

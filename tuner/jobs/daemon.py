@@ -53,6 +53,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from pydantic import SecretStr
 
 from tuner.api import APIError, APIStatusError, AuthenticationError, RateLimitError, TunerClient
+from tuner.datasets.providers import PROVIDER_NAMES
 from tuner.jobs.ledger import Ledger, LedgerError
 from tuner.jobs.liveness import describe_holder, make_owner, take_lease
 from tuner.jobs.notifiers import (
@@ -79,8 +80,6 @@ LEASE_NAME = "daemon"
 CYCLE_JOB_ID = "tuner-daemon-cycle"
 LEASE_JOB_ID = "tuner-daemon-lease"
 
-PROVIDER_LABELS = {"mistral": "Mistral", "openai": "OpenAI"}
-
 
 @dataclass(frozen=True, slots=True)
 class ProviderFailure:
@@ -98,7 +97,7 @@ class ProviderFailure:
 
     @property
     def label(self) -> str:
-        return PROVIDER_LABELS.get(self.provider, self.provider)
+        return PROVIDER_NAMES.get(self.provider, self.provider)
 
     def __str__(self) -> str:
         return f"{self.label}: {self.action} failed ({self.backend}): {self.error}"
@@ -568,7 +567,7 @@ class Daemon:
         failures.append(failure)
         if isinstance(error, AuthenticationError):
             self._rejected.add(provider)
-        left = [PROVIDER_LABELS[p] for p in self.providers if p not in self._rejected]
+        left = [PROVIDER_NAMES[p] for p in self.providers if p not in self._rejected]
         others = [label for label in left if label != failure.label]
         note = f" ({', '.join(others)} still polled)" if others else ""
         logger.warning("%s%s", self._explain(failure), note)
@@ -612,7 +611,7 @@ class Daemon:
         scheduler.start()
         logger.info(
             "daemon started (%s): every %g s while jobs are active, %g s when idle",
-            ", ".join(f"{PROVIDER_LABELS[p]} {url}" for p, url in self.providers.items()),
+            ", ".join(f"{PROVIDER_NAMES[p]} {url}" for p, url in self.providers.items()),
             self._config.interval,
             self._config.idle_interval,
         )
